@@ -1,0 +1,73 @@
+//! Myelin's UI: routes, pages, components and the server functions behind them. Rendered on the server and
+//! hydrated in the browser.
+
+pub mod components;
+pub mod pages;
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod serve;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use components::nav::Nav;
+use pages::{account, auth, not_found::NotFound, project, projects, settings};
+
+/// The HTML document around the app (server side).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.ico" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let session = server::accounts::SessionActions::provide();
+    // Effects run only in the browser: this marks the page as hydrated (the browser tests wait for it).
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="myelin" href="/pkg/myelin.css" />
+        <Title text="Myelin" />
+        <Router>
+            <Nav session />
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound what="page" /> }>
+                    <Route path=path!("/") view=projects::Home />
+                    <Route path=path!("/login") view=auth::Login />
+                    <Route path=path!("/signup") view=auth::Signup />
+                    <Route path=path!("/projects") view=projects::Projects />
+                    <Route path=path!("/account") view=account::Account />
+                    <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell>
+                        <Route path=path!("") view=project::Overview />
+                        <Route path=path!("runs") view=|| view! { <project::Placeholder tab="runs" /> } />
+                        <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />
+                        <Route path=path!("pipelines") view=|| view! { <project::Placeholder tab="pipelines" /> } />
+                        <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />
+                        <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
+                        <Route path=path!("models") view=|| view! { <project::Placeholder tab="models" /> } />
+                        <Route path=path!("settings") view=settings::ProjectSettings />
+                    </ParentRoute>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,17 @@
+//! The `myelin` binary: `serve` runs the UI + API; every other subcommand is the CLI.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = backend::cli::Cli::parse();
+    match cli.command {
+        backend::cli::Command::Serve(args) => {
+            if let Err(e) = app::serve::serve(args).await {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+        other => std::process::exit(backend::cli::run(other).await),
+    }
+}

@@ -1,0 +1,120 @@
+//! The account page: password and personal API tokens.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
+use crate::server::accounts::{list_tokens, ChangePassword, CreateToken, RevokeToken, SessionActions};
+use crate::server::{error_code, error_message};
+
+#[component]
+pub fn Account() -> impl IntoView {
+    let session = SessionActions::get();
+    let password = ServerAction::<ChangePassword>::new();
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let new_token = move || create.value().get().and_then(|r| r.ok());
+    let password_ok = move || matches!(password.value().get(), Some(Ok(())));
+    view! {
+        <Title text="Account · Myelin" />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.me.await {
+                    Ok(Some(me)) => view! { <h1>{format!("Account: {}", me.username)}</h1> }.into_any(),
+                    _ => view! { <Redirect path="/login?next=/account" /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <section class="card">
+            <h2>"Personal API tokens"</h2>
+            <p class="muted">
+                "Use a token with the CLI (" <code>"myelin login --token …"</code> ") or as "
+                <code>"Authorization: Bearer …"</code> "."
+            </p>
+            <ActionForm action=create>
+                <div class="row">
+                    <input name="name" id="token-name" placeholder="token name, e.g. laptop" required maxlength="100" />
+                    <button type="submit" class="primary" id="create-token">"Create token"</button>
+                </div>
+            </ActionForm>
+            <FormError error=action_error(move || create.value().get()) />
+            {move || {
+                new_token()
+                    .map(|t| {
+                        view! {
+                            <div class="notice" id="new-token">
+                                <p>"Copy this token now; it will not be shown again."</p>
+                                <code class="secret">{t}</code>
+                            </div>
+                        }
+                    })
+            }}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(list) if list.is_empty() => {
+                            view! { <EmptyState title="No tokens">"Create one for the CLI or scripts."</EmptyState> }.into_any()
+                        }
+                        Ok(list) => {
+                            view! {
+                                <table class="table" id="tokens">
+                                    <thead>
+                                        <tr>
+                                            <th>"Name"</th>
+                                            <th>"Token"</th>
+                                            <th>"Created"</th>
+                                            <th>"Last used"</th>
+                                            <th></th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|t| {
+                                                view! {
+                                                    <tr>
+                                                        <td>{t.name}</td>
+                                                        <td><code>{format!("{}…", t.prefix)}</code></td>
+                                                        <td class="muted">{t.created_at}</td>
+                                                        <td class="muted">{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                                        <td>
+                                                            <ActionForm action=revoke>
+                                                                <input type="hidden" name="id" value=t.id />
+                                                                <button type="submit" class="small danger">"Revoke"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        }
+                        Err(e) if error_code(&e) == "unauthenticated" => ().into_any(),
+                        Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>"Change password"</h2>
+            <ActionForm action=password>
+                <label>
+                    "Current password"
+                    <input type="password" name="current_password" autocomplete="current-password" required />
+                </label>
+                <label>
+                    "New password"
+                    <input type="password" name="new_password" autocomplete="new-password" required minlength="8" />
+                </label>
+                <button type="submit" class="primary">"Change password"</button>
+            </ActionForm>
+            <FormError error=action_error(move || password.value().get()) />
+            {move || password_ok().then(|| view! { <p class="notice">"Password changed. Other sessions were signed out."</p> })}
+        </section>
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod account;
+pub mod auth;
+pub mod not_found;
+pub mod project;
+pub mod projects;
+pub mod settings;

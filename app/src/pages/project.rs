@@ -1,0 +1,122 @@
+//! The project page: header, tabs, and the tab pages that later features fill.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_params_map;
+
+use super::not_found::NotFound;
+use crate::components::forms::{EmptyState, ErrorBox};
+use crate::server::error_code;
+use crate::server::error_message;
+use crate::server::projects::{get_project, ProjectView};
+
+pub type ProjectResource = Resource<Result<ProjectView, ServerFnError>>;
+
+const TABS: [(&str, &str); 8] = [
+    ("", "Overview"),
+    ("runs", "Runs"),
+    ("editor", "Editor"),
+    ("pipelines", "Pipelines"),
+    ("compare", "Compare"),
+    ("artifacts", "Artifacts"),
+    ("models", "Models"),
+    ("settings", "Settings"),
+];
+
+#[component]
+pub fn ProjectShell() -> impl IntoView {
+    let params = use_params_map();
+    let owner = move || params.read().get("owner").unwrap_or_default();
+    let name = move || params.read().get("project").unwrap_or_default();
+    let project: ProjectResource = Resource::new(move || (owner(), name()), |(o, n)| get_project(o, n));
+    provide_context(project);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match project.await {
+                    Ok(p) => view! { <ProjectHeader p /> <Outlet /> }.into_any(),
+                    Err(e) if error_code(&e) == "not_found" => view! { <NotFound what="project" /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProjectHeader(p: ProjectView) -> impl IntoView {
+    let base = p.path();
+    view! {
+        <Title text=format!("{}/{} · Myelin", p.owner, p.name) />
+        <div class="project-head">
+            <h1 id="project-title">
+                <span class="muted">{p.owner.clone()} " / "</span>
+                {p.name.clone()}
+            </h1>
+            <span class=format!("badge role-{}", p.role) id="project-role">
+                {p.role.clone()}
+            </span>
+        </div>
+        <nav class="tabs">
+            {TABS
+                .iter()
+                .map(|(path, label)| {
+                    let href = if path.is_empty() { base.clone() } else { format!("{base}/{path}") };
+                    view! {
+                        <A href=href exact=true>
+                            {*label}
+                        </A>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    let project = expect_context::<ProjectResource>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                project
+                    .await
+                    .ok()
+                    .map(|p| {
+                        let read_only = !p.can("member");
+                        view! {
+                            <section class="card">
+                                <h2>"About"</h2>
+                                <p id="project-description">
+                                    {if p.description.is_empty() { "No description.".to_string() } else { p.description.clone() }}
+                                </p>
+                                {read_only
+                                    .then(|| {
+                                        view! {
+                                            <p class="notice" id="read-only">
+                                                "You have read-only access to this project (viewer)."
+                                            </p>
+                                        }
+                                    })}
+                            </section>
+                        }
+                    })
+            })}
+        </Transition>
+    }
+}
+
+/// Tabs whose features have not landed yet say so plainly.
+#[component]
+pub fn Placeholder(tab: &'static str) -> impl IntoView {
+    let (title, text) = match tab {
+        "runs" => ("No runs yet", "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here."),
+        "editor" => ("Editor", "The polyaxonfile editor with live compilation is not available yet."),
+        "pipelines" => ("No pipelines yet", "DAG and matrix runs of this project appear here."),
+        "compare" => ("Nothing to compare", "Select runs in the Runs tab to compare their params and metrics."),
+        "artifacts" => ("No artifacts yet", "Files logged by runs appear here."),
+        _ => ("No models yet", "Registered models and their versions appear here."),
+    };
+    view! { <EmptyState title>{text}</EmptyState> }
+}

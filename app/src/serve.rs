@@ -1,0 +1,72 @@
+//! `myelin serve`: the UI routes, server functions and REST API on one axum router.
+
+use std::net::SocketAddr;
+
+use axum::extract::FromRef;
+use axum::Router;
+use backend::auth::session::Store;
+use backend::config::ServeArgs;
+use backend::AppState;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::{shell, App};
+
+/// The state the UI routes need: the backend's, and Leptos' options.
+#[derive(Clone, FromRef)]
+pub struct UiState {
+    pub app: AppState,
+    pub leptos: LeptosOptions,
+}
+
+pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder().output_name("myelin").site_root(site_root).site_pkg_dir("pkg").site_addr(addr).build()
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
+    let secure = state.secure_cookies;
+    let routes = generate_route_list(App);
+    let ui = UiState { app: state.clone(), leptos: leptos.clone() };
+    let site = std::path::PathBuf::from(leptos.site_root.as_ref());
+    // Static files are routed before the UI: `/pkg/x.js` would otherwise match `/{owner}/{project}`.
+    let static_files = Router::new()
+        .nest_service("/pkg", ServeDir::new(site.join("pkg")))
+        .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
+        .layer(CompressionLayer::new());
+    let router = Router::new()
+        .merge(static_files)
+        .leptos_routes_with_context(
+            &ui,
+            routes,
+            move || provide_context(state.clone()),
+            move || shell(leptos.clone()),
+        )
+        .merge(backend::api::router())
+        .fallback(leptos_axum::file_and_error_handler::<UiState, _>(shell))
+        .with_state(ui);
+    backend::server::finish(router, store, secure)
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    let (state, store) =
+        backend::server::prepare(&args.db().url(), args.secure_cookies).await.map_err(|e| e.to_string())?;
+    store.spawn_cleanup();
+    let app = router(state, &store, leptos_options(&args.site_root, addr));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!("myelin serving on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await
+        .map_err(|e| e.to_string())
+}

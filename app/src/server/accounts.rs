@@ -1,0 +1,138 @@
+//! Sign-up, log-in, log-out, password and API tokens for the browser.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ctx::{err, require_user, session, state};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[server]
+pub async fn current_user() -> Result<Option<Me>, ServerFnError> {
+    Ok(super::ctx::user().await?.map(|u| Me { username: u.username, is_admin: u.is_admin }))
+}
+
+/// Where to go after signing in: only local paths, never another site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/projects"
+    }
+}
+
+#[server]
+pub async fn log_in(username: String, password: String, next: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let backend::api::extract::ClientIp(ip) =
+        leptos_axum::extract().await.map_err(|e| ServerFnError::new(format!("internal: {e}")))?;
+    if !st.limiter.allow(&username.trim().to_ascii_lowercase(), ip) {
+        return Err(err(backend::Error::RateLimited));
+    }
+    let u = backend::services::accounts::verify_login(&st.db, &username, &password).await.map_err(err)?;
+    backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
+    leptos_axum::redirect(safe_next(&next));
+    Ok(())
+}
+
+#[server]
+pub async fn sign_up(username: String, password: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let u = backend::services::accounts::sign_up(&st.db, &username, &password).await.map_err(err)?;
+    backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
+    leptos_axum::redirect("/projects");
+    Ok(())
+}
+
+#[server]
+pub async fn log_out() -> Result<(), ServerFnError> {
+    backend::auth::session::log_out(&session().await?).await.map_err(err)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let u = backend::services::accounts::change_password(&st.db, &u, &current_password, &new_password)
+        .await
+        .map_err(err)?;
+    backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
+    Ok(())
+}
+
+#[server]
+pub async fn list_tokens() -> Result<Vec<Token>, ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let rows = backend::services::tokens::list(&st.db, &u).await.map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|t| Token {
+            id: t.id.to_string(),
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            last_used_at: t.last_used_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+        })
+        .collect())
+}
+
+/// Returns the new token's secret: the only time it is shown.
+#[server]
+pub async fn create_token(name: String) -> Result<String, ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    Ok(backend::services::tokens::create(&st.db, &u, &name).await.map_err(err)?.token)
+}
+
+#[server]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let id = id.parse().map_err(|_| err(backend::Error::NotFound("token")))?;
+    backend::services::tokens::revoke(&st.db, &u, id).await.map_err(err)
+}
+
+/// The session-changing actions, shared so the navigation bar refreshes when any of them completes.
+#[derive(Clone, Copy)]
+pub struct SessionActions {
+    pub log_in: ServerAction<LogIn>,
+    pub sign_up: ServerAction<SignUp>,
+    pub log_out: ServerAction<LogOut>,
+    pub me: Resource<Result<Option<Me>, ServerFnError>>,
+}
+
+impl SessionActions {
+    pub fn provide() -> Self {
+        let log_in = ServerAction::<LogIn>::new();
+        let sign_up = ServerAction::<SignUp>::new();
+        let log_out = ServerAction::<LogOut>::new();
+        let me = Resource::new(
+            move || (log_in.version().get(), sign_up.version().get(), log_out.version().get()),
+            |_| current_user(),
+        );
+        let s = Self { log_in, sign_up, log_out, me };
+        provide_context(s);
+        s
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+}

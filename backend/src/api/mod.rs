@@ -1,0 +1,49 @@
+//! The REST API under `/api/v1`: thin handlers (extract, authorize, call a service, map the result).
+
+pub mod accounts;
+pub mod admin;
+pub mod extract;
+pub mod members;
+pub mod openapi;
+pub mod projects;
+pub mod tokens;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Request bodies of the JSON API are small; larger uploads (artifacts) get their own limits.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router<S>() -> Router<S>
+where
+    AppState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let v1 = Router::new()
+        .route("/auth/signup", post(accounts::sign_up))
+        .route("/auth/login", post(accounts::log_in))
+        .route("/auth/logout", post(accounts::log_out))
+        .route("/user", get(accounts::get_current_user))
+        .route("/user/password", put(accounts::change_password))
+        .route("/user/tokens", get(tokens::list_tokens).post(tokens::create_token))
+        .route("/user/tokens/{id}", axum::routing::delete(tokens::revoke_token))
+        .route("/admin/settings", get(admin::get_settings).put(admin::update_settings))
+        .route("/projects", get(projects::list_projects).post(projects::create_project))
+        .route(
+            "/projects/{owner}/{name}",
+            get(projects::get_project).patch(projects::update_project).delete(projects::delete_project),
+        )
+        .route("/projects/{owner}/{name}/members", get(members::list_members).post(members::add_member))
+        .route(
+            "/projects/{owner}/{name}/members/{username}",
+            axum::routing::patch(members::change_member_role).delete(members::remove_member),
+        )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(|| async { Error::NotFound("API endpoint") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    Router::new().nest("/api/v1", v1)
+}

@@ -1,0 +1,82 @@
+//! The `myelin` command line: `serve` (wired in `app`), operator commands against the database, and the
+//! client commands that talk to a server's REST API.
+
+mod admin;
+mod client;
+mod project;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DbArgs, ServeArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "myelin", version, about = "Myelin: run polyaxonfiles, track and compare experiments")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the UI and API.
+    Serve(ServeArgs),
+    /// Operator commands that work on the database directly (same data dir / DATABASE_URL as `serve`).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Save a server address and API token for the client commands.
+    Login(client::LoginArgs),
+    /// Projects.
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// Read the password from stdin (the only way; flags would leak it into `ps`).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Make the user a site administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create a personal API token for a user and print it.
+    CreateToken {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "created by myelin admin")]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Output format of read commands.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+/// Runs a non-`serve` command; returns the process exit code.
+pub async fn run(cmd: Command) -> i32 {
+    let result = match cmd {
+        Command::Serve(_) => unreachable!("serve is handled by the app binary"),
+        Command::Admin(a) => admin::run(a).await,
+        Command::Login(l) => client::login(l).await,
+        Command::Project(p) => project::run(p).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

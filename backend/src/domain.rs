@@ -1,0 +1,118 @@
+//! Values that are checked once at the boundary: past `parse`, an invalid one cannot exist.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A login name: 1-64 of `[a-z0-9_-]`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        spec::names::check_slug(&s, 64).map_err(|e| Error::invalid("username", format!("username: {e}")))?;
+        if RESERVED.contains(&s.as_str()) {
+            return Err(Error::invalid("username", format!("username: {s:?} is reserved")));
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Names that are addresses of their own (`/{owner}/{project}` shares the URL space with them).
+const RESERVED: &[&str] = &[
+    "api", "pkg", "login", "logout", "signup", "projects", "account", "cluster", "admin", "settings", "static",
+    "favicon.ico", "health", "metrics",
+];
+
+/// A project name, unique per owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub fn parse(s: &str) -> Result<Self> {
+        spec::names::check_slug(s, 64).map_err(|e| Error::invalid("name", format!("project name: {e}")))?;
+        Ok(Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 1024 characters (the upper bound keeps hashing cost bounded).
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.chars().count() {
+            n if n < 8 => Err(Error::invalid("password", "password: at least 8 characters")),
+            n if n > 1024 => Err(Error::invalid("password", "password: at most 1024 characters")),
+            _ => Ok(Self(s.to_string())),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text with a length bound.
+pub fn bounded_text(field: &'static str, s: &str, max: usize) -> Result<String> {
+    if s.chars().count() > max {
+        return Err(Error::invalid(field, format!("{field}: at most {max} characters")));
+    }
+    Ok(s.trim().to_string())
+}
+
+/// A member's role in a project, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "member" => Ok(Role::Member),
+            "admin" => Ok(Role::Admin),
+            "owner" => Ok(Role::Owner),
+            _ => Err(Error::invalid("role", format!("role: expected owner, admin, member or viewer, got {s:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_order_by_power_and_round_trip() {
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member && Role::Member > Role::Viewer);
+        for r in [Role::Viewer, Role::Member, Role::Admin, Role::Owner] {
+            assert_eq!(Role::parse(r.as_str()).unwrap(), r);
+        }
+        assert!(Role::parse("god").is_err());
+    }
+
+    #[test]
+    fn usernames_are_lowercased_and_checked() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("al ice").is_err());
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse(&"x".repeat(1025)).is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! One error type for the backend. It answers HTTP requests as `{"error": code, "message": ...}`; a 5xx
+//! says nothing internal and its cause is logged once.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("invalid or revoked API token")]
+    BadToken,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again in a minute")]
+    RateLimited,
+    #[error("request refused: cross-site request without a valid origin")]
+    Csrf,
+    #[error("sign-up is closed on this server; ask an administrator for an account")]
+    SignupClosed,
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("database error")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid { field, message: message.into() }
+    }
+
+    /// The stable code clients (and the UI) switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Invalid { .. } => "invalid_input",
+            Error::Unauthenticated => "unauthenticated",
+            Error::BadCredentials => "bad_credentials",
+            Error::BadToken => "invalid_token",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::RateLimited => "rate_limited",
+            Error::Csrf => "csrf_failed",
+            Error::SignupClosed => "signup_closed",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::Db(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) | Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated | Error::BadCredentials | Error::BadToken => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::Csrf | Error::SignupClosed => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for Error {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Error::Internal(format!("session: {e}"))
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code, e.g. `not_found`, `invalid_input`.
+    pub error: String,
+    pub message: String,
+    /// The input field at fault, for `invalid_input`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let field = match &self {
+            Error::Invalid { field, .. } => Some(field.to_string()),
+            _ => None,
+        };
+        let body = ErrorBody { error: self.code().into(), message: self.to_string(), field };
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,17 @@
+//! Everything server-side that is not Leptos: configuration, database, auth, services, the REST API and the
+//! CLI client. The `myelin` binary (in `app`) wires it to the UI.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod server;
+pub mod services;
+pub mod state;
+
+pub use error::{Error, Result};
+pub use state::AppState;

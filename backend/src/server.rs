@@ -1,0 +1,26 @@
+//! Assembling the HTTP service: state, sessions, CSRF. The `app` crate adds the UI routes on top.
+
+use axum::middleware;
+use axum::Router;
+
+use crate::auth::{csrf, session::Store};
+use crate::error::Result;
+use crate::state::AppState;
+
+/// Connects the database (migrating it), and prepares the session store on the same pool.
+pub async fn prepare(database_url: &str, secure_cookies: bool) -> Result<(AppState, Store)> {
+    let db = crate::db::connect(database_url).await?;
+    let store = Store::for_db(&db).await?;
+    Ok((AppState::new(db, secure_cookies), store))
+}
+
+/// Wraps a complete router with sessions and CSRF protection.
+pub fn finish(router: Router, store: &Store, secure_cookies: bool) -> Router {
+    router.layer(middleware::from_fn(csrf::protect)).layer(store.layer(secure_cookies))
+}
+
+/// The API alone (tests, headless deployments).
+pub fn api_only(state: AppState, store: &Store) -> Router {
+    let secure = state.secure_cookies;
+    finish(crate::api::router().with_state(state), store, secure)
+}

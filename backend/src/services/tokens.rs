@@ -1,0 +1,94 @@
+//! Personal API tokens: created (shown once), listed by prefix, revoked.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::token;
+use crate::domain::bounded_text;
+use crate::entities::{api_token, user};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub last_used_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl From<api_token::Model> for TokenInfo {
+    fn from(t: api_token::Model) -> Self {
+        Self { id: t.id, name: t.name, prefix: t.prefix, created_at: t.created_at, last_used_at: t.last_used_at }
+    }
+}
+
+/// A freshly created token: the only time its secret is returned.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewToken {
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    pub token: String,
+}
+
+pub async fn create(db: &DatabaseConnection, u: &user::Model, name: &str) -> Result<NewToken> {
+    let name = bounded_text("name", name, 100)?;
+    if name.is_empty() {
+        return Err(Error::invalid("name", "name: give the token a name, e.g. \"laptop cli\""));
+    }
+    let secret = token::generate();
+    let row = api_token::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(u.id),
+        name: Set(name),
+        prefix: Set(token::display_prefix(&secret)),
+        token_hash: Set(token::hash(&secret)),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewToken { info: row.into(), token: secret })
+}
+
+pub async fn list(db: &DatabaseConnection, u: &user::Model) -> Result<Vec<TokenInfo>> {
+    let rows = api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(u.id))
+        .order_by_desc(api_token::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn revoke(db: &DatabaseConnection, u: &user::Model, id: Uuid) -> Result<()> {
+    let res = api_token::Entity::delete_many()
+        .filter(api_token::Column::Id.eq(id))
+        .filter(api_token::Column::UserId.eq(u.id))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(Error::NotFound("token"));
+    }
+    Ok(())
+}
+
+/// The owner of a valid token. `last_used_at` is refreshed at most once a minute to keep reads cheap.
+pub async fn user_for_token(db: &DatabaseConnection, secret: &str) -> Result<Option<user::Model>> {
+    if !secret.starts_with(token::PREFIX) || secret.len() > 128 {
+        return Ok(None);
+    }
+    let Some(t) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(token::hash(secret))).one(db).await?
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if t.last_used_at.is_none_or(|at| now - at > chrono::Duration::seconds(60)) {
+        let mut row: api_token::ActiveModel = t.clone().into();
+        row.last_used_at = Set(Some(now));
+        row.update(db).await?;
+    }
+    super::accounts::user_by_id(db, t.user_id).await
+}

@@ -1,0 +1,136 @@
+// Browser journeys against a running `myelin serve` (MYELIN_E2E_URL), in Debian's chromium.
+// Prints "N passed, N failed"; screenshots go to end2end/artifacts/.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const base = process.env.MYELIN_E2E_URL ?? 'http://127.0.0.1:8000';
+const artifacts = new URL('./artifacts/', import.meta.url).pathname;
+mkdirSync(artifacts, { recursive: true });
+const run = Date.now().toString(36);
+const users = { alice: `alice-${run}`, bob: `bob-${run}`, carol: `carol-${run}` };
+const project = `vision-${run}`;
+const password = 'correct horse battery';
+
+let passed = 0, failed = 0;
+const problems = [];
+async function check(name, fn) {
+  try { await fn(); passed++; console.log(`ok   ${name}`); }
+  catch (e) { failed++; console.log(`FAIL ${name}\n     ${String(e.message ?? e).split('\n').join('\n     ')}`); }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+
+async function session(who) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', e => problems.push(`${who}: page error: ${e.message}`));
+  page.on('console', m => { if (m.type() === 'error' && !/404|Not Found/.test(m.text())) problems.push(`${who}: console: ${m.text()}`); });
+  page.on('response', r => { if (r.status() >= 500) problems.push(`${who}: HTTP ${r.status()} ${r.url()}`); });
+  return page;
+}
+async function open(page, path) {
+  const resp = await page.goto(base + path);
+  await page.waitForSelector('body[data-hydrated]', { timeout: 15000 });
+  return resp;
+}
+async function shot(page, name) { await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true }); }
+async function signUp(page, username) {
+  await open(page, '/signup');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForURL(u => u.pathname === '/projects', { timeout: 15000 });
+  await page.waitForSelector(`#nav-user:has-text("${username}")`);
+}
+
+const alice = await session('alice'), bob = await session('bob'), carol = await session('carol');
+
+await check('anonymous visitors are sent to the login page', async () => {
+  await open(carol, '/projects');
+  await carol.waitForURL(u => u.pathname === '/login', { timeout: 15000 });
+});
+await check('sign up lands on an empty projects page', async () => {
+  await signUp(alice, users.alice);
+  await alice.waitForSelector('text=No projects yet');
+  await shot(alice, '01-empty-projects');
+});
+await check('a bad project name is refused with a clear message', async () => {
+  await alice.click('#new-project summary');
+  await alice.fill('#project-name', 'Bad Name!');
+  await alice.evaluate(() => document.querySelector('#project-name').removeAttribute('required'));
+  await alice.click('#create-project');
+  await alice.waitForSelector('.form-error:has-text("project name")');
+});
+await check('create a project and land on its page', async () => {
+  await alice.fill('#project-name', project);
+  await alice.fill('#project-description', 'Image models');
+  await alice.click('#create-project');
+  await alice.waitForURL(u => u.pathname === `/${users.alice}/${project}`, { timeout: 15000 });
+  await alice.waitForSelector('#project-role:has-text("owner")');
+  await shot(alice, '02-project');
+});
+await check('the project is listed and found by search', async () => {
+  await open(alice, `/projects?q=${encodeURIComponent('vision')}`);
+  await alice.waitForSelector(`#projects >> text=${project}`);
+});
+await check('two more users sign up', async () => {
+  await signUp(bob, users.bob);
+  await signUp(carol, users.carol);
+});
+await check('the owner adds the second user as viewer', async () => {
+  await open(alice, `/${users.alice}/${project}/settings`);
+  await alice.fill('#member-username', users.bob);
+  await alice.selectOption('#member-role', 'viewer');
+  await alice.click('#add-member');
+  await alice.waitForSelector(`#members tr[data-member="${users.bob}"]`);
+  await shot(alice, '03-members');
+});
+await check('the viewer sees the project, read-only', async () => {
+  await open(bob, '/projects');
+  await bob.waitForSelector(`#projects >> text=${project}`);
+  await open(bob, `/${users.alice}/${project}`);
+  await bob.waitForSelector('#project-role:has-text("viewer")');
+  await bob.waitForSelector('#read-only');
+  await open(bob, `/${users.alice}/${project}/settings`);
+  await bob.waitForSelector('#read-only');
+  expect(await bob.locator('fieldset[disabled]').count() === 1, 'general settings should be disabled for a viewer');
+  expect(await bob.locator('#add-member').count() === 0, 'a viewer must not get the add-member form');
+  expect(await bob.locator('#delete-project').count() === 0, 'a viewer must not get the delete form');
+  await shot(bob, '04-viewer-settings');
+});
+await check('a non-member gets "not found" (404), not the project', async () => {
+  const resp = await open(carol, `/${users.alice}/${project}`);
+  expect(resp.status() === 404, `expected HTTP 404, got ${resp.status()}`);
+  await carol.waitForSelector('text=Not found');
+  expect(await carol.locator('#project-title').count() === 0, 'the project title leaked');
+  await shot(carol, '05-not-found');
+});
+await check('an API token is created once and listed by prefix', async () => {
+  await open(alice, '/account');
+  await alice.fill('#token-name', 'laptop');
+  await alice.click('#create-token');
+  const token = (await alice.textContent('#new-token code')).trim();
+  expect(token.startsWith('myelin_'), `token looks wrong: ${token}`);
+  await alice.waitForSelector('#tokens >> text=laptop');
+  const r = await fetch(`${base}/api/v1/user`, { headers: { authorization: `Bearer ${token}` } });
+  expect(r.status === 200, `token rejected: ${r.status}`);
+  await shot(alice, '06-tokens');
+});
+await check('log out ends the session', async () => {
+  await alice.click('#logout');
+  await alice.waitForURL(u => u.pathname === '/login', { timeout: 15000 });
+  await open(alice, `/${users.alice}/${project}`);
+  await alice.waitForSelector('text=Not found');
+});
+await check('no page errors, console errors or 5xx answers', async () => {
+  expect(problems.length === 0, problems.join('\n'));
+});
+
+await browser.close();
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,14 @@
+//! The database schema, for SQLite and PostgreSQL alike. Migrations run at start-up.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_accounts_projects;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_accounts_projects::Migration)]
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the site: the server binary and the hydration bundle (wasm + JS glue + CSS) under
+# $CARGO_TARGET_DIR/site. Usage: scripts/build.sh [dev|release]  (release optimises the server too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+mode="${1:-dev}"
+site="$CARGO_TARGET_DIR/site"
+pkg="$site/pkg"
+
+want=$(wasm_bindgen_version)
+have=$(wasm-bindgen --version | awk '{print $2}')
+[ "$have" = "$want" ] || { echo "wasm-bindgen CLI $have != crate $want: run scripts/setup" >&2; exit 1; }
+
+if [ "$mode" = release ]; then cargo build -p app --bin myelin --release; else cargo build -p app --bin myelin; fi
+
+toolchain=$(cat "$MYELIN_TOOLS/wasm-toolchain" 2>/dev/null || echo rustup)
+if [ "$toolchain" = debian ]; then
+  wasm_target="$MYELIN_CACHE/target-wasm-debian"
+  env PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$wasm_target" \
+    /usr/bin/cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release -Zbuild-std=std,panic_abort
+else
+  wasm_target="$CARGO_TARGET_DIR"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+fi
+
+rm -rf "$pkg.tmp" && mkdir -p "$pkg.tmp"
+wasm-bindgen --target web --out-dir "$pkg.tmp" --out-name myelin \
+  "$wasm_target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$pkg.tmp/myelin_bg.wasm" -o "$pkg.tmp/myelin_bg.wasm"
+cp "$pkg.tmp/myelin_bg.wasm" "$pkg.tmp/myelin.wasm"   # leptos asks for either name (toolchain note, pitfall 9)
+cp style/main.css "$pkg.tmp/myelin.css"
+rm -rf "$pkg" && mv "$pkg.tmp" "$pkg"
+cp -r public/. "$site/"
+raw=$(stat -c %s "$pkg/myelin_bg.wasm"); gz=$(gzip -9 -c "$pkg/myelin_bg.wasm" | wc -c)
+echo "site built in $site: wasm ${raw} bytes, ${gz} gzipped"
