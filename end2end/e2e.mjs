@@ -28,8 +28,8 @@ const browser = await chromium.launch({
 async function session(who) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
-  page.on('pageerror', e => problems.push(`${who}: page error: ${e.message}`));
-  page.on('console', m => { if (m.type() === 'error' && !/404|Not Found/.test(m.text())) problems.push(`${who}: console: ${m.text()}`); });
+  page.on('pageerror', e => problems.push(`${who}: page error at ${page.url()}: ${e.message}`));
+  page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`${who}: console: ${m.text()}`); });
   page.on('response', r => { if (r.status() >= 500) problems.push(`${who}: HTTP ${r.status()} ${r.url()}`); });
   return page;
 }

@@ -10,7 +10,7 @@ pub mod serve;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
 use pages::{account, auth, not_found::NotFound, project, projects, settings};
@@ -54,9 +54,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=projects::Home />
                     <Route path=path!("/login") view=auth::Login />
                     <Route path=path!("/signup") view=auth::Signup />
-                    <Route path=path!("/projects") view=projects::Projects />
-                    <Route path=path!("/account") view=account::Account />
-                    <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell>
+                    <Route path=path!("/projects") view=projects::Projects ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
+                    <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
                         <Route path=path!("") view=project::Overview />
                         <Route path=path!("runs") view=|| view! { <project::Placeholder tab="runs" /> } />
                         <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />

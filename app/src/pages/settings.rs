@@ -60,7 +60,7 @@ fn SettingsBody(p: ProjectView) -> impl IntoView {
                 <fieldset disabled=!is_admin>
                     <label>"Name" <input name="new_name" value=name() required maxlength="64" /></label>
                     <label>
-                        "Description" <textarea name="description" maxlength="2000" rows="3">{description}</textarea>
+                        "Description" <textarea name="description" maxlength="2000" rows="3" prop:value=description></textarea>
                     </label>
                     <button type="submit" class="primary">"Save"</button>
                 </fieldset>

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::extract::{Json, Path};
-use crate::auth::{Caller, CurrentUser};
+use crate::auth::Caller;
 use crate::domain::Role;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::services::members::{self, Member};
 use crate::services::projects;
 use crate::state::AppState;
@@ -70,10 +70,11 @@ pub async fn change_member_role(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn remove_member(
     State(app): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Caller(u): Caller,
     Path((owner, name, username)): Path<(String, String, String)>,
 ) -> Result<StatusCode> {
-    let access = projects::access(&app.db, Some(&me), &owner, &name).await?;
+    let access = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    let me = u.ok_or(Error::NotFound("project"))?;
     members::remove(&app.db, &access, &me, &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,138 @@
+//! Every endpoint x every kind of caller -> the expected status. The endpoint list is checked against the
+//! OpenAPI document, so adding an endpoint without adding it here fails.
+
+use std::collections::BTreeSet;
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use crate::both_dbs;
+use crate::helpers::{TestApp, TestUser, PASSWORD};
+
+const CALLERS: [&str; 6] = ["anonymous", "non-member", "viewer", "member", "admin", "owner"];
+
+struct Row {
+    method: Method,
+    /// `{p}` is a fresh project's `owner/name`; `{target}` a viewer of it; `{token}` a token of the caller.
+    path: &'static str,
+    expect: [u16; 6],
+}
+
+fn rows() -> Vec<Row> {
+    let row = |method: Method, path, expect| Row { method, path, expect };
+    vec![
+        row(Method::POST, "/api/v1/auth/signup", [201, 201, 201, 201, 201, 201]),
+        row(Method::POST, "/api/v1/auth/login", [200, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/auth/logout", [204, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/user", [401, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/api/v1/user/password", [401, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/user/tokens", [401, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/user/tokens", [401, 201, 201, 201, 201, 201]),
+        row(Method::DELETE, "/api/v1/user/tokens/{token}", [401, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
+        row(Method::PUT, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
+        row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201]),
+        row(Method::GET, "/api/v1/projects/{p}", [404, 404, 200, 200, 200, 200]),
+        row(Method::PATCH, "/api/v1/projects/{p}", [404, 404, 403, 403, 200, 200]),
+        row(Method::DELETE, "/api/v1/projects/{p}", [404, 404, 403, 403, 403, 204]),
+        row(Method::GET, "/api/v1/projects/{p}/members", [404, 404, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201]),
+        row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200]),
+        row(Method::DELETE, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 204, 204]),
+        row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
+    ]
+}
+
+/// The request body each endpoint needs to succeed when allowed.
+fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Option<Value> {
+    let who = caller.map(|u| u.name.clone()).unwrap_or_else(|| "olive".into());
+    match (row.method.as_str(), row.path) {
+        ("POST", "/api/v1/auth/signup") => Some(json!({"username": format!("new{n}"), "password": PASSWORD})),
+        ("POST", "/api/v1/auth/login") => Some(json!({"username": who, "password": PASSWORD})),
+        ("PUT", "/api/v1/user/password") => Some(json!({"current_password": PASSWORD, "new_password": PASSWORD})),
+        ("POST", "/api/v1/user/tokens") => Some(json!({"name": "matrix"})),
+        ("PUT", "/api/v1/admin/settings") => Some(json!({"signup_open": true})),
+        ("POST", "/api/v1/projects") => Some(json!({"name": format!("created-{n}")})),
+        ("PATCH", "/api/v1/projects/{p}") => Some(json!({"description": "changed"})),
+        ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
+        ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
+        _ => None,
+    }
+}
+
+both_dbs!(every_endpoint_answers_every_caller_as_expected);
+
+async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
+    // The first user is site admin; keep that account out of the matrix.
+    app.user("siteadmin").await;
+    let owner = app.user("olive").await;
+    let others = [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
+    let target = app.user("target").await;
+    let callers: [Option<&TestUser>; 6] = [None, Some(&others[0]), Some(&others[1]), Some(&others[2]), Some(&others[3]), Some(&owner)];
+
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for row in rows() {
+        for (i, caller) in callers.iter().enumerate() {
+            n += 1;
+            // A fresh project per cell: owner, admin, member, viewer and a target viewer.
+            let project = format!("p{n}");
+            let u = backend::services::accounts::user_by_name(&app.db, "olive").await.unwrap().unwrap();
+            let created = backend::services::projects::create(&app.db, &u, &project, "").await.unwrap();
+            let access = backend::services::projects::access(&app.db, Some(&u), "olive", &created.name).await.unwrap();
+            for (name, role) in [("adam", "admin"), ("mem", "member"), ("vic", "viewer"), ("target", "viewer")] {
+                backend::services::members::add(&app.db, &access, name, backend::domain::Role::parse(role).unwrap())
+                    .await
+                    .unwrap();
+            }
+            let token_id = match caller {
+                Some(c) => {
+                    let fresh = app.post("/api/v1/user/tokens").bearer(&c.token).json(json!({"name": "to revoke"})).send().await;
+                    fresh.json["id"].as_str().unwrap().to_string()
+                }
+                None => uuid::Uuid::new_v4().to_string(),
+            };
+            let mut path = row
+                .path
+                .replace("{p}", &format!("olive/{project}"))
+                .replace("{target}", &target.name)
+                .replace("{token}", &token_id);
+            if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
+                path.push_str(&format!("?confirm={project}"));
+            }
+            let mut call = app.call(row.method.clone(), &path).as_user(*caller);
+            if let Some(b) = body(&row, n, *caller, "outsider") {
+                call = call.json(b);
+            }
+            let got = call.send().await;
+            if got.status.as_u16() != row.expect[i] {
+                failures.push(format!(
+                    "{} {} as {}: expected {}, got {} {}",
+                    row.method, row.path, CALLERS[i], row.expect[i], got.status.as_u16(), got.json
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_endpoint_in_the_openapi_document() {
+    let app = TestApp::sqlite().await;
+    let doc = app.get("/api/v1/openapi.json").send().await.json;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {}", method.to_uppercase(), normalise(path)));
+        }
+    }
+    documented.insert("GET /api/v1/openapi.json".into());
+    let covered: BTreeSet<String> = rows().iter().map(|r| format!("{} {}", r.method, normalise(r.path))).collect();
+    assert_eq!(documented, covered, "every endpoint must appear in the authorization matrix");
+}
+
+/// `/projects/{owner}/{name}` and `/projects/{p}` name the same route.
+fn normalise(path: &str) -> String {
+    path.replace("{owner}/{name}", "{p}").replace("{username}", "{target}").replace("{id}", "{token}")
+}

@@ -1,0 +1,193 @@
+//! `TestApp`: the API on a fresh database (a SQLite file, or a new PostgreSQL database), and a small request
+//! builder. Tests that take a `TestApp` run once per database through `both_dbs!`.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "a long enough password";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    _pg: Option<PgDatabase>,
+}
+
+pub struct TestUser {
+    pub name: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("myelin-test-{}", uuid::Uuid::new_v4().simple()));
+        Self::on(&backend::config::database_url(&dir, None), None).await
+    }
+
+    /// A fresh PostgreSQL database, or `None` when none is configured (outside CI only).
+    pub async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("MYELIN_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but MYELIN_TEST_DATABASE_URL is not set: the PostgreSQL tier must run in CI"
+            );
+            eprintln!("skipping the PostgreSQL variant: MYELIN_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("myelin_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL (scripts/postgres-up)");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        admin.close().await.ok();
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Some(Self::on(&url, Some(PgDatabase { admin_url, name })).await)
+    }
+
+    async fn on(url: &str, pg: Option<PgDatabase>) -> Self {
+        let (state, store) = backend::server::prepare(url, false).await.expect("prepare app");
+        let db = state.db.clone();
+        Self { router: backend::server::api_only(state, &store), db, _pg: pg }
+    }
+
+    /// A user with an API token.
+    pub async fn user(&self, name: &str) -> TestUser {
+        let u = backend::services::accounts::create_user(&self.db, name, PASSWORD, false).await.expect("create user");
+        let t = backend::services::tokens::create(&self.db, &u, "test").await.expect("create token");
+        TestUser { name: u.username, token: t.token }
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call { app: self, req: Request::builder().method(method).uri(path), body: Body::empty() }
+    }
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Call<'_> {
+        self.call(Method::POST, path)
+    }
+}
+
+pub struct Call<'a> {
+    app: &'a TestApp,
+    req: axum::http::request::Builder,
+    body: Body,
+}
+
+impl Call<'_> {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.req = self.req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self
+    }
+    pub fn as_user(self, u: Option<&TestUser>) -> Self {
+        match u {
+            Some(u) => self.bearer(&u.token),
+            None => self,
+        }
+    }
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        self.req = self.req.header(header::COOKIE, cookie);
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.req = self.req.header(name, value);
+        self
+    }
+    /// A browser on this site: Host and Origin agree.
+    pub fn same_origin(self) -> Self {
+        self.header("host", "myelin.test").header("origin", "http://myelin.test")
+    }
+    pub fn json(mut self, v: Value) -> Self {
+        self.req = self.req.header(header::CONTENT_TYPE, "application/json");
+        self.body = Body::from(v.to_string());
+        self
+    }
+    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Self {
+        self.req = self.req.header(header::CONTENT_TYPE, content_type);
+        self.body = body.into();
+        self
+    }
+    pub async fn send(self) -> Resp {
+        let mut req = self.req.body(self.body).expect("request");
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        let resp = self.app.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, headers, json }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub json: Value,
+}
+
+impl Resp {
+    /// The `name=value` part of the session cookie this response sets.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("myelin_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+    pub fn set_cookie_header(&self) -> String {
+        self.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    }
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+}
+
+/// Drops the per-test PostgreSQL database when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sea_orm::Database::connect(&url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs each `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_dbs {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestApp::sqlite().await).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        super::$name(app).await
+                    }
+                }
+            }
+        )*
+    };
+}

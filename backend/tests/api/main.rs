@@ -1,0 +1,9 @@
+//! Integration tests of the REST API against real SQLite and PostgreSQL databases.
+
+mod helpers;
+
+mod accounts;
+mod authz_matrix;
+mod openapi;
+mod projects;
+mod tokens;
