@@ -11,11 +11,17 @@ async fn setup() -> (axum::Router, String) {
     let dir = std::env::temp_dir().join(format!("myelin-bench-{}", uuid::Uuid::new_v4()));
     let url = backend::config::database_url(&dir, None);
     let (state, store) = backend::server::prepare(&url, false).await.unwrap();
-    let user = backend::services::accounts::create_user(&state.db, "bench", "bench-password", true).await.unwrap();
+    let user =
+        backend::services::accounts::create_user(&state.db, "bench", "bench-password", true).await.unwrap();
     for i in 0..1000 {
-        backend::services::projects::create(&state.db, &user, &format!("project-{i:04}"), "a benchmark project")
-            .await
-            .unwrap();
+        backend::services::projects::create(
+            &state.db,
+            &user,
+            &format!("project-{i:04}"),
+            "a benchmark project",
+        )
+        .await
+        .unwrap();
     }
     let opts = app::serve::leptos_options("target/site", "127.0.0.1:0".parse().unwrap());
     let router = app::serve::router(state, &store, opts);

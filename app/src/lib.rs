@@ -3,9 +3,9 @@
 
 pub mod components;
 pub mod pages;
-pub mod server;
 #[cfg(feature = "ssr")]
 pub mod serve;
+pub mod server;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

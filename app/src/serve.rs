@@ -22,7 +22,12 @@ pub struct UiState {
 }
 
 pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
-    LeptosOptions::builder().output_name("myelin").site_root(site_root).site_pkg_dir("pkg").site_addr(addr).build()
+    LeptosOptions::builder()
+        .output_name("myelin")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
 }
 
 /// The whole HTTP service.
@@ -61,12 +66,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         backend::server::prepare(&args.db().url(), args.secure_cookies).await.map_err(|e| e.to_string())?;
     store.spawn_cleanup();
     let app = router(state, &store, leptos_options(&args.site_root, addr));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("myelin serving on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            tokio::signal::ctrl_c().await.ok();
-        })
+        .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Ctrl-C or SIGTERM (what `kill`, systemd and Kubernetes send).
+async fn shutdown() {
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -23,8 +23,20 @@ impl Username {
 
 /// Names that are addresses of their own (`/{owner}/{project}` shares the URL space with them).
 const RESERVED: &[&str] = &[
-    "api", "pkg", "login", "logout", "signup", "projects", "account", "cluster", "admin", "settings", "static",
-    "favicon.ico", "health", "metrics",
+    "api",
+    "pkg",
+    "login",
+    "logout",
+    "signup",
+    "projects",
+    "account",
+    "cluster",
+    "admin",
+    "settings",
+    "static",
+    "favicon.ico",
+    "health",
+    "metrics",
 ];
 
 /// A project name, unique per owner.
@@ -90,7 +102,10 @@ impl Role {
             "member" => Ok(Role::Member),
             "admin" => Ok(Role::Admin),
             "owner" => Ok(Role::Owner),
-            _ => Err(Error::invalid("role", format!("role: expected owner, admin, member or viewer, got {s:?}"))),
+            _ => Err(Error::invalid(
+                "role",
+                format!("role: expected owner, admin, member or viewer, got {s:?}"),
+            )),
         }
     }
 }

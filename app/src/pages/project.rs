@@ -111,10 +111,15 @@ pub fn Overview() -> impl IntoView {
 #[component]
 pub fn Placeholder(tab: &'static str) -> impl IntoView {
     let (title, text) = match tab {
-        "runs" => ("No runs yet", "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here."),
+        "runs" => (
+            "No runs yet",
+            "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here.",
+        ),
         "editor" => ("Editor", "The polyaxonfile editor with live compilation is not available yet."),
         "pipelines" => ("No pipelines yet", "DAG and matrix runs of this project appear here."),
-        "compare" => ("Nothing to compare", "Select runs in the Runs tab to compare their params and metrics."),
+        "compare" => {
+            ("Nothing to compare", "Select runs in the Runs tab to compare their params and metrics.")
+        }
         "artifacts" => ("No artifacts yet", "Files logged by runs appear here."),
         _ => ("No models yet", "Registered models and their versions appear here."),
     };

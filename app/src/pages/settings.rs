@@ -6,7 +6,8 @@ use super::project::ProjectResource;
 use crate::components::forms::{action_error, ErrorBox, FormError};
 use crate::server::error_message;
 use crate::server::projects::{
-    list_members, AddMember, ChangeMemberRole, DeleteProject, MemberView, ProjectView, RemoveMember, UpdateProject,
+    list_members, AddMember, ChangeMemberRole, DeleteProject, MemberView, ProjectView, RemoveMember,
+    UpdateProject,
 };
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
@@ -36,7 +37,9 @@ fn SettingsBody(p: ProjectView) -> impl IntoView {
     let is_admin = p.can("admin");
     let is_owner = p.can("owner");
     let member_error = move || {
-        action_error(move || add.value().get())().or_else(action_error(move || change.value().get())).or_else(action_error(move || remove.value().get()))
+        action_error(move || add.value().get())()
+            .or_else(action_error(move || change.value().get()))
+            .or_else(action_error(move || remove.value().get()))
     };
     let role = p.role.clone();
     let (description, p2) = (p.description.clone(), p.clone());

@@ -35,7 +35,9 @@ pub(crate) mod ctx {
     }
 
     pub async fn session() -> Result<Session, ServerFnError> {
-        leptos_axum::extract::<Session>().await.map_err(|e| ServerFnError::ServerError(format!("internal: {e}")))
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| ServerFnError::ServerError(format!("internal: {e}")))
     }
 
     pub async fn user() -> Result<Option<user::Model>, ServerFnError> {

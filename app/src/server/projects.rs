@@ -72,7 +72,13 @@ pub async fn list_projects(q: String, sort: String, page: u64) -> Result<Project
         "created" => ProjectSort::Created,
         _ => ProjectSort::Updated,
     };
-    let query = ListQuery { q: Some(q), sort: Some(sort), asc: None, limit: Some(PAGE_SIZE), offset: Some(page * PAGE_SIZE) };
+    let query = ListQuery {
+        q: Some(q),
+        sort: Some(sort),
+        asc: None,
+        limit: Some(PAGE_SIZE),
+        offset: Some(page * PAGE_SIZE),
+    };
     let p = list(&st.db, &u, &query).await.map_err(err)?;
     Ok(ProjectList { items: p.items.into_iter().map(Into::into).collect(), total: p.total })
 }
@@ -87,7 +93,10 @@ pub async fn create_project(name: String, description: String) -> Result<(), Ser
 }
 
 #[cfg(feature = "ssr")]
-async fn access(owner: &str, name: &str) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {
+async fn access(
+    owner: &str,
+    name: &str,
+) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {
     let st = state()?;
     let u = user().await?;
     backend::services::projects::access(&st.db, u.as_ref(), owner, name).await.map_err(err)
@@ -99,10 +108,16 @@ pub async fn get_project(owner: String, name: String) -> Result<ProjectView, Ser
 }
 
 #[server]
-pub async fn update_project(owner: String, name: String, new_name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn update_project(
+    owner: String,
+    name: String,
+    new_name: String,
+    description: String,
+) -> Result<(), ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
-    let change = backend::services::projects::ProjectUpdate { name: Some(new_name), description: Some(description) };
+    let change =
+        backend::services::projects::ProjectUpdate { name: Some(new_name), description: Some(description) };
     let p = backend::services::projects::update(&st.db, &a, &change).await.map_err(err)?;
     if p.name != name {
         leptos_axum::redirect(&format!("/{}/{}/settings", p.owner, p.name));
@@ -126,7 +141,11 @@ pub async fn list_members(owner: String, name: String) -> Result<Vec<MemberView>
     let rows = backend::services::members::list(&st.db, &a).await.map_err(err)?;
     Ok(rows
         .into_iter()
-        .map(|m| MemberView { username: m.username, role: m.role.as_str().into(), added: m.added_at.format("%Y-%m-%d").to_string() })
+        .map(|m| MemberView {
+            username: m.username,
+            role: m.role.as_str().into(),
+            added: m.added_at.format("%Y-%m-%d").to_string(),
+        })
         .collect())
 }
 
@@ -136,7 +155,12 @@ fn parse_role(role: &str) -> Result<backend::domain::Role, ServerFnError> {
 }
 
 #[server]
-pub async fn add_member(owner: String, name: String, username: String, role: String) -> Result<(), ServerFnError> {
+pub async fn add_member(
+    owner: String,
+    name: String,
+    username: String,
+    role: String,
+) -> Result<(), ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::members::add(&st.db, &a, &username, parse_role(&role)?).await.map_err(err)?;
@@ -144,7 +168,12 @@ pub async fn add_member(owner: String, name: String, username: String, role: Str
 }
 
 #[server]
-pub async fn change_member_role(owner: String, name: String, username: String, role: String) -> Result<(), ServerFnError> {
+pub async fn change_member_role(
+    owner: String,
+    name: String,
+    username: String,
+    role: String,
+) -> Result<(), ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::members::set_role(&st.db, &a, &username, parse_role(&role)?).await.map_err(err)?;

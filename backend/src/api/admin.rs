@@ -18,7 +18,10 @@ fn require_admin(u: &crate::entities::user::Model) -> Result<()> {
 
 #[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
     responses((status = 200, body = SiteSettings), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn get_settings(State(app): State<AppState>, CurrentUser(u): CurrentUser) -> Result<Json<SiteSettings>> {
+pub async fn get_settings(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<SiteSettings>> {
     require_admin(&u)?;
     Ok(Json(settings::get(&app.db).await?))
 }

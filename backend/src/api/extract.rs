@@ -24,8 +24,12 @@ impl From<JsonRejection> for Error {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
-            JsonRejection::JsonSyntaxError(e) => Error::BadRequest(format!("malformed JSON: {}", e.body_text())),
-            JsonRejection::JsonDataError(e) => Error::BadRequest(format!("invalid request body: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => {
+                Error::BadRequest(format!("malformed JSON: {}", e.body_text()))
+            }
+            JsonRejection::JsonDataError(e) => {
+                Error::BadRequest(format!("invalid request body: {}", e.body_text()))
+            }
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
             other => Error::BadRequest(other.body_text()),
         }

@@ -18,7 +18,10 @@ pub struct TokenRequest {
 
 #[utoipa::path(get, path = "/api/v1/user/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list_tokens(State(app): State<AppState>, CurrentUser(u): CurrentUser) -> Result<Json<Vec<TokenInfo>>> {
+pub async fn list_tokens(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Vec<TokenInfo>>> {
     Ok(Json(tokens::list(&app.db, &u).await?))
 }
 

@@ -29,7 +29,11 @@ fn verdict(h: &HeaderMap) -> Result<(), Error> {
     if let Some(origin) = get("origin") {
         let host = get("host").unwrap_or_default();
         let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        return if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) { Ok(()) } else { Err(Error::Csrf) };
+        return if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+            Ok(())
+        } else {
+            Err(Error::Csrf)
+        };
     }
     if let Some(site) = get("sec-fetch-site") {
         return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(Error::Csrf) };

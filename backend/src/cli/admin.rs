@@ -12,7 +12,8 @@ pub async fn run(cmd: AdminCommand) -> Result<(), String> {
             std::io::stdin().read_to_string(&mut password).map_err(|e| format!("reading password: {e}"))?;
             let password = password.trim_end_matches(['\n', '\r']);
             let db = crate::db::connect(&db.url()).await.map_err(|e| e.to_string())?;
-            let u = accounts::create_user(&db, &username, password, admin).await.map_err(|e| e.to_string())?;
+            let u =
+                accounts::create_user(&db, &username, password, admin).await.map_err(|e| e.to_string())?;
             println!("created user {}{}", u.username, if u.is_admin { " (site admin)" } else { "" });
             Ok(())
         }

@@ -47,7 +47,8 @@ impl Client {
     /// From `MYELIN_URL`/`MYELIN_TOKEN`, else the file `myelin login` wrote.
     pub fn from_env() -> Result<Self, String> {
         let saved = load_saved();
-        let url = std::env::var("MYELIN_URL").ok().or(saved.url).unwrap_or_else(|| "http://127.0.0.1:8000".into());
+        let url =
+            std::env::var("MYELIN_URL").ok().or(saved.url).unwrap_or_else(|| "http://127.0.0.1:8000".into());
         let token = std::env::var("MYELIN_TOKEN")
             .ok()
             .or(saved.token)
@@ -55,7 +56,12 @@ impl Client {
         Ok(Self { url: url.trim_end_matches('/').into(), token, http: reqwest::Client::new() })
     }
 
-    pub async fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<T, String> {
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, String> {
         self.call_with_query(method, path, &[], body).await
     }
 
@@ -66,8 +72,11 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<T, String> {
-        let mut req =
-            self.http.request(method, format!("{}/api/v1{path}", self.url)).query(query).bearer_auth(&self.token);
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .query(query)
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -123,7 +132,8 @@ pub async fn login(args: LoginArgs) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    let saved = toml::to_string(&Saved { url: Some(url.clone()), token: Some(token) }).map_err(|e| e.to_string())?;
+    let saved =
+        toml::to_string(&Saved { url: Some(url.clone()), token: Some(token) }).map_err(|e| e.to_string())?;
     write_private(&path, &saved)?;
     println!("logged in to {url} as {}", me.username);
     Ok(())

@@ -40,9 +40,14 @@ pub async fn run(cmd: ProjectCommand) -> Result<(), String> {
         ProjectCommand::Ls { query, output } => {
             let mut items = Vec::new();
             loop {
-                let mut params = vec![("sort", "name".to_string()), ("limit", "500".into()), ("offset", items.len().to_string())];
+                let mut params = vec![
+                    ("sort", "name".to_string()),
+                    ("limit", "500".into()),
+                    ("offset", items.len().to_string()),
+                ];
                 params.extend(query.iter().map(|q| ("q", q.clone())));
-                let page: ProjectPage = client.call_with_query(Method::GET, "/projects", &params, None).await?;
+                let page: ProjectPage =
+                    client.call_with_query(Method::GET, "/projects", &params, None).await?;
                 let done = page.items.is_empty() || items.len() + page.items.len() >= page.total as usize;
                 items.extend(page.items);
                 if done {
@@ -52,9 +57,14 @@ pub async fn run(cmd: ProjectCommand) -> Result<(), String> {
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&items).expect("json")),
                 Output::Table => {
-                    println!("{:<40} {:<8} {}", "PROJECT", "ROLE", "DESCRIPTION");
+                    println!("{:<40} {:<8} DESCRIPTION", "PROJECT", "ROLE");
                     for p in items {
-                        println!("{:<40} {:<8} {}", format!("{}/{}", p.owner, p.name), p.role.as_str(), p.description);
+                        println!(
+                            "{:<40} {:<8} {}",
+                            format!("{}/{}", p.owner, p.name),
+                            p.role.as_str(),
+                            p.description
+                        );
                     }
                 }
             }

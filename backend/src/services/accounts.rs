@@ -1,7 +1,9 @@
 //! Users: sign-up, credentials, passwords.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -30,11 +32,19 @@ pub async fn user_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user
 }
 
 pub async fn user_by_name(db: &DatabaseConnection, name: &str) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Username.eq(name.trim().to_ascii_lowercase())).one(db).await?)
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(name.trim().to_ascii_lowercase()))
+        .one(db)
+        .await?)
 }
 
 /// Creates a user (operators and sign-up both come through here).
-pub async fn create_user(db: &DatabaseConnection, username: &str, pass: &str, admin: bool) -> Result<user::Model> {
+pub async fn create_user(
+    db: &DatabaseConnection,
+    username: &str,
+    pass: &str,
+    admin: bool,
+) -> Result<user::Model> {
     let name = Username::parse(username)?;
     let pass = NewPassword::parse(pass)?;
     if user_by_name(db, name.as_str()).await?.is_some() {
@@ -74,7 +84,12 @@ pub async fn verify_login(db: &DatabaseConnection, username: &str, pass: &str) -
     }
 }
 
-pub async fn change_password(db: &DatabaseConnection, u: &user::Model, current: &str, new: &str) -> Result<user::Model> {
+pub async fn change_password(
+    db: &DatabaseConnection,
+    u: &user::Model,
+    current: &str,
+    new: &str,
+) -> Result<user::Model> {
     if !password::verify(current, Some(u.password_hash.clone())).await {
         return Err(Error::invalid("current_password", "current password is wrong"));
     }

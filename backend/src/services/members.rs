@@ -2,7 +2,10 @@
 //! project always keeps at least one owner.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 
 use super::projects::ProjectAccess;
@@ -26,11 +29,17 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess) -> Result<Vec<Memb
         .await?;
     rows.into_iter()
         .filter_map(|(m, u)| u.map(|u| (m, u)))
-        .map(|(m, u)| Ok(Member { username: u.username, role: Role::parse(&m.role)?, added_at: m.created_at }))
+        .map(|(m, u)| {
+            Ok(Member { username: u.username, role: Role::parse(&m.role)?, added_at: m.created_at })
+        })
         .collect()
 }
 
-async fn target(db: &DatabaseConnection, a: &ProjectAccess, username: &str) -> Result<(user::Model, Option<member::Model>)> {
+async fn target(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    username: &str,
+) -> Result<(user::Model, Option<member::Model>)> {
     let u = super::accounts::user_by_name(db, username).await?.ok_or(Error::NotFound("user"))?;
     let m = member::Entity::find_by_id((a.project.id, u.id)).one(db).await?;
     Ok((u, m))
@@ -65,7 +74,12 @@ pub async fn add(db: &DatabaseConnection, a: &ProjectAccess, username: &str, rol
     Ok(Member { username: u.username, role, added_at: m.created_at })
 }
 
-pub async fn set_role(db: &DatabaseConnection, a: &ProjectAccess, username: &str, role: Role) -> Result<Member> {
+pub async fn set_role(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    username: &str,
+    role: Role,
+) -> Result<Member> {
     let (u, existing) = target(db, a, username).await?;
     let m = existing.ok_or(Error::NotFound("member"))?;
     let current = Role::parse(&m.role)?;
@@ -81,7 +95,12 @@ pub async fn set_role(db: &DatabaseConnection, a: &ProjectAccess, username: &str
 }
 
 /// Removes a member; anyone may leave a project themselves.
-pub async fn remove(db: &DatabaseConnection, a: &ProjectAccess, caller: &user::Model, username: &str) -> Result<()> {
+pub async fn remove(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    caller: &user::Model,
+    username: &str,
+) -> Result<()> {
     let (u, existing) = target(db, a, username).await?;
     let m = existing.ok_or(Error::NotFound("member"))?;
     let current = Role::parse(&m.role)?;

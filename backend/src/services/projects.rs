@@ -1,10 +1,10 @@
 //! Projects: who may see and change them, and the changes themselves.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -65,7 +65,12 @@ impl ProjectAccess {
         if self.role >= min {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!("this needs the {} role in {}/{}", min.as_str(), self.owner, self.project.name)))
+            Err(Error::Forbidden(format!(
+                "this needs the {} role in {}/{}",
+                min.as_str(),
+                self.owner,
+                self.project.name
+            )))
         }
     }
 
@@ -85,7 +90,12 @@ impl ProjectAccess {
 
 /// The caller's access to `owner/name`. Anonymous callers and non-members get `404`, so private names
 /// don't leak.
-pub async fn access(db: &DatabaseConnection, caller: Option<&user::Model>, owner: &str, name: &str) -> Result<ProjectAccess> {
+pub async fn access(
+    db: &DatabaseConnection,
+    caller: Option<&user::Model>,
+    owner: &str,
+    name: &str,
+) -> Result<ProjectAccess> {
     let not_found = || Error::NotFound("project");
     let caller = caller.ok_or_else(not_found)?;
     let owner_user = super::accounts::user_by_name(db, owner).await?.ok_or_else(not_found)?;
@@ -103,7 +113,12 @@ fn conflict(owner: &str, name: &str) -> Error {
     Error::Conflict(format!("{owner} already has a project named {name:?}"))
 }
 
-pub async fn create(db: &DatabaseConnection, u: &user::Model, name: &str, description: &str) -> Result<Project> {
+pub async fn create(
+    db: &DatabaseConnection,
+    u: &user::Model,
+    name: &str,
+    description: &str,
+) -> Result<Project> {
     let name = ProjectName::parse(name)?;
     let description = bounded_text("description", description, 2000)?;
     let exists = project::Entity::find()
@@ -160,12 +175,18 @@ pub async fn list(db: &DatabaseConnection, u: &user::Model, q: &ListQuery) -> Re
         .join(JoinType::InnerJoin, project::Relation::Owner.def())
         .filter(member::Column::UserId.eq(u.id));
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", text.to_lowercase().replace('%', "").replace('_', ""));
+        // The user's text is matched literally: LIKE's wildcards are escaped.
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+            .collect();
+        let like = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
+        let description = Expr::expr(Func::lower(Expr::col((project::Entity, project::Column::Description))));
         query = query.filter(
-            Expr::expr(Expr::col((project::Entity, project::Column::Name))).like(&pattern).or(Expr::expr(
-                sea_orm::sea_query::Func::lower(Expr::col((project::Entity, project::Column::Description))),
-            )
-            .like(&pattern)),
+            Condition::any()
+                .add(Expr::col((project::Entity, project::Column::Name)).like(like()))
+                .add(description.like(like())),
         );
     }
     let total = query.clone().count(db).await?;
@@ -248,7 +269,10 @@ pub async fn update(db: &DatabaseConnection, a: &ProjectAccess, change: &Project
 pub async fn delete(db: &DatabaseConnection, a: &ProjectAccess, confirm: &str) -> Result<()> {
     a.require(Role::Owner)?;
     if confirm != a.project.name {
-        return Err(Error::invalid("confirm", format!("type the project name ({}) to confirm deletion", a.project.name)));
+        return Err(Error::invalid(
+            "confirm",
+            format!("type the project name ({}) to confirm deletion", a.project.name),
+        ));
     }
     let txn = db.begin().await?;
     member::Entity::delete_many().filter(member::Column::ProjectId.eq(a.project.id)).exec(&txn).await?;

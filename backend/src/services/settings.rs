@@ -22,6 +22,9 @@ pub async fn get(db: &DatabaseConnection) -> Result<SiteSettings> {
 
 pub async fn set(db: &DatabaseConnection, s: &SiteSettings) -> Result<SiteSettings> {
     let row = ActiveModel { key: Set(SIGNUP_OPEN.into()), value: Set(s.signup_open.to_string()) };
-    Entity::insert(row).on_conflict(OnConflict::column(Column::Key).update_column(Column::Value).to_owned()).exec(db).await?;
+    Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::Key).update_column(Column::Value).to_owned())
+        .exec(db)
+        .await?;
     get(db).await
 }

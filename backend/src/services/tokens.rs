@@ -22,7 +22,13 @@ pub struct TokenInfo {
 
 impl From<api_token::Model> for TokenInfo {
     fn from(t: api_token::Model) -> Self {
-        Self { id: t.id, name: t.name, prefix: t.prefix, created_at: t.created_at, last_used_at: t.last_used_at }
+        Self {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+        }
     }
 }
 
@@ -80,7 +86,10 @@ pub async fn user_for_token(db: &DatabaseConnection, secret: &str) -> Result<Opt
     if !secret.starts_with(token::PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let Some(t) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(token::hash(secret))).one(db).await?
+    let Some(t) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token::hash(secret)))
+        .one(db)
+        .await?
     else {
         return Ok(None);
     };

@@ -17,11 +17,13 @@ both_dbs!(
 );
 
 async fn first_user_is_admin_and_signup_can_be_closed(app: TestApp) {
-    let first = app.post("/api/v1/auth/signup").json(json!({"username": "Root", "password": PASSWORD})).send().await;
+    let first =
+        app.post("/api/v1/auth/signup").json(json!({"username": "Root", "password": PASSWORD})).send().await;
     assert_eq!(first.status, 201, "{:?}", first.json);
     assert_eq!(first.json["username"], "root");
     assert_eq!(first.json["is_admin"], true);
-    let second = app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let second =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     assert_eq!(second.json["is_admin"], false);
 
     let root_cookie = first.session_cookie().unwrap();
@@ -33,15 +35,18 @@ async fn first_user_is_admin_and_signup_can_be_closed(app: TestApp) {
         .send()
         .await;
     assert_eq!(closed.status, 200, "{:?}", closed.json);
-    let refused = app.post("/api/v1/auth/signup").json(json!({"username": "bo", "password": PASSWORD})).send().await;
+    let refused =
+        app.post("/api/v1/auth/signup").json(json!({"username": "bo", "password": PASSWORD})).send().await;
     assert_eq!((refused.status.as_u16(), refused.error()), (403, "signup_closed"));
     assert!(backend::services::accounts::user_by_name(&app.db, "bo").await.unwrap().is_none());
 }
 
 async fn wrong_user_and_wrong_password_get_the_same_answer(app: TestApp) {
     app.user("ann").await;
-    let wrong_pw = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": "nope nope"})).send().await;
-    let no_user = app.post("/api/v1/auth/login").json(json!({"username": "zed", "password": "nope nope"})).send().await;
+    let wrong_pw =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": "nope nope"})).send().await;
+    let no_user =
+        app.post("/api/v1/auth/login").json(json!({"username": "zed", "password": "nope nope"})).send().await;
     assert_eq!(wrong_pw.status, 401);
     assert_eq!(wrong_pw.status, no_user.status);
     assert_eq!(wrong_pw.json, no_user.json);
@@ -52,23 +57,26 @@ async fn wrong_user_and_wrong_password_get_the_same_answer(app: TestApp) {
 async fn login_is_rate_limited_per_account(app: TestApp) {
     app.user("ann").await;
     for _ in 0..10 {
-        let r = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": "wrong pass"})).send().await;
+        let r = app
+            .post("/api/v1/auth/login")
+            .json(json!({"username": "ann", "password": "wrong pass"}))
+            .send()
+            .await;
         assert_eq!(r.status, 401);
     }
-    let blocked = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let blocked =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     assert_eq!((blocked.status.as_u16(), blocked.error()), (429, "rate_limited"));
     // Another account from another address is not affected.
     app.user("bob").await;
-    let other = app
-        .post("/api/v1/auth/login")
-        .json(json!({"username": "bob", "password": PASSWORD}))
-        .send()
-        .await;
+    let other =
+        app.post("/api/v1/auth/login").json(json!({"username": "bob", "password": PASSWORD})).send().await;
     assert_eq!(other.status, 200);
 }
 
 async fn session_cookie_is_httponly_lax_and_cycled_at_login(app: TestApp) {
-    let signup = app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let signup =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     let header = signup.set_cookie_header();
     assert!(header.contains("HttpOnly"), "{header}");
     assert!(header.contains("SameSite=Lax"), "{header}");
@@ -94,14 +102,16 @@ async fn forged_expired_and_logged_out_sessions_are_anonymous(app: TestApp) {
     let garbage = app.get("/api/v1/user").cookie("myelin_session=%%%not-base64").send().await;
     assert_eq!(garbage.status, 401);
 
-    let signup = app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let signup =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     let cookie = signup.session_cookie().unwrap();
     let out = app.post("/api/v1/auth/logout").cookie(&cookie).same_origin().send().await;
     assert_eq!(out.status, 204);
     assert_eq!(app.get("/api/v1/user").cookie(&cookie).send().await.status, 401);
 
     // An expired record in the store is not honoured either.
-    let login = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let login =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     let cookie = login.session_cookie().unwrap();
     use sea_orm::ConnectionTrait;
     let table = match app.db.get_database_backend() {
@@ -117,7 +127,8 @@ async fn forged_expired_and_logged_out_sessions_are_anonymous(app: TestApp) {
 }
 
 async fn cookie_mutations_need_a_same_site_origin(app: TestApp) {
-    let signup = app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let signup =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     let cookie = signup.session_cookie().unwrap();
     let body = json!({"name": "csrf-target"});
 
@@ -132,8 +143,13 @@ async fn cookie_mutations_need_a_same_site_origin(app: TestApp) {
     assert_eq!((foreign.status.as_u16(), foreign.error()), (403, "csrf_failed"));
     let headerless = app.post("/api/v1/projects").cookie(&cookie).json(body.clone()).send().await;
     assert_eq!(headerless.error(), "csrf_failed");
-    let cross_site =
-        app.post("/api/v1/projects").cookie(&cookie).header("sec-fetch-site", "cross-site").json(body.clone()).send().await;
+    let cross_site = app
+        .post("/api/v1/projects")
+        .cookie(&cookie)
+        .header("sec-fetch-site", "cross-site")
+        .json(body.clone())
+        .send()
+        .await;
     assert_eq!(cross_site.error(), "csrf_failed");
     let listed = app.get("/api/v1/projects").cookie(&cookie).send().await;
     assert_eq!(listed.json["total"], 0, "a refused request must change nothing");
@@ -143,8 +159,10 @@ async fn cookie_mutations_need_a_same_site_origin(app: TestApp) {
 }
 
 async fn password_change_checks_the_current_one_and_ends_other_sessions(app: TestApp) {
-    let a = app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
-    let b = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let a =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let b =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     let (cookie_a, cookie_b) = (a.session_cookie().unwrap(), b.session_cookie().unwrap());
     let put = |cookie: String, current: &'static str, new: &'static str| {
         app.call(axum::http::Method::PUT, "/api/v1/user/password")
@@ -162,7 +180,8 @@ async fn password_change_checks_the_current_one_and_ends_other_sessions(app: Tes
     let cookie_a = ok.session_cookie().unwrap_or(cookie_a);
     assert_eq!(app.get("/api/v1/user").cookie(&cookie_a).send().await.status, 200, "this session stays");
     assert_eq!(app.get("/api/v1/user").cookie(&cookie_b).send().await.status, 401, "other sessions end");
-    let old = app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let old =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
     assert_eq!(old.status, 401);
 }
 
@@ -184,6 +203,7 @@ async fn bad_signup_input_is_refused_with_the_field(app: TestApp) {
     assert!(missing.json["message"].as_str().unwrap().contains("password"), "{:?}", missing.json);
 
     app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
-    let dup = app.post("/api/v1/auth/signup").json(json!({"username": "ANN", "password": PASSWORD})).send().await;
+    let dup =
+        app.post("/api/v1/auth/signup").json(json!({"username": "ANN", "password": PASSWORD})).send().await;
     assert_eq!((dup.status.as_u16(), dup.error()), (409, "conflict"));
 }

@@ -50,7 +50,9 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
     match (row.method.as_str(), row.path) {
         ("POST", "/api/v1/auth/signup") => Some(json!({"username": format!("new{n}"), "password": PASSWORD})),
         ("POST", "/api/v1/auth/login") => Some(json!({"username": who, "password": PASSWORD})),
-        ("PUT", "/api/v1/user/password") => Some(json!({"current_password": PASSWORD, "new_password": PASSWORD})),
+        ("PUT", "/api/v1/user/password") => {
+            Some(json!({"current_password": PASSWORD, "new_password": PASSWORD}))
+        }
         ("POST", "/api/v1/user/tokens") => Some(json!({"name": "matrix"})),
         ("PUT", "/api/v1/admin/settings") => Some(json!({"signup_open": true})),
         ("POST", "/api/v1/projects") => Some(json!({"name": format!("created-{n}")})),
@@ -67,9 +69,11 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
     // The first user is site admin; keep that account out of the matrix.
     app.user("siteadmin").await;
     let owner = app.user("olive").await;
-    let others = [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
+    let others =
+        [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
     let target = app.user("target").await;
-    let callers: [Option<&TestUser>; 6] = [None, Some(&others[0]), Some(&others[1]), Some(&others[2]), Some(&others[3]), Some(&owner)];
+    let callers: [Option<&TestUser>; 6] =
+        [None, Some(&others[0]), Some(&others[1]), Some(&others[2]), Some(&others[3]), Some(&owner)];
 
     let mut failures = Vec::new();
     let mut n = 0;
@@ -80,15 +84,28 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             let project = format!("p{n}");
             let u = backend::services::accounts::user_by_name(&app.db, "olive").await.unwrap().unwrap();
             let created = backend::services::projects::create(&app.db, &u, &project, "").await.unwrap();
-            let access = backend::services::projects::access(&app.db, Some(&u), "olive", &created.name).await.unwrap();
-            for (name, role) in [("adam", "admin"), ("mem", "member"), ("vic", "viewer"), ("target", "viewer")] {
-                backend::services::members::add(&app.db, &access, name, backend::domain::Role::parse(role).unwrap())
-                    .await
-                    .unwrap();
+            let access =
+                backend::services::projects::access(&app.db, Some(&u), "olive", &created.name).await.unwrap();
+            for (name, role) in
+                [("adam", "admin"), ("mem", "member"), ("vic", "viewer"), ("target", "viewer")]
+            {
+                backend::services::members::add(
+                    &app.db,
+                    &access,
+                    name,
+                    backend::domain::Role::parse(role).unwrap(),
+                )
+                .await
+                .unwrap();
             }
             let token_id = match caller {
                 Some(c) => {
-                    let fresh = app.post("/api/v1/user/tokens").bearer(&c.token).json(json!({"name": "to revoke"})).send().await;
+                    let fresh = app
+                        .post("/api/v1/user/tokens")
+                        .bearer(&c.token)
+                        .json(json!({"name": "to revoke"}))
+                        .send()
+                        .await;
                     fresh.json["id"].as_str().unwrap().to_string()
                 }
                 None => uuid::Uuid::new_v4().to_string(),
@@ -101,7 +118,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
                 path.push_str(&format!("?confirm={project}"));
             }
-            let mut call = app.call(row.method.clone(), &path).as_user(*caller);
+            let mut call = app.call(row.method.clone(), &path).by(*caller);
             if let Some(b) = body(&row, n, *caller, "outsider") {
                 call = call.json(b);
             }
@@ -109,7 +126,12 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             if got.status.as_u16() != row.expect[i] {
                 failures.push(format!(
                     "{} {} as {}: expected {}, got {} {}",
-                    row.method, row.path, CALLERS[i], row.expect[i], got.status.as_u16(), got.json
+                    row.method,
+                    row.path,
+                    CALLERS[i],
+                    row.expect[i],
+                    got.status.as_u16(),
+                    got.json
                 ));
             }
         }
@@ -128,7 +150,8 @@ async fn the_matrix_covers_every_endpoint_in_the_openapi_document() {
         }
     }
     documented.insert("GET /api/v1/openapi.json".into());
-    let covered: BTreeSet<String> = rows().iter().map(|r| format!("{} {}", r.method, normalise(r.path))).collect();
+    let covered: BTreeSet<String> =
+        rows().iter().map(|r| format!("{} {}", r.method, normalise(r.path))).collect();
     assert_eq!(documented, covered, "every endpoint must appear in the authorization matrix");
 }
 

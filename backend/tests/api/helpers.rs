@@ -42,7 +42,9 @@ impl TestApp {
             return None;
         };
         let name = format!("myelin_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL (scripts/postgres-up)");
+        let admin = sea_orm::Database::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL (scripts/postgres-up)");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
         admin.close().await.ok();
         let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
@@ -58,7 +60,9 @@ impl TestApp {
 
     /// A user with an API token.
     pub async fn user(&self, name: &str) -> TestUser {
-        let u = backend::services::accounts::create_user(&self.db, name, PASSWORD, false).await.expect("create user");
+        let u = backend::services::accounts::create_user(&self.db, name, PASSWORD, false)
+            .await
+            .expect("create user");
         let t = backend::services::tokens::create(&self.db, &u, "test").await.expect("create token");
         TestUser { name: u.username, token: t.token }
     }
@@ -85,7 +89,7 @@ impl Call<'_> {
         self.req = self.req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         self
     }
-    pub fn as_user(self, u: Option<&TestUser>) -> Self {
+    pub fn by(self, u: Option<&TestUser>) -> Self {
         match u {
             Some(u) => self.bearer(&u.token),
             None => self,
@@ -163,7 +167,9 @@ impl Drop for PgDatabase {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(admin) = sea_orm::Database::connect(&url).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         })

@@ -16,7 +16,12 @@ both_dbs!(
 );
 
 async fn create(app: &TestApp, u: &TestUser, name: &str) -> serde_json::Value {
-    let r = app.post("/api/v1/projects").bearer(&u.token).json(json!({"name": name, "description": "d"})).send().await;
+    let r = app
+        .post("/api/v1/projects")
+        .bearer(&u.token)
+        .json(json!({"name": name, "description": "d"}))
+        .send()
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.json);
     r.json
 }
@@ -30,7 +35,12 @@ async fn names_are_validated_and_unique_per_owner(app: TestApp) {
         assert_eq!(r.json["field"], "name");
         assert!(r.json["message"].as_str().unwrap().starts_with("project name:"), "{:?}", r.json);
     }
-    let long = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "ok", "description": "d".repeat(2001)})).send().await;
+    let long = app
+        .post("/api/v1/projects")
+        .bearer(&ann.token)
+        .json(json!({"name": "ok", "description": "d".repeat(2001)}))
+        .send()
+        .await;
     assert_eq!(long.json["field"], "description");
 
     let p = create(&app, &ann, "mnist").await;
@@ -44,7 +54,8 @@ async fn names_are_validated_and_unique_per_owner(app: TestApp) {
 
 async fn malformed_bodies_get_clear_errors_and_change_nothing(app: TestApp) {
     let ann = app.user("ann").await;
-    let syntax = app.post("/api/v1/projects").bearer(&ann.token).raw("application/json", "{\"name\": ").send().await;
+    let syntax =
+        app.post("/api/v1/projects").bearer(&ann.token).raw("application/json", "{\"name\": ").send().await;
     assert_eq!((syntax.status.as_u16(), syntax.error()), (400, "bad_request"));
     assert!(syntax.json["message"].as_str().unwrap().contains("malformed JSON"));
     let types = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": 5})).send().await;
@@ -79,8 +90,11 @@ async fn listing_searches_sorts_and_pages(app: TestApp) {
     assert_eq!(names(&found.json), ["bravo"]);
     let paged = app.get("/api/v1/projects?sort=name&limit=2&offset=2").bearer(&ann.token).send().await;
     assert_eq!((names(&paged.json), paged.json["total"].as_u64()), (vec!["charlie".to_string()], Some(3)));
-    let wildcard = app.get("/api/v1/projects?q=%25").bearer(&ann.token).send().await;
-    assert_eq!(wildcard.json["total"], 3, "a % in the query is not a wildcard that errors");
+    create(&app, &ann, "x_ray").await;
+    let literal = app.get("/api/v1/projects?q=_").bearer(&ann.token).send().await;
+    assert_eq!(names(&literal.json), ["x_ray"], "LIKE wildcards in the query are matched literally");
+    let percent = app.get("/api/v1/projects?q=%25").bearer(&ann.token).send().await;
+    assert_eq!(percent.json["total"], 0);
 }
 
 async fn rename_and_delete_need_the_right_role_and_confirmation(app: TestApp) {
@@ -91,15 +105,24 @@ async fn rename_and_delete_need_the_right_role_and_confirmation(app: TestApp) {
     let clash = patch("/api/v1/projects/ann/old", json!({"name": "taken"})).await;
     assert_eq!(clash.status, 409);
     let renamed = patch("/api/v1/projects/ann/old", json!({"name": "new", "description": "fresh"})).await;
-    assert_eq!((renamed.json["name"].as_str(), renamed.json["description"].as_str()), (Some("new"), Some("fresh")));
+    assert_eq!(
+        (renamed.json["name"].as_str(), renamed.json["description"].as_str()),
+        (Some("new"), Some("fresh"))
+    );
     assert_eq!(app.get("/api/v1/projects/ann/old").bearer(&ann.token).send().await.status, 404);
 
-    let unconfirmed = app.call(Method::DELETE, "/api/v1/projects/ann/new?confirm=nope").bearer(&ann.token).send().await;
+    let unconfirmed =
+        app.call(Method::DELETE, "/api/v1/projects/ann/new?confirm=nope").bearer(&ann.token).send().await;
     assert_eq!((unconfirmed.status.as_u16(), unconfirmed.json["field"].as_str()), (400, Some("confirm")));
     let missing = app.call(Method::DELETE, "/api/v1/projects/ann/new").bearer(&ann.token).send().await;
     assert_eq!(missing.status, 400);
-    assert_eq!(app.get("/api/v1/projects/ann/new").bearer(&ann.token).send().await.status, 200, "still there");
-    let deleted = app.call(Method::DELETE, "/api/v1/projects/ann/new?confirm=new").bearer(&ann.token).send().await;
+    assert_eq!(
+        app.get("/api/v1/projects/ann/new").bearer(&ann.token).send().await.status,
+        200,
+        "still there"
+    );
+    let deleted =
+        app.call(Method::DELETE, "/api/v1/projects/ann/new?confirm=new").bearer(&ann.token).send().await;
     assert_eq!(deleted.status, 204);
     assert_eq!(app.get("/api/v1/projects/ann/new").bearer(&ann.token).send().await.status, 404);
 }
@@ -120,16 +143,31 @@ async fn members_roles_and_the_last_owner(app: TestApp) {
     // An admin manages members but cannot hand out ownership.
     assert_eq!(add(&bob, "cid", "owner").await.status, 403);
     assert_eq!(add(&bob, "cid", "member").await.status, 201);
-    let demote_owner = app.call(Method::PATCH, &format!("{members}/ann")).bearer(&bob.token).json(json!({"role": "viewer"})).send().await;
+    let demote_owner = app
+        .call(Method::PATCH, &format!("{members}/ann"))
+        .bearer(&bob.token)
+        .json(json!({"role": "viewer"}))
+        .send()
+        .await;
     assert_eq!(demote_owner.status, 403);
 
     // The only owner can neither leave nor be demoted.
     let leave = app.call(Method::DELETE, &format!("{members}/ann")).bearer(&ann.token).send().await;
     assert_eq!((leave.status.as_u16(), leave.error()), (409, "conflict"));
-    let demote = app.call(Method::PATCH, &format!("{members}/ann")).bearer(&ann.token).json(json!({"role": "admin"})).send().await;
+    let demote = app
+        .call(Method::PATCH, &format!("{members}/ann"))
+        .bearer(&ann.token)
+        .json(json!({"role": "admin"}))
+        .send()
+        .await;
     assert_eq!(demote.status, 409);
     // With a second owner, the first may go.
-    let promote = app.call(Method::PATCH, &format!("{members}/bob")).bearer(&ann.token).json(json!({"role": "owner"})).send().await;
+    let promote = app
+        .call(Method::PATCH, &format!("{members}/bob"))
+        .bearer(&ann.token)
+        .json(json!({"role": "owner"}))
+        .send()
+        .await;
     assert_eq!(promote.json["role"], "owner");
     let leave = app.call(Method::DELETE, &format!("{members}/ann")).bearer(&ann.token).send().await;
     assert_eq!(leave.status, 204);
