@@ -46,10 +46,11 @@ fn serve(data: &Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned (and so killed and waited for) from here on, even if it never comes up.
+    let server = Server { child, url: format!("http://127.0.0.1:{port}") };
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, url };
+            return server;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
