@@ -121,6 +121,22 @@ await check('an API token is created once and listed by prefix', async () => {
   expect(r.status === 200, `token rejected: ${r.status}`);
   await shot(alice, '06-tokens');
 });
+await check('a site admin closes sign-up; others do not get the setting', async () => {
+  await open(alice, '/account');
+  await alice.selectOption('#signup', 'closed');
+  await alice.click('#site-settings button[type=submit]');
+  let status = 0;
+  for (let i = 0; i < 50 && status !== 403; i++) {
+    await new Promise(r => setTimeout(r, 100));
+    const r = await fetch(`${base}/api/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `dave-${run}`, password }) });
+    status = r.status;
+  }
+  expect(status === 403, `sign-up should be closed, got ${status}`);
+  await open(bob, '/account');
+  await bob.waitForSelector('h1:has-text("Account")');
+  expect(await bob.locator('#site-settings').count() === 0, 'a non-admin must not see site settings');
+});
 await check('log out ends the session', async () => {
   await alice.click('#logout');
   await alice.waitForURL(u => u.pathname === '/login', { timeout: 15000 });

@@ -5,7 +5,9 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
-use crate::server::accounts::{list_tokens, ChangePassword, CreateToken, RevokeToken, SessionActions};
+use crate::server::accounts::{
+    list_tokens, site_signup_open, ChangePassword, CreateToken, RevokeToken, SessionActions, SetSignup,
+};
 use crate::server::{error_code, error_message};
 
 #[component]
@@ -17,6 +19,8 @@ pub fn Account() -> impl IntoView {
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
     let new_token = move || create.value().get().and_then(|r| r.ok());
     let password_ok = move || matches!(password.value().get(), Some(Ok(())));
+    let set_signup = ServerAction::<SetSignup>::new();
+    let signup = Resource::new(move || set_signup.version().get(), |_| site_signup_open());
     view! {
         <Title text="Account · Myelin" />
         <Transition fallback=|| ()>
@@ -116,5 +120,32 @@ pub fn Account() -> impl IntoView {
             <FormError error=action_error(move || password.value().get()) />
             {move || password_ok().then(|| view! { <p class="notice">"Password changed. Other sessions were signed out."</p> })}
         </section>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                signup
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|open| {
+                        view! {
+                            <section class="card" id="site-settings">
+                                <h2>"Site settings"</h2>
+                                <p class="muted">"You are a site administrator."</p>
+                                <ActionForm action=set_signup>
+                                    <div class="row">
+                                        <label for="signup">"New accounts"</label>
+                                        <select name="signup" id="signup">
+                                            <option value="open" selected=open>"Anyone may sign up"</option>
+                                            <option value="closed" selected=!open>"Sign-up closed (admins create accounts)"</option>
+                                        </select>
+                                        <button type="submit">"Save"</button>
+                                    </div>
+                                </ActionForm>
+                                <FormError error=action_error(move || set_signup.value().get()) />
+                            </section>
+                        }
+                    })
+            })}
+        </Transition>
     }
 }

@@ -1,6 +1,7 @@
 //! Project settings: name and description, members and roles, deletion.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
 use super::project::ProjectResource;
 use crate::components::forms::{action_error, ErrorBox, FormError};
@@ -12,28 +13,56 @@ use crate::server::projects::{
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 
+/// The actions of this page, created once so that the members list can refresh after any of them.
+#[derive(Clone, Copy)]
+struct Actions {
+    update: ServerAction<UpdateProject>,
+    delete: ServerAction<DeleteProject>,
+    add: ServerAction<AddMember>,
+    change: ServerAction<ChangeMemberRole>,
+    remove: ServerAction<RemoveMember>,
+}
+
 #[component]
 pub fn ProjectSettings() -> impl IntoView {
     let project = expect_context::<ProjectResource>();
+    let params = use_params_map();
+    let a = Actions {
+        update: ServerAction::new(),
+        delete: ServerAction::new(),
+        add: ServerAction::new(),
+        change: ServerAction::new(),
+        remove: ServerAction::new(),
+    };
+    // Created here, not inside a Suspend, so server and browser number their resources alike.
+    let members = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("owner").unwrap_or_default(),
+                p.get("project").unwrap_or_default(),
+                a.add.version().get() + a.change.version().get() + a.remove.version().get(),
+            )
+        },
+        |(owner, name, _)| list_members(owner, name),
+    );
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move { project.await.ok().map(|p| view! { <SettingsBody p /> }) })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let p = project.await;
+                let list = members.await;
+                match (p, list) {
+                    (Ok(p), Ok(list)) => view! { <SettingsBody p list a /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                }
+            })}
         </Transition>
     }
 }
 
 #[component]
-fn SettingsBody(p: ProjectView) -> impl IntoView {
-    let update = ServerAction::<UpdateProject>::new();
-    let delete = ServerAction::<DeleteProject>::new();
-    let add = ServerAction::<AddMember>::new();
-    let change = ServerAction::<ChangeMemberRole>::new();
-    let remove = ServerAction::<RemoveMember>::new();
-    let (owner, name) = (p.owner.clone(), p.name.clone());
-    let members = Resource::new(
-        move || (add.version().get(), change.version().get(), remove.version().get()),
-        move |_| list_members(owner.clone(), name.clone()),
-    );
+fn SettingsBody(p: ProjectView, list: Vec<MemberView>, a: Actions) -> impl IntoView {
+    let Actions { update, delete, add, change, remove } = a;
     let is_admin = p.can("admin");
     let is_owner = p.can("owner");
     let member_error = move || {
@@ -42,7 +71,7 @@ fn SettingsBody(p: ProjectView) -> impl IntoView {
             .or_else(action_error(move || remove.value().get()))
     };
     let role = p.role.clone();
-    let (description, p2) = (p.description.clone(), p.clone());
+    let description = p.description.clone();
     let key = StoredValue::new((p.owner.clone(), p.name.clone()));
     let owner = move || key.with_value(|k| k.0.clone());
     let name = move || key.with_value(|k| k.1.clone());
@@ -72,17 +101,7 @@ fn SettingsBody(p: ProjectView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Members"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let p = p2.clone();
-                    Suspend::new(async move {
-                        match members.await {
-                            Ok(list) => view! { <MemberTable p list is_admin change remove /> }.into_any(),
-                            Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            <MemberTable p list is_admin change remove />
             {is_admin
                 .then(|| {
                     view! {

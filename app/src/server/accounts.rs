@@ -136,3 +136,26 @@ impl SessionActions {
         expect_context::<Self>()
     }
 }
+
+/// Whether sign-up is open; `None` for callers who are not site administrators.
+#[server]
+pub async fn site_signup_open() -> Result<Option<bool>, ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    if !u.is_admin {
+        return Ok(None);
+    }
+    Ok(Some(backend::services::settings::get(&st.db).await.map_err(err)?.signup_open))
+}
+
+#[server]
+pub async fn set_signup(signup: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let u = require_user().await?;
+    if !u.is_admin {
+        return Err(err(backend::Error::Forbidden("site administrators only".into())));
+    }
+    let settings = backend::services::settings::SiteSettings { signup_open: signup == "open" };
+    backend::services::settings::set(&st.db, &settings).await.map_err(err)?;
+    Ok(())
+}
