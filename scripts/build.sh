@@ -12,7 +12,11 @@ want=$(wasm_bindgen_version)
 have=$(wasm-bindgen --version | awk '{print $2}')
 [ "$have" = "$want" ] || { echo "wasm-bindgen CLI $have != crate $want: run scripts/setup" >&2; exit 1; }
 
-if [ "$mode" = release ]; then cargo build -p app --bin myelin --release; else cargo build -p app --bin myelin; fi
+# scripts/test sets MYELIN_SERVER_BUILT: `cargo test` has just built target/debug/myelin (with the features the
+# tests unify), and a second build with other features would only recompile it.
+if [ -z "${MYELIN_SERVER_BUILT:-}" ]; then
+  if [ "$mode" = release ]; then cargo build -p app --bin myelin --release; else cargo build -p app --bin myelin; fi
+fi
 
 toolchain=$(cat "$MYELIN_TOOLS/wasm-toolchain" 2>/dev/null || echo rustup)
 if [ "$toolchain" = debian ]; then

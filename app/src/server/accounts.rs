@@ -27,6 +27,7 @@ pub async fn current_user() -> Result<Option<Me>, ServerFnError> {
 }
 
 /// Where to go after signing in: only local paths, never another site.
+#[cfg(feature = "ssr")]
 fn safe_next(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next
@@ -158,4 +159,15 @@ pub async fn set_signup(signup: String) -> Result<(), ServerFnError> {
     let settings = backend::services::settings::SiteSettings { signup_open: signup == "open" };
     backend::services::settings::set(&st.db, &settings).await.map_err(err)?;
     Ok(())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn after_login_only_local_paths_are_followed() {
+        assert_eq!(super::safe_next("/alice/p/settings"), "/alice/p/settings");
+        for evil in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+            assert_eq!(super::safe_next(evil), "/projects", "{evil}");
+        }
+    }
 }
