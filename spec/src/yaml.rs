@@ -1,0 +1,278 @@
+//! YAML to JSON values with the position of every node, resolving plain scalars as PyYAML's `safe_load`
+//! does (YAML 1.1: `yes`/`no`/`on`/`off` are booleans, `1e-3` without a dot is a string), because
+//! polyaxonfiles are written against Polyaxon's Python loader.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A parsed file: its value, and where each path starts.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub file: String,
+    pub value: Value,
+    positions: HashMap<String, (u32, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl Doc {
+    /// The position of `path`, or of its nearest ancestor that has one.
+    pub fn pos(&self, path: &str) -> (u32, u32) {
+        let mut p = path;
+        loop {
+            if let Some(at) = self.positions.get(p) {
+                return *at;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return self.positions.get("").copied().unwrap_or((1, 1)),
+            }
+        }
+    }
+
+    /// A document built in code (no positions), e.g. a wrapped component.
+    pub fn synthetic(file: &str, value: Value) -> Self {
+        Self { file: file.into(), value, positions: HashMap::new() }
+    }
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Doc, YamlError> {
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut b, false).map_err(|e| YamlError {
+        line: e.marker().line() as u32,
+        column: e.marker().col() as u32 + 1,
+        message: format!("invalid YAML: {}", e.info()),
+    })?;
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    let value = b.root.unwrap_or(Value::Null);
+    Ok(Doc { file: file.into(), value, positions: b.positions })
+}
+
+enum Frame {
+    Seq { items: Vec<Value>, anchor: usize, path: String },
+    Map { map: Map<String, Value>, key: Option<String>, anchor: usize, path: String, merges: Vec<Value> },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    anchors: HashMap<usize, Value>,
+    positions: HashMap<String, (u32, u32)>,
+    error: Option<YamlError>,
+}
+
+impl Builder {
+    /// The path of the node about to be pushed, and whether it is a mapping key.
+    fn next_path(&self) -> (String, bool) {
+        match self.stack.last() {
+            None => (String::new(), false),
+            Some(Frame::Seq { items, path, .. }) => (format!("{path}[{}]", items.len()), false),
+            Some(Frame::Map { key: None, path, .. }) => (path.clone(), true),
+            Some(Frame::Map { key: Some(k), path, .. }) => {
+                (if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, false)
+            }
+        }
+    }
+
+    fn push_value(&mut self, v: Value, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(v),
+            Some(Frame::Seq { items, .. }) => items.push(v),
+            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
+                None => *key = Some(scalar_key(&v)),
+                Some(k) if k == "<<" => merges.push(v),
+                Some(k) => {
+                    map.insert(k, v);
+                }
+            },
+        }
+    }
+}
+
+fn scalar_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        other => other.to_string(),
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let at = (mark.line() as u32, mark.col() as u32 + 1);
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let (path, is_key) = self.next_path();
+                let v = if style == TScalarStyle::Plain && tag.is_none() { resolve_plain(&text) } else { Value::String(text) };
+                if is_key {
+                    // A mapping is placed at its first key (block mappings report their start late).
+                    self.positions.entry(path.clone()).or_insert(at);
+                    let key = scalar_key(&v);
+                    let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    self.positions.insert(child, at);
+                } else {
+                    self.positions.entry(path).or_insert(at);
+                }
+                self.push_value(v, anchor);
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                self.push_value(v, 0);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let (path, _) = self.next_path();
+                self.positions.entry(path.clone()).or_insert(at);
+                self.stack.push(Frame::Seq { items: Vec::new(), anchor, path });
+            }
+            Event::MappingStart(anchor, _) => {
+                let (path, is_key) = self.next_path();
+                if is_key && self.error.is_none() {
+                    self.error = Some(YamlError { line: at.0, column: at.1, message: "mapping keys must be scalars".into() });
+                }
+                self.stack.push(Frame::Map { map: Map::new(), key: None, anchor, path, merges: Vec::new() });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { items, anchor, .. }) = self.stack.pop() {
+                    self.push_value(Value::Array(items), anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map { mut map, anchor, merges, .. }) = self.stack.pop() {
+                    // `<<: *base` merges keys the mapping does not set itself.
+                    for m in merges.into_iter().flat_map(|m| match m {
+                        Value::Array(list) => list,
+                        other => vec![other],
+                    }) {
+                        if let Value::Object(base) = m {
+                            for (k, v) in base {
+                                map.entry(k).or_insert(v);
+                            }
+                        }
+                    }
+                    self.push_value(Value::Object(map), anchor);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// PyYAML's implicit resolvers for plain scalars.
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(i) = parse_int(s) {
+        return Value::Number(i.into());
+    }
+    if is_float(s) {
+        let clean: String = s.chars().filter(|c| *c != '_').collect();
+        let f = match clean.trim_start_matches(['+', '-']) {
+            ".inf" | ".Inf" | ".INF" => f64::INFINITY * if clean.starts_with('-') { -1.0 } else { 1.0 },
+            ".nan" | ".NaN" | ".NAN" => f64::NAN,
+            _ => clean.parse().unwrap_or(f64::NAN),
+        };
+        if let Some(n) = Number::from_f64(f) {
+            return Value::Number(n);
+        }
+        return Value::String(s.into());
+    }
+    Value::String(s.into())
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let clean: String = body.chars().filter(|c| *c != '_').collect();
+    if clean.is_empty() || body.starts_with('_') {
+        return None;
+    }
+    let v = if let Some(hex) = clean.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = clean.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if clean.len() > 1 && clean.starts_with('0') {
+        i64::from_str_radix(&clean[1..], 8).ok()?
+    } else if clean.bytes().all(|b| b.is_ascii_digit()) {
+        clean.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// `[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?` or `.inf`/`.nan` (PyYAML needs the dot).
+fn is_float(s: &str) -> bool {
+    let t = s.trim_start_matches(['+', '-']);
+    if matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let Some(dot) = mantissa.find('.') else { return false };
+    let (int, frac) = (&mantissa[..dot], &mantissa[dot + 1..]);
+    let digits = |p: &str| p.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let int_ok = int.is_empty() || (int.as_bytes()[0].is_ascii_digit() && digits(int));
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']);
+        e.is_some_and(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()))
+    });
+    int_ok && digits(frac) && !(int.is_empty() && frac.is_empty()) && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_resolve_like_pyyaml() {
+        let d = parse("f", "a: yes\nb: 1e-3\nc: 1.0e-3\nd: 010\ne: ~\nf: '1'\ng: 0.5\nh: 1_000\n").unwrap();
+        assert_eq!(d.value, json!({"a": true, "b": "1e-3", "c": 0.001, "d": 8, "e": null, "f": "1", "g": 0.5, "h": 1000}));
+    }
+
+    #[test]
+    fn positions_point_at_keys_and_items() {
+        let d = parse("f", "run:\n  kind: job\n  init:\n  - git: {url: x}\n").unwrap();
+        assert_eq!(d.pos("run.kind"), (2, 3));
+        assert_eq!(d.pos("run.init[0]"), (4, 5));
+        assert_eq!(d.pos("run.init[0].git.url"), (4, 11));
+        assert_eq!(d.pos("run.nothing.here"), (1, 1));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_work() {
+        let d = parse("f", "base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
+        assert_eq!(d.value["other"], json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let e = parse("f", "a: [1, 2\nb: c\n").unwrap_err();
+        assert!(e.line >= 1 && e.message.starts_with("invalid YAML"), "{e:?}");
+    }
+}
