@@ -1,5 +1,20 @@
 //! The polyaxonfile library: parse, validate, resolve and compile. Pure: no I/O, no async; builds for wasm32.
+//! The same code runs in the server, the CLI and the browser editor.
 
+pub mod catalog;
+pub mod compile;
+mod dag;
 pub mod diag;
+pub mod io;
+mod lint;
+pub mod manifests;
+pub mod matrix;
 pub mod names;
+mod operation;
+pub mod patch;
+pub mod pod;
+pub mod render;
+mod schema;
 pub mod yaml;
+
+pub use compile::{compile, Compiled, NoRefs, Options, Refs, Source};

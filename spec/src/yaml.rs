@@ -119,7 +119,11 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let (path, is_key) = self.next_path();
-                let v = if style == TScalarStyle::Plain && tag.is_none() { resolve_plain(&text) } else { Value::String(text) };
+                let v = if style == TScalarStyle::Plain && tag.is_none() {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text)
+                };
                 if is_key {
                     // A mapping is placed at its first key (block mappings report their start late).
                     self.positions.entry(path.clone()).or_insert(at);
@@ -143,7 +147,11 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(anchor, _) => {
                 let (path, is_key) = self.next_path();
                 if is_key && self.error.is_none() {
-                    self.error = Some(YamlError { line: at.0, column: at.1, message: "mapping keys must be scalars".into() });
+                    self.error = Some(YamlError {
+                        line: at.0,
+                        column: at.1,
+                        message: "mapping keys must be scalars".into(),
+                    });
                 }
                 self.stack.push(Frame::Map { map: Map::new(), key: None, anchor, path, merges: Vec::new() });
             }
@@ -178,7 +186,9 @@ fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Value::Bool(false),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
         _ => {}
     }
     if let Some(i) = parse_int(s) {
@@ -252,7 +262,10 @@ mod tests {
     #[test]
     fn scalars_resolve_like_pyyaml() {
         let d = parse("f", "a: yes\nb: 1e-3\nc: 1.0e-3\nd: 010\ne: ~\nf: '1'\ng: 0.5\nh: 1_000\n").unwrap();
-        assert_eq!(d.value, json!({"a": true, "b": "1e-3", "c": 0.001, "d": 8, "e": null, "f": "1", "g": 0.5, "h": 1000}));
+        assert_eq!(
+            d.value,
+            json!({"a": true, "b": "1e-3", "c": 0.001, "d": 8, "e": null, "f": "1", "g": 0.5, "h": 1000})
+        );
     }
 
     #[test]

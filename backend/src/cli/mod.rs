@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+pub mod compile;
 mod project;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,10 @@ pub enum Command {
     /// Projects.
     #[command(subcommand)]
     Project(project::ProjectCommand),
+    /// Compile a polyaxonfile offline: diagnostics, params, Kubernetes manifests, DAG ops, matrix.
+    Compile(compile::CompileArgs),
+    /// Check a polyaxonfile offline: errors and warnings only.
+    Lint(compile::CompileArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +73,8 @@ pub enum Output {
 pub async fn run(cmd: Command) -> i32 {
     let result = match cmd {
         Command::Serve(_) => unreachable!("serve is handled by the app binary"),
+        Command::Compile(a) => return compile::run(a, false),
+        Command::Lint(a) => return compile::run(a, true),
         Command::Admin(a) => admin::run(a).await,
         Command::Login(l) => client::login(l).await,
         Command::Project(p) => project::run(p).await,

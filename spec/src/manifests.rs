@@ -1,0 +1,247 @@
+//! The Kubernetes objects Myelin submits for each run kind. Names derive from the run uuid, so the same
+//! input always gives the same output.
+
+use serde_json::{json, Map, Value};
+
+use crate::catalog::Catalog;
+use crate::pod::{template, PodInput};
+
+pub struct Workload<'a> {
+    pub uuid: &'a str,
+    pub run: &'a Value,
+    pub termination: &'a Value,
+    pub catalog: &'a Catalog,
+}
+
+impl Workload<'_> {
+    fn name(&self) -> String {
+        format!("run-{}", self.uuid)
+    }
+
+    fn labels(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("app.kubernetes.io/managed-by".into(), json!("myelin"));
+        m.insert("myelin.io/run".into(), json!(self.uuid));
+        m
+    }
+
+    fn metadata(&self) -> Value {
+        json!({"name": self.name(), "labels": self.labels()})
+    }
+
+    fn pod(&self, section: &Value, main: &str, restart: Option<&str>) -> Result<Value, String> {
+        let labels = self.labels();
+        template(&PodInput {
+            section,
+            main_name: main,
+            restart_policy: restart,
+            catalog: self.catalog,
+            run_labels: &labels,
+        })
+    }
+
+    /// `termination` as the fields batch Jobs, Kubeflow run policies and RayJobs share.
+    fn termination_fields(&self) -> Map<String, Value> {
+        let t = self.termination;
+        let mut m = Map::new();
+        m.insert(
+            "backoffLimit".into(),
+            t.get("maxRetries").filter(|v| !v.is_null()).cloned().unwrap_or(json!(0)),
+        );
+        if let Some(v) = t.get("timeout").filter(|v| !v.is_null()) {
+            m.insert("activeDeadlineSeconds".into(), v.clone());
+        }
+        if let Some(v) = t.get("ttl").filter(|v| !v.is_null()) {
+            m.insert("ttlSecondsAfterFinished".into(), v.clone());
+        }
+        m
+    }
+
+    pub fn build(&self, kind: &str) -> Result<Vec<Value>, String> {
+        match kind {
+            "job" => self.job(),
+            "service" => self.service(),
+            "tfjob" => self.kubeflow(
+                "TFJob",
+                "tfReplicaSpecs",
+                &[("chief", "Chief"), ("ps", "PS"), ("worker", "Worker"), ("evaluator", "Evaluator")],
+                "tensorflow",
+            ),
+            "pytorchjob" => self.kubeflow(
+                "PyTorchJob",
+                "pytorchReplicaSpecs",
+                &[("master", "Master"), ("worker", "Worker")],
+                "pytorch",
+            ),
+            "mpijob" => self.kubeflow(
+                "MPIJob",
+                "mpiReplicaSpecs",
+                &[("launcher", "Launcher"), ("worker", "Worker")],
+                "main",
+            ),
+            "raycluster" => self.ray(),
+            "daskcluster" => self.dask(),
+            other => Err(format!("run kind `{other}` has no workload")),
+        }
+    }
+
+    fn job(&self) -> Result<Vec<Value>, String> {
+        let mut spec = self.termination_fields();
+        spec.insert("template".into(), self.pod(self.run, "main", Some("Never"))?);
+        Ok(vec![json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": self.metadata(), "spec": spec})])
+    }
+
+    fn service(&self) -> Result<Vec<Value>, String> {
+        let template = self.pod(self.run, "main", None)?;
+        let ports: Vec<i64> = match &self.run["ports"] {
+            Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+            Value::Number(n) => n.as_i64().into_iter().collect(),
+            _ => vec![],
+        };
+        let replicas = self.run.get("replicas").filter(|v| !v.is_null()).cloned().unwrap_or(json!(1));
+        let selector = json!({"myelin.io/run": self.uuid});
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": self.metadata(),
+            "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": template},
+        });
+        let service = json!({
+            "apiVersion": "v1", "kind": "Service", "metadata": self.metadata(),
+            "spec": {"selector": selector, "ports": ports.iter().map(|p| json!({"name": format!("port-{p}"), "port": p, "targetPort": p})).collect::<Vec<_>>()},
+        });
+        Ok(vec![deployment, service])
+    }
+
+    fn kubeflow(
+        &self,
+        kind: &str,
+        field: &str,
+        roles: &[(&str, &str)],
+        main: &str,
+    ) -> Result<Vec<Value>, String> {
+        let mut replicas = Map::new();
+        for (key, role) in roles {
+            let Some(r) = self.run.get(*key).filter(|v| !v.is_null()) else { continue };
+            let restart = r["environment"]["restartPolicy"].as_str().unwrap_or("OnFailure").to_string();
+            let count = r.get("replicas").filter(|v| !v.is_null()).cloned().unwrap_or(json!(1));
+            let template = self.pod(r, main, None).map_err(|e| format!("{key}: {e}"))?;
+            replicas.insert(
+                (*role).into(),
+                json!({"replicas": count, "restartPolicy": restart, "template": template}),
+            );
+        }
+        let mut run_policy = self.termination_fields();
+        run_policy.insert(
+            "cleanPodPolicy".into(),
+            self.run.get("cleanPodPolicy").cloned().filter(|v| !v.is_null()).unwrap_or(json!("None")),
+        );
+        if let Some(s) = self.run.get("schedulingPolicy").filter(|v| !v.is_null()) {
+            run_policy.insert("schedulingPolicy".into(), crate::pod::camel(s));
+        }
+        let mut spec = Map::new();
+        spec.insert("runPolicy".into(), Value::Object(run_policy));
+        spec.insert(field.into(), Value::Object(replicas));
+        for (from, to) in [
+            ("successPolicy", "successPolicy"),
+            ("enableDynamicWorker", "enableDynamicWorker"),
+            ("slotsPerWorker", "slotsPerWorker"),
+            ("nProcPerNode", "nprocPerNode"),
+            ("elasticPolicy", "elasticPolicy"),
+        ] {
+            if let Some(v) = self.run.get(from).filter(|v| !v.is_null()) {
+                spec.insert(to.into(), crate::pod::camel(v));
+            }
+        }
+        Ok(vec![
+            json!({"apiVersion": "kubeflow.org/v1", "kind": kind, "metadata": self.metadata(), "spec": spec}),
+        ])
+    }
+
+    fn ray(&self) -> Result<Vec<Value>, String> {
+        let mut cluster = Map::new();
+        if let Some(v) = self.run.get("rayVersion").filter(|v| !v.is_null()) {
+            cluster.insert("rayVersion".into(), v.clone());
+        }
+        for k in ["enableInTreeAutoscaling", "autoscalerOptions"] {
+            if let Some(v) = self.run.get(k).filter(|v| !v.is_null()) {
+                cluster.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(head) = self.run.get("head").filter(|v| !v.is_null()) {
+            let template = self.pod(head, "main", None).map_err(|e| format!("head: {e}"))?;
+            cluster.insert("headGroupSpec".into(), json!({"rayStartParams": head.get("rayStartParams").cloned().unwrap_or(json!({})), "template": template}));
+        }
+        let mut groups = Vec::new();
+        if let Some(Value::Object(workers)) = self.run.get("workers") {
+            for (name, w) in workers {
+                let template = self.pod(w, "main", None).map_err(|e| format!("workers.{name}: {e}"))?;
+                let mut g = json!({"groupName": name, "replicas": w.get("replicas").cloned().unwrap_or(json!(1)), "rayStartParams": w.get("rayStartParams").cloned().unwrap_or(json!({})), "template": template});
+                for k in ["minReplicas", "maxReplicas"] {
+                    if let Some(v) = w.get(k).filter(|v| !v.is_null()) {
+                        g[k] = v.clone();
+                    }
+                }
+                groups.push(g);
+            }
+        }
+        cluster.insert("workerGroupSpecs".into(), Value::Array(groups));
+        match self.run.get("entrypoint").filter(|v| !v.is_null()) {
+            Some(entrypoint) => {
+                let mut spec = self.termination_fields();
+                spec.insert("entrypoint".into(), entrypoint.clone());
+                if let Some(env) = self.run.get("runtimeEnv").filter(|v| !v.is_null()) {
+                    spec.insert("runtimeEnvYAML".into(), Value::String(env.to_string()));
+                }
+                if let Some(m) = self.run.get("metadata").filter(|v| !v.is_null()) {
+                    spec.insert("metadata".into(), m.clone());
+                }
+                spec.insert("rayClusterSpec".into(), Value::Object(cluster));
+                Ok(vec![
+                    json!({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": self.metadata(), "spec": spec}),
+                ])
+            }
+            None => Ok(vec![
+                json!({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": self.metadata(), "spec": cluster}),
+            ]),
+        }
+    }
+
+    fn dask(&self) -> Result<Vec<Value>, String> {
+        let mut spec = Map::new();
+        for (key, role) in [("scheduler", "scheduler"), ("worker", "worker")] {
+            let Some(part) = self.run.get(key).filter(|v| !v.is_null()) else { continue };
+            let t = self.pod(part, "main", None).map_err(|e| format!("{key}: {e}"))?;
+            let mut p = json!({"metadata": t["metadata"], "spec": t["spec"]});
+            if role == "worker" {
+                p["replicas"] = part.get("replicas").cloned().unwrap_or(json!(1));
+            } else {
+                let ports: Vec<Value> = crate::pod::container(&part["container"], "main")["ports"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p.get("containerPort").cloned())
+                            .map(|p| json!({"name": format!("port-{p}"), "port": p, "targetPort": p}))
+                            .collect()
+                    })
+                    .unwrap_or_else(|| {
+                        vec![
+                            json!({"name": "tcp-comm", "port": 8786, "targetPort": 8786}),
+                            json!({"name": "http-dashboard", "port": 8787, "targetPort": 8787}),
+                        ]
+                    });
+                p["service"] = json!({"ports": ports});
+            }
+            spec.insert(role.into(), p);
+        }
+        let mut out = vec![
+            json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "metadata": self.metadata(), "spec": spec}),
+        ];
+        let (min, max) = (
+            self.run.get("minReplicas").filter(|v| !v.is_null()),
+            self.run.get("maxReplicas").filter(|v| !v.is_null()),
+        );
+        if min.is_some() || max.is_some() {
+            out.push(json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskAutoscaler", "metadata": self.metadata(), "spec": {"cluster": self.name(), "minimum": min, "maximum": max}}));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,389 @@
+//! Matrices: grid, random, mapping (expanded exactly, in Polyaxon's order) and the tuner kinds (hyperband,
+//! bayes, tpe, iterative: checked, and their first iteration's suggestions drawn).
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use crate::compile::{derived_uuid, join, At, Compiler, Inherited, Matrix, Run};
+use crate::io::Io;
+
+const KINDS: &[&str] = &["grid", "random", "mapping", "hyperband", "bayes", "tpe", "iterative"];
+const DISCRETE: &[&str] = &["choice", "range", "linspace", "logspace", "geomspace"];
+const CONTINUOUS: &[&str] = &[
+    "pchoice",
+    "uniform",
+    "quniform",
+    "loguniform",
+    "qloguniform",
+    "normal",
+    "qnormal",
+    "lognormal",
+    "qlognormal",
+    "daterange",
+    "datetimerange",
+];
+/// Children compiled in full (the rest differ only by their params).
+pub const CHILDREN: usize = 3;
+
+/// The names a matrix gives values to.
+pub fn param_names(m: &Value) -> Vec<String> {
+    let mut names: Vec<String> = match m.get("kind").and_then(Value::as_str) {
+        Some("mapping") => m["values"]
+            .as_array()
+            .and_then(|v| v.first())
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
+        _ => m["params"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default(),
+    };
+    if m["kind"] == "hyperband" {
+        if let Some(r) = m["resource"]["name"].as_str() {
+            names.push(r.to_string());
+        }
+    }
+    names
+}
+
+pub(crate) fn check(c: &mut Compiler, m: &Value, at: At) {
+    let kind = m.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if !KINDS.contains(&kind) {
+        c.error(
+            At { doc: at.doc, path: &join(at.path, "kind") },
+            "invalid_matrix_kind",
+            format!("matrix.kind must be one of {}", KINDS.join(", ")),
+        );
+        return;
+    }
+    let required: &[&str] = match kind {
+        "random" => &["numRuns", "params"],
+        "mapping" => &["values"],
+        "hyperband" => &["maxIterations", "eta", "resource", "metric", "params"],
+        "bayes" => &["numInitialRuns", "maxIterations", "metric", "params"],
+        "tpe" => &["maxIterations", "metric", "params"],
+        _ => &["params"],
+    };
+    for r in required {
+        if m.get(*r).is_none_or(Value::is_null) {
+            c.error(
+                At { doc: at.doc, path: &join(at.path, r) },
+                "missing_field",
+                format!("a {kind} matrix needs `{r}`"),
+            );
+        }
+    }
+    if let Some(params) = m.get("params").and_then(Value::as_object) {
+        for (name, p) in params {
+            let path = join(&join(at.path, "params"), name);
+            let pk = p.get("kind").and_then(Value::as_str).unwrap_or_default();
+            if !DISCRETE.contains(&pk) && !CONTINUOUS.contains(&pk) {
+                c.error(At { doc: at.doc, path: &path }, "invalid_matrix_param", format!("`{name}`: unknown kind `{pk}` (choice, range, linspace, logspace, geomspace, uniform, ...)"));
+            } else if kind == "grid" && !DISCRETE.contains(&pk) {
+                c.error(
+                    At { doc: at.doc, path: &path },
+                    "invalid_matrix_param",
+                    format!("`{name}`: a grid search needs discrete values, `{pk}` is a distribution"),
+                );
+            } else if let Err(e) = values(pk, &p["value"]).map(|_| ()).or_else(|e| {
+                if DISCRETE.contains(&pk) {
+                    Err(e)
+                } else {
+                    Ok(())
+                }
+            }) {
+                c.error(
+                    At { doc: at.doc, path: &join(&path, "value") },
+                    "invalid_matrix_param",
+                    format!("`{name}`: {e}"),
+                );
+            }
+        }
+    }
+}
+
+fn nums(v: &Value) -> Result<Vec<f64>, String> {
+    match v {
+        Value::String(s) => s
+            .split(':')
+            .map(|x| x.trim().parse::<f64>().map_err(|_| format!("`{s}` is not start:stop:step")))
+            .collect(),
+        Value::Array(a) => {
+            a.iter().map(|x| x.as_f64().ok_or_else(|| format!("{x} is not a number"))).collect()
+        }
+        Value::Object(o) => ["start", "stop", "step", "num", "base"]
+            .iter()
+            .filter_map(|k| o.get(*k))
+            .map(|x| x.as_f64().ok_or("not a number".to_string()))
+            .collect(),
+        _ => Err("expected a list, a mapping or start:stop:step".into()),
+    }
+}
+
+fn num_value(f: f64, ints: bool) -> Value {
+    if ints && f.fract() == 0.0 {
+        json!(f as i64)
+    } else {
+        json!(f)
+    }
+}
+
+/// The values of a discrete hyperparameter, in order.
+fn values(kind: &str, v: &Value) -> Result<Vec<Value>, String> {
+    let all_ints = |v: &Value| match v {
+        Value::String(s) => !s.contains('.'),
+        Value::Array(a) => a.iter().all(|x| x.is_i64()),
+        Value::Object(o) => o.values().all(|x| x.is_i64()),
+        _ => false,
+    };
+    match kind {
+        "choice" => v.as_array().cloned().ok_or_else(|| "choice needs a list of values".into()),
+        "range" => {
+            let n = nums(v)?;
+            let (start, stop, step) = match n.as_slice() {
+                [stop] => (0.0, *stop, 1.0),
+                [a, b] => (*a, *b, 1.0),
+                [a, b, s, ..] => (*a, *b, *s),
+                _ => return Err("range needs start:stop:step".into()),
+            };
+            if step == 0.0 {
+                return Err("range step cannot be 0".into());
+            }
+            let count = ((stop - start) / step).ceil().max(0.0) as usize;
+            Ok((0..count).map(|i| num_value(start + i as f64 * step, all_ints(v))).collect())
+        }
+        "linspace" | "logspace" | "geomspace" => {
+            let n = nums(v)?;
+            let (start, stop, num) = match n.as_slice() {
+                [a, b, c, ..] => (*a, *b, *c as usize),
+                _ => return Err(format!("{kind} needs start:stop:num")),
+            };
+            let base = n.get(3).copied().unwrap_or(10.0);
+            let lin: Vec<f64> = match num {
+                0 => vec![],
+                1 => vec![start],
+                _ => (0..num)
+                    .map(|i| {
+                        if i + 1 == num {
+                            stop
+                        } else {
+                            start + i as f64 * (stop - start) / (num - 1) as f64
+                        }
+                    })
+                    .collect(),
+            };
+            Ok(match kind {
+                "linspace" => lin.into_iter().map(|x| json!(x)).collect(),
+                "logspace" => lin.into_iter().map(|x| json!(base.powf(x))).collect(),
+                _ => {
+                    let (ls, le) = (start.ln(), stop.ln());
+                    (0..num)
+                        .map(|i| {
+                            json!(if num == 1 {
+                                start
+                            } else {
+                                (ls + i as f64 * (le - ls) / (num - 1) as f64).exp()
+                            })
+                        })
+                        .collect()
+                }
+            })
+        }
+        other => Err(format!("`{other}` has no fixed list of values")),
+    }
+}
+
+/// Draws one value of a hyperparameter.
+fn sample(kind: &str, v: &Value, rng: &mut SmallRng) -> Value {
+    let n = nums(v).unwrap_or_default();
+    let get = |i: usize, d: f64| n.get(i).copied().unwrap_or(d);
+    let q = |x: f64, q: f64| if q > 0.0 { (x / q).round() * q } else { x };
+    let normal = |rng: &mut SmallRng, mu: f64, sigma: f64| {
+        let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(f64::MIN_POSITIVE), rng.gen());
+        mu + sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    match kind {
+        "pchoice" => {
+            let opts: Vec<(Value, f64)> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| Some((p.get(0)?.clone(), p.get(1)?.as_f64()?)))
+                .collect();
+            let total: f64 = opts.iter().map(|(_, w)| w).sum();
+            let mut x = rng.gen::<f64>() * total;
+            for (val, w) in &opts {
+                if x < *w {
+                    return val.clone();
+                }
+                x -= w;
+            }
+            opts.last().map(|(v, _)| v.clone()).unwrap_or(Value::Null)
+        }
+        "uniform" => json!(rng.gen_range(get(0, 0.0)..=get(1, 1.0))),
+        "quniform" => json!(q(rng.gen_range(get(0, 0.0)..=get(1, 1.0)), get(2, 1.0))),
+        "loguniform" => json!(rng.gen_range(get(0, 0.0)..=get(1, 1.0)).exp()),
+        "qloguniform" => json!(q(rng.gen_range(get(0, 0.0)..=get(1, 1.0)).exp(), get(2, 1.0))),
+        "normal" => json!(normal(rng, get(0, 0.0), get(1, 1.0))),
+        "qnormal" => json!(q(normal(rng, get(0, 0.0), get(1, 1.0)), get(2, 1.0))),
+        "lognormal" => json!(normal(rng, get(0, 0.0), get(1, 1.0)).exp()),
+        "qlognormal" => json!(q(normal(rng, get(0, 0.0), get(1, 1.0)).exp(), get(2, 1.0))),
+        _ => {
+            let vals = values(kind, v).unwrap_or_default();
+            if vals.is_empty() {
+                Value::Null
+            } else {
+                vals[rng.gen_range(0..vals.len())].clone()
+            }
+        }
+    }
+}
+
+/// The suggestions of a matrix (for tuners: their first iteration).
+pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
+    let kind = m["kind"].as_str().unwrap_or_default();
+    let params: Vec<(String, Value)> = m["params"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let seed = m["seed"].as_u64().unwrap_or(0);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let random = |count: usize, rng: &mut SmallRng| -> Vec<Map<String, Value>> {
+        (0..count)
+            .map(|_| {
+                params
+                    .iter()
+                    .map(|(k, p)| {
+                        (k.clone(), sample(p["kind"].as_str().unwrap_or_default(), &p["value"], rng))
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    Ok(match kind {
+        "mapping" => m["values"]
+            .as_array()
+            .ok_or("mapping needs `values`")?
+            .iter()
+            .filter_map(|v| v.as_object().cloned())
+            .collect(),
+        "grid" => {
+            let mut out: Vec<Map<String, Value>> = vec![Map::new()];
+            for (k, p) in &params {
+                let vals = values(p["kind"].as_str().unwrap_or_default(), &p["value"])?;
+                out = out
+                    .into_iter()
+                    .flat_map(|s| {
+                        vals.iter().map(move |v| {
+                            let mut s = s.clone();
+                            s.insert(k.clone(), v.clone());
+                            s
+                        })
+                    })
+                    .collect();
+            }
+            match m["numRuns"].as_u64() {
+                Some(n) => out.into_iter().take(n as usize).collect(),
+                None => out,
+            }
+        }
+        "random" => {
+            let n = m["numRuns"].as_u64().ok_or("random needs numRuns")? as usize;
+            let space: Option<usize> = params
+                .iter()
+                .map(|(_, p)| {
+                    values(p["kind"].as_str().unwrap_or_default(), &p["value"]).ok().map(|v| v.len())
+                })
+                .product();
+            random(space.map_or(n, |s| n.min(s)), &mut rng)
+        }
+        "hyperband" => {
+            let max_iter = m["maxIterations"].as_f64().unwrap_or(1.0).max(1.0);
+            let eta = m["eta"].as_f64().unwrap_or(3.0).max(2.0);
+            let s_max = (max_iter.ln() / eta.ln()).floor();
+            let n = eta.powf(s_max).ceil() as usize;
+            let r = max_iter * eta.powf(-s_max);
+            let resource = m["resource"]["name"].as_str().unwrap_or("resource").to_string();
+            let is_int = m["resource"]["type"] == "int";
+            random(n, &mut rng)
+                .into_iter()
+                .map(|mut s| {
+                    s.insert(resource.clone(), if is_int { json!(r.round() as i64) } else { json!(r) });
+                    s
+                })
+                .collect()
+        }
+        "bayes" => random(m["numInitialRuns"].as_u64().unwrap_or(1) as usize, &mut rng),
+        "tpe" => {
+            random(m["numRuns"].as_u64().or(m["numInitialRuns"].as_u64()).unwrap_or(1) as usize, &mut rng)
+        }
+        _ => random(m["numRuns"].as_u64().unwrap_or(1) as usize, &mut rng),
+    })
+}
+
+impl Compiler<'_> {
+    pub(crate) fn matrix(
+        &mut self,
+        op: &Value,
+        m: &Value,
+        at: At,
+        inh: &Inherited,
+        run_kind: &str,
+        params: Vec<(Io, Value)>,
+    ) -> Option<Run> {
+        let kind = m["kind"].as_str().unwrap_or_default().to_string();
+        let suggestions = match suggestions(m) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(At { doc: at.doc, path: &join(at.path, "matrix") }, "invalid_matrix", e);
+                return None;
+            }
+        };
+        let mut children = Vec::new();
+        if matches!(kind.as_str(), "grid" | "mapping" | "random") {
+            for (i, s) in suggestions.iter().take(CHILDREN).enumerate() {
+                let mut child = op.clone();
+                let obj = child.as_object_mut()?;
+                obj.remove("matrix");
+                let mut p = crate::io::normalize_params(obj.get("params"));
+                for (k, v) in s {
+                    p.insert(k.clone(), json!({"value": v}));
+                }
+                obj.insert("params".into(), Value::Object(p));
+                let inh = Inherited { uuid: derived_uuid(&format!("{}matrix-{i}", inh.uuid)), ..inh.clone() };
+                let mut run = self.operation(&child, at, &inh)?;
+                run.kind = None;
+                children.push(run);
+            }
+        }
+        Some(Run {
+            kind: Some(run_kind.to_string()),
+            pipeline: Some("matrix".into()),
+            params: params.into_iter().filter(|(_, v)| !v.is_null()).map(|(io, v)| (io.name, v)).collect(),
+            matrix: Some(Matrix { kind, suggestions, children }),
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_is_the_cartesian_product_in_declaration_order() {
+        let m = json!({"kind": "grid", "params": {"a": {"kind": "choice", "value": [1, 2]}, "b": {"kind": "range", "value": "0:3:1"}}});
+        let s = suggestions(&m).unwrap();
+        assert_eq!(s.len(), 6);
+        assert_eq!(Value::Object(s[1].clone()), json!({"a": 1, "b": 1}));
+        assert_eq!(Value::Object(s[3].clone()), json!({"a": 2, "b": 0}));
+    }
+
+    #[test]
+    fn linspace_and_random_are_right_sized() {
+        assert_eq!(values("linspace", &json!("0.01:0.1:5")).unwrap().len(), 5);
+        let m = json!({"kind": "random", "numRuns": 10, "seed": 1, "params": {"a": {"kind": "choice", "value": [1, 2, 3]}}});
+        assert_eq!(suggestions(&m).unwrap().len(), 3, "capped at the size of a discrete space");
+        let h = json!({"kind": "hyperband", "maxIterations": 10, "eta": 3, "resource": {"name": "steps", "type": "int"}, "params": {"lr": {"kind": "uniform", "value": [0, 1]}}});
+        assert_eq!(suggestions(&h).unwrap().len(), 9);
+    }
+}

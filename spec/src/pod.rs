@@ -1,0 +1,275 @@
+//! Pods from a run section (`container`, `environment`, `connections`, `volumes`, `init`, `sidecars`): the
+//! pod template every workload kind embeds.
+
+use serde_json::{json, Map, Value};
+
+use crate::catalog::Catalog;
+
+/// Keys whose children are names users chose (resource names, labels, env names): never camelCased.
+const USER_KEYED: &[&str] = &[
+    "requests",
+    "limits",
+    "nodeSelector",
+    "node_selector",
+    "labels",
+    "annotations",
+    "matchLabels",
+    "match_labels",
+    "data",
+];
+
+/// snake_case keys of Kubernetes objects become camelCase (Polyaxon accepts both spellings).
+pub fn camel(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                let key = camel_key(k);
+                let val = if USER_KEYED.contains(&k.as_str()) { x.clone() } else { camel(x) };
+                out.insert(key, val);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(camel).collect()),
+        other => other.clone(),
+    }
+}
+
+fn camel_key(k: &str) -> String {
+    let mut out = String::with_capacity(k.len());
+    let mut up = false;
+    for (i, c) in k.chars().enumerate() {
+        if c == '_' && i > 0 {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn as_list(v: Option<&Value>) -> Vec<Value> {
+    match v {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    }
+}
+
+/// A container as Kubernetes wants it: camelCase keys, `command`/`args` as lists, `volumeMounts` a list.
+pub fn container(c: &Value, name: &str) -> Value {
+    let mut c = match camel(c) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    c.insert("name".into(), Value::String(name.into()));
+    for key in ["command", "args"] {
+        if let Some(v) = c.get(key).cloned() {
+            let list: Vec<Value> =
+                as_list(Some(&v)).into_iter().map(|x| Value::String(scalar_text(&x))).collect();
+            c.insert(key.into(), Value::Array(list));
+        }
+    }
+    for key in ["volumeMounts", "envFrom", "ports", "env"] {
+        if let Some(v) = c.get(key).cloned() {
+            if !v.is_array() {
+                let list = match (key, v) {
+                    ("env", Value::Object(m)) => {
+                        m.into_iter().map(|(n, x)| json!({"name": n, "value": scalar_text(&x)})).collect()
+                    }
+                    (_, other) => vec![other],
+                };
+                c.insert(key.into(), Value::Array(list));
+            }
+        }
+    }
+    Value::Object(c)
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => crate::render::json_python_str(other),
+    }
+}
+
+pub fn requests_gpu(c: &Value) -> bool {
+    let r = &c["resources"];
+    ["limits", "requests"]
+        .iter()
+        .any(|k| r[k].as_object().is_some_and(|m| m.keys().any(|n| n.ends_with("/gpu"))))
+}
+
+/// Scheduling and security fields copied from `environment` to the pod spec.
+const ENV_POD_FIELDS: &[&str] = &[
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "nodeName",
+    "serviceAccountName",
+    "hostAliases",
+    "securityContext",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "dnsPolicy",
+    "dnsConfig",
+    "schedulerName",
+    "priorityClassName",
+    "priority",
+    "restartPolicy",
+    "runtimeClassName",
+    "terminationGracePeriodSeconds",
+    "shareProcessNamespace",
+];
+
+pub struct PodInput<'a> {
+    pub section: &'a Value,
+    pub main_name: &'a str,
+    /// Used when `environment.restartPolicy` is not set.
+    pub restart_policy: Option<&'a str>,
+    pub catalog: &'a Catalog,
+    pub run_labels: &'a Map<String, Value>,
+}
+
+/// The pod template (`{metadata, spec}`) of a run section.
+pub fn template(p: &PodInput) -> Result<Value, String> {
+    let s = p.section;
+    let env = camel(&s["environment"]);
+    let mut spec = Map::new();
+    for f in ENV_POD_FIELDS {
+        if let Some(v) = env.get(*f).filter(|v| !v.is_null()) {
+            spec.insert((*f).into(), v.clone());
+        }
+    }
+    if let Some(secrets) = env.get("imagePullSecrets").and_then(Value::as_array) {
+        let list: Vec<Value> =
+            secrets.iter().map(|x| if x.is_string() { json!({"name": x}) } else { x.clone() }).collect();
+        spec.insert("imagePullSecrets".into(), Value::Array(list));
+    }
+    if !spec.contains_key("restartPolicy") {
+        if let Some(r) = p.restart_policy {
+            spec.insert("restartPolicy".into(), Value::String(r.into()));
+        }
+    }
+
+    let mut volumes: Vec<Value> = as_list(s.get("volumes")).iter().map(camel).collect();
+    let mut main = container(s.get("container").unwrap_or(&Value::Null), p.main_name);
+    if main.get("image").is_none_or(Value::is_null) {
+        return Err("the run has no container image (`run.container.image`)".into());
+    }
+    let mut mounts = as_list(main.get("volumeMounts"));
+    let mut env_from = as_list(main.get("envFrom"));
+    for name in as_list(s.get("connections")) {
+        let name = name.as_str().unwrap_or_default().to_string();
+        let c = p
+            .catalog
+            .get(&name)
+            .ok_or_else(|| format!("connection `{name}` is not in the connections catalog"))?;
+        c.attach(&mut volumes, &mut mounts, &mut env_from);
+    }
+    let mut main_env = as_list(main.get("env"));
+    if !requests_gpu(&main) {
+        main_env.push(json!({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"}));
+    }
+    let m = main.as_object_mut().expect("container is an object");
+    for (k, v) in [("volumeMounts", mounts), ("envFrom", env_from), ("env", main_env)] {
+        if v.is_empty() {
+            m.remove(k);
+        } else {
+            m.insert(k.into(), Value::Array(v));
+        }
+    }
+
+    let mut init_containers = Vec::new();
+    for (i, step) in as_list(s.get("init")).iter().enumerate() {
+        if let Some(conn) = step.get("connection").and_then(Value::as_str) {
+            if p.catalog.get(conn).is_none() {
+                return Err(format!(
+                    "connection `{conn}` (run.init[{i}].connection) is not in the connections catalog"
+                ));
+            }
+        }
+        if let Some(c) = step.get("container") {
+            let name = c
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("init-{i}"));
+            init_containers.push(container(c, &name));
+        } else {
+            let kind = [
+                "git",
+                "artifacts",
+                "file",
+                "dockerfile",
+                "tensorboard",
+                "lineageRef",
+                "modelRef",
+                "artifactRef",
+            ]
+            .into_iter()
+            .find(|k| step.get(*k).is_some())
+            .unwrap_or("artifacts");
+            // Myelin's own initializer realises declarative steps (clone, copy, write files).
+            init_containers.push(json!({
+                "name": format!("myelin-init-{}-{i}", kind.to_lowercase()),
+                "image": "myelin/init:latest",
+                "imagePullPolicy": "IfNotPresent",
+                "args": ["init", kind, step.to_string()],
+            }));
+        }
+    }
+    let sidecars: Vec<Value> = as_list(s.get("sidecars"))
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = c
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("sidecar-{i}"));
+            container(c, &name)
+        })
+        .collect();
+
+    let mut containers = vec![main];
+    containers.extend(sidecars);
+    spec.insert("containers".into(), Value::Array(containers));
+    if !init_containers.is_empty() {
+        spec.insert("initContainers".into(), Value::Array(init_containers));
+    }
+    if !volumes.is_empty() {
+        spec.insert("volumes".into(), Value::Array(volumes));
+    }
+    let mut labels = p.run_labels.clone();
+    if let Some(user) = env.get("labels").and_then(Value::as_object) {
+        labels.extend(user.iter().map(|(k, v)| (k.clone(), Value::String(scalar_text(v)))));
+    }
+    let mut metadata = json!({"labels": labels});
+    if let Some(a) = env.get("annotations").and_then(Value::as_object) {
+        let a: Map<String, Value> =
+            a.iter().map(|(k, v)| (k.clone(), Value::String(scalar_text(v)))).collect();
+        metadata["annotations"] = Value::Object(a);
+    }
+    Ok(json!({"metadata": metadata, "spec": spec}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_get_kubernetes_shapes() {
+        let c = container(
+            &json!({"image": "x", "command": "python t.py", "volume_mounts": {"name": "v", "mount_path": "/m"}, "resources": {"limits": {"nvidia.com/gpu": 1}}}),
+            "main",
+        );
+        assert_eq!(c["command"], json!(["python t.py"]));
+        assert_eq!(c["volumeMounts"], json!([{"name": "v", "mountPath": "/m"}]));
+        assert!(requests_gpu(&c));
+    }
+}

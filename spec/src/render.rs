@@ -1,0 +1,159 @@
+//! Templates: `{{ ... }}` rendered with minijinja (Polyaxon uses Jinja2), values printed the way Python's
+//! `str()` prints them (`True`, `None`, `0.001`, `['a', 1]`), because that is what Polyaxon writes into pods.
+
+use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_formatter(|out, _state, value| {
+            out.write_str(&python_str(value))
+                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+        });
+        Self { env }
+    }
+}
+
+impl Renderer {
+    /// Renders one string. Text without `{{`/`{%` is returned as is.
+    pub fn render(&self, text: &str, ctx: &Value) -> Result<String, String> {
+        if !text.contains("{{") && !text.contains("{%") {
+            return Ok(text.to_string());
+        }
+        self.env.render_str(text, ctx).map_err(|e| describe(&e))
+    }
+
+    /// Renders every string inside `v`.
+    pub fn render_deep(&self, v: &Value, ctx: &Value) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) => Value::String(self.render(s, ctx)?),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.render_deep(i, ctx)).collect::<Result<_, _>>()?)
+            }
+            Value::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, x) in map {
+                    out.insert(k.clone(), self.render_deep(x, ctx)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates an expression (for `conditions`) to a JSON value.
+    pub fn eval(&self, expr: &str, ctx: &Value) -> Result<Value, String> {
+        let e = self.env.compile_expression(expr).map_err(|e| describe(&e))?;
+        let v = e.eval(ctx).map_err(|e| describe(&e))?;
+        serde_json::to_value(&v).map_err(|e| e.to_string())
+    }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    match e.kind() {
+        minijinja::ErrorKind::UndefinedError => {
+            format!("template refers to something undefined ({})", e.detail().unwrap_or("unknown name"))
+        }
+        _ => format!("template error: {}", e.detail().map(str::to_string).unwrap_or_else(|| e.to_string())),
+    }
+}
+
+/// Python's `str()` of a value.
+pub fn python_str(v: &JValue) -> String {
+    match v.kind() {
+        ValueKind::String => v.as_str().unwrap_or_default().to_string(),
+        _ => python_repr(v, false),
+    }
+}
+
+fn python_repr(v: &JValue, quote: bool) -> String {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => "None".into(),
+        ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
+        ValueKind::Number => match f64::try_from(v.clone()) {
+            Ok(f) if v.as_i64().is_none() => python_float(f),
+            _ => v.to_string(),
+        },
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default();
+            if quote {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            } else {
+                s.to_string()
+            }
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<String> =
+                v.try_iter().map(|it| it.map(|x| python_repr(&x, true)).collect()).unwrap_or_default();
+            format!("[{}]", items.join(", "))
+        }
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            if let Ok(keys) = v.try_iter() {
+                for k in keys {
+                    let val = v.get_item(&k).unwrap_or_default();
+                    parts.push(format!("{}: {}", python_repr(&k, true), python_repr(&val, true)));
+                }
+            }
+            format!("{{{}}}", parts.join(", "))
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// `repr(float)`: shortest round-trip digits, `.0` on integral values, exponent outside [1e-4, 1e16).
+pub fn python_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        let s = format!("{f:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    if f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Python's `str()` of a JSON value.
+pub fn json_python_str(v: &Value) -> String {
+    python_str(&JValue::from_serialize(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_like_python() {
+        let r = Renderer::default();
+        let ctx = json!({"lr": 0.001, "n": 3, "ok": true, "none": null, "l": ["a", 1], "d": {"k": 1.0}, "big": 1e-05});
+        assert_eq!(r.render("{{ lr }} {{ n }} {{ ok }} {{ none }}", &ctx).unwrap(), "0.001 3 True None");
+        assert_eq!(r.render("{{ l }} {{ d }} {{ big }}", &ctx).unwrap(), "['a', 1] {'k': 1.0} 1e-05");
+        assert!(r.render("{{ missing }}", &ctx).unwrap_err().contains("undefined"));
+    }
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        assert_eq!(python_float(1.0), "1.0");
+        assert_eq!(python_float(0.07525), "0.07525");
+        assert_eq!(python_float(1e16), "1e+16");
+        assert_eq!(python_float(-2.5e-7), "-2.5e-07");
+    }
+}

@@ -1,0 +1,324 @@
+//! The shape of a polyaxonfile (v1.1, as Polyaxon 2.x reads it): known sections per kind, with located
+//! errors for unknown keys and wrong types, and the 2.x root shortcuts.
+
+use serde_json::{json, Map, Value};
+
+use crate::compile::{join, At, Compiler};
+
+const SHARED: &[&str] = &[
+    "version",
+    "kind",
+    "name",
+    "description",
+    "tags",
+    "presets",
+    "queue",
+    "namespace",
+    "cache",
+    "termination",
+    "plugins",
+    "build",
+    "hooks",
+    "isApproved",
+    "cost",
+    "mount",
+    "strictParams",
+    // 2.x root shortcuts
+    "ports",
+    "container",
+    "cmd",
+    "env",
+    "resources",
+    "environment",
+    "init",
+    "connections",
+    "sidecars",
+    "volumes",
+];
+const OPERATION: &[&str] = &[
+    "schedule",
+    "events",
+    "matrix",
+    "joins",
+    "dependencies",
+    "trigger",
+    "conditions",
+    "skipOnUpstreamSkip",
+    "params",
+    "runPatch",
+    "patchStrategy",
+    "isPreset",
+    "hubRef",
+    "dagRef",
+    "urlRef",
+    "pathRef",
+    "component",
+];
+const COMPONENT: &[&str] = &["inputs", "outputs", "run", "template"];
+const JOB: &[&str] = &["kind", "environment", "connections", "volumes", "init", "sidecars", "container"];
+const TRIGGERS: &[&str] =
+    &["all_succeeded", "all_failed", "all_done", "one_succeeded", "one_failed", "one_done"];
+
+fn run_keys(kind: &str) -> Option<Vec<&'static str>> {
+    let mut keys: Vec<&str> = match kind {
+        "job" => JOB.to_vec(),
+        "service" => [JOB, &["ports", "rewritePath", "isExternal", "replicas"]].concat(),
+        "dag" => vec![
+            "kind",
+            "operations",
+            "components",
+            "environment",
+            "connections",
+            "volumes",
+            "concurrency",
+            "earlyStopping",
+        ],
+        "tfjob" => vec![
+            "kind",
+            "cleanPodPolicy",
+            "schedulingPolicy",
+            "enableDynamicWorker",
+            "successPolicy",
+            "chief",
+            "ps",
+            "worker",
+            "evaluator",
+        ],
+        "pytorchjob" => vec![
+            "kind",
+            "cleanPodPolicy",
+            "schedulingPolicy",
+            "elasticPolicy",
+            "nProcPerNode",
+            "master",
+            "worker",
+        ],
+        "mpijob" => {
+            vec!["kind", "cleanPodPolicy", "schedulingPolicy", "slotsPerWorker", "launcher", "worker"]
+        }
+        "raycluster" => vec![
+            "kind",
+            "entrypoint",
+            "runtimeEnv",
+            "metadata",
+            "rayVersion",
+            "head",
+            "workers",
+            "enableInTreeAutoscaling",
+            "autoscalerOptions",
+        ],
+        "daskcluster" => vec!["kind", "scheduler", "worker", "minReplicas", "maxReplicas"],
+        _ => return None,
+    };
+    keys.sort_unstable();
+    Some(keys)
+}
+
+fn replica_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "tfjob" => &["chief", "ps", "worker", "evaluator"],
+        "pytorchjob" => &["master", "worker"],
+        "mpijob" => &["launcher", "worker"],
+        "daskcluster" => &["scheduler", "worker"],
+        "raycluster" => &["head"],
+        _ => &[],
+    }
+}
+
+fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&str], at: At, what: &str) {
+    let Some(m) = v.as_object() else { return };
+    for k in m.keys() {
+        if !allowed.contains(&k.as_str()) {
+            let path = join(at.path, k);
+            c.error(
+                At { doc: at.doc, path: &path },
+                "unknown_key",
+                format!("unexpected key `{k}` in {what}"),
+            );
+        }
+    }
+}
+
+fn check_name(c: &mut Compiler, v: &Value, at: At) {
+    if let Some(name) = v.get("name") {
+        let ok = name.as_str().is_some_and(|n| {
+            !n.is_empty() && n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        });
+        if !ok {
+            let path = join(at.path, "name");
+            c.error(
+                At { doc: at.doc, path: &path },
+                "invalid_name",
+                format!("name {name} may only contain letters, digits, '-' and '_'"),
+            );
+        }
+    }
+}
+
+pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
+    let allowed = [SHARED, OPERATION].concat();
+    unknown_keys(c, op, &allowed, at, "an operation");
+    check_name(c, op, at);
+    if let Some(t) = op.get("trigger").filter(|t| !t.is_null()) {
+        if !t.as_str().is_some_and(|t| TRIGGERS.contains(&t)) {
+            let path = join(at.path, "trigger");
+            c.error(
+                At { doc: at.doc, path: &path },
+                "invalid_value",
+                format!("trigger must be one of {}", TRIGGERS.join(", ")),
+            );
+        }
+    }
+    if let Some(m) = op.get("matrix").filter(|m| !m.is_null()) {
+        crate::matrix::check(c, m, At { doc: at.doc, path: &join(at.path, "matrix") });
+    }
+    if let Some(s) = op.get("schedule").filter(|s| !s.is_null()) {
+        let kinds = ["cron", "interval", "datetime"];
+        if !s.get("kind").and_then(Value::as_str).is_some_and(|k| kinds.contains(&k)) {
+            let path = join(at.path, "schedule.kind");
+            c.error(
+                At { doc: at.doc, path: &path },
+                "invalid_value",
+                "schedule.kind must be cron, interval or datetime",
+            );
+        }
+    }
+    if let Some(j) = op.get("joins").and_then(Value::as_array) {
+        for (i, join_) in j.iter().enumerate() {
+            if join_.get("limit").is_some_and(|l| !l.is_null() && !l.is_i64()) {
+                let path = join(at.path, &format!("joins[{i}].limit"));
+                c.error(At { doc: at.doc, path: &path }, "invalid_type", "joins.limit must be an integer");
+            }
+        }
+    }
+}
+
+pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
+    if !comp.is_object() {
+        c.error(at, "invalid_component", "a component must be a mapping");
+        return;
+    }
+    let allowed = [SHARED, COMPONENT].concat();
+    unknown_keys(c, comp, &allowed, at, "a component");
+    check_name(c, comp, at);
+    let run_path = join(at.path, "run");
+    let run_at = At { doc: at.doc, path: &run_path };
+    let Some(run) = comp.get("run").filter(|r| r.is_object()) else {
+        c.error(run_at, "missing_run", "the component has no `run` section");
+        return;
+    };
+    let kind = run.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let Some(keys) = run_keys(kind) else {
+        let kind_path = join(&run_path, "kind");
+        c.error(
+            At { doc: at.doc, path: &kind_path },
+            "invalid_run_kind",
+            format!("run.kind must be one of {}", crate::compile::RUN_KINDS.join(", ")),
+        );
+        return;
+    };
+    unknown_keys(c, run, &keys, run_at, &format!("a {kind} run"));
+    for r in replica_keys(kind) {
+        if let Some(rep) = run.get(*r).filter(|v| !v.is_null()) {
+            let p = join(&run_path, r);
+            let allowed = [JOB, &["replicas", "rayStartParams", "minReplicas", "maxReplicas"]].concat();
+            unknown_keys(c, rep, &allowed, At { doc: at.doc, path: &p }, &format!("the {r} replica"));
+        }
+    }
+    if let Some(Value::Object(workers)) = run.get("workers") {
+        for (name, w) in workers {
+            let p = join(&join(&run_path, "workers"), name);
+            let allowed = [JOB, &["replicas", "rayStartParams", "minReplicas", "maxReplicas"]].concat();
+            unknown_keys(c, w, &allowed, At { doc: at.doc, path: &p }, "a ray worker group");
+        }
+    }
+    if let Some(t) = comp.get("termination").filter(|t| !t.is_null()) {
+        for key in ["maxRetries", "timeout", "ttl"] {
+            if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
+                let p = join(&join(at.path, "termination"), key);
+                c.error(
+                    At { doc: at.doc, path: &p },
+                    "invalid_type",
+                    format!(
+                        "termination.{key} must be an integer number of {}",
+                        if key == "maxRetries" { "retries" } else { "seconds" }
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(cache) = comp.get("cache").filter(|v| !v.is_null()) {
+        unknown_keys(
+            c,
+            cache,
+            &["disable", "ttl", "io", "sections"],
+            At { doc: at.doc, path: &join(at.path, "cache") },
+            "cache",
+        );
+    }
+}
+
+/// Polyaxon 2.x root shortcuts (`container`, `cmd`, `env`, `resources`, `ports`, ...) moved into `run`.
+pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
+    let Some(m) = comp.as_object_mut() else { return comp };
+    let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
+    let shortcut = [
+        "container",
+        "cmd",
+        "env",
+        "resources",
+        "ports",
+        "environment",
+        "init",
+        "connections",
+        "sidecars",
+        "volumes",
+    ];
+    if !shortcut.iter().any(|k| has(m, k)) {
+        return comp;
+    }
+    let mut run = m.remove("run").unwrap_or_else(|| json!({}));
+    if run.get("kind").is_none() {
+        run["kind"] = json!(if has(m, "ports") { "service" } else { "job" });
+    }
+    let mut container = run.get("container").cloned().unwrap_or_else(|| json!({}));
+    if let Some(c) = m.remove("container") {
+        container = crate::patch::merge(container, c, crate::patch::Strategy::PostMerge);
+    }
+    if let Some(cmd) = m.remove("cmd").and_then(|c| c.as_str().map(str::to_string)) {
+        container["command"] = json!(["/bin/sh", "-c"]);
+        container["args"] = json!([format!("set -e\n{cmd}")]);
+    }
+    if let Some(Value::Object(env)) = m.remove("env") {
+        let mut list = container.get("env").and_then(Value::as_array).cloned().unwrap_or_default();
+        list.extend(env.into_iter().map(|(k, v)| json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())})));
+        container["env"] = Value::Array(list);
+    }
+    if let Some(Value::Object(res)) = m.remove("resources") {
+        let (mut req, mut lim) = (Map::new(), Map::new());
+        for (k, v) in res {
+            let name = if k == "gpu" { "nvidia.com/gpu".to_string() } else { k };
+            match v.as_str().and_then(|s| s.split_once("..")) {
+                Some((a, b)) => {
+                    req.insert(name.clone(), json!(a.trim()));
+                    lim.insert(name, json!(b.trim()));
+                }
+                None => {
+                    req.insert(name.clone(), v.clone());
+                    lim.insert(name, v);
+                }
+            }
+        }
+        container["resources"] = json!({"requests": req, "limits": lim});
+    }
+    if container.as_object().is_some_and(|c| !c.is_empty()) {
+        run["container"] = container;
+    }
+    for k in ["ports", "environment", "init", "connections", "sidecars", "volumes"] {
+        if let Some(v) = m.remove(k) {
+            run[k] = v;
+        }
+    }
+    m.insert("run".into(), run);
+    comp
+}
