@@ -46,7 +46,8 @@ impl Doc {
 
 pub fn parse(file: &str, text: &str) -> Result<Doc, YamlError> {
     let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(text);
+    let text = indent_flow_lines(text);
+    let mut parser = Parser::new_from_str(&text);
     parser.load(&mut b, false).map_err(|e| YamlError {
         line: e.marker().line() as u32,
         column: e.marker().col() as u32 + 1,
@@ -57,6 +58,47 @@ pub fn parse(file: &str, text: &str) -> Result<Doc, YamlError> {
     }
     let value = b.root.unwrap_or(Value::Null);
     Ok(Doc { file: file.into(), value, positions: b.positions })
+}
+
+/// PyYAML accepts flow collections (`[...]`, `{...}`) whose continuation lines are indented no deeper than the
+/// key that opened them; yaml-rust2 follows YAML 1.2 strictly and refuses them. Such lines are indented a bit
+/// more before parsing (flow content does not depend on indentation, so the value is unchanged).
+fn indent_flow_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut depth = 0i32;
+    let mut opener_indent = 0usize;
+    let mut changed = false;
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if depth > 0 && !line.trim().is_empty() && indent <= opener_indent + 1 {
+            out.extend(std::iter::repeat_n(' ', opener_indent + 2 - indent));
+            changed = true;
+        }
+        out.push_str(line);
+        let start_depth = depth;
+        let (mut quote, mut prev) = (None::<char>, ' ');
+        for ch in line.chars() {
+            match (quote, ch) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(ch),
+                (None, '#') if prev == ' ' || prev == '\t' => break,
+                (None, '[' | '{') => depth += 1,
+                (None, ']' | '}') => depth -= 1,
+                _ => {}
+            }
+            prev = ch;
+        }
+        if start_depth == 0 && depth > 0 {
+            opener_indent = indent;
+        }
+        depth = depth.max(0);
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 enum Frame {
@@ -281,6 +323,12 @@ mod tests {
     fn anchors_and_merge_keys_work() {
         let d = parse("f", "base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
         assert_eq!(d.value["other"], json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn flow_collections_may_close_at_the_key_indentation_like_pyyaml() {
+        let d = parse("f", "a:\n  \"pip\": [\n      \"x\",\n      \"y\"\n  ]\n  env: {\n    c: d\n  }\n").unwrap();
+        assert_eq!(d.value, json!({"a": {"pip": ["x", "y"], "env": {"c": "d"}}}));
     }
 
     #[test]
