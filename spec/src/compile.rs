@@ -54,6 +54,7 @@ pub struct Options<'a> {
 /// What one run (or op, or matrix child) compiles to.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Run {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     pub pipeline: Option<String>,
     pub params: Map<String, Value>,

@@ -92,12 +92,24 @@ impl Workload<'_> {
     }
 
     fn service(&self) -> Result<Vec<Value>, String> {
-        let template = self.pod(self.run, "main", None)?;
         let ports: Vec<i64> = match &self.run["ports"] {
-            Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+            Value::Array(a) => a.iter().filter_map(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok())).collect(),
             Value::Number(n) => n.as_i64().into_iter().collect(),
             _ => vec![],
         };
+        let mut template = self.pod(self.run, "main", None)?;
+        // The service's ports are the main container's.
+        if let Some(main) = template["spec"]["containers"].get_mut(0) {
+            let mut list = main["ports"].as_array().cloned().unwrap_or_default();
+            for p in &ports {
+                if !list.iter().any(|x| x["containerPort"] == *p) {
+                    list.push(json!({"containerPort": p}));
+                }
+            }
+            if !list.is_empty() {
+                main["ports"] = Value::Array(list);
+            }
+        }
         let replicas = self.run.get("replicas").filter(|v| !v.is_null()).cloned().unwrap_or(json!(1));
         let selector = json!({"myelin.io/run": self.uuid});
         let deployment = json!({
@@ -168,7 +180,10 @@ impl Workload<'_> {
         }
         if let Some(head) = self.run.get("head").filter(|v| !v.is_null()) {
             let template = self.pod(head, "main", None).map_err(|e| format!("head: {e}"))?;
-            cluster.insert("headGroupSpec".into(), json!({"rayStartParams": head.get("rayStartParams").cloned().unwrap_or(json!({})), "template": template}));
+            // The dashboard must listen beyond the pod's loopback to be reachable (KubeRay's and Polyaxon's default).
+            let mut params = head.get("rayStartParams").and_then(Value::as_object).cloned().unwrap_or_default();
+            params.entry("dashboard-host").or_insert(json!("0.0.0.0"));
+            cluster.insert("headGroupSpec".into(), json!({"rayStartParams": params, "template": template}));
         }
         let mut groups = Vec::new();
         if let Some(Value::Object(workers)) = self.run.get("workers") {

@@ -44,7 +44,7 @@ impl Compiler<'_> {
                 );
                 return None;
             };
-            component["run"] = merge(component["run"].clone(), patch.clone(), s);
+            component["run"] = patch_run(component["run"].clone(), patch.clone(), s);
         }
         for (key, v) in [("termination", &inh.termination), ("plugins", &inh.plugins), ("cache", &inh.cache)]
         {
@@ -76,7 +76,14 @@ impl Compiler<'_> {
         if let Some(m) = matrix {
             return self.matrix(op, &m, at, inh, &kind, params);
         }
-        let ctx = self.context(&component, &params, &ctx_params, &runtime, inh);
+        let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh);
+        for (name, p) in normalize_params(op.get("params")) {
+            if let Some(conn) = p.get("connection").filter(|c| !c.is_null()) {
+                if ctx["params"].get(&name).is_some() {
+                    ctx["params"][name.as_str()]["connection"] = conn.clone();
+                }
+            }
+        }
         if kind == "dag" {
             if component.get("build").is_some_and(|b| !b.is_null()) {
                 self.error(
@@ -193,8 +200,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// Resolves params against the component's inputs and outputs. Returns (io values, context-only params,
-    /// names only known at run time).
+    /// Resolves params against the component's inputs and outputs, in declaration order (a value may refer to
+    /// an earlier one). Returns (io values, context-only params, names only known at run time).
     #[allow(clippy::type_complexity)]
     fn resolve_params(
         &mut self,
@@ -213,87 +220,88 @@ impl Compiler<'_> {
             }
         };
         let params = normalize_params(op.get("params"));
-        let mut ctx = Map::new();
-        let mut runtime = Vec::new();
+        let mut runtime: Vec<String> = joins_params(op);
         let mut given: Map<String, Value> = Map::new();
-        let globals = self.globals(inh);
+        let mut ctx_params = Map::new();
         for (name, p) in &params {
             let ppath = join(&join(at.path, "params"), name);
             let pat = At { doc: at.doc, path: &ppath };
             let is_io = inputs.iter().chain(&outputs).any(|io| &io.name == name);
-            if let Some(r) = p.get("ref").and_then(Value::as_str) {
-                if r == "dag" {
-                    let key = p["value"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .trim_start_matches("inputs.")
-                        .trim_start_matches("outputs.")
-                        .to_string();
-                    match inh.dag_inputs.as_ref().and_then(|d| d.get(&key)) {
-                        Some(v) => {
-                            given.insert(name.clone(), v.clone());
-                        }
-                        None if inh.dag_inputs.is_some() => {
+            // Some(value) when known now; None when only known at run time (ops.X / runs.<uuid>).
+            let value = match p.get("ref").and_then(Value::as_str) {
+                Some("dag") => {
+                    let key = p["value"].as_str().unwrap_or_default();
+                    let key = key.trim_start_matches("inputs.").trim_start_matches("outputs.").to_string();
+                    match inh.dag_inputs.as_ref().map(|d| d.get(&key)) {
+                        Some(Some(v)) => Some(v.clone()),
+                        Some(None) => {
                             self.error(pat, "unknown_reference", format!("param `{name}` refers to dag input `{key}`, which the pipeline does not have"));
-                        }
-                        None => runtime.push(name.clone()),
-                    }
-                } else {
-                    // ops.X / runs.<uuid>: known once the upstream run has finished.
-                    runtime.push(name.clone());
-                }
-                continue;
-            }
-            let mut value = p.get("value").cloned().unwrap_or(Value::Null);
-            if let Value::String(s) = &value {
-                if s.contains("{{") {
-                    if s.contains("ops.") || s.contains("runs.") {
-                        runtime.push(name.clone());
-                        continue;
-                    }
-                    let mut c = json!({"globals": globals});
-                    if let Some(d) = &inh.dag_inputs {
-                        c["dag"] = json!({"inputs": d});
-                    }
-                    for (k, v) in &given {
-                        c[k] = v.clone();
-                    }
-                    match self.render.render(s, &c) {
-                        Ok(r) => value = Value::String(r),
-                        Err(e) => {
-                            self.error(pat, "template_error", format!("param `{name}`: {e}"));
                             continue;
                         }
+                        None => None,
                     }
                 }
+                Some(_) => None,
+                None => Some(p.get("value").cloned().unwrap_or(Value::Null)),
+            };
+            match value {
+                None => {
+                    runtime.push(name.clone());
+                    if !is_io {
+                        ctx_params.insert(name.clone(), json!(format!("{{{{ {name} }}}}")));
+                    }
+                }
+                Some(v) if is_io => {
+                    given.insert(name.clone(), v);
+                }
+                Some(_) if p.get("contextOnly").and_then(Value::as_bool) == Some(false) => {
+                    self.error(pat, "unknown_param", format!("param `{name}` matches no input or output of the component"))
+                }
+                Some(v) => {
+                    ctx_params.insert(name.clone(), v);
+                }
             }
-            if is_io {
-                given.insert(name.clone(), value);
-            } else if p.get("contextOnly").and_then(Value::as_bool) == Some(false) {
-                self.error(
-                    pat,
-                    "unknown_param",
-                    format!("param `{name}` matches no input or output of the component"),
-                );
-            } else {
-                ctx.insert(name.clone(), value);
-            }
+        }
+        let mut ctx = json!({"globals": self.globals(inh)});
+        if let Some(d) = &inh.dag_inputs {
+            ctx["dag"] = json!({"inputs": d});
         }
         let mut out = Vec::new();
         for io in inputs.iter().chain(&outputs) {
             let is_input = inputs.iter().any(|i| i.name == io.name);
             let ppath = join(&join(at.path, "params"), &io.name);
+            let pat = At { doc: at.doc, path: &ppath };
             if runtime.contains(&io.name) {
                 out.push((io.clone(), Value::Null));
                 continue;
             }
-            let raw = given.get(&io.name).cloned().or_else(|| io.value.clone());
-            // A matrix gives each child its value; the matrix itself may leave it unset.
-            let raw = if raw.is_none() && from_matrix.contains(&io.name) { Some(Value::Null) } else { raw };
+            let raw = given.get(&io.name).cloned().filter(|v| !v.is_null()).or_else(|| io.value.clone());
+            let raw = match raw {
+                Some(Value::String(s)) if s.contains("{{") => {
+                    if s.contains("ops.") || s.contains("runs.") {
+                        runtime.push(io.name.clone());
+                        out.push((io.clone(), Value::Null));
+                        continue;
+                    }
+                    match self.render.render(&s, &ctx) {
+                        Ok(r) => Some(Value::String(r)),
+                        Err(e) => {
+                            self.error(pat, "template_error", format!("param `{}`: {e}", io.name));
+                            continue;
+                        }
+                    }
+                }
+                // A matrix gives each child its value; the matrix itself may leave it unset.
+                None if from_matrix.contains(&io.name) => Some(Value::Null),
+                other => other,
+            };
             match raw {
                 Some(v) => match io.parse(&v) {
-                    Ok(v) => out.push((io.clone(), v)),
-                    Err(e) => self.error(At { doc: at.doc, path: &ppath }, "invalid_param", e),
+                    Ok(v) => {
+                        ctx[io.name.as_str()] = v.clone();
+                        out.push((io.clone(), v));
+                    }
+                    Err(e) => self.error(pat, "invalid_param", e),
                 },
                 None if is_input && !io.optional => self.error(
                     At { doc: at.doc, path: if params.is_empty() { at.path } else { &ppath } },
@@ -303,10 +311,23 @@ impl Compiler<'_> {
                 None => out.push((io.clone(), Value::Null)),
             }
         }
+        for (name, v) in ctx_params.iter_mut() {
+            if let Value::String(s) = v {
+                if s.contains("{{") && !s.contains("ops.") && !s.contains("runs.") {
+                    match self.render.render(s, &ctx) {
+                        Ok(r) => *s = r,
+                        Err(e) => {
+                            let ppath = join(&join(at.path, "params"), name);
+                            self.error(At { doc: at.doc, path: &ppath }, "template_error", format!("param `{name}`: {e}"));
+                        }
+                    }
+                }
+            }
+        }
         if self.diags.has_errors() {
             return None;
         }
-        Some((out, ctx, runtime))
+        Some((out, ctx_params, runtime))
     }
 
     fn globals(&self, inh: &Inherited) -> Value {
@@ -342,7 +363,10 @@ impl Compiler<'_> {
             let v =
                 if runtime.contains(&io.name) { json!(format!("{{{{ {} }}}}", io.name)) } else { v.clone() };
             c.insert(io.name.clone(), v.clone());
-            p.insert(io.name.clone(), json!({"value": v, "as_arg": io.as_arg(&v).unwrap_or_default(), "as_str": crate::render::json_python_str(&v)}));
+            p.insert(
+                io.name.clone(),
+                json!({"value": v, "as_arg": io.as_arg(&v).unwrap_or_default(), "as_str": crate::render::json_python_str(&v), "connection": io.connection, "type": io.kind}),
+            );
             if let Some(a) = io.as_arg(&v) {
                 args.push(a);
             }
@@ -359,7 +383,13 @@ impl Compiler<'_> {
         c.insert("params".into(), Value::Object(p));
         c.insert("inputs".into(), Value::Object(inputs));
         c.insert("outputs".into(), Value::Object(outputs));
-        c.insert("globals".into(), self.globals(inh));
+        let mut globals = self.globals(inh);
+        globals["ports"] = match &component["run"]["ports"] {
+            Value::Array(a) => Value::Array(a.clone()),
+            Value::Null => json!([]),
+            other => json!([other]),
+        };
+        c.insert("globals".into(), globals);
         c.insert("connections".into(), self.opts.catalog.template_context());
         if let Some(d) = &inh.dag_inputs {
             c.insert("dag".into(), json!({"inputs": d}));
@@ -381,8 +411,9 @@ impl Compiler<'_> {
         splice_as_args(&mut run, &ctx["_as_args_list"]);
         match self.render.render_deep(&run, ctx) {
             Ok(v) => Some(v),
-            Err(e) => {
-                self.error(At { doc: at.doc, path: &join(at.path, "run") }, "template_error", e);
+            Err((p, e)) => {
+                let path = join(&join(at.path, "run"), &p);
+                self.error(At { doc: at.doc, path: &path }, "template_error", e);
                 None
             }
         }
@@ -428,4 +459,47 @@ fn public_params(params: &[(Io, Value)], runtime: &[String]) -> Map<String, Valu
         .filter(|(io, v)| !v.is_null() && !runtime.contains(&io.name))
         .map(|(io, v)| (io.name.clone(), v.clone()))
         .collect()
+}
+
+/// Params filled by `joins` (values from other runs, known at run time).
+fn joins_params(op: &Value) -> Vec<String> {
+    op.get("joins")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|j| j.get("params").and_then(Value::as_object))
+        .flat_map(|p| p.keys().cloned())
+        .collect()
+}
+
+/// `runPatch` onto a run. For distributed kinds, pod-level keys (`container`, `environment`, ...) patch every
+/// replica, as Polyaxon does.
+fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
+    const POD_KEYS: &[&str] = &["container", "environment", "init", "sidecars", "connections", "volumes"];
+    let replicas: &[&str] = match run["kind"].as_str().unwrap_or_default() {
+        "tfjob" => &["chief", "ps", "worker", "evaluator"],
+        "pytorchjob" => &["master", "worker"],
+        "mpijob" => &["launcher", "worker"],
+        "daskcluster" => &["scheduler", "worker"],
+        "raycluster" => &["head"],
+        _ => &[],
+    };
+    let Value::Object(mut p) = patch else { return merge(run, patch, s) };
+    let mut run = run;
+    if !replicas.is_empty() {
+        let pod: Map<String, Value> = POD_KEYS.iter().filter_map(|k| p.remove(*k).map(|v| (k.to_string(), v))).collect();
+        if !pod.is_empty() {
+            for r in replicas {
+                if run.get(*r).is_some_and(|v| !v.is_null()) {
+                    run[*r] = merge(run[*r].clone(), Value::Object(pod.clone()), s);
+                }
+            }
+            if let Some(Value::Object(workers)) = run.get_mut("workers") {
+                for w in workers.values_mut() {
+                    *w = merge(w.clone(), Value::Object(pod.clone()), s);
+                }
+            }
+        }
+    }
+    merge(run, Value::Object(p), s)
 }

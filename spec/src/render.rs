@@ -27,20 +27,24 @@ impl Renderer {
         if !text.contains("{{") && !text.contains("{%") {
             return Ok(text.to_string());
         }
-        self.env.render_str(text, ctx).map_err(|e| describe(&e))
+        self.env.render_str(text, ctx).map_err(|e| format!("{} in `{}`", describe(&e), text.trim()))
     }
 
-    /// Renders every string inside `v`.
-    pub fn render_deep(&self, v: &Value, ctx: &Value) -> Result<Value, String> {
+    /// Renders every string inside `v`; an error names the relative path of the failing string.
+    pub fn render_deep(&self, v: &Value, ctx: &Value) -> Result<Value, (String, String)> {
         Ok(match v {
-            Value::String(s) => Value::String(self.render(s, ctx)?),
+            Value::String(s) => Value::String(self.render(s, ctx).map_err(|e| (String::new(), e))?),
             Value::Array(items) => {
-                Value::Array(items.iter().map(|i| self.render_deep(i, ctx)).collect::<Result<_, _>>()?)
+                let mut out = Vec::with_capacity(items.len());
+                for (i, x) in items.iter().enumerate() {
+                    out.push(self.render_deep(x, ctx).map_err(|(p, e)| (format!("[{i}]{}", dotted(&p)), e))?);
+                }
+                Value::Array(out)
             }
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, x) in map {
-                    out.insert(k.clone(), self.render_deep(x, ctx)?);
+                    out.insert(k.clone(), self.render_deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?);
                 }
                 Value::Object(out)
             }
@@ -53,6 +57,14 @@ impl Renderer {
         let e = self.env.compile_expression(expr).map_err(|e| describe(&e))?;
         let v = e.eval(ctx).map_err(|e| describe(&e))?;
         serde_json::to_value(&v).map_err(|e| e.to_string())
+    }
+}
+
+fn dotted(p: &str) -> String {
+    if p.is_empty() || p.starts_with('[') {
+        p.to_string()
+    } else {
+        format!(".{p}")
     }
 }
 
