@@ -311,7 +311,7 @@ impl Compiler<'_> {
                 None => out.push((io.clone(), Value::Null)),
             }
         }
-        for (name, v) in ctx_params.iter_mut() {
+        for (name, v) in ctx_params.iter_mut().filter(|(n, _)| !runtime.contains(n)) {
             if let Value::String(s) = v {
                 if s.contains("{{") && !s.contains("ops.") && !s.contains("runs.") {
                     match self.render.render(s, &ctx) {
@@ -362,7 +362,9 @@ impl Compiler<'_> {
             // Values only known at run time stay as Polyaxon leaves them: an unrendered reference.
             let v =
                 if runtime.contains(&io.name) { json!(format!("{{{{ {} }}}}", io.name)) } else { v.clone() };
-            c.insert(io.name.clone(), v.clone());
+            // A flag prints as `--name` when true and as nothing when false.
+            let shown = if io.is_flag { json!(io.as_arg(&v).unwrap_or_default()) } else { v.clone() };
+            c.insert(io.name.clone(), shown);
             p.insert(
                 io.name.clone(),
                 json!({"value": v, "as_arg": io.as_arg(&v).unwrap_or_default(), "as_str": crate::render::json_python_str(&v), "connection": io.connection, "type": io.kind}),
