@@ -93,7 +93,9 @@ impl Workload<'_> {
 
     fn service(&self) -> Result<Vec<Value>, String> {
         let ports: Vec<i64> = match &self.run["ports"] {
-            Value::Array(a) => a.iter().filter_map(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok())).collect(),
+            Value::Array(a) => {
+                a.iter().filter_map(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok())).collect()
+            }
             Value::Number(n) => n.as_i64().into_iter().collect(),
             _ => vec![],
         };
@@ -181,7 +183,8 @@ impl Workload<'_> {
         if let Some(head) = self.run.get("head").filter(|v| !v.is_null()) {
             let template = self.pod(head, "main", None).map_err(|e| format!("head: {e}"))?;
             // The dashboard must listen beyond the pod's loopback to be reachable (KubeRay's and Polyaxon's default).
-            let mut params = head.get("rayStartParams").and_then(Value::as_object).cloned().unwrap_or_default();
+            let mut params =
+                head.get("rayStartParams").and_then(Value::as_object).cloned().unwrap_or_default();
             params.entry("dashboard-host").or_insert(json!("0.0.0.0"));
             cluster.insert("headGroupSpec".into(), json!({"rayStartParams": params, "template": template}));
         }

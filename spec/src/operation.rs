@@ -28,9 +28,17 @@ impl Compiler<'_> {
         if self.diags.errors().count() > errors_before {
             return None;
         }
-        // The operation's own settings override the component's; `runPatch` patches its run.
-        for key in ["termination", "plugins", "cache", "queue", "namespace", "build", "hooks", "name", "tags"]
+        // The operation's own settings (over what its pipeline pushes down) override the component's.
+        for (key, pushed) in
+            [("termination", &inh.termination), ("plugins", &inh.plugins), ("cache", &inh.cache)]
         {
+            let own = op.get(key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::Null);
+            let op_level = merge(pushed.clone().unwrap_or(Value::Null), own, Strategy::PostMerge);
+            if !op_level.is_null() {
+                component[key] = merge(component[key].clone(), op_level, Strategy::PostMerge);
+            }
+        }
+        for key in ["queue", "namespace", "build", "hooks", "name", "tags"] {
             if let Some(v) = op.get(key).filter(|v| !v.is_null()) {
                 component[key] = v.clone();
             }
@@ -45,12 +53,6 @@ impl Compiler<'_> {
                 return None;
             };
             component["run"] = patch_run(component["run"].clone(), patch.clone(), s);
-        }
-        for (key, v) in [("termination", &inh.termination), ("plugins", &inh.plugins), ("cache", &inh.cache)]
-        {
-            if let Some(v) = v {
-                component[key] = merge(component[key].clone(), v.clone(), Strategy::IsNull);
-            }
         }
         if let Some(env) = &inh.environment {
             component["run"]["environment"] =
@@ -254,9 +256,11 @@ impl Compiler<'_> {
                 Some(v) if is_io => {
                     given.insert(name.clone(), v);
                 }
-                Some(_) if p.get("contextOnly").and_then(Value::as_bool) == Some(false) => {
-                    self.error(pat, "unknown_param", format!("param `{name}` matches no input or output of the component"))
-                }
+                Some(_) if p.get("contextOnly").and_then(Value::as_bool) == Some(false) => self.error(
+                    pat,
+                    "unknown_param",
+                    format!("param `{name}` matches no input or output of the component"),
+                ),
                 Some(v) => {
                     ctx_params.insert(name.clone(), v);
                 }
@@ -318,7 +322,11 @@ impl Compiler<'_> {
                         Ok(r) => *s = r,
                         Err(e) => {
                             let ppath = join(&join(at.path, "params"), name);
-                            self.error(At { doc: at.doc, path: &ppath }, "template_error", format!("param `{name}`: {e}"));
+                            self.error(
+                                At { doc: at.doc, path: &ppath },
+                                "template_error",
+                                format!("param `{name}`: {e}"),
+                            );
                         }
                     }
                 }
@@ -489,7 +497,8 @@ fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
     let Value::Object(mut p) = patch else { return merge(run, patch, s) };
     let mut run = run;
     if !replicas.is_empty() {
-        let pod: Map<String, Value> = POD_KEYS.iter().filter_map(|k| p.remove(*k).map(|v| (k.to_string(), v))).collect();
+        let pod: Map<String, Value> =
+            POD_KEYS.iter().filter_map(|k| p.remove(*k).map(|v| (k.to_string(), v))).collect();
         if !pod.is_empty() {
             for r in replicas {
                 if run.get(*r).is_some_and(|v| !v.is_null()) {

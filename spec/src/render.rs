@@ -44,7 +44,10 @@ impl Renderer {
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, x) in map {
-                    out.insert(k.clone(), self.render_deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?);
+                    out.insert(
+                        k.clone(),
+                        self.render_deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?,
+                    );
                 }
                 Value::Object(out)
             }

@@ -327,7 +327,8 @@ mod tests {
 
     #[test]
     fn flow_collections_may_close_at_the_key_indentation_like_pyyaml() {
-        let d = parse("f", "a:\n  \"pip\": [\n      \"x\",\n      \"y\"\n  ]\n  env: {\n    c: d\n  }\n").unwrap();
+        let d = parse("f", "a:\n  \"pip\": [\n      \"x\",\n      \"y\"\n  ]\n  env: {\n    c: d\n  }\n")
+            .unwrap();
         assert_eq!(d.value, json!({"a": {"pip": ["x", "y"], "env": {"c": "d"}}}));
     }
 
