@@ -153,14 +153,15 @@ impl<'a> Compiler<'a> {
     }
 
     fn push(&mut self, at: At, code: &'static str, message: String, severity: Severity) {
-        let (line, column, file) = match self.docs.get(at.doc) {
+        let (path, line, column, file) = match self.docs.get(at.doc) {
             Some(d) => {
-                let (l, c) = d.pos(at.path);
-                (l, c, d.file.clone())
+                let path = d.local(at.path);
+                let (l, c) = d.pos(path);
+                (path.to_string(), l, c, d.file.clone())
             }
-            None => (0, 0, String::new()),
+            None => (at.path.to_string(), 0, 0, String::new()),
         };
-        let item = Diagnostic { path: at.path.into(), line, column, code, message, file, severity };
+        let item = Diagnostic { path, line, column, code, message, file, severity };
         if !self.diags.items.contains(&item) {
             self.diags.items.push(item);
         }
@@ -232,6 +233,7 @@ impl<'a> Compiler<'a> {
                     || !m.contains_key("kind")
                     || m.get("kind").and_then(Value::as_str) == Some("component") =>
             {
+                self.docs[d].wrapped = true;
                 let mut op = Map::new();
                 op.insert("kind".into(), json!("operation"));
                 op.insert("component".into(), v.clone());

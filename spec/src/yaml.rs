@@ -13,6 +13,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 pub struct Doc {
     pub file: String,
     pub value: Value,
+    /// A component file the compiler wrapped as `{kind: operation, component: <file>}`: paths under
+    /// `component.` refer to the file's root.
+    pub wrapped: bool,
     positions: HashMap<String, (u32, u32)>,
 }
 
@@ -24,6 +27,18 @@ pub struct YamlError {
 }
 
 impl Doc {
+    /// `path` as written in this file.
+    pub fn local<'p>(&self, path: &'p str) -> &'p str {
+        if !self.wrapped {
+            return path;
+        }
+        match path.strip_prefix("component") {
+            Some("") => "",
+            Some(rest) if rest.starts_with('.') => &rest[1..],
+            _ => path,
+        }
+    }
+
     /// The position of `path`, or of its nearest ancestor that has one.
     pub fn pos(&self, path: &str) -> (u32, u32) {
         let mut p = path;
@@ -40,7 +55,7 @@ impl Doc {
 
     /// A document built in code (no positions), e.g. a wrapped component.
     pub fn synthetic(file: &str, value: Value) -> Self {
-        Self { file: file.into(), value, positions: HashMap::new() }
+        Self { file: file.into(), value, wrapped: false, positions: HashMap::new() }
     }
 }
 
@@ -57,7 +72,7 @@ pub fn parse(file: &str, text: &str) -> Result<Doc, YamlError> {
         return Err(e);
     }
     let value = b.root.unwrap_or(Value::Null);
-    Ok(Doc { file: file.into(), value, positions: b.positions })
+    Ok(Doc { file: file.into(), value, wrapped: false, positions: b.positions })
 }
 
 /// PyYAML accepts flow collections (`[...]`, `{...}`) whose continuation lines are indented no deeper than the

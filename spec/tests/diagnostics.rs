@@ -1,0 +1,94 @@
+//! Errors and warnings point at the YAML: code, path and line:column, for what users get wrong most.
+
+use serde_json::json;
+use spec::{compile, NoRefs, Options, Source};
+
+fn run(yaml: &str, params: &[(&str, &str)]) -> spec::Compiled {
+    compile(&Options {
+        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
+        params: params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
+        catalog: Default::default(),
+        refs: &NoRefs,
+        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
+    })
+}
+
+/// (code, path, line, column) of the first error.
+fn first_error(c: &spec::Compiled) -> (&str, &str, u32, u32) {
+    let e = c.errors.first().unwrap_or_else(|| panic!("expected an error, got {:?}", c.run));
+    (e.code, e.path.as_str(), e.line, e.column)
+}
+
+#[test]
+fn a_misspelt_run_key_is_located() {
+    let c = run("kind: component\nrun:\n  kind: job\n  contianer:\n    image: x:1\n", &[]);
+    assert!(!c.valid);
+    assert_eq!(first_error(&c), ("unknown_key", "run.contianer", 4, 3));
+}
+
+#[test]
+fn a_missing_required_input_names_the_input() {
+    let c = run(
+        "kind: component\ninputs:\n- {name: lr, type: float}\nrun: {kind: job, container: {image: 'x:1'}}\n",
+        &[],
+    );
+    let (code, ..) = first_error(&c);
+    assert_eq!(code, "required_input");
+    assert!(c.errors[0].message.contains("`lr`"));
+}
+
+#[test]
+fn a_param_of_the_wrong_type_says_what_was_expected() {
+    let c = run("kind: component\ninputs:\n- {name: epochs, type: int}\nrun: {kind: job, container: {image: 'x:1'}}\n", &[("epochs", "two")]);
+    let e = &c.errors[0];
+    assert_eq!((e.code, e.path.as_str()), ("invalid_param", "params.epochs"));
+    assert!(e.message.contains("could not parse value \"two\" for `epochs` as int"), "{}", e.message);
+}
+
+#[test]
+fn yaml_syntax_errors_carry_the_line() {
+    let c = run("kind: component\nrun:\n  kind: job\n  container: {image: [x\n", &[]);
+    let (code, _, line, _) = first_error(&c);
+    assert_eq!(code, "yaml_syntax");
+    assert!(line >= 4, "line {line}");
+}
+
+#[test]
+fn dag_cycles_and_unknown_components_are_refused() {
+    let cycle = "kind: component\nrun:\n  kind: dag\n  operations:\n  - {name: a, dagRef: c, dependencies: [b]}\n  - {name: b, dagRef: c, dependencies: [a]}\n  components:\n  - {name: c, run: {kind: job, container: {image: 'x:1'}}}\n";
+    assert_eq!(first_error(&run(cycle, &[])).0, "dag_cycle");
+    let missing = "kind: component\nrun:\n  kind: dag\n  operations:\n  - {name: a, dagRef: nope}\n";
+    let c = run(missing, &[]);
+    assert_eq!(first_error(&c), ("missing_component", "run.operations[0].dagRef", 5, 15));
+}
+
+#[test]
+fn an_unknown_matrix_kind_is_located() {
+    let c = run("kind: operation\nmatrix:\n  kind: hyperopt\n  params: {}\ncomponent:\n  run: {kind: job, container: {image: 'x:1'}}\n", &[]);
+    assert_eq!(first_error(&c), ("invalid_matrix_kind", "matrix.kind", 3, 3));
+}
+
+#[test]
+fn production_pitfalls_are_warned_about() {
+    let c = run(
+        "kind: component\nrun:\n  kind: job\n  container:\n    image: pytorch/pytorch\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+        &[],
+    );
+    assert!(c.valid);
+    let codes: Vec<&str> = c.warnings.iter().map(|w| w.code).collect();
+    assert_eq!(codes, ["unpinned_image", "gpu_without_placement"]);
+    assert_eq!((c.warnings[0].line, c.warnings[0].column), (5, 5));
+}
+
+#[test]
+fn output_is_deterministic_and_names_derive_from_the_run_uuid() {
+    let yaml = "kind: component\nrun: {kind: job, container: {image: 'x:1', command: [echo]}}\n";
+    let (a, b) = (run(yaml, &[]), run(yaml, &[]));
+    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    let job = &a.run.manifests[0];
+    assert_eq!(job["metadata"]["name"], "run-0123456789abcdef0123456789abcdef");
+    assert_eq!(job["spec"]["backoffLimit"], 0);
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env[0], json!({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"}));
+}
