@@ -94,7 +94,7 @@ pub const RUN_KINDS: &[&str] =
 /// Compiles a polyaxonfile (and its overlays) with params.
 pub fn compile(opts: &Options) -> Compiled {
     let mut c =
-        Compiler { diags: Diagnostics::default(), render: Renderer::default(), opts, docs: Vec::new() };
+        Compiler { diags: Diagnostics::default(), render: Renderer::default(), opts, docs: Vec::new(), catalog_ctx: std::cell::OnceCell::new() };
     let run = c.top().unwrap_or_default();
     let valid = !c.diags.has_errors();
     Compiled {
@@ -110,6 +110,8 @@ pub(crate) struct Compiler<'a> {
     pub render: Renderer,
     pub opts: &'a Options<'a>,
     pub docs: Vec<Doc>,
+    /// `connections` in templates, built once.
+    pub catalog_ctx: std::cell::OnceCell<Value>,
 }
 
 /// Where a value came from, for locating diagnostics.
@@ -139,7 +141,7 @@ pub(crate) struct Inherited {
     /// `dag.inputs` for ops of a DAG.
     pub dag_inputs: Option<Map<String, Value>>,
     /// Components a DAG declares, for `dagRef`.
-    pub dag_components: Vec<(Value, usize, String)>,
+    pub dag_components: std::rc::Rc<Vec<(Value, usize, String)>>,
     pub uuid: String,
 }
 

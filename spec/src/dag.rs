@@ -95,9 +95,13 @@ impl Compiler<'_> {
             plugins: comp.get("plugins").filter(|v| !v.is_null()).cloned(),
             cache: comp.get("cache").filter(|v| !v.is_null()).cloned(),
             dag_inputs: Some(dag_inputs),
-            dag_components: components,
+            dag_components: std::rc::Rc::new(components),
             uuid: String::new(),
         };
+        self.check_edges(&ops, &names, &ops_path, at, &child);
+        if self.diags.has_errors() {
+            return None;
+        }
         let mut out = Vec::new();
         for name in order {
             let i = names.iter().position(|n| *n == name).expect("known op");
@@ -115,6 +119,65 @@ impl Compiler<'_> {
         }
         Some(out)
     }
+}
+
+impl Compiler<'_> {
+    /// Each param fed by an upstream op must name an output (or input) that op declares, with a compatible type.
+    fn check_edges(&mut self, ops: &[Value], names: &[String], ops_path: &str, at: At, inh: &Inherited) {
+        let mut declared: HashMap<String, Vec<Io>> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            let p = join(ops_path, &format!("[{i}]"));
+            let before = self.diags.items.len();
+            if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh) {
+                let mut all = crate::compile::ios(&c.value, "outputs").unwrap_or_default();
+                all.extend(crate::compile::ios(&c.value, "inputs").unwrap_or_default());
+                declared.insert(names[i].clone(), all);
+            }
+            // Unresolvable components are reported when the op itself is compiled.
+            self.diags.items.truncate(before);
+        }
+        for (i, op) in ops.iter().enumerate() {
+            let Some(targets) = declared.get(&names[i]) else { continue };
+            for (pname, p) in normalize_params(op.get("params")) {
+                let path = join(&join(&join(ops_path, &format!("[{i}]")), "params"), &pname);
+                let here = At { doc: at.doc, path: &path };
+                let Some((up, key)) = edge(&p) else { continue };
+                let Some(up_ios) = declared.get(&up) else { continue };
+                let Some(source) = up_ios.iter().find(|io| io.name == key) else {
+                    self.warn(here, "undeclared_upstream_output", format!("`{up}` declares no output or input named `{key}`: this param will be empty at run time"));
+                    continue;
+                };
+                if let Some(target) = targets.iter().find(|io| io.name == pname) {
+                    if !compatible(&source.kind, &target.kind) {
+                        self.error(here, "type_mismatch", format!("param `{pname}` is a {} but `{up}.{key}` is a {}", target.kind, source.kind));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The upstream op and output a param reads: `ref: ops.X` + `value: outputs.y`, or `{{ ops.X.outputs.y }}`.
+fn edge(p: &Value) -> Option<(String, String)> {
+    let strip = |s: &str| s.trim_start_matches("outputs.").trim_start_matches("inputs.").to_string();
+    if let Some(r) = p.get("ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("ops.")) {
+        let v = p.get("value").and_then(Value::as_str)?;
+        if !(v.starts_with("outputs.") || v.starts_with("inputs.")) {
+            return None;
+        }
+        return Some((r.to_string(), strip(v)));
+    }
+    let s = p.get("value").and_then(Value::as_str)?;
+    let inner = s.split("{{").nth(1)?.split("}}").next()?.trim();
+    let mut parts = inner.strip_prefix("ops.")?.splitn(3, '.');
+    let (op, section, key) = (parts.next()?, parts.next()?, parts.next()?);
+    matches!(section, "outputs" | "inputs").then(|| (op.to_string(), key.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or(key).to_string()))
+}
+
+/// Whether a value of type `from` can feed an input of type `to`.
+fn compatible(from: &str, to: &str) -> bool {
+    let loose = ["any", "str", "path", "uri", "artifacts", "metadata", "dict", "list"];
+    from == to || loose.contains(&from) || loose.contains(&to) || (from == "int" && to == "float") || (from == "metric" && to == "float") || (from == "float" && to == "metric")
 }
 
 /// `dependencies` plus ops named by params (`ref: ops.X`, `{{ ops.X.outputs.y }}`) and events.
@@ -152,13 +215,26 @@ fn upstream_of(op: &Value) -> BTreeSet<String> {
 
 /// Kahn's algorithm, keeping declaration order among ready ops; `None` on a cycle.
 fn topological(names: &[String], upstream: &HashMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    let mut done: Vec<String> = Vec::new();
-    while done.len() < names.len() {
-        let next =
-            names.iter().find(|n| !done.contains(n) && upstream[*n].iter().all(|u| done.contains(u)))?;
-        done.push(next.clone());
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let mut waiting: Vec<usize> = names.iter().map(|n| upstream[n].len()).collect();
+    let mut downstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for (i, n) in names.iter().enumerate() {
+        for u in &upstream[n] {
+            downstream[index[u.as_str()]].push(i);
+        }
     }
-    Some(done)
+    let mut ready: BTreeSet<usize> = (0..names.len()).filter(|i| waiting[*i] == 0).collect();
+    let mut order = Vec::with_capacity(names.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(names[i].clone());
+        for &d in &downstream[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.insert(d);
+            }
+        }
+    }
+    (order.len() == names.len()).then_some(order)
 }
 
 #[cfg(test)]
@@ -169,6 +245,15 @@ mod tests {
     fn upstream_comes_from_dependencies_refs_and_templates() {
         let op = serde_json::json!({"dependencies": ["a"], "params": {"x": {"ref": "ops.b", "value": "outputs.y"}, "z": "{{ ops.c.outputs.m }}"}});
         assert_eq!(upstream_of(&op).into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn edges_name_the_upstream_output() {
+        let e = |v: serde_json::Value| edge(&v);
+        assert_eq!(e(serde_json::json!({"ref": "ops.train", "value": "outputs.model"})), Some(("train".into(), "model".into())));
+        assert_eq!(e(serde_json::json!({"value": "{{ ops.train.outputs.loss }}"})), Some(("train".into(), "loss".into())));
+        assert_eq!(e(serde_json::json!({"ref": "ops.train", "value": "globals.uuid"})), None);
+        assert!(compatible("int", "float") && !compatible("float", "int") && !compatible("bool", "int"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Io {
     pub options: Option<Vec<Value>>,
     pub to_env: Option<String>,
     pub connection: Option<String>,
+    pub validation: Option<Value>,
 }
 
 impl Io {
@@ -36,6 +37,7 @@ impl Io {
             arg_format: m.get("argFormat").and_then(Value::as_str).map(str::to_string),
             to_env: m.get("toEnv").and_then(Value::as_str).map(str::to_string),
             connection: m.get("connection").and_then(Value::as_str).map(str::to_string),
+            validation: m.get("validation").filter(|v| v.is_object()).cloned(),
             name,
             kind,
             value,
@@ -48,6 +50,9 @@ impl Io {
         let parsed = parse_type(&self.kind, v).map_err(|why| {
             format!("could not parse value {} for `{}` as {}: {why}", short(v), self.name, self.kind)
         })?;
+        if let Some(rules) = &self.validation {
+            check_rules(&self.name, &parsed, rules)?;
+        }
         if let Some(options) = &self.options {
             if !parsed.is_null() && !options.contains(&parsed) {
                 return Err(format!(
@@ -75,6 +80,29 @@ impl Io {
             None => format!("--{}={text}", self.name),
         })
     }
+}
+
+/// `validation: {gt, ge, lt, le, minLength, maxLength}` (regex patterns are not checked yet).
+fn check_rules(name: &str, v: &Value, rules: &Value) -> Result<(), String> {
+    let bound = |k: &str| rules.get(k).and_then(Value::as_f64);
+    if let Some(x) = v.as_f64() {
+        for (k, ok, word) in [("gt", bound("gt").is_none_or(|b| x > b), ">"), ("ge", bound("ge").is_none_or(|b| x >= b), ">="), ("lt", bound("lt").is_none_or(|b| x < b), "<"), ("le", bound("le").is_none_or(|b| x <= b), "<=")] {
+            if !ok {
+                return Err(format!("value {x} for `{name}` must be {word} {}", rules[k]));
+            }
+        }
+    }
+    let len = match v {
+        Value::String(s) => Some(s.chars().count()),
+        Value::Array(a) => Some(a.len()),
+        _ => None,
+    };
+    if let Some(n) = len {
+        if bound("minLength").is_some_and(|m| (n as f64) < m) || bound("maxLength").is_some_and(|m| (n as f64) > m) {
+            return Err(format!("`{name}` has length {n}, outside minLength/maxLength {}", rules));
+        }
+    }
+    Ok(())
 }
 
 fn short(v: &Value) -> String {
@@ -220,6 +248,14 @@ mod tests {
         assert_eq!(io("bool").parse(&json!("true")).unwrap(), json!(true));
         assert_eq!(io("List[int]").parse(&json!("[1, 2]")).unwrap(), json!([1, 2]));
         assert_eq!(io("str").parse(&json!(0.5)).unwrap(), json!("0.5"));
+    }
+
+    #[test]
+    fn validation_rules_bound_values() {
+        let io = Io::from_value(&json!({"name": "lr", "type": "float", "validation": {"gt": 0, "le": 1}})).unwrap();
+        assert!(io.parse(&json!(0.5)).is_ok());
+        assert!(io.parse(&json!(0)).unwrap_err().contains("must be >"));
+        assert!(io.parse(&json!(2)).unwrap_err().contains("must be <="));
     }
 
     #[test]

@@ -72,13 +72,14 @@ impl Compiler<'_> {
             Some(m) => crate::matrix::param_names(m),
             None => vec![],
         };
+        let globals = self.globals(inh);
         let (params, ctx_params, runtime) =
-            self.resolve_params(op, &component, at, comp_at, &matrix_params, inh)?;
+            self.resolve_params(op, &component, at, comp_at, &matrix_params, inh, &globals)?;
 
         if let Some(m) = matrix {
             return self.matrix(op, &m, at, inh, &kind, params);
         }
-        let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh);
+        let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh, globals);
         for (name, p) in normalize_params(op.get("params")) {
             if let Some(conn) = p.get("connection").filter(|c| !c.is_null()) {
                 if ctx["params"].get(&name).is_some() {
@@ -130,7 +131,7 @@ impl Compiler<'_> {
     }
 
     /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`.
-    fn component_of(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Component> {
+    pub(crate) fn component_of(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Component> {
         let refs: Vec<&str> = ["component", "hubRef", "urlRef", "pathRef", "dagRef"]
             .into_iter()
             .filter(|k| op.get(*k).is_some_and(|v| !v.is_null()))
@@ -213,6 +214,7 @@ impl Compiler<'_> {
         comp_at: At,
         from_matrix: &[String],
         inh: &Inherited,
+        globals: &Value,
     ) -> Option<(Vec<(Io, Value)>, Map<String, Value>, Vec<String>)> {
         let (inputs, outputs) = match (ios(component, "inputs"), ios(component, "outputs")) {
             (Ok(i), Ok(o)) => (i, o),
@@ -266,7 +268,7 @@ impl Compiler<'_> {
                 }
             }
         }
-        let mut ctx = json!({"globals": self.globals(inh)});
+        let mut ctx = json!({"globals": globals});
         if let Some(d) = &inh.dag_inputs {
             ctx["dag"] = json!({"inputs": d});
         }
@@ -361,6 +363,7 @@ impl Compiler<'_> {
         ctx_params: &Map<String, Value>,
         runtime: &[String],
         inh: &Inherited,
+        mut globals: Value,
     ) -> Value {
         let mut c = Map::new();
         let mut p = Map::new();
@@ -393,14 +396,14 @@ impl Compiler<'_> {
         c.insert("params".into(), Value::Object(p));
         c.insert("inputs".into(), Value::Object(inputs));
         c.insert("outputs".into(), Value::Object(outputs));
-        let mut globals = self.globals(inh);
+        
         globals["ports"] = match &component["run"]["ports"] {
             Value::Array(a) => Value::Array(a.clone()),
             Value::Null => json!([]),
             other => json!([other]),
         };
         c.insert("globals".into(), globals);
-        c.insert("connections".into(), self.opts.catalog.template_context());
+        c.insert("connections".into(), self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone());
         if let Some(d) = &inh.dag_inputs {
             c.insert("dag".into(), json!({"inputs": d}));
         }

@@ -6,7 +6,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
 pub struct Renderer {
-    env: Environment<'static>,
+    /// Templates are compiled once per distinct text (a DAG's ops often share a component).
+    env: std::cell::RefCell<Environment<'static>>,
 }
 
 impl Default for Renderer {
@@ -17,7 +18,7 @@ impl Default for Renderer {
             out.write_str(&python_str(value))
                 .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
         });
-        Self { env }
+        Self { env: std::cell::RefCell::new(env) }
     }
 }
 
@@ -27,17 +28,35 @@ impl Renderer {
         if !text.contains("{{") && !text.contains("{%") {
             return Ok(text.to_string());
         }
-        self.env.render_str(text, ctx).map_err(|e| format!("{} in `{}`", describe(&e), text.trim()))
+        self.render_with(text, &JValue::from_serialize(ctx))
+    }
+
+    fn render_with(&self, text: &str, ctx: &JValue) -> Result<String, String> {
+        if !text.contains("{{") && !text.contains("{%") {
+            return Ok(text.to_string());
+        }
+        let fail = |e: minijinja::Error| format!("{} in `{}`", describe(&e), text.trim());
+        let mut env = self.env.borrow_mut();
+        if env.get_template(text).is_err() {
+            env.add_template_owned(text.to_string(), text.to_string()).map_err(fail)?;
+        }
+        let tpl = env.get_template(text).map_err(fail)?;
+        tpl.render(ctx).map_err(fail)
     }
 
     /// Renders every string inside `v`; an error names the relative path of the failing string.
     pub fn render_deep(&self, v: &Value, ctx: &Value) -> Result<Value, (String, String)> {
+        // The context is converted once, not once per string.
+        self.deep(v, &JValue::from_serialize(ctx))
+    }
+
+    fn deep(&self, v: &Value, ctx: &JValue) -> Result<Value, (String, String)> {
         Ok(match v {
-            Value::String(s) => Value::String(self.render(s, ctx).map_err(|e| (String::new(), e))?),
+            Value::String(s) => Value::String(self.render_with(s, ctx).map_err(|e| (String::new(), e))?),
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, x) in items.iter().enumerate() {
-                    out.push(self.render_deep(x, ctx).map_err(|(p, e)| (format!("[{i}]{}", dotted(&p)), e))?);
+                    out.push(self.deep(x, ctx).map_err(|(p, e)| (format!("[{i}]{}", dotted(&p)), e))?);
                 }
                 Value::Array(out)
             }
@@ -46,7 +65,7 @@ impl Renderer {
                 for (k, x) in map {
                     out.insert(
                         k.clone(),
-                        self.render_deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?,
+                        self.deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?,
                     );
                 }
                 Value::Object(out)
@@ -57,7 +76,8 @@ impl Renderer {
 
     /// Evaluates an expression (for `conditions`) to a JSON value.
     pub fn eval(&self, expr: &str, ctx: &Value) -> Result<Value, String> {
-        let e = self.env.compile_expression(expr).map_err(|e| describe(&e))?;
+        let env = self.env.borrow();
+        let e = env.compile_expression(expr).map_err(|e| describe(&e))?;
         let v = e.eval(ctx).map_err(|e| describe(&e))?;
         serde_json::to_value(&v).map_err(|e| e.to_string())
     }

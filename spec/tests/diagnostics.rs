@@ -92,3 +92,20 @@ fn output_is_deterministic_and_names_derive_from_the_run_uuid() {
     let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(env[0], json!({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"}));
 }
+
+#[test]
+fn dag_edges_are_type_checked_and_undeclared_outputs_warned() {
+    let base = |value: &str, input_type: &str| {
+        format!(
+            "kind: component\nrun:\n  kind: dag\n  operations:\n  - {{name: train, dagRef: t}}\n  - name: eval\n    dagRef: e\n    params:\n      m: {{ref: ops.train, value: {value}}}\n  components:\n  - {{name: t, outputs: [{{name: loss, type: float}}], run: {{kind: job, container: {{image: 'x:1'}}}}}}\n  - {{name: e, inputs: [{{name: m, type: {input_type}}}], run: {{kind: job, container: {{image: 'x:1'}}}}}}\n"
+        )
+    };
+    let ok = run(&base("outputs.loss", "float"), &[]);
+    assert!(ok.valid, "{:?}", ok.errors);
+    assert_eq!(ok.run.ops[1].upstream, ["train"]);
+    let mismatch = run(&base("outputs.loss", "bool"), &[]);
+    assert_eq!(first_error(&mismatch), ("type_mismatch", "run.operations[1].params.m", 9, 7));
+    let missing = run(&base("outputs.nothing", "float"), &[]);
+    assert!(missing.valid);
+    assert_eq!(missing.warnings[0].code, "undeclared_upstream_output");
+}
