@@ -75,6 +75,10 @@ fn benches(c: &mut Criterion) {
     let out = compile(&grid);
     assert_eq!(out.run.matrix.as_ref().map(|m| m.suggestions.len()), Some(1000));
     c.bench_function("compile 1000-child grid", |b| b.iter(|| compile(&grid)));
+    let matrix = spec::yaml::parse("grid.yaml", GRID).unwrap().value["matrix"].clone();
+    c.bench_function("expand 1000-child grid (suggestions only)", |b| {
+        b.iter(|| spec::matrix::suggestions(&matrix))
+    });
 }
 
 criterion_group!(compile_benches, benches);

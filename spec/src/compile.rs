@@ -93,8 +93,13 @@ pub const RUN_KINDS: &[&str] =
 
 /// Compiles a polyaxonfile (and its overlays) with params.
 pub fn compile(opts: &Options) -> Compiled {
-    let mut c =
-        Compiler { diags: Diagnostics::default(), render: Renderer::default(), opts, docs: Vec::new(), catalog_ctx: std::cell::OnceCell::new() };
+    let mut c = Compiler {
+        diags: Diagnostics::default(),
+        render: Renderer::default(),
+        opts,
+        docs: Vec::new(),
+        catalog_ctx: std::cell::OnceCell::new(),
+    };
     let run = c.top().unwrap_or_default();
     let valid = !c.diags.has_errors();
     Compiled {

@@ -149,7 +149,14 @@ impl Compiler<'_> {
                 };
                 if let Some(target) = targets.iter().find(|io| io.name == pname) {
                     if !compatible(&source.kind, &target.kind) {
-                        self.error(here, "type_mismatch", format!("param `{pname}` is a {} but `{up}.{key}` is a {}", target.kind, source.kind));
+                        self.error(
+                            here,
+                            "type_mismatch",
+                            format!(
+                                "param `{pname}` is a {} but `{up}.{key}` is a {}",
+                                target.kind, source.kind
+                            ),
+                        );
                     }
                 }
             }
@@ -171,13 +178,23 @@ fn edge(p: &Value) -> Option<(String, String)> {
     let inner = s.split("{{").nth(1)?.split("}}").next()?.trim();
     let mut parts = inner.strip_prefix("ops.")?.splitn(3, '.');
     let (op, section, key) = (parts.next()?, parts.next()?, parts.next()?);
-    matches!(section, "outputs" | "inputs").then(|| (op.to_string(), key.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or(key).to_string()))
+    matches!(section, "outputs" | "inputs").then(|| {
+        (
+            op.to_string(),
+            key.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or(key).to_string(),
+        )
+    })
 }
 
 /// Whether a value of type `from` can feed an input of type `to`.
 fn compatible(from: &str, to: &str) -> bool {
     let loose = ["any", "str", "path", "uri", "artifacts", "metadata", "dict", "list"];
-    from == to || loose.contains(&from) || loose.contains(&to) || (from == "int" && to == "float") || (from == "metric" && to == "float") || (from == "float" && to == "metric")
+    from == to
+        || loose.contains(&from)
+        || loose.contains(&to)
+        || (from == "int" && to == "float")
+        || (from == "metric" && to == "float")
+        || (from == "float" && to == "metric")
 }
 
 /// `dependencies` plus ops named by params (`ref: ops.X`, `{{ ops.X.outputs.y }}`) and events.
@@ -250,8 +267,14 @@ mod tests {
     #[test]
     fn edges_name_the_upstream_output() {
         let e = |v: serde_json::Value| edge(&v);
-        assert_eq!(e(serde_json::json!({"ref": "ops.train", "value": "outputs.model"})), Some(("train".into(), "model".into())));
-        assert_eq!(e(serde_json::json!({"value": "{{ ops.train.outputs.loss }}"})), Some(("train".into(), "loss".into())));
+        assert_eq!(
+            e(serde_json::json!({"ref": "ops.train", "value": "outputs.model"})),
+            Some(("train".into(), "model".into()))
+        );
+        assert_eq!(
+            e(serde_json::json!({"value": "{{ ops.train.outputs.loss }}"})),
+            Some(("train".into(), "loss".into()))
+        );
         assert_eq!(e(serde_json::json!({"ref": "ops.train", "value": "globals.uuid"})), None);
         assert!(compatible("int", "float") && !compatible("float", "int") && !compatible("bool", "int"));
     }

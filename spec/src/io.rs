@@ -86,7 +86,12 @@ impl Io {
 fn check_rules(name: &str, v: &Value, rules: &Value) -> Result<(), String> {
     let bound = |k: &str| rules.get(k).and_then(Value::as_f64);
     if let Some(x) = v.as_f64() {
-        for (k, ok, word) in [("gt", bound("gt").is_none_or(|b| x > b), ">"), ("ge", bound("ge").is_none_or(|b| x >= b), ">="), ("lt", bound("lt").is_none_or(|b| x < b), "<"), ("le", bound("le").is_none_or(|b| x <= b), "<=")] {
+        for (k, ok, word) in [
+            ("gt", bound("gt").is_none_or(|b| x > b), ">"),
+            ("ge", bound("ge").is_none_or(|b| x >= b), ">="),
+            ("lt", bound("lt").is_none_or(|b| x < b), "<"),
+            ("le", bound("le").is_none_or(|b| x <= b), "<="),
+        ] {
             if !ok {
                 return Err(format!("value {x} for `{name}` must be {word} {}", rules[k]));
             }
@@ -98,7 +103,9 @@ fn check_rules(name: &str, v: &Value, rules: &Value) -> Result<(), String> {
         _ => None,
     };
     if let Some(n) = len {
-        if bound("minLength").is_some_and(|m| (n as f64) < m) || bound("maxLength").is_some_and(|m| (n as f64) > m) {
+        if bound("minLength").is_some_and(|m| (n as f64) < m)
+            || bound("maxLength").is_some_and(|m| (n as f64) > m)
+        {
             return Err(format!("`{name}` has length {n}, outside minLength/maxLength {}", rules));
         }
     }
@@ -107,8 +114,8 @@ fn check_rules(name: &str, v: &Value, rules: &Value) -> Result<(), String> {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 60 {
-        format!("{}…", &s[..60])
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
     } else {
         s
     }
@@ -251,8 +258,16 @@ mod tests {
     }
 
     #[test]
+    fn long_non_ascii_values_are_shortened_on_char_boundaries() {
+        // Found by `scripts/fuzz`: a 61-byte value with a multi-byte char at byte 60 panicked.
+        let v = json!(format!("{}é", "x".repeat(59)).repeat(2));
+        assert!(io("int").parse(&v).unwrap_err().contains('…'));
+    }
+
+    #[test]
     fn validation_rules_bound_values() {
-        let io = Io::from_value(&json!({"name": "lr", "type": "float", "validation": {"gt": 0, "le": 1}})).unwrap();
+        let io = Io::from_value(&json!({"name": "lr", "type": "float", "validation": {"gt": 0, "le": 1}}))
+            .unwrap();
         assert!(io.parse(&json!(0.5)).is_ok());
         assert!(io.parse(&json!(0)).unwrap_err().contains("must be >"));
         assert!(io.parse(&json!(2)).unwrap_err().contains("must be <="));

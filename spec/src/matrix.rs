@@ -25,6 +25,16 @@ const CONTINUOUS: &[&str] = &[
 ];
 /// Children compiled in full (the rest differ only by their params).
 pub const CHILDREN: usize = 3;
+/// Larger searches are refused: they would not fit in memory, and no scheduler would run them.
+pub const MAX_SUGGESTIONS: usize = 100_000;
+
+fn too_many(n: f64) -> Result<(), String> {
+    if n.is_finite() && n <= MAX_SUGGESTIONS as f64 {
+        Ok(())
+    } else {
+        Err(format!("the search has more than {MAX_SUGGESTIONS} runs"))
+    }
+}
 
 /// The names a matrix gives values to.
 pub fn param_names(m: &Value) -> Vec<String> {
@@ -148,13 +158,18 @@ fn values(kind: &str, v: &Value) -> Result<Vec<Value>, String> {
             if step == 0.0 {
                 return Err("range step cannot be 0".into());
             }
-            let count = ((stop - start) / step).ceil().max(0.0) as usize;
+            let count = ((stop - start) / step).ceil().max(0.0);
+            too_many(count)?;
+            let count = count as usize;
             Ok((0..count).map(|i| num_value(start + i as f64 * step, all_ints(v))).collect())
         }
         "linspace" | "logspace" | "geomspace" => {
             let n = nums(v)?;
             let (start, stop, num) = match n.as_slice() {
-                [a, b, c, ..] => (*a, *b, *c as usize),
+                [a, b, c, ..] => {
+                    too_many(*c)?;
+                    (*a, *b, c.max(0.0) as usize)
+                }
                 _ => return Err(format!("{kind} needs start:stop:num")),
             };
             let base = n.get(3).copied().unwrap_or(10.0);
@@ -195,7 +210,9 @@ fn values(kind: &str, v: &Value) -> Result<Vec<Value>, String> {
 /// Draws one value of a hyperparameter.
 fn sample(kind: &str, v: &Value, rng: &mut SmallRng) -> Value {
     let n = nums(v).unwrap_or_default();
-    let get = |i: usize, d: f64| n.get(i).copied().unwrap_or(d);
+    let get = |i: usize, d: f64| n.get(i).copied().filter(|x| x.is_finite()).unwrap_or(d);
+    // An empty or reversed interval yields its lower end instead of panicking.
+    let between = |rng: &mut SmallRng, lo: f64, hi: f64| if lo < hi { rng.gen_range(lo..hi) } else { lo };
     let q = |x: f64, q: f64| if q > 0.0 { (x / q).round() * q } else { x };
     let normal = |rng: &mut SmallRng, mu: f64, sigma: f64| {
         let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(f64::MIN_POSITIVE), rng.gen());
@@ -219,10 +236,10 @@ fn sample(kind: &str, v: &Value, rng: &mut SmallRng) -> Value {
             }
             opts.last().map(|(v, _)| v.clone()).unwrap_or(Value::Null)
         }
-        "uniform" => json!(rng.gen_range(get(0, 0.0)..=get(1, 1.0))),
-        "quniform" => json!(q(rng.gen_range(get(0, 0.0)..=get(1, 1.0)), get(2, 1.0))),
-        "loguniform" => json!(rng.gen_range(get(0, 0.0)..=get(1, 1.0)).exp()),
-        "qloguniform" => json!(q(rng.gen_range(get(0, 0.0)..=get(1, 1.0)).exp(), get(2, 1.0))),
+        "uniform" => json!(between(rng, get(0, 0.0), get(1, 1.0))),
+        "quniform" => json!(q(between(rng, get(0, 0.0), get(1, 1.0)), get(2, 1.0))),
+        "loguniform" => json!(between(rng, get(0, 0.0), get(1, 1.0)).exp()),
+        "qloguniform" => json!(q(between(rng, get(0, 0.0), get(1, 1.0)).exp(), get(2, 1.0))),
         "normal" => json!(normal(rng, get(0, 0.0), get(1, 1.0))),
         "qnormal" => json!(q(normal(rng, get(0, 0.0), get(1, 1.0)), get(2, 1.0))),
         "lognormal" => json!(normal(rng, get(0, 0.0), get(1, 1.0)).exp()),
@@ -270,6 +287,7 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
             let mut out: Vec<Map<String, Value>> = vec![Map::new()];
             for (k, p) in &params {
                 let vals = values(p["kind"].as_str().unwrap_or_default(), &p["value"])?;
+                too_many(out.len() as f64 * vals.len() as f64)?;
                 out = out
                     .into_iter()
                     .flat_map(|s| {
@@ -288,6 +306,7 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
         }
         "random" => {
             let n = m["numRuns"].as_u64().ok_or("random needs numRuns")? as usize;
+            too_many(n as f64)?;
             let space: Option<usize> = params
                 .iter()
                 .map(|(_, p)| {
@@ -300,7 +319,9 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
             let max_iter = m["maxIterations"].as_f64().unwrap_or(1.0).max(1.0);
             let eta = m["eta"].as_f64().unwrap_or(3.0).max(2.0);
             let s_max = (max_iter.ln() / eta.ln()).floor();
-            let n = eta.powf(s_max).ceil() as usize;
+            let n = eta.powf(s_max).ceil();
+            too_many(n)?;
+            let n = n as usize;
             let r = max_iter * eta.powf(-s_max);
             let resource = m["resource"]["name"].as_str().unwrap_or("resource").to_string();
             let is_int = m["resource"]["type"] == "int";
@@ -376,6 +397,17 @@ mod tests {
         assert_eq!(s.len(), 6);
         assert_eq!(Value::Object(s[1].clone()), json!({"a": 1, "b": 1}));
         assert_eq!(Value::Object(s[3].clone()), json!({"a": 2, "b": 0}));
+    }
+
+    #[test]
+    fn huge_or_degenerate_searches_are_refused_not_allocated() {
+        let grid = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:1e12:1"}}});
+        assert!(suggestions(&grid).unwrap_err().contains("more than"));
+        let product = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:1000:1"}, "b": {"kind": "range", "value": "0:1000:1"}}});
+        assert!(suggestions(&product).is_err());
+        let reversed =
+            json!({"kind": "random", "numRuns": 2, "params": {"a": {"kind": "uniform", "value": [5, 1]}}});
+        assert_eq!(suggestions(&reversed).unwrap().len(), 2);
     }
 
     #[test]

@@ -8,6 +8,17 @@ use crate::io::{normalize_params, Io};
 use crate::patch::{merge, Strategy};
 use crate::schema;
 
+/// An operation's params once resolved.
+struct Resolved {
+    /// Declared inputs and outputs with their values (null when unset or only known at run time).
+    params: Vec<(Io, Value)>,
+    /// Params that match no input/output: available to templates only.
+    ctx_params: Map<String, Value>,
+    /// Names whose values are only known at run time (upstream outputs, joins).
+    runtime: Vec<String>,
+    globals: Value,
+}
+
 /// A component with where it was written.
 #[derive(Clone)]
 pub(crate) struct Component {
@@ -72,9 +83,8 @@ impl Compiler<'_> {
             Some(m) => crate::matrix::param_names(m),
             None => vec![],
         };
-        let globals = self.globals(inh);
-        let (params, ctx_params, runtime) =
-            self.resolve_params(op, &component, at, comp_at, &matrix_params, inh, &globals)?;
+        let Resolved { params, ctx_params, runtime, globals } =
+            self.resolve_params(op, &component, at, comp_at, &matrix_params, inh)?;
 
         if let Some(m) = matrix {
             return self.matrix(op, &m, at, inh, &kind, params);
@@ -204,8 +214,7 @@ impl Compiler<'_> {
     }
 
     /// Resolves params against the component's inputs and outputs, in declaration order (a value may refer to
-    /// an earlier one). Returns (io values, context-only params, names only known at run time).
-    #[allow(clippy::type_complexity)]
+    /// an earlier one).
     fn resolve_params(
         &mut self,
         op: &Value,
@@ -214,8 +223,8 @@ impl Compiler<'_> {
         comp_at: At,
         from_matrix: &[String],
         inh: &Inherited,
-        globals: &Value,
-    ) -> Option<(Vec<(Io, Value)>, Map<String, Value>, Vec<String>)> {
+    ) -> Option<Resolved> {
+        let globals = self.globals(inh);
         let (inputs, outputs) = match (ios(component, "inputs"), ios(component, "outputs")) {
             (Ok(i), Ok(o)) => (i, o),
             (Err((p, e)), _) | (_, Err((p, e))) => {
@@ -268,7 +277,7 @@ impl Compiler<'_> {
                 }
             }
         }
-        let mut ctx = json!({"globals": globals});
+        let mut ctx = json!({"globals": &globals});
         if let Some(d) = &inh.dag_inputs {
             ctx["dag"] = json!({"inputs": d});
         }
@@ -337,7 +346,7 @@ impl Compiler<'_> {
         if self.diags.has_errors() {
             return None;
         }
-        Some((out, ctx_params, runtime))
+        Some(Resolved { params: out, ctx_params, runtime, globals })
     }
 
     fn globals(&self, inh: &Inherited) -> Value {
@@ -396,14 +405,17 @@ impl Compiler<'_> {
         c.insert("params".into(), Value::Object(p));
         c.insert("inputs".into(), Value::Object(inputs));
         c.insert("outputs".into(), Value::Object(outputs));
-        
+
         globals["ports"] = match &component["run"]["ports"] {
             Value::Array(a) => Value::Array(a.clone()),
             Value::Null => json!([]),
             other => json!([other]),
         };
         c.insert("globals".into(), globals);
-        c.insert("connections".into(), self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone());
+        c.insert(
+            "connections".into(),
+            self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone(),
+        );
         if let Some(d) = &inh.dag_inputs {
             c.insert("dag".into(), json!({"inputs": d}));
         }

@@ -277,11 +277,23 @@ pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
     if !shortcut.iter().any(|k| has(m, k)) {
         return comp;
     }
-    let mut run = m.remove("run").unwrap_or_else(|| json!({}));
+    let mut run = match m.remove("run") {
+        None => json!({}),
+        Some(r @ Value::Object(_)) => r,
+        // Not a mapping: left for the schema check to report.
+        Some(other) => {
+            m.insert("run".into(), other);
+            return comp;
+        }
+    };
     if run.get("kind").is_none() {
         run["kind"] = json!(if has(m, "ports") { "service" } else { "job" });
     }
     let mut container = run.get("container").cloned().unwrap_or_else(|| json!({}));
+    if !container.is_object() {
+        m.insert("run".into(), run);
+        return comp;
+    }
     if let Some(c) = m.remove("container") {
         container = crate::patch::merge(container, c, crate::patch::Strategy::PostMerge);
     }

@@ -69,6 +69,22 @@ impl Refs for FsRefs {
     }
 }
 
+/// A file that is not UTF-8 text is an invalid polyaxonfile (exit 1), located at its first bad byte.
+fn not_text(f: &Path, e: &std::string::FromUtf8Error, output: Format) -> i32 {
+    let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    let message = "the file is not UTF-8 text";
+    match output {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"valid": false, "errors": [{"path": "", "line": line, "column": column, "code": "invalid_encoding", "message": message, "file": f.display().to_string()}], "warnings": []})
+        ),
+        Format::Text => println!("{}:{line}:{column}: error[invalid_encoding] {message}", f.display()),
+    }
+    1
+}
+
 fn usage(msg: String) -> i32 {
     eprintln!("error: {msg}");
     2
@@ -77,9 +93,13 @@ fn usage(msg: String) -> i32 {
 pub fn run(args: CompileArgs, lint_only: bool) -> i32 {
     let mut files = Vec::new();
     for f in &args.files {
-        match std::fs::read_to_string(f) {
-            Ok(text) => files.push(Source { name: f.display().to_string(), text }),
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
             Err(e) => return usage(format!("{}: {e}", f.display())),
+        };
+        match String::from_utf8(bytes) {
+            Ok(text) => files.push(Source { name: f.display().to_string(), text }),
+            Err(e) => return not_text(f, &e, args.output),
         }
     }
     let mut params = Vec::new();
