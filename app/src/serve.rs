@@ -62,9 +62,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
-    let (state, store) =
-        backend::server::prepare(&args.db().url(), args.secure_cookies).await.map_err(|e| e.to_string())?;
+    let (state, store) = backend::server::prepare(
+        &args.db().url(),
+        args.secure_cookies,
+        &args.data_dir,
+        &format!("http://{addr}"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     store.spawn_cleanup();
+    let orphans = state.executor.recover().await.map_err(|e| e.to_string())?;
+    if orphans > 0 {
+        tracing::warn!("{orphans} run(s) were running when the server stopped: marked failed");
+    }
+    state.spawn_scheduler();
     let app = router(state, &store, leptos_options(&args.site_root, addr));
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -35,6 +35,10 @@ pub enum Error {
     PayloadTooLarge,
     #[error("content type must be application/json")]
     UnsupportedMediaType,
+    #[error("the polyaxonfile is invalid: {}", first_error(.0))]
+    InvalidSpec(Box<spec::Compiled>),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -62,13 +66,17 @@ impl Error {
             Error::SignupClosed => "signup_closed",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::InvalidSpec(_) => "invalid_spec",
+            Error::Unsupported(_) => "unsupported",
             Error::Db(_) | Error::Internal(_) => "internal",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest(_) | Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::Invalid { .. } | Error::InvalidSpec(_) | Error::Unsupported(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Unauthenticated | Error::BadCredentials | Error::BadToken => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::Csrf | Error::SignupClosed => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -98,8 +106,17 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+fn first_error(c: &spec::Compiled) -> String {
+    c.errors.first().map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).unwrap_or_default()
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if let Error::InvalidSpec(c) = &self {
+            // The located diagnostics, as the editor and the CLI show them.
+            let body = serde_json::json!({"error": self.code(), "message": self.to_string(), "errors": c.errors, "warnings": c.warnings});
+            return (self.status(), axum::Json(body)).into_response();
+        }
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");

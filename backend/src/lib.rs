@@ -9,6 +9,8 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod executor;
+pub mod scheduler;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -8,10 +8,15 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// Connects the database (migrating it), and prepares the session store on the same pool.
-pub async fn prepare(database_url: &str, secure_cookies: bool) -> Result<(AppState, Store)> {
+pub async fn prepare(
+    database_url: &str,
+    secure_cookies: bool,
+    data_dir: &std::path::Path,
+    public_url: &str,
+) -> Result<(AppState, Store)> {
     let db = crate::db::connect(database_url).await?;
     let store = Store::for_db(&db).await?;
-    Ok((AppState::new(db, secure_cookies), store))
+    Ok((AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string()), store))
 }
 
 /// Wraps a complete router with sessions and CSRF protection.

@@ -1,20 +1,39 @@
 //! What every request handler and server function can reach.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
 use crate::auth::limit::LoginLimiter;
+use crate::executor::LocalExecutor;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub limiter: Arc<LoginLimiter>,
     pub secure_cookies: bool,
+    pub executor: Arc<LocalExecutor>,
+    /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
+    pub wake: Arc<Notify>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, secure_cookies: bool) -> Self {
-        Self { db, limiter: Arc::new(LoginLimiter::default()), secure_cookies }
+    /// `public_url` is how jobs reach this server (tracking URI).
+    pub fn new(db: DatabaseConnection, secure_cookies: bool, data_dir: PathBuf, public_url: String) -> Self {
+        let executor = Arc::new(LocalExecutor::new(db.clone(), data_dir, public_url));
+        Self {
+            db,
+            limiter: Arc::new(LoginLimiter::default()),
+            secure_cookies,
+            executor,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Starts the scheduler loop (the server; tests drive `scheduler::tick` themselves when they want).
+    pub fn spawn_scheduler(&self) {
+        crate::scheduler::spawn(self.db.clone(), self.executor.clone(), self.wake.clone());
     }
 }

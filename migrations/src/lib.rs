@@ -3,12 +3,13 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_accounts_projects;
+mod m0002_runs;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_accounts_projects::Migration)]
+        vec![Box::new(m0001_accounts_projects::Migration), Box::new(m0002_runs::Migration)]
     }
 }

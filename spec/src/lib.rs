@@ -6,6 +6,7 @@ pub mod compile;
 mod dag;
 pub mod diag;
 pub mod io;
+pub mod lifecycle;
 mod lint;
 pub mod manifests;
 pub mod matrix;

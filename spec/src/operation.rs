@@ -114,7 +114,8 @@ impl Compiler<'_> {
                 ..Default::default()
             });
         }
-        let run = self.render_run(&component, &params, &ctx, comp_at)?;
+        let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
+        expose_env(&mut run, op, &params, &runtime);
         let termination = component.get("termination").cloned().unwrap_or(Value::Null);
         let w = crate::manifests::Workload {
             uuid: &inh.uuid,
@@ -528,4 +529,37 @@ fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
         }
     }
     merge(run, Value::Object(p), s)
+}
+
+/// Params with `toEnv` (on the input or the param) become env vars of the main container.
+fn expose_env(run: &mut Value, op: &Value, params: &[(Io, Value)], runtime: &[String]) {
+    let op_params = normalize_params(op.get("params"));
+    let mut vars = Vec::new();
+    for (io, v) in params {
+        let name = op_params
+            .get(&io.name)
+            .and_then(|p| p.get("toEnv"))
+            .and_then(Value::as_str)
+            .or(io.to_env.as_deref());
+        if let Some(name) = name {
+            let value = if runtime.contains(&io.name) {
+                String::new()
+            } else if let Value::String(s) = v {
+                s.clone()
+            } else {
+                crate::render::json_python_str(v)
+            };
+            vars.push(json!({"name": name, "value": value}));
+        }
+    }
+    if vars.is_empty() || !run["container"].is_object() {
+        return;
+    }
+    let mut env = match run["container"].get("env") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| json!({"name": k, "value": v})).collect(),
+        _ => vec![],
+    };
+    env.extend(vars);
+    run["container"]["env"] = Value::Array(env);
 }

@@ -109,3 +109,14 @@ fn dag_edges_are_type_checked_and_undeclared_outputs_warned() {
     assert!(missing.valid);
     assert_eq!(missing.warnings[0].code, "undeclared_upstream_output");
 }
+
+#[test]
+fn params_with_to_env_reach_the_container() {
+    let c = run(
+        "kind: component\ninputs:\n- {name: lr, type: float, toEnv: LEARNING_RATE}\nrun: {kind: job, container: {image: 'x:1', env: [{name: A, value: b}]}}\n",
+        &[("lr", "0.5")],
+    );
+    let env = &c.run.manifests[0]["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env[0], json!({"name": "A", "value": "b"}));
+    assert_eq!(env[1], json!({"name": "LEARNING_RATE", "value": "0.5"}));
+}

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod members;
 pub mod openapi;
 pub mod projects;
+pub mod runs;
 pub mod tokens;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -42,6 +43,12 @@ where
             "/projects/{owner}/{name}/members/{username}",
             axum::routing::patch(members::change_member_role).delete(members::remove_member),
         )
+        .route("/projects/{owner}/{name}/runs", get(runs::list_runs).post(runs::create_run))
+        .route("/projects/{owner}/{name}/runs/{uuid}", get(runs::get_run).delete(runs::delete_run))
+        .route("/projects/{owner}/{name}/runs/{uuid}/stop", post(runs::stop_run))
+        .route("/projects/{owner}/{name}/runs/{uuid}/restart", post(runs::restart_run))
+        .route("/projects/{owner}/{name}/runs/{uuid}/logs", get(runs::get_run_logs))
+        .route("/projects/{owner}/{name}/runs/{uuid}/logs/stream", get(runs::stream_run_logs))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { Error::NotFound("API endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));

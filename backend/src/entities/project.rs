@@ -10,6 +10,8 @@ pub struct Model {
     pub description: String,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// Runs of this project that may run at once.
+    pub concurrency: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,5 +3,7 @@
 pub mod accounts;
 pub mod members;
 pub mod projects;
+pub mod run_tokens;
+pub mod runs;
 pub mod settings;
 pub mod tokens;

@@ -138,6 +138,7 @@ pub async fn create(
         description: Set(description),
         created_at: Set(now),
         updated_at: Set(now),
+        concurrency: Set(2),
     }
     .insert(&txn)
     .await

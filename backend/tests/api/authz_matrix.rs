@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 use crate::both_dbs;
 use crate::helpers::{TestApp, TestUser, PASSWORD};
 
+const JOB: &str =
+    "kind: component\nrun: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}\n";
+
 const CALLERS: [&str; 6] = ["anonymous", "non-member", "viewer", "member", "admin", "owner"];
 
 struct Row {
@@ -40,6 +43,14 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201]),
         row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200]),
         row(Method::DELETE, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 204, 204]),
+        row(Method::POST, "/api/v1/projects/{p}/runs", [404, 404, 403, 201, 201, 201]),
+        row(Method::GET, "/api/v1/projects/{p}/runs", [404, 404, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200]),
+        row(Method::DELETE, "/api/v1/projects/{p}/runs/{done}", [404, 404, 403, 204, 204, 204]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
     ]
 }
@@ -59,6 +70,7 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("PATCH", "/api/v1/projects/{p}") => Some(json!({"description": "changed"})),
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
         ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
+        ("POST", "/api/v1/projects/{p}/runs") => Some(json!({"content": JOB})),
         _ => None,
     }
 }
@@ -98,6 +110,12 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .await
                 .unwrap();
             }
+            let sub = backend::services::runs::Submission { content: JOB.into(), ..Default::default() };
+            let run =
+                backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
+            let done =
+                backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
+            backend::services::runs::stop(&app.db, &access, done).await.unwrap();
             let token_id = match caller {
                 Some(c) => {
                     let fresh = app
@@ -114,7 +132,9 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .path
                 .replace("{p}", &format!("olive/{project}"))
                 .replace("{target}", &target.name)
-                .replace("{token}", &token_id);
+                .replace("{token}", &token_id)
+                .replace("{run}", &run.to_string())
+                .replace("{done}", &done.to_string());
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
                 path.push_str(&format!("?confirm={project}"));
             }
@@ -157,5 +177,9 @@ async fn the_matrix_covers_every_endpoint_in_the_openapi_document() {
 
 /// `/projects/{owner}/{name}` and `/projects/{p}` name the same route.
 fn normalise(path: &str) -> String {
-    path.replace("{owner}/{name}", "{p}").replace("{username}", "{target}").replace("{id}", "{token}")
+    path.replace("{owner}/{name}", "{p}")
+        .replace("{username}", "{target}")
+        .replace("{id}", "{token}")
+        .replace("{run}", "{uuid}")
+        .replace("{done}", "{uuid}")
 }

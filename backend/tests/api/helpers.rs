@@ -17,6 +17,7 @@ pub const PASSWORD: &str = "a long enough password";
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    pub state: backend::AppState,
     _pg: Option<PgDatabase>,
 }
 
@@ -53,9 +54,12 @@ impl TestApp {
     }
 
     async fn on(url: &str, pg: Option<PgDatabase>) -> Self {
-        let (state, store) = backend::server::prepare(url, false).await.expect("prepare app");
+        let data = std::env::temp_dir().join(format!("myelin-test-data-{}", uuid::Uuid::new_v4().simple()));
+        let (state, store) =
+            backend::server::prepare(url, false, &data, "http://127.0.0.1:9").await.expect("prepare app");
+        let state_for_tests = state.clone();
         let db = state.db.clone();
-        Self { router: backend::server::api_only(state, &store), db, _pg: pg }
+        Self { router: backend::server::api_only(state, &store), db, state: state_for_tests, _pg: pg }
     }
 
     /// A user with an API token.

@@ -6,4 +6,5 @@ mod accounts;
 mod authz_matrix;
 mod openapi;
 mod projects;
+mod runs;
 mod tokens;

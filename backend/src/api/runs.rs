@@ -1,0 +1,161 @@
+//! Runs of a project: submit, list, read, stop, restart, delete, logs (whole or live).
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use futures_util::stream::{self, Stream, StreamExt};
+use uuid::Uuid;
+
+use super::extract::{Json, Path, Query};
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::services::projects;
+use crate::services::runs::{self, RunDetail, RunPage, RunQuery, Submission};
+use crate::state::AppState;
+
+type RunPath = Path<(String, String, Uuid)>;
+
+async fn member_access(
+    app: &AppState,
+    u: &Option<crate::entities::user::Model>,
+    owner: &str,
+    name: &str,
+) -> Result<projects::ProjectAccess> {
+    projects::access(&app.db, u.as_ref(), owner, name).await
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs", tag = "runs", request_body = Submission,
+    params(("owner" = String, Path), ("name" = String, Path)),
+    responses((status = 201, body = RunDetail), (status = 400, body = runs::InvalidSpec),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn create_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name)): Path<(String, String)>,
+    Json(sub): Json<Submission>,
+) -> Result<(StatusCode, Json<RunDetail>)> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    let me = u.ok_or(Error::NotFound("project"))?;
+    let run = runs::submit(&app.db, &a, &me, &sub, None).await?;
+    app.wake.notify_one();
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), RunQuery),
+    responses((status = 200, body = RunPage), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn list_runs(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<RunQuery>,
+) -> Result<Json<RunPage>> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    Ok(Json(runs::list(&app.db, &a, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, body = RunDetail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Json<RunDetail>> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    Ok(Json(runs::get(&app.db, &a, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/stop", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, body = RunDetail), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn stop_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Json<RunDetail>> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    if runs::stop(&app.db, &a, id).await? {
+        app.executor.stop(id);
+    }
+    Ok(Json(runs::get(&app.db, &a, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/restart", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 201, body = RunDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn restart_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<(StatusCode, Json<RunDetail>)> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    let me = u.ok_or(Error::NotFound("project"))?;
+    let run = runs::restart(&app.db, &a, &me, id).await?;
+    app.wake.notify_one();
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<StatusCode> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    runs::delete(&app.db, &a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/logs", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, description = "`<RFC 3339 time> <stdout|stderr|system> <line>` per line", body = String, content_type = "text/plain"),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_run_logs(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<impl IntoResponse> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    let r = runs::find(&app.db, &a, id).await?;
+    let text = crate::executor::local::read_log(&app.executor.log_path(r.project_id, r.id)).await;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, description = "Server-sent events: one `log` event per line (what is stored, then live lines), then `end`", body = String, content_type = "text/event-stream"),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn stream_run_logs(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    let r = runs::find(&app.db, &a, id).await?;
+    // Subscribe before reading the file, so no line falls between the two.
+    let live = app.executor.subscribe(id);
+    let stored = crate::executor::local::read_log(&app.executor.log_path(r.project_id, r.id)).await;
+    let last = stored.lines().last().map(str::to_string).unwrap_or_default();
+    let stored: Vec<String> = stored.lines().map(str::to_string).collect();
+    let head = stream::iter(stored).map(|l| Ok(Event::default().event("log").data(l)));
+    let tail = match live {
+        Some(rx) => tokio_stream::wrappers::BroadcastStream::new(rx)
+            .filter_map(move |m| {
+                let line = m.ok().map(|l| l.trim_end().to_string()).filter(|l| l.as_str() > last.as_str());
+                async move { line }
+            })
+            .map(|l| Ok(Event::default().event("log").data(l)))
+            .boxed(),
+        None => stream::empty().boxed(),
+    };
+    let end = stream::once(async { Ok(Event::default().event("end").data("")) });
+    Ok(Sse::new(head.chain(tail).chain(end)).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,36 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "runs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_message: Option<String>,
+    pub original_id: Option<Uuid>,
+    pub content: String,
+    pub overlays: Json,
+    pub params: Json,
+    pub compiled: Json,
+    pub image: Option<String>,
+    pub max_retries: i32,
+    pub retries: i32,
+    pub timeout_seconds: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub pid: Option<i32>,
+    pub created_by: Uuid,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+    pub started_at: Option<ChronoDateTimeUtc>,
+    pub finished_at: Option<ChronoDateTimeUtc>,
+    pub myelin_version: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

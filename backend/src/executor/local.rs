@@ -1,0 +1,333 @@
+//! The local executor: the main container's command and args run as a child process group in a per-run work
+//! directory, with the run's env plus tracking variables. The image is recorded, not pulled. Output is
+//! stored line by line with timestamps (durably, under the data dir) and streamed live.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use spec::lifecycle::Status;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{broadcast, Notify};
+use uuid::Uuid;
+
+use crate::entities::run;
+use crate::services::runs::transition;
+
+/// How long a stopped run gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(10);
+
+pub struct LocalExecutor {
+    db: DatabaseConnection,
+    data_dir: PathBuf,
+    server_url: String,
+    stops: Mutex<HashMap<Uuid, Arc<Notify>>>,
+    live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
+}
+
+enum Ended {
+    Exited(Option<i32>),
+    Stopped,
+    TimedOut(i64),
+}
+
+impl LocalExecutor {
+    pub fn new(db: DatabaseConnection, data_dir: PathBuf, server_url: String) -> Self {
+        Self { db, data_dir, server_url, stops: Mutex::default(), live: Mutex::default() }
+    }
+
+    /// Where a run's output is kept: `<data dir>/artifacts/<project>/<run>/logs/main.log`.
+    pub fn log_path(&self, project: Uuid, run: Uuid) -> PathBuf {
+        self.data_dir
+            .join("artifacts")
+            .join(project.to_string())
+            .join(run.to_string())
+            .join("logs")
+            .join("main.log")
+    }
+
+    /// Live lines of a running run (`None` when it is not running here).
+    pub fn subscribe(&self, run: Uuid) -> Option<broadcast::Receiver<String>> {
+        self.live.lock().expect("lock").get(&run).map(|s| s.subscribe())
+    }
+
+    pub fn is_running(&self, run: Uuid) -> bool {
+        self.stops.lock().expect("lock").contains_key(&run)
+    }
+
+    /// Ends a running run (the service has already moved it to `stopping`).
+    pub fn stop(&self, run: Uuid) {
+        if let Some(n) = self.stops.lock().expect("lock").get(&run) {
+            n.notify_one();
+        }
+    }
+
+    /// Starts supervising a scheduled run.
+    pub fn start(self: &Arc<Self>, r: run::Model) {
+        let stop = Arc::new(Notify::new());
+        self.stops.lock().expect("lock").insert(r.id, stop.clone());
+        let (tx, _) = broadcast::channel(1024);
+        self.live.lock().expect("lock").insert(r.id, tx.clone());
+        let me = self.clone();
+        tokio::spawn(async move {
+            let id = r.id;
+            if let Err(e) = me.supervise(r, stop, tx).await {
+                tracing::error!(run = %id, error = ?e, "local executor failed");
+                let msg = format!("the local executor failed: {e}");
+                if !transition(&me.db, id, Status::Failed, "ExecutorError", Some(&msg)).await.unwrap_or(false)
+                {
+                    let _ = transition(&me.db, id, Status::Stopped, "ExecutorError", Some(&msg)).await;
+                }
+            }
+            me.stops.lock().expect("lock").remove(&id);
+            me.live.lock().expect("lock").remove(&id);
+        });
+    }
+
+    async fn supervise(
+        &self,
+        r: run::Model,
+        stop: Arc<Notify>,
+        tx: broadcast::Sender<String>,
+    ) -> crate::Result<()> {
+        let main = r.compiled["manifests"][0]["spec"]["template"]["spec"]["containers"][0].clone();
+        let argv: Vec<String> = ["command", "args"]
+            .iter()
+            .flat_map(|k| main[*k].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let workdir = self.data_dir.join("runs").join(r.id.to_string());
+        let log_path = self.log_path(r.project_id, r.id);
+        for dir in [&workdir, &log_path.parent().map(PathBuf::from).unwrap_or_default()] {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| crate::Error::Internal(format!("{}: {e}", dir.display())))?;
+        }
+        let token = crate::services::run_tokens::issue(&self.db, r.id).await?;
+        let mut retries = r.retries;
+        loop {
+            transition(
+                &self.db,
+                r.id,
+                Status::Starting,
+                "Starting",
+                Some("starting the process (local executor; the image is not pulled)"),
+            )
+            .await?;
+            let Some((program, args)) = argv.split_first() else {
+                transition(
+                    &self.db,
+                    r.id,
+                    Status::Failed,
+                    "NoCommand",
+                    Some("the main container has no command or args to run"),
+                )
+                .await?;
+                return Ok(());
+            };
+            let mut cmd = tokio::process::Command::new(program);
+            cmd.args(args)
+                .current_dir(&workdir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .kill_on_drop(false);
+            // The server's own secrets are not the job's business.
+            for secret in ["DATABASE_URL", "MYELIN_SECRET_KEY", "MYELIN_TOKEN", "MYELIN_TEST_DATABASE_URL"] {
+                cmd.env_remove(secret);
+            }
+            for e in main["env"].as_array().into_iter().flatten() {
+                if let (Some(n), Some(v)) = (e["name"].as_str(), e["value"].as_str()) {
+                    cmd.env(n, v);
+                }
+            }
+            let api = format!("{}/api/v1", self.server_url);
+            for (k, v) in [
+                ("MYELIN_RUN_UUID", r.id.to_string()),
+                ("MYELIN_PROJECT_ID", r.project_id.to_string()),
+                ("MYELIN_URL", self.server_url.clone()),
+                ("MYELIN_API", api),
+                ("MYELIN_RUN_TOKEN", token.clone()),
+                ("MYELIN_RUN_DIR", workdir.display().to_string()),
+                ("MLFLOW_TRACKING_URI", self.server_url.clone()),
+                ("MLFLOW_RUN_ID", r.id.simple().to_string()),
+                ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
+                ("MLFLOW_TRACKING_TOKEN", token.clone()),
+            ] {
+                cmd.env(k, v);
+            }
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) => {
+                    let msg = format!("cannot start `{program}`: {e}");
+                    append(&log_path, &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
+                    transition(&self.db, r.id, Status::Failed, "StartFailed", Some(&msg)).await?;
+                    return Ok(());
+                }
+            };
+            let pid = child.id().map(|p| p as i32);
+            run::Entity::update_many()
+                .col_expr(run::Column::Pid, Expr::value(pid))
+                .filter(run::Column::Id.eq(r.id))
+                .exec(&self.db)
+                .await?;
+            transition(
+                &self.db,
+                r.id,
+                Status::Running,
+                "Running",
+                Some(&format!("process {} started", pid.unwrap_or_default())),
+            )
+            .await?;
+            let readers = [
+                tokio::spawn(pump(
+                    child.stdout.take().map(|s| Box::new(s) as _),
+                    "stdout",
+                    log_path.clone(),
+                    tx.clone(),
+                )),
+                tokio::spawn(pump(
+                    child.stderr.take().map(|s| Box::new(s) as _),
+                    "stderr",
+                    log_path.clone(),
+                    tx.clone(),
+                )),
+            ];
+            let timeout = r.timeout_seconds.map(|t| Duration::from_secs(t as u64)).unwrap_or(Duration::MAX);
+            let ended = tokio::select! {
+                status = child.wait() => Ended::Exited(status.ok().and_then(|s| s.code().or_else(|| std::os::unix::process::ExitStatusExt::signal(&s).map(|sig| 128 + sig)))),
+                _ = stop.notified() => Ended::Stopped,
+                _ = tokio::time::sleep(timeout) => Ended::TimedOut(r.timeout_seconds.unwrap_or_default()),
+            };
+            if !matches!(ended, Ended::Exited(_)) {
+                terminate(&mut child, pid, matches!(ended, Ended::Stopped)).await;
+            }
+            for h in readers {
+                let _ = h.await;
+            }
+            let code = match &ended {
+                Ended::Exited(c) => *c,
+                _ => child.try_wait().ok().flatten().and_then(|s| s.code()),
+            };
+            run::Entity::update_many()
+                .col_expr(run::Column::ExitCode, Expr::value(code))
+                .filter(run::Column::Id.eq(r.id))
+                .exec(&self.db)
+                .await?;
+            match ended {
+                Ended::Stopped => {
+                    transition(
+                        &self.db,
+                        r.id,
+                        Status::Stopped,
+                        "StoppedByUser",
+                        Some("the process group was terminated"),
+                    )
+                    .await?;
+                }
+                Ended::TimedOut(t) => {
+                    let msg = format!("killed after {t} s (termination.timeout)");
+                    transition(&self.db, r.id, Status::Failed, "Timeout", Some(&msg)).await?;
+                }
+                Ended::Exited(Some(0)) => {
+                    transition(&self.db, r.id, Status::Succeeded, "Succeeded", Some("exit code 0")).await?;
+                }
+                Ended::Exited(code) => {
+                    let code = code.map_or("unknown".into(), |c| c.to_string());
+                    if retries < r.max_retries {
+                        retries += 1;
+                        run::Entity::update_many()
+                            .col_expr(run::Column::Retries, Expr::value(retries))
+                            .filter(run::Column::Id.eq(r.id))
+                            .exec(&self.db)
+                            .await?;
+                        let msg = format!("exit code {code}; retry {retries} of {}", r.max_retries);
+                        transition(&self.db, r.id, Status::Retrying, "Retrying", Some(&msg)).await?;
+                        continue;
+                    }
+                    transition(&self.db, r.id, Status::Failed, "Failed", Some(&format!("exit code {code}")))
+                        .await?;
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    /// After a restart: runs this process was supervising are gone with it. Their process groups are ended and
+    /// they are marked failed, never left "running". Queued runs are picked up again by the scheduler.
+    pub async fn recover(&self) -> crate::Result<usize> {
+        let active: Vec<&str> =
+            spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+        let orphans = run::Entity::find().filter(run::Column::Status.is_in(active)).all(&self.db).await?;
+        for r in &orphans {
+            if let Some(pid) = r.pid.filter(|p| *p > 1) {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let msg = "server restarted while the run was running";
+            append(&self.log_path(r.project_id, r.id), &format!("{} system {msg}", Utc::now().to_rfc3339()))
+                .await;
+            if !transition(&self.db, r.id, Status::Failed, "ServerRestarted", Some(msg)).await? {
+                // `stopping` may only end as stopped.
+                transition(&self.db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;
+            }
+        }
+        Ok(orphans.len())
+    }
+}
+
+/// SIGTERM to the whole group (then SIGKILL after the grace period), or SIGKILL at once.
+async fn terminate(child: &mut tokio::process::Child, pid: Option<i32>, graceful: bool) {
+    let Some(pid) = pid else { return };
+    let group = Pid::from_raw(pid);
+    if graceful {
+        let _ = killpg(group, Signal::SIGTERM);
+        if tokio::time::timeout(GRACE, child.wait()).await.is_ok() {
+            let _ = killpg(group, Signal::SIGKILL); // stragglers in the group
+            return;
+        }
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    let _ = child.wait().await;
+}
+
+type Stream = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+/// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers.
+async fn pump(stream: Option<Stream>, name: &'static str, path: PathBuf, tx: broadcast::Sender<String>) {
+    let Some(stream) = stream else { return };
+    let Ok(mut file) = tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await else {
+        return;
+    };
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let entry =
+            format!("{} {name} {line}\n", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        if file.write_all(entry.as_bytes()).await.is_err() {
+            break;
+        }
+        let _ = file.flush().await;
+        let _ = tx.send(entry);
+    }
+}
+
+async fn append(path: &std::path::Path, line: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = tokio::fs::create_dir_all(dir).await;
+    }
+    if let Ok(mut f) = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
+        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}
+
+/// The run's log lines (`<time> <stream> <text>`), from the durable file.
+pub async fn read_log(path: &std::path::Path) -> String {
+    tokio::fs::read_to_string(path).await.unwrap_or_default()
+}

@@ -1,0 +1,113 @@
+//! Claims queued runs and hands them to the executor, within each project's concurrency limit. Claims are
+//! transactional: on PostgreSQL candidates are locked with `FOR UPDATE SKIP LOCKED`, so several server
+//! replicas can share one queue; SQLite has a single writer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use spec::lifecycle::Status;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::entities::{project, run};
+use crate::executor::LocalExecutor;
+
+/// Runs the scheduler for as long as the server lives; `wake` makes it look at once (after a submit).
+pub fn spawn(db: DatabaseConnection, exec: Arc<LocalExecutor>, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            match tick(&db, &exec).await {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, "scheduler tick failed; retrying"),
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    });
+}
+
+/// One pass: dispatches what may start now. Returns how many runs were dispatched.
+pub async fn tick(db: &DatabaseConnection, exec: &Arc<LocalExecutor>) -> crate::Result<usize> {
+    let claimed = if db.get_database_backend() == DatabaseBackend::Postgres {
+        // Replicas share the queue: each locks the candidates it looks at, skipping those others hold.
+        let txn = db.begin().await?;
+        let queued =
+            candidates().lock_with_behavior(LockType::Update, LockBehavior::SkipLocked).all(&txn).await?;
+        let claimed = claim(&txn, queued).await?;
+        txn.commit().await?;
+        claimed
+    } else {
+        // SQLite: one process, one writer; each claim is a compare-and-set on the status.
+        let queued = candidates().all(db).await?;
+        claim(db, queued).await?
+    };
+    for r in &claimed {
+        crate::services::runs::record(
+            db,
+            r.id,
+            Status::Scheduled,
+            "Scheduled",
+            Some("dispatched to the local executor"),
+        )
+        .await?;
+    }
+    let n = claimed.len();
+    for r in claimed {
+        exec.start(r);
+    }
+    Ok(n)
+}
+
+fn candidates() -> sea_orm::Select<run::Entity> {
+    run::Entity::find()
+        .filter(run::Column::Status.eq(Status::Queued.as_str()))
+        .order_by_asc(run::Column::CreatedAt)
+        .limit(50)
+}
+
+/// Claims the runs that fit their project's concurrency limit.
+async fn claim<C: ConnectionTrait>(db: &C, queued: Vec<run::Model>) -> crate::Result<Vec<run::Model>> {
+    let active: Vec<&str> =
+        spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+    let mut room: HashMap<Uuid, i64> = HashMap::new();
+    let mut claimed = Vec::new();
+    for r in queued {
+        let free = match room.entry(r.project_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let limit = project::Entity::find_by_id(r.project_id)
+                    .one(db)
+                    .await?
+                    .map_or(1, |p| p.concurrency.max(1));
+                let busy = run::Entity::find()
+                    .filter(run::Column::ProjectId.eq(r.project_id))
+                    .filter(run::Column::Status.is_in(active.clone()))
+                    .count(db)
+                    .await?;
+                e.insert(limit as i64 - busy as i64)
+            }
+        };
+        if *free <= 0 {
+            continue;
+        }
+        let updated = run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value(Status::Scheduled.as_str()))
+            .filter(run::Column::Id.eq(r.id))
+            .filter(run::Column::Status.eq(Status::Queued.as_str()))
+            .exec(db)
+            .await?;
+        if updated.rows_affected == 1 {
+            *free -= 1;
+            claimed.push(r);
+        }
+    }
+    Ok(claimed)
+}

@@ -1,0 +1,466 @@
+//! Runs: submit (compile with `spec`, store, queue), read, the status timeline, stop, restart, delete.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use spec::lifecycle::Status;
+use uuid::Uuid;
+
+use super::projects::ProjectAccess;
+use crate::domain::Role;
+use crate::entities::{run, run_event, user};
+use crate::error::{Error, Result};
+
+/// What a client submits.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct Submission {
+    /// The polyaxonfile (YAML text).
+    pub content: String,
+    /// Overlay files, applied in order (`-f a.yaml -f b.yaml`).
+    #[serde(default)]
+    pub overlays: Vec<String>,
+    /// Params, `name -> value` (`-P name=value`).
+    #[serde(default)]
+    pub params: serde_json::Map<String, Value>,
+    /// A name for the run (defaults to the component's name).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunSummary {
+    pub uuid: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub user: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub started_at: Option<chrono::DateTime<Utc>>,
+    pub finished_at: Option<chrono::DateTime<Utc>>,
+    /// Seconds from start to finish (or to now while running).
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunPage {
+    pub items: Vec<RunSummary>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub status: String,
+    pub at: chrono::DateTime<Utc>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Where a queued run stands.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QueuePosition {
+    /// 1 = next to start.
+    pub position: u64,
+    pub running: u64,
+    pub limit: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub project: String,
+    pub params: serde_json::Map<String, Value>,
+    pub outputs: serde_json::Map<String, Value>,
+    pub timeline: Vec<TimelineEntry>,
+    pub status_reason: Option<String>,
+    pub status_message: Option<String>,
+    pub exit_code: Option<i32>,
+    pub retries: i32,
+    pub queue: Option<QueuePosition>,
+    /// The run this one restarts or copies.
+    pub original: Option<Uuid>,
+    pub pipeline: Option<Uuid>,
+    /// What makes the run reproducible: the spec as written and compiled, the image, who and which Myelin.
+    pub reproducibility: Reproducibility,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reproducibility {
+    pub content: String,
+    pub overlays: Vec<String>,
+    pub submitted_params: Value,
+    pub compiled: Value,
+    /// The image as written; the local executor records it but does not pull it.
+    pub image: Option<String>,
+    pub executor: String,
+    pub myelin_version: String,
+}
+
+/// A refused polyaxonfile: nothing was stored.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvalidSpec {
+    pub error: String,
+    pub message: String,
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<Value>,
+}
+
+fn compile(sub: &Submission) -> spec::Compiled {
+    let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: sub.content.clone() }];
+    files.extend(
+        sub.overlays
+            .iter()
+            .enumerate()
+            .map(|(i, t)| spec::Source { name: format!("overlay-{}.yaml", i + 1), text: t.clone() }),
+    );
+    let params = sub.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    spec::compile(&spec::Options {
+        files,
+        params,
+        catalog: Default::default(),
+        refs: &spec::NoRefs,
+        run_uuid: None,
+    })
+}
+
+/// Compiles and queues a run. Invalid files are refused with spec's located diagnostics.
+pub async fn submit(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    u: &user::Model,
+    sub: &Submission,
+    original: Option<Uuid>,
+) -> Result<RunDetail> {
+    a.require(Role::Member)?;
+    if sub.content.len() > 1024 * 1024 {
+        return Err(Error::PayloadTooLarge);
+    }
+    let out = compile(sub);
+    if !out.valid {
+        return Err(Error::InvalidSpec(Box::new(out)));
+    }
+    let kind = out.run.kind.clone().unwrap_or_default();
+    if kind != "job" || out.run.pipeline.is_some() {
+        let what = out.run.pipeline.as_deref().unwrap_or(&kind);
+        return Err(Error::Unsupported(format!("the local executor runs jobs; a {what} run needs the pipelines or Kubernetes executor, which are not available yet")));
+    }
+    let name = sub
+        .name
+        .clone()
+        .or_else(|| {
+            spec::yaml::parse("f", &sub.content)
+                .ok()
+                .and_then(|d| d.value.get("name").and_then(Value::as_str).map(str::to_string))
+        })
+        .unwrap_or_else(|| "run".into());
+    let name = crate::domain::bounded_text("name", &name, 128)?;
+    let main = &out.run.manifests[0]["spec"]["template"]["spec"]["containers"][0];
+    let compiled = serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?;
+    let doc = spec::yaml::parse("f", &sub.content).map(|d| d.value).unwrap_or(Value::Null);
+    let termination = &doc["termination"];
+    let now = Utc::now();
+    let id = Uuid::new_v4();
+    let txn = db.begin().await?;
+    run::ActiveModel {
+        id: Set(id),
+        project_id: Set(a.project.id),
+        name: Set(name),
+        kind: Set(kind),
+        status: Set(Status::Created.as_str().into()),
+        status_reason: Set(None),
+        status_message: Set(None),
+        original_id: Set(original),
+        content: Set(sub.content.clone()),
+        overlays: Set(serde_json::json!(sub.overlays)),
+        params: Set(Value::Object(sub.params.clone())),
+        compiled: Set(compiled),
+        image: Set(main["image"].as_str().map(str::to_string)),
+        max_retries: Set(termination["maxRetries"].as_i64().unwrap_or(0).clamp(0, 100) as i32),
+        retries: Set(0),
+        timeout_seconds: Set(termination["timeout"].as_i64().filter(|t| *t > 0)),
+        exit_code: Set(None),
+        pid: Set(None),
+        created_by: Set(u.id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
+    }
+    .insert(&txn)
+    .await?;
+    for (status, reason) in
+        [(Status::Created, "Submitted"), (Status::Compiled, "Compiled"), (Status::Queued, "Queued")]
+    {
+        event(&txn, id, status, Some(reason), None).await?;
+    }
+    run::Entity::update_many()
+        .col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()))
+        .filter(run::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    get(db, a, id).await
+}
+
+async fn event<C: ConnectionTrait>(
+    db: &C,
+    run_id: Uuid,
+    status: Status,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> Result<()> {
+    run_event::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        run_id: Set(run_id),
+        status: Set(status.as_str().into()),
+        at: Set(Utc::now()),
+        reason: Set(reason.map(str::to_string)),
+        message: Set(message.map(str::to_string)),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Records a transition the caller has already applied to the run's status (a claim made in bulk).
+pub async fn record(
+    db: &DatabaseConnection,
+    id: Uuid,
+    status: Status,
+    reason: &str,
+    message: Option<&str>,
+) -> Result<()> {
+    run::Entity::update_many()
+        .col_expr(run::Column::StatusReason, Expr::value(reason))
+        .col_expr(run::Column::StatusMessage, Expr::value(message.map(str::to_string)))
+        .col_expr(run::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(run::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    event(db, id, status, Some(reason), message).await
+}
+
+/// Moves a run to `to` if its lifecycle allows it, recording the transition. Returns whether it moved.
+///
+/// The write is a compare-and-set on the status just read, so concurrent writers cannot both move a run;
+/// the transaction starts with that write (never a read), which SQLite's WAL mode requires to not fail busy.
+pub async fn transition(
+    db: &DatabaseConnection,
+    id: Uuid,
+    to: Status,
+    reason: &str,
+    message: Option<&str>,
+) -> Result<bool> {
+    let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
+    let from = Status::parse(&r.status).unwrap_or(Status::Created);
+    if !from.can_become(to) {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    let mut update = run::Entity::update_many()
+        .col_expr(run::Column::Status, Expr::value(to.as_str()))
+        .col_expr(run::Column::StatusReason, Expr::value(reason))
+        .col_expr(run::Column::StatusMessage, Expr::value(message.map(str::to_string)))
+        .col_expr(run::Column::UpdatedAt, Expr::value(now))
+        .filter(run::Column::Id.eq(id))
+        .filter(run::Column::Status.eq(from.as_str()));
+    if to == Status::Running && r.started_at.is_none() {
+        update = update.col_expr(run::Column::StartedAt, Expr::value(now));
+    }
+    if to.is_done() {
+        update = update.col_expr(run::Column::FinishedAt, Expr::value(now));
+    }
+    let txn = db.begin().await?;
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Ok(false);
+    }
+    event(&txn, id, to, Some(reason), message).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+pub async fn find(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<run::Model> {
+    run::Entity::find_by_id(id)
+        .filter(run::Column::ProjectId.eq(a.project.id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("run"))
+}
+
+async fn usernames(
+    db: &DatabaseConnection,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = ids.collect();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect())
+}
+
+fn summary(r: &run::Model, user: String) -> RunSummary {
+    let end = r.finished_at.unwrap_or_else(Utc::now);
+    RunSummary {
+        uuid: r.id,
+        name: r.name.clone(),
+        kind: r.kind.clone(),
+        status: r.status.clone(),
+        user,
+        created_at: r.created_at,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        duration: r.started_at.map(|s| (end - s).num_milliseconds() as f64 / 1000.0),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct RunQuery {
+    /// `created` (default, newest first), `name`, `status`, `started`.
+    pub sort: Option<String>,
+    pub asc: Option<bool>,
+    /// Only runs with this status (comma-separated for several).
+    pub status: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> Result<RunPage> {
+    let mut query = run::Entity::find().filter(run::Column::ProjectId.eq(a.project.id));
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
+    }
+    let total = query.clone().count(db).await?;
+    let (column, default_asc) = match q.sort.as_deref() {
+        Some("name") => (run::Column::Name, true),
+        Some("status") => (run::Column::Status, true),
+        Some("started") => (run::Column::StartedAt, false),
+        _ => (run::Column::CreatedAt, false),
+    };
+    let order = if q.asc.unwrap_or(default_asc) { Order::Asc } else { Order::Desc };
+    let rows = query
+        .order_by(column, order)
+        .order_by_desc(run::Column::Id)
+        .limit(q.limit.unwrap_or(50).clamp(1, 500))
+        .offset(q.offset.unwrap_or(0))
+        .all(db)
+        .await?;
+    let names = usernames(db, rows.iter().map(|r| r.created_by)).await?;
+    let items =
+        rows.iter().map(|r| summary(r, names.get(&r.created_by).cloned().unwrap_or_default())).collect();
+    Ok(RunPage { items, total })
+}
+
+pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<RunDetail> {
+    let r = find(db, a, id).await?;
+    let names = usernames(db, std::iter::once(r.created_by)).await?;
+    let timeline = run_event::Entity::find()
+        .filter(run_event::Column::RunId.eq(id))
+        .order_by_asc(run_event::Column::At)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| TimelineEntry { status: e.status, at: e.at, reason: e.reason, message: e.message })
+        .collect();
+    let queue = if r.status == Status::Queued.as_str() {
+        Some(queue_position(db, &r, a.project.concurrency).await?)
+    } else {
+        None
+    };
+    let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
+    Ok(RunDetail {
+        summary: summary(&r, names.get(&r.created_by).cloned().unwrap_or_default()),
+        project: format!("{}/{}", a.owner, a.project.name),
+        params,
+        outputs: Default::default(),
+        timeline,
+        status_reason: r.status_reason.clone(),
+        status_message: r.status_message.clone(),
+        exit_code: r.exit_code,
+        retries: r.retries,
+        queue,
+        original: r.original_id,
+        pipeline: None,
+        reproducibility: Reproducibility {
+            content: r.content.clone(),
+            overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
+            submitted_params: r.params.clone(),
+            compiled: r.compiled.clone(),
+            image: r.image.clone(),
+            executor: "local".into(),
+            myelin_version: r.myelin_version.clone(),
+        },
+    })
+}
+
+async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> Result<QueuePosition> {
+    let ahead = run::Entity::find()
+        .filter(run::Column::ProjectId.eq(r.project_id))
+        .filter(run::Column::Status.eq(Status::Queued.as_str()))
+        .filter(run::Column::CreatedAt.lt(r.created_at))
+        .count(db)
+        .await?;
+    let active: Vec<&str> =
+        spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+    let running = run::Entity::find()
+        .filter(run::Column::ProjectId.eq(r.project_id))
+        .filter(run::Column::Status.is_in(active))
+        .count(db)
+        .await?;
+    Ok(QueuePosition { position: ahead + 1, running, limit })
+}
+
+/// Asks a run to stop: runs that have not started stop at once; started ones go `stopping` and the executor
+/// ends them. Returns whether the executor must act.
+pub async fn stop(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<bool> {
+    a.require(Role::Member)?;
+    let r = find(db, a, id).await?;
+    let status = Status::parse(&r.status).unwrap_or(Status::Created);
+    if status.is_done() {
+        return Err(Error::Conflict(format!("the run is already {}", r.status)));
+    }
+    if matches!(status, Status::Created | Status::Compiled | Status::Queued) {
+        transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?;
+        return Ok(false);
+    }
+    transition(db, id, Status::Stopping, "StoppedByUser", Some("stop requested")).await?;
+    Ok(true)
+}
+
+/// A new run with the same spec and params.
+pub async fn restart(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    u: &user::Model,
+    id: Uuid,
+) -> Result<RunDetail> {
+    let r = find(db, a, id).await?;
+    let sub = Submission {
+        content: r.content.clone(),
+        overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
+        params: r.params.as_object().cloned().unwrap_or_default(),
+        name: Some(r.name.clone()),
+    };
+    submit(db, a, u, &sub, Some(id)).await
+}
+
+/// Deletes a finished run (stop it first).
+pub async fn delete(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<()> {
+    a.require(Role::Member)?;
+    let r = find(db, a, id).await?;
+    if !Status::parse(&r.status).is_some_and(Status::is_done) {
+        return Err(Error::Conflict(format!("the run is {}; stop it before deleting it", r.status)));
+    }
+    run::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Runs end to end on the local executor: submit (and refusals), the scheduler, success, failure with the exit
+//! code, timeout, stop, retries, concurrency and queue position, and recovery after a server restart.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::both_dbs;
+use crate::helpers::{TestApp, TestUser};
+
+both_dbs!(
+    a_valid_job_is_queued_with_its_timeline,
+    invalid_files_are_refused_with_located_errors_and_nothing_is_stored,
+    a_job_runs_to_success_with_its_output_and_environment,
+    a_failing_job_reports_its_exit_code_and_retries,
+    a_job_past_its_timeout_is_killed,
+    a_stopped_job_ends_with_its_whole_process_group,
+    concurrency_limits_hold_runs_in_the_queue,
+    runs_left_running_by_a_dead_server_are_failed_at_start,
+);
+
+fn job(command: &str, extra: &str) -> String {
+    format!("kind: component\nname: probe\n{extra}run:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c]\n    args: [{}]\n", serde_json::to_string(command).unwrap())
+}
+
+async fn setup(app: &TestApp) -> TestUser {
+    let ann = app.user("ann").await;
+    let r = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "p"})).send().await;
+    assert_eq!(r.status, 201);
+    ann
+}
+
+async fn submit(app: &TestApp, u: &TestUser, content: &str, params: Value) -> Value {
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&u.token)
+        .json(json!({"content": content, "params": params}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json
+}
+
+async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
+    app.get(&format!("/api/v1/projects/ann/p/runs/{id}")).bearer(&u.token).send().await.json
+}
+
+/// Drives the scheduler and waits until the run is done (or `until` status is reached).
+async fn wait_for(app: &TestApp, u: &TestUser, id: &str, until: &[&str]) -> Value {
+    for _ in 0..200 {
+        backend::scheduler::tick(&app.db, &app.state.executor).await.unwrap();
+        let r = get(app, u, id).await;
+        if until.contains(&r["status"].as_str().unwrap_or_default()) {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {id} never reached {until:?}: {}", get(app, u, id).await);
+}
+
+fn statuses(run: &Value) -> Vec<String> {
+    run["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap().to_string()).collect()
+}
+
+async fn logs(app: &TestApp, u: &TestUser, id: &str) -> String {
+    let r = app.get(&format!("/api/v1/projects/ann/p/runs/{id}/logs")).bearer(&u.token).send().await;
+    assert_eq!(r.status, 200);
+    // The helper decodes JSON; logs are text, so read them again raw.
+    let req = axum::http::Request::get(format!("/api/v1/projects/ann/p/runs/{id}/logs"))
+        .header("authorization", format!("Bearer {}", u.token))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+async fn a_valid_job_is_queued_with_its_timeline(app: TestApp) {
+    let ann = setup(&app).await;
+    let run =
+        submit(&app, &ann, &job("echo hi", "inputs:\n- {name: lr, type: float}\n"), json!({"lr": "0.1"}))
+            .await;
+    assert_eq!(run["status"], "queued");
+    assert_eq!(statuses(&run), ["created", "compiled", "queued"]);
+    assert_eq!(run["params"], json!({"lr": 0.1}));
+    assert_eq!(run["queue"], json!({"position": 1, "running": 0, "limit": 2}));
+    assert_eq!(run["user"], "ann");
+    assert_eq!(run["reproducibility"]["image"], "busybox:1.36");
+    assert_eq!(run["reproducibility"]["executor"], "local");
+    assert!(run["reproducibility"]["compiled"]["manifests"][0]["kind"] == "Job");
+    let list = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
+    assert_eq!(list.json["total"], 1);
+}
+
+async fn invalid_files_are_refused_with_located_errors_and_nothing_is_stored(app: TestApp) {
+    let ann = setup(&app).await;
+    let bad = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": "kind: component\nrun:\n  kind: job\n  contianer: {image: x}\n"}))
+        .send()
+        .await;
+    assert_eq!((bad.status.as_u16(), bad.error()), (400, "invalid_spec"));
+    assert_eq!(bad.json["errors"][0]["path"], "run.contianer");
+    assert_eq!(
+        (bad.json["errors"][0]["line"].as_u64(), bad.json["errors"][0]["column"].as_u64()),
+        (Some(4), Some(3))
+    );
+    let missing = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": job("echo", "inputs:\n- {name: lr, type: float}\n")}))
+        .send()
+        .await;
+    assert_eq!(missing.json["errors"][0]["code"], "required_input");
+    let dag = "kind: component\nrun:\n  kind: dag\n  operations: [{name: a, dagRef: c}]\n  components: [{name: c, run: {kind: job, container: {image: 'x:1'}}}]\n";
+    let unsupported =
+        app.post("/api/v1/projects/ann/p/runs").bearer(&ann.token).json(json!({"content": dag})).send().await;
+    assert_eq!(unsupported.error(), "unsupported");
+    let list = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
+    assert_eq!(list.json["total"], 0, "refused submissions store nothing");
+}
+
+async fn a_job_runs_to_success_with_its_output_and_environment(app: TestApp) {
+    let ann = setup(&app).await;
+    let script = "echo hello; echo oops >&2; echo run=$MYELIN_RUN_UUID mlflow=$MLFLOW_RUN_ID lr=$LR db=${DATABASE_URL:-none}";
+    let run = submit(
+        &app,
+        &ann,
+        &job(script, "inputs:\n- {name: lr, type: float, toEnv: LR}\n"),
+        json!({"lr": "0.5"}),
+    )
+    .await;
+    let id = run["uuid"].as_str().unwrap();
+    let done = wait_for(&app, &ann, id, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "succeeded", "{}", logs(&app, &ann, id).await);
+    assert_eq!(done["exit_code"], 0);
+    assert_eq!(
+        statuses(&done),
+        ["created", "compiled", "queued", "scheduled", "starting", "running", "succeeded"]
+    );
+    assert!(
+        done["started_at"].is_string() && done["finished_at"].is_string() && done["duration"].is_number()
+    );
+    let text = logs(&app, &ann, id).await;
+    assert!(text.lines().any(|l| l.ends_with(" stdout hello")), "{text}");
+    assert!(text.lines().any(|l| l.ends_with(" stderr oops")), "{text}");
+    let simple = id.replace('-', "");
+    assert!(text.contains(&format!("run={id} mlflow={simple} lr=0.5 db=none")), "{text}");
+}
+
+async fn a_failing_job_reports_its_exit_code_and_retries(app: TestApp) {
+    let ann = setup(&app).await;
+    let run = submit(&app, &ann, &job("echo try; exit 3", ""), json!({})).await;
+    let done = wait_for(&app, &ann, run["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!((done["status"].as_str(), done["exit_code"].as_i64()), (Some("failed"), Some(3)));
+    assert_eq!(done["status_message"], "exit code 3");
+
+    // Fails once, then succeeds: the work dir survives between attempts.
+    let flaky = "if [ -f marker ]; then echo second; exit 0; fi; touch marker; exit 1";
+    let run = submit(&app, &ann, &job(flaky, "termination: {maxRetries: 2}\n"), json!({})).await;
+    let done = wait_for(&app, &ann, run["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["retries"], 1);
+    assert!(statuses(&done).contains(&"retrying".to_string()), "{:?}", statuses(&done));
+}
+
+async fn a_job_past_its_timeout_is_killed(app: TestApp) {
+    let ann = setup(&app).await;
+    let run = submit(&app, &ann, &job("sleep 30", "termination: {timeout: 1}\n"), json!({})).await;
+    let started = std::time::Instant::now();
+    let done = wait_for(&app, &ann, run["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!((done["status"].as_str(), done["status_reason"].as_str()), (Some("failed"), Some("Timeout")));
+    assert!(done["status_message"].as_str().unwrap().contains("killed after 1 s"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+async fn a_stopped_job_ends_with_its_whole_process_group(app: TestApp) {
+    let ann = setup(&app).await;
+    // A child that ignores nothing: the group must go, not just the shell.
+    let run = submit(&app, &ann, &job("sleep 60 & echo child=$!; wait", ""), json!({})).await;
+    let id = run["uuid"].as_str().unwrap().to_string();
+    wait_for(&app, &ann, &id, &["running"]).await;
+    let mut child_pid = None;
+    for _ in 0..100 {
+        child_pid = logs(&app, &ann, &id)
+            .await
+            .lines()
+            .find_map(|l| l.split("child=").nth(1).map(|p| p.trim().parse::<i32>().unwrap()));
+        if child_pid.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stop = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+    assert_eq!(stop.status, 200, "{}", stop.json);
+    let done = wait_for(&app, &ann, &id, &["stopped", "failed", "succeeded"]).await;
+    assert_eq!(done["status"], "stopped");
+    assert_eq!(&statuses(&done)[statuses(&done).len() - 2..], ["stopping", "stopped"]);
+    let pid = child_pid.expect("the job printed its child's pid");
+    // Gone, or a zombie waiting for init to reap it: either way no longer running.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next().unwrap_or('?')));
+    assert!(matches!(state, None | Some('Z') | Some('X')), "the group's child {pid} survived ({state:?})");
+    let again = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+    assert_eq!(again.status, 409);
+    let restarted =
+        app.post(&format!("/api/v1/projects/ann/p/runs/{id}/restart")).bearer(&ann.token).send().await;
+    assert_eq!((restarted.status.as_u16(), restarted.json["original"].as_str()), (201, Some(id.as_str())));
+}
+
+async fn concurrency_limits_hold_runs_in_the_queue(app: TestApp) {
+    let ann = setup(&app).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            submit(&app, &ann, &job("sleep 30", ""), json!({})).await["uuid"].as_str().unwrap().to_string(),
+        );
+    }
+    wait_for(&app, &ann, &ids[1], &["running"]).await;
+    let third = get(&app, &ann, &ids[2]).await;
+    assert_eq!(third["status"], "queued");
+    assert_eq!(third["queue"], json!({"position": 1, "running": 2, "limit": 2}));
+    for id in &ids {
+        app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+    }
+    for id in &ids[..2] {
+        wait_for(&app, &ann, id, &["stopped"]).await;
+    }
+    assert_eq!(get(&app, &ann, &ids[2]).await["status"], "stopped", "a queued run stops at once");
+}
+
+async fn runs_left_running_by_a_dead_server_are_failed_at_start(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use std::os::unix::process::CommandExt;
+    let ann = setup(&app).await;
+    let run = submit(&app, &ann, &job("sleep 30", ""), json!({})).await;
+    let id: uuid::Uuid = run["uuid"].as_str().unwrap().parse().unwrap();
+    // As if a previous server had started it: a live process group it no longer supervises.
+    let orphan = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+    let row = backend::entities::run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    let mut row: backend::entities::run::ActiveModel = row.into();
+    row.status = Set("running".into());
+    row.pid = Set(Some(orphan.id() as i32));
+    row.update(&app.db).await.unwrap();
+
+    assert_eq!(app.state.executor.recover().await.unwrap(), 1);
+    let r = get(&app, &ann, run["uuid"].as_str().unwrap()).await;
+    assert_eq!(
+        (r["status"].as_str(), r["status_message"].as_str()),
+        (Some("failed"), Some("server restarted while the run was running"))
+    );
+    let mut orphan = orphan;
+    assert!(orphan.wait().is_ok(), "the orphaned process was ended");
+}
