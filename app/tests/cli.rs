@@ -155,3 +155,107 @@ fn operator_setup_then_client_commands_against_a_running_server() {
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }
+
+fn setup_server() -> (PathBuf, String, Server) {
+    let data = temp_dir();
+    let mut create = myelin();
+    create.args(["admin", "create-user", "--username", "ops", "--password-stdin", "--data-dir"]).arg(&data);
+    assert!(run(create, Some("operator password\n")).status.success());
+    let mut token = myelin();
+    token.args(["admin", "create-token", "--username", "ops", "--data-dir"]).arg(&data);
+    let token = text(&run(token, None)).0.trim().to_string();
+    let server = serve(&data);
+    (data, token, server)
+}
+
+fn client(server: &Server, token: &str, args: &[&str]) -> Output {
+    let mut c = myelin();
+    c.args(args)
+        .env("MYELIN_URL", &server.url)
+        .env("MYELIN_TOKEN", token)
+        .env("MYELIN_CONFIG", "/nonexistent/none.toml");
+    run(c, None)
+}
+
+#[test]
+fn runs_from_the_cli_are_watched_listed_and_inspected() {
+    let (data, token, server) = setup_server();
+    assert!(client(&server, &token, &["project", "create", "demo"]).status.success());
+    let file = data.join("job.yaml");
+    std::fs::write(
+        &file,
+        "kind: component\nname: hello\ninputs:\n- {name: who, type: str}\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c, 'echo hello {{ who }}']\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = client(&server, &token, &["run", "-f", f, "-p", "demo", "-P", "who=world", "--watch"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let uuid = stdout.lines().next().unwrap().trim().to_string();
+    assert_eq!(uuid.len(), 36, "{stdout}");
+    assert!(stdout.contains("stdout hello world"), "{stdout}");
+    assert!(stderr.contains("succeeded"), "{stderr}");
+
+    let ls = client(&server, &token, &["ops", "ls", "-p", "demo", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&text(&ls).0).unwrap();
+    assert_eq!(list[0]["uuid"], uuid.as_str());
+    let get = client(&server, &token, &["ops", "get", &uuid, "-p", "ops/demo", "-o", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&text(&get).0).unwrap();
+    for key in ["uuid", "name", "status", "kind", "params", "outputs", "timeline", "pipeline", "original"] {
+        assert!(r.get(key).is_some(), "ops get -o json lacks {key}: {r}");
+    }
+    assert_eq!((r["status"].as_str(), r["params"]["who"].as_str()), (Some("succeeded"), Some("world")));
+    assert!(text(&client(&server, &token, &["ops", "logs", &uuid, "-p", "demo"]))
+        .0
+        .contains("stdout hello world"));
+
+    std::fs::write(&file, "kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'exit 7']}\n").unwrap();
+    let failed = client(&server, &token, &["run", "-f", f, "-p", "demo", "--watch"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(text(&failed).1.contains("failed: exit code 7"), "{:?}", text(&failed));
+
+    std::fs::write(&file, "kind: component\nrun:\n  kind: job\n  contianer: {image: x}\n").unwrap();
+    let invalid = client(&server, &token, &["run", "-f", f, "-p", "demo"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(text(&invalid).1.contains("4:3: unexpected key `contianer`"), "{:?}", text(&invalid));
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[test]
+fn a_server_restart_mid_run_fails_the_run_and_ends_its_process() {
+    let (data, token, mut server) = setup_server();
+    assert!(client(&server, &token, &["project", "create", "demo"]).status.success());
+    let file = data.join("sleep.yaml");
+    std::fs::write(&file, "kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo started; sleep 60']}\n").unwrap();
+    let out = client(&server, &token, &["run", "-f", file.to_str().unwrap(), "-p", "demo"]);
+    let uuid = text(&out).0.trim().to_string();
+    let get = |server: &Server| -> serde_json::Value {
+        serde_json::from_str(
+            &text(&client(server, &token, &["ops", "get", &uuid, "-p", "demo", "-o", "json"])).0,
+        )
+        .unwrap()
+    };
+    let mut running = false;
+    for _ in 0..100 {
+        if get(&server)["status"] == "running" {
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(running, "the run never started: {}", get(&server));
+    // The server dies without a chance to clean up.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = serve(&data);
+    let r = get(&server);
+    assert_eq!(
+        (r["status"].as_str(), r["status_message"].as_str()),
+        (Some("failed"), Some("server restarted while the run was running"))
+    );
+    let logs = text(&client(&server, &token, &["ops", "logs", &uuid, "-p", "demo"])).0;
+    assert!(logs.contains("stdout started"), "logs written before the restart are kept: {logs}");
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
+}

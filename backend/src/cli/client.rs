@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -82,6 +83,38 @@ impl Client {
         }
         let resp = req.send().await.map_err(|e| format!("cannot reach {}: {e}", self.url))?;
         decode(resp).await
+    }
+}
+
+impl Client {
+    /// A response body as text (logs).
+    pub async fn text(&self, path: &str) -> Result<String, String> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.url))?;
+        if !resp.status().is_success() {
+            return decode::<Value>(resp).await.map(|_| String::new());
+        }
+        resp.text().await.map_err(|e| e.to_string())
+    }
+
+    /// A streaming response (server-sent events).
+    pub async fn stream(&self, path: &str) -> Result<reqwest::Response, String> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.url))?;
+        if !resp.status().is_success() {
+            return decode::<Value>(resp).await.and_then(|_| Err("unexpected answer".into()));
+        }
+        Ok(resp)
     }
 }
 

@@ -4,6 +4,7 @@
 mod admin;
 mod client;
 pub mod compile;
+mod ops;
 mod project;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,11 @@ pub enum Command {
     /// Projects.
     #[command(subcommand)]
     Project(project::ProjectCommand),
+    /// Submit a polyaxonfile as a run (prints its uuid).
+    Run(ops::RunArgs),
+    /// Runs: ls, get, logs, stop, restart.
+    #[command(subcommand)]
+    Ops(ops::OpsCommand),
     /// Compile a polyaxonfile offline: diagnostics, params, Kubernetes manifests, DAG ops, matrix.
     Compile(compile::CompileArgs),
     /// Check a polyaxonfile offline: errors and warnings only.
@@ -69,11 +75,20 @@ pub enum Output {
     Json,
 }
 
+fn exit(r: Result<i32, String>) -> i32 {
+    r.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        1
+    })
+}
+
 /// Runs a non-`serve` command; returns the process exit code.
 pub async fn run(cmd: Command) -> i32 {
     let result = match cmd {
         Command::Serve(_) => unreachable!("serve is handled by the app binary"),
         Command::Compile(a) => return compile::run(a, false),
+        Command::Run(a) => return exit(ops::submit(a).await),
+        Command::Ops(o) => return exit(ops::run(o).await),
         Command::Lint(a) => return compile::run(a, true),
         Command::Admin(a) => admin::run(a).await,
         Command::Login(l) => client::login(l).await,

@@ -1,0 +1,241 @@
+//! `myelin run` and `myelin ops ls|get|logs|stop|restart`: runs from the command line.
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::client::Client;
+use super::Output;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The polyaxonfile, then overlays.
+    #[arg(short = 'f', long = "file", required = true)]
+    pub files: Vec<PathBuf>,
+    /// `owner/name` or `name` (one of yours).
+    #[arg(short, long, env = "MYELIN_PROJECT")]
+    pub project: String,
+    /// A param, `-P name=value` (repeatable).
+    #[arg(short = 'P', long = "param")]
+    pub params: Vec<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Follow the run's logs until it ends; the exit code is 0 only if it succeeded.
+    #[arg(long)]
+    pub watch: bool,
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum OpsCommand {
+    /// List a project's runs.
+    Ls {
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        /// Only runs with these statuses (comma-separated).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// One run: status, timeline, params, queue position, reproducibility record.
+    Get {
+        uuid: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// A run's logs.
+    Logs {
+        uuid: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        /// Keep following until the run ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Stop a run.
+    Stop {
+        uuid: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+    },
+    /// Run again with the same spec and params (prints the new uuid).
+    Restart {
+        uuid: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+    },
+}
+
+/// `owner/name`, filling in the caller as owner when only a name is given.
+async fn project_path(client: &Client, project: &str) -> Result<String, String> {
+    if project.contains('/') {
+        return Ok(project.to_string());
+    }
+    let me: Value = client.call(Method::GET, "/user", None).await?;
+    Ok(format!("{}/{project}", me["username"].as_str().unwrap_or_default()))
+}
+
+pub async fn submit(args: RunArgs) -> Result<i32, String> {
+    let client = Client::from_env()?;
+    let project = project_path(&client, &args.project).await?;
+    let mut texts = Vec::new();
+    for f in &args.files {
+        texts.push(std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?);
+    }
+    let mut params = serde_json::Map::new();
+    for p in &args.params {
+        let (k, v) = p.split_once('=').ok_or_else(|| format!("-P {p}: expected name=value"))?;
+        params.insert(k.trim().to_string(), Value::String(v.to_string()));
+    }
+    let body = json!({"content": texts[0], "overlays": texts[1..], "params": params, "name": args.name});
+    let run: Value = match client.call(Method::POST, &format!("/projects/{project}/runs"), Some(&body)).await
+    {
+        Ok(r) => r,
+        Err(e) => return Err(e),
+    };
+    let uuid = run["uuid"].as_str().unwrap_or_default().to_string();
+    match args.output {
+        Output::Json if !args.watch => println!("{}", serde_json::to_string_pretty(&run).expect("json")),
+        _ => println!("{uuid}"),
+    }
+    if !args.watch {
+        return Ok(0);
+    }
+    follow(&client, &project, &uuid).await?;
+    let done: Value = client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
+    eprintln!(
+        "run {uuid} {}{}",
+        done["status"].as_str().unwrap_or("?"),
+        done["status_message"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+    );
+    Ok(if done["status"] == "succeeded" { 0 } else { 1 })
+}
+
+/// Prints a run's log lines (stored, then live) until it ends.
+async fn follow(client: &Client, project: &str, uuid: &str) -> Result<(), String> {
+    loop {
+        let mut resp = client.stream(&format!("/projects/{project}/runs/{uuid}/logs/stream")).await?;
+        let mut buf = String::new();
+        let mut ended = false;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(i) = buf.find("\n\n") {
+                let event: String = buf.drain(..i + 2).collect();
+                let kind =
+                    event.lines().find_map(|l| l.strip_prefix("event:")).map(str::trim).unwrap_or("message");
+                let data: Vec<&str> = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                    .collect();
+                match kind {
+                    "log" => println!("{}", data.join("\n")),
+                    "end" => ended = true,
+                    _ => {}
+                }
+            }
+        }
+        let run: Value = client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
+        let done = spec::lifecycle::Status::parse(run["status"].as_str().unwrap_or_default())
+            .is_some_and(|s| s.is_done());
+        if done {
+            return Ok(());
+        }
+        // Not started yet (queued) or the stream was cut: look again shortly.
+        let _ = ended;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
+    let client = Client::from_env()?;
+    match cmd {
+        OpsCommand::Ls { project, status, limit, output } => {
+            let project = project_path(&client, &project).await?;
+            let mut q = vec![("limit", limit.to_string())];
+            q.extend(status.map(|s| ("status", s)));
+            let page: Value =
+                client.call_with_query(Method::GET, &format!("/projects/{project}/runs"), &q, None).await?;
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&page["items"]).expect("json")),
+                Output::Table => {
+                    println!(
+                        "{:<36}  {:<24} {:<15} {:<10} {:<20} {:>9}",
+                        "UUID", "NAME", "STATUS", "USER", "CREATED", "DURATION"
+                    );
+                    for r in page["items"].as_array().into_iter().flatten() {
+                        println!(
+                            "{:<36}  {:<24} {:<15} {:<10} {:<20} {:>9}",
+                            r["uuid"].as_str().unwrap_or_default(),
+                            r["name"].as_str().unwrap_or_default(),
+                            r["status"].as_str().unwrap_or_default(),
+                            r["user"].as_str().unwrap_or_default(),
+                            r["created_at"].as_str().unwrap_or_default().chars().take(19).collect::<String>(),
+                            r["duration"].as_f64().map(|d| format!("{d:.1}s")).unwrap_or_default(),
+                        );
+                    }
+                    println!("{} run(s)", page["total"]);
+                }
+            }
+        }
+        OpsCommand::Get { uuid, project, output } => {
+            let project = project_path(&client, &project).await?;
+            let r: Value =
+                client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&r).expect("json")),
+                Output::Table => {
+                    println!(
+                        "{} ({})  {}",
+                        r["name"].as_str().unwrap_or_default(),
+                        r["uuid"].as_str().unwrap_or_default(),
+                        r["status"].as_str().unwrap_or_default()
+                    );
+                    if let Some(q) = r["queue"].as_object() {
+                        println!(
+                            "queue: #{} ({} running of limit {})",
+                            q["position"], q["running"], q["limit"]
+                        );
+                    }
+                    for e in r["timeline"].as_array().into_iter().flatten() {
+                        println!(
+                            "  {}  {:<15} {} {}",
+                            e["at"].as_str().unwrap_or_default(),
+                            e["status"].as_str().unwrap_or_default(),
+                            e["reason"].as_str().unwrap_or_default(),
+                            e["message"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        OpsCommand::Logs { uuid, project, follow: live } => {
+            let project = project_path(&client, &project).await?;
+            if live {
+                follow(&client, &project, &uuid).await?;
+            } else {
+                print!("{}", client.text(&format!("/projects/{project}/runs/{uuid}/logs")).await?);
+            }
+        }
+        OpsCommand::Stop { uuid, project } => {
+            let project = project_path(&client, &project).await?;
+            let r: Value =
+                client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/stop"), None).await?;
+            println!("{} {}", uuid, r["status"].as_str().unwrap_or_default());
+        }
+        OpsCommand::Restart { uuid, project } => {
+            let project = project_path(&client, &project).await?;
+            let r: Value =
+                client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/restart"), None).await?;
+            println!("{}", r["uuid"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(0)
+}
