@@ -74,6 +74,46 @@ await check('create a project and land on its page', async () => {
   await alice.waitForSelector('#project-role:has-text("owner")');
   await shot(alice, '02-project');
 });
+await check('a run submitted from the UI runs live to success', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: hello\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c, 'for i in 1 2 3 4 5; do echo hello e2e $i; sleep 0.4; done']\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#logs:has-text("hello e2e 1")', { timeout: 15000 });
+  await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 20000 });
+  await alice.waitForSelector('#logs:has-text("hello e2e 5")');
+  const timeline = await alice.textContent('#timeline');
+  for (const s of ['queued', 'running', 'succeeded']) expect(timeline.includes(s), `timeline lacks ${s}: ${timeline}`);
+  await shot(alice, '02b-run-succeeded');
+});
+await check('a failing run shows its exit code; a long one can be stopped', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: broken\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo about to fail; exit 4']}\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('#run-exit:has-text("4")', { timeout: 20000 });
+  await alice.waitForSelector('#run-status:has-text("failed")');
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: sleeper\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo sleeping; sleep 120']}\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#run-status:has-text("running")', { timeout: 20000 });
+  await alice.click('#stop-run');
+  await alice.waitForSelector('#run-status:has-text("stopped")', { timeout: 20000 });
+  await shot(alice, '02c-run-stopped');
+});
+await check('an invalid polyaxonfile is refused with its line and column', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nrun:\n  kind: job\n  contianer: {image: x}\n");
+  await alice.click('#submit-run');
+  await alice.waitForSelector('.form-error:has-text("4:3: unexpected key `contianer`")');
+});
 await check('the project is listed and found by search', async () => {
   await open(alice, `/projects?q=${encodeURIComponent('vision')}`);
   await alice.waitForSelector(`#projects >> text=${project}`);
@@ -101,6 +141,9 @@ await check('the viewer sees the project, read-only', async () => {
   expect(await bob.locator('fieldset[disabled]').count() === 1, 'general settings should be disabled for a viewer');
   expect(await bob.locator('#add-member').count() === 0, 'a viewer must not get the add-member form');
   expect(await bob.locator('#delete-project').count() === 0, 'a viewer must not get the delete form');
+  await open(bob, `/${users.alice}/${project}/runs`);
+  await bob.waitForSelector('#runs');
+  expect(await bob.locator('#new-run').count() === 0, 'a viewer must not get the new-run form');
   await shot(bob, '04-viewer-settings');
 });
 await check('a non-member gets "not found" (404), not the project', async () => {

@@ -13,7 +13,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
-use pages::{account, auth, not_found::NotFound, project, projects, settings};
+use pages::{account, auth, not_found::NotFound, project, projects, runs, settings};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,7 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
                         <Route path=path!("") view=project::Overview />
-                        <Route path=path!("runs") view=|| view! { <project::Placeholder tab="runs" /> } />
+                        <Route path=path!("runs") view=runs::RunsTab />
+                        <Route path=path!("runs/:uuid") view=runs::RunPage />
                         <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />
                         <Route path=path!("pipelines") view=|| view! { <project::Placeholder tab="pipelines" /> } />
                         <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod not_found;
 pub mod project;
 pub mod projects;
+pub mod runs;
 pub mod settings;

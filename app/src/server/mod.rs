@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod projects;
+pub mod runs;
 
 use leptos::prelude::ServerFnError;
 
@@ -57,6 +58,16 @@ pub(crate) mod ctx {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(e.status());
         }
-        ServerFnError::ServerError(format!("{}: {}", e.code(), e))
+        let message = match &e {
+            // The located diagnostics, one per line, as the CLI prints them.
+            backend::Error::InvalidSpec(c) => c
+                .errors
+                .iter()
+                .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other.to_string(),
+        };
+        ServerFnError::ServerError(format!("{}: {message}", e.code()))
     }
 }

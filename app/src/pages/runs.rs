@@ -1,0 +1,295 @@
+//! The runs tab (table, submit form) and the run page (overview, timeline, live logs, spec, actions).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::project::ProjectResource;
+use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
+use crate::server::error_message;
+use crate::server::runs::{
+    get_run, list_runs, run_logs, RestartRun, RunList, StopRun, SubmitRun, RUNS_PER_PAGE,
+};
+
+fn project_key() -> (Memo<String>, Memo<String>) {
+    let params = use_params_map();
+    (
+        Memo::new(move |_| params.read().get("owner").unwrap_or_default()),
+        Memo::new(move |_| params.read().get("project").unwrap_or_default()),
+    )
+}
+
+/// Refetches `r` every `ms` milliseconds while `active()` holds (browser only).
+fn poll<T: Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static>(
+    r: Resource<T>,
+    ms: u64,
+    active: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) {
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(
+            move || {
+                if active() {
+                    r.refetch();
+                }
+            },
+            std::time::Duration::from_millis(ms),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    });
+}
+
+#[component]
+pub fn StatusBadge(status: String) -> impl IntoView {
+    view! { <span class=format!("status status-{status}")>{status.replace('_', " ")}</span> }
+}
+
+#[component]
+pub fn RunsTab() -> impl IntoView {
+    let project = expect_context::<ProjectResource>();
+    let (owner, name) = project_key();
+    let query = use_query_map();
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+    let submit = ServerAction::<SubmitRun>::new();
+    let runs = Resource::new(move || (owner.get(), name.get(), page()), |(o, n, p)| list_runs(o, n, p));
+    let any_active =
+        move || runs.get().and_then(|r| r.ok()).is_some_and(|l| l.items.iter().any(|r| !is_done(&r.status)));
+    poll(runs, 1500, any_active);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let can_submit = project.await.map(|p| p.can("member")).unwrap_or(false);
+                let list = runs.await;
+                view! {
+                    {can_submit.then(|| view! { <SubmitForm submit owner=owner.get_untracked() name=name.get_untracked() /> })}
+                    {match list {
+                        Ok(l) if l.total == 0 => view! {
+                            <EmptyState title="No runs yet">
+                                "Paste a polyaxonfile above, or run " <code>"myelin run -f file.yaml -p PROJECT"</code> "."
+                            </EmptyState>
+                        }.into_any(),
+                        Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() page=page() /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    }}
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn is_done(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "stopped" | "skipped" | "upstream_failed")
+}
+
+#[component]
+fn SubmitForm(submit: ServerAction<SubmitRun>, owner: String, name: String) -> impl IntoView {
+    let example = "kind: component\nname: hello\ninputs:\n- {name: who, type: str, value: world, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.11-slim\n    command: [python, -c, \"print('hello {{ who }}')\"]\n";
+    view! {
+        <details class="card" id="new-run">
+            <summary><strong>"New run"</strong> <span class="muted">" — paste a polyaxonfile"</span></summary>
+            <ActionForm action=submit>
+                <input type="hidden" name="owner" value=owner />
+                <input type="hidden" name="name" value=name />
+                <label>"Polyaxonfile" <textarea name="content" id="run-content" class="code" rows="12" prop:value=example></textarea></label>
+                <label>"Params (one name=value per line)" <textarea name="params" id="run-params" class="code" rows="2"></textarea></label>
+                <p class="muted">"Runs on this server's local executor: the command runs as a process here; the image is recorded, not pulled."</p>
+                <button type="submit" class="primary" id="submit-run">"Run"</button>
+            </ActionForm>
+            <FormError error=action_error(move || submit.value().get()) />
+        </details>
+    }
+}
+
+#[component]
+fn RunTable(list: RunList, owner: String, name: String, page: u64) -> impl IntoView {
+    let pages = list.total.div_ceil(RUNS_PER_PAGE).max(1);
+    let base = format!("/{owner}/{name}/runs");
+    view! {
+        <table class="table" id="runs">
+            <thead><tr><th>"Status"</th><th>"Name"</th><th>"User"</th><th>"Created"</th><th>"Duration"</th></tr></thead>
+            <tbody>
+                {list.items.into_iter().map(|r| {
+                    let href = format!("{base}/{}", r.uuid);
+                    view! {
+                        <tr data-run=r.uuid.clone()>
+                            <td><StatusBadge status=r.status.clone() /></td>
+                            <td><a href=href>{r.name.clone()}</a> <span class="muted uuid">{r.uuid[..8].to_string()}</span></td>
+                            <td>{r.user.clone()}</td>
+                            <td class="muted">{r.created.clone()}</td>
+                            <td class="muted">{r.duration.clone()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <div class="pager">
+            <span class="muted">{format!("{} runs · page {} of {pages}", list.total, page + 1)}</span>
+            {(page > 0).then(|| view! { <a class="button small" href=format!("{base}?page={}", page - 1)>"← Newer"</a> })}
+            {(page + 1 < pages).then(|| view! { <a class="button small" href=format!("{base}?page={}", page + 1)>"Older →"</a> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let (owner, name) = project_key();
+    let params = use_params_map();
+    let uuid = Memo::new(move |_| params.read().get("uuid").unwrap_or_default());
+    let stop = ServerAction::<StopRun>::new();
+    let restart = ServerAction::<RestartRun>::new();
+    let run = Resource::new(
+        move || (owner.get(), name.get(), uuid.get(), stop.version().get()),
+        |(o, n, u, _)| get_run(o, n, u),
+    );
+    let running = move || run.get().and_then(|r| r.ok()).is_some_and(|r| !r.done);
+    poll(run, 1000, running);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Ok(r) => {
+                        view! {
+                            <Title text=format!("{} · run · Myelin", r.row.name) />
+                            <div class="run-head">
+                                <h2 id="run-name">{r.row.name.clone()}</h2>
+                                <StatusBadge status=r.row.status.clone() />
+                                <span class="muted uuid">{r.row.uuid.clone()}</span>
+                                <div class="spacer"></div>
+                                {(r.can_act && !r.done).then(|| view! {
+                                    <ActionForm action=stop>
+                                        <input type="hidden" name="owner" value=owner.get_untracked() />
+                                        <input type="hidden" name="name" value=name.get_untracked() />
+                                        <input type="hidden" name="uuid" value=uuid.get_untracked() />
+                                        <button type="submit" class="danger" id="stop-run">"Stop"</button>
+                                    </ActionForm>
+                                })}
+                                {r.can_act.then(|| view! {
+                                    <ActionForm action=restart>
+                                        <input type="hidden" name="owner" value=owner.get_untracked() />
+                                        <input type="hidden" name="name" value=name.get_untracked() />
+                                        <input type="hidden" name="uuid" value=uuid.get_untracked() />
+                                        <button type="submit" id="restart-run">"Restart"</button>
+                                    </ActionForm>
+                                })}
+                            </div>
+                            <FormError error=action_error(move || stop.value().get()) />
+                            <FormError error=action_error(move || restart.value().get()) />
+                            <RunOverview r=r.clone() />
+                            <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
+                            <details class="card">
+                                <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>
+                                <h3>"Polyaxonfile"</h3>
+                                <pre class="code" id="run-content">{r.content.clone()}</pre>
+                                <h3>"Kubernetes manifest (what a cluster would run)"</h3>
+                                <pre class="code">{r.manifest.clone()}</pre>
+                            </details>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
+    view! {
+        <div class="grid2">
+            <section class="card">
+                <h3>"Overview"</h3>
+                <dl class="facts">
+                    <dt>"Status"</dt><dd id="run-status">{r.row.status.clone()}{(!r.message.is_empty()).then(|| format!(" — {}", r.message))}</dd>
+                    {r.queue.clone().map(|q| view! { <dt>"Queue"</dt><dd id="run-queue">{q}</dd> })}
+                    {r.exit_code.map(|c| view! { <dt>"Exit code"</dt><dd id="run-exit">{c}</dd> })}
+                    <dt>"User"</dt><dd>{r.row.user.clone()}</dd>
+                    <dt>"Created"</dt><dd>{r.row.created.clone()}</dd>
+                    <dt>"Duration"</dt><dd>{r.row.duration.clone()}</dd>
+                    <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">" (recorded; the local executor does not pull images)"</span></dd>
+                    {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}
+                    {r.original.clone().map(|o| view! { <dt>"Restart of"</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
+                </dl>
+                <h3>"Params"</h3>
+                {if r.params.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else { view! {
+                    <table class="table compact">
+                        {r.params.iter().map(|(k, v)| view! { <tr><td>{k.clone()}</td><td><code>{v.clone()}</code></td></tr> }).collect_view()}
+                    </table>
+                }.into_any() }}
+            </section>
+            <section class="card">
+                <h3>"Timeline"</h3>
+                <ol class="timeline" id="timeline">
+                    {r.timeline.iter().map(|s| view! {
+                        <li><StatusBadge status=s.status.clone() /> <span class="muted">{s.at.clone()}</span> " " {s.message.clone()}</li>
+                    }).collect_view()}
+                </ol>
+            </section>
+        </div>
+    }
+}
+
+/// The run's log: what is stored, then live lines from the server's event stream while it runs.
+#[component]
+fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoView {
+    let stored = Resource::new(
+        {
+            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+            move || (o.clone(), n.clone(), u.clone())
+        },
+        |(o, n, u)| run_logs(o, n, u),
+    );
+    let (live, set_live) = signal(Vec::<String>::new());
+    let (filter, set_filter) = signal(String::new());
+    let stream_url = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream");
+    let download = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/logs");
+    #[cfg(feature = "hydrate")]
+    if !done {
+        Effect::new(move |_| {
+            use wasm_bindgen::closure::Closure;
+            use wasm_bindgen::JsCast;
+            let Ok(es) = web_sys::EventSource::new(&stream_url) else { return };
+            // The stream replays stored lines first; start clean so nothing shows twice.
+            set_live.set(Vec::new());
+            let on_log = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                if let Some(line) = e.data().as_string() {
+                    set_live.update(|l| l.push(line));
+                }
+            });
+            let es2 = es.clone();
+            let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
+            let _ = es.add_event_listener_with_callback("log", on_log.as_ref().unchecked_ref());
+            let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
+            on_log.forget();
+            on_end.forget();
+            let es3 = send_wrapper::SendWrapper::new(es);
+            on_cleanup(move || es3.close());
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (stream_url, done, set_live);
+    view! {
+        <section class="card">
+            <div class="row">
+                <h3>"Logs"</h3>
+                <div class="spacer"></div>
+                <input type="search" placeholder="Search logs" id="log-search" on:input=move |e| set_filter.set(event_target_value(&e)) />
+                <a class="button small" href=download download="logs.txt">"Download"</a>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let stored = stored.await.unwrap_or_default();
+                    view! {
+                        <pre class="logs" id="logs">
+                            {move || {
+                                let lines = live.get();
+                                let text = if lines.is_empty() { stored.clone() } else { lines.join("\n") };
+                                let f = filter.get();
+                                if f.is_empty() { text } else { text.lines().filter(|l| l.contains(&f)).collect::<Vec<_>>().join("\n") }
+                            }}
+                        </pre>
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,189 @@
+//! Runs for the browser: list, one run, submit, stop, restart, logs.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ctx::{err, require_user, state, user};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub uuid: String,
+    pub name: String,
+    pub status: String,
+    pub user: String,
+    pub created: String,
+    pub duration: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunList {
+    pub items: Vec<RunRow>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub status: String,
+    pub at: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub row: RunRow,
+    pub done: bool,
+    pub message: String,
+    pub exit_code: Option<i32>,
+    pub retries: i32,
+    pub queue: Option<String>,
+    pub params: Vec<(String, String)>,
+    pub timeline: Vec<Step>,
+    pub image: String,
+    pub content: String,
+    pub manifest: String,
+    pub original: Option<String>,
+    pub can_act: bool,
+}
+
+pub const RUNS_PER_PAGE: u64 = 50;
+
+#[cfg(feature = "ssr")]
+fn row(r: &backend::services::runs::RunSummary) -> RunRow {
+    RunRow {
+        uuid: r.uuid.to_string(),
+        name: r.name.clone(),
+        status: r.status.clone(),
+        user: r.user.clone(),
+        created: r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        duration: r
+            .duration
+            .map(|d| {
+                if d < 60.0 {
+                    format!("{d:.1} s")
+                } else {
+                    format!("{:.0} min {:.0} s", (d / 60.0).floor(), d % 60.0)
+                }
+            })
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn access(
+    owner: &str,
+    name: &str,
+) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {
+    let st = state()?;
+    let u = user().await?;
+    backend::services::projects::access(&st.db, u.as_ref(), owner, name).await.map_err(err)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_uuid(s: &str) -> Result<uuid::Uuid, ServerFnError> {
+    s.parse().map_err(|_| err(backend::Error::NotFound("run")))
+}
+
+#[server]
+pub async fn list_runs(owner: String, name: String, page: u64) -> Result<RunList, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let q = backend::services::runs::RunQuery {
+        limit: Some(RUNS_PER_PAGE),
+        offset: Some(page * RUNS_PER_PAGE),
+        ..Default::default()
+    };
+    let p = backend::services::runs::list(&st.db, &a, &q).await.map_err(err)?;
+    Ok(RunList { items: p.items.iter().map(row).collect(), total: p.total })
+}
+
+#[server]
+pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunView, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let r = backend::services::runs::get(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
+    let done = spec::lifecycle::Status::parse(&r.summary.status).is_some_and(|s| s.is_done());
+    let manifest = serde_json::to_string_pretty(&r.reproducibility.compiled["manifests"]).unwrap_or_default();
+    Ok(RunView {
+        row: row(&r.summary),
+        done,
+        message: r.status_message.clone().unwrap_or_default(),
+        exit_code: r.exit_code,
+        retries: r.retries,
+        queue: r.queue.as_ref().map(|q| {
+            format!("#{} in the queue; {} running of a limit of {}", q.position, q.running, q.limit)
+        }),
+        params: r.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        timeline: r
+            .timeline
+            .iter()
+            .map(|e| Step {
+                status: e.status.clone(),
+                at: e.at.format("%H:%M:%S%.3f").to_string(),
+                reason: e.reason.clone().unwrap_or_default(),
+                message: e.message.clone().unwrap_or_default(),
+            })
+            .collect(),
+        image: r.reproducibility.image.clone().unwrap_or_default(),
+        content: r.reproducibility.content.clone(),
+        manifest,
+        original: r.original.map(|o| o.to_string()),
+        can_act: a.role >= backend::domain::Role::Member,
+    })
+}
+
+#[server]
+pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<String, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let r = backend::services::runs::find(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
+    Ok(backend::executor::local::read_log(&st.executor.log_path(r.project_id, r.id)).await)
+}
+
+/// `params`: one `name=value` per line.
+#[server]
+pub async fn submit_run(
+    owner: String,
+    name: String,
+    content: String,
+    params: String,
+) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let me = require_user().await?;
+    let a = access(&owner, &name).await?;
+    let mut map = serde_json::Map::new();
+    for line in params.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            err(backend::Error::invalid("params", format!("params: `{line}` is not name=value")))
+        })?;
+        map.insert(k.trim().to_string(), serde_json::Value::String(v.trim().to_string()));
+    }
+    let sub = backend::services::runs::Submission { content, params: map, ..Default::default() };
+    let r = backend::services::runs::submit(&st.db, &a, &me, &sub, None).await.map_err(err)?;
+    st.wake.notify_one();
+    leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
+    Ok(())
+}
+
+#[server]
+pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let id = parse_uuid(&uuid)?;
+    if backend::services::runs::stop(&st.db, &a, id).await.map_err(err)? {
+        st.executor.stop(id);
+    }
+    Ok(())
+}
+
+#[server]
+pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<(), ServerFnError> {
+    let st = state()?;
+    let me = require_user().await?;
+    let a = access(&owner, &name).await?;
+    let r = backend::services::runs::restart(&st.db, &a, &me, parse_uuid(&uuid)?).await.map_err(err)?;
+    st.wake.notify_one();
+    leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
+    Ok(())
+}
