@@ -87,6 +87,10 @@ await check('a run submitted from the UI runs live to success', async () => {
   const timeline = await alice.textContent('#timeline');
   for (const s of ['queued', 'running', 'succeeded']) expect(timeline.includes(s), `timeline lacks ${s}: ${timeline}`);
   await shot(alice, '02b-run-succeeded');
+  await alice.click('#copy-run');
+  await alice.waitForURL(u => u.searchParams.has('copy'), { timeout: 15000 });
+  const copied = await alice.inputValue('#run-content');
+  expect(copied.includes('hello e2e'), `copy-and-edit did not prefill the form: ${copied}`);
 });
 await check('a failing run shows its exit code; a long one can be stopped', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);

@@ -39,6 +39,7 @@ enum Runs {
     TimeoutSeconds,
     ExitCode,
     Pid,
+    GitCommit,
     CreatedBy,
     CreatedAt,
     UpdatedAt,
@@ -97,6 +98,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Runs::TimeoutSeconds).big_integer().null())
                 .col(ColumnDef::new(Runs::ExitCode).integer().null())
                 .col(ColumnDef::new(Runs::Pid).integer().null())
+                .col(ColumnDef::new(Runs::GitCommit).string_len(64).null())
                 .col(ColumnDef::new(Runs::CreatedBy).uuid().not_null())
                 .col(ColumnDef::new(Runs::CreatedAt).timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new(Runs::UpdatedAt).timestamp_with_time_zone().not_null())

@@ -52,6 +52,17 @@ pub fn RunsTab() -> impl IntoView {
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
     let submit = ServerAction::<SubmitRun>::new();
     let runs = Resource::new(move || (owner.get(), name.get(), page()), |(o, n, p)| list_runs(o, n, p));
+    // "Copy and edit" from a run page: its polyaxonfile prefills the form.
+    let copy = move || query.read().get("copy");
+    let copied = Resource::new(
+        move || (owner.get(), name.get(), copy()),
+        |(o, n, c)| async move {
+            match c {
+                Some(u) => get_run(o, n, u).await.ok().map(|r| r.content),
+                None => None,
+            }
+        },
+    );
     let any_active =
         move || runs.get().and_then(|r| r.ok()).is_some_and(|l| l.items.iter().any(|r| !is_done(&r.status)));
     poll(runs, 1500, any_active);
@@ -60,8 +71,9 @@ pub fn RunsTab() -> impl IntoView {
             {move || Suspend::new(async move {
                 let can_submit = project.await.map(|p| p.can("member")).unwrap_or(false);
                 let list = runs.await;
+                let initial = copied.await;
                 view! {
-                    {can_submit.then(|| view! { <SubmitForm submit owner=owner.get_untracked() name=name.get_untracked() /> })}
+                    {can_submit.then(|| view! { <SubmitForm submit owner=owner.get_untracked() name=name.get_untracked() initial /> })}
                     {match list {
                         Ok(l) if l.total == 0 => view! {
                             <EmptyState title="No runs yet">
@@ -82,15 +94,22 @@ fn is_done(status: &str) -> bool {
 }
 
 #[component]
-fn SubmitForm(submit: ServerAction<SubmitRun>, owner: String, name: String) -> impl IntoView {
+fn SubmitForm(
+    submit: ServerAction<SubmitRun>,
+    owner: String,
+    name: String,
+    initial: Option<String>,
+) -> impl IntoView {
     let example = "kind: component\nname: hello\ninputs:\n- {name: who, type: str, value: world, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.11-slim\n    command: [python, -c, \"print('hello {{ who }}')\"]\n";
+    let open = initial.is_some();
+    let content = initial.unwrap_or_else(|| example.to_string());
     view! {
-        <details class="card" id="new-run">
+        <details class="card" id="new-run" open=open>
             <summary><strong>"New run"</strong> <span class="muted">" — paste a polyaxonfile"</span></summary>
             <ActionForm action=submit>
                 <input type="hidden" name="owner" value=owner />
                 <input type="hidden" name="name" value=name />
-                <label>"Polyaxonfile" <textarea name="content" id="run-content" class="code" rows="12" prop:value=example></textarea></label>
+                <label>"Polyaxonfile" <textarea name="content" id="run-content" class="code" rows="12" prop:value=content></textarea></label>
                 <label>"Params (one name=value per line)" <textarea name="params" id="run-params" class="code" rows="2"></textarea></label>
                 <p class="muted">"Runs on this server's local executor: the command runs as a process here; the image is recorded, not pulled."</p>
                 <button type="submit" class="primary" id="submit-run">"Run"</button>
@@ -163,6 +182,11 @@ pub fn RunPage() -> impl IntoView {
                                         <input type="hidden" name="uuid" value=uuid.get_untracked() />
                                         <button type="submit" class="danger" id="stop-run">"Stop"</button>
                                     </ActionForm>
+                                })}
+                                {r.can_act.then(|| view! {
+                                    <a class="button" id="copy-run" href=format!("/{}/{}/runs?copy={}", owner.get_untracked(), name.get_untracked(), uuid.get_untracked())>
+                                        "Copy and edit"
+                                    </a>
                                 })}
                                 {r.can_act.then(|| view! {
                                     <ActionForm action=restart>

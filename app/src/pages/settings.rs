@@ -72,6 +72,7 @@ fn SettingsBody(p: ProjectView, list: Vec<MemberView>, a: Actions) -> impl IntoV
     };
     let role = p.role.clone();
     let description = p.description.clone();
+    let concurrency = p.concurrency;
     let key = StoredValue::new((p.owner.clone(), p.name.clone()));
     let owner = move || key.with_value(|k| k.0.clone());
     let name = move || key.with_value(|k| k.1.clone());
@@ -93,6 +94,11 @@ fn SettingsBody(p: ProjectView, list: Vec<MemberView>, a: Actions) -> impl IntoV
                     <label>"Name" <input name="new_name" value=name() required maxlength="64" /></label>
                     <label>
                         "Description" <textarea name="description" maxlength="2000" rows="3" prop:value=description></textarea>
+                    </label>
+                    <label>
+                        "Concurrency"
+                        <input type="number" name="concurrency" id="concurrency" min="1" max="100" value=concurrency.to_string() />
+                        <small class="muted">"How many runs of this project may run at once; the others wait in the queue."</small>
                     </label>
                     <button type="submit" class="primary">"Save"</button>
                 </fieldset>

@@ -13,6 +13,7 @@ pub struct ProjectView {
     pub description: String,
     pub role: String,
     pub updated: String,
+    pub concurrency: i32,
 }
 
 impl ProjectView {
@@ -58,6 +59,7 @@ impl From<backend::services::projects::Project> for ProjectView {
             description: p.description,
             role: p.role.as_str().into(),
             updated: p.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+            concurrency: p.concurrency,
         }
     }
 }
@@ -113,11 +115,15 @@ pub async fn update_project(
     name: String,
     new_name: String,
     description: String,
+    concurrency: i32,
 ) -> Result<(), ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
-    let change =
-        backend::services::projects::ProjectUpdate { name: Some(new_name), description: Some(description) };
+    let change = backend::services::projects::ProjectUpdate {
+        name: Some(new_name),
+        description: Some(description),
+        concurrency: Some(concurrency),
+    };
     let p = backend::services::projects::update(&st.db, &a, &change).await.map_err(err)?;
     if p.name != name {
         leptos_axum::redirect(&format!("/{}/{}/settings", p.owner, p.name));

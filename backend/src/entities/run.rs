@@ -22,6 +22,8 @@ pub struct Model {
     pub timeout_seconds: Option<i64>,
     pub exit_code: Option<i32>,
     pub pid: Option<i32>,
+    /// The commit an `init.git` step checked out.
+    pub git_commit: Option<String>,
     pub created_by: Uuid,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,

@@ -111,6 +111,35 @@ impl LocalExecutor {
                 .map_err(|e| crate::Error::Internal(format!("{}: {e}", dir.display())))?;
         }
         let token = crate::services::run_tokens::issue(&self.db, r.id).await?;
+        let pod = r.compiled["manifests"][0]["spec"]["template"]["spec"].clone();
+        match super::init::run(&pod, &workdir).await {
+            Ok(done) => {
+                for line in &done.lines {
+                    append(
+                        &log_path,
+                        &format!(
+                            "{} system {line}",
+                            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        ),
+                    )
+                    .await;
+                }
+                if let Some(commit) = done.git_commit {
+                    run::Entity::update_many()
+                        .col_expr(run::Column::GitCommit, Expr::value(commit))
+                        .filter(run::Column::Id.eq(r.id))
+                        .exec(&self.db)
+                        .await?;
+                }
+            }
+            Err(e) => {
+                append(&log_path, &format!("{} system init failed: {e}", Utc::now().to_rfc3339())).await;
+                if !transition(&self.db, r.id, Status::Failed, "InitFailed", Some(&e)).await? {
+                    transition(&self.db, r.id, Status::Stopped, "InitFailed", Some(&e)).await?;
+                }
+                return Ok(());
+            }
+        }
         let mut retries = r.retries;
         loop {
             transition(
@@ -257,8 +286,20 @@ impl LocalExecutor {
                         .await?;
                 }
             }
+            self.schedule_cleanup(&r, workdir);
             return Ok(());
         }
+    }
+
+    /// `termination.ttl`: the run's work directory is removed that long after it finished (logs are kept).
+    fn schedule_cleanup(&self, r: &run::Model, workdir: PathBuf) {
+        let Some(ttl) = r.compiled["manifests"][0]["spec"]["ttlSecondsAfterFinished"].as_u64() else {
+            return;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(ttl)).await;
+            let _ = tokio::fs::remove_dir_all(&workdir).await;
+        });
     }
 
     /// After a restart: runs this process was supervising are gone with it. Their process groups are ended and

@@ -19,6 +19,8 @@ pub struct Project {
     pub owner: String,
     pub name: String,
     pub description: String,
+    /// How many of its runs may run at once; the rest wait in the queue.
+    pub concurrency: i32,
     /// The caller's role in this project.
     pub role: Role,
     pub created_at: chrono::DateTime<Utc>,
@@ -81,6 +83,7 @@ impl ProjectAccess {
             owner: self.owner.clone(),
             name: p.name.clone(),
             description: p.description.clone(),
+            concurrency: p.concurrency,
             role: self.role,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -163,6 +166,7 @@ struct Row {
     id: Uuid,
     name: String,
     description: String,
+    concurrency: i32,
     created_at: chrono::DateTime<Utc>,
     updated_at: chrono::DateTime<Utc>,
     role: String,
@@ -205,6 +209,7 @@ pub async fn list(db: &DatabaseConnection, u: &user::Model, q: &ListQuery) -> Re
             project::Column::Id,
             project::Column::Name,
             project::Column::Description,
+            project::Column::Concurrency,
             project::Column::CreatedAt,
             project::Column::UpdatedAt,
         ])
@@ -225,6 +230,7 @@ pub async fn list(db: &DatabaseConnection, u: &user::Model, q: &ListQuery) -> Re
                 owner: r.owner,
                 name: r.name,
                 description: r.description,
+                concurrency: r.concurrency,
                 role: Role::parse(&r.role)?,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
@@ -239,6 +245,8 @@ pub struct ProjectUpdate {
     /// A new name (renames the project; its address changes).
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Runs of the project that may run at once (1-100).
+    pub concurrency: Option<i32>,
 }
 
 pub async fn update(db: &DatabaseConnection, a: &ProjectAccess, change: &ProjectUpdate) -> Result<Project> {
@@ -260,6 +268,12 @@ pub async fn update(db: &DatabaseConnection, a: &ProjectAccess, change: &Project
     }
     if let Some(d) = &change.description {
         row.description = Set(bounded_text("description", d, 2000)?);
+    }
+    if let Some(c) = change.concurrency {
+        if !(1..=100).contains(&c) {
+            return Err(Error::invalid("concurrency", "concurrency: between 1 and 100 runs at once"));
+        }
+        row.concurrency = Set(c);
     }
     row.updated_at = Set(Utc::now());
     let p = row.update(db).await?;

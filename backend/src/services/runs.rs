@@ -97,6 +97,8 @@ pub struct Reproducibility {
     pub compiled: Value,
     /// The image as written; the local executor records it but does not pull it.
     pub image: Option<String>,
+    /// The commit checked out by an `init.git` step.
+    pub git_commit: Option<String>,
     pub executor: String,
     pub myelin_version: String,
 }
@@ -187,6 +189,7 @@ pub async fn submit(
         timeout_seconds: Set(termination["timeout"].as_i64().filter(|t| *t > 0)),
         exit_code: Set(None),
         pid: Set(None),
+        git_commit: Set(None),
         created_by: Set(u.id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -397,6 +400,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
             submitted_params: r.params.clone(),
             compiled: r.compiled.clone(),
             image: r.image.clone(),
+            git_commit: r.git_commit.clone(),
             executor: "local".into(),
             myelin_version: r.myelin_version.clone(),
         },

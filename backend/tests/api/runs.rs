@@ -17,6 +17,7 @@ both_dbs!(
     a_stopped_job_ends_with_its_whole_process_group,
     concurrency_limits_hold_runs_in_the_queue,
     runs_left_running_by_a_dead_server_are_failed_at_start,
+    init_steps_clone_a_local_repo_and_write_files,
 );
 
 fn job(command: &str, extra: &str) -> String {
@@ -254,4 +255,51 @@ async fn runs_left_running_by_a_dead_server_are_failed_at_start(app: TestApp) {
     );
     let mut orphan = orphan;
     assert!(orphan.wait().is_ok(), "the orphaned process was ended");
+}
+
+async fn init_steps_clone_a_local_repo_and_write_files(app: TestApp) {
+    let ann = setup(&app).await;
+    let repo = std::env::temp_dir().join(format!("myelin-repo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README"), "model code\n").unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@e.x"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "README"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let head = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let extra = format!(
+        "termination: {{ttl: 1}}\nrun:\n  kind: job\n  init:\n  - git: {{url: 'file://{}'}}\n  - file: {{filename: conf/settings.json, content: '{{\"lr\": 1}}'}}\n",
+        repo.display()
+    );
+    // `job()` appends its own run section: build this one by hand.
+    let content = format!(
+        "kind: component\nname: init\n{extra}  container:\n    image: busybox:1.36\n    command: [sh, -c, 'cat {}/README conf/settings.json']\n",
+        repo.file_name().unwrap().to_str().unwrap()
+    );
+    let run = submit(&app, &ann, &content, json!({})).await;
+    let id = run["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    let text = logs(&app, &ann, &id).await;
+    assert_eq!(done["status"], "succeeded", "{text}");
+    assert!(text.contains("stdout model code") && text.contains(r#"stdout {"lr": 1}"#), "{text}");
+    assert!(text.contains(&format!("init git: cloned file://{} at {head}", repo.display())), "{text}");
+    assert_eq!(done["reproducibility"]["git_commit"], head.as_str());
+    std::fs::remove_dir_all(&repo).ok();
+
+    let escape = "kind: component\nrun:\n  kind: job\n  init:\n  - file: {filename: ../../escape.txt, content: x}\n  container: {image: 'busybox:1.36', command: ['true']}\n";
+    let run = submit(&app, &ann, escape, json!({})).await;
+    let failed = wait_for(&app, &ann, run["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["status_reason"].as_str()),
+        (Some("failed"), Some("InitFailed"))
+    );
 }

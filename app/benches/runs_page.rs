@@ -1,0 +1,52 @@
+//! Server render of a project's runs tab with 10,000 runs (first page of 50).
+//! `cargo bench -p app --bench runs_page`
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use criterion::{criterion_group, criterion_main, Criterion};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+async fn setup() -> (axum::Router, String) {
+    let dir = std::env::temp_dir().join(format!("myelin-bench-runs-{}", uuid::Uuid::new_v4()));
+    let url = backend::config::database_url(&dir, None);
+    let (state, store) = backend::server::prepare(&url, false, &dir, "http://127.0.0.1:0").await.unwrap();
+    let user =
+        backend::services::accounts::create_user(&state.db, "bench", "bench-password", true).await.unwrap();
+    backend::services::projects::create(&state.db, &user, "p", "").await.unwrap();
+    let access = backend::services::projects::access(&state.db, Some(&user), "bench", "p").await.unwrap();
+    let sub = backend::services::runs::Submission {
+        content: "kind: component\nname: bench\nrun: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}\n".into(),
+        ..Default::default()
+    };
+    for _ in 0..10_000 {
+        backend::services::runs::submit(&state.db, &access, &user, &sub, None).await.unwrap();
+    }
+    let opts = app::serve::leptos_options("target/site", "127.0.0.1:0".parse().unwrap());
+    let router = app::serve::router(state, &store, opts);
+    let login = Request::post("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"username":"bench","password":"bench-password"}"#))
+        .unwrap();
+    let resp = router.clone().oneshot(login).await.unwrap();
+    let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    (router, cookie)
+}
+
+fn runs_page(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (router, cookie) = rt.block_on(setup());
+    c.bench_function("GET /{owner}/{project}/runs (SSR, 10,000 runs)", |b| {
+        b.to_async(&rt).iter(|| async {
+            let req =
+                Request::get("/bench/p/runs").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+            let resp = router.clone().oneshot(req).await.unwrap();
+            assert!(resp.status().is_success());
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.windows(12).any(|w| w == b"10000 runs \xc2\xb7"));
+        })
+    });
+}
+
+criterion_group!(benches, runs_page);
+criterion_main!(benches);

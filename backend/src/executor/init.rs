@@ -1,0 +1,113 @@
+//! `init` steps the local executor can do on this machine: clone a git repository (recording its commit)
+//! and write files. Others (artifacts, dockerfile, tensorboard, custom containers) are noted in the log.
+
+use std::path::{Component, Path};
+
+use serde_json::Value;
+
+/// What the init steps did: log lines, and the commit of the (last) git step.
+#[derive(Default)]
+pub struct Done {
+    pub lines: Vec<String>,
+    pub git_commit: Option<String>,
+}
+
+/// Runs the `myelin-init-*` steps of a compiled pod in `workdir`. An error stops the run.
+pub async fn run(pod: &Value, workdir: &Path) -> Result<Done, String> {
+    let mut done = Done::default();
+    for c in pod["initContainers"].as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default();
+        let Some(kind) = name.strip_prefix("myelin-init-").and_then(|k| k.rsplit_once('-')).map(|(k, _)| k)
+        else {
+            done.lines.push(format!(
+                "init container `{name}` skipped: the local executor runs only the main command"
+            ));
+            continue;
+        };
+        let step: Value =
+            c["args"][2].as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+        match kind {
+            "git" => {
+                let url = step["git"]["url"].as_str().ok_or("init git step without a url")?;
+                let dest = step["path"].as_str().map(str::to_string).unwrap_or_else(|| repo_name(url));
+                let dest = confined(workdir, &dest)?;
+                git(&["clone", "--quiet", url, &dest.display().to_string()], workdir).await?;
+                if let Some(rev) = step["git"]["revision"].as_str() {
+                    git(&["checkout", "--quiet", rev], &dest).await?;
+                }
+                let commit = git(&["rev-parse", "HEAD"], &dest).await?.trim().to_string();
+                done.lines.push(format!("init git: cloned {url} at {commit} into {}", dest.display()));
+                done.git_commit = Some(commit);
+            }
+            "file" => {
+                let f = &step["file"];
+                let filename = f["filename"].as_str().ok_or("init file step without a filename")?;
+                let path = confined(workdir, filename)?;
+                if let Some(dir) = path.parent() {
+                    tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                }
+                tokio::fs::write(&path, f["content"].as_str().unwrap_or_default())
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                if let Some(mode) =
+                    f["chmod"].as_str().and_then(|m| u32::from_str_radix(m.trim_start_matches("0o"), 8).ok())
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                done.lines.push(format!("init file: wrote {}", path.display()));
+            }
+            other => {
+                done.lines.push(format!("init {other} step skipped: not supported by the local executor yet"))
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn repo_name(url: &str) -> String {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or("repo").trim_end_matches(".git").to_string()
+}
+
+/// `rel` inside `dir`; absolute paths and `..` are refused.
+fn confined(dir: &Path, rel: &str) -> Result<std::path::PathBuf, String> {
+    let p = Path::new(rel);
+    if rel.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(format!("init path `{rel}` must stay inside the run's directory"));
+    }
+    Ok(dir.join(p))
+}
+
+async fn git(args: &[&str], cwd: &Path) -> Result<String, String> {
+    let out = tokio::process::Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .await
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_paths_stay_in_the_run_dir() {
+        let d = Path::new("/runs/x");
+        assert!(confined(d, "a/b.txt").is_ok());
+        assert!(confined(d, "../../etc/passwd").is_err());
+        assert!(confined(d, "/etc/passwd").is_err());
+        assert_eq!(repo_name("file:///srv/git/model.git"), "model");
+    }
+}
