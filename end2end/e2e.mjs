@@ -111,6 +111,17 @@ await check('a failing run shows its exit code; a long one can be stopped', asyn
   await alice.waitForSelector('#run-status:has-text("stopped")', { timeout: 20000 });
   await shot(alice, '02c-run-stopped');
 });
+await check('finished runs are deleted in bulk after confirmation', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  const before = await alice.locator('#runs tbody tr').count();
+  for (const status of ['failed', 'stopped']) {
+    await alice.locator(`#runs tr:has(.status-${status}) input.pick`).first().check();
+  }
+  alice.once('dialog', d => d.accept());
+  await alice.click('#bulk-delete');
+  await alice.waitForSelector('#bulk-result:has-text("2 run(s) deleted")');
+  await alice.waitForFunction(n => document.querySelectorAll('#runs tbody tr').length === n, before - 2);
+});
 await check('an invalid polyaxonfile is refused with its line and column', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   await alice.click('#new-run summary');

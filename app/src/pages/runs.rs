@@ -8,7 +8,7 @@ use super::project::ProjectResource;
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::error_message;
 use crate::server::runs::{
-    get_run, list_runs, run_logs, RestartRun, RunList, StopRun, SubmitRun, RUNS_PER_PAGE,
+    get_run, list_runs, run_logs, BulkRuns, RestartRun, RunList, StopRun, SubmitRun, RUNS_PER_PAGE,
 };
 
 fn project_key() -> (Memo<String>, Memo<String>) {
@@ -50,8 +50,13 @@ pub fn RunsTab() -> impl IntoView {
     let (owner, name) = project_key();
     let query = use_query_map();
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+    let sort = move || query.read().get("sort").unwrap_or_default();
     let submit = ServerAction::<SubmitRun>::new();
-    let runs = Resource::new(move || (owner.get(), name.get(), page()), |(o, n, p)| list_runs(o, n, p));
+    let bulk = ServerAction::<BulkRuns>::new();
+    let runs = Resource::new(
+        move || (owner.get(), name.get(), page(), sort(), bulk.version().get()),
+        |(o, n, p, s, _)| list_runs(o, n, p, s),
+    );
     // "Copy and edit" from a run page: its polyaxonfile prefills the form.
     let copy = move || query.read().get("copy");
     let copied = Resource::new(
@@ -80,7 +85,7 @@ pub fn RunsTab() -> impl IntoView {
                                 "Paste a polyaxonfile above, or run " <code>"myelin run -f file.yaml -p PROJECT"</code> "."
                             </EmptyState>
                         }.into_any(),
-                        Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() page=page() /> }.into_any(),
+                        Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() page=page() sort=sort() bulk can_act=can_submit /> }.into_any(),
                         Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
                     }}
                 }
@@ -120,17 +125,76 @@ fn SubmitForm(
 }
 
 #[component]
-fn RunTable(list: RunList, owner: String, name: String, page: u64) -> impl IntoView {
+fn RunTable(
+    list: RunList,
+    owner: String,
+    name: String,
+    page: u64,
+    sort: String,
+    bulk: ServerAction<BulkRuns>,
+    can_act: bool,
+) -> impl IntoView {
     let pages = list.total.div_ceil(RUNS_PER_PAGE).max(1);
     let base = format!("/{owner}/{name}/runs");
+    let (selected, set_selected) = signal(Vec::<String>::new());
+    let toggle = move |uuid: String, on: bool| {
+        set_selected.update(|s| {
+            s.retain(|x| *x != uuid);
+            if on {
+                s.push(uuid);
+            }
+        })
+    };
+    let header = {
+        let base = base.clone();
+        move |key: &'static str, label: &'static str| {
+            let active = sort == key || (sort.is_empty() && key == "created");
+            view! { <th><a class=if active { "sorted" } else { "" } href=format!("{base}?sort={key}")>{label}</a></th> }
+        }
+    };
+    let confirm_msg = move |verb: &str| format!("{verb} {} selected run(s)?", selected.get().len());
+    let key = StoredValue::new((owner.clone(), name.clone()));
     view! {
+        {can_act.then(|| view! {
+            <div class="row bulk">
+                <span class="muted">{move || format!("{} selected", selected.get().len())}</span>
+                {["stop", "delete"].into_iter().map(|action| view! {
+                    <ActionForm action=bulk on:submit=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            let verb = if action == "stop" { "Stop" } else { "Delete" };
+                            let ok = window().confirm_with_message(&confirm_msg(verb)).unwrap_or(false);
+                            if !ok || selected.get_untracked().is_empty() { ev.prevent_default(); }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = (&ev, confirm_msg);
+                    }>
+                        <input type="hidden" name="owner" value=key.with_value(|k| k.0.clone()) />
+                        <input type="hidden" name="name" value=key.with_value(|k| k.1.clone()) />
+                        <input type="hidden" name="action" value=action />
+                        <input type="hidden" name="uuids" prop:value=move || selected.get().join(",") />
+                        <button type="submit" class="small danger" id=format!("bulk-{action}")>{if action == "stop" { "Stop selected" } else { "Delete selected" }}</button>
+                    </ActionForm>
+                }).collect_view()}
+                <span class="muted" id="bulk-result">{move || bulk.value().get().map(|r| r.unwrap_or_else(|e| crate::server::error_message(&e)))}</span>
+            </div>
+        })}
         <table class="table" id="runs">
-            <thead><tr><th>"Status"</th><th>"Name"</th><th>"User"</th><th>"Created"</th><th>"Duration"</th></tr></thead>
+            <thead><tr>
+                <th></th>
+                {header("status", "Status")}
+                {header("name", "Name")}
+                <th>"User"</th>
+                {header("created", "Created")}
+                <th>"Duration"</th>
+            </tr></thead>
             <tbody>
                 {list.items.into_iter().map(|r| {
                     let href = format!("{base}/{}", r.uuid);
+                    let uuid = r.uuid.clone();
                     view! {
                         <tr data-run=r.uuid.clone()>
+                            <td><input type="checkbox" class="pick" on:change=move |e| toggle(uuid.clone(), event_target_checked(&e)) /></td>
                             <td><StatusBadge status=r.status.clone() /></td>
                             <td><a href=href>{r.name.clone()}</a> <span class="muted uuid">{r.uuid[..8].to_string()}</span></td>
                             <td>{r.user.clone()}</td>

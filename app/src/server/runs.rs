@@ -86,10 +86,16 @@ fn parse_uuid(s: &str) -> Result<uuid::Uuid, ServerFnError> {
 }
 
 #[server]
-pub async fn list_runs(owner: String, name: String, page: u64) -> Result<RunList, ServerFnError> {
+pub async fn list_runs(
+    owner: String,
+    name: String,
+    page: u64,
+    sort: String,
+) -> Result<RunList, ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let q = backend::services::runs::RunQuery {
+        sort: Some(sort).filter(|s| !s.is_empty()),
         limit: Some(RUNS_PER_PAGE),
         offset: Some(page * RUNS_PER_PAGE),
         ..Default::default()
@@ -186,4 +192,40 @@ pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<()
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
     Ok(())
+}
+
+/// Stops or deletes several runs (`action`: `stop` | `delete`; `uuids`: comma-separated). Returns a summary.
+#[server]
+pub async fn bulk_runs(
+    owner: String,
+    name: String,
+    action: String,
+    uuids: String,
+) -> Result<String, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let (mut ok, mut skipped) = (0, Vec::new());
+    for u in uuids.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let id = parse_uuid(u)?;
+        let result = match action.as_str() {
+            "stop" => backend::services::runs::stop(&st.db, &a, id).await.map(|signal| {
+                if signal {
+                    st.executor.stop(id);
+                }
+            }),
+            "delete" => backend::services::runs::delete(&st.db, &a, id).await,
+            _ => return Err(err(backend::Error::invalid("action", "action: stop or delete"))),
+        };
+        match result {
+            Ok(()) => ok += 1,
+            Err(backend::Error::Forbidden(m)) => return Err(err(backend::Error::Forbidden(m))),
+            Err(e) => skipped.push(format!("{}: {e}", &u[..8.min(u.len())])),
+        }
+    }
+    let verb = if action == "stop" { "stopped" } else { "deleted" };
+    Ok(if skipped.is_empty() {
+        format!("{ok} run(s) {verb}")
+    } else {
+        format!("{ok} run(s) {verb}; skipped {}", skipped.join("; "))
+    })
 }
