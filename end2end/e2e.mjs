@@ -111,6 +111,18 @@ await check('a failing run shows its exit code; a long one can be stopped', asyn
   await alice.waitForSelector('#run-status:has-text("stopped")', { timeout: 20000 });
   await shot(alice, '02c-run-stopped');
 });
+await check('the params form is generated from the inputs and its values reach the run', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: typed\ninputs:\n- {name: lr, type: float, description: learning rate}\n- {name: epochs, type: int, value: 3, isOptional: true}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo lr={{ lr }} epochs={{ epochs }}']}\n");
+  await alice.click('#load-params');
+  await alice.waitForSelector('#params-form input[name="param-lr"]');
+  expect(await alice.inputValue('#params-form input[name="param-epochs"]') === '3', 'the default should prefill the field');
+  await alice.fill('#params-form input[name="param-lr"]', '0.05');
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('#logs:has-text("lr=0.05 epochs=3")', { timeout: 20000 });
+});
 await check('finished runs are deleted in bulk after confirmation', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   const before = await alice.locator('#runs tbody tr').count();

@@ -502,14 +502,7 @@ fn joins_params(op: &Value) -> Vec<String> {
 /// replica, as Polyaxon does.
 fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
     const POD_KEYS: &[&str] = &["container", "environment", "init", "sidecars", "connections", "volumes"];
-    let replicas: &[&str] = match run["kind"].as_str().unwrap_or_default() {
-        "tfjob" => &["chief", "ps", "worker", "evaluator"],
-        "pytorchjob" => &["master", "worker"],
-        "mpijob" => &["launcher", "worker"],
-        "daskcluster" => &["scheduler", "worker"],
-        "raycluster" => &["head"],
-        _ => &[],
-    };
+    let replicas = crate::schema::replica_keys(run["kind"].as_str().unwrap_or_default());
     let Value::Object(mut p) = patch else { return merge(run, patch, s) };
     let mut run = run;
     if !replicas.is_empty() {

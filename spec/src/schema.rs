@@ -114,7 +114,8 @@ fn run_keys(kind: &str) -> Option<Vec<&'static str>> {
     Some(keys)
 }
 
-fn replica_keys(kind: &str) -> &'static [&'static str] {
+/// The keys of a distributed run kind that hold one pod spec each.
+pub(crate) fn replica_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "tfjob" => &["chief", "ps", "worker", "evaluator"],
         "pytorchjob" => &["master", "worker"],

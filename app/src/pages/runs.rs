@@ -8,7 +8,8 @@ use super::project::ProjectResource;
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::error_message;
 use crate::server::runs::{
-    get_run, list_runs, run_logs, BulkRuns, RestartRun, RunList, StopRun, SubmitRun, RUNS_PER_PAGE,
+    describe_inputs, get_run, list_runs, run_logs, BulkRuns, RestartRun, RunList, StopRun, SubmitRun,
+    RUNS_PER_PAGE,
 };
 
 fn project_key() -> (Memo<String>, Memo<String>) {
@@ -108,14 +109,62 @@ fn SubmitForm(
     let example = "kind: component\nname: hello\ninputs:\n- {name: who, type: str, value: world, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.11-slim\n    command: [python, -c, \"print('hello {{ who }}')\"]\n";
     let open = initial.is_some();
     let content = initial.unwrap_or_else(|| example.to_string());
+    let (text, set_text) = signal(content.clone());
+    // The params form: one field per declared input, generated from the file on request.
+    let describe = Action::new(|text: &String| describe_inputs(text.clone()));
+    let (values, set_values) = signal(Vec::<(String, String)>::new());
+    let (extra, set_extra) = signal(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(fields)) = describe.value().get() {
+            set_values.set(fields.iter().map(|f| (f.name.clone(), f.default.clone())).collect());
+        }
+    });
+    let params_text = move || {
+        let mut lines: Vec<String> =
+            values.get().iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
+        lines.push(extra.get());
+        lines.join("\n")
+    };
     view! {
         <details class="card" id="new-run" open=open>
             <summary><strong>"New run"</strong> <span class="muted">" — paste a polyaxonfile"</span></summary>
             <ActionForm action=submit>
                 <input type="hidden" name="owner" value=owner />
                 <input type="hidden" name="name" value=name />
-                <label>"Polyaxonfile" <textarea name="content" id="run-content" class="code" rows="12" prop:value=content></textarea></label>
-                <label>"Params (one name=value per line)" <textarea name="params" id="run-params" class="code" rows="2"></textarea></label>
+                <label>
+                    "Polyaxonfile"
+                    <textarea name="content" id="run-content" class="code" rows="12" prop:value=content on:input=move |e| set_text.set(event_target_value(&e))></textarea>
+                </label>
+                <div class="row">
+                    <button type="button" class="small" id="load-params" on:click=move |_| { describe.dispatch(text.get_untracked()); }>"Params form from the file's inputs"</button>
+                </div>
+                {move || match describe.value().get() {
+                    None => ().into_any(),
+                    Some(Err(e)) => view! { <p class="form-error">{crate::server::error_message(&e)}</p> }.into_any(),
+                    Some(Ok(fields)) if fields.is_empty() => view! { <p class="muted">"This file declares no inputs."</p> }.into_any(),
+                    Some(Ok(fields)) => {
+                        view! {
+                            <div class="params-form" id="params-form">
+                                {fields.into_iter().map(|f| {
+                                    let field = f.name.clone();
+                                    view! {
+                                        <label>
+                                            {format!("{} ({}{})", f.name, f.kind, if f.required { ", required" } else { "" })}
+                                            <input name=format!("param-{}", f.name) prop:value=f.default.clone() required=f.required
+                                                on:input=move |e| { let v = event_target_value(&e); set_values.update(|vals| { for (k, x) in vals.iter_mut() { if *k == field { *x = v.clone(); } } }); } />
+                                            {(!f.description.is_empty()).then(|| view! { <small class="muted">{f.description.clone()}</small> })}
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }.into_any()
+                    }
+                }}
+                <label>
+                    "Other params (one name=value per line)"
+                    <textarea id="run-params" class="code" rows="2" on:input=move |e| set_extra.set(event_target_value(&e))></textarea>
+                </label>
+                <input type="hidden" name="params" prop:value=params_text />
                 <p class="muted">"Runs on this server's local executor: the command runs as a process here; the image is recorded, not pulled."</p>
                 <button type="submit" class="primary" id="submit-run">"Run"</button>
             </ActionForm>

@@ -94,8 +94,9 @@ pub async fn create_project(name: String, description: String) -> Result<(), Ser
     Ok(())
 }
 
+/// The caller's access to `owner/name` (shared by the project and run server functions).
 #[cfg(feature = "ssr")]
-async fn access(
+pub(crate) async fn access(
     owner: &str,
     name: &str,
 ) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::ctx::{err, require_user, state, user};
+use super::ctx::{err, require_user, state};
+#[cfg(feature = "ssr")]
+use super::projects::access;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
@@ -68,16 +70,6 @@ fn row(r: &backend::services::runs::RunSummary) -> RunRow {
             })
             .unwrap_or_default(),
     }
-}
-
-#[cfg(feature = "ssr")]
-async fn access(
-    owner: &str,
-    name: &str,
-) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {
-    let st = state()?;
-    let u = user().await?;
-    backend::services::projects::access(&st.db, u.as_ref(), owner, name).await.map_err(err)
 }
 
 #[cfg(feature = "ssr")]
@@ -228,4 +220,39 @@ pub async fn bulk_runs(
     } else {
         format!("{ok} run(s) {verb}; skipped {}", skipped.join("; "))
     })
+}
+
+/// One input of a polyaxonfile, for the params form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputField {
+    pub name: String,
+    pub kind: String,
+    pub default: String,
+    pub required: bool,
+    pub description: String,
+}
+
+/// The inputs a polyaxonfile declares (for a generated params form), or its first error.
+#[server]
+pub async fn describe_inputs(content: String) -> Result<Vec<InputField>, ServerFnError> {
+    let doc = spec::yaml::parse("polyaxonfile.yaml", &content)
+        .map_err(|e| ServerFnError::new(format!("invalid_spec: {}:{}: {}", e.line, e.column, e.message)))?;
+    let component =
+        if doc.value["kind"] == "operation" { doc.value["component"].clone() } else { doc.value.clone() };
+    let mut out = Vec::new();
+    for v in component["inputs"].as_array().into_iter().flatten() {
+        let Ok(io) = spec::io::Io::from_value(v) else { continue };
+        out.push(InputField {
+            default: io
+                .value
+                .as_ref()
+                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                .unwrap_or_default(),
+            required: !io.optional,
+            description: v["description"].as_str().unwrap_or_default().to_string(),
+            name: io.name,
+            kind: io.kind,
+        });
+    }
+    Ok(out)
 }

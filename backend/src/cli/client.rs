@@ -87,8 +87,8 @@ impl Client {
 }
 
 impl Client {
-    /// A response body as text (logs).
-    pub async fn text(&self, path: &str) -> Result<String, String> {
+    /// A successful GET response, or the server's error.
+    async fn get_ok(&self, path: &str) -> Result<reqwest::Response, String> {
         let resp = self
             .http
             .get(format!("{}/api/v1{path}", self.url))
@@ -96,25 +96,21 @@ impl Client {
             .send()
             .await
             .map_err(|e| format!("cannot reach {}: {e}", self.url))?;
-        if !resp.status().is_success() {
-            return decode::<Value>(resp).await.map(|_| String::new());
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(decode::<Value>(resp).await.err().unwrap_or_else(|| "unexpected answer".into()))
         }
-        resp.text().await.map_err(|e| e.to_string())
+    }
+
+    /// A response body as text (logs).
+    pub async fn text(&self, path: &str) -> Result<String, String> {
+        self.get_ok(path).await?.text().await.map_err(|e| e.to_string())
     }
 
     /// A streaming response (server-sent events).
     pub async fn stream(&self, path: &str) -> Result<reqwest::Response, String> {
-        let resp = self
-            .http
-            .get(format!("{}/api/v1{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.url))?;
-        if !resp.status().is_success() {
-            return decode::<Value>(resp).await.and_then(|_| Err("unexpected answer".into()));
-        }
-        Ok(resp)
+        self.get_ok(path).await
     }
 }
 
