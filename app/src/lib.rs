@@ -13,7 +13,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
-use pages::{account, auth, not_found::NotFound, project, projects, runs, settings};
+use pages::{account, auth, not_found::NotFound, project, projects, run, runs, settings};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
                         <Route path=path!("") view=project::Overview />
                         <Route path=path!("runs") view=runs::RunsTab />
-                        <Route path=path!("runs/:uuid") view=runs::RunPage />
+                        <Route path=path!("runs/:uuid") view=run::RunPage />
                         <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />
                         <Route path=path!("pipelines") view=|| view! { <project::Placeholder tab="pipelines" /> } />
                         <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />

@@ -12,6 +12,7 @@ pub mod manifests;
 pub mod matrix;
 pub mod names;
 mod operation;
+mod params;
 pub mod patch;
 pub mod pod;
 pub mod render;

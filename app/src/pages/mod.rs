@@ -5,5 +5,6 @@ pub mod auth;
 pub mod not_found;
 pub mod project;
 pub mod projects;
+pub mod run;
 pub mod runs;
 pub mod settings;

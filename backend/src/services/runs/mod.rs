@@ -6,113 +6,19 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use spec::lifecycle::Status;
 use uuid::Uuid;
 
-use super::projects::ProjectAccess;
+mod views;
+
+pub use views::*;
+
 use crate::domain::Role;
 use crate::entities::{run, run_event, user};
 use crate::error::{Error, Result};
-
-/// What a client submits.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-pub struct Submission {
-    /// The polyaxonfile (YAML text).
-    pub content: String,
-    /// Overlay files, applied in order (`-f a.yaml -f b.yaml`).
-    #[serde(default)]
-    pub overlays: Vec<String>,
-    /// Params, `name -> value` (`-P name=value`).
-    #[serde(default)]
-    pub params: serde_json::Map<String, Value>,
-    /// A name for the run (defaults to the component's name).
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunSummary {
-    pub uuid: Uuid,
-    pub name: String,
-    pub kind: String,
-    pub status: String,
-    pub user: String,
-    pub created_at: chrono::DateTime<Utc>,
-    pub started_at: Option<chrono::DateTime<Utc>>,
-    pub finished_at: Option<chrono::DateTime<Utc>>,
-    /// Seconds from start to finish (or to now while running).
-    pub duration: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunPage {
-    pub items: Vec<RunSummary>,
-    pub total: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TimelineEntry {
-    pub status: String,
-    pub at: chrono::DateTime<Utc>,
-    pub reason: Option<String>,
-    pub message: Option<String>,
-}
-
-/// Where a queued run stands.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct QueuePosition {
-    /// 1 = next to start.
-    pub position: u64,
-    pub running: u64,
-    pub limit: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunDetail {
-    #[serde(flatten)]
-    pub summary: RunSummary,
-    pub project: String,
-    pub params: serde_json::Map<String, Value>,
-    pub outputs: serde_json::Map<String, Value>,
-    pub timeline: Vec<TimelineEntry>,
-    pub status_reason: Option<String>,
-    pub status_message: Option<String>,
-    pub exit_code: Option<i32>,
-    pub retries: i32,
-    pub queue: Option<QueuePosition>,
-    /// The run this one restarts or copies.
-    pub original: Option<Uuid>,
-    pub pipeline: Option<Uuid>,
-    /// What makes the run reproducible: the spec as written and compiled, the image, who and which Myelin.
-    pub reproducibility: Reproducibility,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reproducibility {
-    pub content: String,
-    pub overlays: Vec<String>,
-    pub submitted_params: Value,
-    pub compiled: Value,
-    /// The image as written; the local executor records it but does not pull it.
-    pub image: Option<String>,
-    /// The commit checked out by an `init.git` step.
-    pub git_commit: Option<String>,
-    pub executor: String,
-    pub myelin_version: String,
-}
-
-/// A refused polyaxonfile: nothing was stored.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvalidSpec {
-    pub error: String,
-    pub message: String,
-    #[schema(value_type = Vec<Object>)]
-    pub errors: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub warnings: Vec<Value>,
-}
+use crate::services::projects::ProjectAccess;
 
 fn compile(sub: &Submission) -> spec::Compiled {
     let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: sub.content.clone() }];

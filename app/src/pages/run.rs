@@ -1,0 +1,179 @@
+//! One run: overview, queue position, timeline, live logs, the spec as submitted and compiled, actions.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::runs::{poll, project_key, StatusBadge};
+use crate::components::forms::{action_error, ErrorBox, FormError};
+use crate::server::error_message;
+use crate::server::runs::{get_run, run_logs, RestartRun, StopRun};
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let (owner, name) = project_key();
+    let params = use_params_map();
+    let uuid = Memo::new(move |_| params.read().get("uuid").unwrap_or_default());
+    let stop = ServerAction::<StopRun>::new();
+    let restart = ServerAction::<RestartRun>::new();
+    let run = Resource::new(
+        move || (owner.get(), name.get(), uuid.get(), stop.version().get()),
+        |(o, n, u, _)| get_run(o, n, u),
+    );
+    let running = move || run.get().and_then(|r| r.ok()).is_some_and(|r| !r.done);
+    poll(run, 1000, running);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Ok(r) => {
+                        view! {
+                            <Title text=format!("{} · run · Myelin", r.row.name) />
+                            <div class="run-head">
+                                <h2 id="run-name">{r.row.name.clone()}</h2>
+                                <StatusBadge status=r.row.status.clone() />
+                                <span class="muted uuid">{r.row.uuid.clone()}</span>
+                                <div class="spacer"></div>
+                                {(r.can_act && !r.done).then(|| view! {
+                                    <ActionForm action=stop>
+                                        <input type="hidden" name="owner" value=owner.get_untracked() />
+                                        <input type="hidden" name="name" value=name.get_untracked() />
+                                        <input type="hidden" name="uuid" value=uuid.get_untracked() />
+                                        <button type="submit" class="danger" id="stop-run">"Stop"</button>
+                                    </ActionForm>
+                                })}
+                                {r.can_act.then(|| view! {
+                                    <a class="button" id="copy-run" href=format!("/{}/{}/runs?copy={}", owner.get_untracked(), name.get_untracked(), uuid.get_untracked())>
+                                        "Copy and edit"
+                                    </a>
+                                })}
+                                {r.can_act.then(|| view! {
+                                    <ActionForm action=restart>
+                                        <input type="hidden" name="owner" value=owner.get_untracked() />
+                                        <input type="hidden" name="name" value=name.get_untracked() />
+                                        <input type="hidden" name="uuid" value=uuid.get_untracked() />
+                                        <button type="submit" id="restart-run">"Restart"</button>
+                                    </ActionForm>
+                                })}
+                            </div>
+                            <FormError error=action_error(move || stop.value().get()) />
+                            <FormError error=action_error(move || restart.value().get()) />
+                            <RunOverview r=r.clone() />
+                            <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
+                            <details class="card">
+                                <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>
+                                <h3>"Polyaxonfile"</h3>
+                                <pre class="code" id="run-content">{r.content.clone()}</pre>
+                                <h3>"Kubernetes manifest (what a cluster would run)"</h3>
+                                <pre class="code">{r.manifest.clone()}</pre>
+                            </details>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
+    view! {
+        <div class="grid2">
+            <section class="card">
+                <h3>"Overview"</h3>
+                <dl class="facts">
+                    <dt>"Status"</dt><dd id="run-status">{r.row.status.clone()}{(!r.message.is_empty()).then(|| format!(" — {}", r.message))}</dd>
+                    {r.queue.clone().map(|q| view! { <dt>"Queue"</dt><dd id="run-queue">{q}</dd> })}
+                    {r.exit_code.map(|c| view! { <dt>"Exit code"</dt><dd id="run-exit">{c}</dd> })}
+                    <dt>"User"</dt><dd>{r.row.user.clone()}</dd>
+                    <dt>"Created"</dt><dd>{r.row.created.clone()}</dd>
+                    <dt>"Duration"</dt><dd>{r.row.duration.clone()}</dd>
+                    <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">" (recorded; the local executor does not pull images)"</span></dd>
+                    {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}
+                    {r.original.clone().map(|o| view! { <dt>"Restart of"</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
+                </dl>
+                <h3>"Params"</h3>
+                {if r.params.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else { view! {
+                    <table class="table compact">
+                        {r.params.iter().map(|(k, v)| view! { <tr><td>{k.clone()}</td><td><code>{v.clone()}</code></td></tr> }).collect_view()}
+                    </table>
+                }.into_any() }}
+            </section>
+            <section class="card">
+                <h3>"Timeline"</h3>
+                <ol class="timeline" id="timeline">
+                    {r.timeline.iter().map(|s| view! {
+                        <li><StatusBadge status=s.status.clone() /> <span class="muted">{s.at.clone()}</span> " " {s.message.clone()}</li>
+                    }).collect_view()}
+                </ol>
+            </section>
+        </div>
+    }
+}
+
+/// The run's log: what is stored, then live lines from the server's event stream while it runs.
+#[component]
+fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoView {
+    let stored = Resource::new(
+        {
+            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+            move || (o.clone(), n.clone(), u.clone())
+        },
+        |(o, n, u)| run_logs(o, n, u),
+    );
+    let (live, set_live) = signal(Vec::<String>::new());
+    let (filter, set_filter) = signal(String::new());
+    let stream_url = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream");
+    let download = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/logs");
+    #[cfg(feature = "hydrate")]
+    if !done {
+        Effect::new(move |_| {
+            use wasm_bindgen::closure::Closure;
+            use wasm_bindgen::JsCast;
+            let Ok(es) = web_sys::EventSource::new(&stream_url) else { return };
+            // The stream replays stored lines first; start clean so nothing shows twice.
+            set_live.set(Vec::new());
+            let on_log = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                if let Some(line) = e.data().as_string() {
+                    set_live.update(|l| l.push(line));
+                }
+            });
+            let es2 = es.clone();
+            let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
+            let _ = es.add_event_listener_with_callback("log", on_log.as_ref().unchecked_ref());
+            let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
+            on_log.forget();
+            on_end.forget();
+            let es3 = send_wrapper::SendWrapper::new(es);
+            on_cleanup(move || es3.close());
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (stream_url, done, set_live);
+    view! {
+        <section class="card">
+            <div class="row">
+                <h3>"Logs"</h3>
+                <div class="spacer"></div>
+                <input type="search" placeholder="Search logs" id="log-search" on:input=move |e| set_filter.set(event_target_value(&e)) />
+                <a class="button small" href=download download="logs.txt">"Download"</a>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let stored = stored.await.unwrap_or_default();
+                    view! {
+                        <pre class="logs" id="logs">
+                            {move || {
+                                let lines = live.get();
+                                let text = if lines.is_empty() { stored.clone() } else { lines.join("\n") };
+                                let f = filter.get();
+                                if f.is_empty() { text } else { text.lines().filter(|l| l.contains(&f)).collect::<Vec<_>>().join("\n") }
+                            }}
+                        </pre>
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,274 @@
+//! Params: resolved against the component's inputs and outputs in declaration order, the template context
+//! built from them, and the env vars they expose.
+
+use serde_json::{json, Map, Value};
+
+use crate::compile::{ios, join, At, Compiler, Inherited};
+use crate::io::{normalize_params, Io};
+
+/// An operation's params once resolved.
+pub(crate) struct Resolved {
+    /// Declared inputs and outputs with their values (null when unset or only known at run time).
+    pub params: Vec<(Io, Value)>,
+    /// Params that match no input/output: available to templates only.
+    pub ctx_params: Map<String, Value>,
+    /// Names whose values are only known at run time (upstream outputs, joins).
+    pub runtime: Vec<String>,
+    pub globals: Value,
+}
+
+impl Compiler<'_> {
+    /// Resolves params against the component's inputs and outputs, in declaration order (a value may refer to
+    /// an earlier one).
+    pub(crate) fn resolve_params(
+        &mut self,
+        op: &Value,
+        component: &Value,
+        at: At,
+        comp_at: At,
+        from_matrix: &[String],
+        inh: &Inherited,
+    ) -> Option<Resolved> {
+        let globals = self.globals(inh);
+        let (inputs, outputs) = match (ios(component, "inputs"), ios(component, "outputs")) {
+            (Ok(i), Ok(o)) => (i, o),
+            (Err((p, e)), _) | (_, Err((p, e))) => {
+                self.error(At { doc: comp_at.doc, path: &join(comp_at.path, &p) }, "invalid_io", e);
+                return None;
+            }
+        };
+        let params = normalize_params(op.get("params"));
+        let mut runtime: Vec<String> = joins_params(op);
+        let mut given: Map<String, Value> = Map::new();
+        let mut ctx_params = Map::new();
+        for (name, p) in &params {
+            let ppath = join(&join(at.path, "params"), name);
+            let pat = At { doc: at.doc, path: &ppath };
+            let is_io = inputs.iter().chain(&outputs).any(|io| &io.name == name);
+            // Some(value) when known now; None when only known at run time (ops.X / runs.<uuid>).
+            let value = match p.get("ref").and_then(Value::as_str) {
+                Some("dag") => {
+                    let key = p["value"].as_str().unwrap_or_default();
+                    let key = key.trim_start_matches("inputs.").trim_start_matches("outputs.").to_string();
+                    match inh.dag_inputs.as_ref().map(|d| d.get(&key)) {
+                        Some(Some(v)) => Some(v.clone()),
+                        Some(None) => {
+                            self.error(pat, "unknown_reference", format!("param `{name}` refers to dag input `{key}`, which the pipeline does not have"));
+                            continue;
+                        }
+                        None => None,
+                    }
+                }
+                Some(_) => None,
+                None => Some(p.get("value").cloned().unwrap_or(Value::Null)),
+            };
+            match value {
+                None => {
+                    runtime.push(name.clone());
+                    if !is_io {
+                        ctx_params.insert(name.clone(), json!(format!("{{{{ {name} }}}}")));
+                    }
+                }
+                Some(v) if is_io => {
+                    given.insert(name.clone(), v);
+                }
+                Some(_) if p.get("contextOnly").and_then(Value::as_bool) == Some(false) => self.error(
+                    pat,
+                    "unknown_param",
+                    format!("param `{name}` matches no input or output of the component"),
+                ),
+                Some(v) => {
+                    ctx_params.insert(name.clone(), v);
+                }
+            }
+        }
+        let mut ctx = json!({"globals": &globals});
+        if let Some(d) = &inh.dag_inputs {
+            ctx["dag"] = json!({"inputs": d});
+        }
+        let mut out = Vec::new();
+        for io in inputs.iter().chain(&outputs) {
+            let is_input = inputs.iter().any(|i| i.name == io.name);
+            let ppath = join(&join(at.path, "params"), &io.name);
+            let pat = At { doc: at.doc, path: &ppath };
+            if runtime.contains(&io.name) {
+                out.push((io.clone(), Value::Null));
+                continue;
+            }
+            let raw = given.get(&io.name).cloned().filter(|v| !v.is_null()).or_else(|| io.value.clone());
+            let raw = match raw {
+                Some(Value::String(s)) if s.contains("{{") => {
+                    if s.contains("ops.") || s.contains("runs.") {
+                        runtime.push(io.name.clone());
+                        out.push((io.clone(), Value::Null));
+                        continue;
+                    }
+                    match self.render.render(&s, &ctx) {
+                        Ok(r) => Some(Value::String(r)),
+                        Err(e) => {
+                            self.error(pat, "template_error", format!("param `{}`: {e}", io.name));
+                            continue;
+                        }
+                    }
+                }
+                // A matrix gives each child its value; the matrix itself may leave it unset.
+                None if from_matrix.contains(&io.name) => Some(Value::Null),
+                other => other,
+            };
+            match raw {
+                Some(v) => match io.parse(&v) {
+                    Ok(v) => {
+                        ctx[io.name.as_str()] = v.clone();
+                        out.push((io.clone(), v));
+                    }
+                    Err(e) => self.error(pat, "invalid_param", e),
+                },
+                None if is_input && !io.optional => self.error(
+                    At { doc: at.doc, path: if params.is_empty() { at.path } else { &ppath } },
+                    "required_input",
+                    format!("input `{}` is required and no param was passed", io.name),
+                ),
+                None => out.push((io.clone(), Value::Null)),
+            }
+        }
+        for (name, v) in ctx_params.iter_mut().filter(|(n, _)| !runtime.contains(n)) {
+            if let Value::String(s) = v {
+                if s.contains("{{") && !s.contains("ops.") && !s.contains("runs.") {
+                    match self.render.render(s, &ctx) {
+                        Ok(r) => *s = r,
+                        Err(e) => {
+                            let ppath = join(&join(at.path, "params"), name);
+                            self.error(
+                                At { doc: at.doc, path: &ppath },
+                                "template_error",
+                                format!("param `{name}`: {e}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if self.diags.has_errors() {
+            return None;
+        }
+        Some(Resolved { params: out, ctx_params, runtime, globals })
+    }
+
+    fn globals(&self, inh: &Inherited) -> Value {
+        let uuid = &inh.uuid;
+        json!({
+            "uuid": uuid, "name": "run", "owner_name": "owner", "project_name": "project",
+            "project_unique_name": "owner.project", "username": "user", "namespace": "myelin",
+            "context_path": "/plx-context", "artifacts_path": "/plx-context/artifacts",
+            "run_artifacts_path": format!("/plx-context/artifacts/{uuid}"),
+            "run_outputs_path": format!("/plx-context/artifacts/{uuid}/outputs"),
+            "run_relative_outputs_path": format!("{uuid}/outputs"),
+            "store_path": "/plx-context/artifacts", "iteration": null, "base_url": format!("/services/v1/owner/project/runs/{uuid}"),
+            "created_at": "1970-01-01T00:00:00+00:00", "compiled_at": "1970-01-01T00:00:00+00:00",
+            "is_independent": inh.dag_inputs.is_none(), "cloning_kind": null, "original_uuid": null,
+        })
+    }
+
+    /// The template context: globals, params by name, `params.*`, `inputs`/`outputs`, connections.
+    pub(crate) fn context(
+        &self,
+        component: &Value,
+        params: &[(Io, Value)],
+        ctx_params: &Map<String, Value>,
+        runtime: &[String],
+        inh: &Inherited,
+        mut globals: Value,
+    ) -> Value {
+        let mut c = Map::new();
+        let mut p = Map::new();
+        let (mut inputs, mut outputs) = (Map::new(), Map::new());
+        let mut args = Vec::new();
+        for (io, v) in params {
+            // Values only known at run time stay as Polyaxon leaves them: an unrendered reference.
+            let v =
+                if runtime.contains(&io.name) { json!(format!("{{{{ {} }}}}", io.name)) } else { v.clone() };
+            // A flag prints as `--name` when true and as nothing when false.
+            let shown = if io.is_flag { json!(io.as_arg(&v).unwrap_or_default()) } else { v.clone() };
+            c.insert(io.name.clone(), shown);
+            p.insert(
+                io.name.clone(),
+                json!({"value": v, "as_arg": io.as_arg(&v).unwrap_or_default(), "as_str": crate::render::json_python_str(&v), "connection": io.connection, "type": io.kind}),
+            );
+            if let Some(a) = io.as_arg(&v) {
+                args.push(a);
+            }
+            let is_output = component["outputs"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x["name"] == io.name.as_str()));
+            if is_output { &mut outputs } else { &mut inputs }.insert(io.name.clone(), v);
+        }
+        for (k, v) in ctx_params {
+            c.insert(k.clone(), v.clone());
+            p.insert(k.clone(), json!({"value": v, "as_arg": format!("--{k}={}", crate::render::json_python_str(v)), "as_str": crate::render::json_python_str(v)}));
+        }
+        p.insert("as_args".into(), json!(args.join(" ")));
+        c.insert("params".into(), Value::Object(p));
+        c.insert("inputs".into(), Value::Object(inputs));
+        c.insert("outputs".into(), Value::Object(outputs));
+
+        globals["ports"] = match &component["run"]["ports"] {
+            Value::Array(a) => Value::Array(a.clone()),
+            Value::Null => json!([]),
+            other => json!([other]),
+        };
+        c.insert("globals".into(), globals);
+        c.insert(
+            "connections".into(),
+            self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone(),
+        );
+        if let Some(d) = &inh.dag_inputs {
+            c.insert("dag".into(), json!({"inputs": d}));
+        }
+        c.insert("_as_args_list".into(), Value::Array(args.into_iter().map(Value::String).collect()));
+        Value::Object(c)
+    }
+}
+
+/// Params filled by `joins` (values from other runs, known at run time).
+fn joins_params(op: &Value) -> Vec<String> {
+    op.get("joins")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|j| j.get("params").and_then(Value::as_object))
+        .flat_map(|p| p.keys().cloned())
+        .collect()
+}
+
+/// Params with `toEnv` (on the input or the param) become env vars of the main container.
+pub(crate) fn expose_env(run: &mut Value, op: &Value, params: &[(Io, Value)], runtime: &[String]) {
+    let op_params = normalize_params(op.get("params"));
+    let mut vars = Vec::new();
+    for (io, v) in params {
+        let name = op_params
+            .get(&io.name)
+            .and_then(|p| p.get("toEnv"))
+            .and_then(Value::as_str)
+            .or(io.to_env.as_deref());
+        if let Some(name) = name {
+            let value = if runtime.contains(&io.name) {
+                String::new()
+            } else if let Value::String(s) = v {
+                s.clone()
+            } else {
+                crate::render::json_python_str(v)
+            };
+            vars.push(json!({"name": name, "value": value}));
+        }
+    }
+    if vars.is_empty() || !run["container"].is_object() {
+        return;
+    }
+    let mut env = match run["container"].get("env") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| json!({"name": k, "value": v})).collect(),
+        _ => vec![],
+    };
+    env.extend(vars);
+    run["container"]["env"] = Value::Array(env);
+}
