@@ -95,6 +95,8 @@ await check('a run submitted from the UI runs live to success', async () => {
 await check('a failing run shows its exit code; a long one can be stopped', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   await alice.click('#new-run summary');
+  await alice.setInputFiles('#run-file', { name: 'up.yaml', mimeType: 'text/yaml', buffer: Buffer.from('kind: component\nname: uploaded\n') });
+  await alice.waitForFunction(() => document.querySelector('#run-content').value.includes('name: uploaded'));
   await alice.fill('#run-content', "kind: component\nname: broken\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo about to fail; exit 4']}\n");
   await alice.click('#submit-run');
   await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });

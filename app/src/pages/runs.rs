@@ -129,9 +129,16 @@ fn SubmitForm(
                 <input type="hidden" name="name" value=name />
                 <label>
                     "Polyaxonfile"
-                    <textarea name="content" id="run-content" class="code" rows="12" prop:value=content on:input=move |e| set_text.set(event_target_value(&e))></textarea>
+                    <textarea name="content" id="run-content" class="code" rows="12" prop:value=move || text.get() on:input=move |e| set_text.set(event_target_value(&e))></textarea>
                 </label>
                 <div class="row">
+                    <label class="inline">
+                        "Or upload a file: "
+                        <input type="file" id="run-file" accept=".yaml,.yml,.json" on:change=move |_e| {
+                            #[cfg(feature = "hydrate")]
+                            load_file(_e, set_text);
+                        } />
+                    </label>
                     <button type="button" class="small" id="load-params" on:click=move |_| { describe.dispatch(text.get_untracked()); }>"Params form from the file's inputs"</button>
                 </div>
                 {move || match describe.value().get() {
@@ -256,4 +263,19 @@ fn RunTable(
             {(page + 1 < pages).then(|| view! { <a class="button small" href=format!("{base}?page={}", page + 1)>"Older →"</a> })}
         </div>
     }
+}
+
+/// Reads the chosen file into the polyaxonfile box (browser only).
+#[cfg(feature = "hydrate")]
+fn load_file(e: leptos::ev::Event, set_text: WriteSignal<String>) {
+    use wasm_bindgen::JsCast;
+    let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+    let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+            if let Some(t) = text.as_string() {
+                set_text.set(t);
+            }
+        }
+    });
 }

@@ -53,6 +53,11 @@ impl LocalExecutor {
             .join("main.log")
     }
 
+    /// A run's work directory (its current directory while it runs).
+    pub fn run_dir(&self, run: Uuid) -> PathBuf {
+        self.data_dir.join("runs").join(run.to_string())
+    }
+
     /// Live lines of a running run (`None` when it is not running here).
     pub fn subscribe(&self, run: Uuid) -> Option<broadcast::Receiver<String>> {
         self.live.lock().expect("lock").get(&run).map(|s| s.subscribe())
@@ -103,7 +108,7 @@ impl LocalExecutor {
             .flat_map(|k| main[*k].as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        let workdir = self.data_dir.join("runs").join(r.id.to_string());
+        let workdir = self.run_dir(r.id);
         let log_path = self.log_path(r.project_id, r.id);
         for dir in [&workdir, &log_path.parent().map(PathBuf::from).unwrap_or_default()] {
             tokio::fs::create_dir_all(dir)

@@ -294,6 +294,16 @@ async fn init_steps_clone_a_local_repo_and_write_files(app: TestApp) {
     assert!(text.contains(&format!("init git: cloned file://{} at {head}", repo.display())), "{text}");
     assert_eq!(done["reproducibility"]["git_commit"], head.as_str());
     std::fs::remove_dir_all(&repo).ok();
+    // termination.ttl: 1 — the work dir goes a second after the end; the logs stay.
+    let dir = app.state.executor.run_dir(id.parse().unwrap());
+    for _ in 0..60 {
+        if !dir.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!dir.exists(), "the work dir outlived termination.ttl");
+    assert!(logs(&app, &ann, &id).await.contains("stdout model code"));
 
     let escape = "kind: component\nrun:\n  kind: job\n  init:\n  - file: {filename: ../../escape.txt, content: x}\n  container: {image: 'busybox:1.36', command: ['true']}\n";
     let run = submit(&app, &ann, escape, json!({})).await;
