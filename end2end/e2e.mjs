@@ -84,6 +84,9 @@ await check('a run submitted from the UI runs live to success', async () => {
   await alice.waitForSelector('#logs:has-text("hello e2e 1")', { timeout: 15000 });
   await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 20000 });
   await alice.waitForSelector('#logs:has-text("hello e2e 5")');
+  await new Promise(r => setTimeout(r, 1500)); // a reconnecting stream would replay the lines
+  const shown = (await alice.textContent('#logs')).split('hello e2e 1').length - 1;
+  expect(shown === 1, `log lines shown ${shown} times`);
   const timeline = await alice.textContent('#timeline');
   for (const s of ['queued', 'running', 'succeeded']) expect(timeline.includes(s), `timeline lacks ${s}: ${timeline}`);
   await shot(alice, '02b-run-succeeded');

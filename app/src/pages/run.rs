@@ -21,7 +21,24 @@ pub fn RunPage() -> impl IntoView {
         |(o, n, u, _)| get_run(o, n, u),
     );
     let running = move || run.get().and_then(|r| r.ok()).is_some_and(|r| !r.done);
-    poll(run, 1000, running);
+    // Live: the server's status stream refetches the run at every change; a slow poll covers a lost stream.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let url = format!("/api/v1/projects/{}/{}/runs/{}/events", owner.get(), name.get(), uuid.get());
+        let Ok(es) = web_sys::EventSource::new(&url) else { return };
+        let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| run.refetch());
+        let es2 = es.clone();
+        let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
+        let _ = es.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
+        on_status.forget();
+        on_end.forget();
+        let es = send_wrapper::SendWrapper::new(es);
+        on_cleanup(move || es.close());
+    });
+    poll(run, 5000, running);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -49,6 +49,7 @@ where
         .route("/projects/{owner}/{name}/runs/{uuid}/restart", post(runs::restart_run))
         .route("/projects/{owner}/{name}/runs/{uuid}/logs", get(runs::get_run_logs))
         .route("/projects/{owner}/{name}/runs/{uuid}/logs/stream", get(runs::stream_run_logs))
+        .route("/projects/{owner}/{name}/runs/{uuid}/events", get(runs::stream_run_events))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { Error::NotFound("API endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));

@@ -18,7 +18,7 @@ use super::extract::Json;
         super::members::list_members, super::members::add_member, super::members::change_member_role,
         super::members::remove_member,
         super::runs::create_run, super::runs::list_runs, super::runs::get_run, super::runs::stop_run,
-        super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs,
+        super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs, super::runs::stream_run_events,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

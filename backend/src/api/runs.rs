@@ -156,6 +156,58 @@ pub async fn stream_run_logs(
             .boxed(),
         None => stream::empty().boxed(),
     };
-    let end = stream::once(async { Ok(Event::default().event("end").data("")) });
+    let end = stream::once(async { Ok(Event::default().event("end").data("end")) });
     Ok(Sse::new(head.chain(tail).chain(end)).keep_alive(KeepAlive::default()))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/events", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, description = "Server-sent events: a `status` event (`{status, updated_at}`) now and at every change, then `end` once the run is done", body = String, content_type = "text/event-stream"),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn stream_run_events(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let a = member_access(&app, &u, &owner, &name).await?;
+    runs::find(&app.db, &a, id).await?;
+    let db = app.db.clone();
+    let started = std::time::Instant::now();
+    enum Phase {
+        Watching(Option<String>),
+        Ending,
+        Finished,
+    }
+    let events = stream::unfold(Phase::Watching(None), move |phase| {
+        let (db, a) = (db.clone(), a.clone());
+        async move {
+            let last = match phase {
+                Phase::Finished => return None,
+                Phase::Ending => {
+                    return Some((Ok(Event::default().event("end").data("end")), Phase::Finished))
+                }
+                Phase::Watching(last) => last,
+            };
+            loop {
+                // The database is the truth (several replicas may serve the same run): look every 300 ms,
+                // for at most an hour per connection (clients reconnect).
+                let Ok(r) = runs::find(&db, &a, id).await else {
+                    return Some((Ok(Event::default().event("end").data("end")), Phase::Finished));
+                };
+                let key = format!("{}|{}", r.status, r.updated_at.to_rfc3339());
+                if last.as_deref() != Some(key.as_str()) {
+                    let data =
+                        serde_json::json!({"status": r.status, "updated_at": r.updated_at}).to_string();
+                    let done = spec::lifecycle::Status::parse(&r.status).is_some_and(|s| s.is_done());
+                    let next = if done { Phase::Ending } else { Phase::Watching(Some(key)) };
+                    return Some((Ok(Event::default().event("status").data(data)), next));
+                }
+                if started.elapsed() > std::time::Duration::from_secs(3600) {
+                    return Some((Ok(Event::default().event("end").data("end")), Phase::Finished));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

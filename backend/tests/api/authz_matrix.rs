@@ -51,6 +51,8 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200]),
+        // A finished run, so the event stream ends.
+        row(Method::GET, "/api/v1/projects/{p}/runs/{done}/events", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
     ]
 }

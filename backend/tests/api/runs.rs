@@ -205,6 +205,17 @@ async fn a_stopped_job_ends_with_its_whole_process_group(app: TestApp) {
         .ok()
         .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next().unwrap_or('?')));
     assert!(matches!(state, None | Some('Z') | Some('X')), "the group's child {pid} survived ({state:?})");
+    // The status stream of a finished run: its status now, then the end.
+    let req = axum::http::Request::get(format!("/api/v1/projects/ann/p/runs/{id}/events"))
+        .header("authorization", format!("Bearer {}", ann.token))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let body = app.router.clone().oneshot(req).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(text.starts_with("event: status\ndata: {\"status\":\"stopped\""), "{text}");
+    assert!(text.trim_end().ends_with("event: end\ndata: end"), "{text}");
     let again = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
     assert_eq!(again.status, 409);
     let restarted =
