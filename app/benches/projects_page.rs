@@ -7,6 +7,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+mod common;
+
 async fn setup() -> (axum::Router, String) {
     let dir = std::env::temp_dir().join(format!("myelin-bench-{}", uuid::Uuid::new_v4()));
     let url = backend::config::database_url(&dir, None);
@@ -25,13 +27,7 @@ async fn setup() -> (axum::Router, String) {
     }
     let opts = app::serve::leptos_options("target/site", "127.0.0.1:0".parse().unwrap());
     let router = app::serve::router(state, &store, opts);
-    let login = Request::post("/api/v1/auth/login")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(r#"{"username":"bench","password":"bench-password"}"#))
-        .unwrap();
-    let resp = router.clone().oneshot(login).await.unwrap();
-    assert!(resp.status().is_success(), "login failed: {}", resp.status());
-    let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = common::session_cookie(&router, "bench", "bench-password").await;
     (router, cookie)
 }
 
