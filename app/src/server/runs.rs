@@ -169,10 +169,7 @@ pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), S
     let st = state()?;
     let a = access(&owner, &name).await?;
     let id = parse_uuid(&uuid)?;
-    if backend::services::runs::stop(&st.db, &a, id).await.map_err(err)? {
-        st.executor.stop(id);
-    }
-    Ok(())
+    backend::services::runs::stop(&st.db, &st.executor, &a, id).await.map_err(err)
 }
 
 #[server]
@@ -200,11 +197,7 @@ pub async fn bulk_runs(
     for u in uuids.split(',').map(str::trim).filter(|u| !u.is_empty()) {
         let id = parse_uuid(u)?;
         let result = match action.as_str() {
-            "stop" => backend::services::runs::stop(&st.db, &a, id).await.map(|signal| {
-                if signal {
-                    st.executor.stop(id);
-                }
-            }),
+            "stop" => backend::services::runs::stop(&st.db, &st.executor, &a, id).await,
             "delete" => backend::services::runs::delete(&st.db, &a, id).await,
             _ => return Err(err(backend::Error::invalid("action", "action: stop or delete"))),
         };

@@ -18,13 +18,17 @@ use crate::state::AppState;
 
 type RunPath = Path<(String, String, Uuid)>;
 
-async fn member_access(
+/// The caller's access to the project and the run in it (404 for either when they may not see it).
+async fn run_of(
     app: &AppState,
     u: &Option<crate::entities::user::Model>,
     owner: &str,
     name: &str,
-) -> Result<projects::ProjectAccess> {
-    projects::access(&app.db, u.as_ref(), owner, name).await
+    id: Uuid,
+) -> Result<(projects::ProjectAccess, crate::entities::run::Model)> {
+    let a = projects::access(&app.db, u.as_ref(), owner, name).await?;
+    let r = runs::find(&app.db, &a, id).await?;
+    Ok((a, r))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs", tag = "runs", request_body = Submission,
@@ -37,7 +41,7 @@ pub async fn create_run(
     Path((owner, name)): Path<(String, String)>,
     Json(sub): Json<Submission>,
 ) -> Result<(StatusCode, Json<RunDetail>)> {
-    let a = member_access(&app, &u, &owner, &name).await?;
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     let me = u.ok_or(Error::NotFound("project"))?;
     let run = runs::submit(&app.db, &a, &me, &sub, None).await?;
     app.wake.notify_one();
@@ -53,7 +57,7 @@ pub async fn list_runs(
     Path((owner, name)): Path<(String, String)>,
     Query(q): Query<RunQuery>,
 ) -> Result<Json<RunPage>> {
-    let a = member_access(&app, &u, &owner, &name).await?;
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     Ok(Json(runs::list(&app.db, &a, &q).await?))
 }
 
@@ -65,7 +69,7 @@ pub async fn get_run(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<Json<RunDetail>> {
-    let a = member_access(&app, &u, &owner, &name).await?;
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     Ok(Json(runs::get(&app.db, &a, id).await?))
 }
 
@@ -78,10 +82,8 @@ pub async fn stop_run(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<Json<RunDetail>> {
-    let a = member_access(&app, &u, &owner, &name).await?;
-    if runs::stop(&app.db, &a, id).await? {
-        app.executor.stop(id);
-    }
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    runs::stop(&app.db, &app.executor, &a, id).await?;
     Ok(Json(runs::get(&app.db, &a, id).await?))
 }
 
@@ -93,7 +95,7 @@ pub async fn restart_run(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<(StatusCode, Json<RunDetail>)> {
-    let a = member_access(&app, &u, &owner, &name).await?;
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     let me = u.ok_or(Error::NotFound("project"))?;
     let run = runs::restart(&app.db, &a, &me, id).await?;
     app.wake.notify_one();
@@ -109,7 +111,7 @@ pub async fn delete_run(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<StatusCode> {
-    let a = member_access(&app, &u, &owner, &name).await?;
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     runs::delete(&app.db, &a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -123,8 +125,7 @@ pub async fn get_run_logs(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<impl IntoResponse> {
-    let a = member_access(&app, &u, &owner, &name).await?;
-    let r = runs::find(&app.db, &a, id).await?;
+    let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
     let text = crate::executor::local::read_log(&app.executor.log_path(r.project_id, r.id)).await;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
@@ -138,8 +139,7 @@ pub async fn stream_run_logs(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let a = member_access(&app, &u, &owner, &name).await?;
-    let r = runs::find(&app.db, &a, id).await?;
+    let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
     // Subscribe before reading the file, so no line falls between the two.
     let live = app.executor.subscribe(id);
     let stored = crate::executor::local::read_log(&app.executor.log_path(r.project_id, r.id)).await;
@@ -169,8 +169,7 @@ pub async fn stream_run_events(
     Caller(u): Caller,
     Path((owner, name, id)): RunPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let a = member_access(&app, &u, &owner, &name).await?;
-    runs::find(&app.db, &a, id).await?;
+    let (a, _) = run_of(&app, &u, &owner, &name, id).await?;
     let db = app.db.clone();
     let started = std::time::Instant::now();
     enum Phase {

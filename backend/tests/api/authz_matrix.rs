@@ -117,7 +117,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
             let done =
                 backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
-            backend::services::runs::stop(&app.db, &access, done).await.unwrap();
+            backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
             let token_id = match caller {
                 Some(c) => {
                     let fresh = app

@@ -18,6 +18,7 @@ pub use views::*;
 use crate::domain::Role;
 use crate::entities::{run, run_event, user};
 use crate::error::{Error, Result};
+use crate::executor::LocalExecutor;
 use crate::services::projects::ProjectAccess;
 
 fn compile(sub: &Submission) -> spec::Compiled {
@@ -59,19 +60,13 @@ pub async fn submit(
         let what = out.run.pipeline.as_deref().unwrap_or(&kind);
         return Err(Error::Unsupported(format!("the local executor runs jobs; a {what} run needs the pipelines or Kubernetes executor, which are not available yet")));
     }
-    let name = sub
-        .name
-        .clone()
-        .or_else(|| {
-            spec::yaml::parse("f", &sub.content)
-                .ok()
-                .and_then(|d| d.value.get("name").and_then(Value::as_str).map(str::to_string))
-        })
-        .unwrap_or_else(|| "run".into());
+    // The compiled Job carries the name's fallback source and the termination settings already.
+    let doc = spec::yaml::parse("f", &sub.content).map(|d| d.value).unwrap_or(Value::Null);
+    let name =
+        sub.name.clone().or_else(|| doc["name"].as_str().map(str::to_string)).unwrap_or_else(|| "run".into());
     let name = crate::domain::bounded_text("name", &name, 128)?;
     let main = &out.run.manifests[0]["spec"]["template"]["spec"]["containers"][0];
     let compiled = serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?;
-    let doc = spec::yaml::parse("f", &sub.content).map(|d| d.value).unwrap_or(Value::Null);
     let termination = &doc["termination"];
     let now = Utc::now();
     let id = Uuid::new_v4();
@@ -331,8 +326,8 @@ async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> 
 }
 
 /// Asks a run to stop: runs that have not started stop at once; started ones go `stopping` and the executor
-/// ends them. Returns whether the executor must act.
-pub async fn stop(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<bool> {
+/// ends them.
+pub async fn stop(db: &DatabaseConnection, exec: &LocalExecutor, a: &ProjectAccess, id: Uuid) -> Result<()> {
     a.require(Role::Member)?;
     let r = find(db, a, id).await?;
     let status = Status::parse(&r.status).unwrap_or(Status::Created);
@@ -341,10 +336,11 @@ pub async fn stop(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resul
     }
     if matches!(status, Status::Created | Status::Compiled | Status::Queued) {
         transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?;
-        return Ok(false);
+        return Ok(());
     }
     transition(db, id, Status::Stopping, "StoppedByUser", Some("stop requested")).await?;
-    Ok(true)
+    exec.stop(id);
+    Ok(())
 }
 
 /// A new run with the same spec and params.
