@@ -67,6 +67,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         args.secure_cookies,
         &args.data_dir,
         &format!("http://{addr}"),
+        args.artifacts_url.as_deref(),
     )
     .await
     .map_err(|e| e.to_string())?;

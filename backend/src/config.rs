@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// sqlite://... or postgres://...; defaults to a SQLite file in the data dir.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Where artifacts and logs are kept: `file:///dir` or `s3://bucket[/prefix]` (with `AWS_*` variables);
+    /// defaults to `<data dir>/artifacts`.
+    #[arg(long, env = "MYELIN_ARTIFACTS_URL")]
+    pub artifacts_url: Option<String>,
     /// Mark session cookies `Secure` (set this when serving over HTTPS).
     #[arg(long, env = "MYELIN_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -2,6 +2,7 @@
 //! CLI client. The `myelin` binary (in `app`) wires it to the UI.
 
 pub mod api;
+pub mod artifacts;
 pub mod auth;
 pub mod cli;
 pub mod config;

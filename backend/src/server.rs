@@ -13,10 +13,12 @@ pub async fn prepare(
     secure_cookies: bool,
     data_dir: &std::path::Path,
     public_url: &str,
+    artifacts_url: Option<&str>,
 ) -> Result<(AppState, Store)> {
     let db = crate::db::connect(database_url).await?;
     let store = Store::for_db(&db).await?;
-    Ok((AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string()), store))
+    let artifacts = std::sync::Arc::new(crate::artifacts::Artifacts::open(artifacts_url, data_dir)?);
+    Ok((AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string(), artifacts), store))
 }
 
 /// Wraps a complete router with sessions and CSRF protection.

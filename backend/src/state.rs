@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
+use crate::artifacts::Artifacts;
 use crate::auth::limit::LoginLimiter;
 use crate::executor::LocalExecutor;
 
@@ -15,19 +16,23 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     pub secure_cookies: bool,
     pub executor: Arc<LocalExecutor>,
+    pub artifacts: Arc<Artifacts>,
     /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
     pub wake: Arc<Notify>,
 }
 
 impl AppState {
     /// `public_url` is how jobs reach this server (tracking URI).
-    pub fn new(db: DatabaseConnection, secure_cookies: bool, data_dir: PathBuf, public_url: String) -> Self {
-        let executor = Arc::new(LocalExecutor::new(db.clone(), data_dir, public_url));
+    pub fn new(db: DatabaseConnection, secure_cookies: bool, data_dir: PathBuf, public_url: String,
+        artifacts: Arc<Artifacts>,
+    ) -> Self {
+        let executor = Arc::new(LocalExecutor::new(db.clone(), data_dir, public_url, artifacts.clone()));
         Self {
             db,
             limiter: Arc::new(LoginLimiter::default()),
             secure_cookies,
             executor,
+            artifacts,
             wake: Arc::new(Notify::new()),
         }
     }

@@ -136,7 +136,7 @@ pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<Strin
     let st = state()?;
     let a = access(&owner, &name).await?;
     let r = backend::services::runs::find(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
-    Ok(backend::executor::local::read_log(&st.executor.log_path(r.project_id, r.id)).await)
+    Ok(st.executor.log_text(r.project_id, r.id).await)
 }
 
 /// `params`: one `name=value` per line.

@@ -1,10 +1,14 @@
 //! sea-orm models of the tables in `migrations`.
 
 pub mod api_token;
+pub mod latest_metric;
 pub mod member;
+pub mod metric_chunk;
 pub mod project;
 pub mod run;
 pub mod run_event;
+pub mod run_param;
+pub mod run_tag;
 pub mod run_token;
 pub mod site_setting;
 pub mod user;

@@ -12,6 +12,8 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     /// Runs of this project that may run at once.
     pub concurrency: i32,
+    /// Deleted as an MLflow experiment (restorable); Myelin itself still shows it.
+    pub deleted_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,10 @@ pub struct Model {
     pub started_at: Option<ChronoDateTimeUtc>,
     pub finished_at: Option<ChronoDateTimeUtc>,
     pub myelin_version: String,
+    /// Deleted through the MLflow API (restorable); hidden from lists.
+    pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Datasets logged with MLflow's `log-inputs`.
+    pub inputs: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

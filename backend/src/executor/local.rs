@@ -1,6 +1,7 @@
 //! The local executor: the main container's command and args run as a child process group in a per-run work
 //! directory, with the run's env plus tracking variables. The image is recorded, not pulled. Output is
-//! stored line by line with timestamps (durably, under the data dir) and streamed live.
+//! spooled line by line with timestamps to a file under the data dir (durable while the run lives), streamed
+//! live, and moved to the artifact store (`<project>/<run>/logs/main.log`) when the run ends.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,8 +19,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
+use crate::artifacts::Artifacts;
 use crate::entities::run;
 use crate::services::runs::transition;
+
+/// Where a run's log lands in the artifact store, under the run's prefix.
+pub const LOG_KEY: &str = "logs/main.log";
 
 /// How long a stopped run gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(10);
@@ -28,6 +33,7 @@ pub struct LocalExecutor {
     db: DatabaseConnection,
     data_dir: PathBuf,
     server_url: String,
+    artifacts: Arc<Artifacts>,
     stops: Mutex<HashMap<Uuid, Arc<Notify>>>,
     live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
 }
@@ -39,18 +45,37 @@ enum Ended {
 }
 
 impl LocalExecutor {
-    pub fn new(db: DatabaseConnection, data_dir: PathBuf, server_url: String) -> Self {
-        Self { db, data_dir, server_url, stops: Mutex::default(), live: Mutex::default() }
+    pub fn new(db: DatabaseConnection, data_dir: PathBuf, server_url: String, artifacts: Arc<Artifacts>) -> Self {
+        Self { db, data_dir, server_url, artifacts, stops: Mutex::default(), live: Mutex::default() }
     }
 
-    /// Where a run's output is kept: `<data dir>/artifacts/<project>/<run>/logs/main.log`.
-    pub fn log_path(&self, project: Uuid, run: Uuid) -> PathBuf {
-        self.data_dir
-            .join("artifacts")
-            .join(project.to_string())
-            .join(run.to_string())
-            .join("logs")
-            .join("main.log")
+    /// Where a run's output is spooled while it runs: `<data dir>/spool/<run>.log`.
+    pub fn log_path(&self, _project: Uuid, run: Uuid) -> PathBuf {
+        self.data_dir.join("spool").join(format!("{run}.log"))
+    }
+
+    /// The run's log lines (`<time> <stream> <text>`): the spool while it runs, the artifact store after.
+    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
+        match tokio::fs::read_to_string(self.log_path(project, run)).await {
+            Ok(text) => text,
+            Err(_) => {
+                let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
+                self.artifacts.read(&key).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Moves a finished run's spooled log to the artifact store (the spool is removed only once it is stored).
+    async fn archive_log(&self, project: Uuid, run: Uuid) {
+        let spool = self.log_path(project, run);
+        let Ok(bytes) = tokio::fs::read(&spool).await else { return };
+        let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
+        match self.artifacts.put(&key, bytes.into()).await {
+            Ok(()) => {
+                let _ = tokio::fs::remove_file(&spool).await;
+            }
+            Err(e) => tracing::error!(%run, error = %e, "cannot store the run's log; it stays in the spool"),
+        }
     }
 
     /// A run's work directory (its current directory while it runs).
@@ -82,7 +107,7 @@ impl LocalExecutor {
         self.live.lock().expect("lock").insert(r.id, tx.clone());
         let me = self.clone();
         tokio::spawn(async move {
-            let id = r.id;
+            let (id, project) = (r.id, r.project_id);
             if let Err(e) = me.supervise(r, stop, tx).await {
                 tracing::error!(run = %id, error = ?e, "local executor failed");
                 let msg = format!("the local executor failed: {e}");
@@ -91,6 +116,7 @@ impl LocalExecutor {
                     let _ = transition(&me.db, id, Status::Stopped, "ExecutorError", Some(&msg)).await;
                 }
             }
+            me.archive_log(project, id).await;
             me.stops.lock().expect("lock").remove(&id);
             me.live.lock().expect("lock").remove(&id);
         });
@@ -324,6 +350,7 @@ impl LocalExecutor {
                 // `stopping` may only end as stopped.
                 transition(&self.db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;
             }
+            self.archive_log(r.project_id, r.id).await;
         }
         Ok(orphans.len())
     }
@@ -373,7 +400,3 @@ async fn append(path: &std::path::Path, line: &str) {
     }
 }
 
-/// The run's log lines (`<time> <stream> <text>`), from the durable file.
-pub async fn read_log(path: &std::path::Path) -> String {
-    tokio::fs::read_to_string(path).await.unwrap_or_default()
-}

@@ -7,3 +7,4 @@ pub mod run_tokens;
 pub mod runs;
 pub mod settings;
 pub mod tokens;
+pub mod tracking;

@@ -112,6 +112,15 @@ pub async fn access(
     Ok(ProjectAccess { project, owner: owner_user.username, role: Role::parse(&m.role)? })
 }
 
+/// The caller's access to a project known by id (MLflow experiment ids); `404` as for `access`.
+pub async fn access_by_id(db: &DatabaseConnection, caller: &user::Model, id: Uuid) -> Result<ProjectAccess> {
+    let not_found = || Error::NotFound("project");
+    let project = project::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)?;
+    let m = member::Entity::find_by_id((project.id, caller.id)).one(db).await?.ok_or_else(not_found)?;
+    let owner = user::Entity::find_by_id(project.owner_id).one(db).await?.ok_or_else(not_found)?;
+    Ok(ProjectAccess { project, owner: owner.username, role: Role::parse(&m.role)? })
+}
+
 fn conflict(owner: &str, name: &str) -> Error {
     Error::Conflict(format!("{owner} already has a project named {name:?}"))
 }
@@ -142,6 +151,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         concurrency: Set(2),
+        deleted_at: Set(None),
     }
     .insert(&txn)
     .await

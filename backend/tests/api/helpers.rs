@@ -56,7 +56,7 @@ impl TestApp {
     async fn on(url: &str, pg: Option<PgDatabase>) -> Self {
         let data = std::env::temp_dir().join(format!("myelin-test-data-{}", uuid::Uuid::new_v4().simple()));
         let (state, store) =
-            backend::server::prepare(url, false, &data, "http://127.0.0.1:9").await.expect("prepare app");
+            backend::server::prepare(url, false, &data, "http://127.0.0.1:9", None).await.expect("prepare app");
         let state_for_tests = state.clone();
         let db = state.db.clone();
         Self { router: backend::server::api_only(state, &store), db, state: state_for_tests, _pg: pg }

@@ -97,6 +97,8 @@ pub async fn submit(
         started_at: Set(None),
         finished_at: Set(None),
         myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
+        deleted_at: Set(None),
+        inputs: Set(None),
     }
     .insert(&txn)
     .await?;

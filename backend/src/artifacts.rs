@@ -1,0 +1,201 @@
+//! The artifact store (`object_store`): a local directory by default, S3-compatible when `--artifacts-url` says
+//! `s3://bucket[/prefix]` (credentials and endpoint from the usual `AWS_*` variables). Keys are
+//! `<project>/<run>/<path>`; every path that comes from a user is normalised and confined to its run's prefix.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Files larger than this are refused (`413`) unless configured otherwise.
+pub const DEFAULT_MAX_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
+
+pub struct Artifacts {
+    store: Arc<dyn ObjectStore>,
+    /// Where the store is, for the UI and logs (never carries credentials).
+    pub location: String,
+    pub max_upload: u64,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    /// Relative to the listed directory's run root (`artifacts/model.pt`).
+    pub path: String,
+    pub is_dir: bool,
+    pub size: Option<u64>,
+}
+
+impl Artifacts {
+    /// `file:///abs/dir`, `s3://bucket[/prefix]`, or nothing for `<data dir>/artifacts`.
+    pub fn open(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
+        let bad = |e: object_store::Error| Error::Internal(format!("artifact store: {e}"));
+        match url.filter(|u| !u.is_empty()) {
+            None => Self::local(&data_dir.join("artifacts")),
+            Some(u) if u.starts_with("file://") => Self::local(std::path::Path::new(&u["file://".len()..])),
+            Some(u) if u.starts_with("s3://") => {
+                let rest = &u["s3://".len()..];
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(e) = endpoint {
+                    b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e).with_virtual_hosted_style_request(false);
+                }
+                let s3: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(bad)?);
+                let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
+                    "" => s3,
+                    p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
+                };
+                Ok(Self { store, location: u.to_string(), max_upload: DEFAULT_MAX_UPLOAD })
+            }
+            Some(u) => Err(Error::Internal(format!("--artifacts-url must be file://... or s3://..., not {u}"))),
+        }
+    }
+
+    fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| Error::Internal(format!("artifact store: {e}")))?;
+        Ok(Self {
+            store: Arc::new(fs.with_automatic_cleanup(true)),
+            location: format!("file://{}", dir.display()),
+            max_upload: DEFAULT_MAX_UPLOAD,
+        })
+    }
+
+    /// The key of `path` inside a run's prefix; `..`, absolute paths and odd characters are refused.
+    pub fn run_key(project: Uuid, run: Uuid, path: &str) -> Result<Path> {
+        let clean = normalise(path)?;
+        Ok(Path::from(format!("{project}/{run}/{clean}")))
+    }
+
+    pub async fn put(&self, key: &Path, bytes: Bytes) -> Result<()> {
+        self.store.put(key, PutPayload::from(bytes)).await.map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Streams a body into the store; over `max_upload` bytes the upload is aborted and nothing is kept.
+    pub async fn put_stream<S, E>(&self, key: &Path, mut body: S) -> Result<u64>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let upload = self.store.put_multipart(key).await.map_err(store_err)?;
+        let mut w = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+        let mut total = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    w.abort().await.ok();
+                    return Err(Error::BadRequest(format!("upload interrupted: {e}")));
+                }
+            };
+            total += chunk.len() as u64;
+            if total > self.max_upload {
+                w.abort().await.ok();
+                return Err(Error::PayloadTooLarge);
+            }
+            w.wait_for_capacity(4).await.map_err(store_err)?;
+            w.write(&chunk);
+        }
+        w.finish().await.map_err(store_err)?;
+        Ok(total)
+    }
+
+    /// The object's bytes as a stream, and its size; `NotFound` when absent.
+    pub async fn get(
+        &self,
+        key: &Path,
+    ) -> Result<(u64, impl Stream<Item = std::result::Result<Bytes, object_store::Error>> + use<>)> {
+        let got = self.store.get(key).await.map_err(store_err)?;
+        let size = got.meta.size;
+        Ok((size, got.into_stream()))
+    }
+
+    pub async fn read(&self, key: &Path) -> Result<Bytes> {
+        let got = self.store.get(key).await.map_err(store_err)?;
+        got.bytes().await.map_err(store_err)
+    }
+
+    /// One directory level under `<project>/<run>/<dir>`; paths come back relative to the run.
+    pub async fn list(&self, project: Uuid, run: Uuid, dir: &str) -> Result<Vec<Entry>> {
+        let root = format!("{project}/{run}");
+        let prefix = match dir.trim_matches('/') {
+            "" => Path::from(root.clone()),
+            d => Self::run_key(project, run, d)?,
+        };
+        let listing = self.store.list_with_delimiter(Some(&prefix)).await.map_err(store_err)?;
+        let rel = |p: &Path| p.as_ref().strip_prefix(&root).unwrap_or(p.as_ref()).trim_start_matches('/').to_string();
+        let mut out: Vec<Entry> = listing
+            .common_prefixes
+            .iter()
+            .map(|p| Entry { path: rel(p), is_dir: true, size: None })
+            .chain(listing.objects.iter().map(|o| Entry { path: rel(&o.location), is_dir: false, size: Some(o.size) }))
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Removes everything a run stored (its logs and artifacts).
+    pub async fn delete_run(&self, project: Uuid, run: Uuid) -> Result<()> {
+        let prefix = Path::from(format!("{project}/{run}"));
+        let keys = self.store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
+        let mut deleted = self.store.delete_stream(keys);
+        while let Some(r) = deleted.next().await {
+            r.map_err(store_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn store_err(e: object_store::Error) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => Error::NotFound("artifact"),
+        other => Error::Internal(format!("artifact store: {other}")),
+    }
+}
+
+/// `a/b/c.txt` from what a user sent; refuses `..`, `.`, empty segments (other than a trailing slash), absolute
+/// paths, backslashes and control characters.
+pub fn normalise(path: &str) -> Result<String> {
+    let refuse = |why: &str| Error::invalid("path", format!("artifact path {path:?} {why}"));
+    if path.len() > 1024 {
+        return Err(refuse("is longer than 1024 bytes"));
+    }
+    if path.starts_with('/') {
+        return Err(refuse("must be relative"));
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(refuse("contains a backslash or a control character"));
+    }
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    let mut parts = Vec::new();
+    for seg in trimmed.split('/') {
+        match seg {
+            "" => return Err(refuse("has an empty segment")),
+            "." | ".." => return Err(refuse("may not contain `.` or `..`")),
+            s => parts.push(s),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn paths_are_confined() {
+        assert_eq!(normalise("a/b.txt").unwrap(), "a/b.txt");
+        assert_eq!(normalise("dir/").unwrap(), "dir");
+        for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a", "a\\..\\b", "a\0b", ""] {
+            assert!(normalise(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Tracking: metrics, params and tags logged by a run (through the MLflow API or Myelin's own), and reads of
+//! them. Params are immutable once logged, as in MLflow; a run's Polyaxon params are logged at submission.
+
+pub mod chunks;
+pub mod history;
+pub mod search;
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait, Value,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::entities::{latest_metric, run, run_param, run_tag};
+use crate::error::{Error, Result};
+
+/// MLflow's limits, so clients see the same refusals.
+pub const MAX_METRICS: usize = 1000;
+pub const MAX_PARAMS: usize = 100;
+pub const MAX_TAGS: usize = 100;
+pub const MAX_KEY: usize = 250;
+pub const MAX_PARAM_VALUE: usize = 6000;
+pub const MAX_TAG_VALUE: usize = 8000;
+/// The tag MLflow clients read and write a run's name through.
+pub const RUN_NAME_TAG: &str = "mlflow.runName";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Point {
+    pub key: String,
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    pub step: i64,
+}
+
+/// The last value of a metric and its true extremes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MetricSummary {
+    pub key: String,
+    /// `null` when the last value was NaN.
+    pub last: Option<f64>,
+    pub step: i64,
+    pub timestamp: i64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub count: i64,
+}
+
+/// What a run logged, in MLflow's terms.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunData {
+    pub metrics: Vec<MetricSummary>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// MLflow's key rule: alphanumerics, `_ - . / : ` and spaces; no `..` and not absolute.
+pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_KEY
+        && key.chars().all(|c| c.is_alphanumeric() || "_-./: ".contains(c))
+        && !key.starts_with('/')
+        && !key.split('/').any(|s| s == "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            what,
+            format!(
+                "invalid {what} name {key:?}: names may only contain alphanumerics, underscores (_), dashes (-), \
+                 periods (.), spaces ( ), colons (:) and slashes (/), at most {MAX_KEY} characters, not `..` \
+                 or absolute"
+            ),
+        ))
+    }
+}
+
+fn check_value(what: &'static str, key: &str, value: &str, max: usize) -> Result<()> {
+    if value.len() > max {
+        return Err(Error::invalid(what, format!("the value of {what} {key:?} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// Records one batch: points (grouped into one chunk per key), params (immutable) and tags.
+pub async fn log(
+    db: &DatabaseConnection,
+    r: &run::Model,
+    metrics: &[Point],
+    params: &[(String, String)],
+    tags: &[(String, String)],
+) -> Result<()> {
+    if r.deleted_at.is_some() {
+        return Err(Error::Conflict(format!("run {} is deleted; restore it before logging to it", r.id.simple())));
+    }
+    if metrics.len() > MAX_METRICS || params.len() > MAX_PARAMS || tags.len() > MAX_TAGS {
+        return Err(Error::invalid(
+            "batch",
+            format!("a batch holds at most {MAX_METRICS} metrics, {MAX_PARAMS} params and {MAX_TAGS} tags"),
+        ));
+    }
+    let mut by_key: BTreeMap<&str, Vec<&Point>> = BTreeMap::new();
+    for p in metrics {
+        validate_key("metric", &p.key)?;
+        by_key.entry(&p.key).or_default().push(p);
+    }
+    let mut seen = HashMap::new();
+    for (k, v) in params {
+        validate_key("param", k)?;
+        check_value("param", k, v, MAX_PARAM_VALUE)?;
+        if seen.insert(k.as_str(), v.as_str()).is_some_and(|old| old != v) {
+            return Err(Error::invalid("param", format!("param {k:?} appears twice in the batch with different values")));
+        }
+    }
+    for (k, v) in tags {
+        validate_key("tag", k)?;
+        check_value("tag", k, v, MAX_TAG_VALUE)?;
+    }
+    let txn = db.begin().await?;
+    // Every branch starts with a write, as SQLite's WAL mode needs.
+    if !params.is_empty() {
+        insert_params(&txn, r.id, params).await?;
+    }
+    if !tags.is_empty() {
+        set_tags(&txn, r.id, tags).await?;
+    }
+    let mut compact = Vec::new();
+    if !by_key.is_empty() {
+        let rows = by_key.iter().map(|(k, pts)| chunks::row(r.id, k, pts)).collect();
+        chunks::insert_rows(&txn, rows).await?;
+        compact = upsert_latest(&txn, r.id, &by_key).await?;
+    }
+    txn.commit().await?;
+    for key in compact {
+        chunks::compact(db, r.id, &key).await?;
+    }
+    Ok(())
+}
+
+async fn insert_params<C: ConnectionTrait>(db: &C, run: Uuid, params: &[(String, String)]) -> Result<()> {
+    let rows = params.iter().map(|(k, v)| run_param::ActiveModel {
+        run_id: Set(run),
+        key: Set(k.clone()),
+        value: Set(v.clone()),
+    });
+    run_param::Entity::insert_many(rows)
+        .on_conflict(OnConflict::columns([run_param::Column::RunId, run_param::Column::Key]).do_nothing().to_owned())
+        .do_nothing()
+        .exec_without_returning(db)
+        .await?;
+    let stored = run_param::Entity::find()
+        .filter(run_param::Column::RunId.eq(run))
+        .filter(run_param::Column::Key.is_in(params.iter().map(|(k, _)| k.clone())))
+        .all(db)
+        .await?;
+    for s in stored {
+        if let Some((_, v)) = params.iter().find(|(k, v)| *k == s.key && *v != s.value) {
+            return Err(Error::invalid(
+                "param",
+                format!(
+                    "changing param values is not allowed: param {:?} was already logged with value {:?} for run \
+                     {}; attempted to log {v:?}",
+                    s.key,
+                    s.value,
+                    run.simple()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn set_tags<C: ConnectionTrait>(db: &C, run: Uuid, tags: &[(String, String)]) -> Result<()> {
+    // The last value of a key in the batch wins.
+    let last: BTreeMap<&str, &str> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let rows = last.iter().map(|(k, v)| run_tag::ActiveModel {
+        run_id: Set(run),
+        key: Set(k.to_string()),
+        value: Set(v.to_string()),
+    });
+    run_tag::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([run_tag::Column::RunId, run_tag::Column::Key])
+                .update_column(run_tag::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if let Some(name) = last.get(RUN_NAME_TAG) {
+        let name = crate::domain::bounded_text("name", name, 128)?;
+        run::Entity::update_many()
+            .col_expr(run::Column::Name, Expr::value(name))
+            .filter(run::Column::Id.eq(run))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Folds a batch into `latest_metrics` in one statement; returns the keys due for compaction.
+async fn upsert_latest<C: ConnectionTrait>(
+    db: &C,
+    run: Uuid,
+    by_key: &BTreeMap<&str, Vec<&Point>>,
+) -> Result<Vec<String>> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut rows = Vec::new();
+    for (key, pts) in by_key {
+        let last = pts.iter().max_by_key(|p| (p.step, p.timestamp)).expect("non-empty");
+        let finite = pts.iter().map(|p| p.value).filter(|v| !v.is_nan());
+        let min = finite.clone().reduce(f64::min);
+        let max = finite.reduce(f64::max);
+        let base = values.len();
+        rows.push(format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
+            base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7, base + 8
+        ));
+        values.extend([
+            run.into(),
+            key.to_string().into(),
+            last.step.into(),
+            last.timestamp.into(),
+            Some(last.value).filter(|v| !v.is_nan()).into(),
+            min.into(),
+            max.into(),
+            (pts.len() as i64).into(),
+        ]);
+    }
+    let newer = "(excluded.step > l.step OR (excluded.step = l.step AND excluded.ts >= l.ts))";
+    let sql = format!(
+        "INSERT INTO latest_metrics AS l (run_id, key, step, ts, value, min_value, max_value, count, pending) \
+         VALUES {} ON CONFLICT (run_id, key) DO UPDATE SET \
+         value = CASE WHEN {newer} THEN excluded.value ELSE l.value END, \
+         ts = CASE WHEN {newer} THEN excluded.ts ELSE l.ts END, \
+         step = CASE WHEN {newer} THEN excluded.step ELSE l.step END, \
+         min_value = CASE WHEN l.min_value IS NULL OR excluded.min_value < l.min_value \
+                     THEN COALESCE(excluded.min_value, l.min_value) ELSE l.min_value END, \
+         max_value = CASE WHEN l.max_value IS NULL OR excluded.max_value > l.max_value \
+                     THEN COALESCE(excluded.max_value, l.max_value) ELSE l.max_value END, \
+         count = l.count + excluded.count, pending = l.pending + 1 \
+         RETURNING key, pending",
+        rows.join(", ")
+    );
+    // Both backends take `$n` placeholders.
+    let backend = db.get_database_backend();
+    let out = db.query_all(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut due = Vec::new();
+    for row in out {
+        let pending: i32 = row.try_get("", "pending")?;
+        if pending >= chunks::COMPACT_AT {
+            due.push(row.try_get::<String>("", "key")?);
+        }
+    }
+    Ok(due)
+}
+
+pub async fn delete_tag(db: &DatabaseConnection, r: &run::Model, key: &str) -> Result<()> {
+    let gone = run_tag::Entity::delete_many()
+        .filter(run_tag::Column::RunId.eq(r.id))
+        .filter(run_tag::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    if gone.rows_affected == 0 {
+        return Err(Error::NotFound("tag"));
+    }
+    Ok(())
+}
+
+/// Params, tags and metric summaries of several runs at once.
+pub async fn data_of(db: &DatabaseConnection, runs: &[Uuid]) -> Result<HashMap<Uuid, RunData>> {
+    let mut out: HashMap<Uuid, RunData> = runs.iter().map(|id| (*id, RunData::default())).collect();
+    for chunk in runs.chunks(500) {
+        let ids = chunk.to_vec();
+        for p in run_param::Entity::find().filter(run_param::Column::RunId.is_in(ids.clone())).all(db).await? {
+            out.entry(p.run_id).or_default().params.insert(p.key, p.value);
+        }
+        for t in run_tag::Entity::find().filter(run_tag::Column::RunId.is_in(ids.clone())).all(db).await? {
+            out.entry(t.run_id).or_default().tags.insert(t.key, t.value);
+        }
+        for m in latest_metric::Entity::find().filter(latest_metric::Column::RunId.is_in(ids)).all(db).await? {
+            out.entry(m.run_id).or_default().metrics.push(summary(m));
+        }
+    }
+    for d in out.values_mut() {
+        d.metrics.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    Ok(out)
+}
+
+pub fn summary(m: latest_metric::Model) -> MetricSummary {
+    MetricSummary {
+        key: m.key,
+        last: m.value,
+        step: m.step,
+        timestamp: m.ts,
+        min: m.min_value,
+        max: m.max_value,
+        count: m.count,
+    }
+}
+
+/// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).
+pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, _)| validate_key("param", k).is_ok())
+        .map(|(k, v)| {
+            let s = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), s.chars().take(MAX_PARAM_VALUE).collect())
+        })
+        .collect()
+}
