@@ -90,6 +90,8 @@ async fn claim<C: ConnectionTrait>(db: &C, queued: Vec<run::Model>) -> crate::Re
                 let busy = run::Entity::find()
                     .filter(run::Column::ProjectId.eq(r.project_id))
                     .filter(run::Column::Status.is_in(active.clone()))
+                    // runs logged from outside Myelin take no slot
+                    .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
                     .count(db)
                     .await?;
                 e.insert(limit as i64 - busy as i64)

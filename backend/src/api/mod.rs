@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod extract;
 pub mod members;
+pub mod mlflow;
 pub mod openapi;
 pub mod projects;
 pub mod runs;
@@ -53,5 +54,5 @@ where
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { Error::NotFound("API endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    Router::new().nest("/api/v1", v1)
+    Router::new().nest("/api/v1", v1).merge(mlflow::router())
 }

@@ -338,7 +338,11 @@ impl LocalExecutor {
     pub async fn recover(&self) -> crate::Result<usize> {
         let active: Vec<&str> =
             spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
-        let orphans = run::Entity::find().filter(run::Column::Status.is_in(active)).all(&self.db).await?;
+        let orphans = run::Entity::find()
+            .filter(run::Column::Status.is_in(active))
+            .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+            .all(&self.db)
+            .await?;
         for r in &orphans {
             if let Some(pid) = r.pid.filter(|p| *p > 1) {
                 let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);

@@ -1,12 +1,12 @@
 //! Tokens scoped to one run, handed to its process (`MLFLOW_TRACKING_TOKEN`, `MYELIN_RUN_TOKEN`); stored hashed.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::auth::token;
-use crate::entities::run_token;
-use crate::error::Result;
+use crate::entities::{run, run_token, user};
+use crate::error::{Error, Result};
 
 pub async fn issue(db: &DatabaseConnection, run: Uuid) -> Result<String> {
     let secret = format!("{}run_{}", token::PREFIX, &token::generate()[token::PREFIX.len()..]);
@@ -18,4 +18,19 @@ pub async fn issue(db: &DatabaseConnection, run: Uuid) -> Result<String> {
     .insert(db)
     .await?;
     Ok(secret)
+}
+
+/// The run and its submitter behind a run token, while the run is not finished. `None` for tokens that are
+/// not run tokens; an expired or unknown run token is refused.
+pub async fn resolve(db: &DatabaseConnection, secret: &str) -> Result<Option<(run::Model, user::Model)>> {
+    if !secret.starts_with(&format!("{}run_", token::PREFIX)) {
+        return Ok(None);
+    }
+    let t = run_token::Entity::find_by_id(token::hash(secret)).one(db).await?.ok_or(Error::BadToken)?;
+    let r = run::Entity::find_by_id(t.run_id).one(db).await?.ok_or(Error::BadToken)?;
+    if r.finished_at.is_some() {
+        return Err(Error::BadToken);
+    }
+    let u = user::Entity::find_by_id(r.created_by).one(db).await?.ok_or(Error::BadToken)?;
+    Ok(Some((r, u)))
 }

@@ -40,6 +40,9 @@ fn compile(sub: &Submission) -> spec::Compiled {
 }
 
 /// Compiles and queues a run. Invalid files are refused with spec's located diagnostics.
+/// The kind of runs started by MLflow clients outside Myelin (no spec, no executor).
+pub const EXTERNAL: &str = "external";
+
 pub async fn submit(
     db: &DatabaseConnection,
     a: &ProjectAccess,
@@ -102,6 +105,10 @@ pub async fn submit(
     }
     .insert(&txn)
     .await?;
+    let logged = super::tracking::params_as_strings(&out.run.params);
+    if !logged.is_empty() {
+        super::tracking::insert_params(&txn, id, &logged).await?;
+    }
     for (status, reason) in
         [(Status::Created, "Submitted"), (Status::Compiled, "Compiled"), (Status::Queued, "Queued")]
     {
@@ -201,7 +208,7 @@ pub async fn find(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resul
         .ok_or(Error::NotFound("run"))
 }
 
-async fn usernames(
+pub(crate) async fn usernames(
     db: &DatabaseConnection,
     ids: impl Iterator<Item = Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, String>> {
@@ -242,7 +249,8 @@ pub struct RunQuery {
 }
 
 pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> Result<RunPage> {
-    let mut query = run::Entity::find().filter(run::Column::ProjectId.eq(a.project.id));
+    let mut query =
+        run::Entity::find().filter(run::Column::ProjectId.eq(a.project.id)).filter(run::Column::DeletedAt.is_null());
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
     }
@@ -322,6 +330,7 @@ async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> 
     let running = run::Entity::find()
         .filter(run::Column::ProjectId.eq(r.project_id))
         .filter(run::Column::Status.is_in(active))
+        .filter(run::Column::Kind.ne(EXTERNAL))
         .count(db)
         .await?;
     Ok(QueuePosition { position: ahead + 1, running, limit })
@@ -336,7 +345,7 @@ pub async fn stop(db: &DatabaseConnection, exec: &LocalExecutor, a: &ProjectAcce
     if status.is_done() {
         return Err(Error::Conflict(format!("the run is already {}", r.status)));
     }
-    if matches!(status, Status::Created | Status::Compiled | Status::Queued) {
+    if matches!(status, Status::Created | Status::Compiled | Status::Queued) || r.kind == EXTERNAL {
         transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?;
         return Ok(());
     }
@@ -360,6 +369,71 @@ pub async fn restart(
         name: Some(r.name.clone()),
     };
     submit(db, a, u, &sub, Some(id)).await
+}
+
+/// A run started by an MLflow client outside Myelin: it is running from the start and ends when the client
+/// says so.
+pub async fn create_external(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    u: &user::Model,
+    name: Option<&str>,
+    started: Option<chrono::DateTime<Utc>>,
+) -> Result<run::Model> {
+    a.require(Role::Member)?;
+    let name = match name.filter(|n| !n.trim().is_empty()) {
+        Some(n) => crate::domain::bounded_text("name", n, 128)?,
+        None => format!("external-{}", &Uuid::new_v4().simple().to_string()[..8]),
+    };
+    let now = Utc::now();
+    let id = Uuid::new_v4();
+    let txn = db.begin().await?;
+    let r = run::ActiveModel {
+        id: Set(id),
+        project_id: Set(a.project.id),
+        name: Set(name),
+        kind: Set(EXTERNAL.into()),
+        status: Set(Status::Running.as_str().into()),
+        status_reason: Set(Some("ExternalRun".into())),
+        status_message: Set(Some("started by an MLflow client outside Myelin".into())),
+        original_id: Set(None),
+        content: Set(String::new()),
+        overlays: Set(serde_json::json!([])),
+        params: Set(serde_json::json!({})),
+        compiled: Set(serde_json::json!({})),
+        image: Set(None),
+        max_retries: Set(0),
+        retries: Set(0),
+        timeout_seconds: Set(None),
+        exit_code: Set(None),
+        pid: Set(None),
+        git_commit: Set(None),
+        created_by: Set(u.id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        started_at: Set(Some(started.unwrap_or(now))),
+        finished_at: Set(None),
+        myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
+        deleted_at: Set(None),
+        inputs: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    event(&txn, id, Status::Running, Some("ExternalRun"), Some("started by an MLflow client outside Myelin")).await?;
+    txn.commit().await?;
+    Ok(r)
+}
+
+/// MLflow's soft delete: hidden from lists and searches, restorable.
+pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid, deleted: bool) -> Result<()> {
+    a.require(Role::Member)?;
+    find(db, a, id).await?;
+    run::Entity::update_many()
+        .col_expr(run::Column::DeletedAt, Expr::value(deleted.then(Utc::now)))
+        .filter(run::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a finished run (stop it first).

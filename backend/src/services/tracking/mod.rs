@@ -141,7 +141,7 @@ pub async fn log(
     Ok(())
 }
 
-async fn insert_params<C: ConnectionTrait>(db: &C, run: Uuid, params: &[(String, String)]) -> Result<()> {
+pub(crate) async fn insert_params<C: ConnectionTrait>(db: &C, run: Uuid, params: &[(String, String)]) -> Result<()> {
     let rows = params.iter().map(|(k, v)| run_param::ActiveModel {
         run_id: Set(run),
         key: Set(k.clone()),

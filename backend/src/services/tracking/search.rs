@@ -413,3 +413,38 @@ mod tests {
         assert!(parse_order("metrics.loss sideways").is_err());
     }
 }
+
+/// Which runs a search returns by lifecycle (MLflow's `run_view_type`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum View {
+    Active,
+    Deleted,
+    All,
+}
+
+/// Runs of the given projects matching the clauses, in the given order (default: newest first).
+pub async fn find_runs(
+    db: &sea_orm::DatabaseConnection,
+    projects: &[Uuid],
+    clauses: &[Clause],
+    order: &[(Field, bool)],
+    view: View,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<run::Model>> {
+    use sea_orm::sea_query::NullOrdering;
+    use sea_orm::{EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+    let mut q = run::Entity::find().filter(run::Column::ProjectId.is_in(projects.to_vec())).filter(condition(clauses)?);
+    q = match view {
+        View::Active => q.filter(run::Column::DeletedAt.is_null()),
+        View::Deleted => q.filter(run::Column::DeletedAt.is_not_null()),
+        View::All => q,
+    };
+    for (field, asc) in order {
+        q = q.order_by_with_nulls(order_expr(field), if *asc { Order::Asc } else { Order::Desc }, NullOrdering::Last);
+    }
+    if !order.iter().any(|(f, _)| *f == Field::StartTime) {
+        q = q.order_by_desc(run::Column::CreatedAt);
+    }
+    Ok(q.order_by_asc(run::Column::Id).limit(limit).offset(offset).all(db).await?)
+}

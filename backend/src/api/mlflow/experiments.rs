@@ -1,0 +1,231 @@
+//! Experiments are projects: `owner/name`, created under the caller's account.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{hex, wire, MResult, Msg, Principal};
+use crate::domain::Role;
+use crate::entities::{member, project, user};
+use crate::error::{Error, Result};
+use crate::services::projects::{self, ProjectAccess, ProjectUpdate};
+use crate::state::AppState;
+
+/// The caller's `default` project: where runs of experiment `0` go.
+pub async fn default_project(app: &AppState, u: &user::Model) -> Result<ProjectAccess> {
+    match projects::access(&app.db, Some(u), &u.username, "default").await {
+        Ok(a) => Ok(a),
+        Err(Error::NotFound(_)) => {
+            match projects::create(&app.db, u, "default", "Runs logged without an experiment (MLflow's experiment 0)").await {
+                Ok(_) | Err(Error::Conflict(_)) => projects::access(&app.db, Some(u), &u.username, "default").await,
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `owner/name`, or a bare name: the caller's own project, else the only one visible to them by that name.
+async fn by_name(app: &AppState, who: &Principal, name: &str) -> MResult<ProjectAccess> {
+    let u = who.user();
+    let found = if let Some((owner, n)) = name.split_once('/') {
+        projects::access(&app.db, Some(u), owner, n).await.ok()
+    } else if let Ok(a) = projects::access(&app.db, Some(u), &u.username, name).await {
+        Some(a)
+    } else {
+        let mine: Vec<uuid::Uuid> = member::Entity::find()
+            .filter(member::Column::UserId.eq(u.id))
+            .all(&app.db)
+            .await?
+            .into_iter()
+            .map(|m| m.project_id)
+            .collect();
+        let same = project::Entity::find()
+            .filter(project::Column::Name.eq(name))
+            .filter(project::Column::Id.is_in(mine))
+            .all(&app.db)
+            .await?;
+        match same.as_slice() {
+            [one] => projects::access_by_id(&app.db, u, one.id).await.ok(),
+            _ => None,
+        }
+    };
+    let a = found.ok_or(Error::NotFound("experiment"))?;
+    if let Principal::Run { run, .. } = who {
+        if run.project_id != a.project.id {
+            return Err(Error::NotFound("experiment").into());
+        }
+    }
+    Ok(a)
+}
+
+#[derive(Deserialize)]
+pub struct CreateReq {
+    name: String,
+}
+
+pub async fn create(State(app): State<AppState>, who: Principal, Msg(req): Msg<CreateReq>) -> MResult<Json<Value>> {
+    let Principal::User(u) = &who else {
+        return Err(Error::Forbidden("a run token cannot create experiments".into()).into());
+    };
+    let name = match req.name.split_once('/') {
+        Some((owner, n)) if owner == u.username => n,
+        Some((owner, _)) => {
+            return Err(Error::Forbidden(format!("experiments are created under your own account, not {owner:?}")).into())
+        }
+        None => req.name.as_str(),
+    };
+    let p = projects::create(&app.db, u, name, "").await.map_err(|e| match e {
+        Error::Conflict(_) => Error::Conflict(format!("experiment {:?} already exists", req.name)),
+        other => other,
+    })?;
+    Ok(Json(json!({"experiment_id": hex(p.id)})))
+}
+
+#[derive(Deserialize)]
+pub struct GetReq {
+    experiment_id: String,
+}
+
+pub async fn get(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
+    let a = who.experiment(&app, &req.experiment_id).await?;
+    Ok(Json(json!({"experiment": wire::experiment(&a)})))
+}
+
+#[derive(Deserialize)]
+pub struct ByNameReq {
+    experiment_name: String,
+}
+
+pub async fn get_by_name(State(app): State<AppState>, who: Principal, Msg(req): Msg<ByNameReq>) -> MResult<Json<Value>> {
+    let a = by_name(&app, &who, &req.experiment_name).await?;
+    Ok(Json(json!({"experiment": wire::experiment(&a)})))
+}
+
+#[derive(Deserialize)]
+pub struct SearchReq {
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    max_results: Option<i64>,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    view_type: Option<String>,
+    #[serde(default)]
+    page_token: Option<String>,
+}
+
+pub async fn search(State(app): State<AppState>, who: Principal, Msg(req): Msg<SearchReq>) -> MResult<Json<Value>> {
+    let clauses = crate::services::tracking::search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let ids: Vec<uuid::Uuid> = match &who {
+        Principal::Run { run, .. } => vec![run.project_id],
+        Principal::User(u) => member::Entity::find()
+            .filter(member::Column::UserId.eq(u.id))
+            .all(&app.db)
+            .await?
+            .into_iter()
+            .map(|m| m.project_id)
+            .collect(),
+    };
+    let mut found = Vec::new();
+    for id in ids {
+        let a = projects::access_by_id(&app.db, who.user(), id).await?;
+        let deleted = a.project.deleted_at.is_some();
+        let view_ok = match req.view_type.as_deref().unwrap_or("ACTIVE_ONLY") {
+            "DELETED_ONLY" => deleted,
+            "ALL" => true,
+            _ => !deleted,
+        };
+        let full = format!("{}/{}", a.owner, a.project.name);
+        if view_ok && clauses.iter().all(|c| name_matches(c, &full)) {
+            found.push(a);
+        }
+    }
+    found.sort_by_key(|a| std::cmp::Reverse(a.project.created_at));
+    let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let limit = req.max_results.unwrap_or(1000).clamp(1, 50_000) as usize;
+    let page: Vec<Value> = found.iter().skip(offset).take(limit).map(wire::experiment).collect();
+    let mut out = json!({"experiments": page});
+    if found.len() > offset + limit {
+        out["next_page_token"] = json!((offset + limit).to_string());
+    }
+    Ok(Json(out))
+}
+
+/// Experiment searches filter on `name` (`=`, `!=`, `LIKE`, `ILIKE`); other clauses match nothing.
+fn name_matches(c: &crate::services::tracking::search::Clause, name: &str) -> bool {
+    use crate::services::tracking::search::{Field, Lit, Op};
+    let (Field::RunName, Lit::Str(v)) = (&c.field, &c.value) else { return false };
+    match c.op {
+        Op::Eq => name == v,
+        Op::Ne => name != v,
+        Op::Like => like(v, name),
+        Op::ILike => like(&v.to_lowercase(), &name.to_lowercase()),
+        _ => false,
+    }
+}
+
+/// SQL `LIKE` with `%` and `_`.
+fn like(pattern: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
+    let mut dp = vec![vec![false; s.len() + 1]; p.len() + 1];
+    dp[0][0] = true;
+    for i in 1..=p.len() {
+        dp[i][0] = dp[i - 1][0] && p[i - 1] == '%';
+        for j in 1..=s.len() {
+            dp[i][j] = match p[i - 1] {
+                '%' => dp[i - 1][j] || dp[i][j - 1],
+                '_' => dp[i - 1][j - 1],
+                c => dp[i - 1][j - 1] && c == s[j - 1],
+            };
+        }
+    }
+    dp[p.len()][s.len()]
+}
+
+async fn set_deleted(app: &AppState, who: &Principal, id: &str, deleted: bool) -> MResult<Json<Value>> {
+    let a = who.experiment(app, id).await?;
+    a.require(Role::Owner)?;
+    project::Entity::update_many()
+        .col_expr(project::Column::DeletedAt, Expr::value(deleted.then(Utc::now)))
+        .filter(project::Column::Id.eq(a.project.id))
+        .exec(&app.db)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn delete(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
+    set_deleted(&app, &who, &req.experiment_id, true).await
+}
+
+pub async fn restore(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
+    set_deleted(&app, &who, &req.experiment_id, false).await
+}
+
+#[derive(Deserialize)]
+pub struct UpdateReq {
+    experiment_id: String,
+    new_name: Option<String>,
+}
+
+pub async fn update(State(app): State<AppState>, who: Principal, Msg(req): Msg<UpdateReq>) -> MResult<Json<Value>> {
+    let a = who.experiment(&app, &req.experiment_id).await?;
+    if let Some(n) = req.new_name {
+        let name = n.rsplit_once('/').map_or(n.as_str(), |(_, n)| n).to_string();
+        projects::update(&app.db, &a, &ProjectUpdate { name: Some(name), ..Default::default() }).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns() {
+        assert!(super::like("ali%/proj_", "alice/proj1"));
+        assert!(!super::like("ali%/proj_", "alice/proj12"));
+        assert!(super::like("%", ""));
+    }
+}

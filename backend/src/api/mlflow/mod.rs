@@ -1,0 +1,239 @@
+//! MLflow's tracking REST API (`/api/2.0/mlflow/...`) and artifact proxy (`/api/2.0/mlflow-artifacts/...`),
+//! close enough that the unmodified `mlflow` client logs to Myelin. Experiments are projects (id = the
+//! project's uuid in hex; `0` is the caller's `default` project), MLflow runs are Myelin runs (a run created
+//! by a client outside Myelin is an `external` run). Errors come back in MLflow's shape.
+
+mod artifacts;
+mod experiments;
+mod runs;
+mod wire;
+
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::entities::{run, user};
+use crate::error::Error;
+use crate::services::projects::{self, ProjectAccess};
+use crate::state::AppState;
+
+pub fn router<S>() -> Router<S>
+where
+    AppState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let api = Router::new()
+        .route("/experiments/create", post(experiments::create))
+        .route("/experiments/get", get(experiments::get))
+        .route("/experiments/get-by-name", get(experiments::get_by_name))
+        .route("/experiments/search", get(experiments::search).post(experiments::search))
+        .route("/experiments/delete", post(experiments::delete))
+        .route("/experiments/restore", post(experiments::restore))
+        .route("/experiments/update", post(experiments::update))
+        .route("/runs/create", post(runs::create))
+        .route("/runs/get", get(runs::get))
+        .route("/runs/update", post(runs::update))
+        .route("/runs/delete", post(runs::delete))
+        .route("/runs/restore", post(runs::restore))
+        .route("/runs/search", post(runs::search))
+        .route("/runs/log-metric", post(runs::log_metric))
+        .route("/runs/log-batch", post(runs::log_batch))
+        .route("/runs/log-parameter", post(runs::log_parameter))
+        .route("/runs/set-tag", post(runs::set_tag))
+        .route("/runs/delete-tag", post(runs::delete_tag))
+        .route("/runs/log-inputs", post(runs::log_inputs))
+        .route("/metrics/get-history", get(runs::get_history))
+        .route("/metrics/get-history-bulk-interval", get(runs::get_history_bulk_interval))
+        .route("/artifacts/list", get(artifacts::list_for_run))
+        // MLflow 3's `search_runs` asks for logged models; Myelin has none yet (the registry is separate).
+        .route("/logged-models/search", post(|_: Principal| async { Json(json!({"models": []})) }))
+        .fallback(|| async { MlflowError(Error::NotFound("MLflow endpoint")) })
+        .layer(DefaultBodyLimit::max(super::BODY_LIMIT * 16));
+    let proxy = Router::new()
+        .route("/artifacts", get(artifacts::list))
+        .route("/artifacts/{*path}", get(artifacts::download).put(artifacts::upload))
+        .layer(DefaultBodyLimit::disable());
+    Router::new().nest("/api/2.0/mlflow", api).nest("/api/2.0/mlflow-artifacts", proxy)
+}
+
+/// An error in MLflow's shape: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "..."}`.
+pub struct MlflowError(pub Error);
+
+impl From<Error> for MlflowError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for MlflowError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for MlflowError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let (status, code) = match &e {
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
+            Error::Unauthenticated | Error::BadToken | Error::BadCredentials => {
+                (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+            }
+            Error::Forbidden(_) | Error::Csrf => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+            Error::Conflict(m) if m.contains("already") => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
+            Error::Conflict(_) => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
+            Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "INVALID_PARAMETER_VALUE"),
+            Error::Db(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            _ => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE"),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = ?e, "MLflow request failed");
+        }
+        (status, axum::Json(json!({"error_code": code, "message": e.to_string()}))).into_response()
+    }
+}
+
+pub type MResult<T> = std::result::Result<T, MlflowError>;
+
+/// Who calls: a user (API token or browser session), or a run's own token (`MLFLOW_TRACKING_TOKEN`), which
+/// reads its project and writes only to its run, and only while the run is not finished.
+pub enum Principal {
+    User(user::Model),
+    Run { run: Box<run::Model>, user: user::Model },
+}
+
+impl<S> FromRequestParts<S> for Principal
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = MlflowError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> MResult<Self> {
+        let app = AppState::from_ref(state);
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .ok_or(Error::BadToken)?;
+            if let Some((run, user)) = crate::services::run_tokens::resolve(&app.db, token).await? {
+                return Ok(Principal::Run { run: Box::new(run), user });
+            }
+            let user = crate::services::tokens::user_for_token(&app.db, token).await?;
+            return user.map(Principal::User).ok_or(MlflowError(Error::BadToken));
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| Error::Internal(format!("session layer missing: {msg}")))?;
+        let user = crate::auth::session::user(&session, &app.db).await?;
+        user.map(Principal::User).ok_or(MlflowError(Error::Unauthenticated))
+    }
+}
+
+impl Principal {
+    pub fn user(&self) -> &user::Model {
+        match self {
+            Principal::User(u) | Principal::Run { user: u, .. } => u,
+        }
+    }
+
+    /// The project behind an experiment id (`0`: the user's `default` project, made on first use).
+    pub async fn experiment(&self, app: &AppState, id: &str) -> MResult<ProjectAccess> {
+        let project = match (id, self) {
+            ("0", Principal::Run { run, .. }) => run.project_id,
+            ("0", Principal::User(u)) => return Ok(experiments::default_project(app, u).await?),
+            (id, _) => parse_id(id, "experiment_id")?,
+        };
+        if let Principal::Run { run, .. } = self {
+            if run.project_id != project {
+                return Err(Error::NotFound("experiment").into());
+            }
+        }
+        projects::access_by_id(&app.db, self.user(), project)
+            .await
+            .map_err(|_| MlflowError(Error::NotFound("experiment")))
+    }
+
+    /// A run the caller may read, or write (`write`: member role; a run token only its own run).
+    pub async fn run(&self, app: &AppState, id: &str, write: bool) -> MResult<(ProjectAccess, run::Model)> {
+        let id = parse_id(id, "run_id")?;
+        let r = crate::entities::run::Entity::find_by_id(id).one(&app.db).await?;
+        let Some(r) = r else { return Err(Error::NotFound("run").into()) };
+        let a = projects::access_by_id(&app.db, self.user(), r.project_id)
+            .await
+            .map_err(|_| MlflowError(Error::NotFound("run")))?;
+        if let Principal::Run { run, .. } = self {
+            if run.project_id != r.project_id {
+                return Err(Error::NotFound("run").into());
+            }
+            if write && run.id != r.id {
+                return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
+            }
+        }
+        if write {
+            a.require(Role::Member)?;
+        }
+        Ok((a, r))
+    }
+}
+
+use sea_orm::EntityTrait;
+
+/// A uuid in MLflow's hex form or the dashed form.
+pub fn parse_id(s: &str, field: &'static str) -> std::result::Result<Uuid, Error> {
+    Uuid::parse_str(s.trim()).map_err(|_| Error::invalid(field, format!("{field} {s:?} is not a valid id")))
+}
+
+pub fn hex(id: Uuid) -> String {
+    id.simple().to_string()
+}
+
+/// A request message: the query string for GET (repeated keys become lists), the JSON body otherwise.
+pub struct Msg<T>(pub T);
+
+impl<S, T> FromRequest<S> for Msg<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = MlflowError;
+
+    async fn from_request(req: Request, state: &S) -> MResult<Self> {
+        let value = if req.method() == Method::GET {
+            let mut obj = Map::new();
+            for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+                let v = Value::String(v.into_owned());
+                match obj.get_mut(k.as_ref()) {
+                    Some(Value::Array(a)) => a.push(v),
+                    Some(old) => *old = Value::Array(vec![old.take(), v]),
+                    None => {
+                        obj.insert(k.into_owned(), v);
+                    }
+                }
+            }
+            Value::Object(obj)
+        } else {
+            let bytes = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| MlflowError(Error::BadRequest(format!("cannot read the request body: {e}"))))?;
+            if bytes.is_empty() {
+                Value::Object(Map::new())
+            } else {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| MlflowError(Error::BadRequest(format!("malformed JSON: {e}"))))?
+            }
+        };
+        serde_json::from_value(value)
+            .map(Msg)
+            .map_err(|e| MlflowError(Error::BadRequest(format!("invalid request message: {e}"))))
+    }
+}

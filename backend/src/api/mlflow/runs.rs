@@ -1,0 +1,370 @@
+//! MLflow runs: create (external runs), get, update, soft delete, search, and logging.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{TimeZone, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use spec::lifecycle::Status;
+
+use super::{wire, MResult, Msg, Principal};
+use crate::entities::run;
+use crate::error::Error;
+use crate::services::runs as run_service;
+use crate::services::tracking::{self, history, search, Point};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct KV {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+fn pairs(v: Vec<KV>) -> Vec<(String, String)> {
+    v.into_iter().map(|t| (t.key, t.value)).collect()
+}
+
+async fn username(app: &AppState, r: &run::Model) -> MResult<String> {
+    Ok(run_service::usernames(&app.db, std::iter::once(r.created_by)).await?.remove(&r.created_by).unwrap_or_default())
+}
+
+async fn run_json(app: &AppState, r: &run::Model) -> MResult<Value> {
+    let data = tracking::data_of(&app.db, &[r.id]).await?.remove(&r.id).unwrap_or_default();
+    Ok(wire::run(r, &username(app, r).await?, &data))
+}
+
+#[derive(Deserialize)]
+pub struct CreateReq {
+    #[serde(default)]
+    experiment_id: Option<String>,
+    #[serde(default)]
+    run_name: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    start_time: Option<i64>,
+    #[serde(default)]
+    tags: Vec<KV>,
+}
+
+pub async fn create(State(app): State<AppState>, who: Principal, Msg(req): Msg<CreateReq>) -> MResult<Json<Value>> {
+    if matches!(who, Principal::Run { .. }) {
+        return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
+    }
+    let a = who.experiment(&app, req.experiment_id.as_deref().unwrap_or("0")).await?;
+    if a.project.deleted_at.is_some() {
+        return Err(Error::Conflict("the experiment is deleted; restore it first".into()).into());
+    }
+    let tags = pairs(req.tags);
+    let name = req.run_name.or_else(|| tags.iter().find(|(k, _)| k == tracking::RUN_NAME_TAG).map(|(_, v)| v.clone()));
+    let started = req.start_time.and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+    let r = run_service::create_external(&app.db, &a, who.user(), name.as_deref(), started).await?;
+    let tags: Vec<_> = tags.into_iter().filter(|(k, _)| k != tracking::RUN_NAME_TAG).collect();
+    tracking::log(&app.db, &r, &[], &[], &tags).await?;
+    Ok(Json(json!({"run": run_json(&app, &r).await?})))
+}
+
+#[derive(Deserialize)]
+pub struct RunReq {
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    run_uuid: Option<String>,
+}
+
+impl RunReq {
+    fn id(&self) -> MResult<&str> {
+        self.run_id.as_deref().or(self.run_uuid.as_deref()).ok_or_else(|| Error::invalid("run_id", "run_id is required").into())
+    }
+}
+
+pub async fn get(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.id()?, false).await?;
+    Ok(Json(json!({"run": run_json(&app, &r).await?})))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateReq {
+    #[serde(flatten)]
+    run: RunReq,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    run_name: Option<String>,
+}
+
+/// Status changes apply to external runs only: a Myelin run's status belongs to its executor (the client's
+/// `FINISHED` at exit is noted, the process exit decides).
+pub async fn update(State(app): State<AppState>, who: Principal, Msg(req): Msg<UpdateReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    if let Some(name) = req.run_name.filter(|n| !n.is_empty()) {
+        tracking::log(&app.db, &r, &[], &[], &[(tracking::RUN_NAME_TAG.to_string(), name)]).await?;
+    }
+    if let (Some(s), true) = (req.status.as_deref(), r.kind == run_service::EXTERNAL) {
+        let (to, reason) = match s {
+            "RUNNING" => (Status::Running, "Running"),
+            "FINISHED" => (Status::Succeeded, "Succeeded"),
+            "FAILED" => (Status::Failed, "Failed"),
+            "KILLED" => (Status::Stopped, "StoppedByUser"),
+            "SCHEDULED" => (Status::Queued, "Queued"),
+            other => return Err(Error::invalid("status", format!("unknown run status {other:?}")).into()),
+        };
+        if r.status != to.as_str() {
+            run_service::transition(&app.db, r.id, to, reason, Some("reported by the MLflow client")).await?;
+        }
+    }
+    let r = run::Entity::find_by_id(r.id).one(&app.db).await?.ok_or(Error::NotFound("run"))?;
+    Ok(Json(json!({"run_info": wire::run_info(&r, &username(&app, &r).await?)})))
+}
+
+pub async fn delete(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
+    let (a, r) = who.run(&app, req.id()?, true).await?;
+    run_service::set_deleted(&app.db, &a, r.id, true).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn restore(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
+    let (a, r) = who.run(&app, req.id()?, true).await?;
+    run_service::set_deleted(&app.db, &a, r.id, false).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct SearchReq {
+    #[serde(default, deserialize_with = "wire::strings")]
+    experiment_ids: Vec<String>,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    run_view_type: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    max_results: Option<i64>,
+    #[serde(default, deserialize_with = "wire::strings")]
+    order_by: Vec<String>,
+    #[serde(default)]
+    page_token: Option<String>,
+}
+
+pub async fn search(State(app): State<AppState>, who: Principal, Msg(req): Msg<SearchReq>) -> MResult<Json<Value>> {
+    let mut projects = Vec::new();
+    for id in &req.experiment_ids {
+        projects.push(who.experiment(&app, id).await?.project.id);
+    }
+    let clauses = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order = req.order_by.iter().map(|o| search::parse_order(o)).collect::<Result<Vec<_>, _>>()?;
+    let view = match req.run_view_type.as_deref() {
+        Some("DELETED_ONLY") => search::View::Deleted,
+        Some("ALL") => search::View::All,
+        _ => search::View::Active,
+    };
+    let limit = req.max_results.unwrap_or(1000);
+    if !(1..=50_000).contains(&limit) {
+        return Err(Error::invalid("max_results", "max_results must be between 1 and 50000").into());
+    }
+    let offset: u64 = match req.page_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => t.parse().map_err(|_| Error::invalid("page_token", "invalid page_token"))?,
+        None => 0,
+    };
+    let mut rows = search::find_runs(&app.db, &projects, &clauses, &order, view, limit as u64 + 1, offset).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    let mut data = tracking::data_of(&app.db, &ids).await?;
+    let names = run_service::usernames(&app.db, rows.iter().map(|r| r.created_by)).await?;
+    let runs: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let d = data.remove(&r.id).unwrap_or_default();
+            wire::run(r, names.get(&r.created_by).map(String::as_str).unwrap_or(""), &d)
+        })
+        .collect();
+    let mut out = json!({"runs": runs});
+    if more {
+        out["next_page_token"] = json!((offset + limit as u64).to_string());
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct MetricMsg {
+    key: String,
+    #[serde(deserialize_with = "wire::f64_any")]
+    value: f64,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    step: Option<i64>,
+}
+
+impl MetricMsg {
+    fn point(self) -> Point {
+        Point {
+            key: self.key,
+            value: self.value,
+            timestamp: self.timestamp.unwrap_or_else(|| Utc::now().timestamp_millis()),
+            step: self.step.unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogMetricReq {
+    #[serde(flatten)]
+    run: RunReq,
+    #[serde(flatten)]
+    metric: MetricMsg,
+}
+
+pub async fn log_metric(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogMetricReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    tracking::log(&app.db, &r, &[req.metric.point()], &[], &[]).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct LogBatchReq {
+    #[serde(flatten)]
+    run: RunReq,
+    #[serde(default)]
+    metrics: Vec<MetricMsg>,
+    #[serde(default)]
+    params: Vec<KV>,
+    #[serde(default)]
+    tags: Vec<KV>,
+}
+
+pub async fn log_batch(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogBatchReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
+    tracking::log(&app.db, &r, &points, &pairs(req.params), &pairs(req.tags)).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct KVReq {
+    #[serde(flatten)]
+    run: RunReq,
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+pub async fn log_parameter(State(app): State<AppState>, who: Principal, Msg(req): Msg<KVReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    tracking::log(&app.db, &r, &[], &[(req.key, req.value)], &[]).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn set_tag(State(app): State<AppState>, who: Principal, Msg(req): Msg<KVReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    tracking::log(&app.db, &r, &[], &[], &[(req.key, req.value)]).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteTagReq {
+    run_id: String,
+    key: String,
+}
+
+pub async fn delete_tag(State(app): State<AppState>, who: Principal, Msg(req): Msg<DeleteTagReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, &req.run_id, true).await?;
+    tracking::delete_tag(&app.db, &r, &req.key).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct LogInputsReq {
+    run_id: String,
+    #[serde(default)]
+    datasets: Vec<Value>,
+}
+
+/// Datasets are kept as MLflow sent them (`{dataset: {name, digest, source_type, source, ...}, tags}`), once
+/// per name and digest.
+pub async fn log_inputs(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogInputsReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, &req.run_id, true).await?;
+    let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
+    for d in req.datasets {
+        if !all.iter().any(|o| id(o) == id(&d)) {
+            all.push(d);
+        }
+    }
+    if all.len() > 1000 {
+        return Err(Error::invalid("datasets", "a run holds at most 1000 dataset inputs").into());
+    }
+    run::Entity::update_many()
+        .col_expr(run::Column::Inputs, Expr::value(Value::Array(all)))
+        .filter(run::Column::Id.eq(r.id))
+        .exec(&app.db)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct HistoryReq {
+    #[serde(flatten)]
+    run: RunReq,
+    metric_key: String,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    max_results: Option<i64>,
+    #[serde(default)]
+    page_token: Option<String>,
+}
+
+fn metric_json(key: &str, s: &history::Sample) -> Value {
+    json!({"key": key, "value": wire::double(Some(s.value)), "timestamp": s.timestamp, "step": s.step})
+}
+
+pub async fn get_history(State(app): State<AppState>, who: Principal, Msg(req): Msg<HistoryReq>) -> MResult<Json<Value>> {
+    let (_, r) = who.run(&app, req.run.id()?, false).await?;
+    let all = history::history(&app.db, r.id, &req.metric_key).await?;
+    let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let limit = req.max_results.map(|m| m.clamp(1, 1_000_000) as usize).unwrap_or(usize::MAX);
+    let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|s| metric_json(&req.metric_key, s)).collect();
+    let mut out = json!({"metrics": page});
+    if all.len() > offset.saturating_add(limit) {
+        out["next_page_token"] = json!((offset + limit).to_string());
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct BulkReq {
+    #[serde(default, deserialize_with = "wire::strings")]
+    run_ids: Vec<String>,
+    metric_key: String,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    start_step: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    end_step: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_i64")]
+    max_results: Option<i64>,
+}
+
+pub async fn get_history_bulk_interval(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<BulkReq>,
+) -> MResult<Json<Value>> {
+    if req.run_ids.is_empty() || req.run_ids.len() > 100 {
+        return Err(Error::invalid("run_ids", "give between 1 and 100 run_ids").into());
+    }
+    let mut ids = Vec::new();
+    for id in &req.run_ids {
+        ids.push(who.run(&app, id, false).await?.1.id);
+    }
+    let max = req.max_results.unwrap_or(1000).clamp(1, 2500) as usize;
+    let got = history::bulk_interval(&app.db, &ids, &req.metric_key, req.start_step, req.end_step, max).await?;
+    let metrics: Vec<Value> = got
+        .iter()
+        .map(|(run, s)| {
+            let mut m = metric_json(&req.metric_key, s);
+            m["run_id"] = json!(super::hex(*run));
+            m
+        })
+        .collect();
+    Ok(Json(json!({"metrics": metrics})))
+}
