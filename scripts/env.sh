@@ -7,3 +7,6 @@ export PATH="$MYELIN_TOOLS/node_modules/.bin:$MYELIN_TOOLS/bin:$HOME/.cargo/bin:
 export MYELIN_TEST_DATABASE_URL="${MYELIN_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 # The wasm-bindgen CLI must equal the crate version in Cargo.lock.
 wasm_bindgen_version() { awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.lock"; }
+# The real `mlflow` client (pinned, scripts/requirements-mlflow.txt) and a real S3-compatible server for tests.
+export MYELIN_MLFLOW_PYTHON="${MYELIN_MLFLOW_PYTHON:-$MYELIN_TOOLS/mlflow-venv/bin/python}"
+export MYELIN_S3_SERVER="${MYELIN_S3_SERVER:-$MYELIN_TOOLS/bin/s3s-fs}"

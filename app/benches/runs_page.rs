@@ -12,7 +12,8 @@ mod common;
 async fn setup() -> (axum::Router, String) {
     let dir = std::env::temp_dir().join(format!("myelin-bench-runs-{}", uuid::Uuid::new_v4()));
     let url = backend::config::database_url(&dir, None);
-    let (state, store) = backend::server::prepare(&url, false, &dir, "http://127.0.0.1:0").await.unwrap();
+    let (state, store) =
+        backend::server::prepare(&url, false, &dir, "http://127.0.0.1:0", None).await.unwrap();
     let user =
         backend::services::accounts::create_user(&state.db, "bench", "bench-password", true).await.unwrap();
     backend::services::projects::create(&state.db, &user, "p", "").await.unwrap();

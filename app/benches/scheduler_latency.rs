@@ -9,7 +9,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 async fn main() {
     let dir = std::env::temp_dir().join(format!("myelin-bench-sched-{}", uuid::Uuid::new_v4()));
     let url = backend::config::database_url(&dir, None);
-    let (state, _store) = backend::server::prepare(&url, false, &dir, "http://127.0.0.1:0").await.unwrap();
+    let (state, _store) =
+        backend::server::prepare(&url, false, &dir, "http://127.0.0.1:0", None).await.unwrap();
     state.spawn_scheduler();
     let user =
         backend::services::accounts::create_user(&state.db, "bench", "bench-password", true).await.unwrap();

@@ -39,22 +39,43 @@ impl Artifacts {
             None => Self::local(&data_dir.join("artifacts")),
             Some(u) if u.starts_with("file://") => Self::local(std::path::Path::new(&u["file://".len()..])),
             Some(u) if u.starts_with("s3://") => {
-                let rest = &u["s3://".len()..];
-                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
-                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let endpoint =
+                    std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+                let mut b = object_store::aws::AmazonS3Builder::from_env();
                 if let Some(e) = endpoint {
-                    b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e).with_virtual_hosted_style_request(false);
+                    b = b.with_endpoint(e);
                 }
-                let s3: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(bad)?);
-                let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
-                    "" => s3,
-                    p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
-                };
-                Ok(Self { store, location: u.to_string(), max_upload: DEFAULT_MAX_UPLOAD })
+                Self::s3(u, b).map_err(bad)
             }
-            Some(u) => Err(Error::Internal(format!("--artifacts-url must be file://... or s3://..., not {u}"))),
+            Some(u) => {
+                Err(Error::Internal(format!("--artifacts-url must be file://... or s3://..., not {u}")))
+            }
         }
+    }
+
+    /// `s3://bucket[/prefix]` with credentials and endpoint from `builder`; path-style requests, plain HTTP
+    /// allowed for `http://` endpoints (MinIO, s3s, Ceph and friends).
+    pub fn s3(
+        url: &str,
+        builder: object_store::aws::AmazonS3Builder,
+    ) -> std::result::Result<Self, object_store::Error> {
+        use object_store::aws::AmazonS3ConfigKey;
+        let rest = url.strip_prefix("s3://").unwrap_or(url);
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let http =
+            builder.get_config_value(&AmazonS3ConfigKey::Endpoint).is_some_and(|e| e.starts_with("http://"));
+        let s3: Arc<dyn ObjectStore> = Arc::new(
+            builder
+                .with_bucket_name(bucket)
+                .with_allow_http(http)
+                .with_virtual_hosted_style_request(false)
+                .build()?,
+        );
+        let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
+            "" => s3,
+            p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
+        };
+        Ok(Self { store, location: url.to_string(), max_upload: DEFAULT_MAX_UPLOAD })
     }
 
     fn local(dir: &std::path::Path) -> Result<Self> {
@@ -131,12 +152,18 @@ impl Artifacts {
             d => Self::run_key(project, run, d)?,
         };
         let listing = self.store.list_with_delimiter(Some(&prefix)).await.map_err(store_err)?;
-        let rel = |p: &Path| p.as_ref().strip_prefix(&root).unwrap_or(p.as_ref()).trim_start_matches('/').to_string();
+        let rel = |p: &Path| {
+            p.as_ref().strip_prefix(&root).unwrap_or(p.as_ref()).trim_start_matches('/').to_string()
+        };
         let mut out: Vec<Entry> = listing
             .common_prefixes
             .iter()
             .map(|p| Entry { path: rel(p), is_dir: true, size: None })
-            .chain(listing.objects.iter().map(|o| Entry { path: rel(&o.location), is_dir: false, size: Some(o.size) }))
+            .chain(listing.objects.iter().map(|o| Entry {
+                path: rel(&o.location),
+                is_dir: false,
+                size: Some(o.size),
+            }))
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)

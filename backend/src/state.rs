@@ -23,7 +23,11 @@ pub struct AppState {
 
 impl AppState {
     /// `public_url` is how jobs reach this server (tracking URI).
-    pub fn new(db: DatabaseConnection, secure_cookies: bool, data_dir: PathBuf, public_url: String,
+    pub fn new(
+        db: DatabaseConnection,
+        secure_cookies: bool,
+        data_dir: PathBuf,
+        public_url: String,
         artifacts: Arc<Artifacts>,
     ) -> Self {
         let executor = Arc::new(LocalExecutor::new(db.clone(), data_dir, public_url, artifacts.clone()));

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod projects;
 pub mod runs;
 pub mod tokens;
+pub mod tracking;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post, put};
@@ -51,6 +52,10 @@ where
         .route("/projects/{owner}/{name}/runs/{uuid}/logs", get(runs::get_run_logs))
         .route("/projects/{owner}/{name}/runs/{uuid}/logs/stream", get(runs::stream_run_logs))
         .route("/projects/{owner}/{name}/runs/{uuid}/events", get(runs::stream_run_events))
+        .route("/projects/{owner}/{name}/runs/{uuid}/tracking", post(tracking::log_tracking))
+        .route("/projects/{owner}/{name}/runs/{uuid}/metrics/{*key}", get(tracking::get_metric_series))
+        .route("/projects/{owner}/{name}/runs/{uuid}/artifacts", get(tracking::list_run_artifacts))
+        .route("/projects/{owner}/{name}/runs/{uuid}/artifacts/{*path}", get(tracking::download_run_artifact))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { Error::NotFound("API endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));

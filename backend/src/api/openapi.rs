@@ -19,6 +19,8 @@ use super::extract::Json;
         super::members::remove_member,
         super::runs::create_run, super::runs::list_runs, super::runs::get_run, super::runs::stop_run,
         super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs, super::runs::stream_run_events,
+        super::tracking::log_tracking, super::tracking::get_metric_series, super::tracking::list_run_artifacts,
+        super::tracking::download_run_artifact,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -16,10 +16,10 @@ use crate::services::projects;
 use crate::services::runs::{self, RunDetail, RunPage, RunQuery, Submission};
 use crate::state::AppState;
 
-type RunPath = Path<(String, String, Uuid)>;
+pub(super) type RunPath = Path<(String, String, Uuid)>;
 
 /// The caller's access to the project and the run in it (404 for either when they may not see it).
-async fn run_of(
+pub(super) async fn run_of(
     app: &AppState,
     u: &Option<crate::entities::user::Model>,
     owner: &str,

@@ -45,7 +45,12 @@ enum Ended {
 }
 
 impl LocalExecutor {
-    pub fn new(db: DatabaseConnection, data_dir: PathBuf, server_url: String, artifacts: Arc<Artifacts>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        data_dir: PathBuf,
+        server_url: String,
+        artifacts: Arc<Artifacts>,
+    ) -> Self {
         Self { db, data_dir, server_url, artifacts, stops: Mutex::default(), live: Mutex::default() }
     }
 
@@ -60,7 +65,11 @@ impl LocalExecutor {
             Ok(text) => text,
             Err(_) => {
                 let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
-                self.artifacts.read(&key).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+                self.artifacts
+                    .read(&key)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default()
             }
         }
     }
@@ -403,4 +412,3 @@ async fn append(path: &std::path::Path, line: &str) {
         let _ = f.write_all(format!("{line}\n").as_bytes()).await;
     }
 }
-

@@ -53,6 +53,10 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200]),
         // A finished run, so the event stream ends.
         row(Method::GET, "/api/v1/projects/{p}/runs/{done}/events", [404, 404, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/tracking", [404, 404, 403, 204, 204, 204]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/metrics/{key}", [404, 404, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts", [404, 404, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts/{path}", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
     ]
 }
@@ -73,6 +77,9 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
         ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
         ("POST", "/api/v1/projects/{p}/runs") => Some(json!({"content": JOB})),
+        ("POST", "/api/v1/projects/{p}/runs/{run}/tracking") => Some(
+            json!({"metrics": [{"key": "loss", "value": 0.5, "timestamp": 1, "step": 0}], "tags": {"t": "v"}}),
+        ),
         _ => None,
     }
 }
@@ -118,6 +125,8 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             let done =
                 backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
             backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
+            let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
+            app.state.artifacts.put(&key, "a".into()).await.unwrap();
             let token_id = match caller {
                 Some(c) => {
                     let fresh = app
@@ -136,7 +145,9 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{target}", &target.name)
                 .replace("{token}", &token_id)
                 .replace("{run}", &run.to_string())
-                .replace("{done}", &done.to_string());
+                .replace("{done}", &done.to_string())
+                .replace("{key}", "loss")
+                .replace("{path}", "artifacts/a.txt");
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
                 path.push_str(&format!("?confirm={project}"));
             }

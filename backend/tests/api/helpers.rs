@@ -18,6 +18,8 @@ pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     pub state: backend::AppState,
+    /// The same app served over HTTP on a loopback port (for real clients: `mlflow`, jobs).
+    pub url: String,
     _pg: Option<PgDatabase>,
 }
 
@@ -53,13 +55,33 @@ impl TestApp {
         Some(Self::on(&url, Some(PgDatabase { admin_url, name })).await)
     }
 
+    /// A SQLite app whose artifact store is `artifacts` (e.g. an S3 bucket).
+    pub async fn sqlite_with_artifacts(artifacts: backend::artifacts::Artifacts) -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!("myelin-test-{}", uuid::Uuid::new_v4().simple()));
+        let db = backend::db::connect(&backend::config::database_url(&dir, None)).await.expect("connect");
+        let store = backend::auth::session::Store::for_db(&db).await.expect("session store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let public = format!("http://{}", listener.local_addr().expect("addr"));
+        let state =
+            backend::AppState::new(db.clone(), false, dir, public.clone(), std::sync::Arc::new(artifacts));
+        let router = backend::server::api_only(state.clone(), &store);
+        let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, served).await });
+        Some(Self { router, db, state, url: public, _pg: None })
+    }
+
     async fn on(url: &str, pg: Option<PgDatabase>) -> Self {
         let data = std::env::temp_dir().join(format!("myelin-test-data-{}", uuid::Uuid::new_v4().simple()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let public = format!("http://{}", listener.local_addr().expect("addr"));
         let (state, store) =
-            backend::server::prepare(url, false, &data, "http://127.0.0.1:9", None).await.expect("prepare app");
+            backend::server::prepare(url, false, &data, &public, None).await.expect("prepare app");
         let state_for_tests = state.clone();
         let db = state.db.clone();
-        Self { router: backend::server::api_only(state, &store), db, state: state_for_tests, _pg: pg }
+        let router = backend::server::api_only(state, &store);
+        let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, served).await });
+        Self { router, db, state: state_for_tests, url: public, _pg: pg }
     }
 
     /// A user with an API token.
@@ -129,7 +151,7 @@ impl Call<'_> {
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, json }
+        Resp { status, headers, json, body: bytes.to_vec() }
     }
 }
 
@@ -138,6 +160,7 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub json: Value,
+    pub body: Vec<u8>,
 }
 
 impl Resp {
@@ -200,4 +223,84 @@ macro_rules! both_dbs {
             }
         )*
     };
+}
+
+/// A real S3-compatible server (s3s-fs from `scripts/setup`) on a loopback port, with a `myelin` bucket.
+pub struct S3Server {
+    child: tokio::process::Child,
+    root: std::path::PathBuf,
+    endpoint: String,
+}
+
+impl S3Server {
+    pub async fn start() -> Option<Self> {
+        let bin = std::env::var("MYELIN_S3_SERVER").ok().map(std::path::PathBuf::from).filter(|p| p.exists());
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but MYELIN_S3_SERVER is missing: run scripts/setup"
+            );
+            eprintln!("skipping: no S3-compatible server (scripts/setup builds s3s-fs)");
+            return None;
+        };
+        let root = std::env::temp_dir().join(format!("myelin-s3-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(root.join("myelin")).expect("bucket dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = tokio::process::Command::new(bin)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "test",
+                "--secret-key",
+                "testsecret",
+            ])
+            .arg(&root)
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Some(Self { child, root, endpoint: format!("http://127.0.0.1:{port}") })
+    }
+
+    /// The store at `s3://<bucket/prefix>` on this server.
+    pub fn artifacts(&self, bucket_and_prefix: &str) -> backend::artifacts::Artifacts {
+        let b = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_access_key_id("test")
+            .with_secret_access_key("testsecret")
+            .with_region("us-east-1");
+        backend::artifacts::Artifacts::s3(&format!("s3://{bucket_and_prefix}"), b).expect("s3 store")
+    }
+
+    /// Files the server holds under `bucket/prefix` (read from its root directory).
+    pub fn files_under(&self, bucket_and_prefix: &str) -> Vec<String> {
+        fn walk(d: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    walk(&e.path(), out)
+                } else {
+                    out.push(e.path().display().to_string())
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root.join(bucket_and_prefix), &mut out);
+        out
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
 }

@@ -8,3 +8,4 @@ mod openapi;
 mod projects;
 mod runs;
 mod tokens;
+mod tracking;

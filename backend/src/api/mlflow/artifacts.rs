@@ -21,7 +21,11 @@ async fn locate(app: &AppState, who: &Principal, path: &str, write: bool) -> MRe
     let mut parts = path.trim_matches('/').splitn(4, '/');
     let (exp, run_id, root, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
     let (Some(exp), Some(run_id), Some("artifacts")) = (exp, run_id, root) else {
-        return Err(Error::invalid("path", format!("artifact path {path:?} is not <experiment>/<run>/artifacts/...")).into());
+        return Err(Error::invalid(
+            "path",
+            format!("artifact path {path:?} is not <experiment>/<run>/artifacts/..."),
+        )
+        .into());
     };
     let (_, r) = who.run(app, run_id, write).await?;
     if parse_id(exp, "experiment_id")? != r.project_id {
@@ -53,22 +57,30 @@ pub struct ListReq {
     path: Option<String>,
 }
 
-pub async fn list(State(app): State<AppState>, who: Principal, Msg(req): Msg<ListReq>) -> MResult<Json<Value>> {
+pub async fn list(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<ListReq>,
+) -> MResult<Json<Value>> {
     let (r, rel) = locate(&app, &who, req.path.as_deref().unwrap_or(""), false).await?;
     let entries = app.artifacts.list(r.project_id, r.id, &rel).await?;
-    let files: Vec<Value> = entries
-        .iter()
-        .map(|e| file_info(basename(&e.path), e))
-        .collect();
+    let files: Vec<Value> = entries.iter().map(|e| file_info(basename(&e.path), e)).collect();
     Ok(Json(json!({"files": files})))
 }
 
-pub async fn download(State(app): State<AppState>, who: Principal, Path(path): Path<String>) -> MResult<impl IntoResponse> {
+pub async fn download(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(path): Path<String>,
+) -> MResult<impl IntoResponse> {
     let (r, rel) = locate(&app, &who, &path, false).await?;
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
     let (size, stream) = app.artifacts.get(&key).await?;
     Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_LENGTH, size.to_string())],
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
+        ],
         Body::from_stream(stream),
     ))
 }
@@ -99,16 +111,18 @@ pub struct RunListReq {
 }
 
 /// The tracking API's `artifacts/list`: paths relative to the run's artifact root.
-pub async fn list_for_run(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunListReq>) -> MResult<Json<Value>> {
+pub async fn list_for_run(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<RunListReq>,
+) -> MResult<Json<Value>> {
     let id = req.run_id.or(req.run_uuid).ok_or_else(|| Error::invalid("run_id", "run_id is required"))?;
     let (_, r) = who.run(&app, &id, false).await?;
     let sub = req.path.as_deref().filter(|p| !p.is_empty()).map(normalise).transpose()?;
     let rel = sub.map_or("artifacts".to_string(), |p| format!("artifacts/{p}"));
     let entries = app.artifacts.list(r.project_id, r.id, &rel).await?;
-    let files: Vec<Value> = entries
-        .iter()
-        .map(|e| file_info(e.path.strip_prefix("artifacts/").unwrap_or(&e.path), e))
-        .collect();
+    let files: Vec<Value> =
+        entries.iter().map(|e| file_info(e.path.strip_prefix("artifacts/").unwrap_or(&e.path), e)).collect();
     Ok(Json(json!({
         "root_uri": format!("mlflow-artifacts:/{}/{}/artifacts", hex(r.project_id), hex(r.id)),
         "files": files,

@@ -20,8 +20,17 @@ pub async fn default_project(app: &AppState, u: &user::Model) -> Result<ProjectA
     match projects::access(&app.db, Some(u), &u.username, "default").await {
         Ok(a) => Ok(a),
         Err(Error::NotFound(_)) => {
-            match projects::create(&app.db, u, "default", "Runs logged without an experiment (MLflow's experiment 0)").await {
-                Ok(_) | Err(Error::Conflict(_)) => projects::access(&app.db, Some(u), &u.username, "default").await,
+            match projects::create(
+                &app.db,
+                u,
+                "default",
+                "Runs logged without an experiment (MLflow's experiment 0)",
+            )
+            .await
+            {
+                Ok(_) | Err(Error::Conflict(_)) => {
+                    projects::access(&app.db, Some(u), &u.username, "default").await
+                }
                 Err(e) => Err(e),
             }
         }
@@ -68,14 +77,21 @@ pub struct CreateReq {
     name: String,
 }
 
-pub async fn create(State(app): State<AppState>, who: Principal, Msg(req): Msg<CreateReq>) -> MResult<Json<Value>> {
+pub async fn create(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<CreateReq>,
+) -> MResult<Json<Value>> {
     let Principal::User(u) = &who else {
         return Err(Error::Forbidden("a run token cannot create experiments".into()).into());
     };
     let name = match req.name.split_once('/') {
         Some((owner, n)) if owner == u.username => n,
         Some((owner, _)) => {
-            return Err(Error::Forbidden(format!("experiments are created under your own account, not {owner:?}")).into())
+            return Err(Error::Forbidden(format!(
+                "experiments are created under your own account, not {owner:?}"
+            ))
+            .into())
         }
         None => req.name.as_str(),
     };
@@ -101,7 +117,11 @@ pub struct ByNameReq {
     experiment_name: String,
 }
 
-pub async fn get_by_name(State(app): State<AppState>, who: Principal, Msg(req): Msg<ByNameReq>) -> MResult<Json<Value>> {
+pub async fn get_by_name(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<ByNameReq>,
+) -> MResult<Json<Value>> {
     let a = by_name(&app, &who, &req.experiment_name).await?;
     Ok(Json(json!({"experiment": wire::experiment(&a)})))
 }
@@ -118,7 +138,11 @@ pub struct SearchReq {
     page_token: Option<String>,
 }
 
-pub async fn search(State(app): State<AppState>, who: Principal, Msg(req): Msg<SearchReq>) -> MResult<Json<Value>> {
+pub async fn search(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<SearchReq>,
+) -> MResult<Json<Value>> {
     let clauses = crate::services::tracking::search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let ids: Vec<uuid::Uuid> = match &who {
         Principal::Run { run, .. } => vec![run.project_id],
@@ -197,11 +221,19 @@ async fn set_deleted(app: &AppState, who: &Principal, id: &str, deleted: bool) -
     Ok(Json(json!({})))
 }
 
-pub async fn delete(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
+pub async fn delete(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<GetReq>,
+) -> MResult<Json<Value>> {
     set_deleted(&app, &who, &req.experiment_id, true).await
 }
 
-pub async fn restore(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
+pub async fn restore(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<GetReq>,
+) -> MResult<Json<Value>> {
     set_deleted(&app, &who, &req.experiment_id, false).await
 }
 
@@ -211,7 +243,11 @@ pub struct UpdateReq {
     new_name: Option<String>,
 }
 
-pub async fn update(State(app): State<AppState>, who: Principal, Msg(req): Msg<UpdateReq>) -> MResult<Json<Value>> {
+pub async fn update(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<UpdateReq>,
+) -> MResult<Json<Value>> {
     let a = who.experiment(&app, &req.experiment_id).await?;
     if let Some(n) = req.new_name {
         let name = n.rsplit_once('/').map_or(n.as_str(), |(_, n)| n).to_string();

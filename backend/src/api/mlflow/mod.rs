@@ -87,7 +87,9 @@ impl IntoResponse for MlflowError {
                 (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
             }
             Error::Forbidden(_) | Error::Csrf => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
-            Error::Conflict(m) if m.contains("already") => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
+            Error::Conflict(m) if m.contains("already") => {
+                (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
+            }
             Error::Conflict(_) => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "INVALID_PARAMETER_VALUE"),
             Error::Db(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),

@@ -28,7 +28,10 @@ fn pairs(v: Vec<KV>) -> Vec<(String, String)> {
 }
 
 async fn username(app: &AppState, r: &run::Model) -> MResult<String> {
-    Ok(run_service::usernames(&app.db, std::iter::once(r.created_by)).await?.remove(&r.created_by).unwrap_or_default())
+    Ok(run_service::usernames(&app.db, std::iter::once(r.created_by))
+        .await?
+        .remove(&r.created_by)
+        .unwrap_or_default())
 }
 
 async fn run_json(app: &AppState, r: &run::Model) -> MResult<Value> {
@@ -48,7 +51,11 @@ pub struct CreateReq {
     tags: Vec<KV>,
 }
 
-pub async fn create(State(app): State<AppState>, who: Principal, Msg(req): Msg<CreateReq>) -> MResult<Json<Value>> {
+pub async fn create(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<CreateReq>,
+) -> MResult<Json<Value>> {
     if matches!(who, Principal::Run { .. }) {
         return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
     }
@@ -57,7 +64,9 @@ pub async fn create(State(app): State<AppState>, who: Principal, Msg(req): Msg<C
         return Err(Error::Conflict("the experiment is deleted; restore it first".into()).into());
     }
     let tags = pairs(req.tags);
-    let name = req.run_name.or_else(|| tags.iter().find(|(k, _)| k == tracking::RUN_NAME_TAG).map(|(_, v)| v.clone()));
+    let name = req
+        .run_name
+        .or_else(|| tags.iter().find(|(k, _)| k == tracking::RUN_NAME_TAG).map(|(_, v)| v.clone()));
     let started = req.start_time.and_then(|ms| Utc.timestamp_millis_opt(ms).single());
     let r = run_service::create_external(&app.db, &a, who.user(), name.as_deref(), started).await?;
     let tags: Vec<_> = tags.into_iter().filter(|(k, _)| k != tracking::RUN_NAME_TAG).collect();
@@ -75,7 +84,10 @@ pub struct RunReq {
 
 impl RunReq {
     fn id(&self) -> MResult<&str> {
-        self.run_id.as_deref().or(self.run_uuid.as_deref()).ok_or_else(|| Error::invalid("run_id", "run_id is required").into())
+        self.run_id
+            .as_deref()
+            .or(self.run_uuid.as_deref())
+            .ok_or_else(|| Error::invalid("run_id", "run_id is required").into())
     }
 }
 
@@ -96,7 +108,11 @@ pub struct UpdateReq {
 
 /// Status changes apply to external runs only: a Myelin run's status belongs to its executor (the client's
 /// `FINISHED` at exit is noted, the process exit decides).
-pub async fn update(State(app): State<AppState>, who: Principal, Msg(req): Msg<UpdateReq>) -> MResult<Json<Value>> {
+pub async fn update(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<UpdateReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, true).await?;
     if let Some(name) = req.run_name.filter(|n| !n.is_empty()) {
         tracking::log(&app.db, &r, &[], &[], &[(tracking::RUN_NAME_TAG.to_string(), name)]).await?;
@@ -118,13 +134,21 @@ pub async fn update(State(app): State<AppState>, who: Principal, Msg(req): Msg<U
     Ok(Json(json!({"run_info": wire::run_info(&r, &username(&app, &r).await?)})))
 }
 
-pub async fn delete(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
+pub async fn delete(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<RunReq>,
+) -> MResult<Json<Value>> {
     let (a, r) = who.run(&app, req.id()?, true).await?;
     run_service::set_deleted(&app.db, &a, r.id, true).await?;
     Ok(Json(json!({})))
 }
 
-pub async fn restore(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
+pub async fn restore(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<RunReq>,
+) -> MResult<Json<Value>> {
     let (a, r) = who.run(&app, req.id()?, true).await?;
     run_service::set_deleted(&app.db, &a, r.id, false).await?;
     Ok(Json(json!({})))
@@ -146,7 +170,11 @@ pub struct SearchReq {
     page_token: Option<String>,
 }
 
-pub async fn search(State(app): State<AppState>, who: Principal, Msg(req): Msg<SearchReq>) -> MResult<Json<Value>> {
+pub async fn search(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<SearchReq>,
+) -> MResult<Json<Value>> {
     let mut projects = Vec::new();
     for id in &req.experiment_ids {
         projects.push(who.experiment(&app, id).await?.project.id);
@@ -166,7 +194,8 @@ pub async fn search(State(app): State<AppState>, who: Principal, Msg(req): Msg<S
         Some(t) => t.parse().map_err(|_| Error::invalid("page_token", "invalid page_token"))?,
         None => 0,
     };
-    let mut rows = search::find_runs(&app.db, &projects, &clauses, &order, view, limit as u64 + 1, offset).await?;
+    let mut rows =
+        search::find_runs(&app.db, &projects, &clauses, &order, view, limit as u64 + 1, offset).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
@@ -216,7 +245,11 @@ pub struct LogMetricReq {
     metric: MetricMsg,
 }
 
-pub async fn log_metric(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogMetricReq>) -> MResult<Json<Value>> {
+pub async fn log_metric(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<LogMetricReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[req.metric.point()], &[], &[]).await?;
     Ok(Json(json!({})))
@@ -234,7 +267,11 @@ pub struct LogBatchReq {
     tags: Vec<KV>,
 }
 
-pub async fn log_batch(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogBatchReq>) -> MResult<Json<Value>> {
+pub async fn log_batch(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<LogBatchReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, true).await?;
     let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
     tracking::log(&app.db, &r, &points, &pairs(req.params), &pairs(req.tags)).await?;
@@ -250,13 +287,21 @@ pub struct KVReq {
     value: String,
 }
 
-pub async fn log_parameter(State(app): State<AppState>, who: Principal, Msg(req): Msg<KVReq>) -> MResult<Json<Value>> {
+pub async fn log_parameter(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<KVReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[], &[(req.key, req.value)], &[]).await?;
     Ok(Json(json!({})))
 }
 
-pub async fn set_tag(State(app): State<AppState>, who: Principal, Msg(req): Msg<KVReq>) -> MResult<Json<Value>> {
+pub async fn set_tag(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<KVReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[], &[], &[(req.key, req.value)]).await?;
     Ok(Json(json!({})))
@@ -268,7 +313,11 @@ pub struct DeleteTagReq {
     key: String,
 }
 
-pub async fn delete_tag(State(app): State<AppState>, who: Principal, Msg(req): Msg<DeleteTagReq>) -> MResult<Json<Value>> {
+pub async fn delete_tag(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<DeleteTagReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, &req.run_id, true).await?;
     tracking::delete_tag(&app.db, &r, &req.key).await?;
     Ok(Json(json!({})))
@@ -283,7 +332,11 @@ pub struct LogInputsReq {
 
 /// Datasets are kept as MLflow sent them (`{dataset: {name, digest, source_type, source, ...}, tags}`), once
 /// per name and digest.
-pub async fn log_inputs(State(app): State<AppState>, who: Principal, Msg(req): Msg<LogInputsReq>) -> MResult<Json<Value>> {
+pub async fn log_inputs(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<LogInputsReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, &req.run_id, true).await?;
     let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
     let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
@@ -318,12 +371,17 @@ fn metric_json(key: &str, s: &history::Sample) -> Value {
     json!({"key": key, "value": wire::double(Some(s.value)), "timestamp": s.timestamp, "step": s.step})
 }
 
-pub async fn get_history(State(app): State<AppState>, who: Principal, Msg(req): Msg<HistoryReq>) -> MResult<Json<Value>> {
+pub async fn get_history(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<HistoryReq>,
+) -> MResult<Json<Value>> {
     let (_, r) = who.run(&app, req.run.id()?, false).await?;
     let all = history::history(&app.db, r.id, &req.metric_key).await?;
     let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
     let limit = req.max_results.map(|m| m.clamp(1, 1_000_000) as usize).unwrap_or(usize::MAX);
-    let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|s| metric_json(&req.metric_key, s)).collect();
+    let page: Vec<Value> =
+        all.iter().skip(offset).take(limit).map(|s| metric_json(&req.metric_key, s)).collect();
     let mut out = json!({"metrics": page});
     if all.len() > offset.saturating_add(limit) {
         out["next_page_token"] = json!((offset + limit).to_string());
@@ -357,7 +415,8 @@ pub async fn get_history_bulk_interval(
         ids.push(who.run(&app, id, false).await?.1.id);
     }
     let max = req.max_results.unwrap_or(1000).clamp(1, 2500) as usize;
-    let got = history::bulk_interval(&app.db, &ids, &req.metric_key, req.start_step, req.end_step, max).await?;
+    let got =
+        history::bulk_interval(&app.db, &ids, &req.metric_key, req.start_step, req.end_step, max).await?;
     let metrics: Vec<Value> = got
         .iter()
         .map(|(run, s)| {

@@ -17,9 +17,17 @@ fn num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     match num(d)? {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Some).ok_or_else(|| serde::de::Error::custom("expected an integer")),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("expected an integer")),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("{s:?} is not an integer"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an integer"))),
         Some(other) => Err(serde::de::Error::custom(format!("expected an integer, got {other}"))),
     }
 }
@@ -31,7 +39,9 @@ pub fn f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
             "NaN" | "nan" => Ok(f64::NAN),
             "Infinity" | "inf" => Ok(f64::INFINITY),
             "-Infinity" | "-inf" => Ok(f64::NEG_INFINITY),
-            other => other.parse().map_err(|_| serde::de::Error::custom(format!("{other:?} is not a number"))),
+            other => {
+                other.parse().map_err(|_| serde::de::Error::custom(format!("{other:?} is not a number")))
+            }
         },
         _ => Err(serde::de::Error::custom("a metric needs a numeric value")),
     }

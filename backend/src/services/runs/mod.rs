@@ -249,8 +249,9 @@ pub struct RunQuery {
 }
 
 pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> Result<RunPage> {
-    let mut query =
-        run::Entity::find().filter(run::Column::ProjectId.eq(a.project.id)).filter(run::Column::DeletedAt.is_null());
+    let mut query = run::Entity::find()
+        .filter(run::Column::ProjectId.eq(a.project.id))
+        .filter(run::Column::DeletedAt.is_null());
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
     }
@@ -292,11 +293,16 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         None
     };
     let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
+    let data = super::tracking::data_of(db, &[r.id]).await?.remove(&r.id).unwrap_or_default();
     Ok(RunDetail {
+        outputs: outputs(&r.content, &data),
+        metrics: data.metrics.iter().map(|m| (m.key.clone(), m.last)).collect(),
+        metric_stats: data.metrics,
+        logged_params: data.params,
+        tags: data.tags,
         summary: summary(&r, names.get(&r.created_by).cloned().unwrap_or_default()),
         project: format!("{}/{}", a.owner, a.project.name),
         params,
-        outputs: Default::default(),
         timeline,
         status_reason: r.status_reason.clone(),
         status_message: r.status_message.clone(),
@@ -316,6 +322,31 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
             myelin_version: r.myelin_version.clone(),
         },
     })
+}
+
+/// The component's declared outputs, each valued from the run's metric, param or tag of the same name.
+fn outputs(content: &str, data: &super::tracking::RunData) -> serde_json::Map<String, Value> {
+    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(Value::Null);
+    let declared = doc["outputs"]
+        .as_array()
+        .or_else(|| doc["component"]["outputs"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for o in declared {
+        let Some(name) = o["name"].as_str() else { continue };
+        let value = if let Some(m) = data.metrics.iter().find(|m| m.key == name) {
+            serde_json::json!(m.last)
+        } else if let Some(p) = data.params.get(name) {
+            Value::String(p.clone())
+        } else if let Some(t) = data.tags.get(name) {
+            Value::String(t.clone())
+        } else {
+            continue;
+        };
+        out.insert(name.to_string(), value);
+    }
+    out
 }
 
 async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> Result<QueuePosition> {
@@ -419,7 +450,8 @@ pub async fn create_external(
     }
     .insert(&txn)
     .await?;
-    event(&txn, id, Status::Running, Some("ExternalRun"), Some("started by an MLflow client outside Myelin")).await?;
+    event(&txn, id, Status::Running, Some("ExternalRun"), Some("started by an MLflow client outside Myelin"))
+        .await?;
     txn.commit().await?;
     Ok(r)
 }

@@ -64,7 +64,15 @@ pub struct RunDetail {
     pub summary: RunSummary,
     pub project: String,
     pub params: serde_json::Map<String, Value>,
+    /// Declared outputs, valued from what the run logged under their names (metric, then param, then tag).
     pub outputs: serde_json::Map<String, Value>,
+    /// The last value of each metric the run logged (`null` for NaN).
+    pub metrics: std::collections::BTreeMap<String, Option<f64>>,
+    /// Each metric's last value, true min/max, last step and point count.
+    pub metric_stats: Vec<crate::services::tracking::MetricSummary>,
+    /// Params as logged through the tracking API (strings; the submitted params are logged too).
+    pub logged_params: std::collections::BTreeMap<String, String>,
+    pub tags: std::collections::BTreeMap<String, String>,
     pub timeline: Vec<TimelineEntry>,
     pub status_reason: Option<String>,
     pub status_message: Option<String>,

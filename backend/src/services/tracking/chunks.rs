@@ -76,7 +76,9 @@ pub async fn compact(db: &DatabaseConnection, run: Uuid, key: &str) -> Result<()
     }
     let mut points = Vec::with_capacity(small.iter().map(|c| c.n as usize).sum());
     for c in &small {
-        decode(&c.data, |step, timestamp, value| points.push(Point { key: String::new(), value, timestamp, step }));
+        decode(&c.data, |step, timestamp, value| {
+            points.push(Point { key: String::new(), value, timestamp, step })
+        });
     }
     metric_chunk::Entity::delete_many()
         .filter(metric_chunk::Column::Id.is_in(small.iter().map(|c| c.id)))
@@ -105,7 +107,12 @@ mod tests {
         let pts: Vec<Point> = [0.5, f64::NAN, f64::INFINITY, -0.0, f64::MIN_POSITIVE]
             .iter()
             .enumerate()
-            .map(|(i, v)| Point { key: "k".into(), value: *v, timestamp: 1_700_000_000_000 + i as i64, step: i as i64 - 2 })
+            .map(|(i, v)| Point {
+                key: "k".into(),
+                value: *v,
+                timestamp: 1_700_000_000_000 + i as i64,
+                step: i as i64 - 2,
+            })
             .collect();
         let data = encode(&pts.iter().collect::<Vec<_>>());
         let mut back = Vec::new();

@@ -37,7 +37,8 @@ pub struct Series {
 /// Every point of the given runs' metric `key`, by run, sorted by step then time.
 async fn load(db: &DatabaseConnection, runs: &[Uuid], key: &str) -> Result<Vec<(Uuid, Vec<Sample>)>> {
     let mut out: Vec<(Uuid, Vec<Sample>)> = runs.iter().map(|r| (*r, Vec::new())).collect();
-    let index: std::collections::HashMap<Uuid, usize> = runs.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    let index: std::collections::HashMap<Uuid, usize> =
+        runs.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     for ids in runs.chunks(500) {
         let rows = metric_chunk::Entity::find()
             .filter(metric_chunk::Column::Key.eq(key))
@@ -62,7 +63,12 @@ pub async fn history(db: &DatabaseConnection, run: Uuid, key: &str) -> Result<Ve
 }
 
 /// Chart-ready series of `key` for several runs, each at most `max_points` long.
-pub async fn series(db: &DatabaseConnection, runs: &[Uuid], key: &str, max_points: usize) -> Result<Vec<Series>> {
+pub async fn series(
+    db: &DatabaseConnection,
+    runs: &[Uuid],
+    key: &str,
+    max_points: usize,
+) -> Result<Vec<Series>> {
     let summaries = latest_metric::Entity::find()
         .filter(latest_metric::Column::Key.eq(key))
         .filter(latest_metric::Column::RunId.is_in(runs.to_vec()))
@@ -163,7 +169,11 @@ mod tests {
     use super::*;
 
     fn series(values: &[f64]) -> Vec<Sample> {
-        values.iter().enumerate().map(|(i, v)| Sample { step: i as i64, timestamp: i as i64, value: *v }).collect()
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Sample { step: i as i64, timestamp: i as i64, value: *v })
+            .collect()
     }
 
     #[test]

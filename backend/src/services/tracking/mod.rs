@@ -81,7 +81,10 @@ pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
 
 fn check_value(what: &'static str, key: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
-        return Err(Error::invalid(what, format!("the value of {what} {key:?} is longer than {max} characters")));
+        return Err(Error::invalid(
+            what,
+            format!("the value of {what} {key:?} is longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -95,7 +98,10 @@ pub async fn log(
     tags: &[(String, String)],
 ) -> Result<()> {
     if r.deleted_at.is_some() {
-        return Err(Error::Conflict(format!("run {} is deleted; restore it before logging to it", r.id.simple())));
+        return Err(Error::Conflict(format!(
+            "run {} is deleted; restore it before logging to it",
+            r.id.simple()
+        )));
     }
     if metrics.len() > MAX_METRICS || params.len() > MAX_PARAMS || tags.len() > MAX_TAGS {
         return Err(Error::invalid(
@@ -113,7 +119,10 @@ pub async fn log(
         validate_key("param", k)?;
         check_value("param", k, v, MAX_PARAM_VALUE)?;
         if seen.insert(k.as_str(), v.as_str()).is_some_and(|old| old != v) {
-            return Err(Error::invalid("param", format!("param {k:?} appears twice in the batch with different values")));
+            return Err(Error::invalid(
+                "param",
+                format!("param {k:?} appears twice in the batch with different values"),
+            ));
         }
     }
     for (k, v) in tags {
@@ -141,14 +150,20 @@ pub async fn log(
     Ok(())
 }
 
-pub(crate) async fn insert_params<C: ConnectionTrait>(db: &C, run: Uuid, params: &[(String, String)]) -> Result<()> {
+pub(crate) async fn insert_params<C: ConnectionTrait>(
+    db: &C,
+    run: Uuid,
+    params: &[(String, String)],
+) -> Result<()> {
     let rows = params.iter().map(|(k, v)| run_param::ActiveModel {
         run_id: Set(run),
         key: Set(k.clone()),
         value: Set(v.clone()),
     });
     run_param::Entity::insert_many(rows)
-        .on_conflict(OnConflict::columns([run_param::Column::RunId, run_param::Column::Key]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([run_param::Column::RunId, run_param::Column::Key]).do_nothing().to_owned(),
+        )
         .do_nothing()
         .exec_without_returning(db)
         .await?;
@@ -217,7 +232,14 @@ async fn upsert_latest<C: ConnectionTrait>(
         let base = values.len();
         rows.push(format!(
             "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
-            base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7, base + 8
+            base + 1,
+            base + 2,
+            base + 3,
+            base + 4,
+            base + 5,
+            base + 6,
+            base + 7,
+            base + 8
         ));
         values.extend([
             run.into(),
@@ -275,13 +297,15 @@ pub async fn data_of(db: &DatabaseConnection, runs: &[Uuid]) -> Result<HashMap<U
     let mut out: HashMap<Uuid, RunData> = runs.iter().map(|id| (*id, RunData::default())).collect();
     for chunk in runs.chunks(500) {
         let ids = chunk.to_vec();
-        for p in run_param::Entity::find().filter(run_param::Column::RunId.is_in(ids.clone())).all(db).await? {
+        for p in run_param::Entity::find().filter(run_param::Column::RunId.is_in(ids.clone())).all(db).await?
+        {
             out.entry(p.run_id).or_default().params.insert(p.key, p.value);
         }
         for t in run_tag::Entity::find().filter(run_tag::Column::RunId.is_in(ids.clone())).all(db).await? {
             out.entry(t.run_id).or_default().tags.insert(t.key, t.value);
         }
-        for m in latest_metric::Entity::find().filter(latest_metric::Column::RunId.is_in(ids)).all(db).await? {
+        for m in latest_metric::Entity::find().filter(latest_metric::Column::RunId.is_in(ids)).all(db).await?
+        {
             out.entry(m.run_id).or_default().metrics.push(summary(m));
         }
     }

@@ -2,7 +2,9 @@
 //! and `order_by` terms such as `metrics.loss DESC`. Parsed into clauses, then into SQL over `runs`.
 
 use chrono::{TimeZone, Utc};
-use sea_orm::sea_query::{Alias, Expr, Func, IntoCondition, Query, SelectStatement, SimpleExpr, SubQueryStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, Func, IntoCondition, Query, SelectStatement, SimpleExpr, SubQueryStatement,
+};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -62,7 +64,11 @@ pub fn mlflow_status(status: &str) -> &'static str {
 }
 
 fn myelin_statuses(mlflow: &str) -> Vec<&'static str> {
-    spec::lifecycle::ALL.iter().map(|s| s.as_str()).filter(|s| mlflow_status(s).eq_ignore_ascii_case(mlflow)).collect()
+    spec::lifecycle::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| mlflow_status(s).eq_ignore_ascii_case(mlflow))
+        .collect()
 }
 
 fn err(input: &str, at: usize, what: &str) -> Error {
@@ -112,7 +118,11 @@ impl<'a> Lexer<'a> {
         let at = self.i;
         let word = self.peek_word();
         if word.is_empty() {
-            return Err(err(self.s, at, "expected a field such as metrics.loss, params.lr, tags.x or status"));
+            return Err(err(
+                self.s,
+                at,
+                "expected a field such as metrics.loss, params.lr, tags.x or status",
+            ));
         }
         self.i += word.len();
         let (kind, key) = match word.split_once('.') {
@@ -133,13 +143,27 @@ impl<'a> Lexer<'a> {
                 "user_id" => Field::UserId,
                 other => return Err(err(self.s, at, &format!("unknown attribute {other:?}"))),
             },
-            other => return Err(err(self.s, at, &format!("unknown entity {other:?} (use metrics, params, tags or attributes)"))),
+            other => {
+                return Err(err(
+                    self.s,
+                    at,
+                    &format!("unknown entity {other:?} (use metrics, params, tags or attributes)"),
+                ))
+            }
         })
     }
     fn op(&mut self) -> Result<Op> {
         self.skip_ws();
         let rest = &self.s[self.i..];
-        for (sym, op) in [("!=", Op::Ne), ("<>", Op::Ne), ("<=", Op::Le), (">=", Op::Ge), ("=", Op::Eq), ("<", Op::Lt), (">", Op::Gt)] {
+        for (sym, op) in [
+            ("!=", Op::Ne),
+            ("<>", Op::Ne),
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("=", Op::Eq),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+        ] {
             if rest.starts_with(sym) {
                 self.i += sym.len();
                 return Ok(op);
@@ -191,7 +215,8 @@ impl<'a> Lexer<'a> {
             }
         }
         let end = rest.find(|c: char| c.is_whitespace() || c == ')').unwrap_or(rest.len());
-        let num: f64 = rest[..end].parse().map_err(|_| err(self.s, at, "expected a number or a quoted string"))?;
+        let num: f64 =
+            rest[..end].parse().map_err(|_| err(self.s, at, "expected a number or a quoted string"))?;
         self.i += end;
         Ok(Lit::Num(num))
     }
@@ -227,7 +252,9 @@ fn check(input: &str, at: usize, field: &Field, op: Op, value: &Lit) -> Result<(
         (true, _, Lit::Num(_)) => true,
         (false, Op::In | Op::NotIn, Lit::List(_)) => true,
         (false, Op::Eq | Op::Ne | Op::Like | Op::ILike, Lit::Str(_)) => true,
-        (false, Op::Lt | Op::Le | Op::Gt | Op::Ge, Lit::Str(_)) => matches!(field, Field::Param(_) | Field::Tag(_)),
+        (false, Op::Lt | Op::Le | Op::Gt | Op::Ge, Lit::Str(_)) => {
+            matches!(field, Field::Param(_) | Field::Tag(_))
+        }
         _ => false,
     };
     if ok {
@@ -308,7 +335,9 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
                     .to_owned();
                 runs_id().in_subquery(sub)
             }
-            Field::Tag(k) if k == super::RUN_NAME_TAG => text_cmp(Expr::col((run::Entity, run::Column::Name)).into(), c.op, &c.value),
+            Field::Tag(k) if k == super::RUN_NAME_TAG => {
+                text_cmp(Expr::col((run::Entity, run::Column::Name)).into(), c.op, &c.value)
+            }
             Field::Param(k) | Field::Tag(k) => {
                 let table = if matches!(c.field, Field::Param(_)) { "run_params" } else { "run_tags" };
                 let value = Expr::col((Alias::new(table), Alias::new("value")));
@@ -318,7 +347,12 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
             Field::RunName => text_cmp(Expr::col((run::Entity, run::Column::Name)).into(), c.op, &c.value),
             Field::RunId => {
                 let ids = |l: &[String]| -> Result<Vec<Uuid>> {
-                    l.iter().map(|s| Uuid::parse_str(s).map_err(|_| Error::invalid("filter", format!("{s:?} is not a run id")))).collect()
+                    l.iter()
+                        .map(|s| {
+                            Uuid::parse_str(s)
+                                .map_err(|_| Error::invalid("filter", format!("{s:?} is not a run id")))
+                        })
+                        .collect()
                 };
                 match (&c.op, &c.value) {
                     (Op::Eq, Lit::Str(s)) => run::Column::Id.is_in(ids(std::slice::from_ref(s))?),
@@ -340,8 +374,15 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
             }
             Field::StartTime | Field::EndTime => {
                 let Lit::Num(ms) = c.value else { unreachable!("checked") };
-                let at = Utc.timestamp_millis_opt(ms as i64).single().ok_or_else(|| Error::invalid("filter", "time out of range"))?;
-                let col = if c.field == Field::StartTime { run::Column::CreatedAt } else { run::Column::FinishedAt };
+                let at = Utc
+                    .timestamp_millis_opt(ms as i64)
+                    .single()
+                    .ok_or_else(|| Error::invalid("filter", "time out of range"))?;
+                let col = if c.field == Field::StartTime {
+                    run::Column::CreatedAt
+                } else {
+                    run::Column::FinishedAt
+                };
                 num_cmp(Expr::col((run::Entity, col)).into(), c.op, at)
             }
             Field::UserId => {
@@ -364,7 +405,9 @@ pub fn order_expr(field: &Field) -> SimpleExpr {
         let sub = Query::select()
             .column(Alias::new(col))
             .from(Alias::new(table))
-            .and_where(Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)))
+            .and_where(
+                Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)),
+            )
             .and_where(Expr::col((Alias::new(table), Alias::new("key"))).eq(key))
             .to_owned();
         SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
@@ -393,7 +436,10 @@ mod tests {
         assert_eq!(c[0], Clause { field: Field::Metric("loss".into()), op: Op::Lt, value: Lit::Num(0.2) });
         assert_eq!(c[2].field, Field::Tag("my tag".into()));
         assert_eq!(c[3].value, Lit::List(vec!["RUNNING".into(), "FINISHED".into()]));
-        assert_eq!(parse_filter("tags.mlflow.runName = 'x'").unwrap()[0].field, Field::Tag("mlflow.runName".into()));
+        assert_eq!(
+            parse_filter("tags.mlflow.runName = 'x'").unwrap()[0].field,
+            Field::Tag("mlflow.runName".into())
+        );
         assert_eq!(parse_filter("  ").unwrap(), vec![]);
     }
 
@@ -434,14 +480,20 @@ pub async fn find_runs(
 ) -> Result<Vec<run::Model>> {
     use sea_orm::sea_query::NullOrdering;
     use sea_orm::{EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
-    let mut q = run::Entity::find().filter(run::Column::ProjectId.is_in(projects.to_vec())).filter(condition(clauses)?);
+    let mut q = run::Entity::find()
+        .filter(run::Column::ProjectId.is_in(projects.to_vec()))
+        .filter(condition(clauses)?);
     q = match view {
         View::Active => q.filter(run::Column::DeletedAt.is_null()),
         View::Deleted => q.filter(run::Column::DeletedAt.is_not_null()),
         View::All => q,
     };
     for (field, asc) in order {
-        q = q.order_by_with_nulls(order_expr(field), if *asc { Order::Asc } else { Order::Desc }, NullOrdering::Last);
+        q = q.order_by_with_nulls(
+            order_expr(field),
+            if *asc { Order::Asc } else { Order::Desc },
+            NullOrdering::Last,
+        );
     }
     if !order.iter().any(|(f, _)| *f == Field::StartTime) {
         q = q.order_by_desc(run::Column::CreatedAt);

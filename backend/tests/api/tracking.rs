@@ -1,0 +1,347 @@
+//! Tracking through MLflow's API: the real `mlflow` client (a pinned venv from `scripts/setup`) against a
+//! served app, run tokens, MLflow-shaped errors, confined artifact paths, and the S3-compatible store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::both_dbs;
+use crate::helpers::{TestApp, TestUser};
+
+both_dbs!(
+    the_mlflow_client_logs_and_reads_back_everything,
+    four_concurrent_clients_log_ten_thousand_points_each,
+    a_job_logs_through_mlflow_with_only_the_injected_environment,
+    run_tokens_write_only_their_own_run_while_it_runs,
+    mlflow_errors_come_back_in_mlflow_shape,
+    artifact_paths_are_confined_to_their_run,
+    many_small_writes_are_compacted_and_read_back_exactly,
+);
+
+const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mlflow");
+
+/// The Python with `mlflow` installed (`MYELIN_MLFLOW_PYTHON`, set by `scripts/env.sh`); required under CI.
+fn mlflow_python() -> Option<PathBuf> {
+    let p = std::env::var("MYELIN_MLFLOW_PYTHON").ok().map(PathBuf::from).filter(|p| p.exists());
+    if p.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but MYELIN_MLFLOW_PYTHON is missing: run scripts/setup"
+        );
+        eprintln!("skipping: no mlflow venv (scripts/setup makes one)");
+    }
+    p
+}
+
+async fn python(script: &str, url: &str, token: &str, user: &str) {
+    let Some(py) = mlflow_python() else { return };
+    let out = tokio::process::Command::new(py)
+        .arg(format!("{SCRIPTS}/{script}"))
+        .env("MLFLOW_TRACKING_URI", url)
+        .env("MLFLOW_TRACKING_TOKEN", token)
+        .env("MYELIN_USER", user)
+        .env_remove("MLFLOW_RUN_ID")
+        .env_remove("MLFLOW_EXPERIMENT_ID")
+        .output()
+        .await
+        .expect("start python");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+}
+
+async fn project(app: &TestApp, u: &TestUser, name: &str) -> Value {
+    let r = app.post("/api/v1/projects").bearer(&u.token).json(json!({"name": name})).send().await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json
+}
+
+fn hex(id: &str) -> String {
+    id.replace('-', "")
+}
+
+async fn the_mlflow_client_logs_and_reads_back_everything(app: TestApp) {
+    let ann = app.user("ann").await;
+    python("roundtrip.py", &app.url, &ann.token, "ann").await;
+}
+
+async fn four_concurrent_clients_log_ten_thousand_points_each(app: TestApp) {
+    let ann = app.user("ann").await;
+    python("concurrent_clients.py", &app.url, &ann.token, "ann").await;
+}
+
+async fn a_job_logs_through_mlflow_with_only_the_injected_environment(app: TestApp) {
+    let Some(py) = mlflow_python() else { return };
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let content = format!(
+        "kind: component\nname: trainer\noutputs:\n- {{name: accuracy, type: float}}\n- {{name: from_job, type: str}}\nrun:\n  kind: job\n  container:\n    image: python:3.11\n    command: [{}, {}]\n",
+        serde_json::to_string(&py.display().to_string()).unwrap(),
+        serde_json::to_string(&format!("{SCRIPTS}/in_job.py")).unwrap()
+    );
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": content}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["uuid"].as_str().unwrap().to_string();
+    let mut run = Value::Null;
+    for _ in 0..600 {
+        backend::scheduler::tick(&app.db, &app.state.executor).await.unwrap();
+        run = app.get(&format!("/api/v1/projects/ann/p/runs/{id}")).bearer(&ann.token).send().await.json;
+        if ["succeeded", "failed", "stopped"].contains(&run["status"].as_str().unwrap_or("")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logs = app.get(&format!("/api/v1/projects/ann/p/runs/{id}/logs")).bearer(&ann.token).send().await;
+    let logs = String::from_utf8_lossy(&logs.body).to_string();
+    assert_eq!(run["status"], "succeeded", "{run}\n{logs}");
+    assert!(logs.contains("logged from the job"), "{logs}");
+    // What the job logged is on the run, in Myelin's API as in MLflow's.
+    assert_eq!(run["metrics"]["loss"], json!(1.0 / 20.0), "{run}");
+    assert_eq!(run["metrics"]["accuracy"], json!(0.93));
+    assert_eq!(run["logged_params"], json!({"from_job": "yes"}), "{run}");
+    // Declared outputs take the values the run logged under their names.
+    assert_eq!(run["outputs"], json!({"accuracy": 0.93, "from_job": "yes"}));
+    let got =
+        app.get(&format!("/api/2.0/mlflow/runs/get?run_id={}", hex(&id))).bearer(&ann.token).send().await;
+    assert_eq!(got.json["run"]["info"]["status"], "FINISHED");
+    let params = &got.json["run"]["data"]["params"];
+    assert!(params.as_array().unwrap().contains(&json!({"key": "from_job", "value": "yes"})), "{params}");
+    let arts = app
+        .get(&format!("/api/v1/projects/ann/p/runs/{id}/artifacts?path=artifacts"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(arts.status, 200, "{}", arts.json);
+    assert_eq!(arts.json[0]["path"], "artifacts/model.txt", "{}", arts.json);
+    // The run's token died with the run.
+    let token_rows = backend::entities::run_token::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(token_rows.len(), 1);
+}
+
+use sea_orm::EntityTrait;
+
+/// Submits a job that stays queued (no scheduler tick): a run that is not finished, with a run token.
+async fn queued_run(app: &TestApp, u: &TestUser) -> (String, String) {
+    let content = "kind: component\nrun:\n  kind: job\n  container: {image: busybox, command: [true]}\n";
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&u.token)
+        .json(json!({"content": content}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["uuid"].as_str().unwrap().to_string();
+    let token = backend::services::run_tokens::issue(&app.db, id.parse().unwrap()).await.unwrap();
+    (id, token)
+}
+
+async fn run_tokens_write_only_their_own_run_while_it_runs(app: TestApp) {
+    let ann = app.user("ann").await;
+    let p = project(&app, &ann, "p").await;
+    let (a, token) = queued_run(&app, &ann).await;
+    let (b, _) = queued_run(&app, &ann).await;
+    let log = |run: &str| json!({"run_id": hex(run), "key": "loss", "value": 0.5, "timestamp": 1, "step": 0});
+    let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&token).json(log(&a)).send().await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&token).json(log(&b)).send().await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (403, Some("PERMISSION_DENIED")));
+    // It reads its project, creates nothing.
+    let exp = hex(p["id"].as_str().unwrap());
+    let r =
+        app.get(&format!("/api/2.0/mlflow/experiments/get?experiment_id={exp}")).bearer(&token).send().await;
+    assert_eq!(r.status, 200);
+    let r = app
+        .post("/api/2.0/mlflow/runs/create")
+        .bearer(&token)
+        .json(json!({"experiment_id": exp}))
+        .send()
+        .await;
+    assert_eq!(r.status, 403);
+    let r =
+        app.post("/api/2.0/mlflow/experiments/create").bearer(&token).json(json!({"name": "x"})).send().await;
+    assert_eq!(r.status, 403);
+    // Once the run is over, the token is dead.
+    app.post(&format!("/api/v1/projects/ann/p/runs/{a}/stop")).bearer(&ann.token).send().await;
+    let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&token).json(log(&a)).send().await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (401, Some("UNAUTHENTICATED")));
+}
+
+async fn mlflow_errors_come_back_in_mlflow_shape(app: TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    project(&app, &ann, "p").await;
+    let r = app.get("/api/2.0/mlflow/experiments/get?experiment_id=0").send().await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    let r = app
+        .get(&format!("/api/2.0/mlflow/runs/get?run_id={}", "0".repeat(32)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+    // Another user's run looks exactly like a missing one.
+    let (id, _) = queued_run(&app, &ann).await;
+    let r = app.get(&format!("/api/2.0/mlflow/runs/get?run_id={}", hex(&id))).bearer(&bob.token).send().await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+    let r = app
+        .post("/api/2.0/mlflow/runs/log-batch")
+        .bearer(&ann.token)
+        .raw("application/json", "{not json")
+        .send()
+        .await;
+    assert_eq!((r.status.as_u16(), r.json["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")));
+    let r = app
+        .post("/api/2.0/mlflow/runs/log-batch")
+        .bearer(&ann.token)
+        .json(json!({"run_id": hex(&id), "metrics": [{"key": "x", "value": "not a number", "timestamp": 0}]}))
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    let r = app
+        .post("/api/2.0/mlflow/runs/search")
+        .bearer(&ann.token)
+        .json(json!({"experiment_ids": ["0"], "filter": "metrics.loss LIKE 'x'"}))
+        .send()
+        .await;
+    assert_eq!(r.json["error_code"], "INVALID_PARAMETER_VALUE");
+    assert!(r.json["message"].as_str().unwrap().contains("character 1"), "{}", r.json);
+    let r = app
+        .post("/api/2.0/mlflow/experiments/create")
+        .bearer(&ann.token)
+        .json(json!({"name": "p"}))
+        .send()
+        .await;
+    assert_eq!(r.json["error_code"], "RESOURCE_ALREADY_EXISTS");
+    let r = app.get("/api/2.0/mlflow/no/such/endpoint").bearer(&ann.token).send().await;
+    assert_eq!(r.status, 404);
+    // A deleted run refuses logging until it is restored.
+    app.post("/api/2.0/mlflow/runs/delete").bearer(&ann.token).json(json!({"run_id": hex(&id)})).send().await;
+    let body = json!({"run_id": hex(&id), "key": "k", "value": "v"});
+    let r = app.post("/api/2.0/mlflow/runs/set-tag").bearer(&ann.token).json(body.clone()).send().await;
+    assert_eq!(r.json["error_code"], "INVALID_STATE");
+    app.post("/api/2.0/mlflow/runs/restore")
+        .bearer(&ann.token)
+        .json(json!({"run_id": hex(&id)}))
+        .send()
+        .await;
+    let r = app.post("/api/2.0/mlflow/runs/set-tag").bearer(&ann.token).json(body).send().await;
+    assert_eq!(r.status, 200);
+}
+
+async fn artifact_paths_are_confined_to_their_run(app: TestApp) {
+    let ann = app.user("ann").await;
+    let p = project(&app, &ann, "p").await;
+    let (a, _) = queued_run(&app, &ann).await;
+    let (b, _) = queued_run(&app, &ann).await;
+    let exp = hex(p["id"].as_str().unwrap());
+    let put = |path: String| {
+        app.call(axum::http::Method::PUT, &format!("/api/2.0/mlflow-artifacts/artifacts/{path}"))
+            .bearer(&ann.token)
+            .raw("application/octet-stream", "data")
+    };
+    let ok = put(format!("{exp}/{}/artifacts/dir/file.txt", hex(&a))).send().await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    for bad in [
+        format!("{exp}/{}/artifacts/../../{}/artifacts/x", hex(&a), hex(&b)),
+        format!("{exp}/{}/artifacts/dir/%2e%2e/%2e%2e/x", hex(&a)),
+        format!("{exp}/{}/logs/main.log", hex(&a)),
+        format!("{exp}/{}/artifacts//etc/passwd", hex(&a)),
+    ] {
+        let r = put(bad.clone()).send().await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.json);
+    }
+    // A run under another experiment id is not found, whatever the path says.
+    let r = put(format!("{}/{}/artifacts/x", "1".repeat(32), hex(&a))).send().await;
+    assert_eq!(r.status, 404);
+    let listed = app
+        .get(&format!("/api/2.0/mlflow-artifacts/artifacts?path={exp}/{}/artifacts", hex(&b)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(listed.json["files"], json!([]), "nothing leaked into run b");
+    let got = app
+        .get(&format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{}/artifacts/dir/file.txt", hex(&a)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(got.body, b"data");
+}
+
+async fn many_small_writes_are_compacted_and_read_back_exactly(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (id, _) = queued_run(&app, &ann).await;
+    for step in 0..300i64 {
+        let body = json!({"run_id": hex(&id), "key": "loss", "value": (step as f64).sqrt(), "timestamp": 1000 + step, "step": step});
+        let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&ann.token).json(body).send().await;
+        assert_eq!(r.status, 200);
+    }
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let chunks = backend::entities::metric_chunk::Entity::find()
+        .filter(backend::entities::metric_chunk::Column::Key.eq("loss"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(chunks < 40, "300 single writes left {chunks} chunks");
+    let h = app
+        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=loss", hex(&id)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    let got: Vec<(i64, f64)> = h.json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["step"].as_i64().unwrap(), m["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(got, (0..300).map(|s| (s, (s as f64).sqrt())).collect::<Vec<_>>());
+    // Downsampled for a chart: bounded, with the true extremes.
+    let s = app
+        .get(&format!("/api/v1/projects/ann/p/runs/{id}/metrics/loss?points=50"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(s.status, 200, "{}", s.json);
+    assert!(s.json["points"].as_array().unwrap().len() <= 50);
+    assert_eq!(
+        (s.json["total"].as_i64(), s.json["min"].as_f64(), s.json["max"].as_f64()),
+        (Some(300), Some(0.0), Some(299f64.sqrt()))
+    );
+}
+
+/// The artifact store on a real S3-compatible server (s3s-fs, built by `scripts/setup`): the MLflow client's
+/// artifacts and a finished run's log land in the bucket.
+#[tokio::test]
+async fn artifacts_live_in_an_s3_compatible_store() {
+    let Some(s3) = crate::helpers::S3Server::start().await else { return };
+    let store = s3.artifacts("myelin/prefix");
+    let (project, run) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let key = backend::artifacts::Artifacts::run_key(project, run, "artifacts/a/b.txt").unwrap();
+    store.put(&key, bytes::Bytes::from_static(b"hello")).await.unwrap();
+    assert_eq!(&store.read(&key).await.unwrap()[..], b"hello");
+    let listed = store.list(project, run, "artifacts").await.unwrap();
+    assert_eq!(
+        listed,
+        vec![backend::artifacts::Entry { path: "artifacts/a".into(), is_dir: true, size: None }]
+    );
+    // Streamed uploads are bounded: over the limit nothing is kept.
+    let mut small = s3.artifacts("myelin/limited");
+    small.max_upload = 1024;
+    let big = futures_util::stream::iter(
+        (0..4).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 512]))),
+    );
+    let k2 = backend::artifacts::Artifacts::run_key(project, run, "artifacts/big.bin").unwrap();
+    assert!(matches!(small.put_stream(&k2, big).await, Err(backend::Error::PayloadTooLarge)));
+    assert!(matches!(small.read(&k2).await, Err(backend::Error::NotFound(_))));
+    store.delete_run(project, run).await.unwrap();
+    assert!(store.list(project, run, "").await.unwrap().is_empty());
+    // End to end: a served app whose store is the bucket, and the real client.
+    let Some(app) = TestApp::sqlite_with_artifacts(s3.artifacts("myelin/e2e")).await else { return };
+    let ann = app.user("ann").await;
+    python("roundtrip.py", &app.url, &ann.token, "ann").await;
+    assert!(s3.files_under("myelin/e2e").iter().any(|f| f.ends_with("artifacts/reports/v1/notes.txt")));
+}
