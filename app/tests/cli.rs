@@ -201,10 +201,15 @@ fn runs_from_the_cli_are_watched_listed_and_inspected() {
     assert_eq!(list[0]["uuid"], uuid.as_str());
     let get = client(&server, &token, &["ops", "get", &uuid, "-p", "ops/demo", "-o", "json"]);
     let r: serde_json::Value = serde_json::from_str(&text(&get).0).unwrap();
-    for key in ["uuid", "name", "status", "kind", "params", "outputs", "timeline", "pipeline", "original"] {
+    for key in [
+        "uuid", "name", "status", "kind", "params", "outputs", "timeline", "pipeline", "original", "metrics",
+        "tags",
+    ] {
         assert!(r.get(key).is_some(), "ops get -o json lacks {key}: {r}");
     }
     assert_eq!((r["status"].as_str(), r["params"]["who"].as_str()), (Some("succeeded"), Some("world")));
+    // The submitted params are the run's tracking params too (searchable as `params.who`).
+    assert_eq!(r["logged_params"]["who"], "world");
     assert!(text(&client(&server, &token, &["ops", "logs", &uuid, "-p", "demo"]))
         .0
         .contains("stdout hello world"));

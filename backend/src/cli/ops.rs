@@ -204,6 +204,15 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
                             q["position"], q["running"], q["limit"]
                         );
                     }
+                    for (what, map) in
+                        [("params", &r["params"]), ("metrics", &r["metrics"]), ("outputs", &r["outputs"])]
+                    {
+                        let items: Vec<String> =
+                            map.as_object().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+                        if !items.is_empty() {
+                            println!("{what}: {}", items.join("  "));
+                        }
+                    }
                     for e in r["timeline"].as_array().into_iter().flatten() {
                         println!(
                             "  {}  {:<15} {} {}",
