@@ -102,7 +102,13 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
     let a = access(&owner, &name).await?;
     let r = backend::services::runs::get(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
     let done = spec::lifecycle::Status::parse(&r.summary.status).is_some_and(|s| s.is_done());
-    let manifest = serde_json::to_string_pretty(&r.reproducibility.compiled["manifests"]).unwrap_or_default();
+    let manifest = r.reproducibility.compiled["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(spec::yaml::to_string)
+        .collect::<Vec<_>>()
+        .join("---\n");
     Ok(RunView {
         row: row(&r.summary),
         done,
