@@ -128,6 +128,58 @@ await check('the params form is generated from the inputs and its values reach t
   await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
   await alice.waitForSelector('#logs:has-text("lr=0.05 epochs=3")', { timeout: 20000 });
 });
+const trainer = `kind: component
+name: trainer
+outputs:
+- {name: loss, type: float}
+run:
+  kind: job
+  container:
+    image: python:3.11
+    command: [python3, -c]
+    args:
+    - |
+      import json, os, urllib.request
+      def call(path, body, method="POST"):
+          req = urllib.request.Request(os.environ["MLFLOW_TRACKING_URI"] + path, data=body, method=method,
+              headers={"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"], "Content-Type": "application/json"})
+          urllib.request.urlopen(req).read()
+      rid = os.environ["MLFLOW_RUN_ID"]
+      ms = [{"key": "loss", "value": 1.0 / (i + 1), "timestamp": 1700000000000 + 1000 * i, "step": i} for i in range(200)]
+      call("/api/2.0/mlflow/runs/log-batch", json.dumps({"run_id": rid, "metrics": ms, "params": [{"key": "arch", "value": "resnet"}], "tags": [{"key": "team", "value": "vision"}]}).encode())
+      call("/api/2.0/mlflow-artifacts/artifacts/%s/%s/artifacts/model.txt" % (os.environ["MLFLOW_EXPERIMENT_ID"], rid), b"weights", "PUT")
+      print("logged through the MLflow API")
+`;
+await check('a job logs metrics and an artifact; the run page charts them and lists the file', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', trainer);
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 30000 });
+  await alice.waitForSelector('#run-metrics:has-text("loss")', { timeout: 10000 });
+  for (const [id, text] of [['#run-outputs', '0.005'], ['#run-logged-params', 'resnet'], ['#run-tags', 'vision']]) {
+    await alice.waitForSelector(`${id}:has-text("${text}")`);
+  }
+  await alice.waitForFunction(() => [...document.querySelectorAll('#chart-loss .chart-svg polyline')].some(l => l.getAttribute('points').trim().split(' ').length >= 100));
+  const linear = await alice.innerHTML('#chart-loss .chart-svg');
+  await alice.check('#chart-loss .chart-log');
+  await alice.waitForFunction(before => document.querySelector('#chart-loss .chart-svg').innerHTML !== before, linear);
+  await alice.selectOption('#chart-loss .chart-x', 'relative');
+  await alice.waitForSelector('#chart-loss svg :text("seconds since the first point")');
+  const box = await alice.locator('#chart-loss .chart-svg').boundingBox();
+  await alice.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+  await alice.waitForFunction(() => !document.querySelector('#chart-loss .chart-hover').textContent.startsWith('Hover'), null, { timeout: 5000 }).catch(() => {});
+  const hovered = await alice.textContent('#chart-loss .chart-hover');
+  expect(hovered.includes('seconds since the first point 199: 0.005'), `hover shows ${hovered}`);
+  await shot(alice, '02d-run-metrics');
+  await alice.click('#files a.dir:has-text("artifacts")');
+  await alice.waitForSelector('#files a:has-text("model.txt")');
+  const href = await alice.getAttribute('#files a:has-text("model.txt")', 'href');
+  const body = await alice.evaluate(async u => (await fetch(u)).text(), href);
+  expect(body === 'weights', `artifact download returned ${body}`);
+});
 await check('finished runs are deleted in bulk after confirmation', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   const before = await alice.locator('#runs tbody tr').count();

@@ -365,7 +365,9 @@ pub fn to_string(value: &Value) -> String {
             Value::Number(n) => Yaml::Real(n.to_string()),
             Value::String(s) => Yaml::String(s.clone()),
             Value::Array(a) => Yaml::Array(a.iter().map(conv).collect()),
-            Value::Object(o) => Yaml::Hash(o.iter().map(|(k, v)| (Yaml::String(k.clone()), conv(v))).collect()),
+            Value::Object(o) => {
+                Yaml::Hash(o.iter().map(|(k, v)| (Yaml::String(k.clone()), conv(v))).collect())
+            }
         }
     }
     let mut out = String::new();

@@ -1,4 +1,5 @@
 //! Pieces shared by pages.
 
+pub mod chart;
 pub mod forms;
 pub mod nav;

@@ -77,6 +77,8 @@ pub fn RunPage() -> impl IntoView {
                             <FormError error=action_error(move || stop.value().get()) />
                             <FormError error=action_error(move || restart.value().get()) />
                             <RunOverview r=r.clone() />
+                            <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
+                            <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
                             <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
                             <details class="card">
                                 <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>
@@ -111,11 +113,13 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
                     {r.original.clone().map(|o| view! { <dt>"Restart of"</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
                 </dl>
                 <h3>"Params"</h3>
-                {if r.params.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else { view! {
-                    <table class="table compact">
-                        {r.params.iter().map(|(k, v)| view! { <tr><td>{k.clone()}</td><td><code>{v.clone()}</code></td></tr> }).collect_view()}
-                    </table>
-                }.into_any() }}
+                <KeyValues id="run-params" items=r.params.clone() />
+                <h3>"Outputs"</h3>
+                <KeyValues id="run-outputs" items=r.outputs.clone() />
+                <h3>"Logged params"</h3>
+                <KeyValues id="run-logged-params" items=r.logged_params.clone() />
+                <h3>"Tags"</h3>
+                <KeyValues id="run-tags" items=r.tags.clone() />
             </section>
             <section class="card">
                 <h3>"Timeline"</h3>
@@ -190,6 +194,99 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
                         </pre>
                     }
                 })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn KeyValues(id: &'static str, items: Vec<(String, String)>) -> impl IntoView {
+    if items.is_empty() {
+        return view! { <p class="muted" id=id>"None."</p> }.into_any();
+    }
+    view! {
+        <table class="table compact" id=id>
+            {items.into_iter().map(|(k, v)| view! { <tr><td>{k}</td><td><code>{v}</code></td></tr> }).collect_view()}
+        </table>
+    }
+    .into_any()
+}
+
+/// The run's metrics: a summary table, then a chart per metric (the first eight; pick others from the table).
+#[component]
+fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::RunView) -> impl IntoView {
+    if r.metrics.is_empty() {
+        return view! { <section class="card"><h3>"Metrics"</h3><p class="muted" id="run-metrics">"Nothing logged yet. Jobs log with MLflow: "<code>"mlflow.log_metric(\"loss\", v, step=i)"</code>"."</p></section> }.into_any();
+    }
+    let keys: Vec<String> = r.metrics.iter().map(|m| m.0.clone()).collect();
+    let (shown, set_shown) = signal(keys.iter().take(8).cloned().collect::<Vec<_>>());
+    let live = !r.done;
+    view! {
+        <section class="card">
+            <h3>"Metrics"</h3>
+            <table class="table compact" id="run-metrics">
+                <thead><tr><th>"Metric"</th><th>"Last"</th><th>"Min"</th><th>"Max"</th><th>"Step"</th><th>"Points"</th><th></th></tr></thead>
+                {r.metrics.into_iter().map(|(k, last, min, max, step, n)| {
+                    let key = k.clone();
+                    view! { <tr><td>{k}</td><td>{last}</td><td>{min}</td><td>{max}</td><td>{step}</td><td>{n}</td>
+                        <td><button class="small" on:click=move |_| set_shown.update(|s| if let Some(i) = s.iter().position(|x| *x == key) { s.remove(i); } else { s.push(key.clone()); })>"chart"</button></td></tr> }
+                }).collect_view()}
+            </table>
+        </section>
+        <div class="charts">
+            <For each=move || shown.get() key=|k| k.clone() let:k>
+                <crate::components::chart::MetricChart owner=owner.clone() name=name.clone() uuid=uuid.clone() key=k live=live />
+            </For>
+        </div>
+    }
+    .into_any()
+}
+
+/// The run's stored files (artifacts, logs), one directory at a time, with downloads.
+#[component]
+fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
+    let (dir, set_dir) = signal(String::new());
+    let files = Resource::new(
+        {
+            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+            move || (o.clone(), n.clone(), u.clone(), dir.get())
+        },
+        |(o, n, u, d)| crate::server::tracking::run_files(o, n, u, d),
+    );
+    let base = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/artifacts");
+    view! {
+        <section class="card">
+            <div class="row">
+                <h3>"Files"</h3>
+                <span class="muted" id="files-dir">{move || format!("/{}", dir.get())}</span>
+                <div class="spacer"></div>
+                {move || (!dir.get().is_empty()).then(|| view! {
+                    <button class="small" id="files-up" on:click=move |_| set_dir.update(|d| *d = d.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default())>"Up"</button>
+                })}
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let base = base.clone();
+                    Suspend::new(async move {
+                        match files.await {
+                            Err(e) => view! { <p class="error">{crate::server::error_message(&e)}</p> }.into_any(),
+                            Ok(list) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
+                            Ok(list) => view! {
+                                <table class="table compact" id="files">
+                                    {list.into_iter().map(|f| {
+                                        let label = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
+                                        if f.is_dir {
+                                            let p = f.path.clone();
+                                            view! { <tr><td><a href="#" class="dir" on:click=move |e| { e.prevent_default(); set_dir.set(p.clone()); }>{label}"/"</a></td><td></td></tr> }.into_any()
+                                        } else {
+                                            view! { <tr><td><a href=format!("{base}/{}", f.path) download=label.clone()>{label.clone()}</a></td><td class="muted">{f.size}</td></tr> }.into_any()
+                                        }
+                                    }).collect_view()}
+                                </table>
+                            }.into_any(),
+                        }
+                    })
+                }}
             </Transition>
         </section>
     }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod projects;
 pub mod runs;
+pub mod tracking;
 
 use leptos::prelude::ServerFnError;
 

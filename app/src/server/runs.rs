@@ -47,6 +47,11 @@ pub struct RunView {
     pub manifest: String,
     pub original: Option<String>,
     pub can_act: bool,
+    /// `(key, last, min, max, last step, points)`.
+    pub metrics: Vec<(String, String, String, String, i64, i64)>,
+    pub logged_params: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub outputs: Vec<(String, String)>,
 }
 
 pub const RUNS_PER_PAGE: u64 = 50;
@@ -134,6 +139,17 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
         manifest,
         original: r.original.map(|o| o.to_string()),
         can_act: a.role >= backend::domain::Role::Member,
+        metrics: r
+            .metric_stats
+            .iter()
+            .map(|m| {
+                let f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "NaN".into());
+                (m.key.clone(), f(m.last), f(m.min), f(m.max), m.step, m.count)
+            })
+            .collect(),
+        logged_params: r.logged_params.into_iter().collect(),
+        tags: r.tags.into_iter().collect(),
+        outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
     })
 }
 

@@ -1,0 +1,99 @@
+//! Tracking data for the run page: chart series (downsampled on the server) and the run's stored files.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ctx::{err, state};
+#[cfg(feature = "ssr")]
+use super::projects::access;
+
+/// A chart-ready series: `(step, wall time ms, value)`, NaN as `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesView {
+    pub key: String,
+    pub points: Vec<(i64, i64, Option<f64>)>,
+    pub total: i64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub last: Option<f64>,
+    /// The first point's time (ms): relative time counts from it, as TensorBoard's does.
+    pub started: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileView {
+    pub path: String,
+    pub is_dir: bool,
+    pub size: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn run_of(owner: &str, name: &str, uuid: &str) -> Result<backend::entities::run::Model, ServerFnError> {
+    let st = state()?;
+    let a = access(owner, name).await?;
+    let id = uuid.parse().map_err(|_| err(backend::Error::NotFound("run")))?;
+    backend::services::runs::find(&st.db, &a, id).await.map_err(err)
+}
+
+/// The metric `key` of a run, at most `points` long (min/max buckets keep every spike).
+#[server]
+pub async fn metric_series(
+    owner: String,
+    name: String,
+    uuid: String,
+    key: String,
+    points: usize,
+) -> Result<SeriesView, ServerFnError> {
+    let r = run_of(&owner, &name, &uuid).await?;
+    let st = state()?;
+    let s = backend::services::tracking::history::series(&st.db, &[r.id], &key, points.clamp(2, 5000))
+        .await
+        .map_err(err)?
+        .pop()
+        .ok_or_else(|| err(backend::Error::NotFound("metric")))?;
+    Ok(SeriesView {
+        key,
+        points: s
+            .points
+            .iter()
+            .map(|p| (p.step, p.timestamp, Some(p.value).filter(|v| !v.is_nan())))
+            .collect(),
+        total: s.total,
+        min: s.min,
+        max: s.max,
+        last: s.last,
+        started: s.points.first().map_or(0, |p| p.timestamp),
+    })
+}
+
+/// One directory level of a run's stored files (`""`: the run's root: `artifacts/`, `logs/`).
+#[server]
+pub async fn run_files(
+    owner: String,
+    name: String,
+    uuid: String,
+    dir: String,
+) -> Result<Vec<FileView>, ServerFnError> {
+    let r = run_of(&owner, &name, &uuid).await?;
+    let st = state()?;
+    let entries = st.artifacts.list(r.project_id, r.id, &dir).await.map_err(err)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| FileView {
+            path: e.path,
+            is_dir: e.is_dir,
+            size: e.size.map(human_size).unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[cfg(feature = "ssr")]
+fn human_size(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n if n < 1024 * 1024 * 1024 => format!("{:.1} MiB", n as f64 / 1048576.0),
+        n => format!("{:.2} GiB", n as f64 / 1073741824.0),
+    }
+}
