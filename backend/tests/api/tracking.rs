@@ -17,6 +17,7 @@ both_dbs!(
     mlflow_errors_come_back_in_mlflow_shape,
     artifact_paths_are_confined_to_their_run,
     many_small_writes_are_compacted_and_read_back_exactly,
+    the_runs_list_takes_polyaxon_queries_and_sorts_by_metrics,
 );
 
 const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mlflow");
@@ -344,4 +345,45 @@ async fn artifacts_live_in_an_s3_compatible_store() {
     let ann = app.user("ann").await;
     python("roundtrip.py", &app.url, &ann.token, "ann").await;
     assert!(s3.files_under("myelin/e2e").iter().any(|f| f.ends_with("artifacts/reports/v1/notes.txt")));
+}
+
+async fn the_runs_list_takes_polyaxon_queries_and_sorts_by_metrics(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let mut ids = Vec::new();
+    for (loss, tag) in [(Some(0.1), "baseline"), (Some(0.3), "wide"), (None, "baseline")] {
+        let (id, _) = queued_run(&app, &ann).await;
+        let mut batch = json!({"tags": {tag: "yes"}, "params": {"lr": if loss == Some(0.1) { "0.01" } else { "0.1" }}});
+        if let Some(l) = loss {
+            batch["metrics"] = json!([{"key": "loss", "value": l, "timestamp": 1, "step": 1}, {"key": "loss", "value": l + 1.0, "timestamp": 0, "step": 0}]);
+        }
+        let r = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/tracking")).bearer(&ann.token).json(batch).send().await;
+        assert_eq!(r.status, 204, "{}", r.json);
+        ids.push(id);
+    }
+    let (app, ann) = (&app, &ann);
+    let list = |q: &str| {
+        let url = format!("/api/v1/projects/ann/p/runs?{q}");
+        async move { app.get(&url).bearer(&ann.token).send().await }
+    };
+    let uuids = |r: &crate::helpers::Resp| -> Vec<String> {
+        r.json["items"].as_array().unwrap().iter().map(|i| i["uuid"].as_str().unwrap().to_string()).collect()
+    };
+    let r = list("query=metrics.loss:%3C0.2").await;
+    assert_eq!(uuids(&r), vec![ids[0].clone()], "{}", r.json);
+    assert_eq!(r.json["total"], 1);
+    let r = list("query=tags:baseline,%20params.lr:0.1").await;
+    assert_eq!(uuids(&r), vec![ids[2].clone()]);
+    let r = list("query=status:queued%7Crunning,%20metrics.loss:0.2..0.5").await;
+    assert_eq!(uuids(&r), vec![ids[1].clone()]);
+    let r = list("query=name:%25probe%25").await;
+    assert_eq!(r.json["total"], 0, "queued_run's files have no name: {}", r.json);
+    // Sorted by the last loss, smallest first; runs without it last. `:max` sorts by the true maximum.
+    assert_eq!(uuids(&list("sort=metrics.loss").await), vec![ids[0].clone(), ids[1].clone(), ids[2].clone()]);
+    assert_eq!(uuids(&list("sort=metrics.loss:max&asc=false").await), vec![ids[1].clone(), ids[0].clone(), ids[2].clone()]);
+    let r = list("query=metrics.loss:%3Cabc").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json["message"].as_str().unwrap().contains("at character 14"), "{}", r.json);
+    let r = list("sort=bogus").await;
+    assert_eq!((r.status.as_u16(), r.json["field"].as_str()), (400, Some("sort")));
 }

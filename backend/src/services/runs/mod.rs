@@ -244,6 +244,8 @@ pub struct RunQuery {
     pub asc: Option<bool>,
     /// Only runs with this status (comma-separated for several).
     pub status: Option<String>,
+    /// Polyaxon's query language: `status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline`.
+    pub query: Option<String>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
 }
@@ -255,16 +257,31 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> R
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
     }
+    if let Some(pql) = q.query.as_deref().filter(|s| !s.trim().is_empty()) {
+        let clauses = super::tracking::pql::parse(pql)?;
+        query = query.filter(super::tracking::search::condition(&clauses)?);
+    }
     let total = query.clone().count(db).await?;
-    let (column, default_asc) = match q.sort.as_deref() {
-        Some("name") => (run::Column::Name, true),
-        Some("status") => (run::Column::Status, true),
-        Some("started") => (run::Column::StartedAt, false),
-        _ => (run::Column::CreatedAt, false),
+    let sort = q.sort.as_deref().unwrap_or("created");
+    let (expr, default_asc): (sea_orm::sea_query::SimpleExpr, bool) = match sort {
+        "name" => (Expr::col((run::Entity, run::Column::Name)).into(), true),
+        "status" => (Expr::col((run::Entity, run::Column::Status)).into(), true),
+        "started" => (Expr::col((run::Entity, run::Column::StartedAt)).into(), false),
+        "created" | "" => (Expr::col((run::Entity, run::Column::CreatedAt)).into(), false),
+        column => match super::tracking::search::column_expr(column) {
+            // Metrics read best smallest first (losses); runs without the value go last either way.
+            Some(e) => (e, column.starts_with("metrics.")),
+            None => {
+                return Err(Error::invalid(
+                    "sort",
+                    format!("cannot sort by {column:?}: use created, name, status, started, metrics.<key>[:min|:max], params.<key> or tags.<key>"),
+                ))
+            }
+        },
     };
     let order = if q.asc.unwrap_or(default_asc) { Order::Asc } else { Order::Desc };
     let rows = query
-        .order_by(column, order)
+        .order_by_with_nulls(expr, order, sea_orm::sea_query::NullOrdering::Last)
         .order_by_desc(run::Column::Id)
         .limit(q.limit.unwrap_or(50).clamp(1, 500))
         .offset(q.offset.unwrap_or(0))

@@ -3,6 +3,7 @@
 
 pub mod chunks;
 pub mod history;
+pub mod pql;
 pub mod search;
 
 use std::collections::{BTreeMap, HashMap};

@@ -22,6 +22,10 @@ pub enum Field {
     StartTime,
     EndTime,
     UserId,
+    /// Myelin's own status names (Polyaxon's query language), not MLflow's five.
+    RunStatus,
+    /// Runs that carry a tag with this key (Polyaxon's `tags:baseline`); the values are the keys.
+    HasTag,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -385,6 +389,24 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
                 };
                 num_cmp(Expr::col((run::Entity, col)).into(), c.op, at)
             }
+            Field::RunStatus => match (&c.op, &c.value) {
+                (Op::In, Lit::List(l)) => run::Column::Status.is_in(l.clone()),
+                (Op::NotIn, Lit::List(l)) => run::Column::Status.is_not_in(l.clone()),
+                _ => return Err(Error::invalid("query", "status takes a list of statuses")),
+            },
+            Field::HasTag => {
+                let Lit::List(keys) = &c.value else { return Err(Error::invalid("query", "tags takes tag names")) };
+                let sub = Query::select()
+                    .column(Alias::new("run_id"))
+                    .from(Alias::new("run_tags"))
+                    .and_where(Expr::col(Alias::new("key")).is_in(keys.clone()))
+                    .to_owned();
+                if c.op == Op::NotIn {
+                    runs_id().not_in_subquery(sub)
+                } else {
+                    runs_id().in_subquery(sub)
+                }
+            }
             Field::UserId => {
                 let sub = Query::select()
                     .column(user::Column::Id)
@@ -399,26 +421,46 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
     Ok(cond)
 }
 
+/// The value of a run's metric, param or tag, as a correlated subquery on `runs`.
+fn lookup(table: &str, col: &str, key: &str) -> SimpleExpr {
+    let sub = Query::select()
+        .column(Alias::new(col))
+        .from(Alias::new(table))
+        .and_where(Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)))
+        .and_where(Expr::col((Alias::new(table), Alias::new("key"))).eq(key))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
+}
+
+/// A runs-table column: `metrics.<key>` (last), `metrics.<key>:min` / `:max`, `params.<key>`, `tags.<key>`.
+pub fn column_expr(column: &str) -> Option<SimpleExpr> {
+    let (kind, key) = column.split_once('.')?;
+    match kind {
+        "metrics" => {
+            let (key, agg) = match key.rsplit_once(':') {
+                Some((k, "min")) => (k, "min_value"),
+                Some((k, "max")) => (k, "max_value"),
+                Some((k, "last")) => (k, "value"),
+                _ => (key, "value"),
+            };
+            Some(lookup("latest_metrics", agg, key))
+        }
+        "params" => Some(lookup("run_params", "value", key)),
+        "tags" => Some(lookup("run_tags", "value", key)),
+        _ => None,
+    }
+}
+
 /// The expression a run is ordered by for `field` (`NULL` when a run lacks the metric, param or tag).
 pub fn order_expr(field: &Field) -> SimpleExpr {
-    let lookup = |table: &str, col: &str, key: &str| {
-        let sub = Query::select()
-            .column(Alias::new(col))
-            .from(Alias::new(table))
-            .and_where(
-                Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)),
-            )
-            .and_where(Expr::col((Alias::new(table), Alias::new("key"))).eq(key))
-            .to_owned();
-        SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
-    };
     match field {
         Field::Metric(k) => lookup("latest_metrics", "value", k),
         Field::Param(k) => lookup("run_params", "value", k),
         Field::Tag(k) => lookup("run_tags", "value", k),
         Field::RunId => Expr::col((run::Entity, run::Column::Id)).into(),
         Field::RunName => Expr::col((run::Entity, run::Column::Name)).into(),
-        Field::Status => Expr::col((run::Entity, run::Column::Status)).into(),
+        Field::Status | Field::RunStatus => Expr::col((run::Entity, run::Column::Status)).into(),
+        Field::HasTag => Expr::col((run::Entity, run::Column::Name)).into(),
         Field::StartTime => Expr::col((run::Entity, run::Column::CreatedAt)).into(),
         Field::EndTime => Expr::col((run::Entity, run::Column::FinishedAt)).into(),
         Field::UserId => Expr::col((run::Entity, run::Column::CreatedBy)).into(),
