@@ -180,6 +180,24 @@ await check('a job logs metrics and an artifact; the run page charts them and li
   const body = await alice.evaluate(async u => (await fetch(u)).text(), href);
   expect(body === 'weights', `artifact download returned ${body}`);
 });
+await check('the runs table filters with the query language, shows metric columns and sorts by them', async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.fill('#runs-query', 'metrics.loss:<0.01, status:succeeded');
+  await alice.fill('#runs-columns', 'metrics.loss, metrics.loss:max, params.arch');
+  await alice.click('#apply-query');
+  await alice.waitForURL(u => u.searchParams.get('q') === 'metrics.loss:<0.01, status:succeeded');
+  await alice.waitForSelector('#runs th:has-text("metrics.loss:max")');
+  const rows = await alice.locator('#runs tbody tr').count();
+  expect(rows === 1, `the query should match only the trainer run, got ${rows} rows`);
+  const cells = await alice.locator('#runs tbody tr td.num').allTextContents();
+  expect(JSON.stringify(cells) === JSON.stringify(['0.0050', '1.0000', 'resnet']), `cells ${JSON.stringify(cells)}`);
+  await alice.click('#runs th a:has-text("metrics.loss:max")');
+  await alice.waitForURL(u => u.searchParams.get('sort') === 'metrics.loss:max');
+  await shot(alice, '02e-runs-query');
+  await alice.fill('#runs-query', 'metrics.loss:<abc');
+  await alice.click('#apply-query');
+  await alice.waitForSelector('.error-box:has-text("at character 14")');
+});
 await check('finished runs are deleted in bulk after confirmation', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   const before = await alice.locator('#runs tbody tr').count();

@@ -46,13 +46,21 @@ pub fn RunsTab() -> impl IntoView {
     let project = expect_context::<ProjectResource>();
     let (owner, name) = project_key();
     let query = use_query_map();
-    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
-    let sort = move || query.read().get("sort").unwrap_or_default();
+    let view_state = move || {
+        let q = query.read();
+        Listing {
+            page: q.get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0),
+            sort: q.get("sort").unwrap_or_default(),
+            asc: q.get("asc").and_then(|a| a.parse().ok()),
+            q: q.get("q").unwrap_or_default(),
+            cols: q.get("cols").unwrap_or_default(),
+        }
+    };
     let submit = ServerAction::<SubmitRun>::new();
     let bulk = ServerAction::<BulkRuns>::new();
     let runs = Resource::new(
-        move || (owner.get(), name.get(), page(), sort(), bulk.version().get()),
-        |(o, n, p, s, _)| list_runs(o, n, p, s),
+        move || (owner.get(), name.get(), view_state(), bulk.version().get()),
+        |(o, n, l, _)| list_runs(o, n, l.page, l.sort, l.asc, l.q, l.cols),
     );
     // "Copy and edit" from a run page: its polyaxonfile prefills the form.
     let copy = move || query.read().get("copy");
@@ -74,20 +82,85 @@ pub fn RunsTab() -> impl IntoView {
                 let can_submit = project.await.map(|p| p.can("member")).unwrap_or(false);
                 let list = runs.await;
                 let initial = copied.await;
+                let listing = view_state();
+                let filtered = !listing.q.trim().is_empty();
                 view! {
                     {can_submit.then(|| view! { <SubmitForm submit owner=owner.get_untracked() name=name.get_untracked() initial /> })}
+                    <QueryBar listing=listing.clone() base=format!("/{}/{}/runs", owner.get_untracked(), name.get_untracked()) />
                     {match list {
+                        Ok(l) if l.total == 0 && filtered => view! { <p class="muted" id="no-match">"No run matches this query."</p> }.into_any(),
                         Ok(l) if l.total == 0 => view! {
                             <EmptyState title="No runs yet">
                                 "Paste a polyaxonfile above, or run " <code>"myelin run -f file.yaml -p PROJECT"</code> "."
                             </EmptyState>
                         }.into_any(),
-                        Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() page=page() sort=sort() bulk can_act=can_submit /> }.into_any(),
+                        Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() listing bulk can_act=can_submit /> }.into_any(),
                         Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
                     }}
                 }
             })}
         </Transition>
+    }
+}
+
+/// What the runs table shows: page, order, query and extra columns (all in the address, so links share it).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Listing {
+    pub page: u64,
+    pub sort: String,
+    pub asc: Option<bool>,
+    pub q: String,
+    pub cols: String,
+}
+
+impl Listing {
+    pub fn href(&self, base: &str) -> String {
+        let mut parts = Vec::new();
+        if self.page > 0 {
+            parts.push(format!("page={}", self.page));
+        }
+        for (k, v) in [("sort", &self.sort), ("q", &self.q), ("cols", &self.cols)] {
+            if !v.is_empty() {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        if let Some(a) = self.asc {
+            parts.push(format!("asc={a}"));
+        }
+        if parts.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", parts.join("&"))
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The query box (Polyaxon's query language) and the extra columns; a plain GET form, so it works before
+/// the page hydrates.
+#[component]
+fn QueryBar(listing: Listing, base: String) -> impl IntoView {
+    view! {
+        <form method="get" action=base class="card query-bar" id="runs-filter">
+            <input type="hidden" name="sort" value=listing.sort.clone() />
+            <label>
+                "Filter " <span class="muted">"(e.g. " <code>"status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline, name:%resnet%, created_at:>2026-01-01"</code> ")"</span>
+                <input type="search" name="q" id="runs-query" value=listing.q.clone() placeholder="status:succeeded, metrics.loss:<0.2" />
+            </label>
+            <label>
+                "Columns " <span class="muted">"(comma-separated: " <code>"metrics.loss, metrics.loss:min, params.lr, tags.team"</code> ")"</span>
+                <input type="text" name="cols" id="runs-columns" value=listing.cols.clone() placeholder="metrics.loss, params.lr" />
+            </label>
+            <button type="submit" class="small" id="apply-query">"Apply"</button>
+        </form>
     }
 }
 
@@ -181,12 +254,12 @@ fn RunTable(
     list: RunList,
     owner: String,
     name: String,
-    page: u64,
-    sort: String,
+    listing: Listing,
     bulk: ServerAction<BulkRuns>,
     can_act: bool,
 ) -> impl IntoView {
     let pages = list.total.div_ceil(RUNS_PER_PAGE).max(1);
+    let page = listing.page;
     let base = format!("/{owner}/{name}/runs");
     let (selected, set_selected) = signal(Vec::<String>::new());
     let toggle = move |uuid: String, on: bool| {
@@ -198,12 +271,27 @@ fn RunTable(
         })
     };
     let header = {
-        let base = base.clone();
-        move |key: &'static str, label: &'static str| {
-            let active = sort == key || (sort.is_empty() && key == "created");
-            view! { <th><a class=if active { "sorted" } else { "" } href=format!("{base}?sort={key}")>{label}</a></th> }
+        let (base, listing) = (base.clone(), listing.clone());
+        move |key: String, label: String| {
+            let active = listing.sort == key || (listing.sort.is_empty() && key == "created");
+            // A second click on the sorted column flips the order.
+            let asc = active.then(|| {
+                !listing.asc.unwrap_or(key.starts_with("metrics.") || key == "name" || key == "status")
+            });
+            let href = Listing { page: 0, sort: key.clone(), asc, ..listing.clone() }.href(&base);
+            let arrow = if active {
+                if listing.asc.unwrap_or(key.starts_with("metrics.") || key == "name" || key == "status") {
+                    " ↑"
+                } else {
+                    " ↓"
+                }
+            } else {
+                ""
+            };
+            view! { <th><a class=if active { "sorted" } else { "" } href=href>{label}{arrow}</a></th> }
         }
     };
+    let columns = list.columns.clone();
     let confirm_msg = move |verb: &str| format!("{verb} {} selected run(s)?", selected.get().len());
     let key = StoredValue::new((owner.clone(), name.clone()));
     view! {
@@ -234,11 +322,12 @@ fn RunTable(
         <table class="table" id="runs">
             <thead><tr>
                 <th></th>
-                {header("status", "Status")}
-                {header("name", "Name")}
+                {header("status".into(), "Status".into())}
+                {header("name".into(), "Name".into())}
                 <th>"User"</th>
-                {header("created", "Created")}
+                {header("created".into(), "Created".into())}
                 <th>"Duration"</th>
+                {columns.iter().map(|c| header(c.clone(), c.clone())).collect_view()}
             </tr></thead>
             <tbody>
                 {list.items.into_iter().map(|r| {
@@ -252,6 +341,7 @@ fn RunTable(
                             <td>{r.user.clone()}</td>
                             <td class="muted">{r.created.clone()}</td>
                             <td class="muted">{r.duration.clone()}</td>
+                            {r.cells.iter().map(|c| view! { <td class="num">{c.clone()}</td> }).collect_view()}
                         </tr>
                     }
                 }).collect_view()}
@@ -259,8 +349,8 @@ fn RunTable(
         </table>
         <div class="pager">
             <span class="muted">{format!("{} runs · page {} of {pages}", list.total, page + 1)}</span>
-            {(page > 0).then(|| view! { <a class="button small" href=format!("{base}?page={}", page - 1)>"← Newer"</a> })}
-            {(page + 1 < pages).then(|| view! { <a class="button small" href=format!("{base}?page={}", page + 1)>"Older →"</a> })}
+            {(page > 0).then(|| view! { <a class="button small" href=Listing { page: page - 1, ..listing.clone() }.href(&base)>"← Previous"</a> })}
+            {(page + 1 < pages).then(|| view! { <a class="button small" href=Listing { page: page + 1, ..listing.clone() }.href(&base)>"Next →"</a> })}
         </div>
     }
 }

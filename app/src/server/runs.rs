@@ -10,6 +10,8 @@ use super::projects::access;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
+    /// Values of the chosen columns (metrics, params, tags), in order.
+    pub cells: Vec<String>,
     pub uuid: String,
     pub name: String,
     pub status: String,
@@ -22,6 +24,8 @@ pub struct RunRow {
 pub struct RunList {
     pub items: Vec<RunRow>,
     pub total: u64,
+    /// The chosen columns, as understood (`metrics.loss`, `metrics.loss:max`, `params.lr`, `tags.team`).
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +63,7 @@ pub const RUNS_PER_PAGE: u64 = 50;
 #[cfg(feature = "ssr")]
 fn row(r: &backend::services::runs::RunSummary) -> RunRow {
     RunRow {
+        cells: Vec::new(),
         uuid: r.uuid.to_string(),
         name: r.name.clone(),
         status: r.status.clone(),
@@ -88,17 +93,76 @@ pub async fn list_runs(
     name: String,
     page: u64,
     sort: String,
+    asc: Option<bool>,
+    query: String,
+    columns: String,
 ) -> Result<RunList, ServerFnError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
+    let columns = parse_columns(&columns).map_err(err)?;
     let q = backend::services::runs::RunQuery {
         sort: Some(sort).filter(|s| !s.is_empty()),
+        asc,
+        query: Some(query).filter(|q| !q.trim().is_empty()),
         limit: Some(RUNS_PER_PAGE),
         offset: Some(page * RUNS_PER_PAGE),
         ..Default::default()
     };
     let p = backend::services::runs::list(&st.db, &a, &q).await.map_err(err)?;
-    Ok(RunList { items: p.items.iter().map(row).collect(), total: p.total })
+    let ids: Vec<uuid::Uuid> = p.items.iter().map(|r| r.uuid).collect();
+    let mut data = backend::services::tracking::data_of(&st.db, &ids).await.map_err(err)?;
+    let items = p
+        .items
+        .iter()
+        .map(|r| {
+            let d = data.remove(&r.uuid).unwrap_or_default();
+            RunRow { cells: columns.iter().map(|c| cell(c, &d)).collect(), ..row(r) }
+        })
+        .collect();
+    Ok(RunList { items, total: p.total, columns })
+}
+
+/// `metrics.loss, metrics.loss:min, params.lr, tags.team` -> the columns; anything else is refused.
+#[cfg(feature = "ssr")]
+fn parse_columns(text: &str) -> Result<Vec<String>, backend::Error> {
+    let mut out = Vec::new();
+    for c in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        if backend::services::tracking::search::column_expr(c).is_none() || out.len() >= 12 {
+            return Err(backend::Error::invalid(
+                "columns",
+                format!("column {c:?}: use up to 12 of metrics.<key>[:min|:max], params.<key>, tags.<key>"),
+            ));
+        }
+        out.push(c.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(feature = "ssr")]
+fn cell(column: &str, d: &backend::services::tracking::RunData) -> String {
+    let (kind, key) = column.split_once('.').unwrap_or(("", column));
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "NaN".into());
+    match kind {
+        "metrics" => {
+            let (key, agg) = key
+                .rsplit_once(':')
+                .filter(|(_, a)| ["min", "max", "last"].contains(a))
+                .unwrap_or((key, "last"));
+            d.metrics
+                .iter()
+                .find(|m| m.key == key)
+                .map(|m| {
+                    num(match agg {
+                        "min" => m.min,
+                        "max" => m.max,
+                        _ => m.last,
+                    })
+                })
+                .unwrap_or_default()
+        }
+        "params" => d.params.get(key).cloned().unwrap_or_default(),
+        _ => d.tags.get(key).cloned().unwrap_or_default(),
+    }
 }
 
 #[server]

@@ -353,11 +353,17 @@ async fn the_runs_list_takes_polyaxon_queries_and_sorts_by_metrics(app: TestApp)
     let mut ids = Vec::new();
     for (loss, tag) in [(Some(0.1), "baseline"), (Some(0.3), "wide"), (None, "baseline")] {
         let (id, _) = queued_run(&app, &ann).await;
-        let mut batch = json!({"tags": {tag: "yes"}, "params": {"lr": if loss == Some(0.1) { "0.01" } else { "0.1" }}});
+        let mut batch =
+            json!({"tags": {tag: "yes"}, "params": {"lr": if loss == Some(0.1) { "0.01" } else { "0.1" }}});
         if let Some(l) = loss {
             batch["metrics"] = json!([{"key": "loss", "value": l, "timestamp": 1, "step": 1}, {"key": "loss", "value": l + 1.0, "timestamp": 0, "step": 0}]);
         }
-        let r = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/tracking")).bearer(&ann.token).json(batch).send().await;
+        let r = app
+            .post(&format!("/api/v1/projects/ann/p/runs/{id}/tracking"))
+            .bearer(&ann.token)
+            .json(batch)
+            .send()
+            .await;
         assert_eq!(r.status, 204, "{}", r.json);
         ids.push(id);
     }
@@ -380,7 +386,10 @@ async fn the_runs_list_takes_polyaxon_queries_and_sorts_by_metrics(app: TestApp)
     assert_eq!(r.json["total"], 0, "queued_run's files have no name: {}", r.json);
     // Sorted by the last loss, smallest first; runs without it last. `:max` sorts by the true maximum.
     assert_eq!(uuids(&list("sort=metrics.loss").await), vec![ids[0].clone(), ids[1].clone(), ids[2].clone()]);
-    assert_eq!(uuids(&list("sort=metrics.loss:max&asc=false").await), vec![ids[1].clone(), ids[0].clone(), ids[2].clone()]);
+    assert_eq!(
+        uuids(&list("sort=metrics.loss:max&asc=false").await),
+        vec![ids[1].clone(), ids[0].clone(), ids[2].clone()]
+    );
     let r = list("query=metrics.loss:%3Cabc").await;
     assert_eq!(r.status, 400);
     assert!(r.json["message"].as_str().unwrap().contains("at character 14"), "{}", r.json);

@@ -12,7 +12,8 @@ fn err(query: &str, at: usize, what: impl std::fmt::Display) -> Error {
     Error::invalid("query", format!("invalid query {query:?} at character {}: {what}", at + 1))
 }
 
-const KEYS: &str = "status, name, user, uuid, created_at, finished_at, metrics.<key>, params.<key>, tags, tags.<key>";
+const KEYS: &str =
+    "status, name, user, uuid, created_at, finished_at, metrics.<key>, params.<key>, tags, tags.<key>";
 
 pub fn parse(query: &str) -> Result<Vec<Clause>> {
     let mut out = Vec::new();
@@ -78,20 +79,32 @@ fn condition(q: &str, at: usize, key: &str, neg: bool, value: &str, out: &mut Ve
             Some(("metrics" | "metric", m)) if !m.is_empty() => (Field::Metric(m.to_string()), true),
             Some(("params" | "param", p)) if !p.is_empty() => (Field::Param(p.to_string()), false),
             Some(("tags" | "tag", t)) if !t.is_empty() => (Field::Tag(t.to_string()), false),
-            _ => return Err(err(q, at.saturating_sub(key.len() + 1), format!("unknown key {key:?} (keys: {KEYS})"))),
+            _ => {
+                return Err(err(
+                    q,
+                    at.saturating_sub(key.len() + 1),
+                    format!("unknown key {key:?} (keys: {KEYS})"),
+                ))
+            }
         },
     };
     let is_time = matches!(field, Field::StartTime | Field::EndTime);
     if numeric {
         let num = |v: &str| -> Result<f64> {
             if is_time {
-                time(v).ok_or_else(|| err(q, at, format!("{v:?} is not a date (use 2026-01-31 or 2026-01-31T12:00:00Z)")))
+                time(v).ok_or_else(|| {
+                    err(q, at, format!("{v:?} is not a date (use 2026-01-31 or 2026-01-31T12:00:00Z)"))
+                })
             } else {
                 v.parse().map_err(|_| err(q, at, format!("{v:?} is not a number")))
             }
         };
         if value.contains('|') {
-            return Err(err(q, at, format!("{key} takes one value, a comparison or a range a..b, not alternatives")));
+            return Err(err(
+                q,
+                at,
+                format!("{key} takes one value, a comparison or a range a..b, not alternatives"),
+            ));
         }
         if let Some((a, b)) = value.split_once("..") {
             out.push(Clause { field: field.clone(), op: Op::Ge, value: Lit::Num(num(a.trim())?) });
@@ -116,7 +129,11 @@ fn condition(q: &str, at: usize, key: &str, neg: bool, value: &str, out: &mut Ve
         return Ok(());
     }
     if comparison(value).0.is_some() {
-        return Err(err(q, at, format!("{key} compares as text: use a value, a|b, ~value or a pattern with %")));
+        return Err(err(
+            q,
+            at,
+            format!("{key} compares as text: use a value, a|b, ~value or a pattern with %"),
+        ));
     }
     let clause = if value.contains('%') && !value.contains('|') {
         if neg {
@@ -151,14 +168,27 @@ mod tests {
     #[test]
     fn parses_polyaxon_queries() {
         let c = parse("status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline, name:%resnet%, created_at:>2026-01-01").unwrap();
-        assert_eq!(c[0], Clause { field: Field::RunStatus, op: Op::In, value: Lit::List(vec!["running".into(), "queued".into()]) });
+        assert_eq!(
+            c[0],
+            Clause {
+                field: Field::RunStatus,
+                op: Op::In,
+                value: Lit::List(vec!["running".into(), "queued".into()])
+            }
+        );
         assert_eq!(c[1], Clause { field: Field::Metric("loss".into()), op: Op::Lt, value: Lit::Num(0.2) });
-        assert_eq!(c[2], Clause { field: Field::Param("lr".into()), op: Op::In, value: Lit::List(vec!["0.01".into()]) });
+        assert_eq!(
+            c[2],
+            Clause { field: Field::Param("lr".into()), op: Op::In, value: Lit::List(vec!["0.01".into()]) }
+        );
         assert_eq!(c[3].field, Field::HasTag);
         assert_eq!(c[4], Clause { field: Field::RunName, op: Op::Like, value: Lit::Str("%resnet%".into()) });
         assert_eq!(c[5].op, Op::Gt);
         let r = parse("metrics.acc:0.5..0.9, status:~failed, created_at:2026-02-01").unwrap();
-        assert_eq!((r[0].op, r[1].op, r[2].op, r[3].op, r[4].op), (Op::Ge, Op::Le, Op::NotIn, Op::Ge, Op::Lt));
+        assert_eq!(
+            (r[0].op, r[1].op, r[2].op, r[3].op, r[4].op),
+            (Op::Ge, Op::Le, Op::NotIn, Op::Ge, Op::Lt)
+        );
     }
 
     #[test]

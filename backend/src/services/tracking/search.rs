@@ -395,7 +395,9 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
                 _ => return Err(Error::invalid("query", "status takes a list of statuses")),
             },
             Field::HasTag => {
-                let Lit::List(keys) = &c.value else { return Err(Error::invalid("query", "tags takes tag names")) };
+                let Lit::List(keys) = &c.value else {
+                    return Err(Error::invalid("query", "tags takes tag names"));
+                };
                 let sub = Query::select()
                     .column(Alias::new("run_id"))
                     .from(Alias::new("run_tags"))
@@ -426,7 +428,9 @@ fn lookup(table: &str, col: &str, key: &str) -> SimpleExpr {
     let sub = Query::select()
         .column(Alias::new(col))
         .from(Alias::new(table))
-        .and_where(Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)))
+        .and_where(
+            Expr::col((Alias::new(table), Alias::new("run_id"))).equals((run::Entity, run::Column::Id)),
+        )
         .and_where(Expr::col((Alias::new(table), Alias::new("key"))).eq(key))
         .to_owned();
     SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
