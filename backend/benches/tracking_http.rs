@@ -28,10 +28,24 @@ impl Target {
             req = req.bearer_auth(t);
         }
         req = match (method == reqwest::Method::GET, body) {
-            (true, Some(b)) => req.query(&b.as_object().unwrap().iter().flat_map(|(k, v)| match v {
-                Value::Array(a) => a.iter().map(|x| (k.clone(), x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))).collect::<Vec<_>>(),
-                other => vec![(k.clone(), other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()))],
-            }).collect::<Vec<_>>()),
+            (true, Some(b)) => req.query(
+                &b.as_object()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|(k, v)| match v {
+                        Value::Array(a) => a
+                            .iter()
+                            .map(|x| {
+                                (k.clone(), x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                            })
+                            .collect::<Vec<_>>(),
+                        other => vec![(
+                            k.clone(),
+                            other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()),
+                        )],
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             (false, Some(b)) => req.json(&b),
             _ => req,
         };
@@ -99,7 +113,9 @@ struct Figures {
 
 async fn measure(t: &Target) -> Figures {
     let mut f = Figures::default();
-    let exp = t.post("experiments/create", json!({"name": format!("bench-{}", uuid::Uuid::new_v4().simple())})).await;
+    let exp = t
+        .post("experiments/create", json!({"name": format!("bench-{}", uuid::Uuid::new_v4().simple())}))
+        .await;
     let exp = exp["experiment_id"].as_str().unwrap().to_string();
     let batch = |run: String, step: usize| {
         let metrics: Vec<Value> = (0..10).map(|k| json!({"key": format!("m{k}"), "value": step as f64 * 0.5, "timestamp": 1_700_000_000_000u64 + step as u64, "step": step})).collect();
@@ -143,7 +159,9 @@ async fn measure(t: &Target) -> Figures {
 
     // 2. runs/search over N runs with a metric filter and order_by.
     let nruns = env_usize("MYELIN_BENCH_RUNS", 10_000);
-    let sexp = t.post("experiments/create", json!({"name": format!("search-{}", uuid::Uuid::new_v4().simple())})).await;
+    let sexp = t
+        .post("experiments/create", json!({"name": format!("search-{}", uuid::Uuid::new_v4().simple())}))
+        .await;
     let sexp = sexp["experiment_id"].as_str().unwrap().to_string();
     let seed = Instant::now();
     {
@@ -172,7 +190,9 @@ async fn measure(t: &Target) -> Figures {
 
     // 3. Metric history: R runs x S steps, read back downsampled to 500 points each (bulk-interval).
     let (hr, steps) = (env_usize("MYELIN_BENCH_HISTORY_RUNS", 100), env_usize("MYELIN_BENCH_STEPS", 10_000));
-    let hexp = t.post("experiments/create", json!({"name": format!("history-{}", uuid::Uuid::new_v4().simple())})).await;
+    let hexp = t
+        .post("experiments/create", json!({"name": format!("history-{}", uuid::Uuid::new_v4().simple())}))
+        .await;
     let hexp = hexp["experiment_id"].as_str().unwrap().to_string();
     let mut hruns = Vec::new();
     for _ in 0..hr {
@@ -196,7 +216,13 @@ async fn measure(t: &Target) -> Figures {
     let mut lat = Vec::new();
     for _ in 0..10 {
         let s = Instant::now();
-        let r = t.call(reqwest::Method::GET, "metrics/get-history-bulk-interval", Some(json!({"run_ids": hruns, "metric_key": "loss", "max_results": 500}))).await;
+        let r = t
+            .call(
+                reqwest::Method::GET,
+                "metrics/get-history-bulk-interval",
+                Some(json!({"run_ids": hruns, "metric_key": "loss", "max_results": 500})),
+            )
+            .await;
         lat.push(s.elapsed());
         let n = r["metrics"].as_array().map(Vec::len).unwrap_or(0);
         assert!(n >= hr * 400 && n <= hr * 500, "{}: {n} points", t.name);
@@ -211,9 +237,12 @@ async fn myelin() -> Target {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
     let (state, store) = backend::server::prepare(&url, false, &dir, &public, None).await.unwrap();
-    let u = backend::services::accounts::create_user(&state.db, "bench", "a long enough password", true).await.unwrap();
+    let u = backend::services::accounts::create_user(&state.db, "bench", "a long enough password", true)
+        .await
+        .unwrap();
     let token = backend::services::tokens::create(&state.db, &u, "bench").await.unwrap().token;
-    let app = backend::server::api_only(state, &store).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = backend::server::api_only(state, &store)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     Target { name: "myelin", base: public, token: Some(token), http: reqwest::Client::new() }
 }
@@ -223,7 +252,17 @@ async fn mlflow(python: &str) -> (Target, tokio::process::Child) {
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(python)
-        .args(["-m", "mlflow", "server", "--host", "127.0.0.1", "--port", &port.to_string(), "--workers", "2"])
+        .args([
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--workers",
+            "2",
+        ])
         .arg("--backend-store-uri")
         .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
         .arg("--artifacts-destination")
@@ -260,9 +299,19 @@ fn main() {
                 ("log-batch p99, 1 client, ms", m.batch_p99, f.batch_p99, false),
                 ("log-batch throughput, 1 client, req/s", m.batch_seq_rps, f.batch_seq_rps, true),
                 ("log-batch throughput, 8 clients, req/s", m.batch_conc_rps, f.batch_conc_rps, true),
-                ("runs/search (metric filter + order_by), 100 results, p50 ms", m.search_p50_100, f.search_p50_100, false),
+                (
+                    "runs/search (metric filter + order_by), 100 results, p50 ms",
+                    m.search_p50_100,
+                    f.search_p50_100,
+                    false,
+                ),
                 ("runs/search, 1000 results, p50 ms", m.search_p50_1000, f.search_p50_1000, false),
-                ("history bulk-interval 100 runs -> 500 points each, p50 ms", m.history_p50, f.history_p50, false),
+                (
+                    "history bulk-interval 100 runs -> 500 points each, p50 ms",
+                    m.history_p50,
+                    f.history_p50,
+                    false,
+                ),
             ] {
                 let ratio = if higher_better { a / b } else { b / a };
                 println!("| {what} | {a:.2} | {b:.2} | {ratio:.1}x |");

@@ -169,6 +169,26 @@ impl Artifacts {
         Ok(out)
     }
 
+    /// Every file under `<project>/<dir>`, as paths relative to the project.
+    pub async fn list_all(&self, project: Uuid, dir: &str) -> Result<Vec<String>> {
+        let root = format!("{project}");
+        let prefix = Path::from(format!("{project}/{}", normalise(dir)?));
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(store_err)?;
+        let mut out: Vec<String> = metas
+            .iter()
+            .map(|m| {
+                m.location
+                    .as_ref()
+                    .strip_prefix(&root)
+                    .unwrap_or(m.location.as_ref())
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// Removes everything a run stored (its logs and artifacts).
     pub async fn delete_run(&self, project: Uuid, run: Uuid) -> Result<()> {
         let prefix = Path::from(format!("{project}/{run}"));

@@ -1,5 +1,6 @@
-//! `init` steps the local executor can do on this machine: clone a git repository (recording its commit)
-//! and write files. Others (artifacts, dockerfile, tensorboard, custom containers) are noted in the log.
+//! `init` steps the local executor can do on this machine: clone a git repository (recording its commit),
+//! write files, and copy artifacts from the project's store. Others (dockerfile, tensorboard, custom
+//! containers) need a cluster and are noted in the log.
 
 use std::path::{Component, Path};
 
@@ -12,8 +13,14 @@ pub struct Done {
     pub git_commit: Option<String>,
 }
 
+/// Where `artifacts` init steps read from: the store and the run's project (paths are relative to it).
+pub struct Store<'a> {
+    pub artifacts: &'a crate::artifacts::Artifacts,
+    pub project: uuid::Uuid,
+}
+
 /// Runs the `myelin-init-*` steps of a compiled pod in `workdir`. An error stops the run.
-pub async fn run(pod: &Value, workdir: &Path) -> Result<Done, String> {
+pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done, String> {
     let mut done = Done::default();
     for c in pod["initContainers"].as_array().into_iter().flatten() {
         let name = c["name"].as_str().unwrap_or_default();
@@ -59,12 +66,55 @@ pub async fn run(pod: &Value, workdir: &Path) -> Result<Done, String> {
                 }
                 done.lines.push(format!("init file: wrote {}", path.display()));
             }
-            other => {
-                done.lines.push(format!("init {other} step skipped: not supported by the local executor yet"))
+            "artifacts" => {
+                let a = &step["artifacts"];
+                let mut copied = 0;
+                for (list, is_dir) in [(&a["files"], false), (&a["dirs"], true)] {
+                    for p in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                        copied += copy_artifacts(store, p, is_dir, workdir).await?;
+                    }
+                }
+                done.lines.push(format!(
+                    "init artifacts: copied {copied} file(s) from the project's artifact store"
+                ));
             }
+            other => done.lines.push(format!(
+                "init {other} step skipped: it builds or serves containers, which needs a Kubernetes executor"
+            )),
         }
     }
     Ok(done)
+}
+
+/// Copies `path` (a file, or every file under a directory) from `<project>/<path>` in the store to
+/// `<workdir>/<path>`.
+async fn copy_artifacts(
+    store: &Store<'_>,
+    path: &str,
+    is_dir: bool,
+    workdir: &Path,
+) -> Result<usize, String> {
+    let clean = crate::artifacts::normalise(path).map_err(|e| e.to_string())?;
+    let keys = if is_dir {
+        store.artifacts.list_all(store.project, &clean).await.map_err(|e| e.to_string())?
+    } else {
+        vec![clean.clone()]
+    };
+    if is_dir && keys.is_empty() {
+        return Err(format!("init artifacts: no files under {clean:?} in the project's artifact store"));
+    }
+    for rel in &keys {
+        let key = object_store::path::Path::from(format!("{}/{rel}", store.project));
+        let bytes = store.artifacts.read(&key).await.map_err(|e| {
+            format!("init artifacts: cannot read {rel:?} from the project's artifact store: {e}")
+        })?;
+        let dest = confined(workdir, rel)?;
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+        }
+        tokio::fs::write(&dest, &bytes).await.map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    Ok(keys.len())
 }
 
 fn repo_name(url: &str) -> String {

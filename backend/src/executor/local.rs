@@ -152,7 +152,13 @@ impl LocalExecutor {
         }
         let token = crate::services::run_tokens::issue(&self.db, r.id).await?;
         let pod = r.compiled["manifests"][0]["spec"]["template"]["spec"].clone();
-        match super::init::run(&pod, &workdir).await {
+        match super::init::run(
+            &pod,
+            &workdir,
+            &super::init::Store { artifacts: &self.artifacts, project: r.project_id },
+        )
+        .await
+        {
             Ok(done) => {
                 for line in &done.lines {
                     append(

@@ -18,6 +18,7 @@ both_dbs!(
     concurrency_limits_hold_runs_in_the_queue,
     runs_left_running_by_a_dead_server_are_failed_at_start,
     init_steps_clone_a_local_repo_and_write_files,
+    init_artifacts_steps_copy_from_the_project_store,
 );
 
 fn job(command: &str, extra: &str) -> String {
@@ -323,4 +324,39 @@ async fn init_steps_clone_a_local_repo_and_write_files(app: TestApp) {
         (failed["status"].as_str(), failed["status_reason"].as_str()),
         (Some("failed"), Some("InitFailed"))
     );
+}
+
+async fn init_artifacts_steps_copy_from_the_project_store(app: TestApp) {
+    let ann = setup(&app).await;
+    let p: Value = app.get("/api/v1/projects/ann/p").bearer(&ann.token).send().await.json;
+    let pid: uuid::Uuid = p["id"].as_str().unwrap().parse().unwrap();
+    let put = |rel: &'static str, body: &'static str| {
+        let key = object_store::path::Path::from(format!("{pid}/{rel}"));
+        let store = app.state.artifacts.clone();
+        async move { store.put(&key, bytes::Bytes::from_static(body.as_bytes())).await.unwrap() }
+    };
+    put("earlier/artifacts/data.csv", "a,b\n1,2\n").await;
+    put("earlier/artifacts/model/weights.bin", "w1").await;
+    put("earlier/artifacts/model/config.json", "{}").await;
+    let content = "kind: component\nname: init\nrun:\n  kind: job\n  init:\n  - artifacts: {files: [earlier/artifacts/data.csv], dirs: [earlier/artifacts/model]}\n  container:\n    image: busybox:1.36\n    command: [sh, -c, 'cat earlier/artifacts/data.csv earlier/artifacts/model/weights.bin']\n";
+    let run = submit(&app, &ann, content, json!({})).await;
+    let id = run["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    let text = logs(&app, &ann, &id).await;
+    assert_eq!(done["status"], "succeeded", "{text}");
+    assert!(
+        text.contains("init artifacts: copied 3 file(s)")
+            && text.contains("stdout 1,2")
+            && text.contains("stdout w1"),
+        "{text}"
+    );
+    // A missing artifact fails the run at init, with the path in the reason.
+    let missing = "kind: component\nrun:\n  kind: job\n  init:\n  - artifacts: {files: [nope/x.txt]}\n  container: {image: busybox, command: [true]}\n";
+    let id = submit(&app, &ann, missing, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    assert_eq!(
+        (done["status"].as_str(), done["status_reason"].as_str()),
+        (Some("failed"), Some("InitFailed"))
+    );
+    assert!(done["status_message"].as_str().unwrap().contains("nope/x.txt"), "{done}");
 }
