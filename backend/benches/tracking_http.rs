@@ -293,7 +293,7 @@ fn main() {
             let (t, _child) = mlflow(&py).await;
             let f = measure(&t).await;
             println!("mlflow: {f:#?}");
-            println!("\n| measure | Myelin | MLflow {} | ratio |\n|---|---|---|---|", "server");
+            println!("\n| measure | Myelin | MLflow server | ratio |\n|---|---|---|---|");
             for (what, a, b, higher_better) in [
                 ("log-batch (10 metrics) p50, 1 client, ms", m.batch_p50, f.batch_p50, false),
                 ("log-batch p99, 1 client, ms", m.batch_p99, f.batch_p99, false),
