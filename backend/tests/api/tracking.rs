@@ -300,6 +300,20 @@ async fn many_small_writes_are_compacted_and_read_back_exactly(app: TestApp) {
         .map(|m| (m["step"].as_i64().unwrap(), m["value"].as_f64().unwrap()))
         .collect();
     assert_eq!(got, (0..300).map(|s| (s, (s as f64).sqrt())).collect::<Vec<_>>());
+    // MLflow's bulk-interval read: 10 evenly spread steps, the first and the last included.
+    let b = app
+        .get(&format!(
+            "/api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={}&metric_key=loss&max_results=10",
+            hex(&id)
+        ))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    let steps: Vec<i64> =
+        b.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+    assert_eq!(steps.len(), 10, "{}", b.json);
+    assert_eq!((steps[0], steps[9]), (0, 299));
+    assert!(b.json["metrics"].as_array().unwrap().iter().all(|m| m["run_id"] == hex(&id).as_str()));
     // Downsampled for a chart: bounded, with the true extremes.
     let s = app
         .get(&format!("/api/v1/projects/ann/p/runs/{id}/metrics/loss?points=50"))

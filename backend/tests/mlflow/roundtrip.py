@@ -31,6 +31,11 @@ rid = run.info.run_id
 
 c = MlflowClient()
 c.delete_tag(rid, "to-delete")
+from mlflow.entities import Dataset, DatasetInput, InputTag
+
+ds = DatasetInput(Dataset("mnist", "d1g3st", "http", '{"url": "https://example.com/mnist"}'), [InputTag("mlflow.data.context", "training")])
+c.log_inputs(rid, [ds])
+c.log_inputs(rid, [ds])  # the same dataset twice is kept once
 r = c.get_run(rid)
 assert r.info.status == "FINISHED", r.info.status
 assert r.info.run_name == "baseline"
@@ -38,6 +43,7 @@ assert r.data.params == {"lr": "0.01", "epochs": "3", "optimizer": "adam"}, r.da
 assert r.data.tags["team"] == "vision" and r.data.tags["stage"] == "dev"
 assert "to-delete" not in r.data.tags
 assert r.data.metrics["loss"] == 1.0 / 50
+assert [(d.dataset.name, d.dataset.digest, d.tags[0].value) for d in r.inputs.dataset_inputs] == [("mnist", "d1g3st", "training")], r.inputs
 assert r.data.metrics["acc"] == 0.75 and math.isnan(r.data.metrics["weird"]) and r.data.metrics["big"] == math.inf
 
 hist = c.get_metric_history(rid, "loss")
