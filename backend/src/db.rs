@@ -1,7 +1,7 @@
 //! Connects to SQLite or PostgreSQL and applies the migrations.
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::error::{Error, Result};
 
@@ -15,13 +15,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     }
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false).max_connections(if url.starts_with("sqlite") { 8 } else { 16 });
+    // On every SQLite connection: WAL lets readers proceed while the single writer commits; busy_timeout
+    // queues writers instead of failing them; synchronous=NORMAL is WAL's recommended setting (no corruption on
+    // a crash, one fsync per checkpoint instead of per commit).
+    opts.map_sqlx_sqlite_opts(|o| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .foreign_keys(true)
+    });
     let db = Database::connect(opts).await?;
-    if db.get_database_backend() == DatabaseBackend::Sqlite {
-        // WAL lets readers proceed while the single writer commits; busy_timeout queues writers instead of
-        // failing them.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
-            .await?;
-    }
     Migrator::up(&db, None).await?;
     Ok(db)
 }

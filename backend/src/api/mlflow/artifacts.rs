@@ -27,7 +27,7 @@ async fn locate(app: &AppState, who: &Principal, path: &str, write: bool) -> MRe
         )
         .into());
     };
-    let (_, r) = who.run(app, run_id, write).await?;
+    let r = who.run(app, run_id, write).await?;
     if parse_id(exp, "experiment_id")? != r.project_id {
         return Err(Error::NotFound("run").into());
     }
@@ -117,7 +117,7 @@ pub async fn list_for_run(
     Msg(req): Msg<RunListReq>,
 ) -> MResult<Json<Value>> {
     let id = req.run_id.or(req.run_uuid).ok_or_else(|| Error::invalid("run_id", "run_id is required"))?;
-    let (_, r) = who.run(&app, &id, false).await?;
+    let r = who.run(&app, &id, false).await?;
     let sub = req.path.as_deref().filter(|p| !p.is_empty()).map(normalise).transpose()?;
     let rel = sub.map_or("artifacts".to_string(), |p| format!("artifacts/{p}"));
     let entries = app.artifacts.list(r.project_id, r.id, &rel).await?;

@@ -165,14 +165,15 @@ impl Principal {
             .map_err(|_| MlflowError(Error::NotFound("experiment")))
     }
 
-    /// A run the caller may read, or write (`write`: member role; a run token only its own run).
-    pub async fn run(&self, app: &AppState, id: &str, write: bool) -> MResult<(ProjectAccess, run::Model)> {
+    /// A run the caller may read, or write (`write`: member role; a run token only its own run). Two queries:
+    /// the run and the caller's membership (this is on every logging call's path).
+    pub async fn run(&self, app: &AppState, id: &str, write: bool) -> MResult<run::Model> {
         let id = parse_id(id, "run_id")?;
-        let r = crate::entities::run::Entity::find_by_id(id).one(&app.db).await?;
+        let r = match self {
+            Principal::Run { run, .. } if run.id == id => Some((**run).clone()),
+            _ => crate::entities::run::Entity::find_by_id(id).one(&app.db).await?,
+        };
         let Some(r) = r else { return Err(Error::NotFound("run").into()) };
-        let a = projects::access_by_id(&app.db, self.user(), r.project_id)
-            .await
-            .map_err(|_| MlflowError(Error::NotFound("run")))?;
         if let Principal::Run { run, .. } = self {
             if run.project_id != r.project_id {
                 return Err(Error::NotFound("run").into());
@@ -181,10 +182,21 @@ impl Principal {
                 return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
             }
         }
-        if write {
-            a.require(Role::Member)?;
+        let m =
+            crate::entities::member::Entity::find_by_id((r.project_id, self.user().id)).one(&app.db).await?;
+        let role = m.and_then(|m| Role::parse(&m.role).ok()).ok_or(Error::NotFound("run"))?;
+        if write && role < Role::Member {
+            return Err(
+                Error::Forbidden("logging to a run needs the member role in its project".into()).into()
+            );
         }
-        Ok((a, r))
+        Ok(r)
+    }
+
+    /// The run's project, for the calls that change the run itself (delete, restore).
+    pub async fn run_access(&self, app: &AppState, id: &str) -> MResult<(ProjectAccess, run::Model)> {
+        let r = self.run(app, id, true).await?;
+        Ok((projects::access_by_id(&app.db, self.user(), r.project_id).await?, r))
     }
 }
 

@@ -92,7 +92,7 @@ impl RunReq {
 }
 
 pub async fn get(State(app): State<AppState>, who: Principal, Msg(req): Msg<RunReq>) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.id()?, false).await?;
+    let r = who.run(&app, req.id()?, false).await?;
     Ok(Json(json!({"run": run_json(&app, &r).await?})))
 }
 
@@ -113,7 +113,7 @@ pub async fn update(
     who: Principal,
     Msg(req): Msg<UpdateReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let r = who.run(&app, req.run.id()?, true).await?;
     if let Some(name) = req.run_name.filter(|n| !n.is_empty()) {
         tracking::log(&app.db, &r, &[], &[], &[(tracking::RUN_NAME_TAG.to_string(), name)]).await?;
     }
@@ -139,7 +139,7 @@ pub async fn delete(
     who: Principal,
     Msg(req): Msg<RunReq>,
 ) -> MResult<Json<Value>> {
-    let (a, r) = who.run(&app, req.id()?, true).await?;
+    let (a, r) = who.run_access(&app, req.id()?).await?;
     run_service::set_deleted(&app.db, &a, r.id, true).await?;
     Ok(Json(json!({})))
 }
@@ -149,7 +149,7 @@ pub async fn restore(
     who: Principal,
     Msg(req): Msg<RunReq>,
 ) -> MResult<Json<Value>> {
-    let (a, r) = who.run(&app, req.id()?, true).await?;
+    let (a, r) = who.run_access(&app, req.id()?).await?;
     run_service::set_deleted(&app.db, &a, r.id, false).await?;
     Ok(Json(json!({})))
 }
@@ -250,7 +250,7 @@ pub async fn log_metric(
     who: Principal,
     Msg(req): Msg<LogMetricReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let r = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[req.metric.point()], &[], &[]).await?;
     Ok(Json(json!({})))
 }
@@ -272,7 +272,7 @@ pub async fn log_batch(
     who: Principal,
     Msg(req): Msg<LogBatchReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let r = who.run(&app, req.run.id()?, true).await?;
     let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
     tracking::log(&app.db, &r, &points, &pairs(req.params), &pairs(req.tags)).await?;
     Ok(Json(json!({})))
@@ -292,7 +292,7 @@ pub async fn log_parameter(
     who: Principal,
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let r = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[], &[(req.key, req.value)], &[]).await?;
     Ok(Json(json!({})))
 }
@@ -302,7 +302,7 @@ pub async fn set_tag(
     who: Principal,
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, true).await?;
+    let r = who.run(&app, req.run.id()?, true).await?;
     tracking::log(&app.db, &r, &[], &[], &[(req.key, req.value)]).await?;
     Ok(Json(json!({})))
 }
@@ -318,7 +318,7 @@ pub async fn delete_tag(
     who: Principal,
     Msg(req): Msg<DeleteTagReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, &req.run_id, true).await?;
+    let r = who.run(&app, &req.run_id, true).await?;
     tracking::delete_tag(&app.db, &r, &req.key).await?;
     Ok(Json(json!({})))
 }
@@ -337,7 +337,7 @@ pub async fn log_inputs(
     who: Principal,
     Msg(req): Msg<LogInputsReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, &req.run_id, true).await?;
+    let r = who.run(&app, &req.run_id, true).await?;
     let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
     let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
     for d in req.datasets {
@@ -376,7 +376,7 @@ pub async fn get_history(
     who: Principal,
     Msg(req): Msg<HistoryReq>,
 ) -> MResult<Json<Value>> {
-    let (_, r) = who.run(&app, req.run.id()?, false).await?;
+    let r = who.run(&app, req.run.id()?, false).await?;
     let all = history::history(&app.db, r.id, &req.metric_key).await?;
     let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
     let limit = req.max_results.map(|m| m.clamp(1, 1_000_000) as usize).unwrap_or(usize::MAX);
@@ -412,7 +412,7 @@ pub async fn get_history_bulk_interval(
     }
     let mut ids = Vec::new();
     for id in &req.run_ids {
-        ids.push(who.run(&app, id, false).await?.1.id);
+        ids.push(who.run(&app, id, false).await?.id);
     }
     let max = req.max_results.unwrap_or(1000).clamp(1, 2500) as usize;
     let got =
