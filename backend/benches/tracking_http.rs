@@ -22,12 +22,25 @@ struct Target {
 }
 
 impl Target {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// The time to the response's last byte (the server's work and the transfer, not the client's JSON
+    /// parsing), and the parsed response.
+    async fn timed(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (Duration, Value) {
+        let start = Instant::now();
+        let resp = self.request(method, path, body).send().await.expect("request");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body");
+        let took = start.elapsed();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert!(status.is_success(), "{} {path}: {status} {v}", self.name);
+        (took, v)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::RequestBuilder {
         let mut req = self.http.request(method.clone(), format!("{}/api/2.0/mlflow/{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        req = match (method == reqwest::Method::GET, body) {
+        match (method == reqwest::Method::GET, body) {
             (true, Some(b)) => req.query(
                 &b.as_object()
                     .unwrap()
@@ -48,8 +61,11 @@ impl Target {
             ),
             (false, Some(b)) => req.json(&b),
             _ => req,
-        };
-        let resp = req.send().await.expect("request");
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let resp = self.request(method, path, body).send().await.expect("request");
         let status = resp.status();
         let v: Value = resp.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{} {path}: {status} {v}", self.name);
@@ -180,9 +196,9 @@ async fn measure(t: &Target) -> Figures {
     for (max, slot) in [(100, &mut f.search_p50_100), (1000, &mut f.search_p50_1000)] {
         let mut lat = Vec::new();
         for _ in 0..20 {
-            let s = Instant::now();
-            let r = t.post("runs/search", json!({"experiment_ids": [sexp], "filter": "metrics.loss < 0.5", "order_by": ["metrics.loss DESC"], "max_results": max})).await;
-            lat.push(s.elapsed());
+            let body = json!({"experiment_ids": [sexp], "filter": "metrics.loss < 0.5", "order_by": ["metrics.loss DESC"], "max_results": max});
+            let (took, r) = t.timed(reqwest::Method::POST, "runs/search", Some(body)).await;
+            lat.push(took);
             let matching = (0..nruns).filter(|i| ((i * 7919) % 1000) < 500).count();
             assert_eq!(r["runs"].as_array().map(Vec::len), Some(max.min(matching)), "{}", t.name);
         }
@@ -216,15 +232,9 @@ async fn measure(t: &Target) -> Figures {
     eprintln!("{}: seeded {hr} x {steps} points in {:.0?}", t.name, seed.elapsed());
     let mut lat = Vec::new();
     for _ in 0..10 {
-        let s = Instant::now();
-        let r = t
-            .call(
-                reqwest::Method::GET,
-                "metrics/get-history-bulk-interval",
-                Some(json!({"run_ids": hruns, "metric_key": "loss", "max_results": 500})),
-            )
-            .await;
-        lat.push(s.elapsed());
+        let q = json!({"run_ids": hruns, "metric_key": "loss", "max_results": 500});
+        let (took, r) = t.timed(reqwest::Method::GET, "metrics/get-history-bulk-interval", Some(q)).await;
+        lat.push(took);
         let n = r["metrics"].as_array().map(Vec::len).unwrap_or(0);
         assert!(n >= hr * 400 && n <= hr * 500, "{}: {n} points", t.name);
     }

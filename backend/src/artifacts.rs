@@ -191,7 +191,15 @@ impl Artifacts {
 
     /// Removes everything a run stored (its logs and artifacts).
     pub async fn delete_run(&self, project: Uuid, run: Uuid) -> Result<()> {
-        let prefix = Path::from(format!("{project}/{run}"));
+        self.delete_prefix(Path::from(format!("{project}/{run}"))).await
+    }
+
+    /// Removes everything a project's runs stored.
+    pub async fn delete_project(&self, project: Uuid) -> Result<()> {
+        self.delete_prefix(Path::from(project.to_string())).await
+    }
+
+    async fn delete_prefix(&self, prefix: Path) -> Result<()> {
         let keys = self.store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
         let mut deleted = self.store.delete_stream(keys);
         while let Some(r) = deleted.next().await {

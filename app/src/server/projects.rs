@@ -137,6 +137,7 @@ pub async fn delete_project(owner: String, name: String, confirm: String) -> Res
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::projects::delete(&st.db, &a, &confirm).await.map_err(err)?;
+    st.artifacts.delete_project(a.project.id).await.map_err(err)?;
     leptos_axum::redirect("/projects");
     Ok(())
 }

@@ -284,7 +284,7 @@ pub async fn bulk_runs(
         let id = parse_uuid(u)?;
         let result = match action.as_str() {
             "stop" => backend::services::runs::stop(&st.db, &st.executor, &a, id).await,
-            "delete" => backend::services::runs::delete(&st.db, &a, id).await,
+            "delete" => backend::services::runs::delete(&st.db, &st.artifacts, &a, id).await,
             _ => return Err(err(backend::Error::invalid("action", "action: stop or delete"))),
         };
         match result {

@@ -81,5 +81,6 @@ pub async fn delete_project(
 ) -> Result<StatusCode> {
     let access = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     projects::delete(&app.db, &access, &q.confirm).await?;
+    app.artifacts.delete_project(access.project.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -112,7 +112,7 @@ pub async fn delete_run(
     Path((owner, name, id)): RunPath,
 ) -> Result<StatusCode> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
-    runs::delete(&app.db, &a, id).await?;
+    runs::delete(&app.db, &app.artifacts, &a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,3 +40,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What lists and MLflow's run info need of a run: everything but the spec texts (cheap to read by the
+/// thousand).
+#[derive(Clone, Debug, PartialEq, DerivePartialModel, sea_orm::FromQueryResult)]
+#[sea_orm(entity = "Entity")]
+pub struct Info {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub created_by: Uuid,
+    pub created_at: ChronoDateTimeUtc,
+    pub started_at: Option<ChronoDateTimeUtc>,
+    pub finished_at: Option<ChronoDateTimeUtc>,
+    pub deleted_at: Option<ChronoDateTimeUtc>,
+    pub inputs: Option<Json>,
+}
+
+impl From<&Model> for Info {
+    fn from(m: &Model) -> Self {
+        Info {
+            id: m.id,
+            project_id: m.project_id,
+            name: m.name.clone(),
+            kind: m.kind.clone(),
+            status: m.status.clone(),
+            created_by: m.created_by,
+            created_at: m.created_at,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            deleted_at: m.deleted_at,
+            inputs: m.inputs.clone(),
+        }
+    }
+}

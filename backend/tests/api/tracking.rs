@@ -270,6 +270,18 @@ async fn artifact_paths_are_confined_to_their_run(app: TestApp) {
         .send()
         .await;
     assert_eq!(got.body, b"data");
+    // Deleting the run deletes what it stored.
+    app.post(&format!("/api/v1/projects/ann/p/runs/{a}/stop")).bearer(&ann.token).send().await;
+    let r = app
+        .call(axum::http::Method::DELETE, &format!("/api/v1/projects/ann/p/runs/{a}"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let pid = p["id"].as_str().unwrap().parse().unwrap();
+    let key =
+        backend::artifacts::Artifacts::run_key(pid, a.parse().unwrap(), "artifacts/dir/file.txt").unwrap();
+    assert!(matches!(app.state.artifacts.read(&key).await, Err(backend::Error::NotFound(_))));
 }
 
 async fn many_small_writes_are_compacted_and_read_back_exactly(app: TestApp) {

@@ -193,6 +193,38 @@ impl Principal {
         Ok(r)
     }
 
+    /// Several runs to read at once (two queries); any run the caller may not read is "not found".
+    pub async fn readable_runs(&self, app: &AppState, ids: &[String]) -> MResult<Vec<uuid::Uuid>> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let ids = ids.iter().map(|i| parse_id(i, "run_ids")).collect::<Result<Vec<_>, _>>()?;
+        let runs = crate::entities::run::Entity::find()
+            .filter(crate::entities::run::Column::Id.is_in(ids.clone()))
+            .all(&app.db)
+            .await?;
+        let projects: Vec<uuid::Uuid> = runs.iter().map(|r| r.project_id).collect();
+        let member_of: std::collections::HashSet<uuid::Uuid> = crate::entities::member::Entity::find()
+            .filter(crate::entities::member::Column::UserId.eq(self.user().id))
+            .filter(crate::entities::member::Column::ProjectId.is_in(projects))
+            .all(&app.db)
+            .await?
+            .into_iter()
+            .map(|m| m.project_id)
+            .collect();
+        let scope = match self {
+            Principal::Run { run, .. } => Some(run.project_id),
+            Principal::User(_) => None,
+        };
+        for id in &ids {
+            let ok = runs.iter().find(|r| r.id == *id).is_some_and(|r| {
+                member_of.contains(&r.project_id) && scope.is_none_or(|p| p == r.project_id)
+            });
+            if !ok {
+                return Err(Error::NotFound("run").into());
+            }
+        }
+        Ok(ids)
+    }
+
     /// The run's project, for the calls that change the run itself (delete, restore).
     pub async fn run_access(&self, app: &AppState, id: &str) -> MResult<(ProjectAccess, run::Model)> {
         let r = self.run(app, id, true).await?;

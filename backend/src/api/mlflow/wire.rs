@@ -56,6 +56,30 @@ pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     }
 }
 
+/// One metric point as MLflow writes it.
+#[derive(serde::Serialize)]
+pub struct Metric<'a> {
+    pub key: &'a str,
+    #[serde(serialize_with = "ser_double")]
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+pub struct Metrics<'a> {
+    pub metrics: Vec<Metric<'a>>,
+}
+
+fn ser_double<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    match double(Some(*v)) {
+        Value::String(t) => s.serialize_str(&t),
+        _ => s.serialize_f64(*v),
+    }
+}
+
 /// A double as protobuf's JSON writes it.
 pub fn double(v: Option<f64>) -> Value {
     match v {
@@ -84,7 +108,7 @@ pub fn experiment(a: &ProjectAccess) -> Value {
     })
 }
 
-pub fn run_info(r: &run::Model, username: &str) -> Value {
+pub fn run_info(r: &run::Info, username: &str) -> Value {
     let mut info = json!({
         "run_id": hex(r.id),
         "run_uuid": hex(r.id),
@@ -102,7 +126,7 @@ pub fn run_info(r: &run::Model, username: &str) -> Value {
     info
 }
 
-pub fn run(r: &run::Model, username: &str, data: &RunData) -> Value {
+pub fn run(r: &run::Info, username: &str, data: &RunData) -> Value {
     let metrics: Vec<Value> = data
         .metrics
         .iter()

@@ -485,13 +485,18 @@ pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid, d
     Ok(())
 }
 
-/// Deletes a finished run (stop it first).
-pub async fn delete(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<()> {
+/// Deletes a finished run (stop it first), with its logs and artifacts.
+pub async fn delete(
+    db: &DatabaseConnection,
+    store: &crate::artifacts::Artifacts,
+    a: &ProjectAccess,
+    id: Uuid,
+) -> Result<()> {
     a.require(Role::Member)?;
     let r = find(db, a, id).await?;
     if !Status::parse(&r.status).is_some_and(Status::is_done) {
         return Err(Error::Conflict(format!("the run is {}; stop it before deleting it", r.status)));
     }
     run::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    store.delete_run(a.project.id, id).await
 }

@@ -1,7 +1,7 @@
 //! Reading metric histories: exact (MLflow's get-history), sampled at step intervals (MLflow's bulk-interval),
 //! and downsampled for charts (min/max buckets, which keep every spike; first and last points always kept).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -40,15 +40,19 @@ async fn load(db: &DatabaseConnection, runs: &[Uuid], key: &str) -> Result<Vec<(
     let index: std::collections::HashMap<Uuid, usize> =
         runs.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     for ids in runs.chunks(500) {
-        let rows = metric_chunk::Entity::find()
+        let rows: Vec<(Uuid, Vec<u8>)> = metric_chunk::Entity::find()
+            .select_only()
+            .columns([metric_chunk::Column::RunId, metric_chunk::Column::Data])
             .filter(metric_chunk::Column::Key.eq(key))
             .filter(metric_chunk::Column::RunId.is_in(ids.to_vec()))
             .order_by_asc(metric_chunk::Column::Id)
+            .into_tuple()
             .all(db)
             .await?;
-        for c in rows {
-            let v = &mut out[index[&c.run_id]].1;
-            decode(&c.data, |step, timestamp, value| v.push(Sample { step, timestamp, value }));
+        for (run, data) in rows {
+            let v = &mut out[index[&run]].1;
+            v.reserve(data.len() / 24);
+            decode(&data, |step, timestamp, value| v.push(Sample { step, timestamp, value }));
         }
     }
     for (_, v) in &mut out {
@@ -131,19 +135,25 @@ pub async fn bulk_interval(
 ) -> Result<Vec<(Uuid, Sample)>> {
     let mut out = Vec::new();
     for (run, points) in load(db, runs, key).await? {
-        let inside: Vec<Sample> = points
-            .into_iter()
-            .filter(|p| start.is_none_or(|s| p.step >= s) && end.is_none_or(|e| p.step <= e))
-            .collect();
-        let mut steps: Vec<i64> = inside.iter().map(|p| p.step).collect();
+        // Points are sorted by step: the steps inside the range, then every k-th of them, walked in step.
+        let inside =
+            points.iter().filter(|p| start.is_none_or(|s| p.step >= s) && end.is_none_or(|e| p.step <= e));
+        let mut steps: Vec<i64> = inside.clone().map(|p| p.step).collect();
         steps.dedup();
-        let chosen: std::collections::HashSet<i64> = if steps.len() <= max_results {
-            steps.into_iter().collect()
-        } else {
+        if steps.len() > max_results {
             let k = max_results.max(2);
-            (0..k).map(|i| steps[i * (steps.len() - 1) / (k - 1)]).collect()
-        };
-        out.extend(inside.into_iter().filter(|p| chosen.contains(&p.step)).map(|p| (run, p)));
+            steps = (0..k).map(|i| steps[i * (steps.len() - 1) / (k - 1)]).collect();
+            steps.dedup();
+        }
+        let mut next = steps.iter().peekable();
+        for p in inside {
+            while next.peek().is_some_and(|s| **s < p.step) {
+                next.next();
+            }
+            if next.peek() == Some(&&p.step) {
+                out.push((run, *p));
+            }
+        }
     }
     Ok(out)
 }

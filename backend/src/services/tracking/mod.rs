@@ -296,7 +296,7 @@ pub async fn delete_tag(db: &DatabaseConnection, r: &run::Model, key: &str) -> R
 /// Params, tags and metric summaries of several runs at once.
 pub async fn data_of(db: &DatabaseConnection, runs: &[Uuid]) -> Result<HashMap<Uuid, RunData>> {
     let mut out: HashMap<Uuid, RunData> = runs.iter().map(|id| (*id, RunData::default())).collect();
-    for chunk in runs.chunks(500) {
+    for chunk in runs.chunks(1000) {
         let ids = chunk.to_vec();
         for p in run_param::Entity::find().filter(run_param::Column::RunId.is_in(ids.clone())).all(db).await?
         {

@@ -523,7 +523,7 @@ pub async fn find_runs(
     view: View,
     limit: u64,
     offset: u64,
-) -> Result<Vec<run::Model>> {
+) -> Result<Vec<run::Info>> {
     use sea_orm::sea_query::NullOrdering;
     use sea_orm::{EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
     let mut q = run::Entity::find()
@@ -544,5 +544,10 @@ pub async fn find_runs(
     if !order.iter().any(|(f, _)| *f == Field::StartTime) {
         q = q.order_by_desc(run::Column::CreatedAt);
     }
-    Ok(q.order_by_asc(run::Column::Id).limit(limit).offset(offset).all(db).await?)
+    Ok(q.order_by_asc(run::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .into_partial_model::<run::Info>()
+        .all(db)
+        .await?)
 }
