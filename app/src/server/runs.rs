@@ -110,7 +110,11 @@ pub async fn list_runs(
     };
     let p = backend::services::runs::list(&st.db, &a, &q).await.map_err(err)?;
     let ids: Vec<uuid::Uuid> = p.items.iter().map(|r| r.uuid).collect();
-    let mut data = backend::services::tracking::data_of(&st.db, &ids).await.map_err(err)?;
+    let mut data = if columns.is_empty() {
+        Default::default()
+    } else {
+        backend::services::tracking::data_of(&st.db, &ids).await.map_err(err)?
+    };
     let items = p
         .items
         .iter()
