@@ -10,6 +10,8 @@ pub struct Migration;
 enum Runs {
     Table,
     Id,
+    ProjectId,
+    CreatedAt,
     DeletedAt,
     Inputs,
 }
@@ -84,6 +86,17 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(Runs::Table)
                 .add_column(ColumnDef::new(Runs::Inputs).json().null())
+                .to_owned(),
+        )
+        .await?;
+        // The runs table lists a project's live (not MLflow-deleted) runs newest first: one index walk.
+        m.create_index(
+            Index::create()
+                .name("runs_project_live_created")
+                .table(Runs::Table)
+                .col(Runs::ProjectId)
+                .col(Runs::DeletedAt)
+                .col(Runs::CreatedAt)
                 .to_owned(),
         )
         .await?;

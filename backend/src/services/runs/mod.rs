@@ -280,8 +280,13 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> R
         },
     };
     let order = if q.asc.unwrap_or(default_asc) { Order::Asc } else { Order::Desc };
+    // Plain columns keep plain ORDER BY, so SQLite walks the (project, created) index.
+    let query = if matches!(sort, "name" | "status" | "started" | "created" | "") {
+        query.order_by(expr, order)
+    } else {
+        query.order_by_with_nulls(expr, order, sea_orm::sea_query::NullOrdering::Last)
+    };
     let rows = query
-        .order_by_with_nulls(expr, order, sea_orm::sea_query::NullOrdering::Last)
         .order_by_desc(run::Column::Id)
         .limit(q.limit.unwrap_or(50).clamp(1, 500))
         .offset(q.offset.unwrap_or(0))
