@@ -190,6 +190,7 @@ impl MigrationTrait for Migration {
         for t in ["latest_metrics", "metric_chunks", "run_tags", "run_params"] {
             m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
+        m.drop_index(Index::drop().name("runs_project_live_created").table(Runs::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(Projects::Table).drop_column(Projects::DeletedAt).to_owned())
             .await?;
         m.alter_table(Table::alter().table(Runs::Table).drop_column(Runs::Inputs).to_owned()).await?;
