@@ -105,6 +105,8 @@ pub async fn download_run_artifact(
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (header::CONTENT_LENGTH, size.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+            // Artifacts are user content: never rendered as this site's pages.
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         Body::from_stream(stream),
     ))

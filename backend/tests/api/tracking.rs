@@ -270,6 +270,7 @@ async fn artifact_paths_are_confined_to_their_run(app: TestApp) {
         .send()
         .await;
     assert_eq!(got.body, b"data");
+    assert_eq!(got.headers["x-content-type-options"], "nosniff", "user content is never sniffed into a page");
     // Deleting the run deletes what it stored.
     app.post(&format!("/api/v1/projects/ann/p/runs/{a}/stop")).bearer(&ann.token).send().await;
     let r = app
