@@ -14,6 +14,7 @@ pub mod names;
 mod operation;
 mod params;
 pub mod patch;
+pub mod placement;
 pub mod pod;
 pub mod render;
 mod schema;
