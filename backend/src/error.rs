@@ -23,8 +23,12 @@ pub enum Error {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The state of a thing forbids the change (a running run, the last owner).
     #[error("{0}")]
     Conflict(String),
+    /// A name or membership that must be unique is taken (also `409 conflict` to API clients).
+    #[error("{0}")]
+    AlreadyExists(String),
     #[error("too many attempts; try again in a minute")]
     RateLimited,
     #[error("request refused: cross-site request without a valid origin")]
@@ -60,7 +64,7 @@ impl Error {
             Error::BadToken => "invalid_token",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
+            Error::Conflict(_) | Error::AlreadyExists(_) => "conflict",
             Error::RateLimited => "rate_limited",
             Error::Csrf => "csrf_failed",
             Error::SignupClosed => "signup_closed",
@@ -80,7 +84,7 @@ impl Error {
             Error::Unauthenticated | Error::BadCredentials | Error::BadToken => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::Csrf | Error::SignupClosed => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::AlreadyExists(_) => StatusCode::CONFLICT,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -8,6 +8,20 @@ use crate::entities::user;
 use crate::error::Error;
 use crate::state::AppState;
 
+/// The token of an `Authorization: Bearer …` header: `None` without the header, `BadToken` when it is not a
+/// bearer token.
+pub fn bearer(parts: &Parts) -> Option<Result<&str, Error>> {
+    let value = parts.headers.get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(Error::BadToken),
+    )
+}
+
 /// The caller, who may be anonymous.
 pub struct Caller(pub Option<user::Model>);
 
@@ -23,13 +37,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let app = AppState::from_ref(state);
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .ok_or(Error::BadToken)?;
-            let user = crate::services::tokens::user_for_token(&app.db, token.trim()).await?;
+        if let Some(token) = bearer(parts) {
+            let user = crate::services::tokens::user_for_token(&app.db, token?).await?;
             return user.map(|u| Caller(Some(u))).ok_or(Error::BadToken);
         }
         let session = Session::from_request_parts(parts, state)

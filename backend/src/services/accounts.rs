@@ -48,7 +48,7 @@ pub async fn create_user(
     let name = Username::parse(username)?;
     let pass = NewPassword::parse(pass)?;
     if user_by_name(db, name.as_str()).await?.is_some() {
-        return Err(Error::Conflict(format!("username {:?} is taken", name.as_str())));
+        return Err(Error::AlreadyExists(format!("username {:?} is taken", name.as_str())));
     }
     let row = user::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -59,7 +59,7 @@ pub async fn create_user(
     };
     row.insert(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Error::Conflict(format!("username {:?} is taken", name.as_str()))
+            Error::AlreadyExists(format!("username {:?} is taken", name.as_str()))
         }
         _ => e.into(),
     })

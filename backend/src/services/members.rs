@@ -61,7 +61,7 @@ pub async fn add(db: &DatabaseConnection, a: &ProjectAccess, username: &str, rol
     a.require(if role == Role::Owner { Role::Owner } else { Role::Admin })?;
     let (u, existing) = target(db, a, username).await?;
     if existing.is_some() {
-        return Err(Error::Conflict(format!("{} is already a member", u.username)));
+        return Err(Error::AlreadyExists(format!("{} is already a member", u.username)));
     }
     let m = member::ActiveModel {
         project_id: Set(a.project.id),

@@ -122,7 +122,7 @@ pub async fn access_by_id(db: &DatabaseConnection, caller: &user::Model, id: Uui
 }
 
 fn conflict(owner: &str, name: &str) -> Error {
-    Error::Conflict(format!("{owner} already has a project named {name:?}"))
+    Error::AlreadyExists(format!("{owner} already has a project named {name:?}"))
 }
 
 pub async fn create(

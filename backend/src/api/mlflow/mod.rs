@@ -9,7 +9,7 @@ mod runs;
 mod wire;
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::{header, request::Parts, Method, StatusCode};
+use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -87,9 +87,7 @@ impl IntoResponse for MlflowError {
                 (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
             }
             Error::Forbidden(_) | Error::Csrf => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
-            Error::Conflict(m) if m.contains("already") => {
-                (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
-            }
+            Error::AlreadyExists(_) => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
             Error::Conflict(_) => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "INVALID_PARAMETER_VALUE"),
             Error::Db(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
@@ -120,13 +118,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> MResult<Self> {
         let app = AppState::from_ref(state);
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .ok_or(Error::BadToken)?;
+        if let Some(token) = crate::auth::extract::bearer(parts) {
+            let token = token?;
             if let Some((run, user)) = crate::services::run_tokens::resolve(&app.db, token).await? {
                 return Ok(Principal::Run { run: Box::new(run), user });
             }
