@@ -28,7 +28,7 @@ pub async fn default_project(app: &AppState, u: &user::Model) -> Result<ProjectA
             )
             .await
             {
-                Ok(_) | Err(Error::Conflict(_)) => {
+                Ok(_) | Err(Error::AlreadyExists(_)) => {
                     projects::access(&app.db, Some(u), &u.username, "default").await
                 }
                 Err(e) => Err(e),
@@ -96,7 +96,7 @@ pub async fn create(
         None => req.name.as_str(),
     };
     let p = projects::create(&app.db, u, name, "").await.map_err(|e| match e {
-        Error::Conflict(_) => Error::Conflict(format!("experiment {:?} already exists", req.name)),
+        Error::AlreadyExists(_) => Error::AlreadyExists(format!("experiment {:?} already exists", req.name)),
         other => other,
     })?;
     Ok(Json(json!({"experiment_id": hex(p.id)})))
@@ -143,7 +143,7 @@ pub async fn search(
     who: Principal,
     Msg(req): Msg<SearchReq>,
 ) -> MResult<Json<Value>> {
-    let clauses = crate::services::tracking::search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let clauses = crate::services::tracking::filter::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let ids: Vec<uuid::Uuid> = match &who {
         Principal::Run { run, .. } => vec![run.project_id],
         Principal::User(u) => member::Entity::find()
@@ -180,8 +180,8 @@ pub async fn search(
 }
 
 /// Experiment searches filter on `name` (`=`, `!=`, `LIKE`, `ILIKE`); other clauses match nothing.
-fn name_matches(c: &crate::services::tracking::search::Clause, name: &str) -> bool {
-    use crate::services::tracking::search::{Field, Lit, Op};
+fn name_matches(c: &crate::services::tracking::filter::Clause, name: &str) -> bool {
+    use crate::services::tracking::filter::{Field, Lit, Op};
     let (Field::RunName, Lit::Str(v)) = (&c.field, &c.value) else { return false };
     match c.op {
         Op::Eq => name == v,

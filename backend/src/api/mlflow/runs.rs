@@ -14,7 +14,7 @@ use super::{wire, MResult, Msg, Principal};
 use crate::entities::run;
 use crate::error::Error;
 use crate::services::runs as run_service;
-use crate::services::tracking::{self, history, search, Point};
+use crate::services::tracking::{self, filter, history, search, Point};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -180,8 +180,8 @@ pub async fn search(
     for id in &req.experiment_ids {
         projects.push(who.experiment(&app, id).await?.project.id);
     }
-    let clauses = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let order = req.order_by.iter().map(|o| search::parse_order(o)).collect::<Result<Vec<_>, _>>()?;
+    let clauses = filter::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order = req.order_by.iter().map(|o| filter::parse_order(o)).collect::<Result<Vec<_>, _>>()?;
     let view = match req.run_view_type.as_deref() {
         Some("DELETED_ONLY") => search::View::Deleted,
         Some("ALL") => search::View::All,

@@ -2,6 +2,7 @@
 //! them. Params are immutable once logged, as in MLflow; a run's Polyaxon params are logged at submission.
 
 pub mod chunks;
+pub mod filter;
 pub mod history;
 pub mod pql;
 pub mod search;

@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use super::search::{Clause, Field, Lit, Op};
+use super::filter::{Clause, Field, Lit, Op};
 use crate::error::{Error, Result};
 
 fn err(query: &str, at: usize, what: impl std::fmt::Display) -> Error {
