@@ -3,15 +3,19 @@
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
-use serde::Deserialize;
 use serde_json::Value;
 use spec::lifecycle::Status;
 use uuid::Uuid;
 
+mod external;
+mod list;
 mod views;
+
+pub use external::{create_external, set_deleted};
+pub use list::{list, RunQuery};
 
 pub use views::*;
 
@@ -75,13 +79,6 @@ pub async fn submit(
     let id = Uuid::new_v4();
     let txn = db.begin().await?;
     run::ActiveModel {
-        id: Set(id),
-        project_id: Set(a.project.id),
-        name: Set(name),
-        kind: Set(kind),
-        status: Set(Status::Created.as_str().into()),
-        status_reason: Set(None),
-        status_message: Set(None),
         original_id: Set(original),
         content: Set(sub.content.clone()),
         overlays: Set(serde_json::json!(sub.overlays)),
@@ -89,19 +86,8 @@ pub async fn submit(
         compiled: Set(compiled),
         image: Set(main["image"].as_str().map(str::to_string)),
         max_retries: Set(termination["maxRetries"].as_i64().unwrap_or(0).clamp(0, 100) as i32),
-        retries: Set(0),
         timeout_seconds: Set(termination["timeout"].as_i64().filter(|t| *t > 0)),
-        exit_code: Set(None),
-        pid: Set(None),
-        git_commit: Set(None),
-        created_by: Set(u.id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        started_at: Set(None),
-        finished_at: Set(None),
-        myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
-        deleted_at: Set(None),
-        inputs: Set(None),
+        ..new_run(id, a.project.id, u.id, name, kind, Status::Created, now)
     }
     .insert(&txn)
     .await?;
@@ -121,6 +107,47 @@ pub async fn submit(
         .await?;
     txn.commit().await?;
     get(db, a, id).await
+}
+
+/// A run row with nothing submitted, compiled or executed yet; callers set what they know.
+fn new_run(
+    id: Uuid,
+    project: Uuid,
+    user: Uuid,
+    name: String,
+    kind: String,
+    status: Status,
+    now: chrono::DateTime<Utc>,
+) -> run::ActiveModel {
+    run::ActiveModel {
+        id: Set(id),
+        project_id: Set(project),
+        name: Set(name),
+        kind: Set(kind),
+        status: Set(status.as_str().into()),
+        status_reason: Set(None),
+        status_message: Set(None),
+        original_id: Set(None),
+        content: Set(String::new()),
+        overlays: Set(serde_json::json!([])),
+        params: Set(serde_json::json!({})),
+        compiled: Set(serde_json::json!({})),
+        image: Set(None),
+        max_retries: Set(0),
+        retries: Set(0),
+        timeout_seconds: Set(None),
+        exit_code: Set(None),
+        pid: Set(None),
+        git_commit: Set(None),
+        created_by: Set(user),
+        created_at: Set(now),
+        updated_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
+        deleted_at: Set(None),
+        inputs: Set(None),
+    }
 }
 
 async fn event<C: ConnectionTrait>(
@@ -237,67 +264,6 @@ fn summary(r: &run::Model, user: String) -> RunSummary {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-pub struct RunQuery {
-    /// `created` (default, newest first), `name`, `status`, `started`.
-    pub sort: Option<String>,
-    pub asc: Option<bool>,
-    /// Only runs with this status (comma-separated for several).
-    pub status: Option<String>,
-    /// Polyaxon's query language: `status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline`.
-    pub query: Option<String>,
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
-}
-
-pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> Result<RunPage> {
-    let mut query = run::Entity::find()
-        .filter(run::Column::ProjectId.eq(a.project.id))
-        .filter(run::Column::DeletedAt.is_null());
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
-    }
-    if let Some(pql) = q.query.as_deref().filter(|s| !s.trim().is_empty()) {
-        let clauses = super::tracking::pql::parse(pql)?;
-        query = query.filter(super::tracking::search::condition(&clauses)?);
-    }
-    let total = query.clone().count(db).await?;
-    let sort = q.sort.as_deref().unwrap_or("created");
-    let (expr, default_asc): (sea_orm::sea_query::SimpleExpr, bool) = match sort {
-        "name" => (Expr::col((run::Entity, run::Column::Name)).into(), true),
-        "status" => (Expr::col((run::Entity, run::Column::Status)).into(), true),
-        "started" => (Expr::col((run::Entity, run::Column::StartedAt)).into(), false),
-        "created" | "" => (Expr::col((run::Entity, run::Column::CreatedAt)).into(), false),
-        column => match super::tracking::search::column_expr(column) {
-            // Metrics read best smallest first (losses); runs without the value go last either way.
-            Some(e) => (e, column.starts_with("metrics.")),
-            None => {
-                return Err(Error::invalid(
-                    "sort",
-                    format!("cannot sort by {column:?}: use created, name, status, started, metrics.<key>[:min|:max], params.<key> or tags.<key>"),
-                ))
-            }
-        },
-    };
-    let order = if q.asc.unwrap_or(default_asc) { Order::Asc } else { Order::Desc };
-    // Plain columns keep plain ORDER BY, so SQLite walks the (project, created) index.
-    let query = if matches!(sort, "name" | "status" | "started" | "created" | "") {
-        query.order_by(expr, order)
-    } else {
-        query.order_by_with_nulls(expr, order, sea_orm::sea_query::NullOrdering::Last)
-    };
-    let rows = query
-        .order_by_desc(run::Column::Id)
-        .limit(q.limit.unwrap_or(50).clamp(1, 500))
-        .offset(q.offset.unwrap_or(0))
-        .all(db)
-        .await?;
-    let names = usernames(db, rows.iter().map(|r| r.created_by)).await?;
-    let items =
-        rows.iter().map(|r| summary(r, names.get(&r.created_by).cloned().unwrap_or_default())).collect();
-    Ok(RunPage { items, total })
-}
-
 pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<RunDetail> {
     let r = find(db, a, id).await?;
     let names = usernames(db, std::iter::once(r.created_by)).await?;
@@ -317,7 +283,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
     let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
     let data = super::tracking::data_of(db, &[r.id]).await?.remove(&r.id).unwrap_or_default();
     Ok(RunDetail {
-        outputs: outputs(&r.content, &data),
+        outputs: super::tracking::outputs(&r.content, &data),
         metrics: data.metrics.iter().map(|m| (m.key.clone(), m.last)).collect(),
         metric_stats: data.metrics,
         logged_params: data.params,
@@ -344,31 +310,6 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
             myelin_version: r.myelin_version.clone(),
         },
     })
-}
-
-/// The component's declared outputs, each valued from the run's metric, param or tag of the same name.
-fn outputs(content: &str, data: &super::tracking::RunData) -> serde_json::Map<String, Value> {
-    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(Value::Null);
-    let declared = doc["outputs"]
-        .as_array()
-        .or_else(|| doc["component"]["outputs"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut out = serde_json::Map::new();
-    for o in declared {
-        let Some(name) = o["name"].as_str() else { continue };
-        let value = if let Some(m) = data.metrics.iter().find(|m| m.key == name) {
-            serde_json::json!(m.last)
-        } else if let Some(p) = data.params.get(name) {
-            Value::String(p.clone())
-        } else if let Some(t) = data.tags.get(name) {
-            Value::String(t.clone())
-        } else {
-            continue;
-        };
-        out.insert(name.to_string(), value);
-    }
-    out
 }
 
 async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> Result<QueuePosition> {
@@ -422,72 +363,6 @@ pub async fn restart(
         name: Some(r.name.clone()),
     };
     submit(db, a, u, &sub, Some(id)).await
-}
-
-/// A run started by an MLflow client outside Myelin: it is running from the start and ends when the client
-/// says so.
-pub async fn create_external(
-    db: &DatabaseConnection,
-    a: &ProjectAccess,
-    u: &user::Model,
-    name: Option<&str>,
-    started: Option<chrono::DateTime<Utc>>,
-) -> Result<run::Model> {
-    a.require(Role::Member)?;
-    let name = match name.filter(|n| !n.trim().is_empty()) {
-        Some(n) => crate::domain::bounded_text("name", n, 128)?,
-        None => format!("external-{}", &Uuid::new_v4().simple().to_string()[..8]),
-    };
-    let now = Utc::now();
-    let id = Uuid::new_v4();
-    let txn = db.begin().await?;
-    let r = run::ActiveModel {
-        id: Set(id),
-        project_id: Set(a.project.id),
-        name: Set(name),
-        kind: Set(EXTERNAL.into()),
-        status: Set(Status::Running.as_str().into()),
-        status_reason: Set(Some("ExternalRun".into())),
-        status_message: Set(Some("started by an MLflow client outside Myelin".into())),
-        original_id: Set(None),
-        content: Set(String::new()),
-        overlays: Set(serde_json::json!([])),
-        params: Set(serde_json::json!({})),
-        compiled: Set(serde_json::json!({})),
-        image: Set(None),
-        max_retries: Set(0),
-        retries: Set(0),
-        timeout_seconds: Set(None),
-        exit_code: Set(None),
-        pid: Set(None),
-        git_commit: Set(None),
-        created_by: Set(u.id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        started_at: Set(Some(started.unwrap_or(now))),
-        finished_at: Set(None),
-        myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
-        deleted_at: Set(None),
-        inputs: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    event(&txn, id, Status::Running, Some("ExternalRun"), Some("started by an MLflow client outside Myelin"))
-        .await?;
-    txn.commit().await?;
-    Ok(r)
-}
-
-/// MLflow's soft delete: hidden from lists and searches, restorable.
-pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid, deleted: bool) -> Result<()> {
-    a.require(Role::Member)?;
-    find(db, a, id).await?;
-    run::Entity::update_many()
-        .col_expr(run::Column::DeletedAt, Expr::value(deleted.then(Utc::now)))
-        .filter(run::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Deletes a finished run (stop it first), with its logs and artifacts.

@@ -343,3 +343,28 @@ pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) ->
         })
         .collect()
 }
+
+/// The component's declared outputs, each valued from the run's metric, param or tag of the same name.
+pub fn outputs(content: &str, data: &RunData) -> serde_json::Map<String, serde_json::Value> {
+    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(serde_json::Value::Null);
+    let declared = doc["outputs"]
+        .as_array()
+        .or_else(|| doc["component"]["outputs"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for o in declared {
+        let Some(name) = o["name"].as_str() else { continue };
+        let value = if let Some(m) = data.metrics.iter().find(|m| m.key == name) {
+            serde_json::json!(m.last)
+        } else if let Some(p) = data.params.get(name) {
+            serde_json::Value::String(p.clone())
+        } else if let Some(t) = data.tags.get(name) {
+            serde_json::Value::String(t.clone())
+        } else {
+            continue;
+        };
+        out.insert(name.to_string(), value);
+    }
+    out
+}
