@@ -5,6 +5,8 @@
 
 mod artifacts;
 mod experiments;
+mod logging;
+mod metrics;
 mod runs;
 mod wire;
 
@@ -43,14 +45,14 @@ where
         .route("/runs/delete", post(runs::delete))
         .route("/runs/restore", post(runs::restore))
         .route("/runs/search", post(runs::search))
-        .route("/runs/log-metric", post(runs::log_metric))
-        .route("/runs/log-batch", post(runs::log_batch))
-        .route("/runs/log-parameter", post(runs::log_parameter))
-        .route("/runs/set-tag", post(runs::set_tag))
-        .route("/runs/delete-tag", post(runs::delete_tag))
-        .route("/runs/log-inputs", post(runs::log_inputs))
-        .route("/metrics/get-history", get(runs::get_history))
-        .route("/metrics/get-history-bulk-interval", get(runs::get_history_bulk_interval))
+        .route("/runs/log-metric", post(logging::log_metric))
+        .route("/runs/log-batch", post(logging::log_batch))
+        .route("/runs/log-parameter", post(logging::log_parameter))
+        .route("/runs/set-tag", post(logging::set_tag))
+        .route("/runs/delete-tag", post(logging::delete_tag))
+        .route("/runs/log-inputs", post(logging::log_inputs))
+        .route("/metrics/get-history", get(metrics::get_history))
+        .route("/metrics/get-history-bulk-interval", get(metrics::get_history_bulk_interval))
         .route("/artifacts/list", get(artifacts::list_for_run))
         // MLflow 3's `search_runs` asks for logged models; Myelin has none yet (the registry is separate).
         .route("/logged-models/search", post(|_: Principal| async { Json(json!({"models": []})) }))

@@ -1,11 +1,10 @@
-//! MLflow runs: create (external runs), get, update, soft delete, search, and logging.
+//! MLflow runs: create (external runs), get, update, soft delete, search. Logging is in `logging`, reading
+//! metrics in `metrics`.
 
 use axum::extract::State;
-use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{TimeZone, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spec::lifecycle::Status;
@@ -14,17 +13,17 @@ use super::{wire, MResult, Msg, Principal};
 use crate::entities::run;
 use crate::error::Error;
 use crate::services::runs as run_service;
-use crate::services::tracking::{self, filter, history, search, Point};
+use crate::services::tracking::{self, filter, search};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct KV {
-    key: String,
+    pub key: String,
     #[serde(default)]
-    value: String,
+    pub value: String,
 }
 
-fn pairs(v: Vec<KV>) -> Vec<(String, String)> {
+pub(super) fn pairs(v: Vec<KV>) -> Vec<(String, String)> {
     v.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
@@ -84,7 +83,7 @@ pub struct RunReq {
 }
 
 impl RunReq {
-    fn id(&self) -> MResult<&str> {
+    pub(super) fn id(&self) -> MResult<&str> {
         self.run_id
             .as_deref()
             .or(self.run_uuid.as_deref())
@@ -214,218 +213,4 @@ pub async fn search(
         out["next_page_token"] = json!((offset + limit as u64).to_string());
     }
     Ok(Json(out))
-}
-
-#[derive(Deserialize)]
-pub struct MetricMsg {
-    key: String,
-    #[serde(deserialize_with = "wire::f64_any")]
-    value: f64,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    step: Option<i64>,
-}
-
-impl MetricMsg {
-    fn point(self) -> Point {
-        Point {
-            key: self.key,
-            value: self.value,
-            timestamp: self.timestamp.unwrap_or_else(|| Utc::now().timestamp_millis()),
-            step: self.step.unwrap_or(0),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub struct LogMetricReq {
-    #[serde(flatten)]
-    run: RunReq,
-    #[serde(flatten)]
-    metric: MetricMsg,
-}
-
-pub async fn log_metric(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<LogMetricReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[req.metric.point()], &[], &[]).await?;
-    Ok(Json(json!({})))
-}
-
-#[derive(Deserialize)]
-pub struct LogBatchReq {
-    #[serde(flatten)]
-    run: RunReq,
-    #[serde(default)]
-    metrics: Vec<MetricMsg>,
-    #[serde(default)]
-    params: Vec<KV>,
-    #[serde(default)]
-    tags: Vec<KV>,
-}
-
-pub async fn log_batch(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<LogBatchReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
-    let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
-    tracking::log(&app.db, &r, &points, &pairs(req.params), &pairs(req.tags)).await?;
-    Ok(Json(json!({})))
-}
-
-#[derive(Deserialize)]
-pub struct KVReq {
-    #[serde(flatten)]
-    run: RunReq,
-    key: String,
-    #[serde(default)]
-    value: String,
-}
-
-pub async fn log_parameter(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<KVReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[], &[(req.key, req.value)], &[]).await?;
-    Ok(Json(json!({})))
-}
-
-pub async fn set_tag(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<KVReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[], &[], &[(req.key, req.value)]).await?;
-    Ok(Json(json!({})))
-}
-
-#[derive(Deserialize)]
-pub struct DeleteTagReq {
-    run_id: String,
-    key: String,
-}
-
-pub async fn delete_tag(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<DeleteTagReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, &req.run_id, true).await?;
-    tracking::delete_tag(&app.db, &r, &req.key).await?;
-    Ok(Json(json!({})))
-}
-
-#[derive(Deserialize)]
-pub struct LogInputsReq {
-    run_id: String,
-    #[serde(default)]
-    datasets: Vec<Value>,
-}
-
-/// Datasets are kept as MLflow sent them (`{dataset: {name, digest, source_type, source, ...}, tags}`), once
-/// per name and digest.
-pub async fn log_inputs(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<LogInputsReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, &req.run_id, true).await?;
-    let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
-    let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
-    for d in req.datasets {
-        if !all.iter().any(|o| id(o) == id(&d)) {
-            all.push(d);
-        }
-    }
-    if all.len() > 1000 {
-        return Err(Error::invalid("datasets", "a run holds at most 1000 dataset inputs").into());
-    }
-    run::Entity::update_many()
-        .col_expr(run::Column::Inputs, Expr::value(Value::Array(all)))
-        .filter(run::Column::Id.eq(r.id))
-        .exec(&app.db)
-        .await?;
-    Ok(Json(json!({})))
-}
-
-#[derive(Deserialize)]
-pub struct HistoryReq {
-    #[serde(flatten)]
-    run: RunReq,
-    metric_key: String,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    max_results: Option<i64>,
-    #[serde(default)]
-    page_token: Option<String>,
-}
-
-fn metric_json(key: &str, s: &history::Sample) -> Value {
-    json!({"key": key, "value": wire::double(Some(s.value)), "timestamp": s.timestamp, "step": s.step})
-}
-
-pub async fn get_history(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<HistoryReq>,
-) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, false).await?;
-    let all = history::history(&app.db, r.id, &req.metric_key).await?;
-    let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
-    let limit = req.max_results.map(|m| m.clamp(1, 1_000_000) as usize).unwrap_or(usize::MAX);
-    let page: Vec<Value> =
-        all.iter().skip(offset).take(limit).map(|s| metric_json(&req.metric_key, s)).collect();
-    let mut out = json!({"metrics": page});
-    if all.len() > offset.saturating_add(limit) {
-        out["next_page_token"] = json!((offset + limit).to_string());
-    }
-    Ok(Json(out))
-}
-
-#[derive(Deserialize)]
-pub struct BulkReq {
-    #[serde(default, deserialize_with = "wire::strings")]
-    run_ids: Vec<String>,
-    metric_key: String,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    start_step: Option<i64>,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    end_step: Option<i64>,
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    max_results: Option<i64>,
-}
-
-pub async fn get_history_bulk_interval(
-    State(app): State<AppState>,
-    who: Principal,
-    Msg(req): Msg<BulkReq>,
-) -> MResult<axum::response::Response> {
-    if req.run_ids.is_empty() || req.run_ids.len() > 100 {
-        return Err(Error::invalid("run_ids", "give between 1 and 100 run_ids").into());
-    }
-    let ids = who.readable_runs(&app, &req.run_ids).await?;
-    let max = req.max_results.unwrap_or(1000).clamp(1, 2500) as usize;
-    let got =
-        history::bulk_interval(&app.db, &ids, &req.metric_key, req.start_step, req.end_step, max).await?;
-    let hexes: std::collections::HashMap<_, _> = ids.iter().map(|id| (*id, super::hex(*id))).collect();
-    let metrics: Vec<wire::Metric> = got
-        .iter()
-        .map(|(run, s)| wire::Metric {
-            key: &req.metric_key,
-            value: s.value,
-            timestamp: s.timestamp,
-            step: s.step,
-            run_id: Some(&hexes[run]),
-        })
-        .collect();
-    // Up to 250,000 points: serialised straight from borrowed structs.
-    Ok(Json(wire::Metrics { metrics }).into_response())
 }

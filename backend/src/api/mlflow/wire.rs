@@ -68,6 +68,12 @@ pub struct Metric<'a> {
     pub run_id: Option<&'a str>,
 }
 
+impl<'a> Metric<'a> {
+    pub fn of(key: &'a str, s: &crate::services::tracking::history::Sample, run_id: Option<&'a str>) -> Self {
+        Metric { key, value: s.value, timestamp: s.timestamp, step: s.step, run_id }
+    }
+}
+
 #[derive(serde::Serialize)]
 pub struct Metrics<'a> {
     pub metrics: Vec<Metric<'a>>,
