@@ -221,12 +221,22 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
     })
 }
 
+/// A run of `owner/name` the caller may see.
+#[cfg(feature = "ssr")]
+pub(crate) async fn run_of(
+    owner: &str,
+    name: &str,
+    uuid: &str,
+) -> Result<backend::entities::run::Model, ServerFnError> {
+    let st = state()?;
+    let a = access(owner, name).await?;
+    backend::services::runs::find(&st.db, &a, parse_uuid(uuid)?).await.map_err(err)
+}
+
 #[server]
 pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<String, ServerFnError> {
-    let st = state()?;
-    let a = access(&owner, &name).await?;
-    let r = backend::services::runs::find(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
-    Ok(st.executor.log_text(r.project_id, r.id).await)
+    let r = run_of(&owner, &name, &uuid).await?;
+    Ok(state()?.executor.log_text(r.project_id, r.id).await)
 }
 
 /// `params`: one `name=value` per line.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::ctx::{err, state};
 #[cfg(feature = "ssr")]
-use super::projects::access;
+use super::runs::run_of;
 
 /// A chart-ready series: `(step, wall time ms, value)`, NaN as `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,14 +26,6 @@ pub struct FileView {
     pub path: String,
     pub is_dir: bool,
     pub size: String,
-}
-
-#[cfg(feature = "ssr")]
-async fn run_of(owner: &str, name: &str, uuid: &str) -> Result<backend::entities::run::Model, ServerFnError> {
-    let st = state()?;
-    let a = access(owner, name).await?;
-    let id = uuid.parse().map_err(|_| err(backend::Error::NotFound("run")))?;
-    backend::services::runs::find(&st.db, &a, id).await.map_err(err)
 }
 
 /// The metric `key` of a run, at most `points` long (min/max buckets keep every spike).

@@ -15,7 +15,7 @@ use super::runs::{run_of, RunPath};
 use crate::artifacts::{Artifacts, Entry};
 use crate::auth::Caller;
 use crate::domain::Role;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::services::tracking::{self, history::Series, Point};
 use crate::state::AppState;
 
@@ -98,16 +98,29 @@ pub async fn download_run_artifact(
 ) -> Result<impl IntoResponse> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
     let key = Artifacts::run_key(r.project_id, r.id, &path)?;
-    let (size, stream) = app.artifacts.get(&key).await?;
     let file = path.rsplit('/').next().unwrap_or("artifact").replace('"', "");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_LENGTH, size.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
-            // Artifacts are user content: never rendered as this site's pages.
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        Body::from_stream(stream),
-    ))
+    serve_file(&app, &key, Some(&file)).await
+}
+
+/// A stored file as a download: streamed, typed as bytes, never sniffed into a page (artifacts are user
+/// content); with a file name, as an attachment.
+pub(crate) async fn serve_file(
+    app: &AppState,
+    key: &object_store::path::Path,
+    attachment: Option<&str>,
+) -> Result<axum::response::Response> {
+    let (size, stream) = app.artifacts.get(key).await?;
+    let mut headers = vec![
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (header::CONTENT_LENGTH, size.to_string()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+    ];
+    if let Some(name) = attachment {
+        headers.push((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")));
+    }
+    let mut resp = Body::from_stream(stream).into_response();
+    for (name, value) in headers {
+        resp.headers_mut().insert(name, value.parse().map_err(|_| Error::Internal("header value".into()))?);
+    }
+    Ok(resp)
 }

@@ -55,13 +55,13 @@ impl LocalExecutor {
     }
 
     /// Where a run's output is spooled while it runs: `<data dir>/spool/<run>.log`.
-    pub fn log_path(&self, _project: Uuid, run: Uuid) -> PathBuf {
+    pub fn log_path(&self, run: Uuid) -> PathBuf {
         self.data_dir.join("spool").join(format!("{run}.log"))
     }
 
     /// The run's log lines (`<time> <stream> <text>`): the spool while it runs, the artifact store after.
     pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
-        match tokio::fs::read_to_string(self.log_path(project, run)).await {
+        match tokio::fs::read_to_string(self.log_path(run)).await {
             Ok(text) => text,
             Err(_) => {
                 let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
@@ -76,7 +76,7 @@ impl LocalExecutor {
 
     /// Moves a finished run's spooled log to the artifact store (the spool is removed only once it is stored).
     async fn archive_log(&self, project: Uuid, run: Uuid) {
-        let spool = self.log_path(project, run);
+        let spool = self.log_path(run);
         let Ok(bytes) = tokio::fs::read(&spool).await else { return };
         let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
         match self.artifacts.put(&key, bytes.into()).await {
@@ -144,7 +144,7 @@ impl LocalExecutor {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
         let workdir = self.run_dir(r.id);
-        let log_path = self.log_path(r.project_id, r.id);
+        let log_path = self.log_path(r.id);
         for dir in [&workdir, &log_path.parent().map(PathBuf::from).unwrap_or_default()] {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -363,8 +363,7 @@ impl LocalExecutor {
                 let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             }
             let msg = "server restarted while the run was running";
-            append(&self.log_path(r.project_id, r.id), &format!("{} system {msg}", Utc::now().to_rfc3339()))
-                .await;
+            append(&self.log_path(r.id), &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
             if !transition(&self.db, r.id, Status::Failed, "ServerRestarted", Some(msg)).await? {
                 // `stopping` may only end as stopped.
                 transition(&self.db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;

@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use futures_util::TryStreamExt;
@@ -75,15 +74,7 @@ pub async fn download(
 ) -> MResult<impl IntoResponse> {
     let (r, rel) = locate(&app, &who, &path, false).await?;
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
-    let (size, stream) = app.artifacts.get(&key).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_LENGTH, size.to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        Body::from_stream(stream),
-    ))
+    Ok(crate::api::tracking::serve_file(&app, &key, None).await?)
 }
 
 pub async fn upload(
