@@ -15,16 +15,13 @@ use nix::unistd::Pid;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use spec::lifecycle::Status;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
+use super::logs::{append, pump, LogSpool};
 use crate::artifacts::Artifacts;
 use crate::entities::run;
 use crate::services::runs::transition;
-
-/// Where a run's log lands in the artifact store, under the run's prefix.
-pub const LOG_KEY: &str = "logs/main.log";
 
 /// How long a stopped run gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(10);
@@ -34,6 +31,7 @@ pub struct LocalExecutor {
     data_dir: PathBuf,
     server_url: String,
     artifacts: Arc<Artifacts>,
+    logs: LogSpool,
     stops: Mutex<HashMap<Uuid, Arc<Notify>>>,
     live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
 }
@@ -51,40 +49,13 @@ impl LocalExecutor {
         server_url: String,
         artifacts: Arc<Artifacts>,
     ) -> Self {
-        Self { db, data_dir, server_url, artifacts, stops: Mutex::default(), live: Mutex::default() }
-    }
-
-    /// Where a run's output is spooled while it runs: `<data dir>/spool/<run>.log`.
-    pub fn log_path(&self, run: Uuid) -> PathBuf {
-        self.data_dir.join("spool").join(format!("{run}.log"))
+        let logs = LogSpool::new(&data_dir, artifacts.clone());
+        Self { db, data_dir, server_url, artifacts, logs, stops: Mutex::default(), live: Mutex::default() }
     }
 
     /// The run's log lines (`<time> <stream> <text>`): the spool while it runs, the artifact store after.
     pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
-        match tokio::fs::read_to_string(self.log_path(run)).await {
-            Ok(text) => text,
-            Err(_) => {
-                let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
-                self.artifacts
-                    .read(&key)
-                    .await
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default()
-            }
-        }
-    }
-
-    /// Moves a finished run's spooled log to the artifact store (the spool is removed only once it is stored).
-    async fn archive_log(&self, project: Uuid, run: Uuid) {
-        let spool = self.log_path(run);
-        let Ok(bytes) = tokio::fs::read(&spool).await else { return };
-        let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
-        match self.artifacts.put(&key, bytes.into()).await {
-            Ok(()) => {
-                let _ = tokio::fs::remove_file(&spool).await;
-            }
-            Err(e) => tracing::error!(%run, error = %e, "cannot store the run's log; it stays in the spool"),
-        }
+        self.logs.text(project, run).await
     }
 
     /// A run's work directory (its current directory while it runs).
@@ -125,7 +96,7 @@ impl LocalExecutor {
                     let _ = transition(&me.db, id, Status::Stopped, "ExecutorError", Some(&msg)).await;
                 }
             }
-            me.archive_log(project, id).await;
+            me.logs.archive(project, id).await;
             me.stops.lock().expect("lock").remove(&id);
             me.live.lock().expect("lock").remove(&id);
         });
@@ -144,7 +115,7 @@ impl LocalExecutor {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
         let workdir = self.run_dir(r.id);
-        let log_path = self.log_path(r.id);
+        let log_path = self.logs.path(r.id);
         for dir in [&workdir, &log_path.parent().map(PathBuf::from).unwrap_or_default()] {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -363,12 +334,12 @@ impl LocalExecutor {
                 let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             }
             let msg = "server restarted while the run was running";
-            append(&self.log_path(r.id), &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
+            append(&self.logs.path(r.id), &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
             if !transition(&self.db, r.id, Status::Failed, "ServerRestarted", Some(msg)).await? {
                 // `stopping` may only end as stopped.
                 transition(&self.db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;
             }
-            self.archive_log(r.project_id, r.id).await;
+            self.logs.archive(r.project_id, r.id).await;
         }
         Ok(orphans.len())
     }
@@ -387,33 +358,4 @@ async fn terminate(child: &mut tokio::process::Child, pid: Option<i32>, graceful
     }
     let _ = killpg(group, Signal::SIGKILL);
     let _ = child.wait().await;
-}
-
-type Stream = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
-
-/// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers.
-async fn pump(stream: Option<Stream>, name: &'static str, path: PathBuf, tx: broadcast::Sender<String>) {
-    let Some(stream) = stream else { return };
-    let Ok(mut file) = tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await else {
-        return;
-    };
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let entry =
-            format!("{} {name} {line}\n", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        if file.write_all(entry.as_bytes()).await.is_err() {
-            break;
-        }
-        let _ = file.flush().await;
-        let _ = tx.send(entry);
-    }
-}
-
-async fn append(path: &std::path::Path, line: &str) {
-    if let Some(dir) = path.parent() {
-        let _ = tokio::fs::create_dir_all(dir).await;
-    }
-    if let Ok(mut f) = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
-        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
-    }
 }

@@ -3,5 +3,6 @@
 
 pub mod init;
 pub mod local;
+pub mod logs;
 
 pub use local::LocalExecutor;

@@ -1,0 +1,92 @@
+//! A run's log: spooled line by line with timestamps to `<data dir>/spool/<run>.log` while it runs (durable,
+//! and what live readers replay), then moved to the artifact store at `<project>/<run>/logs/main.log`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::artifacts::Artifacts;
+
+/// Where a run's log lands in the artifact store, under the run's prefix.
+pub const LOG_KEY: &str = "logs/main.log";
+
+pub struct LogSpool {
+    dir: PathBuf,
+    artifacts: Arc<Artifacts>,
+}
+
+impl LogSpool {
+    pub fn new(data_dir: &Path, artifacts: Arc<Artifacts>) -> Self {
+        Self { dir: data_dir.join("spool"), artifacts }
+    }
+
+    pub fn path(&self, run: Uuid) -> PathBuf {
+        self.dir.join(format!("{run}.log"))
+    }
+
+    /// The spool while the run runs, the artifact store after.
+    pub async fn text(&self, project: Uuid, run: Uuid) -> String {
+        match tokio::fs::read_to_string(self.path(run)).await {
+            Ok(text) => text,
+            Err(_) => {
+                let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
+                self.artifacts
+                    .read(&key)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Moves a finished run's spooled log to the artifact store (the spool is removed only once it is stored).
+    pub async fn archive(&self, project: Uuid, run: Uuid) {
+        let spool = self.path(run);
+        let Ok(bytes) = tokio::fs::read(&spool).await else { return };
+        let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
+        match self.artifacts.put(&key, bytes.into()).await {
+            Ok(()) => {
+                let _ = tokio::fs::remove_file(&spool).await;
+            }
+            Err(e) => tracing::error!(%run, error = %e, "cannot store the run's log; it stays in the spool"),
+        }
+    }
+}
+
+pub(super) type Stream = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+/// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers.
+pub(super) async fn pump(
+    stream: Option<Stream>,
+    name: &'static str,
+    path: PathBuf,
+    tx: broadcast::Sender<String>,
+) {
+    let Some(stream) = stream else { return };
+    let Ok(mut file) = tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await else {
+        return;
+    };
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let entry =
+            format!("{} {name} {line}\n", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        if file.write_all(entry.as_bytes()).await.is_err() {
+            break;
+        }
+        let _ = file.flush().await;
+        let _ = tx.send(entry);
+    }
+}
+
+pub(super) async fn append(path: &std::path::Path, line: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = tokio::fs::create_dir_all(dir).await;
+    }
+    if let Ok(mut f) = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
+        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}
