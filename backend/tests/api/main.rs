@@ -7,5 +7,6 @@ mod authz_matrix;
 mod openapi;
 mod projects;
 mod runs;
+mod s3;
 mod tokens;
 mod tracking;
