@@ -62,19 +62,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
-    let (state, store) = backend::server::prepare(
+    let (state, store) = backend::server::prepare_with(
         &args.db().url(),
         args.secure_cookies,
         &args.data_dir,
-        &format!("http://{addr}"),
+        &args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
         args.artifacts_url.as_deref(),
+        args.executor,
+        args.namespace.clone(),
     )
     .await
     .map_err(|e| e.to_string())?;
     store.spawn_cleanup();
     let orphans = state.executor.recover().await.map_err(|e| e.to_string())?;
     if orphans > 0 {
-        tracing::warn!("{orphans} run(s) were running when the server stopped: marked failed");
+        tracing::warn!("{orphans} run(s) left by the previous server process were brought to a true status");
     }
     state.spawn_scheduler();
     let app = router(state, &store, leptos_options(&args.site_root, addr));

@@ -20,9 +20,26 @@ pub struct ServeArgs {
     /// Mark session cookies `Secure` (set this when serving over HTTPS).
     #[arg(long, env = "MYELIN_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+    /// Where runs execute: `local` (child processes on this machine) or `kubernetes` (the cluster of the
+    /// kubeconfig — `KUBECONFIG`, `~/.kube/config` — or the in-cluster service account).
+    #[arg(long, env = "MYELIN_EXECUTOR", value_enum, default_value_t = ExecutorKind::Local)]
+    pub executor: ExecutorKind,
+    /// How runs reach this server (tracking URI, run API); defaults to `http://<listen>`. Set it when pods
+    /// run elsewhere (a cluster).
+    #[arg(long, env = "MYELIN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The Kubernetes namespace runs go to (default: the kubeconfig context's, else `default`).
+    #[arg(long, env = "MYELIN_NAMESPACE")]
+    pub namespace: Option<String>,
     /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorKind {
+    Local,
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -43,6 +43,9 @@ pub enum Error {
     InvalidSpec(Box<spec::Compiled>),
     #[error("{0}")]
     Unsupported(String),
+    /// The pre-flight check: no node of the cluster could ever take the run (`force` queues it anyway).
+    #[error("no node could ever run this: {message}; fix the spec, or submit with force to queue it anyway")]
+    Unplaceable { code: &'static str, message: String },
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -72,6 +75,7 @@ impl Error {
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Unsupported(_) => "unsupported",
+            Error::Unplaceable { .. } => "unplaceable",
             Error::Db(_) | Error::Internal(_) => "internal",
         }
     }
@@ -81,6 +85,7 @@ impl Error {
             Error::BadRequest(_) | Error::Invalid { .. } | Error::InvalidSpec(_) | Error::Unsupported(_) => {
                 StatusCode::BAD_REQUEST
             }
+            Error::Unplaceable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthenticated | Error::BadCredentials | Error::BadToken => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::Csrf | Error::SignupClosed => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -127,6 +132,7 @@ impl IntoResponse for Error {
         }
         let field = match &self {
             Error::Invalid { field, .. } => Some(field.to_string()),
+            Error::Unplaceable { code, .. } => Some(code.to_string()),
             _ => None,
         };
         let body = ErrorBody { error: self.code().into(), message: self.to_string(), field };

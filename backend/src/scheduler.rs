@@ -16,10 +16,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::entities::{project, run};
-use crate::executor::LocalExecutor;
+use crate::executor::Executor;
 
 /// Runs the scheduler for as long as the server lives; `wake` makes it look at once (after a submit).
-pub fn spawn(db: DatabaseConnection, exec: Arc<LocalExecutor>, wake: Arc<Notify>) {
+pub fn spawn(db: DatabaseConnection, exec: Executor, wake: Arc<Notify>) {
     tokio::spawn(async move {
         loop {
             match tick(&db, &exec).await {
@@ -35,7 +35,10 @@ pub fn spawn(db: DatabaseConnection, exec: Arc<LocalExecutor>, wake: Arc<Notify>
 }
 
 /// One pass: dispatches what may start now. Returns how many runs were dispatched.
-pub async fn tick(db: &DatabaseConnection, exec: &Arc<LocalExecutor>) -> crate::Result<usize> {
+pub async fn tick(db: &DatabaseConnection, exec: &Executor) -> crate::Result<usize> {
+    if !exec.accepting() {
+        return Ok(0); // the cluster is unreachable: runs stay queued until the backoff runs out
+    }
     let claimed = if db.get_database_backend() == DatabaseBackend::Postgres {
         // Replicas share the queue: each locks the candidates it looks at, skipping those others hold.
         let txn = db.begin().await?;
@@ -55,7 +58,7 @@ pub async fn tick(db: &DatabaseConnection, exec: &Arc<LocalExecutor>) -> crate::
             r.id,
             Status::Scheduled,
             "Scheduled",
-            Some("dispatched to the local executor"),
+            Some(&format!("dispatched to the {} executor", exec.name())),
         )
         .await?;
     }

@@ -8,6 +8,8 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// Connects the database (migrating it), and prepares the session store on the same pool.
+use crate::config::ExecutorKind;
+
 pub async fn prepare(
     database_url: &str,
     secure_cookies: bool,
@@ -15,10 +17,38 @@ pub async fn prepare(
     public_url: &str,
     artifacts_url: Option<&str>,
 ) -> Result<(AppState, Store)> {
+    prepare_with(database_url, secure_cookies, data_dir, public_url, artifacts_url, ExecutorKind::Local, None)
+        .await
+}
+
+/// As `prepare`, with the executor chosen (`kubernetes` connects to the cluster and starts its watchers).
+pub async fn prepare_with(
+    database_url: &str,
+    secure_cookies: bool,
+    data_dir: &std::path::Path,
+    public_url: &str,
+    artifacts_url: Option<&str>,
+    executor: ExecutorKind,
+    namespace: Option<String>,
+) -> Result<(AppState, Store)> {
     let db = crate::db::connect(database_url).await?;
     let store = Store::for_db(&db).await?;
     let artifacts = std::sync::Arc::new(crate::artifacts::Artifacts::open(artifacts_url, data_dir)?);
-    Ok((AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string(), artifacts), store))
+    let mut state =
+        AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string(), artifacts);
+    if executor == ExecutorKind::Kubernetes {
+        let k = crate::executor::KubeExecutor::connect(
+            state.db.clone(),
+            data_dir,
+            public_url.to_string(),
+            state.artifacts.clone(),
+            namespace,
+            state.wake.clone(),
+        )
+        .await?;
+        state.executor = crate::executor::Executor::Kubernetes(k);
+    }
+    Ok((state, store))
 }
 
 /// Wraps a complete router with sessions and CSRF protection.

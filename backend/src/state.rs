@@ -8,14 +8,14 @@ use tokio::sync::Notify;
 
 use crate::artifacts::Artifacts;
 use crate::auth::limit::LoginLimiter;
-use crate::executor::LocalExecutor;
+use crate::executor::{Executor, LocalExecutor};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub limiter: Arc<LoginLimiter>,
     pub secure_cookies: bool,
-    pub executor: Arc<LocalExecutor>,
+    pub executor: Executor,
     pub artifacts: Arc<Artifacts>,
     /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
     pub wake: Arc<Notify>,
@@ -30,7 +30,12 @@ impl AppState {
         public_url: String,
         artifacts: Arc<Artifacts>,
     ) -> Self {
-        let executor = Arc::new(LocalExecutor::new(db.clone(), data_dir, public_url, artifacts.clone()));
+        let executor = Executor::Local(Arc::new(LocalExecutor::new(
+            db.clone(),
+            data_dir,
+            public_url,
+            artifacts.clone(),
+        )));
         Self {
             db,
             limiter: Arc::new(LoginLimiter::default()),

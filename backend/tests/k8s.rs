@@ -178,13 +178,13 @@ async fn our_explanations_agree_with_the_real_scheduler() {
     let said = verdict(&api, &ns, "waits").await.unwrap_err();
     assert!(said.contains("Insufficient nvidia.com/gpu"), "scheduler: {said}");
     let ours = explain(&api, &ns, "waits").await;
-    assert_eq!(ours.findings[0].code, "resource_busy", "{ours:?}");
+    assert_eq!(ours.findings[0].code, "insufficient_gpu", "{ours:?}");
     assert!(ours.findings[0].message.starts_with("16 of 16 nvidia.com/gpu are in use by 2 pods"), "{ours:?}");
 
     // 5. More than any node has.
     api.post(&pods, pod("too-big", 12, tolerate.clone())).await;
     assert!(verdict(&api, &ns, "too-big").await.unwrap_err().contains("Insufficient nvidia.com/gpu"));
-    assert_eq!(explain(&api, &ns, "too-big").await.findings[0].code, "request_exceeds_every_node");
+    assert_eq!(explain(&api, &ns, "too-big").await.findings[0].code, "insufficient_gpu");
 
     api.delete(&format!("/api/v1/namespaces/{ns}")).await;
     for n in &nodes {

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_accounts_projects;
 mod m0002_runs;
 mod m0003_tracking;
+mod m0004_dispatch;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_accounts_projects::Migration),
             Box::new(m0002_runs::Migration),
             Box::new(m0003_tracking::Migration),
+            Box::new(m0004_dispatch::Migration),
         ]
     }
 }

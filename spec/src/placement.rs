@@ -140,11 +140,26 @@ impl NodeView {
     }
 }
 
-/// One reason, with a stable code for the UI and a sentence for people.
+/// One reason, with a stable code for the UI and a sentence for people. Codes: `no_nodes`, `all_cordoned`,
+/// `node_selector_mismatch`, `untolerated_taint`, `insufficient_gpu` / `_cpu` / `_memory` / `_resource` (one
+/// resource), `insufficient_resources` (no node has all of them free at once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub code: &'static str,
     pub message: String,
+    /// The run only waits for resources in use to be freed; otherwise it can never be placed as the cluster
+    /// stands (what a pre-flight check warns about).
+    pub waits: bool,
+}
+
+/// The `insufficient_*` code for a resource name.
+pub fn insufficient(resource: &str) -> &'static str {
+    match resource {
+        r if r.ends_with("/gpu") => "insufficient_gpu",
+        "cpu" => "insufficient_cpu",
+        "memory" => "insufficient_memory",
+        _ => "insufficient_resource",
+    }
 }
 
 /// The verdict: the nodes the pod fits on now, or why none.
@@ -236,7 +251,7 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
     let plural =
         |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
     if nodes.is_empty() {
-        findings.push(Finding { code: "no_nodes", message: "the cluster has no nodes".into() });
+        findings.push(Finding { code: "no_nodes", message: "the cluster has no nodes".into(), waits: false });
         return Diagnosis { fits: vec![], findings };
     }
     let schedulable: Vec<&NodeView> = nodes.iter().filter(|n| !n.unschedulable).collect();
@@ -244,6 +259,7 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
         findings.push(Finding {
             code: "all_cordoned",
             message: format!("all {} are cordoned (unschedulable)", plural(nodes.len(), "node", "nodes")),
+            waits: false,
         });
         return Diagnosis { fits: vec![], findings };
     }
@@ -257,7 +273,7 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
         } else {
             "no node matches the pod's nodeSelector and required node affinity together".to_string()
         };
-        findings.push(Finding { code: "selector_matches_no_node", message });
+        findings.push(Finding { code: "node_selector_mismatch", message, waits: false });
         return Diagnosis { fits: vec![], findings };
     }
     let mut candidates = matching.clone();
@@ -269,18 +285,20 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
             .collect();
         if offering.is_empty() {
             findings.push(Finding {
-                code: "resource_not_offered",
+                code: insufficient(resource),
                 message: format!(
                     "no node offers {resource}{}",
                     if matching.len() < nodes.len() { " among those the pod's selector allows" } else { "" }
                 ),
+                waits: false,
             });
             return Diagnosis { fits: vec![], findings };
         }
         let biggest = offering.iter().map(|n| n.allocatable[resource]).fold(0.0, f64::max);
         if biggest < *want {
             findings.push(Finding {
-                code: "request_exceeds_every_node",
+                code: insufficient(resource),
+                waits: false,
                 message: format!(
                     "the run asks for {} {resource} but the largest node offers {}; it can never be placed",
                     amount(resource, *want),
@@ -307,6 +325,7 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
                 plural(candidates.len(), &format!("{kind}node"), &format!("{kind}nodes")),
                 taints.join(", ")
             ),
+            waits: false,
         });
         return Diagnosis { fits: vec![], findings };
     }
@@ -329,7 +348,8 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
                 .map(|n| n.pods)
                 .sum();
             findings.push(Finding {
-                code: "resource_busy",
+                code: insufficient(resource),
+                waits: true,
                 message: format!(
                     "{} of {} {resource} are in use by {} (the largest free share on one node is {}, the run needs {}); this run waits",
                     amount(resource, total - free),
@@ -342,10 +362,42 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
         }
         if findings.is_empty() {
             findings.push(Finding {
-                code: "no_single_node_fits",
+                code: "insufficient_resources",
                 message: "no single node has all the requested resources free at once; this run waits".into(),
+                waits: true,
             });
         }
     }
     Diagnosis { fits, findings }
+}
+
+/// The pre-flight check: what keeps the pod off every node even if nothing else ran (`None` when some node
+/// could take it once resources free up).
+pub fn never_fits(needs: &Needs, nodes: &[NodeView]) -> Option<Finding> {
+    let idle: Vec<NodeView> =
+        nodes.iter().map(|n| NodeView { used: BTreeMap::new(), pods: 0, ..n.clone() }).collect();
+    explain(needs, &idle).findings.into_iter().find(|f| !f.waits)
+}
+
+/// The pod templates of compiled manifests (Job, Deployment, Kubeflow replicas, Ray, Dask), each as a
+/// `Pod.spec`.
+pub fn pod_specs(manifests: &[Value]) -> Vec<&Value> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(spec) = m.get("template").and_then(|t| t.get("spec")) {
+                    if spec.get("containers").is_some() {
+                        out.push(spec);
+                        return;
+                    }
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    manifests.iter().for_each(|m| walk(&m["spec"], &mut out));
+    out
 }

@@ -258,7 +258,7 @@ pub async fn submit_run(
         map.insert(k.trim().to_string(), serde_json::Value::String(v.trim().to_string()));
     }
     let sub = backend::services::runs::Submission { content, params: map, ..Default::default() };
-    let r = backend::services::runs::submit(&st.db, &a, &me, &sub, None).await.map_err(err)?;
+    let r = backend::services::runs::submit(&st.db, &a, &me, &sub, &st.executor, None).await.map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
     Ok(())
@@ -277,7 +277,9 @@ pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<()
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;
-    let r = backend::services::runs::restart(&st.db, &a, &me, parse_uuid(&uuid)?).await.map_err(err)?;
+    let r = backend::services::runs::restart(&st.db, &a, &me, &st.executor, parse_uuid(&uuid)?)
+        .await
+        .map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod cluster;
 pub mod extract;
 pub mod members;
 pub mod mlflow;
@@ -35,6 +36,7 @@ where
         .route("/user/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/user/tokens/{id}", axum::routing::delete(tokens::revoke_token))
         .route("/admin/settings", get(admin::get_settings).put(admin::update_settings))
+        .route("/cluster", get(cluster::get_cluster))
         .route("/projects", get(projects::list_projects).post(projects::create_project))
         .route(
             "/projects/{owner}/{name}",

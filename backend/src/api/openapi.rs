@@ -21,6 +21,7 @@ use super::extract::Json;
         super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs, super::runs::stream_run_events,
         super::tracking::log_tracking, super::tracking::get_metric_series, super::tracking::list_run_artifacts,
         super::tracking::download_run_artifact,
+        super::cluster::get_cluster,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Follow the run's logs until it ends; the exit code is 0 only if it succeeded.
     #[arg(long)]
     pub watch: bool,
+    /// Queue the run even when the pre-flight check finds no node of the cluster could ever take it.
+    #[arg(long)]
+    pub force: bool,
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Output,
 }
@@ -94,7 +97,7 @@ pub async fn submit(args: RunArgs) -> Result<i32, String> {
         let (k, v) = p.split_once('=').ok_or_else(|| format!("-P {p}: expected name=value"))?;
         params.insert(k.trim().to_string(), Value::String(v.to_string()));
     }
-    let body = json!({"content": texts[0], "overlays": texts[1..], "params": params, "name": args.name});
+    let body = json!({"content": texts[0], "overlays": texts[1..], "params": params, "name": args.name, "force": args.force});
     let run: Value = match client.call(Method::POST, &format!("/projects/{project}/runs"), Some(&body)).await
     {
         Ok(r) => r,
@@ -198,6 +201,19 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
                         r["uuid"].as_str().unwrap_or_default(),
                         r["status"].as_str().unwrap_or_default()
                     );
+                    if let Some(d) = r["diagnosis"].as_object() {
+                        println!(
+                            "why: {} ({})",
+                            d["message"].as_str().unwrap_or_default(),
+                            d["code"].as_str().unwrap_or_default()
+                        );
+                        if let Some(m) = d.get("scheduler_message").and_then(Value::as_str) {
+                            println!("scheduler: {m}");
+                        }
+                    }
+                    if let Some(n) = r["node"].as_str() {
+                        println!("node: {n}");
+                    }
                     if let Some(q) = r["queue"].as_object() {
                         println!(
                             "queue: #{} ({} running of limit {})",

@@ -34,6 +34,14 @@ pub struct Model {
     pub deleted_at: Option<ChronoDateTimeUtc>,
     /// Datasets logged with MLflow's `log-inputs`.
     pub inputs: Option<Json>,
+    /// `local` or `kubernetes`.
+    pub executor: String,
+    /// The Kubernetes node the run's pod was bound to.
+    pub node: Option<String>,
+    /// The image digest the node resolved (`imageID` of the main container).
+    pub image_id: Option<String>,
+    /// Why the run waits or why it died: `{code, message, scheduler_message, findings, at}`.
+    pub diagnosis: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

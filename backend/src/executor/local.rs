@@ -330,19 +330,30 @@ impl LocalExecutor {
             .all(&self.db)
             .await?;
         for r in &orphans {
-            if let Some(pid) = r.pid.filter(|p| *p > 1) {
-                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            let msg = "server restarted while the run was running";
-            append(&self.logs.path(r.id), &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
-            if !transition(&self.db, r.id, Status::Failed, "ServerRestarted", Some(msg)).await? {
-                // `stopping` may only end as stopped.
-                transition(&self.db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;
-            }
-            self.logs.archive(r.project_id, r.id).await;
+            fail_orphan(&self.db, &self.logs, r).await?;
         }
         Ok(orphans.len())
     }
+}
+
+/// A run a dead server was supervising here: its process group is ended and it is marked failed (`stopping`
+/// ones stopped), never left "running".
+pub(super) async fn fail_orphan(
+    db: &DatabaseConnection,
+    logs: &LogSpool,
+    r: &run::Model,
+) -> crate::Result<()> {
+    if let Some(pid) = r.pid.filter(|p| *p > 1) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let msg = "server restarted while the run was running";
+    append(&logs.path(r.id), &format!("{} system {msg}", Utc::now().to_rfc3339())).await;
+    if !transition(db, r.id, Status::Failed, "ServerRestarted", Some(msg)).await? {
+        // `stopping` may only end as stopped.
+        transition(db, r.id, Status::Stopped, "ServerRestarted", Some(msg)).await?;
+    }
+    logs.archive(r.project_id, r.id).await;
+    Ok(())
 }
 
 /// SIGTERM to the whole group (then SIGKILL after the grace period), or SIGKILL at once.

@@ -1,8 +1,114 @@
-//! Executors run what the scheduler dispatches. `local` (the default) runs a job's command as a child process
-//! group on this machine; the Kubernetes executor comes with its own issue.
+//! Executors run what the scheduler dispatches: `local` (the default) runs a job's command as a child process
+//! group on this machine; `kubernetes` submits the compiled workload to a cluster and watches it.
 
 pub mod init;
+pub mod kube;
 pub mod local;
 pub mod logs;
 
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+pub use self::kube::KubeExecutor;
+use crate::entities::run;
 pub use local::LocalExecutor;
+
+/// The server's executor.
+#[derive(Clone)]
+pub enum Executor {
+    Local(Arc<LocalExecutor>),
+    Kubernetes(Arc<KubeExecutor>),
+}
+
+impl Executor {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Executor::Local(_) => "local",
+            Executor::Kubernetes(_) => self::kube::EXECUTOR,
+        }
+    }
+
+    /// Whether runs of this kind can be executed here (`Err` says why not).
+    pub fn supports(&self, kind: &str) -> Result<(), String> {
+        match (self, kind) {
+            (_, "job") => Ok(()),
+            (Executor::Kubernetes(_), "service" | "tfjob" | "pytorchjob" | "mpijob" | "raycluster" | "daskcluster") => {
+                Ok(())
+            }
+            (Executor::Local(_), k) => Err(format!(
+                "the local executor runs jobs; a {k} run needs the Kubernetes executor (myelin serve --executor kubernetes)"
+            )),
+            (Executor::Kubernetes(_), k) => Err(format!("the Kubernetes executor cannot run a {k}")),
+        }
+    }
+
+    /// Why no node could ever take the run (Kubernetes only; `None` when it fits or nothing is known).
+    pub fn preflight(&self, compiled: &Value) -> Option<spec::placement::Finding> {
+        match self {
+            Executor::Local(_) => None,
+            Executor::Kubernetes(k) => k.preflight(compiled),
+        }
+    }
+
+    /// False while the executor cannot take runs (an unreachable cluster, during its backoff).
+    pub fn accepting(&self) -> bool {
+        match self {
+            Executor::Local(_) => true,
+            Executor::Kubernetes(k) => k.accepting(),
+        }
+    }
+
+    pub fn start(&self, r: run::Model) {
+        match self {
+            Executor::Local(l) => l.start(r),
+            Executor::Kubernetes(k) => k.start(r),
+        }
+    }
+
+    /// Ends a run the service moved to `stopping`.
+    pub fn stop(&self, run: Uuid) {
+        match self {
+            Executor::Local(l) => l.stop(run),
+            Executor::Kubernetes(k) => k.stop(run),
+        }
+    }
+
+    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
+        match self {
+            Executor::Local(l) => l.log_text(project, run).await,
+            Executor::Kubernetes(k) => k.log_text(project, run).await,
+        }
+    }
+
+    pub fn subscribe(&self, run: Uuid) -> Option<broadcast::Receiver<String>> {
+        match self {
+            Executor::Local(l) => l.subscribe(run),
+            Executor::Kubernetes(k) => k.subscribe(run),
+        }
+    }
+
+    /// Brings runs left behind by a previous server process to a true status. Returns how many it touched.
+    pub async fn recover(&self) -> crate::Result<usize> {
+        match self {
+            Executor::Local(l) => l.recover().await,
+            Executor::Kubernetes(k) => k.recover().await,
+        }
+    }
+
+    pub fn local(&self) -> Option<&Arc<LocalExecutor>> {
+        match self {
+            Executor::Local(l) => Some(l),
+            Executor::Kubernetes(_) => None,
+        }
+    }
+
+    pub fn kubernetes(&self) -> Option<&Arc<KubeExecutor>> {
+        match self {
+            Executor::Kubernetes(k) => Some(k),
+            Executor::Local(_) => None,
+        }
+    }
+}

@@ -58,6 +58,8 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts/{path}", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
+        // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs).
+        row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200]),
     ]
 }
 
@@ -120,10 +122,16 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .unwrap();
             }
             let sub = backend::services::runs::Submission { content: JOB.into(), ..Default::default() };
-            let run =
-                backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
-            let done =
-                backend::services::runs::submit(&app.db, &access, &u, &sub, None).await.unwrap().summary.uuid;
+            let run = backend::services::runs::submit(&app.db, &access, &u, &sub, &app.state.executor, None)
+                .await
+                .unwrap()
+                .summary
+                .uuid;
+            let done = backend::services::runs::submit(&app.db, &access, &u, &sub, &app.state.executor, None)
+                .await
+                .unwrap()
+                .summary
+                .uuid;
             backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
             let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();

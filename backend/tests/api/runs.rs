@@ -307,7 +307,7 @@ async fn init_steps_clone_a_local_repo_and_write_files(app: TestApp) {
     assert_eq!(done["reproducibility"]["git_commit"], head.as_str());
     std::fs::remove_dir_all(&repo).ok();
     // termination.ttl: 1 — the work dir goes a second after the end; the logs stay.
-    let dir = app.state.executor.run_dir(id.parse().unwrap());
+    let dir = app.state.executor.local().unwrap().run_dir(id.parse().unwrap());
     for _ in 0..60 {
         if !dir.exists() {
             break;

@@ -22,7 +22,7 @@ pub use views::*;
 use crate::domain::Role;
 use crate::entities::{run, run_event, user};
 use crate::error::{Error, Result};
-use crate::executor::LocalExecutor;
+use crate::executor::Executor;
 use crate::services::projects::ProjectAccess;
 
 fn compile(sub: &Submission) -> spec::Compiled {
@@ -52,6 +52,7 @@ pub async fn submit(
     a: &ProjectAccess,
     u: &user::Model,
     sub: &Submission,
+    exec: &Executor,
     original: Option<Uuid>,
 ) -> Result<RunDetail> {
     a.require(Role::Member)?;
@@ -63,17 +64,25 @@ pub async fn submit(
         return Err(Error::InvalidSpec(Box::new(out)));
     }
     let kind = out.run.kind.clone().unwrap_or_default();
-    if kind != "job" || out.run.pipeline.is_some() {
-        let what = out.run.pipeline.as_deref().unwrap_or(&kind);
-        return Err(Error::Unsupported(format!("the local executor runs jobs; a {what} run needs the pipelines or Kubernetes executor, which are not available yet")));
+    if let Some(what) = out.run.pipeline.as_deref() {
+        return Err(Error::Unsupported(format!(
+            "a {what} run needs the pipelines executor, which is not available yet"
+        )));
     }
+    exec.supports(&kind).map_err(Error::Unsupported)?;
     // The compiled Job carries the name's fallback source and the termination settings already.
     let doc = spec::yaml::parse("f", &sub.content).map(|d| d.value).unwrap_or(Value::Null);
     let name =
         sub.name.clone().or_else(|| doc["name"].as_str().map(str::to_string)).unwrap_or_else(|| "run".into());
     let name = crate::domain::bounded_text("name", &name, 128)?;
-    let main = &out.run.manifests[0]["spec"]["template"]["spec"]["containers"][0];
+    let pods = spec::placement::pod_specs(&out.run.manifests);
+    let main = pods.first().map_or(&Value::Null, |p| &p["containers"][0]);
     let compiled = serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?;
+    if !sub.force {
+        if let Some(f) = exec.preflight(&compiled) {
+            return Err(Error::Unplaceable { code: f.code, message: f.message });
+        }
+    }
     let termination = &doc["termination"];
     let now = Utc::now();
     let id = Uuid::new_v4();
@@ -147,6 +156,10 @@ fn new_run(
         myelin_version: Set(env!("CARGO_PKG_VERSION").into()),
         deleted_at: Set(None),
         inputs: Set(None),
+        executor: Set("local".into()),
+        node: Set(None),
+        image_id: Set(None),
+        diagnosis: Set(None),
     }
 }
 
@@ -296,6 +309,8 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         status_message: r.status_message.clone(),
         exit_code: r.exit_code,
         retries: r.retries,
+        diagnosis: r.diagnosis.clone().and_then(|d| serde_json::from_value(d).ok()),
+        node: r.node.clone(),
         queue,
         original: r.original_id,
         pipeline: None,
@@ -305,8 +320,9 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
             submitted_params: r.params.clone(),
             compiled: r.compiled.clone(),
             image: r.image.clone(),
+            image_id: r.image_id.clone(),
             git_commit: r.git_commit.clone(),
-            executor: "local".into(),
+            executor: r.executor.clone(),
             myelin_version: r.myelin_version.clone(),
         },
     })
@@ -332,7 +348,7 @@ async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> 
 
 /// Asks a run to stop: runs that have not started stop at once; started ones go `stopping` and the executor
 /// ends them.
-pub async fn stop(db: &DatabaseConnection, exec: &LocalExecutor, a: &ProjectAccess, id: Uuid) -> Result<()> {
+pub async fn stop(db: &DatabaseConnection, exec: &Executor, a: &ProjectAccess, id: Uuid) -> Result<()> {
     a.require(Role::Member)?;
     let r = find(db, a, id).await?;
     let status = Status::parse(&r.status).unwrap_or(Status::Created);
@@ -353,6 +369,7 @@ pub async fn restart(
     db: &DatabaseConnection,
     a: &ProjectAccess,
     u: &user::Model,
+    exec: &Executor,
     id: Uuid,
 ) -> Result<RunDetail> {
     let r = find(db, a, id).await?;
@@ -361,8 +378,10 @@ pub async fn restart(
         overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
         params: r.params.as_object().cloned().unwrap_or_default(),
         name: Some(r.name.clone()),
+        // the original was accepted (maybe forced) already; a restart asks for the same again
+        force: true,
     };
-    submit(db, a, u, &sub, Some(id)).await
+    submit(db, a, u, &sub, exec, Some(id)).await
 }
 
 /// Deletes a finished run (stop it first), with its logs and artifacts.

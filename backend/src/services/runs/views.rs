@@ -19,6 +19,9 @@ pub struct Submission {
     /// A name for the run (defaults to the component's name).
     #[serde(default)]
     pub name: Option<String>,
+    /// Queue the run even when the pre-flight check finds that no node of the cluster could ever take it.
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -78,6 +81,10 @@ pub struct RunDetail {
     pub status_message: Option<String>,
     pub exit_code: Option<i32>,
     pub retries: i32,
+    /// Why the run waits or why it died (Kubernetes runs): `{code, message, scheduler_message, findings}`.
+    pub diagnosis: Option<crate::executor::kube::Diagnosis>,
+    /// The node the run's pod was bound to (Kubernetes runs).
+    pub node: Option<String>,
     pub queue: Option<QueuePosition>,
     /// The run this one restarts or copies.
     pub original: Option<Uuid>,
@@ -94,6 +101,8 @@ pub struct Reproducibility {
     pub compiled: Value,
     /// The image as written; the local executor records it but does not pull it.
     pub image: Option<String>,
+    /// The digest the node pulled (`imageID` of the main container; Kubernetes runs).
+    pub image_id: Option<String>,
     /// The commit checked out by an `init.git` step.
     pub git_commit: Option<String>,
     pub executor: String,

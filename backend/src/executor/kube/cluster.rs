@@ -1,0 +1,115 @@
+//! The cluster as the cluster page shows it: each Node with its GPU, CPU and memory capacity, what is
+//! allocated, its taints, and the Myelin runs bound to it — from the watchers' mirror, no extra API calls.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::objects::RUN;
+use super::watch::BOUND;
+use super::KubeExecutor;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeSummary {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    /// `key=value:Effect` for each taint.
+    pub taints: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// GPUs (every `*/gpu` resource summed), CPUs and memory (bytes): allocatable and requested.
+    pub gpus: f64,
+    pub gpus_used: f64,
+    pub cpus: f64,
+    pub cpus_used: f64,
+    pub memory: f64,
+    pub memory_used: f64,
+    pub pods: usize,
+    /// Myelin runs with a pod on this node.
+    pub runs: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClusterView {
+    pub namespace: String,
+    /// False until the Node watcher has listed once (or while the API server is unreachable at start).
+    pub synced: bool,
+    pub nodes: Vec<NodeSummary>,
+}
+
+fn gpus(m: &BTreeMap<String, f64>) -> f64 {
+    m.iter().filter(|(k, _)| k.ends_with("/gpu")).map(|(_, v)| v).sum()
+}
+
+impl KubeExecutor {
+    pub fn cluster(&self) -> ClusterView {
+        let views = self.node_views();
+        let nodes = self.cache.all("nodes", |_| true);
+        let bound = self.cache.all(BOUND, |p| !p["metadata"]["labels"][RUN].is_null());
+        let mut out: Vec<NodeSummary> = views
+            .into_iter()
+            .map(|v| {
+                let node = nodes.iter().find(|n| n["metadata"]["name"] == v.name.as_str());
+                let ready = node
+                    .and_then(|n| n["status"]["conditions"].as_array())
+                    .into_iter()
+                    .flatten()
+                    .any(|c: &Value| c["type"] == "Ready" && c["status"] == "True");
+                let mut runs: Vec<Uuid> = bound
+                    .iter()
+                    .filter(|p| p["spec"]["nodeName"] == v.name.as_str())
+                    .filter_map(|p| p["metadata"]["labels"][RUN].as_str()?.parse().ok())
+                    .collect();
+                runs.sort();
+                runs.dedup();
+                let get = |m: &BTreeMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
+                NodeSummary {
+                    ready,
+                    unschedulable: v.unschedulable,
+                    taints: v
+                        .taints
+                        .iter()
+                        .map(|t| {
+                            let (k, val, e) = (
+                                t["key"].as_str().unwrap_or(""),
+                                t["value"].as_str().unwrap_or(""),
+                                t["effect"].as_str().unwrap_or(""),
+                            );
+                            if val.is_empty() {
+                                format!("{k}:{e}")
+                            } else {
+                                format!("{k}={val}:{e}")
+                            }
+                        })
+                        .collect(),
+                    gpus: gpus(&v.allocatable),
+                    gpus_used: gpus(&v.used),
+                    cpus: get(&v.allocatable, "cpu"),
+                    cpus_used: get(&v.used, "cpu"),
+                    memory: get(&v.allocatable, "memory"),
+                    memory_used: get(&v.used, "memory"),
+                    pods: v.pods,
+                    runs,
+                    labels: v.labels,
+                    name: v.name,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        ClusterView { namespace: self.namespace.clone(), synced: self.cache.synced("nodes"), nodes: out }
+    }
+
+    /// The pre-flight check of a compiled run: the first reason no node could ever take one of its pods.
+    pub fn preflight(&self, compiled: &Value) -> Option<spec::placement::Finding> {
+        if !self.cache.synced("nodes") {
+            return None;
+        }
+        let nodes = self.node_views();
+        let manifests = compiled["manifests"].as_array().cloned().unwrap_or_default();
+        spec::placement::pod_specs(&manifests)
+            .into_iter()
+            .find_map(|pod| spec::placement::never_fits(&spec::placement::Needs::of_pod_spec(pod), &nodes))
+    }
+}

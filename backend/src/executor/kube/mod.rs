@@ -1,0 +1,390 @@
+//! The Kubernetes executor: each run attempt becomes its compiled workload (a `batch/v1` Job, a Deployment and
+//! Service, a Kubeflow object), applied with server-side apply under the field manager `myelin`, with a
+//! Secret that carries the run token and tracking settings. Watchers on the run-labelled Pods and workloads,
+//! on Warning Events and on Nodes drive the run's status and its diagnosis (`assess`). Logs are followed
+//! from the main container and stored like a local run's.
+//!
+//! The database is the source of truth: dispatch is idempotent (deterministic names, SSA), so after a restart
+//! `recover` re-applies what was being dispatched and the watchers' first list brings every run up to date.
+//! An unreachable API server puts runs back in the queue with the reason and a backoff.
+
+pub mod assess;
+mod cluster;
+mod follow;
+pub mod objects;
+mod watch;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::core::{ApiResource, GroupVersionKind};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::Value;
+use spec::lifecycle::Status;
+use tokio::sync::{broadcast, Notify};
+use uuid::Uuid;
+
+pub use assess::Diagnosis;
+pub use cluster::{ClusterView, NodeSummary};
+use objects::{Attempt, FIELD_MANAGER};
+
+use super::logs::{append, LogSpool};
+use crate::artifacts::Artifacts;
+use crate::entities::run;
+use crate::services::runs::transition;
+
+/// Which executor a run row was dispatched to.
+pub const EXECUTOR: &str = "kubernetes";
+
+pub struct KubeExecutor {
+    this: Weak<KubeExecutor>,
+    db: DatabaseConnection,
+    client: kube::Client,
+    namespace: String,
+    server_url: String,
+    logs: LogSpool,
+    /// What the watchers have seen, by resource plural and object name.
+    cache: watch::Cache,
+    live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
+    /// Log followers by (run, attempt).
+    following: Mutex<HashSet<(Uuid, i32)>>,
+    /// Dynamic kinds (Kubeflow, Ray, Dask) already watched.
+    watched: Mutex<HashSet<String>>,
+    /// Set while the API server is unreachable: no dispatch before this instant.
+    backoff: Mutex<Option<(Instant, Duration)>>,
+    wake: Arc<Notify>,
+}
+
+/// Failures talking to the cluster: the API refused (the run fails with its words) or could not be reached
+/// (the run goes back to the queue).
+enum ApiError {
+    Refused(String),
+    Unreachable(String),
+}
+
+impl From<kube::Error> for ApiError {
+    fn from(e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(s) if s.code < 500 && s.code != 429 => ApiError::Refused(s.message.clone()),
+            other => ApiError::Unreachable(other.to_string()),
+        }
+    }
+}
+
+impl KubeExecutor {
+    /// Connects with the kubeconfig (`KUBECONFIG`, `~/.kube/config`) or the in-cluster service account.
+    pub async fn connect(
+        db: DatabaseConnection,
+        data_dir: &std::path::Path,
+        server_url: String,
+        artifacts: Arc<Artifacts>,
+        namespace: Option<String>,
+        wake: Arc<Notify>,
+    ) -> crate::Result<Arc<Self>> {
+        let config = kube::Config::infer()
+            .await
+            .map_err(|e| crate::Error::Internal(format!("Kubernetes configuration: {e}")))?;
+        let namespace =
+            namespace.filter(|n| !n.is_empty()).unwrap_or_else(|| config.default_namespace.clone());
+        let client = kube::Client::try_from(config)
+            .map_err(|e| crate::Error::Internal(format!("Kubernetes client: {e}")))?;
+        let me = Arc::new_cyclic(|this| Self {
+            this: this.clone(),
+            db,
+            client,
+            namespace,
+            server_url,
+            logs: LogSpool::new(data_dir, artifacts),
+            cache: watch::Cache::default(),
+            live: Mutex::default(),
+            following: Mutex::default(),
+            watched: Mutex::default(),
+            backoff: Mutex::default(),
+            wake,
+        });
+        watch::spawn(me.clone());
+        Ok(me)
+    }
+
+    /// A handle for tasks the executor starts on its own behalf.
+    fn this(&self) -> Option<Arc<Self>> {
+        self.this.upgrade()
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
+        self.logs.text(project, run).await
+    }
+
+    pub fn subscribe(&self, run: Uuid) -> Option<broadcast::Receiver<String>> {
+        self.live.lock().expect("lock").get(&run).map(|s| s.subscribe())
+    }
+
+    /// False while the API server is unreachable and the backoff has not run out.
+    pub fn accepting(&self) -> bool {
+        self.backoff.lock().expect("lock").is_none_or(|(until, _)| Instant::now() >= until)
+    }
+
+    /// Whether the watchers have listed Nodes at least once (pre-flight checks need them).
+    pub fn nodes_known(&self) -> bool {
+        self.cache.synced("nodes")
+    }
+
+    /// Dispatches a scheduled run's current attempt.
+    pub fn start(self: &Arc<Self>, r: run::Model) {
+        let me = self.clone();
+        tokio::spawn(async move { me.dispatch(r).await });
+    }
+
+    async fn dispatch(self: Arc<Self>, r: run::Model) {
+        let id = r.id;
+        match self.apply(&r).await {
+            Ok(name) => {
+                self.clear_backoff();
+                let msg = format!("{name} applied in namespace {}", self.namespace);
+                let _ =
+                    crate::services::runs::record(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg))
+                        .await;
+                self.sync(id).await;
+            }
+            Err(ApiError::Refused(why)) => {
+                let msg = format!("the Kubernetes API refused the run: {why}");
+                append(&self.logs.path(id), &system_line(&msg)).await;
+                self.set_diagnosis(
+                    id,
+                    Some(&Diagnosis {
+                        code: "rejected".into(),
+                        message: msg.clone(),
+                        scheduler_message: None,
+                        findings: vec![],
+                    }),
+                )
+                .await;
+                let _ = transition(&self.db, id, Status::Failed, "DispatchRefused", Some(&msg)).await;
+                self.logs.archive(r.project_id, id).await;
+            }
+            Err(ApiError::Unreachable(why)) => {
+                let wait = self.extend_backoff();
+                let msg = format!(
+                    "cannot reach the Kubernetes API ({why}); the run stays queued, next attempt in {} s",
+                    wait.as_secs()
+                );
+                tracing::warn!(run = %id, "{msg}");
+                let _ = transition(&self.db, id, Status::Queued, "ClusterUnreachable", Some(&msg)).await;
+                let wake = self.wake.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    wake.notify_one();
+                });
+            }
+        }
+    }
+
+    /// Applies the attempt's objects, then its Secret (owned by the first object). Returns the workload's name.
+    async fn apply(&self, r: &run::Model) -> Result<String, ApiError> {
+        let attempt =
+            Attempt { run: r.id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
+        let manifests = r.compiled["manifests"].as_array().cloned().unwrap_or_default();
+        if manifests.is_empty() {
+            return Err(ApiError::Refused("the compiled run has no manifests".into()));
+        }
+        let token = crate::services::run_tokens::issue(&self.db, r.id)
+            .await
+            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        run::Entity::update_many()
+            .col_expr(run::Column::Executor, Expr::value(EXECUTOR))
+            .filter(run::Column::Id.eq(r.id))
+            .exec(&self.db)
+            .await
+            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let mut owner = None;
+        for o in attempt.objects(&manifests) {
+            let applied = self.apply_one(&o).await?;
+            owner.get_or_insert(applied);
+        }
+        let owner = owner.expect("at least one manifest");
+        let env = self.tracking_env(r, &token);
+        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
+        self.apply_one(&attempt.secret(&env, &owner)).await?;
+        Ok(format!("{} {}", owner["kind"].as_str().unwrap_or_default(), attempt.name()))
+    }
+
+    async fn apply_one(&self, o: &Value) -> Result<Value, ApiError> {
+        let ar = resource(o);
+        if !matches!(ar.group.as_str(), "" | "batch" | "apps") {
+            watch::ensure(self, &ar);
+        }
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.namespace, &ar);
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        let obj: DynamicObject =
+            serde_json::from_value(o.clone()).map_err(|e| ApiError::Refused(format!("{name}: {e}")))?;
+        let applied = api
+            .patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&obj))
+            .await
+            .map_err(|e| match ApiError::from(e) {
+                ApiError::Refused(m) if m.contains("could not find the requested resource") => {
+                    ApiError::Refused(format!(
+                        "{} ({}) is not installed in the cluster: {m}",
+                        ar.kind, ar.api_version
+                    ))
+                }
+                other => other,
+            })?;
+        let mut v = serde_json::to_value(&applied).unwrap_or_default();
+        v["apiVersion"] = Value::String(ar.api_version.clone());
+        v["kind"] = Value::String(ar.kind.clone());
+        Ok(v)
+    }
+
+    fn tracking_env(&self, r: &run::Model, token: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("MYELIN_RUN_UUID", r.id.to_string()),
+            ("MYELIN_PROJECT_ID", r.project_id.to_string()),
+            ("MYELIN_URL", self.server_url.clone()),
+            ("MYELIN_API", format!("{}/api/v1", self.server_url)),
+            ("MYELIN_RUN_TOKEN", token.to_string()),
+            ("MLFLOW_TRACKING_URI", self.server_url.clone()),
+            ("MLFLOW_RUN_ID", r.id.simple().to_string()),
+            ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
+            ("MLFLOW_TRACKING_TOKEN", token.to_string()),
+        ]
+    }
+
+    fn extend_backoff(&self) -> Duration {
+        let mut b = self.backoff.lock().expect("lock");
+        let wait = b.map_or(Duration::from_secs(1), |(_, w)| (w * 2).min(Duration::from_secs(60)));
+        *b = Some((Instant::now() + wait, wait));
+        wait
+    }
+
+    fn clear_backoff(&self) {
+        *self.backoff.lock().expect("lock") = None;
+    }
+
+    /// Ends a run that is `stopping`: its workload is deleted (foreground, so its pods go first), then the run
+    /// is marked stopped. Retried with backoff while the API server is unreachable.
+    pub fn stop(self: &Arc<Self>, id: Uuid) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(500);
+            loop {
+                match me.delete(id).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(run = %id, "cannot delete the run's workload yet: {e}");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+            let _ =
+                transition(&me.db, id, Status::Stopped, "StoppedByUser", Some("the workload was deleted"))
+                    .await;
+            me.finish(id).await;
+        });
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<(), kube::Error> {
+        let Some(r) = run::Entity::find_by_id(id).one(&self.db).await.ok().flatten() else { return Ok(()) };
+        let attempt =
+            Attempt { run: id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
+        let dp =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
+        for o in attempt.objects(r.compiled["manifests"].as_array().map(Vec::as_slice).unwrap_or_default()) {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&o));
+            match api.delete(&attempt.name(), &dp).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// After a restart: runs that were being dispatched are applied again (idempotent); runs whose workload
+    /// vanished while the server was down fail with that reason; `stopping` runs are stopped. Everything else
+    /// is brought up to date by the watchers' first list. Local runs left behind are failed as the local
+    /// executor does.
+    pub async fn recover(self: &Arc<Self>) -> crate::Result<usize> {
+        let active: Vec<&str> =
+            spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+        let runs = run::Entity::find()
+            .filter(run::Column::Status.is_in(active))
+            .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+            .all(&self.db)
+            .await?;
+        let mut touched = 0;
+        for r in runs {
+            if r.executor != EXECUTOR {
+                super::local::fail_orphan(&self.db, &self.logs, &r).await?;
+                touched += 1;
+                continue;
+            }
+            let status = Status::parse(&r.status).unwrap_or(Status::Created);
+            if status == Status::Stopping {
+                self.stop(r.id);
+                touched += 1;
+                continue;
+            }
+            let first = r.compiled["manifests"][0].clone();
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&first));
+            match api.get_opt(&objects::name(r.id, r.retries)).await {
+                Ok(Some(_)) => {}
+                Ok(None) if matches!(status, Status::Scheduled | Status::Retrying) => {
+                    self.start(r);
+                    touched += 1;
+                }
+                Ok(None) => {
+                    let msg = "the run's workload disappeared from the cluster while the server was down";
+                    append(&self.logs.path(r.id), &system_line(msg)).await;
+                    transition(&self.db, r.id, Status::Failed, "WorkloadLost", Some(msg)).await?;
+                    self.logs.archive(r.project_id, r.id).await;
+                    touched += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(run = %r.id, "cannot check the run's workload now ({e}); the watchers will");
+                }
+            }
+        }
+        Ok(touched)
+    }
+
+    async fn set_diagnosis(&self, id: Uuid, d: Option<&Diagnosis>) {
+        let v = d.map(|d| serde_json::to_value(d).unwrap_or_default());
+        let _ = run::Entity::update_many()
+            .col_expr(run::Column::Diagnosis, Expr::value(v))
+            .filter(run::Column::Id.eq(id))
+            .exec(&self.db)
+            .await;
+    }
+
+    /// A run ended: its log goes to the artifact store once the follower is done with it.
+    async fn finish(&self, id: Uuid) {
+        let Some(r) = run::Entity::find_by_id(id).one(&self.db).await.ok().flatten() else { return };
+        follow::wait_done(self, id).await;
+        self.logs.archive(r.project_id, id).await;
+        self.live.lock().expect("lock").remove(&id);
+    }
+}
+
+fn system_line(msg: &str) -> String {
+    format!("{} system {msg}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The API resource of a manifest (`apiVersion` + `kind`; plural by Kubernetes' rule for these kinds).
+pub(crate) fn resource(o: &Value) -> ApiResource {
+    let (group, version) = match o["apiVersion"].as_str().unwrap_or("v1").rsplit_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), o["apiVersion"].as_str().unwrap_or("v1").to_string()),
+    };
+    let kind = o["kind"].as_str().unwrap_or_default();
+    ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, kind))
+}

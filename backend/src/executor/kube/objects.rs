@@ -1,0 +1,200 @@
+//! What the Kubernetes executor applies for one attempt of a run: the compiled manifests, made ready for the
+//! cluster (namespace, attempt name and labels, Myelin's own retry policy, the tracking Secret in every
+//! container), and the Secret itself. Pure: JSON in, JSON out.
+
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+/// Label keys (the compiler sets `RUN` and `MANAGED_BY` on every object and pod template).
+pub const RUN: &str = "myelin.io/run";
+pub const PROJECT: &str = "myelin.io/project";
+pub const ATTEMPT: &str = "myelin.io/attempt";
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "myelin";
+
+/// One attempt of a run. Attempt 0 keeps the compiled name (`run-<uuid>`); retries get `-r<N>`, because a Job's
+/// pod template is immutable and a finished Job cannot run again.
+pub struct Attempt<'a> {
+    pub run: Uuid,
+    pub project: Uuid,
+    pub attempt: i32,
+    pub namespace: &'a str,
+}
+
+impl Attempt<'_> {
+    pub fn name(&self) -> String {
+        name(self.run, self.attempt)
+    }
+
+    pub fn secret_name(&self) -> String {
+        format!("{}-env", self.name())
+    }
+
+    fn labels(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(RUN.into(), json!(self.run.to_string()));
+        m.insert(PROJECT.into(), json!(self.project.to_string()));
+        m.insert(ATTEMPT.into(), json!(self.attempt.to_string()));
+        m
+    }
+
+    /// The workload objects for this attempt. The first is the one whose status decides the run's.
+    pub fn objects(&self, manifests: &[Value]) -> Vec<Value> {
+        manifests
+            .iter()
+            .map(|m| {
+                let mut o = m.clone();
+                o["metadata"]["name"] = json!(self.name());
+                o["metadata"]["namespace"] = json!(self.namespace);
+                merge(&mut o["metadata"]["labels"], self.labels());
+                let kind = o["kind"].as_str().unwrap_or_default().to_string();
+                if kind == "Job" {
+                    // Myelin decides retries (each one a new attempt); evictions and preemptions are not the
+                    // user's failures, so the Job replaces such a pod instead of failing.
+                    o["spec"]["backoffLimit"] = json!(0);
+                    o["spec"]["podFailurePolicy"] = json!({"rules": [
+                        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+                    ]});
+                    o["spec"]["podReplacementPolicy"] = json!("Failed");
+                }
+                // Selectors follow the run and attempt, so a retry's pods are never mixed with the last one's.
+                let selector = match kind.as_str() {
+                    "Service" => Some(&mut o["spec"]["selector"]),
+                    "Deployment" => Some(&mut o["spec"]["selector"]["matchLabels"]),
+                    _ => None,
+                };
+                if let Some(sel) = selector {
+                    sel[RUN] = json!(self.run.to_string());
+                    sel[ATTEMPT] = json!(self.attempt.to_string());
+                }
+                for_each_template(&mut o["spec"], &mut |t| {
+                    merge(&mut t["metadata"]["labels"], self.labels());
+                    for list in ["containers", "initContainers"] {
+                        for c in t["spec"][list].as_array_mut().into_iter().flatten() {
+                            let mut from = c["envFrom"].as_array().cloned().unwrap_or_default();
+                            from.push(json!({"secretRef": {"name": self.secret_name()}}));
+                            c["envFrom"] = Value::Array(from);
+                        }
+                    }
+                });
+                o
+            })
+            .collect()
+    }
+
+    /// The Secret the pods read the run token and tracking settings from; owned by the workload so it goes
+    /// with it.
+    pub fn secret(&self, env: &[(&str, String)], owner: &Value) -> Value {
+        let data: Map<String, Value> = env.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {
+                "name": self.secret_name(), "namespace": self.namespace, "labels": self.labels(),
+                "ownerReferences": [{
+                    "apiVersion": owner["apiVersion"], "kind": owner["kind"],
+                    "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
+                    "blockOwnerDeletion": true,
+                }],
+            },
+            "stringData": data,
+        })
+    }
+}
+
+pub fn name(run: Uuid, attempt: i32) -> String {
+    if attempt == 0 {
+        format!("run-{run}")
+    } else {
+        format!("run-{run}-r{attempt}")
+    }
+}
+
+fn merge(target: &mut Value, add: Map<String, Value>) {
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (k, v) in add {
+        target[k] = v;
+    }
+}
+
+/// Every pod template under a workload's spec (`template` of Jobs and Deployments, of each Kubeflow replica,
+/// of Ray groups).
+fn for_each_template(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "template" && x["spec"].get("containers").is_some() {
+                    f(x);
+                } else {
+                    for_each_template(x, f);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| for_each_template(x, f)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Value {
+        json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "run-x", "labels": {"myelin.io/run": "x"}},
+            "spec": {"backoffLimit": 3, "activeDeadlineSeconds": 60,
+                "template": {"metadata": {"labels": {"myelin.io/run": "x"}},
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox",
+                        "envFrom": [{"configMapRef": {"name": "cm"}}]}]}}}})
+    }
+
+    #[test]
+    fn a_job_attempt_is_named_labelled_and_never_retried_by_kubernetes() {
+        let run = Uuid::nil();
+        let a = Attempt { run, project: Uuid::max(), attempt: 2, namespace: "ml" };
+        let o = &a.objects(&[job()])[0];
+        assert_eq!(o["metadata"]["name"], format!("run-{run}-r2"));
+        assert_eq!(o["metadata"]["namespace"], "ml");
+        assert_eq!(o["metadata"]["labels"][ATTEMPT], "2");
+        assert_eq!(o["spec"]["backoffLimit"], 0);
+        assert_eq!(o["spec"]["activeDeadlineSeconds"], 60);
+        assert_eq!(
+            o["spec"]["podFailurePolicy"]["rules"][0]["onPodConditions"][0]["type"],
+            "DisruptionTarget"
+        );
+        let t = &o["spec"]["template"];
+        assert_eq!(t["metadata"]["labels"][PROJECT], Uuid::max().to_string());
+        let from = t["spec"]["containers"][0]["envFrom"].as_array().unwrap();
+        assert_eq!(from[0]["configMapRef"]["name"], "cm", "the compiled env sources stay");
+        assert_eq!(from[1]["secretRef"]["name"], format!("run-{run}-r2-env"));
+    }
+
+    #[test]
+    fn kubeflow_replicas_and_services_follow_the_attempt() {
+        let a = Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 1, namespace: "d" };
+        let tf = json!({"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": {"name": "n"},
+            "spec": {"tfReplicaSpecs": {"Worker": {"replicas": 2, "template": {"spec": {"containers": [{"name": "tensorflow"}]}}}}}});
+        let o = &a.objects(&[tf])[0];
+        let t = &o["spec"]["tfReplicaSpecs"]["Worker"]["template"];
+        assert_eq!(t["metadata"]["labels"][ATTEMPT], "1");
+        assert!(t["spec"]["containers"][0]["envFrom"][0]["secretRef"].is_object());
+        assert!(o["spec"].get("backoffLimit").is_none(), "only Jobs get Job fields");
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "n"},
+            "spec": {"selector": {"myelin.io/run": "x"}}});
+        let sel = &a.objects(&[svc])[0]["spec"]["selector"];
+        assert_eq!(sel[ATTEMPT], "1");
+        assert_eq!(sel[RUN], Uuid::nil().to_string(), "the compiler's placeholder uuid is replaced");
+    }
+
+    #[test]
+    fn the_secret_is_owned_by_the_workload() {
+        let a = Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 0, namespace: "d" };
+        let owner =
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "run-0", "uid": "u-1"}});
+        let s = a.secret(&[("MYELIN_RUN_TOKEN", "t".into())], &owner);
+        assert_eq!(s["stringData"]["MYELIN_RUN_TOKEN"], "t");
+        assert_eq!(s["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(s["metadata"]["name"], format!("run-{}-env", Uuid::nil()));
+    }
+}

@@ -1,0 +1,165 @@
+//! The cluster page: the executor, the Nodes with their GPUs and the runs on them, and the queue — the runs
+//! waiting to start or to be placed, with why. Runs are shown only from projects the caller is a member of;
+//! runs of other projects on a node are counted, not named.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use spec::lifecycle::Status;
+use uuid::Uuid;
+
+use crate::entities::{member, project, run, user};
+use crate::error::Result;
+use crate::executor::kube::{Diagnosis, NodeSummary};
+use crate::executor::Executor;
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClusterPage {
+    /// `local` or `kubernetes`.
+    pub executor: String,
+    pub namespace: Option<String>,
+    /// Whether the Nodes have been listed (false while the API server is unreachable at start).
+    pub synced: bool,
+    pub nodes: Vec<ClusterNode>,
+    /// Runs waiting to start or to be placed, oldest first.
+    pub queue: Vec<WaitingRun>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClusterNode {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    pub taints: Vec<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub gpus: f64,
+    pub gpus_used: f64,
+    pub cpus: f64,
+    pub cpus_used: f64,
+    pub memory: f64,
+    pub memory_used: f64,
+    pub pods: usize,
+    /// The caller's runs on this node.
+    pub runs: Vec<RunRef>,
+    /// Myelin runs of projects the caller cannot see.
+    pub other_runs: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunRef {
+    pub uuid: Uuid,
+    pub project: String,
+    pub name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WaitingRun {
+    #[serde(flatten)]
+    pub run: RunRef,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub status_message: Option<String>,
+    pub diagnosis: Option<Diagnosis>,
+}
+
+const WAITING: [Status; 5] =
+    [Status::Queued, Status::Scheduled, Status::Unschedulable, Status::Warning, Status::Retrying];
+
+pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model) -> Result<ClusterPage> {
+    // The caller's projects, as `owner/name`.
+    let mine: Vec<(Uuid, String, Uuid)> = project::Entity::find()
+        .inner_join(member::Entity)
+        .filter(member::Column::UserId.eq(caller.id))
+        .select_only()
+        .column(project::Column::Id)
+        .column(project::Column::Name)
+        .column(project::Column::OwnerId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let owners: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(mine.iter().map(|m| m.2)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let paths: HashMap<Uuid, String> = mine
+        .iter()
+        .map(|(id, name, owner)| (*id, format!("{}/{name}", owners.get(owner).cloned().unwrap_or_default())))
+        .collect();
+    let waiting: Vec<&str> = WAITING.iter().map(|s| s.as_str()).collect();
+    let queued = run::Entity::find()
+        .filter(run::Column::ProjectId.is_in(paths.keys().copied()))
+        .filter(run::Column::Status.is_in(waiting))
+        .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+        .order_by_asc(run::Column::CreatedAt)
+        .limit(500)
+        .all(db)
+        .await?;
+    let reference = |r: &run::Model| RunRef {
+        uuid: r.id,
+        project: paths.get(&r.project_id).cloned().unwrap_or_default(),
+        name: r.name.clone(),
+        status: r.status.clone(),
+    };
+    let queue = queued
+        .iter()
+        .map(|r| WaitingRun {
+            run: reference(r),
+            created_at: r.created_at,
+            status_message: r.status_message.clone(),
+            diagnosis: r.diagnosis.clone().and_then(|d| serde_json::from_value(d).ok()),
+        })
+        .collect();
+    let Some(k) = exec.kubernetes() else {
+        return Ok(ClusterPage {
+            executor: exec.name().into(),
+            namespace: None,
+            synced: true,
+            nodes: vec![],
+            queue,
+        });
+    };
+    let view = k.cluster();
+    let on_nodes: Vec<Uuid> = view.nodes.iter().flat_map(|n| n.runs.iter().copied()).collect();
+    let visible: HashMap<Uuid, run::Model> = run::Entity::find()
+        .filter(run::Column::Id.is_in(on_nodes))
+        .filter(run::Column::ProjectId.is_in(paths.keys().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let nodes = view
+        .nodes
+        .into_iter()
+        .map(|n: NodeSummary| {
+            let runs: Vec<RunRef> = n.runs.iter().filter_map(|id| visible.get(id)).map(reference).collect();
+            ClusterNode {
+                other_runs: n.runs.len() - runs.len(),
+                runs,
+                name: n.name,
+                ready: n.ready,
+                unschedulable: n.unschedulable,
+                taints: n.taints,
+                labels: n.labels,
+                gpus: n.gpus,
+                gpus_used: n.gpus_used,
+                cpus: n.cpus,
+                cpus_used: n.cpus_used,
+                memory: n.memory,
+                memory_used: n.memory_used,
+                pods: n.pods,
+            }
+        })
+        .collect();
+    Ok(ClusterPage {
+        executor: exec.name().into(),
+        namespace: Some(view.namespace),
+        synced: view.synced,
+        nodes,
+        queue,
+    })
+}
