@@ -35,6 +35,9 @@ impl KubeExecutor {
             self.live.lock().expect("lock").entry(id).or_insert_with(|| broadcast::channel(1024).0).clone();
         tokio::spawn(async move {
             let path = self.logs.path(id);
+            if let Some(dir) = path.parent() {
+                let _ = tokio::fs::create_dir_all(dir).await;
+            }
             let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
             let params = LogParams {
                 follow: true,

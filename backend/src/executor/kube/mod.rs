@@ -15,6 +15,7 @@ pub mod objects;
 mod watch;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,10 @@ pub struct KubeExecutor {
     /// Set while the API server is unreachable: no dispatch before this instant.
     backoff: Mutex<Option<(Instant, Duration)>>,
     wake: Arc<Notify>,
+    /// Requests sent to the API server (watch connections count once each).
+    requests: Arc<AtomicU64>,
+    /// The watchers, ended by `shutdown`.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// Failures talking to the cluster: the API refused (the run fails with its words) or could not be reached
@@ -87,10 +92,30 @@ impl KubeExecutor {
         let config = kube::Config::infer()
             .await
             .map_err(|e| crate::Error::Internal(format!("Kubernetes configuration: {e}")))?;
+        Self::with_config(config, db, data_dir, server_url, artifacts, namespace, wake)
+    }
+
+    /// As `connect`, with the configuration given.
+    pub fn with_config(
+        config: kube::Config,
+        db: DatabaseConnection,
+        data_dir: &std::path::Path,
+        server_url: String,
+        artifacts: Arc<Artifacts>,
+        namespace: Option<String>,
+        wake: Arc<Notify>,
+    ) -> crate::Result<Arc<Self>> {
         let namespace =
             namespace.filter(|n| !n.is_empty()).unwrap_or_else(|| config.default_namespace.clone());
-        let client = kube::Client::try_from(config)
-            .map_err(|e| crate::Error::Internal(format!("Kubernetes client: {e}")))?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| crate::Error::Internal(format!("Kubernetes client: {e}")))?
+            .with_layer(&tower::util::MapRequestLayer::new(move |req| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                req
+            }))
+            .build();
         let me = Arc::new_cyclic(|this| Self {
             this: this.clone(),
             db,
@@ -104,6 +129,8 @@ impl KubeExecutor {
             watched: Mutex::default(),
             backoff: Mutex::default(),
             wake,
+            requests,
+            tasks: Mutex::default(),
         });
         watch::spawn(me.clone());
         Ok(me)
@@ -112,6 +139,16 @@ impl KubeExecutor {
     /// A handle for tasks the executor starts on its own behalf.
     fn this(&self) -> Option<Arc<Self>> {
         self.this.upgrade()
+    }
+
+    /// How many requests this executor has sent to the API server.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Ends the watchers (a server shutting down; tests that play a restart).
+    pub fn shutdown(&self) {
+        self.tasks.lock().expect("lock").drain(..).for_each(|t| t.abort());
     }
 
     pub fn namespace(&self) -> &str {

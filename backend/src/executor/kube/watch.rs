@@ -65,23 +65,26 @@ fn core(group: &str, version: &str, kind: &str) -> ApiResource {
 
 /// Starts the built-in watchers.
 pub fn spawn(exec: Arc<KubeExecutor>) {
+    let tasks = watchers(exec.clone());
+    exec.tasks.lock().expect("lock").extend(tasks);
+}
+
+fn watchers(exec: Arc<KubeExecutor>) -> Vec<tokio::task::AbortHandle> {
+    let mut out = Vec::new();
     let labelled = watcher::Config::default().labels(RUN);
+    let spawn = |f| tokio::spawn(f).abort_handle();
     for ar in [core("", "v1", "Pod"), core("batch", "v1", "Job"), core("apps", "v1", "Deployment")] {
-        tokio::spawn(mirror(exec.clone(), ar, labelled.clone(), Scope::Namespace, None));
+        out.push(spawn(mirror(exec.clone(), ar, labelled.clone(), Scope::Namespace, None)));
     }
     let warnings = watcher::Config::default().fields("type=Warning,involvedObject.kind=Pod");
-    tokio::spawn(mirror(exec.clone(), core("", "v1", "Event"), warnings, Scope::Namespace, None));
-    tokio::spawn(mirror(
-        exec.clone(),
-        core("", "v1", "Node"),
-        watcher::Config::default(),
-        Scope::Cluster,
-        None,
-    ));
+    out.push(spawn(mirror(exec.clone(), core("", "v1", "Event"), warnings, Scope::Namespace, None)));
+    let all = watcher::Config::default();
+    out.push(spawn(mirror(exec.clone(), core("", "v1", "Node"), all, Scope::Cluster, None)));
     // What every bound, unfinished pod of the cluster requests: the Nodes' free resources.
     let bound =
         watcher::Config::default().fields("spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed");
-    tokio::spawn(mirror(exec, core("", "v1", "Pod"), bound, Scope::Cluster, Some(BOUND)));
+    out.push(spawn(mirror(exec, core("", "v1", "Pod"), bound, Scope::Cluster, Some(BOUND))));
+    out
 }
 
 /// Watches a dynamic kind (a Kubeflow job, ...) the first time a run uses it.
@@ -90,7 +93,9 @@ pub fn ensure(exec: &KubeExecutor, ar: &ApiResource) {
         return;
     }
     if let Some(me) = exec.this() {
-        tokio::spawn(mirror(me, ar.clone(), watcher::Config::default().labels(RUN), Scope::Namespace, None));
+        let cfg = watcher::Config::default().labels(RUN);
+        let task = tokio::spawn(mirror(me, ar.clone(), cfg, Scope::Namespace, None));
+        exec.tasks.lock().expect("lock").push(task.abort_handle());
     }
 }
 

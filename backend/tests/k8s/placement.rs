@@ -1,74 +1,11 @@
 //! `spec::placement` against the real kube-scheduler: fake Nodes (2 tainted GPU nodes, 2 CPU nodes), pods the
-//! scheduler refuses or places, and our explanation of the same objects. Needs the control plane from
-//! `scripts/k8s-control-plane up` (`MYELIN_K8S_DIR`, set by scripts/test); required under CI.
+//! scheduler refuses or places, and our explanation of the same objects.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    fn connect() -> Option<Self> {
-        let dir =
-            std::env::var("MYELIN_K8S_DIR").ok().filter(|d| std::path::Path::new(d).join("ca.crt").exists());
-        let Some(dir) = dir else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but no control plane: scripts/test runs `scripts/k8s-control-plane up` and sets MYELIN_K8S_DIR"
-            );
-            eprintln!("skipping: no control plane (scripts/k8s-control-plane up; export MYELIN_K8S_DIR)");
-            return None;
-        };
-        let kc = std::fs::read_to_string(format!("{dir}/admin.kc")).expect("admin kubeconfig");
-        let server =
-            kc.split("server: \"").nth(1).and_then(|s| s.split('"').next()).expect("server in kubeconfig");
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(format!("{dir}/ca.crt")).unwrap()).unwrap();
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("authorization", "Bearer admin-tok".parse().unwrap());
-        let http =
-            reqwest::Client::builder().add_root_certificate(ca).default_headers(headers).build().unwrap();
-        Some(Api { http, base: server.to_string() })
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("kube-apiserver answers");
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success() || status.as_u16() == 404, "{path}: {status} {v}");
-        v
-    }
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn get(&self, path: &str) -> Value {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-    async fn delete(&self, path: &str) {
-        self.send(reqwest::Method::DELETE, path, Some(json!({"gracePeriodSeconds": 0}))).await;
-    }
-}
-
-fn node(name: &str, gpus: Option<u32>, labels: Value) -> Value {
-    let mut allocatable = json!({"cpu": "32", "memory": "128Gi", "pods": "110"});
-    let mut taints = json!([]);
-    if let Some(g) = gpus {
-        allocatable["nvidia.com/gpu"] = json!(g.to_string());
-        taints = json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]);
-    }
-    json!({"apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"taints": taints},
-        "status": {"capacity": allocatable, "allocatable": allocatable,
-                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "fake"}]}})
-}
+use crate::support::{node, Api};
 
 fn pod(name: &str, gpus: u32, extra: Value) -> Value {
     let mut spec = json!({"containers": [{"name": "main", "image": "busybox:1.36",
@@ -122,7 +59,8 @@ async fn explain(api: &Api, ns: &str, name: &str) -> spec::placement::Diagnosis 
 
 #[tokio::test]
 async fn our_explanations_agree_with_the_real_scheduler() {
-    let Some(api) = Api::connect() else { return };
+    let Some(_turn) = crate::support::cluster().await else { return };
+    let api = Api::connect();
     // Nodes an interrupted earlier run left behind would skew both verdicts.
     for n in api.get("/api/v1/nodes").await["items"].as_array().into_iter().flatten() {
         if let Some(name) = n["metadata"]["name"].as_str().filter(|n| n.starts_with("placement-")) {

@@ -1,0 +1,178 @@
+//! The Kubernetes executor end to end: dispatch (SSA, the Secret, RBAC), status from the real Job controller
+//! and scheduler, logs through the API server, and a diagnosis for every way a run waits or dies.
+
+use backend::error::Error;
+use serde_json::Value;
+use spec::lifecycle::Status;
+
+use crate::fixture::{gpus, job, Fixture, TOLERATE_GPU};
+
+fn status(r: &backend::services::runs::RunDetail) -> Status {
+    Status::parse(&r.summary.status).unwrap()
+}
+
+fn code(r: &backend::services::runs::RunDetail) -> &str {
+    r.diagnosis.as_ref().map_or("", |d| d.code.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_to_success_with_its_secret_logs_node_and_digest() {
+    let Some(fx) = Fixture::start().await else { return };
+    let id = fx.submit(&job("myelin.test/succeed:1", "", "", "timeout: 600"), false).await.unwrap();
+    let running = fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    assert!(running.node.as_deref().is_some_and(|n| n.contains("-cpu-")), "{:?}", running.node);
+
+    // What was applied: the Job (server-side apply, Myelin's retry policy, labels) and its Secret.
+    let name = format!("run-{id}");
+    let j = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs/{name}", fx.ns)).await;
+    assert_eq!(j["spec"]["backoffLimit"], 0);
+    assert_eq!(j["spec"]["activeDeadlineSeconds"], 600);
+    assert_eq!(j["spec"]["podFailurePolicy"]["rules"][0]["action"], "Ignore");
+    assert_eq!(j["metadata"]["labels"]["myelin.io/project"], fx.access.project.id.to_string());
+    let managers: Vec<&str> = j["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["operation"] == "Apply")
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["myelin"], "applied server-side by the field manager `myelin`");
+    let s = fx.api.get(&format!("/api/v1/namespaces/{}/secrets/{name}-env", fx.ns)).await;
+    assert_eq!(s["metadata"]["ownerReferences"][0]["uid"], j["metadata"]["uid"], "the Job owns the Secret");
+    let token = s["data"]["MYELIN_RUN_TOKEN"].as_str().expect("run token in the Secret");
+    assert!(!token.is_empty());
+    let env_from = &j["spec"]["template"]["spec"]["containers"][0]["envFrom"];
+    assert!(env_from.as_array().unwrap().iter().any(|e| e["secretRef"]["name"] == format!("{name}-env")));
+
+    let done = fx.wait(id, "succeeded", |r| status(r) == Status::Succeeded).await;
+    assert_eq!(done.exit_code, Some(0));
+    assert!(done.diagnosis.is_none());
+    let digest = done.reproducibility.image_id.clone().expect("image digest recorded");
+    assert!(digest.contains("myelin.test/succeed@sha256:"), "{digest}");
+    assert_eq!(done.reproducibility.executor, "kubernetes");
+
+    // The container log came through the API server from the node's kubelet, and is stored like a local run's.
+    let spool = fx.data.join(format!("spool/{id}.log"));
+    fx.until("the log is archived", || async { !spool.exists() }).await;
+    let log = fx.state.executor.log_text(fx.access.project.id, id).await;
+    assert!(log.contains("stdout hello from run-"), "{log}");
+    assert!(log.contains("stdout step=1 loss=0.5"), "{log}");
+    assert!(log.contains("stdout done"), "followed to the end: {log}");
+    fx.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
+    let Some(fx) = Fixture::start().await else { return };
+
+    // 1. GPUs without a toleration: the GPU nodes' taint.
+    let id = fx.submit(&job("myelin.test/run:1", &gpus(1), "", ""), false).await.unwrap();
+    let r = fx.wait(id, "unschedulable", |r| status(r) == Status::Unschedulable && r.diagnosis.is_some()).await;
+    let d = r.diagnosis.clone().unwrap();
+    assert_eq!(d.code, "untolerated_taint", "{d:?}");
+    assert_eq!(d.message, "2 nvidia.com/gpu nodes exist but carry taint nvidia.com/gpu=present:NoSchedule; add a toleration");
+    assert!(d.scheduler_message.as_deref().unwrap().contains("untolerated taint"), "{d:?}");
+    // `myelin ops get -o json` prints this document.
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["diagnosis"]["code"], "untolerated_taint");
+    fx.stop(id).await;
+
+    // 2. A selector no node has: refused before queueing, unless forced; then diagnosed as pending.
+    let a100 = format!("{TOLERATE_GPU}\nnodeSelector: {{gpu-type: a100}}");
+    let spec = job("myelin.test/run:1", &gpus(1), &a100, "");
+    match fx.submit(&spec, false).await {
+        Err(Error::Unplaceable { code, message }) => {
+            assert_eq!(code, "node_selector_mismatch");
+            assert_eq!(message, "nodeSelector gpu-type=a100 matches no node");
+        }
+        other => panic!("expected the pre-flight check to refuse: {other:?}"),
+    }
+    let too_big = job("myelin.test/run:1", &gpus(16), TOLERATE_GPU, "");
+    assert!(matches!(fx.submit(&too_big, false).await, Err(Error::Unplaceable { code: "insufficient_gpu", .. })));
+    let id = fx.submit(&spec, true).await.unwrap();
+    let r = fx.wait(id, "unschedulable", |r| code(r) == "node_selector_mismatch").await;
+    assert!(r.diagnosis.unwrap().scheduler_message.unwrap().contains("didn't match Pod's node affinity/selector"));
+    fx.stop(id).await;
+
+    // 3. All 16 GPUs taken by 2 runs: the third waits, and starts when one of them stops.
+    let eight = job("myelin.test/run:1", &gpus(8), TOLERATE_GPU, "");
+    let a = fx.submit(&eight, false).await.unwrap();
+    let b = fx.submit(&eight, false).await.unwrap();
+    for id in [a, b] {
+        fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    }
+    let c = fx.submit(&job("myelin.test/run:1", &gpus(2), TOLERATE_GPU, ""), false).await.unwrap();
+    let r = fx.wait(c, "waiting for GPUs", |r| code(r) == "insufficient_gpu").await;
+    let d = r.diagnosis.unwrap();
+    assert!(d.message.starts_with("16 of 16 nvidia.com/gpu are in use by 2 pods"), "{d:?}");
+    assert!(d.message.ends_with("this run waits"), "{d:?}");
+    assert!(d.scheduler_message.unwrap().contains("Insufficient nvidia.com/gpu"));
+
+    // The cluster page: GPU allocation, the runs on each node, the queue with its reasons.
+    let page = backend::services::cluster::page(&fx.state.db, &fx.state.executor, &fx.user).await.unwrap();
+    let gpu_nodes: Vec<_> = page.nodes.iter().filter(|n| n.name.starts_with(&fx.ns) && n.gpus > 0.0).collect();
+    assert_eq!(gpu_nodes.len(), 2);
+    assert!(gpu_nodes.iter().all(|n| n.gpus == 8.0 && n.gpus_used == 8.0 && n.runs.len() == 1), "{gpu_nodes:?}");
+    assert!(gpu_nodes.iter().all(|n| n.taints == ["nvidia.com/gpu=present:NoSchedule"]));
+    let waiting = page.queue.iter().find(|w| w.run.uuid == c).expect("the waiting run is in the queue");
+    assert_eq!(waiting.diagnosis.as_ref().unwrap().code, "insufficient_gpu");
+
+    fx.stop(a).await;
+    fx.wait(a, "stopped", |r| status(r) == Status::Stopped).await;
+    let r = fx.wait(c, "running once GPUs are free", |r| status(r) == Status::Running).await;
+    assert!(r.diagnosis.is_none(), "a running run has nothing to explain");
+    fx.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_pull_oom_eviction_and_deadline_are_diagnosed() {
+    let Some(fx) = Fixture::start().await else { return };
+    let pull = fx.submit(&job("myelin.test/missing:2", "", "", ""), false).await.unwrap();
+    let limit = "resources: {limits: {memory: 1Gi}, requests: {memory: 1Gi}}";
+    let oom = fx.submit(&job("myelin.test/oom:1", limit, "", ""), false).await.unwrap();
+    let evict = fx.submit(&job("myelin.test/evict:1", "", "", ""), false).await.unwrap();
+    let slow = fx.submit(&job("myelin.test/run:1", "", "", "timeout: 2"), false).await.unwrap();
+
+    let r = fx.wait(pull, "warned about the image", |r| code(r) == "image_pull").await;
+    assert_eq!(status(&r), Status::Warning);
+    let d = r.diagnosis.unwrap();
+    assert!(d.message.starts_with("cannot pull image myelin.test/missing:2 (ErrImagePull)"), "{d:?}");
+
+    let r = fx.wait(oom, "failed", |r| status(r) == Status::Failed).await;
+    assert_eq!(code(&r), "oom_killed");
+    assert!(r.diagnosis.as_ref().unwrap().message.contains("memory limit 1Gi"), "{:?}", r.diagnosis);
+    assert_eq!(r.exit_code, Some(137));
+
+    // An eviction is not the user's failure: the Job replaces the pod, and the run goes on.
+    let r = fx
+        .wait(evict, "evicted, then running again", |r| {
+            status(r) == Status::Running && r.timeline.iter().any(|e| e.reason.as_deref() == Some("Evicted"))
+        })
+        .await;
+    assert!(r.timeline.iter().any(|e| e.status == "warning"));
+    let pods = fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns)).await;
+    assert_eq!(pods["items"].as_array().unwrap().len(), 2, "the evicted pod and its replacement");
+
+    let r = fx.wait(slow, "past its deadline", |r| status(r) == Status::Failed).await;
+    assert_eq!(code(&r), "deadline_exceeded");
+    assert!(r.diagnosis.unwrap().message.contains("time limit of 2 s"));
+    fx.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn myelin_retries_a_failed_job_as_a_new_attempt() {
+    let Some(fx) = Fixture::start().await else { return };
+    let id = fx.submit(&job("myelin.test/fail:1", "", "", "maxRetries: 1"), false).await.unwrap();
+    let r = fx.wait(id, "failed after its retry", |r| status(r) == Status::Failed).await;
+    assert_eq!(r.retries, 1);
+    assert_eq!(r.exit_code, Some(1));
+    assert!(r.timeline.iter().any(|e| e.status == "retrying"));
+    let jobs = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns)).await;
+    let mut names: Vec<&str> =
+        jobs["items"].as_array().unwrap().iter().filter_map(|j| j["metadata"]["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, [format!("run-{id}"), format!("run-{id}-r1")]);
+    let failed: Vec<&Value> = jobs["items"].as_array().unwrap().iter().collect();
+    assert!(failed.iter().all(|j| j["spec"]["backoffLimit"] == 0), "Kubernetes never retries on its own");
+    fx.end().await;
+}

@@ -1,0 +1,196 @@
+//! A Myelin server (SQLite, the Kubernetes executor with the least-privilege identity of
+//! deploy/kubernetes/rbac.yaml) on its own namespace and fake Nodes: 2 GPU nodes (8 GPUs each, tainted), 2
+//! CPU nodes, all run by the kubelet stand-in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backend::executor::{Executor, KubeExecutor};
+use backend::services::projects::{ProjectAccess, ProjectUpdate};
+use backend::services::runs::{RunDetail, Submission};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::kubelet::Kubelet;
+use crate::support::{node_with_kubelet, Api};
+
+pub struct Fixture {
+    pub api: Api,
+    pub ns: String,
+    pub dir: String,
+    pub state: backend::AppState,
+    pub exec: Arc<KubeExecutor>,
+    pub access: ProjectAccess,
+    pub user: backend::entities::user::Model,
+    pub data: std::path::PathBuf,
+    nodes: Vec<String>,
+    _kubelet: Kubelet,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// The dispatcher's identity, bound to the ClusterRole Myelin documents.
+pub async fn grant(api: &Api) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kubernetes/rbac.yaml")).unwrap();
+    let role = spec::yaml::parse("rbac.yaml", &text).expect("rbac.yaml parses").value;
+    api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", role).await;
+    api.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        json!({"metadata": {"name": "myelin-executor"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "myelin-executor"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "myelin-dispatcher"}]}),
+    )
+    .await;
+}
+
+/// The dispatcher's kubeconfig, optionally pointed at another address (a proxy in front of the API server).
+pub async fn config(dir: &str, server: Option<&str>) -> kube::Config {
+    let mut kc = kube::config::Kubeconfig::read_from(format!("{dir}/dispatcher.kc")).unwrap();
+    if let Some(s) = server {
+        for c in &mut kc.clusters {
+            if let Some(cluster) = c.cluster.as_mut() {
+                cluster.server = Some(s.to_string());
+                cluster.tls_server_name = Some("127.0.0.1".into());
+            }
+        }
+    }
+    kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap()
+}
+
+impl Fixture {
+    pub async fn start() -> Option<Fixture> {
+        Self::start_with(None).await
+    }
+
+    /// `server`: the API server address the executor uses (default: the real one).
+    pub async fn start_with(server: Option<&str>) -> Option<Fixture> {
+        let turn = crate::support::cluster().await?;
+        let dir = crate::support::dir()?;
+        let api = Api::connect();
+        for n in api.get("/api/v1/nodes").await["items"].as_array().into_iter().flatten() {
+            if let Some(name) = n["metadata"]["name"].as_str().filter(|n| n.starts_with("exec-")) {
+                api.delete(&format!("/api/v1/nodes/{name}")).await; // left by an interrupted run
+            }
+        }
+        grant(&api).await;
+        let ns = format!("exec-{}", &Uuid::new_v4().simple().to_string()[..10]);
+        api.post("/api/v1/namespaces", json!({"metadata": {"name": ns}})).await;
+        let kubelet = Kubelet::start(api.clone(), &dir, &ns).await;
+        let mut nodes = Vec::new();
+        for (suffix, gpus) in [("gpu-1", Some(8)), ("gpu-2", Some(8)), ("cpu-1", None), ("cpu-2", None)] {
+            let name = format!("{ns}-{suffix}");
+            let labels = if gpus.is_some() { json!({"gpu-type": "v100"}) } else { json!({}) };
+            api.post("/api/v1/nodes", node_with_kubelet(&name, gpus, labels, Some(kubelet.port))).await;
+            nodes.push(name);
+        }
+        let data = std::env::temp_dir().join(format!("myelin-k8s-{ns}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", data.join("myelin.db").display());
+        let (mut state, _store) =
+            backend::server::prepare(&url, false, &data, "http://myelin.test:8000", None).await.unwrap();
+        let exec = KubeExecutor::with_config(
+            config(&dir, server).await,
+            state.db.clone(),
+            &data,
+            "http://myelin.test:8000".into(),
+            state.artifacts.clone(),
+            Some(ns.clone()),
+            state.wake.clone(),
+        )
+        .unwrap();
+        state.executor = Executor::Kubernetes(exec.clone());
+        state.spawn_scheduler();
+        let user = backend::services::accounts::sign_up(&state.db, "ada", "correct horse battery").await.unwrap();
+        backend::services::projects::create(&state.db, &user, "gpu", "").await.unwrap();
+        let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
+        let more = ProjectUpdate { concurrency: Some(50), ..Default::default() };
+        backend::services::projects::update(&state.db, &access, &more).await.unwrap();
+        let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
+        let fx = Fixture { api, ns, dir, state, exec, access, user, data, nodes, _kubelet: kubelet, _turn: turn };
+        if server.is_none() {
+            fx.until("the executor lists the nodes", || async { fx.exec.cluster().nodes.len() >= 4 }).await;
+        }
+        Some(fx)
+    }
+
+    pub async fn submit(&self, yaml: &str, force: bool) -> backend::Result<Uuid> {
+        let sub = Submission { content: yaml.into(), force, ..Default::default() };
+        let r = backend::services::runs::submit(&self.state.db, &self.access, &self.user, &sub, &self.state.executor, None)
+            .await?;
+        self.state.wake.notify_one();
+        Ok(r.summary.uuid)
+    }
+
+    pub async fn run(&self, id: Uuid) -> RunDetail {
+        backend::services::runs::get(&self.state.db, &self.access, id).await.unwrap()
+    }
+
+    /// Waits (up to 30 s) until the run satisfies `ok`; panics with the run as it was last seen.
+    pub async fn wait(&self, id: Uuid, what: &str, ok: impl Fn(&RunDetail) -> bool) -> RunDetail {
+        let mut last = self.run(id).await;
+        for _ in 0..600 {
+            if ok(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            last = self.run(id).await;
+        }
+        panic!(
+            "run never became {what}: status {} ({:?}), diagnosis {:?}, timeline {:#?}",
+            last.summary.status, last.status_message, last.diagnosis, last.timeline
+        );
+    }
+
+    pub async fn until<F: std::future::Future<Output = bool>>(&self, what: &str, ok: impl Fn() -> F) {
+        for _ in 0..600 {
+            if ok().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    pub async fn stop(&self, id: Uuid) {
+        backend::services::runs::stop(&self.state.db, &self.state.executor, &self.access, id).await.unwrap();
+    }
+
+    pub async fn end(self) {
+        self.exec.shutdown();
+        self.api.delete(&format!("/api/v1/namespaces/{}", self.ns)).await;
+        for n in &self.nodes {
+            self.api.delete(&format!("/api/v1/nodes/{n}")).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// A job polyaxonfile: `image`, then YAML under `run.container` (indented 4), `run.environment` (indented 4)
+/// and `termination` (indented 2), each possibly empty.
+pub fn job(image: &str, container: &str, environment: &str, termination: &str) -> String {
+    let mut y = format!(
+        "version: 1.1\nkind: component\nname: train\nrun:\n  kind: job\n  container:\n    image: {image}\n    command: [python, train.py]\n"
+    );
+    for line in container.lines().filter(|l| !l.trim().is_empty()) {
+        y.push_str(&format!("    {line}\n"));
+    }
+    if !environment.trim().is_empty() {
+        y.push_str("  environment:\n");
+        for line in environment.lines().filter(|l| !l.trim().is_empty()) {
+            y.push_str(&format!("    {line}\n"));
+        }
+    }
+    if !termination.trim().is_empty() {
+        y.push_str("termination:\n");
+        for line in termination.lines().filter(|l| !l.trim().is_empty()) {
+            y.push_str(&format!("  {line}\n"));
+        }
+    }
+    y
+}
+
+pub const TOLERATE_GPU: &str =
+    "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]";
+
+pub fn gpus(n: u32) -> String {
+    format!("resources: {{limits: {{nvidia.com/gpu: {n}}}, requests: {{cpu: 1, memory: 1Gi}}}}")
+}

@@ -1,0 +1,99 @@
+//! Shared by the control-plane tests: the admin client (plain HTTP, so the tests see exactly what the API
+//! server answers), fake Nodes, and the turn each test takes on the cluster.
+
+use serde_json::{json, Value};
+
+/// The control plane's run directory, or `None` (the test is skipped, except under CI).
+pub fn dir() -> Option<String> {
+    let dir = std::env::var("MYELIN_K8S_DIR").ok().filter(|d| std::path::Path::new(d).join("ca.crt").exists());
+    if dir.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no control plane: scripts/test runs `scripts/k8s-control-plane up` and sets MYELIN_K8S_DIR"
+        );
+        eprintln!("skipping: no control plane (scripts/k8s-control-plane up; export MYELIN_K8S_DIR)");
+    }
+    dir
+}
+
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Nodes are cluster-wide and every test's diagnosis counts them: one test at a time. `None` skips the test.
+pub async fn cluster() -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    dir()?;
+    Some(TURN.lock().await)
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn connect() -> Self {
+        let dir = dir().expect("control plane");
+        let kc = std::fs::read_to_string(format!("{dir}/admin.kc")).expect("admin kubeconfig");
+        let server =
+            kc.split("server: \"").nth(1).and_then(|s| s.split('"').next()).expect("server in kubeconfig");
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(format!("{dir}/ca.crt")).unwrap()).unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", "Bearer admin-tok".parse().unwrap());
+        let http =
+            reqwest::Client::builder().add_root_certificate(ca).default_headers(headers).build().unwrap();
+        Api { http, base: server.to_string() }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>, patch: bool) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = if patch {
+                req.header("content-type", "application/merge-patch+json").body(b.to_string())
+            } else {
+                req.json(&b)
+            };
+        }
+        let resp = req.send().await.expect("kube-apiserver answers");
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success() || status.as_u16() == 404 || status.as_u16() == 409, "{path}: {status} {v}");
+        v
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        self.send(reqwest::Method::POST, path, Some(body), false).await
+    }
+    pub async fn get(&self, path: &str) -> Value {
+        self.send(reqwest::Method::GET, path, None, false).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
+        self.send(reqwest::Method::PATCH, path, Some(body), true).await
+    }
+    pub async fn delete(&self, path: &str) {
+        self.send(reqwest::Method::DELETE, path, Some(json!({"gracePeriodSeconds": 0})), false).await;
+    }
+}
+
+/// A Ready node; GPU nodes carry `nvidia.com/gpu=present:NoSchedule` as GPU node pools usually do. `kubelet`
+/// is the port of the kubelet stand-in that serves its pods' logs.
+pub fn node(name: &str, gpus: Option<u32>, labels: Value) -> Value {
+    node_with_kubelet(name, gpus, labels, None)
+}
+
+pub fn node_with_kubelet(name: &str, gpus: Option<u32>, labels: Value, kubelet: Option<u16>) -> Value {
+    let mut allocatable = json!({"cpu": "32", "memory": "128Gi", "pods": "110"});
+    let mut taints = json!([]);
+    if let Some(g) = gpus {
+        allocatable["nvidia.com/gpu"] = json!(g.to_string());
+        taints = json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]);
+    }
+    let mut n = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"taints": taints},
+        "status": {"capacity": allocatable, "allocatable": allocatable,
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "fake"}]}});
+    if let Some(port) = kubelet {
+        n["status"]["addresses"] = json!([{"type": "InternalIP", "address": "127.0.0.1"}]);
+        n["status"]["daemonEndpoints"] = json!({"kubeletEndpoint": {"Port": port}});
+    }
+    n
+}
