@@ -65,12 +65,22 @@ async fn a_job_runs_to_success_with_its_secret_logs_node_and_digest() {
 async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
     let Some(fx) = Fixture::start().await else { return };
 
-    // 1. GPUs without a toleration: the GPU nodes' taint.
-    let id = fx.submit(&job("myelin.test/run:1", &gpus(1), "", ""), false).await.unwrap();
-    let r = fx.wait(id, "unschedulable", |r| status(r) == Status::Unschedulable && r.diagnosis.is_some()).await;
+    // 1. GPUs without a toleration: the GPU nodes' taint. The pre-flight check says so before queueing; forced,
+    // the run waits and says the same.
+    let spec = job("myelin.test/run:1", &gpus(1), "", "");
+    assert!(matches!(
+        fx.submit(&spec, false).await,
+        Err(Error::Unplaceable { code: "untolerated_taint", .. })
+    ));
+    let id = fx.submit(&spec, true).await.unwrap();
+    let r =
+        fx.wait(id, "unschedulable", |r| status(r) == Status::Unschedulable && r.diagnosis.is_some()).await;
     let d = r.diagnosis.clone().unwrap();
     assert_eq!(d.code, "untolerated_taint", "{d:?}");
-    assert_eq!(d.message, "2 nvidia.com/gpu nodes exist but carry taint nvidia.com/gpu=present:NoSchedule; add a toleration");
+    assert_eq!(
+        d.message,
+        "2 nvidia.com/gpu nodes exist but carry taint nvidia.com/gpu=present:NoSchedule; add a toleration"
+    );
     assert!(d.scheduler_message.as_deref().unwrap().contains("untolerated taint"), "{d:?}");
     // `myelin ops get -o json` prints this document.
     let json = serde_json::to_value(&r).unwrap();
@@ -88,10 +98,18 @@ async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
         other => panic!("expected the pre-flight check to refuse: {other:?}"),
     }
     let too_big = job("myelin.test/run:1", &gpus(16), TOLERATE_GPU, "");
-    assert!(matches!(fx.submit(&too_big, false).await, Err(Error::Unplaceable { code: "insufficient_gpu", .. })));
+    assert!(matches!(
+        fx.submit(&too_big, false).await,
+        Err(Error::Unplaceable { code: "insufficient_gpu", .. })
+    ));
     let id = fx.submit(&spec, true).await.unwrap();
     let r = fx.wait(id, "unschedulable", |r| code(r) == "node_selector_mismatch").await;
-    assert!(r.diagnosis.unwrap().scheduler_message.unwrap().contains("didn't match Pod's node affinity/selector"));
+    assert!(r
+        .diagnosis
+        .unwrap()
+        .scheduler_message
+        .unwrap()
+        .contains("didn't match Pod's node affinity/selector"));
     fx.stop(id).await;
 
     // 3. All 16 GPUs taken by 2 runs: the third waits, and starts when one of them stops.
@@ -110,9 +128,13 @@ async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
 
     // The cluster page: GPU allocation, the runs on each node, the queue with its reasons.
     let page = backend::services::cluster::page(&fx.state.db, &fx.state.executor, &fx.user).await.unwrap();
-    let gpu_nodes: Vec<_> = page.nodes.iter().filter(|n| n.name.starts_with(&fx.ns) && n.gpus > 0.0).collect();
+    let gpu_nodes: Vec<_> =
+        page.nodes.iter().filter(|n| n.name.starts_with(&fx.ns) && n.gpus > 0.0).collect();
     assert_eq!(gpu_nodes.len(), 2);
-    assert!(gpu_nodes.iter().all(|n| n.gpus == 8.0 && n.gpus_used == 8.0 && n.runs.len() == 1), "{gpu_nodes:?}");
+    assert!(
+        gpu_nodes.iter().all(|n| n.gpus == 8.0 && n.gpus_used == 8.0 && n.runs.len() == 1),
+        "{gpu_nodes:?}"
+    );
     assert!(gpu_nodes.iter().all(|n| n.taints == ["nvidia.com/gpu=present:NoSchedule"]));
     let waiting = page.queue.iter().find(|w| w.run.uuid == c).expect("the waiting run is in the queue");
     assert_eq!(waiting.diagnosis.as_ref().unwrap().code, "insufficient_gpu");
@@ -150,7 +172,8 @@ async fn image_pull_oom_eviction_and_deadline_are_diagnosed() {
         })
         .await;
     assert!(r.timeline.iter().any(|e| e.status == "warning"));
-    let pods = fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns)).await;
+    let pods =
+        fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns)).await;
     assert_eq!(pods["items"].as_array().unwrap().len(), 2, "the evicted pod and its replacement");
 
     let r = fx.wait(slow, "past its deadline", |r| status(r) == Status::Failed).await;
@@ -167,7 +190,10 @@ async fn myelin_retries_a_failed_job_as_a_new_attempt() {
     assert_eq!(r.retries, 1);
     assert_eq!(r.exit_code, Some(1));
     assert!(r.timeline.iter().any(|e| e.status == "retrying"));
-    let jobs = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns)).await;
+    let jobs = fx
+        .api
+        .get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns))
+        .await;
     let mut names: Vec<&str> =
         jobs["items"].as_array().unwrap().iter().filter_map(|j| j["metadata"]["name"].as_str()).collect();
     names.sort();

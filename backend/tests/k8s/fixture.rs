@@ -30,7 +30,9 @@ pub struct Fixture {
 
 /// The dispatcher's identity, bound to the ClusterRole Myelin documents.
 pub async fn grant(api: &Api) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kubernetes/rbac.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kubernetes/rbac.yaml"))
+            .unwrap();
     let role = spec::yaml::parse("rbac.yaml", &text).expect("rbac.yaml parses").value;
     api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", role).await;
     api.post(
@@ -66,11 +68,6 @@ impl Fixture {
         let turn = crate::support::cluster().await?;
         let dir = crate::support::dir()?;
         let api = Api::connect();
-        for n in api.get("/api/v1/nodes").await["items"].as_array().into_iter().flatten() {
-            if let Some(name) = n["metadata"]["name"].as_str().filter(|n| n.starts_with("exec-")) {
-                api.delete(&format!("/api/v1/nodes/{name}")).await; // left by an interrupted run
-            }
-        }
         grant(&api).await;
         let ns = format!("exec-{}", &Uuid::new_v4().simple().to_string()[..10]);
         api.post("/api/v1/namespaces", json!({"metadata": {"name": ns}})).await;
@@ -99,13 +96,15 @@ impl Fixture {
         .unwrap();
         state.executor = Executor::Kubernetes(exec.clone());
         state.spawn_scheduler();
-        let user = backend::services::accounts::sign_up(&state.db, "ada", "correct horse battery").await.unwrap();
+        let user =
+            backend::services::accounts::sign_up(&state.db, "ada", "correct horse battery").await.unwrap();
         backend::services::projects::create(&state.db, &user, "gpu", "").await.unwrap();
         let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
         let more = ProjectUpdate { concurrency: Some(50), ..Default::default() };
         backend::services::projects::update(&state.db, &access, &more).await.unwrap();
         let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
-        let fx = Fixture { api, ns, dir, state, exec, access, user, data, nodes, _kubelet: kubelet, _turn: turn };
+        let fx =
+            Fixture { api, ns, dir, state, exec, access, user, data, nodes, _kubelet: kubelet, _turn: turn };
         if server.is_none() {
             fx.until("the executor lists the nodes", || async { fx.exec.cluster().nodes.len() >= 4 }).await;
         }
@@ -114,8 +113,15 @@ impl Fixture {
 
     pub async fn submit(&self, yaml: &str, force: bool) -> backend::Result<Uuid> {
         let sub = Submission { content: yaml.into(), force, ..Default::default() };
-        let r = backend::services::runs::submit(&self.state.db, &self.access, &self.user, &sub, &self.state.executor, None)
-            .await?;
+        let r = backend::services::runs::submit(
+            &self.state.db,
+            &self.access,
+            &self.user,
+            &sub,
+            &self.state.executor,
+            None,
+        )
+        .await?;
         self.state.wake.notify_one();
         Ok(r.summary.uuid)
     }
@@ -188,8 +194,7 @@ pub fn job(image: &str, container: &str, environment: &str, termination: &str) -
     y
 }
 
-pub const TOLERATE_GPU: &str =
-    "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]";
+pub const TOLERATE_GPU: &str = "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]";
 
 pub fn gpus(n: u32) -> String {
     format!("resources: {{limits: {{nvidia.com/gpu: {n}}}, requests: {{cpu: 1, memory: 1Gi}}}}")

@@ -137,7 +137,9 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
         api.delete(&path).await;
         return;
     }
-    if p["spec"]["nodeName"].is_null() || matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed")) {
+    if p["spec"]["nodeName"].is_null()
+        || matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+    {
         return;
     }
     let c = &p["spec"]["containers"][0];
@@ -148,7 +150,9 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
     };
     if image.contains("missing") {
         if p["status"]["containerStatuses"].is_null() {
-            let msg = format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found");
+            let msg = format!(
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
+            );
             api.patch(&format!("{path}/status"), json!({"status": {"phase": "Pending",
                 "containerStatuses": status(json!({"waiting": {"reason": "ErrImagePull", "message": msg}}), "")}}))
                 .await;
@@ -161,7 +165,10 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
         {
             let mut s = pods.lock().unwrap();
             s.started.insert(name.clone(), Instant::now());
-            s.logs.insert(name.clone(), vec![format!("{} hello from {name}", now()), format!("{} step=1 loss=0.5", now())]);
+            s.logs.insert(
+                name.clone(),
+                vec![format!("{} hello from {name}", now()), format!("{} step=1 loss=0.5", now())],
+            );
         }
         api.patch(&format!("{path}/status"), json!({"status": {"phase": "Running", "startTime": now(),
             "conditions": [{"type": "Ready", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
@@ -172,10 +179,13 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
     if started.elapsed() < RUNS_FOR {
         return;
     }
-    let job = p["metadata"]["labels"]["batch.kubernetes.io/job-name"].as_str().unwrap_or_default().to_string();
+    let job =
+        p["metadata"]["labels"]["batch.kubernetes.io/job-name"].as_str().unwrap_or_default().to_string();
     let terminated = |code: i32, reason: &str| {
-        status(json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": now(), "finishedAt": now()}}),
-            &format!("docker-pullable://{digest}"))
+        status(
+            json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": now(), "finishedAt": now()}}),
+            &format!("docker-pullable://{digest}"),
+        )
     };
     let patch = if image.contains("succeed") {
         json!({"phase": "Succeeded", "containerStatuses": terminated(0, "Completed")})

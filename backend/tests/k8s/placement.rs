@@ -61,12 +61,6 @@ async fn explain(api: &Api, ns: &str, name: &str) -> spec::placement::Diagnosis 
 async fn our_explanations_agree_with_the_real_scheduler() {
     let Some(_turn) = crate::support::cluster().await else { return };
     let api = Api::connect();
-    // Nodes an interrupted earlier run left behind would skew both verdicts.
-    for n in api.get("/api/v1/nodes").await["items"].as_array().into_iter().flatten() {
-        if let Some(name) = n["metadata"]["name"].as_str().filter(|n| n.starts_with("placement-")) {
-            api.delete(&format!("/api/v1/nodes/{name}")).await;
-        }
-    }
     let ns = format!("placement-{}", uuid::Uuid::new_v4().simple());
     api.post("/api/v1/namespaces", json!({"metadata": {"name": ns}})).await;
     let nodes = [

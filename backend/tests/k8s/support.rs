@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 /// The control plane's run directory, or `None` (the test is skipped, except under CI).
 pub fn dir() -> Option<String> {
-    let dir = std::env::var("MYELIN_K8S_DIR").ok().filter(|d| std::path::Path::new(d).join("ca.crt").exists());
+    let dir =
+        std::env::var("MYELIN_K8S_DIR").ok().filter(|d| std::path::Path::new(d).join("ca.crt").exists());
     if dir.is_none() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -18,10 +19,20 @@ pub fn dir() -> Option<String> {
 
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Nodes are cluster-wide and every test's diagnosis counts them: one test at a time. `None` skips the test.
+/// Nodes are cluster-wide and every test's diagnosis counts them: one test at a time, and each starts without
+/// the Nodes an earlier (maybe failed) test left. `None` skips the test.
 pub async fn cluster() -> Option<tokio::sync::MutexGuard<'static, ()>> {
     dir()?;
-    Some(TURN.lock().await)
+    let turn = TURN.lock().await;
+    let api = Api::connect();
+    for n in api.get("/api/v1/nodes").await["items"].as_array().into_iter().flatten() {
+        if let Some(name) =
+            n["metadata"]["name"].as_str().filter(|n| n.starts_with("exec-") || n.starts_with("placement-"))
+        {
+            api.delete(&format!("/api/v1/nodes/{name}")).await;
+        }
+    }
+    Some(turn)
 }
 
 #[derive(Clone)]
@@ -56,7 +67,10 @@ impl Api {
         let resp = req.send().await.expect("kube-apiserver answers");
         let status = resp.status();
         let v: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success() || status.as_u16() == 404 || status.as_u16() == 409, "{path}: {status} {v}");
+        assert!(
+            status.is_success() || status.as_u16() == 404 || status.as_u16() == 409,
+            "{path}: {status} {v}"
+        );
         v
     }
     pub async fn post(&self, path: &str, body: Value) -> Value {
