@@ -202,3 +202,88 @@ async fn myelin_retries_a_failed_job_as_a_new_attempt() {
     assert!(failed.iter().all(|j| j["spec"]["backoffLimit"] == 0), "Kubernetes never retries on its own");
     fx.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_loses_duplicates_and_strands_no_run() {
+    let Some(mut fx) = Fixture::start().await else { return };
+    let spec = job("myelin.test/run:1", "", "", "");
+    let (keeps, ends, vanishes) = (
+        fx.submit(&spec, false).await.unwrap(),
+        fx.submit(&spec, false).await.unwrap(),
+        fx.submit(&spec, false).await.unwrap(),
+    );
+    for id in [keeps, ends, vanishes] {
+        fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    }
+    let uid = |j: Value| j["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let ns = fx.ns.clone();
+    let job_path = |id| format!("/apis/batch/v1/namespaces/{ns}/jobs/run-{id}");
+    let before = uid(fx.api.get(&job_path(keeps)).await);
+
+    // The server goes down. Meanwhile one run's pod succeeds, another's Job is deleted, and a fourth run was
+    // claimed but never applied (the crash came between the two).
+    fx.exec.shutdown();
+    let pods =
+        fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={ends}", fx.ns)).await;
+    let pod = pods["items"][0]["metadata"]["name"].as_str().unwrap().to_string();
+    fx.api
+        .patch(
+            &format!("/api/v1/namespaces/{}/pods/{pod}/status", fx.ns),
+            serde_json::json!({"status": {"phase": "Succeeded", "containerStatuses": [{"name": "main", "image": "myelin.test/run:1",
+                "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-11-28T00:00:00Z", "finishedAt": "2026-11-28T00:00:01Z"}}}]}}),
+        )
+        .await;
+    fx.api.delete(&job_path(vanishes)).await;
+    let stranded = fx.submit(&spec, false).await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    backend::entities::run::Entity::update_many()
+        .col_expr(backend::entities::run::Column::Status, sea_orm::sea_query::Expr::value("scheduled"))
+        .col_expr(backend::entities::run::Column::Executor, sea_orm::sea_query::Expr::value("kubernetes"))
+        .filter(backend::entities::run::Column::Id.eq(stranded))
+        .exec(&fx.state.db)
+        .await
+        .unwrap();
+
+    // A new server process on the same database.
+    let exec = fx.restart().await;
+    let touched = exec.recover().await.unwrap();
+    assert_eq!(touched, 2, "the stranded run is applied again and the vanished one failed");
+    fx.wait(ends, "succeeded", |r| status(r) == Status::Succeeded).await;
+    let r = fx.wait(vanishes, "failed", |r| status(r) == Status::Failed).await;
+    assert_eq!(r.status_reason.as_deref(), Some("WorkloadLost"));
+    fx.wait(stranded, "running", |r| status(r) == Status::Running).await;
+    let r = fx.run(keeps).await;
+    assert_eq!(status(&r), Status::Running, "untouched");
+    assert_eq!(uid(fx.api.get(&job_path(keeps)).await), before, "the same Job, not a second one");
+    for id in [keeps, stranded] {
+        let jobs = fx
+            .api
+            .get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns))
+            .await;
+        assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "one Job per run");
+    }
+    fx.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_server_keeps_runs_queued_with_the_reason_then_dispatches() {
+    let Some(dir) = crate::support::dir() else { return };
+    let proxy = crate::support::Proxy::start(&dir).await;
+    let Some(fx) = Fixture::start_with(Some(&proxy.url())).await else { return };
+    let id = fx.submit(&job("myelin.test/run:1", "", "", ""), false).await.unwrap();
+    let r =
+        fx.wait(id, "back in the queue", |r| r.status_reason.as_deref() == Some("ClusterUnreachable")).await;
+    assert_eq!(status(&r), Status::Queued);
+    assert!(r.status_message.as_deref().unwrap().starts_with("cannot reach the Kubernetes API"), "{r:?}");
+    assert!(!fx.exec.accepting(), "dispatch backs off");
+
+    proxy.set_up(true);
+    fx.wait(id, "running once the API server answers", |r| status(r) == Status::Running).await;
+    let jobs = fx
+        .api
+        .get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns))
+        .await;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
+    fx.end().await;
+}

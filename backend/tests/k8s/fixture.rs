@@ -111,6 +111,24 @@ impl Fixture {
         Some(fx)
     }
 
+    /// A new executor on the same database, as after a server restart (the old one is shut down first).
+    pub async fn restart(&mut self) -> Arc<KubeExecutor> {
+        self.exec.shutdown();
+        let exec = KubeExecutor::with_config(
+            config(&self.dir, None).await,
+            self.state.db.clone(),
+            &self.data,
+            "http://myelin.test:8000".into(),
+            self.state.artifacts.clone(),
+            Some(self.ns.clone()),
+            self.state.wake.clone(),
+        )
+        .unwrap();
+        self.exec = exec.clone();
+        self.state.executor = Executor::Kubernetes(exec.clone());
+        exec
+    }
+
     pub async fn submit(&self, yaml: &str, force: bool) -> backend::Result<Uuid> {
         let sub = Submission { content: yaml.into(), force, ..Default::default() };
         let r = backend::services::runs::submit(

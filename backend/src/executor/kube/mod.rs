@@ -61,6 +61,8 @@ pub struct KubeExecutor {
     requests: Arc<AtomicU64>,
     /// The watchers, ended by `shutdown`.
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// Set by `shutdown`: no more dispatching.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// Failures talking to the cluster: the API refused (the run fails with its words) or could not be reached
@@ -131,6 +133,7 @@ impl KubeExecutor {
             wake,
             requests,
             tasks: Mutex::default(),
+            closed: Default::default(),
         });
         watch::spawn(me.clone());
         Ok(me)
@@ -148,6 +151,7 @@ impl KubeExecutor {
 
     /// Ends the watchers (a server shutting down; tests that play a restart).
     pub fn shutdown(&self) {
+        self.closed.store(true, Ordering::Relaxed);
         self.tasks.lock().expect("lock").drain(..).for_each(|t| t.abort());
     }
 
@@ -165,7 +169,8 @@ impl KubeExecutor {
 
     /// False while the API server is unreachable and the backoff has not run out.
     pub fn accepting(&self) -> bool {
-        self.backoff.lock().expect("lock").is_none_or(|(until, _)| Instant::now() >= until)
+        !self.closed.load(Ordering::Relaxed)
+            && self.backoff.lock().expect("lock").is_none_or(|(until, _)| Instant::now() >= until)
     }
 
     /// Whether the watchers have listed Nodes at least once (pre-flight checks need them).
