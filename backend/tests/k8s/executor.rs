@@ -287,3 +287,42 @@ async fn an_unreachable_api_server_keeps_runs_queued_with_the_reason_then_dispat
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
     fx.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeflow_jobs_and_services_are_dispatched_as_their_objects() {
+    let Some(fx) = Fixture::start().await else { return };
+    // A TFJob: validated by the real Kubeflow CRD schema; no operator runs here, so the test plays it.
+    let tf = "version: 1.1\nkind: component\nname: dist\nrun:\n  kind: tfjob\n  chief:\n    replicas: 1\n    container: {image: myelin.test/run:1, command: [python, train.py]}\n  worker:\n    replicas: 2\n    container: {image: myelin.test/run:1, command: [python, train.py]}\n";
+    let id = fx.submit(tf, false).await.unwrap();
+    let r = fx
+        .wait(id, "applied", |r| r.status_message.as_deref().is_some_and(|m| m.starts_with("TFJob run-")))
+        .await;
+    assert_eq!(status(&r), Status::Scheduled);
+    let path = format!("/apis/kubeflow.org/v1/namespaces/{}/tfjobs/run-{id}", fx.ns);
+    let o = fx.api.get(&path).await;
+    let worker = &o["spec"]["tfReplicaSpecs"]["Worker"];
+    assert_eq!(worker["replicas"], 2);
+    assert_eq!(worker["template"]["metadata"]["labels"]["myelin.io/run"], id.to_string());
+    assert!(worker["template"]["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"].is_string());
+    let s = fx.api.get(&format!("/api/v1/namespaces/{}/secrets/run-{id}-env", fx.ns)).await;
+    assert_eq!(s["metadata"]["ownerReferences"][0]["kind"], "TFJob");
+    let cond = |t: &str| serde_json::json!({"status": {"conditions": [{"type": t, "status": "True", "reason": "TFJob".to_string() + t, "message": format!("TFJob is {t}"), "lastTransitionTime": "2026-11-28T00:00:00Z", "lastUpdateTime": "2026-11-28T00:00:00Z"}]}});
+    fx.api.patch(&format!("{path}/status"), cond("Running")).await;
+    fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    fx.api.patch(&format!("{path}/status"), cond("Succeeded")).await;
+    fx.wait(id, "succeeded", |r| status(r) == Status::Succeeded).await;
+
+    // A service: a Deployment and a Service; it runs until stopped, which deletes both.
+    let svc = "version: 1.1\nkind: component\nname: board\nrun:\n  kind: service\n  ports: [6006]\n  container: {image: myelin.test/run:1, command: [tensorboard]}\n";
+    let id = fx.submit(svc, false).await.unwrap();
+    let r = fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    assert!(r.node.is_some());
+    let service = fx.api.get(&format!("/api/v1/namespaces/{}/services/run-{id}", fx.ns)).await;
+    assert_eq!(service["spec"]["ports"][0]["port"], 6006);
+    assert_eq!(service["spec"]["selector"]["myelin.io/run"], id.to_string());
+    fx.stop(id).await;
+    fx.wait(id, "stopped", |r| status(r) == Status::Stopped).await;
+    let gone = fx.api.get(&format!("/apis/apps/v1/namespaces/{}/deployments/run-{id}", fx.ns)).await;
+    assert!(gone["metadata"]["deletionTimestamp"].is_string() || gone["code"] == 404, "{gone}");
+    fx.end().await;
+}

@@ -66,6 +66,10 @@ impl Fixture {
     /// `server`: the API server address the executor uses (default: the real one).
     pub async fn start_with(server: Option<&str>) -> Option<Fixture> {
         let turn = crate::support::cluster().await?;
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = crate::support::dir()?;
         let api = Api::connect();
         grant(&api).await;

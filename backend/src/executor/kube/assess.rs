@@ -106,6 +106,10 @@ pub fn assess(s: &Seen) -> Observed {
                 o.status = Status::Failed;
                 return o;
             }
+            if let (Some(c), None) = (condition(s.top, "Running"), newest) {
+                // The operator says it runs; its pods are not visible here (not labelled, or not yet listed).
+                return observed(Status::Running, "Running", str_of(&c["message"]).to_string());
+            }
         }
         _ => {}
     }

@@ -70,7 +70,9 @@ impl Attempt<'_> {
                 for_each_template(&mut o["spec"], &mut |t| {
                     merge(&mut t["metadata"]["labels"], self.labels());
                     for list in ["containers", "initContainers"] {
-                        for c in t["spec"][list].as_array_mut().into_iter().flatten() {
+                        // `get_mut`, not indexing: indexing would add `list: null`, which schemas refuse.
+                        let containers = t["spec"].get_mut(list).and_then(Value::as_array_mut);
+                        for c in containers.into_iter().flatten() {
                             let mut from = c["envFrom"].as_array().cloned().unwrap_or_default();
                             from.push(json!({"secretRef": {"name": self.secret_name()}}));
                             c["envFrom"] = Value::Array(from);
@@ -180,6 +182,7 @@ mod tests {
         assert_eq!(t["metadata"]["labels"][ATTEMPT], "1");
         assert!(t["spec"]["containers"][0]["envFrom"][0]["secretRef"].is_object());
         assert!(o["spec"].get("backoffLimit").is_none(), "only Jobs get Job fields");
+        assert!(t["spec"].get("initContainers").is_none(), "no null lists added");
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "n"},
             "spec": {"selector": {"myelin.io/run": "x"}}});
         let sel = &a.objects(&[svc])[0]["spec"]["selector"];

@@ -135,6 +135,7 @@ async fn mirror(
             }
             Ok(Event::Apply(o)) => {
                 let v = as_json(&ar, o);
+                tracing::debug!(kind = %ar.kind, name = %key_of(&v), "watch: applied");
                 exec.cache.put(&plural, key_of(&v), Some(v.clone()));
                 exec.changed(&plural, &v).await;
             }
@@ -248,7 +249,10 @@ impl KubeExecutor {
         }
         let name = super::objects::name(id, r.retries);
         let ar = resource(&r.compiled["manifests"][0]);
-        let Some(top) = self.cache.get(&ar.plural, &name) else { return Ok(()) };
+        let Some(top) = self.cache.get(&ar.plural, &name) else {
+            tracing::debug!(plural = %ar.plural, %name, "sync: no workload seen");
+            return Ok(());
+        };
         let attempt = r.retries.to_string();
         let pods = self.cache.all("pods", |p| {
             run_of(p) == Some(id) && p["metadata"]["labels"][ATTEMPT].as_str() == Some(attempt.as_str())
