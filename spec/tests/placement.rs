@@ -47,7 +47,7 @@ fn quantities() {
 fn no_node_offers_the_gpu() {
     let d = explain(&Needs::of_pod_spec(&pod(1, json!({}))), &views(&[cpu_node("c1"), cpu_node("c2")]));
     assert_eq!(d.findings[0].code, "insufficient_gpu");
-    assert_eq!(d.findings[0].waits, false, "{d:?}");
+    assert!(!d.findings[0].waits, "{d:?}");
     assert_eq!(message(&d), "no node offers nvidia.com/gpu");
 }
 
@@ -78,7 +78,7 @@ fn all_gpus_busy_means_wait() {
     let d = explain(&Needs::of_pod_spec(&pod(2, json!({}))), &nodes);
     assert!(d.fits.is_empty());
     assert_eq!(d.findings[0].code, "insufficient_gpu");
-    assert_eq!(d.findings[0].waits, true, "{d:?}");
+    assert!(d.findings[0].waits, "{d:?}");
     assert_eq!(
         message(&d),
         "16 of 16 nvidia.com/gpu are in use by 2 pods (the largest free share on one node is 0, the run needs 2); this run waits"
@@ -106,7 +106,7 @@ fn selectors_and_affinity() {
 fn asking_more_than_any_node_has_never_fits() {
     let d = explain(&Needs::of_pod_spec(&pod(16, json!({}))), &views(&[gpu_node("g1", 8, false)]));
     assert_eq!(d.findings[0].code, "insufficient_gpu");
-    assert_eq!(d.findings[0].waits, false, "{d:?}");
+    assert!(!d.findings[0].waits, "{d:?}");
     assert!(
         message(&d).contains("asks for 16 nvidia.com/gpu but the largest node offers 8"),
         "{}",

@@ -348,22 +348,34 @@ pub fn unschedulable_diagnosis(pod_spec: &Value, nodes: &[NodeView], verbatim: &
     d
 }
 
-/// The code of a scheduler `FitError` message, by its most telling reason (wordings of 1.18 to 1.36).
+/// The code of a scheduler `FitError` message, by its most telling reason (wordings of 1.18 to 1.36). Only the
+/// part before ` preemption:` is about this pod's fit.
 pub fn classify_scheduler_message(msg: &str) -> &'static str {
     let head = msg.split(" preemption:").next().unwrap_or(msg);
-    let patterns: [(&str, &str); 9] = [
-        ("Insufficient nvidia.com/gpu", "insufficient_gpu"),
-        ("/gpu", "insufficient_gpu"),
+    let insufficient: Vec<&str> = head
+        .match_indices("Insufficient ")
+        .filter_map(|(i, m)| head[i + m.len()..].split([',', ' ']).next())
+        .map(|r| r.trim_end_matches('.'))
+        .collect();
+    if insufficient.iter().any(|r| r.ends_with("/gpu")) {
+        return "insufficient_gpu";
+    }
+    let patterns: [(&str, &'static str); 5] = [
         ("taint", "untolerated_taint"),
         ("node affinity/selector", "node_selector_mismatch"),
         ("didn't match node selector", "node_selector_mismatch"),
         ("were unschedulable", "all_cordoned"),
-        ("Insufficient cpu", "insufficient_cpu"),
-        ("Insufficient memory", "insufficient_memory"),
         ("PersistentVolumeClaim", "volume"),
     ];
-    patterns
-        .iter()
-        .find(|(p, _)| head.contains(p) || head.to_lowercase().contains(&p.to_lowercase()))
-        .map_or("unschedulable", |(_, c)| c)
+    if let Some((_, code)) = patterns.iter().find(|(p, _)| head.contains(p)) {
+        return code;
+    }
+    match insufficient.first() {
+        Some(r) => spec::placement::insufficient(r),
+        None => "unschedulable",
+    }
 }
+
+#[cfg(test)]
+#[path = "assess_tests.rs"]
+mod tests;

@@ -1,0 +1,77 @@
+//! The classifier on the scheduler's verbatim messages across Kubernetes versions, and the status of objects
+//! as the API gives them (the end-to-end cases run against the real control plane in tests/k8s).
+
+use serde_json::json;
+
+use super::*;
+
+#[test]
+fn scheduler_messages_of_every_wording_are_classified() {
+    let cases = [
+        // 1.25+
+        ("0/4 nodes are available: 2 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {nvidia.com/gpu: present}. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.", "insufficient_gpu"),
+        ("0/2 nodes are available: 2 node(s) had untolerated taint {nvidia.com/gpu: present}. preemption: ...", "untolerated_taint"),
+        // 1.35 (key and value removed)
+        ("0/2 nodes are available: 2 node(s) had untolerated taint(s). preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.", "untolerated_taint"),
+        // 1.19–1.24
+        ("0/3 nodes are available: 3 node(s) had taint {nvidia.com/gpu: present}, that the pod didn't tolerate.", "untolerated_taint"),
+        // ≤1.18
+        ("0/3 nodes are available: 3 node(s) had taints that the pod didn't tolerate.", "untolerated_taint"),
+        ("0/4 nodes are available: 4 node(s) didn't match Pod's node affinity/selector. preemption: ...", "node_selector_mismatch"),
+        ("0/4 nodes are available: 4 node(s) didn't match node selector.", "node_selector_mismatch"),
+        ("0/2 nodes are available: 2 node(s) were unschedulable.", "all_cordoned"),
+        ("0/2 nodes are available: 2 Insufficient memory.", "insufficient_memory"),
+        ("0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.", "volume"),
+        ("0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.", "unschedulable"),
+    ];
+    for (msg, code) in cases {
+        assert_eq!(classify_scheduler_message(msg), code, "{msg}");
+    }
+}
+
+#[test]
+fn the_preemption_tail_does_not_decide() {
+    // Only the part before " preemption:" is about this pod's fit.
+    let msg = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.";
+    assert_eq!(classify_scheduler_message(msg), "node_selector_mismatch");
+}
+
+fn job(conditions: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job", "spec": {"activeDeadlineSeconds": 30}, "status": {"conditions": conditions}})
+}
+
+fn seen<'a>(top: &'a serde_json::Value, pods: &[&'a serde_json::Value]) -> Observed {
+    assess(&Seen { top, pods: pods.to_vec(), warnings: vec![], nodes: &[] })
+}
+
+#[test]
+fn job_conditions_end_the_run() {
+    let done = job(json!([{"type": "Complete", "status": "True"}]));
+    assert_eq!(seen(&done, &[]).status, Status::Succeeded);
+    let late = job(json!([{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]));
+    let o = seen(&late, &[]);
+    assert_eq!((o.status, o.diagnosis.unwrap().code.as_str()), (Status::Failed, "deadline_exceeded"));
+    let off = job(json!([{"type": "Complete", "status": "False"}]));
+    assert_eq!(seen(&off, &[]).status, Status::Scheduled, "a False condition says nothing");
+}
+
+#[test]
+fn a_pending_pod_without_a_verdict_waits_for_the_scheduler() {
+    let top = job(json!([]));
+    let pod = json!({"metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {}, "status": {"phase": "Pending"}});
+    let o = seen(&top, &[&pod]);
+    assert_eq!((o.status, o.reason.as_str()), (Status::Scheduled, "Pending"));
+    assert!(o.diagnosis.is_none());
+}
+
+#[test]
+fn a_missing_secret_is_a_container_config_warning() {
+    let top = job(json!([]));
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n"}, "status": {"phase": "Pending",
+        "containerStatuses": [{"name": "main", "image": "i", "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"db\" not found"}}}]}});
+    let o = seen(&top, &[&pod]);
+    assert_eq!(o.status, Status::Warning);
+    let d = o.diagnosis.unwrap();
+    assert_eq!(d.code, "container_config");
+    assert!(d.message.contains("secret \"db\" not found"), "{d:?}");
+}
