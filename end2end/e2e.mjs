@@ -33,14 +33,14 @@ async function session(who) {
   page.on('response', r => { if (r.status() >= 500) problems.push(`${who}: HTTP ${r.status()} ${r.url()}`); });
   return page;
 }
-async function open(page, path) {
-  const resp = await page.goto(base + path);
+async function open(page, path, at = base) {
+  const resp = await page.goto(at + path);
   await page.waitForSelector('body[data-hydrated]', { timeout: 15000 });
   return resp;
 }
 async function shot(page, name) { await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true }); }
-async function signUp(page, username) {
-  await open(page, '/signup');
+async function signUp(page, username, at = base) {
+  await open(page, '/signup', at);
   await page.fill('#username', username);
   await page.fill('#password', password);
   await page.click('#submit');
@@ -288,6 +288,52 @@ await check('log out ends the session', async () => {
   await open(alice, `/${users.alice}/${project}`);
   await alice.waitForSelector('text=Not found');
 });
+// A second server with the Kubernetes executor (scripts/e2e.sh starts it on the test control plane, with one
+// tainted 8-GPU node and no kubelet): the pre-flight refusal, a forced run's diagnosis, the cluster page.
+const k8s = process.env.MYELIN_E2E_K8S_URL;
+if (k8s) {
+  const dave = await session('dave');
+  const gpuJob = `kind: component
+name: gpu-train
+run:
+  kind: job
+  container:
+    image: pytorch/pytorch:2.5
+    command: [python, train.py]
+    resources: {limits: {nvidia.com/gpu: 2}}
+`;
+  await check('kubernetes: a GPU run without a toleration is refused before queueing, then forced, and says why it waits', async () => {
+    await signUp(dave, `dave-${run}`, k8s);
+    const made = await dave.evaluate(async () => (await fetch('/api/v1/projects', { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'gpu', description: '' }) })).status);
+    expect(made === 201, `project create answered ${made}`);
+    await open(dave, `/dave-${run}/gpu/runs`, k8s);
+    await dave.click('#new-run summary');
+    await dave.fill('#run-content', gpuJob);
+    await dave.click('#submit-run');
+    await dave.waitForSelector('.form-error:has-text("add a toleration")', { timeout: 15000 });
+    await shot(dave, '30-k8s-preflight');
+    await dave.check('#run-force');
+    await dave.click('#submit-run');
+    await dave.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+    const url = dave.url();
+    for (let i = 0; i < 40 && await dave.locator('#run-diagnosis[data-code="untolerated_taint"]').count() === 0; i++) {
+      await dave.waitForTimeout(500);
+      await dave.goto(url);
+    }
+    await dave.waitForSelector('#run-diagnosis:has-text("1 nvidia.com/gpu node exists but carries taint nvidia.com/gpu=present:NoSchedule")');
+    await dave.waitForSelector('#run-scheduler-message:has-text("untolerated taint")');
+    await dave.waitForSelector('#run-status:has-text("unschedulable")');
+    await shot(dave, '31-k8s-diagnosis');
+  });
+  await check('kubernetes: the cluster page shows the GPU node and the queue with the reason', async () => {
+    await open(dave, '/cluster', k8s);
+    await dave.waitForSelector('#cluster-nodes tr:has-text("0 / 8")');
+    await dave.waitForSelector('#cluster-queue tr:has-text("untolerated_taint")');
+    await shot(dave, '32-k8s-cluster');
+  });
+}
+
 await check('no page errors, console errors or 5xx answers', async () => {
   expect(problems.length === 0, problems.join('\n'));
 });

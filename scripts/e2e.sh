@@ -10,7 +10,33 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break; sleep 0.1; done
+
+# With the test control plane up (scripts/test), a second server runs the Kubernetes executor in its own
+# namespace, as the least-privilege identity of deploy/kubernetes/rbac.yaml, next to one tainted 8-GPU node.
+k8s_env=()
+k8s_dir="${MYELIN_K8S_DIR:-}"
+if [ -n "$k8s_dir" ] && [ -f "$k8s_dir/dispatcher.kc" ]; then
+  api=$(sed -n 's/.*server: "\(.*\)".*/\1/p' "$k8s_dir/admin.kc")
+  kc() { curl -s --cacert "$k8s_dir/ca.crt" -H "Authorization: Bearer admin-tok" "$@" >/dev/null; }
+  ns="e2e-$(date +%s)"
+  kc -H "Content-Type: application/yaml" --data-binary @deploy/kubernetes/rbac.yaml "$api/apis/rbac.authorization.k8s.io/v1/clusterroles"
+  kc -H "Content-Type: application/json" "$api/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" -d '{"metadata":{"name":"myelin-executor"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"myelin-executor"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"myelin-dispatcher"}]}'
+  kc -H "Content-Type: application/json" "$api/api/v1/namespaces" -d "{\"metadata\":{\"name\":\"$ns\"}}"
+  gpu='{"cpu":"32","memory":"128Gi","pods":"110","nvidia.com/gpu":"8"}'
+  kc -H "Content-Type: application/json" "$api/api/v1/nodes" -d "{\"metadata\":{\"name\":\"$ns-gpu\"},\"spec\":{\"taints\":[{\"key\":\"nvidia.com/gpu\",\"value\":\"present\",\"effect\":\"NoSchedule\"}]},\"status\":{\"capacity\":$gpu,\"allocatable\":$gpu,\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"message\":\"e2e\"}]}}"
+  kdata=$(mktemp -d)
+  kport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  KUBECONFIG="$k8s_dir/dispatcher.kc" "$bin" serve --data-dir "$kdata" --listen "127.0.0.1:$kport" \
+    --site-root "$CARGO_TARGET_DIR/site" --executor kubernetes --namespace "$ns" >"$kdata/serve.log" 2>&1 &
+  kserver=$!
+  trap 'kill $server $kserver 2>/dev/null || true; kc -X DELETE "$api/api/v1/namespaces/$ns"; kc -X DELETE "$api/api/v1/nodes/$ns-gpu"; rm -rf "$data" "$kdata"' EXIT
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$kport/api/v1/openapi.json" >/dev/null && break; sleep 0.1; done
+  k8s_env=(MYELIN_E2E_K8S_URL="http://127.0.0.1:$kport")
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true but no control plane for the Kubernetes journeys (MYELIN_K8S_DIR)" >&2; exit 1
+fi
+
 status=0
-MYELIN_E2E_URL="http://127.0.0.1:$port" node end2end/e2e.mjs || status=$?
-[ $status -eq 0 ] || { echo "--- server log"; tail -50 "$data/serve.log"; }
+env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" node end2end/e2e.mjs || status=$?
+[ $status -eq 0 ] || { echo "--- server log"; tail -50 "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; tail -50 "$kdata/serve.log"; }; }
 exit $status

@@ -13,7 +13,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
-use pages::{account, auth, not_found::NotFound, project, projects, run, runs, settings};
+use pages::{account, auth, cluster, not_found::NotFound, project, projects, run, runs, settings};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=auth::Signup />
                     <Route path=path!("/projects") view=projects::Projects ssr=SsrMode::Async />
                     <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
+                    <Route path=path!("/cluster") view=cluster::Cluster ssr=SsrMode::Async />
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
                         <Route path=path!("") view=project::Overview />
                         <Route path=path!("runs") view=runs::RunsTab />

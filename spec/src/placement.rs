@@ -321,8 +321,9 @@ pub fn explain(needs: &Needs, nodes: &[NodeView]) -> Diagnosis {
         findings.push(Finding {
             code: "untolerated_taint",
             message: format!(
-                "{} exist but carry taint {}; add a toleration",
-                plural(candidates.len(), &format!("{kind}node"), &format!("{kind}nodes")),
+                "{} but {} taint {}; add a toleration",
+                plural(candidates.len(), &format!("{kind}node exists"), &format!("{kind}nodes exist")),
+                if candidates.len() == 1 { "carries" } else { "carry" },
                 taints.join(", ")
             ),
             waits: false,

@@ -14,6 +14,7 @@ pub fn Nav(session: SessionActions) -> impl IntoView {
             </a>
             <nav class="topnav">
                 <a href="/projects">"Projects"</a>
+                <a href="/cluster" id="nav-cluster">"Cluster"</a>
             </nav>
             <div class="spacer"></div>
             <Transition fallback=|| ()>

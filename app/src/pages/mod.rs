@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod cluster;
 pub mod not_found;
 pub mod project;
 pub mod projects;

@@ -95,9 +95,30 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
+/// Why the run waits or died, with the scheduler's own words beside Myelin's.
+#[component]
+fn Diagnosis(d: crate::server::runs::Why) -> impl IntoView {
+    let more: Vec<(String, String)> = d.findings.iter().skip(1).cloned().collect();
+    view! {
+        <section class="card diagnosis" id="run-diagnosis" data-code=d.code.clone()>
+            <h3>"Why " <code>{d.code.clone()}</code></h3>
+            <p class="why">{d.message.clone()}</p>
+            {(!more.is_empty()).then(|| view! {
+                <ul>{more.into_iter().map(|(c, m)| view! { <li><code>{c}</code> " " {m}</li> }).collect_view()}</ul>
+            })}
+            {d.scheduler_message.clone().map(|m| view! {
+                <p class="muted">"The scheduler said: " <q id="run-scheduler-message">{m}</q></p>
+            })}
+        </section>
+    }
+}
+
 #[component]
 fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
+    let image_note =
+        if r.executor == "local" { " (recorded; the local executor does not pull images)" } else { "" };
     view! {
+        {r.diagnosis.clone().map(|d| view! { <Diagnosis d=d /> })}
         <div class="grid2">
             <section class="card">
                 <h3>"Overview"</h3>
@@ -108,7 +129,10 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
                     <dt>"User"</dt><dd>{r.row.user.clone()}</dd>
                     <dt>"Created"</dt><dd>{r.row.created.clone()}</dd>
                     <dt>"Duration"</dt><dd>{r.row.duration.clone()}</dd>
-                    <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">" (recorded; the local executor does not pull images)"</span></dd>
+                    <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">{image_note}</span></dd>
+                    {r.image_id.clone().map(|d| view! { <dt>"Digest"</dt><dd><code id="run-digest">{d}</code></dd> })}
+                    <dt>"Executor"</dt><dd>{r.executor.clone()}</dd>
+                    {r.node.clone().map(|n| view! { <dt>"Node"</dt><dd id="run-node">{n}</dd> })}
                     {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}
                     {r.original.clone().map(|o| view! { <dt>"Restart of"</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
                 </dl>

@@ -241,7 +241,11 @@ fn SubmitForm(
                     <textarea id="run-params" class="code" rows="2" on:input=move |e| set_extra.set(event_target_value(&e))></textarea>
                 </label>
                 <input type="hidden" name="params" prop:value=params_text />
-                <p class="muted">"Runs on this server's local executor: the command runs as a process here; the image is recorded, not pulled."</p>
+                <label class="inline">
+                    <input type="checkbox" name="force" value="true" id="run-force" />
+                    " Queue even if no node of the cluster could ever take it (skip the pre-flight check)"
+                </label>
+                <p class="muted">"The server's executor runs it: locally as a process (the image is recorded, not pulled), or on Kubernetes as its workload."</p>
                 <button type="submit" class="primary" id="submit-run">"Run"</button>
             </ActionForm>
             <FormError error=action_error(move || submit.value().get()) />

@@ -56,6 +56,20 @@ pub struct RunView {
     pub logged_params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub outputs: Vec<(String, String)>,
+    pub executor: String,
+    /// The node the pod runs on and the image digest it pulled (Kubernetes).
+    pub node: Option<String>,
+    pub image_id: Option<String>,
+    pub diagnosis: Option<Why>,
+}
+
+/// Why a run waits or died: Myelin's words, the scheduler's verbatim message, every reason found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Why {
+    pub code: String,
+    pub message: String,
+    pub scheduler_message: Option<String>,
+    pub findings: Vec<(String, String)>,
 }
 
 pub const RUNS_PER_PAGE: u64 = 50;
@@ -218,6 +232,15 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
         logged_params: r.logged_params.into_iter().collect(),
         tags: r.tags.into_iter().collect(),
         outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        executor: r.reproducibility.executor.clone(),
+        node: r.node.clone(),
+        image_id: r.reproducibility.image_id.clone(),
+        diagnosis: r.diagnosis.as_ref().map(|d| Why {
+            code: d.code.clone(),
+            message: d.message.clone(),
+            scheduler_message: d.scheduler_message.clone(),
+            findings: d.findings.iter().map(|f| (f.code.clone(), f.message.clone())).collect(),
+        }),
     })
 }
 
@@ -246,6 +269,7 @@ pub async fn submit_run(
     name: String,
     content: String,
     params: String,
+    #[server(default)] force: Option<String>,
 ) -> Result<(), ServerFnError> {
     let st = state()?;
     let me = require_user().await?;
@@ -257,7 +281,8 @@ pub async fn submit_run(
         })?;
         map.insert(k.trim().to_string(), serde_json::Value::String(v.trim().to_string()));
     }
-    let sub = backend::services::runs::Submission { content, params: map, ..Default::default() };
+    let force = force.is_some_and(|f| f == "true" || f == "on");
+    let sub = backend::services::runs::Submission { content, params: map, force, ..Default::default() };
     let r = backend::services::runs::submit(&st.db, &a, &me, &sub, &st.executor, None).await.map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));

@@ -321,8 +321,10 @@ impl<'a> OrNote<'a> for &'a str {
     }
 }
 
+/// The scheduler's verdict on this pod: before ` preemption:`, without the DRA aside of 1.3x.
 fn first_sentence(msg: &str) -> String {
-    msg.split(" preemption:").next().unwrap_or(msg).trim().to_string()
+    let head = msg.split(" preemption:").next().unwrap_or(msg);
+    head.replace(" no new claims to deallocate,", "").trim().trim_end_matches(',').to_string()
 }
 
 /// Myelin's explanation from the pod's needs and the Nodes, with the scheduler's message kept beside it.

@@ -75,3 +75,9 @@ fn a_missing_secret_is_a_container_config_warning() {
     assert_eq!(d.code, "container_config");
     assert!(d.message.contains("secret \"db\" not found"), "{d:?}");
 }
+
+#[test]
+fn the_status_line_keeps_the_verdict_without_asides() {
+    let msg = "0/1 nodes are available: 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+    assert_eq!(first_sentence(msg), "0/1 nodes are available: 1 node(s) had untolerated taint(s).");
+}

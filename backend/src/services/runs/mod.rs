@@ -191,13 +191,18 @@ pub async fn record(
     reason: &str,
     message: Option<&str>,
 ) -> Result<()> {
-    run::Entity::update_many()
+    // Only while the run is still in `status`: a note must not overwrite a newer state's message.
+    let updated = run::Entity::update_many()
         .col_expr(run::Column::StatusReason, Expr::value(reason))
         .col_expr(run::Column::StatusMessage, Expr::value(message.map(str::to_string)))
         .col_expr(run::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(run::Column::Id.eq(id))
+        .filter(run::Column::Status.eq(status.as_str()))
         .exec(db)
         .await?;
+    if updated.rows_affected == 0 {
+        return Ok(());
+    }
     event(db, id, status, Some(reason), message).await
 }
 
