@@ -114,8 +114,14 @@ pub fn assess(s: &Seen) -> Observed {
         _ => {}
     }
     if kind == "Job" {
+        // The Job controller will say the same about its only pod, but only after its batching period (1 s):
+        // the pod's end is already certain.
         if let Some(o) = pod_failure(failed_pod.filter(|p| Some(*p) == newest)) {
-            return o; // the Job controller will say the same in a moment
+            return o;
+        }
+        let single = s.top["spec"]["completions"].as_i64().unwrap_or(1) == 1;
+        if let Some(p) = newest.filter(|p| single && p["status"]["phase"] == "Succeeded") {
+            return with_pod(observed(Status::Succeeded, "Succeeded", "the Job's pod succeeded"), Some(p));
         }
     }
     let Some(pod) = pick(&pods) else {

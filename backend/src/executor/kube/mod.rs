@@ -12,6 +12,7 @@ pub mod assess;
 mod cluster;
 mod follow;
 pub mod objects;
+mod queue;
 mod watch;
 
 use std::collections::{HashMap, HashSet};
@@ -49,6 +50,8 @@ pub struct KubeExecutor {
     logs: LogSpool,
     /// What the watchers have seen, by resource plural and object name.
     cache: watch::Cache,
+    /// Runs whose objects changed, for the sync workers.
+    dirty: queue::Queue,
     live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
     /// Log followers by (run, attempt).
     following: Mutex<HashSet<(Uuid, i32)>>,
@@ -126,6 +129,7 @@ impl KubeExecutor {
             server_url,
             logs: LogSpool::new(data_dir, artifacts),
             cache: watch::Cache::default(),
+            dirty: queue::Queue::default(),
             live: Mutex::default(),
             following: Mutex::default(),
             watched: Mutex::default(),
@@ -193,7 +197,7 @@ impl KubeExecutor {
                 let _ =
                     crate::services::runs::record(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg))
                         .await;
-                self.sync(id).await;
+                self.dirty.push(id);
             }
             Err(ApiError::Refused(why)) => {
                 let msg = format!("the Kubernetes API refused the run: {why}");

@@ -63,9 +63,25 @@ fn core(group: &str, version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
 }
 
-/// Starts the built-in watchers.
+/// Sync workers: enough to overlap database round trips (SQLite still writes one at a time).
+const WORKERS: usize = 4;
+
+/// Starts the built-in watchers and the sync workers.
 pub fn spawn(exec: Arc<KubeExecutor>) {
-    let tasks = watchers(exec.clone());
+    let mut tasks = watchers(exec.clone());
+    for _ in 0..WORKERS {
+        let me = exec.clone();
+        tasks.push(
+            tokio::spawn(async move {
+                loop {
+                    let id = me.dirty.pop().await;
+                    me.sync(id).await;
+                    me.dirty.done(id);
+                }
+            })
+            .abort_handle(),
+        );
+    }
     exec.tasks.lock().expect("lock").extend(tasks);
 }
 
@@ -137,12 +153,12 @@ async fn mirror(
                 let v = as_json(&ar, o);
                 tracing::debug!(kind = %ar.kind, name = %key_of(&v), "watch: applied");
                 exec.cache.put(&plural, key_of(&v), Some(v.clone()));
-                exec.changed(&plural, &v).await;
+                exec.changed(&plural, &v, false).await;
             }
             Ok(Event::Delete(o)) => {
                 let v = as_json(&ar, o);
                 exec.cache.put(&plural, key_of(&v), None);
-                exec.changed(&plural, &v).await;
+                exec.changed(&plural, &v, true).await;
             }
             Err(e) => tracing::warn!(kind = %ar.kind, "watch failed ({e}); retrying with backoff"),
         }
@@ -170,24 +186,24 @@ fn run_of(v: &Value) -> Option<Uuid> {
 }
 
 impl KubeExecutor {
-    async fn changed(&self, plural: &str, v: &Value) {
+    async fn changed(&self, plural: &str, v: &Value, deleted: bool) {
         match plural {
             "nodes" => self.resync("nodes").await,
             BOUND => {
-                // A pod ended or was placed somewhere: runs waiting for resources may fit now.
-                if v["metadata"]["labels"][RUN].is_null() || v["status"]["phase"] != "Running" {
+                // A pod ended (finished pods leave this watch) or went away: runs waiting for resources may fit.
+                if deleted {
                     self.resync("nodes").await;
                 }
             }
             "events" => {
                 let pod = v["involvedObject"]["name"].as_str().unwrap_or_default();
                 if let Some(id) = self.cache.get("pods", pod).as_ref().and_then(run_of) {
-                    self.sync(id).await;
+                    self.dirty.push(id);
                 }
             }
             _ => {
                 if let Some(id) = run_of(v) {
-                    self.sync(id).await;
+                    self.dirty.push(id);
                 }
             }
         }
@@ -210,7 +226,7 @@ impl KubeExecutor {
             .map(|r| r.id)
             .collect();
         for id in ids {
-            self.sync(id).await;
+            self.dirty.push(id);
         }
     }
 
