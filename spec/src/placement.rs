@@ -169,7 +169,8 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
 }
 
-fn taint_text(t: &Value) -> String {
+/// `key=value:Effect` (or `key:Effect`).
+pub fn taint_text(t: &Value) -> String {
     let (k, v, e) = (
         t["key"].as_str().unwrap_or(""),
         t["value"].as_str().unwrap_or(""),

@@ -59,7 +59,8 @@ pub async fn get_cluster() -> Result<ClusterView, ServerFnError> {
         nodes: page
             .nodes
             .iter()
-            .map(|n| NodeView {
+            .map(|c| (&c.node, c))
+            .map(|(n, c)| NodeView {
                 name: n.name.clone(),
                 ready: n.ready,
                 unschedulable: n.unschedulable,
@@ -70,8 +71,8 @@ pub async fn get_cluster() -> Result<ClusterView, ServerFnError> {
                 cpus_used: (n.cpus_used * 100.0).round() / 100.0,
                 memory: gib(n.memory),
                 memory_used: gib(n.memory_used),
-                runs: n.runs.iter().map(link).collect(),
-                other_runs: n.other_runs,
+                runs: c.runs.iter().map(link).collect(),
+                other_runs: c.other_runs,
             })
             .collect(),
         queue: page

@@ -322,13 +322,7 @@ impl LocalExecutor {
     /// After a restart: runs this process was supervising are gone with it. Their process groups are ended and
     /// they are marked failed, never left "running". Queued runs are picked up again by the scheduler.
     pub async fn recover(&self) -> crate::Result<usize> {
-        let active: Vec<&str> =
-            spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
-        let orphans = run::Entity::find()
-            .filter(run::Column::Status.is_in(active))
-            .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
-            .all(&self.db)
-            .await?;
+        let orphans = super::left_behind(&self.db).await?;
         for r in &orphans {
             fail_orphan(&self.db, &self.logs, r).await?;
         }

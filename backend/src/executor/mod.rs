@@ -16,6 +16,18 @@ pub use self::kube::KubeExecutor;
 use crate::entities::run;
 pub use local::LocalExecutor;
 
+/// Runs a previous server process left in an active status (runs logged from outside Myelin excepted).
+pub(crate) async fn left_behind(db: &sea_orm::DatabaseConnection) -> crate::Result<Vec<run::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let active: Vec<&str> =
+        spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+    Ok(run::Entity::find()
+        .filter(run::Column::Status.is_in(active))
+        .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+        .all(db)
+        .await?)
+}
+
 /// The server's executor.
 #[derive(Clone)]
 pub enum Executor {

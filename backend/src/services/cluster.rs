@@ -28,18 +28,8 @@ pub struct ClusterPage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterNode {
-    pub name: String,
-    pub ready: bool,
-    pub unschedulable: bool,
-    pub taints: Vec<String>,
-    pub labels: std::collections::BTreeMap<String, String>,
-    pub gpus: f64,
-    pub gpus_used: f64,
-    pub cpus: f64,
-    pub cpus_used: f64,
-    pub memory: f64,
-    pub memory_used: f64,
-    pub pods: usize,
+    #[serde(flatten)]
+    pub node: NodeSummary,
     /// The caller's runs on this node.
     pub runs: Vec<RunRef>,
     /// Myelin runs of projects the caller cannot see.
@@ -123,7 +113,7 @@ pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model
         });
     };
     let view = k.cluster();
-    let on_nodes: Vec<Uuid> = view.nodes.iter().flat_map(|n| n.runs.iter().copied()).collect();
+    let on_nodes: Vec<Uuid> = view.nodes.iter().flat_map(|(_, runs)| runs.iter().copied()).collect();
     let visible: HashMap<Uuid, run::Model> = run::Entity::find()
         .filter(run::Column::Id.is_in(on_nodes))
         .filter(run::Column::ProjectId.is_in(paths.keys().copied()))
@@ -135,24 +125,9 @@ pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model
     let nodes = view
         .nodes
         .into_iter()
-        .map(|n: NodeSummary| {
-            let runs: Vec<RunRef> = n.runs.iter().filter_map(|id| visible.get(id)).map(reference).collect();
-            ClusterNode {
-                other_runs: n.runs.len() - runs.len(),
-                runs,
-                name: n.name,
-                ready: n.ready,
-                unschedulable: n.unschedulable,
-                taints: n.taints,
-                labels: n.labels,
-                gpus: n.gpus,
-                gpus_used: n.gpus_used,
-                cpus: n.cpus,
-                cpus_used: n.cpus_used,
-                memory: n.memory,
-                memory_used: n.memory_used,
-                pods: n.pods,
-            }
+        .map(|(node, ids)| {
+            let runs: Vec<RunRef> = ids.iter().filter_map(|id| visible.get(id)).map(reference).collect();
+            ClusterNode { other_runs: ids.len() - runs.len(), runs, node }
         })
         .collect();
     Ok(ClusterPage {

@@ -129,13 +129,13 @@ async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
     // The cluster page: GPU allocation, the runs on each node, the queue with its reasons.
     let page = backend::services::cluster::page(&fx.state.db, &fx.state.executor, &fx.user).await.unwrap();
     let gpu_nodes: Vec<_> =
-        page.nodes.iter().filter(|n| n.name.starts_with(&fx.ns) && n.gpus > 0.0).collect();
+        page.nodes.iter().filter(|n| n.node.name.starts_with(&fx.ns) && n.node.gpus > 0.0).collect();
     assert_eq!(gpu_nodes.len(), 2);
     assert!(
-        gpu_nodes.iter().all(|n| n.gpus == 8.0 && n.gpus_used == 8.0 && n.runs.len() == 1),
+        gpu_nodes.iter().all(|n| n.node.gpus == 8.0 && n.node.gpus_used == 8.0 && n.runs.len() == 1),
         "{gpu_nodes:?}"
     );
-    assert!(gpu_nodes.iter().all(|n| n.taints == ["nvidia.com/gpu=present:NoSchedule"]));
+    assert!(gpu_nodes.iter().all(|n| n.node.taints == ["nvidia.com/gpu=present:NoSchedule"]));
     let waiting = page.queue.iter().find(|w| w.run.uuid == c).expect("the waiting run is in the queue");
     assert_eq!(waiting.diagnosis.as_ref().unwrap().code, "insufficient_gpu");
 
@@ -311,6 +311,24 @@ async fn kubeflow_jobs_and_services_are_dispatched_as_their_objects() {
     fx.wait(id, "running", |r| status(r) == Status::Running).await;
     fx.api.patch(&format!("{path}/status"), cond("Succeeded")).await;
     fx.wait(id, "succeeded", |r| status(r) == Status::Succeeded).await;
+
+    // PyTorchJob and MPIJob: accepted by their CRDs' schemas as compiled.
+    for (kind, roles) in [("pytorchjob", ["master", "worker"]), ("mpijob", ["launcher", "worker"])] {
+        let mut y = format!("version: 1.1\nkind: component\nname: {kind}\nrun:\n  kind: {kind}\n");
+        for role in roles {
+            y.push_str(&format!("  {role}:\n    replicas: 1\n    container: {{image: myelin.test/run:1, command: [python, train.py]}}\n"));
+        }
+        let id = fx.submit(&y, false).await.unwrap();
+        let r = fx
+            .wait(id, "applied", |r| {
+                r.status_message.as_deref().is_some_and(|m| m.contains(" applied in namespace"))
+            })
+            .await;
+        assert_eq!(status(&r), Status::Scheduled, "{kind}: {:?}", r.status_message);
+        let plural = format!("{kind}s");
+        let o = fx.api.get(&format!("/apis/kubeflow.org/v1/namespaces/{}/{plural}/run-{id}", fx.ns)).await;
+        assert_eq!(o["metadata"]["labels"]["myelin.io/run"], id.to_string(), "{kind}: {o}");
+    }
 
     // A service: a Deployment and a Service; it runs until stopped, which deletes both.
     let svc = "version: 1.1\nkind: component\nname: board\nrun:\n  kind: service\n  ports: [6006]\n  container: {image: myelin.test/run:1, command: [tensorboard]}\n";

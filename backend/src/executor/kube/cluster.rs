@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use super::objects::RUN;
 use super::watch::BOUND;
 use super::KubeExecutor;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NodeSummary {
     pub name: String,
     pub ready: bool,
@@ -27,16 +28,15 @@ pub struct NodeSummary {
     pub memory: f64,
     pub memory_used: f64,
     pub pods: usize,
-    /// Myelin runs with a pod on this node.
-    pub runs: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ClusterView {
     pub namespace: String,
     /// False until the Node watcher has listed once (or while the API server is unreachable at start).
     pub synced: bool,
-    pub nodes: Vec<NodeSummary>,
+    /// Each node, with the Myelin runs that have a pod on it.
+    pub nodes: Vec<(NodeSummary, Vec<Uuid>)>,
 }
 
 fn gpus(m: &BTreeMap<String, f64>) -> f64 {
@@ -48,7 +48,7 @@ impl KubeExecutor {
         let views = self.node_views();
         let nodes = self.cache.all("nodes", |_| true);
         let bound = self.cache.all(BOUND, |p| !p["metadata"]["labels"][RUN].is_null());
-        let mut out: Vec<NodeSummary> = views
+        let mut out: Vec<(NodeSummary, Vec<Uuid>)> = views
             .into_iter()
             .map(|v| {
                 let node = nodes.iter().find(|n| n["metadata"]["name"] == v.name.as_str());
@@ -65,25 +65,10 @@ impl KubeExecutor {
                 runs.sort();
                 runs.dedup();
                 let get = |m: &BTreeMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
-                NodeSummary {
+                let summary = NodeSummary {
                     ready,
                     unschedulable: v.unschedulable,
-                    taints: v
-                        .taints
-                        .iter()
-                        .map(|t| {
-                            let (k, val, e) = (
-                                t["key"].as_str().unwrap_or(""),
-                                t["value"].as_str().unwrap_or(""),
-                                t["effect"].as_str().unwrap_or(""),
-                            );
-                            if val.is_empty() {
-                                format!("{k}:{e}")
-                            } else {
-                                format!("{k}={val}:{e}")
-                            }
-                        })
-                        .collect(),
+                    taints: v.taints.iter().map(spec::placement::taint_text).collect(),
                     gpus: gpus(&v.allocatable),
                     gpus_used: gpus(&v.used),
                     cpus: get(&v.allocatable, "cpu"),
@@ -91,13 +76,13 @@ impl KubeExecutor {
                     memory: get(&v.allocatable, "memory"),
                     memory_used: get(&v.used, "memory"),
                     pods: v.pods,
-                    runs,
                     labels: v.labels,
                     name: v.name,
-                }
+                };
+                (summary, runs)
             })
             .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         ClusterView { namespace: self.namespace.clone(), synced: self.cache.synced("nodes"), nodes: out }
     }
 

@@ -359,13 +359,7 @@ impl KubeExecutor {
     /// is brought up to date by the watchers' first list. Local runs left behind are failed as the local
     /// executor does.
     pub async fn recover(self: &Arc<Self>) -> crate::Result<usize> {
-        let active: Vec<&str> =
-            spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
-        let runs = run::Entity::find()
-            .filter(run::Column::Status.is_in(active))
-            .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
-            .all(&self.db)
-            .await?;
+        let runs = super::left_behind(&self.db).await?;
         let mut touched = 0;
         for r in runs {
             if r.executor != EXECUTOR {
