@@ -23,9 +23,17 @@ async fn main() {
     };
     let mut latencies = Vec::new();
     for _ in 0..50 {
-        let run = backend::services::runs::submit(&state.db, &access, &user, &sub, &state.executor, None)
-            .await
-            .unwrap();
+        let run = backend::services::runs::submit(
+            &state.db,
+            &access,
+            &user,
+            &sub,
+            &state.executor,
+            &state.connections,
+            None,
+        )
+        .await
+        .unwrap();
         state.wake.notify_one();
         let id = run.summary.uuid;
         loop {

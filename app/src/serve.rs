@@ -73,6 +73,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    let mut state = state;
+    state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
     store.spawn_cleanup();
     let orphans = state.executor.recover().await.map_err(|e| e.to_string())?;
     if orphans > 0 {

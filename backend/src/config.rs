@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// run elsewhere (a cluster).
     #[arg(long, env = "MYELIN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The connections catalog (YAML in Polyaxon's agent format, `connections: [{name, kind, schema, secret,
+    /// configMap}]`): what runs' `connections:` and `init[].connection` resolve against.
+    #[arg(long, env = "MYELIN_CONNECTIONS")]
+    pub connections: Option<PathBuf>,
     /// The Kubernetes namespace runs go to (default: the kubeconfig context's, else `default`).
     #[arg(long, env = "MYELIN_NAMESPACE")]
     pub namespace: Option<String>,
@@ -67,5 +71,35 @@ pub fn database_url(data_dir: &std::path::Path, configured: Option<&str>) -> Str
     match configured {
         Some(url) if !url.is_empty() => url.to_string(),
         _ => format!("sqlite://{}?mode=rwc", data_dir.join("myelin.db").display()),
+    }
+}
+
+/// Reads the connections catalog; a located error when it is not valid.
+pub fn connections(path: Option<&std::path::Path>) -> Result<spec::catalog::Catalog, String> {
+    let Some(path) = path else { return Ok(spec::catalog::Catalog::default()) };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+    let doc = spec::yaml::parse(&name, &text)
+        .map_err(|e| format!("{name}:{}:{}: {}", e.line, e.column, e.message))?;
+    spec::catalog::Catalog::from_value(&doc.value).map_err(|e| format!("{name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bad_connections_file_is_a_located_error() {
+        let dir = std::env::temp_dir().join(format!("myelin-conn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.yaml");
+        std::fs::write(&bad, "connections:\n  - {name: a\n").unwrap();
+        let e = super::connections(Some(&bad)).unwrap_err();
+        assert!(e.starts_with(&format!("{}:", bad.display())) && e.contains(':'), "{e}");
+        let nameless = dir.join("nameless.yaml");
+        std::fs::write(&nameless, "connections:\n- {kind: s3}\n").unwrap();
+        assert!(super::connections(Some(&nameless)).unwrap_err().contains("needs a `name`"));
+        let missing = super::connections(Some(&dir.join("none.yaml"))).unwrap_err();
+        assert!(missing.contains("none.yaml"), "{missing}");
+        assert!(super::connections(None).unwrap().get("x").is_none());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -16,6 +16,9 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     pub secure_cookies: bool,
     pub executor: Executor,
+    /// The connections catalog runs resolve `connections:` and `init[].connection` against (Polyaxon's agent
+    /// `connections:` format; `--connections FILE`).
+    pub connections: Arc<spec::catalog::Catalog>,
     pub artifacts: Arc<Artifacts>,
     /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
     pub wake: Arc<Notify>,
@@ -41,6 +44,7 @@ impl AppState {
             limiter: Arc::new(LoginLimiter::default()),
             secure_cookies,
             executor,
+            connections: Arc::default(),
             artifacts,
             wake: Arc::new(Notify::new()),
         }

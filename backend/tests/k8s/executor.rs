@@ -344,3 +344,44 @@ async fn kubeflow_jobs_and_services_are_dispatched_as_their_objects() {
     assert!(gone["metadata"]["deletionTimestamp"].is_string() || gone["code"] == 404, "{gone}");
     fx.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_reach_the_pod_as_compiled_and_an_unbound_claim_is_explained() {
+    let Some(mut fx) = Fixture::start().await else { return };
+    let catalog = "connections:\n\
+        - {name: datasets, kind: volume_claim, schema: {volumeClaim: datasets-pvc, mountPath: /data, readOnly: true}}\n\
+        - {name: s3-creds, kind: s3, schema: {bucket: 's3://ml'}, secret: {name: aws-creds}}\n\
+        - {name: gcs, kind: gcs, secret: {name: gcs-key, mountPath: /var/secrets/gcs}}\n";
+    let path = fx.data.join("connections.yaml");
+    std::fs::write(&path, catalog).unwrap();
+    fx.state.connections = std::sync::Arc::new(backend::config::connections(Some(&path)).unwrap());
+    fx.api
+        .post(
+            &format!("/api/v1/namespaces/{}/persistentvolumeclaims", fx.ns),
+            serde_json::json!({"metadata": {"name": "datasets-pvc"},
+                "spec": {"accessModes": ["ReadOnlyMany"], "resources": {"requests": {"storage": "1Gi"}}}}),
+        )
+        .await;
+    let spec = "version: 1.1\nkind: component\nname: reader\nrun:\n  kind: job\n  connections: [datasets, s3-creds, gcs]\n  container: {image: myelin.test/run:1, command: [python, read.py]}\n";
+    let id = fx.submit(spec, false).await.unwrap();
+    let r = fx.wait(id, "waiting on its volume", |r| code(r) == "volume").await;
+    assert!(r.diagnosis.unwrap().scheduler_message.unwrap().contains("PersistentVolumeClaim"));
+
+    let j = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs/run-{id}", fx.ns)).await;
+    let pod = &j["spec"]["template"]["spec"];
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert!(volumes.iter().any(|v| v["persistentVolumeClaim"]["claimName"] == "datasets-pvc"), "{volumes:?}");
+    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == "gcs-key"), "{volumes:?}");
+    let main = &pod["containers"][0];
+    let mounts: Vec<&str> =
+        main["volumeMounts"].as_array().unwrap().iter().filter_map(|m| m["mountPath"].as_str()).collect();
+    assert!(mounts.contains(&"/data") && mounts.contains(&"/var/secrets/gcs"), "{mounts:?}");
+    let env_from: Vec<&str> =
+        main["envFrom"].as_array().unwrap().iter().filter_map(|e| e["secretRef"]["name"].as_str()).collect();
+    assert_eq!(env_from, ["aws-creds".to_string(), format!("run-{id}-env")]);
+
+    // A connection the catalog does not have is a located error at submit, not a stuck pod.
+    let unknown = spec.replace("gcs]", "nope]");
+    assert!(matches!(fx.submit(&unknown, false).await, Err(Error::InvalidSpec(_))));
+    fx.end().await;
+}

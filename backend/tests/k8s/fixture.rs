@@ -141,6 +141,7 @@ impl Fixture {
             &self.user,
             &sub,
             &self.state.executor,
+            &self.state.connections,
             None,
         )
         .await?;

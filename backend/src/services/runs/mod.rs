@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::services::projects::ProjectAccess;
 
-fn compile(sub: &Submission) -> spec::Compiled {
+fn compile(sub: &Submission, connections: &spec::catalog::Catalog) -> spec::Compiled {
     let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: sub.content.clone() }];
     files.extend(
         sub.overlays
@@ -37,7 +37,7 @@ fn compile(sub: &Submission) -> spec::Compiled {
     spec::compile(&spec::Options {
         files,
         params,
-        catalog: Default::default(),
+        catalog: connections.clone(),
         refs: &spec::NoRefs,
         run_uuid: None,
     })
@@ -53,13 +53,14 @@ pub async fn submit(
     u: &user::Model,
     sub: &Submission,
     exec: &Executor,
+    connections: &spec::catalog::Catalog,
     original: Option<Uuid>,
 ) -> Result<RunDetail> {
     a.require(Role::Member)?;
     if sub.content.len() > 1024 * 1024 {
         return Err(Error::PayloadTooLarge);
     }
-    let out = compile(sub);
+    let out = compile(sub, connections);
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
     }
@@ -375,6 +376,7 @@ pub async fn restart(
     a: &ProjectAccess,
     u: &user::Model,
     exec: &Executor,
+    connections: &spec::catalog::Catalog,
     id: Uuid,
 ) -> Result<RunDetail> {
     let r = find(db, a, id).await?;
@@ -386,7 +388,7 @@ pub async fn restart(
         // the original was accepted (maybe forced) already; a restart asks for the same again
         force: true,
     };
-    submit(db, a, u, &sub, exec, Some(id)).await
+    submit(db, a, u, &sub, exec, connections, Some(id)).await
 }
 
 /// Deletes a finished run (stop it first), with its logs and artifacts.
