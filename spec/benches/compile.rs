@@ -71,6 +71,33 @@ fn benches(c: &mut Criterion) {
     assert!(out.valid && out.run.ops.len() == 100, "{:?}", out.errors);
     c.bench_function("compile 100-op DAG", |b| b.iter(|| compile(&dag_opts)));
 
+    // Planning with cache keys: a 500-op DAG compiled, then every op keyed (issue #7 asks < 20 ms for both).
+    let dag500 = dag(500);
+    let dag500_opts = options(&dag500, vec![]);
+    let out = compile(&dag500_opts);
+    assert!(out.valid && out.run.ops.len() == 500, "{:?}", out.errors);
+    let keys = |out: &spec::Compiled| -> Vec<String> {
+        let digests = std::collections::BTreeMap::new();
+        out.run
+            .ops
+            .iter()
+            .map(|op| {
+                let subject = spec::cache::Subject {
+                    kind: op.run.kind.as_deref().unwrap_or_default(),
+                    params: &op.run.params,
+                    pods: spec::placement::pod_specs(&op.run.manifests),
+                    connections: vec![],
+                    upstream: Default::default(),
+                    digests: &digests,
+                };
+                spec::cache::KeyInputs::of(&subject, &spec::cache::CacheSpec::default()).key()
+            })
+            .collect()
+    };
+    assert_eq!(keys(&out).len(), 500);
+    c.bench_function("cache keys of a 500-op DAG", |b| b.iter(|| keys(&out)));
+    c.bench_function("compile + cache keys of a 500-op DAG", |b| b.iter(|| keys(&compile(&dag500_opts))));
+
     let grid = options(GRID, vec![]);
     let out = compile(&grid);
     assert_eq!(out.run.matrix.as_ref().map(|m| m.suggestions.len()), Some(1000));

@@ -1,6 +1,7 @@
 //! The polyaxonfile library: parse, validate, resolve and compile. Pure: no I/O, no async; builds for wasm32.
 //! The same code runs in the server, the CLI and the browser editor.
 
+pub mod cache;
 pub mod catalog;
 pub mod compile;
 mod dag;
