@@ -270,9 +270,20 @@ pub fn expired(ttl: Option<i64>, finished: i64, now: i64) -> Option<String> {
     })
 }
 
-/// Text in a command that makes every run's key different, so the op can never hit (`globals.uuid`, ...).
+/// What in a command changes on every run, so that its cache key can never match.
+pub const NEVER_HITS: [&str; 9] = [
+    "globals.uuid",
+    "globals.run_uuid",
+    "globals.created_at",
+    "globals.schedule_at",
+    "globals.iteration",
+    "globals.run_outputs_path",
+    "now()",
+    "$RANDOM",
+    "date +",
+];
+
+/// The first `NEVER_HITS` marker in a command's text.
 pub fn never_hits(text: &str) -> Option<&'static str> {
-    ["globals.uuid", "globals.run_uuid", "globals.created_at", "globals.iteration", "globals.schedule_at"]
-        .into_iter()
-        .find(|g| text.contains(g))
+    NEVER_HITS.into_iter().find(|g| text.contains(g))
 }

@@ -25,9 +25,7 @@ pub(crate) fn run(c: &mut Compiler, component: &Value, run: &Value, at: At) {
     let cache_on = component["cache"]["disable"] != Value::Bool(true) && !component["cache"].is_null();
     if cache_on {
         let text = run["container"].to_string();
-        for marker in
-            ["globals.uuid", "globals.created_at", "globals.run_outputs_path", "now()", "$RANDOM", "date +"]
-        {
+        for marker in crate::cache::NEVER_HITS {
             if text.contains(marker) {
                 c.warn(At { doc: at.doc, path: &join(at.path, "cache") }, "cache_never_hits", format!("the command uses `{marker}`, which changes on every run: its cache key can never match"));
             }
