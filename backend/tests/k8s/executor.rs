@@ -149,6 +149,17 @@ async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_pull_oom_eviction_and_deadline_are_diagnosed() {
     let Some(fx) = Fixture::start().await else { return };
+    failures_are_diagnosed(fx).await;
+}
+
+/// The same on PostgreSQL: the executor's writes (diagnosis JSON, node, digest, exit code, transitions).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_pull_oom_eviction_and_deadline_are_diagnosed_on_postgres() {
+    let Some(fx) = Fixture::start_on_postgres().await else { return };
+    failures_are_diagnosed(fx).await;
+}
+
+async fn failures_are_diagnosed(fx: Fixture) {
     let pull = fx.submit(&job("myelin.test/missing:2", "", "", ""), false).await.unwrap();
     let limit = "resources: {limits: {memory: 1Gi}, requests: {memory: 1Gi}}";
     let oom = fx.submit(&job("myelin.test/oom:1", limit, "", ""), false).await.unwrap();
@@ -270,7 +281,7 @@ async fn a_restarted_server_loses_duplicates_and_strands_no_run() {
 async fn an_unreachable_api_server_keeps_runs_queued_with_the_reason_then_dispatches() {
     let Some(dir) = crate::support::dir() else { return };
     let proxy = crate::support::Proxy::start(&dir).await;
-    let Some(fx) = Fixture::start_with(Some(&proxy.url())).await else { return };
+    let Some(fx) = Fixture::start_with(Some(&proxy.url()), false).await else { return };
     let id = fx.submit(&job("myelin.test/run:1", "", "", ""), false).await.unwrap();
     let r =
         fx.wait(id, "back in the queue", |r| r.status_reason.as_deref() == Some("ClusterUnreachable")).await;

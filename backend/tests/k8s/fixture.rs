@@ -23,6 +23,8 @@ pub struct Fixture {
     pub access: ProjectAccess,
     pub user: backend::entities::user::Model,
     pub data: std::path::PathBuf,
+    /// `(admin url, database)` of a PostgreSQL database made for this test, dropped at the end.
+    postgres: Option<(String, String)>,
     nodes: Vec<String>,
     _kubelet: Kubelet,
     _turn: tokio::sync::MutexGuard<'static, ()>,
@@ -60,11 +62,24 @@ pub async fn config(dir: &str, server: Option<&str>) -> kube::Config {
 
 impl Fixture {
     pub async fn start() -> Option<Fixture> {
-        Self::start_with(None).await
+        Self::start_with(None, false).await
+    }
+
+    /// On a fresh PostgreSQL database (`MYELIN_TEST_DATABASE_URL`; required under CI).
+    pub async fn start_on_postgres() -> Option<Fixture> {
+        if std::env::var("MYELIN_TEST_DATABASE_URL").is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but MYELIN_TEST_DATABASE_URL is not set"
+            );
+            eprintln!("skipping the PostgreSQL variant: MYELIN_TEST_DATABASE_URL is not set");
+            return None;
+        }
+        Self::start_with(None, true).await
     }
 
     /// `server`: the API server address the executor uses (default: the real one).
-    pub async fn start_with(server: Option<&str>) -> Option<Fixture> {
+    pub async fn start_with(server: Option<&str>, postgres: bool) -> Option<Fixture> {
         let turn = crate::support::cluster().await?;
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -85,7 +100,21 @@ impl Fixture {
         }
         let data = std::env::temp_dir().join(format!("myelin-k8s-{ns}"));
         std::fs::create_dir_all(&data).unwrap();
-        let url = format!("sqlite://{}?mode=rwc", data.join("myelin.db").display());
+        let mut pg = None;
+        let url = if postgres {
+            use sea_orm::ConnectionTrait;
+            let admin_url = std::env::var("MYELIN_TEST_DATABASE_URL").unwrap();
+            let name = format!("myelin_k8s_{}", Uuid::new_v4().simple());
+            let admin =
+                sea_orm::Database::connect(&admin_url).await.expect("PostgreSQL (scripts/postgres-up)");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
+            pg = Some((admin_url, name.clone()));
+            format!("{base}/{name}")
+        } else {
+            format!("sqlite://{}?mode=rwc", data.join("myelin.db").display())
+        };
         let (mut state, _store) =
             backend::server::prepare(&url, false, &data, "http://myelin.test:8000", None).await.unwrap();
         let exec = KubeExecutor::with_config(
@@ -107,8 +136,20 @@ impl Fixture {
         let more = ProjectUpdate { concurrency: Some(50), ..Default::default() };
         backend::services::projects::update(&state.db, &access, &more).await.unwrap();
         let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
-        let fx =
-            Fixture { api, ns, dir, state, exec, access, user, data, nodes, _kubelet: kubelet, _turn: turn };
+        let fx = Fixture {
+            api,
+            ns,
+            dir,
+            state,
+            exec,
+            access,
+            user,
+            data,
+            postgres: pg,
+            nodes,
+            _kubelet: kubelet,
+            _turn: turn,
+        };
         if server.is_none() {
             fx.until("the executor lists the nodes", || async { fx.exec.cluster().nodes.len() >= 4 }).await;
         }
@@ -190,6 +231,14 @@ impl Fixture {
             self.api.delete(&format!("/api/v1/nodes/{n}")).await;
         }
         let _ = std::fs::remove_dir_all(&self.data);
+        if let Some((admin_url, name)) = &self.postgres {
+            use sea_orm::ConnectionTrait;
+            self.state.db.clone().close().await.ok();
+            if let Ok(admin) = sea_orm::Database::connect(admin_url).await {
+                let _ =
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            }
+        }
     }
 }
 

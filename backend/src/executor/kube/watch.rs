@@ -10,7 +10,7 @@ use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use spec::lifecycle::Status;
@@ -21,7 +21,7 @@ use super::assess::{assess, Seen};
 use super::objects::{ATTEMPT, RUN};
 use super::{resource, KubeExecutor, EXECUTOR};
 use crate::entities::run;
-use crate::services::runs::transition;
+use crate::services::runs::transition_with;
 
 #[derive(Default)]
 pub struct Cache {
@@ -288,35 +288,25 @@ impl KubeExecutor {
             Status::Running | Status::Succeeded | Status::Starting => None,
             _ => o.diagnosis.as_ref().map(|d| serde_json::to_value(d).unwrap_or_default()),
         };
-        if diagnosis != r.diagnosis
-            || o.node.is_some() && o.node != r.node
-            || o.image_id.is_some() && o.image_id != r.image_id
-            || o.exit_code.is_some() && o.exit_code != r.exit_code
-        {
-            let mut u = run::Entity::update_many()
-                .col_expr(run::Column::Diagnosis, Expr::value(diagnosis))
-                .filter(run::Column::Id.eq(id));
-            if o.node.is_some() {
-                u = u.col_expr(run::Column::Node, Expr::value(o.node.clone()));
-            }
-            if o.image_id.is_some() {
-                u = u.col_expr(run::Column::ImageId, Expr::value(o.image_id.clone()));
-            }
-            if o.exit_code.is_some() {
-                u = u.col_expr(run::Column::ExitCode, Expr::value(o.exit_code));
-            }
-            u.exec(&self.db).await?;
+        // What changed besides the status, written with the transition so no reader sees one without the other.
+        let mut also: Vec<(run::Column, SimpleExpr)> = Vec::new();
+        if diagnosis != r.diagnosis {
+            also.push((run::Column::Diagnosis, Expr::value(diagnosis)));
+        }
+        if o.node.is_some() && o.node != r.node {
+            also.push((run::Column::Node, Expr::value(o.node.clone())));
+        }
+        if o.image_id.is_some() && o.image_id != r.image_id {
+            also.push((run::Column::ImageId, Expr::value(o.image_id.clone())));
+        }
+        if o.exit_code.is_some() && o.exit_code != r.exit_code {
+            also.push((run::Column::ExitCode, Expr::value(o.exit_code)));
         }
         if o.status == Status::Failed && r.retries < r.max_retries {
             let retries = r.retries + 1;
-            run::Entity::update_many()
-                .col_expr(run::Column::Retries, Expr::value(retries))
-                .filter(run::Column::Id.eq(id))
-                .filter(run::Column::Retries.eq(r.retries))
-                .exec(&self.db)
-                .await?;
+            also.push((run::Column::Retries, Expr::value(retries)));
             let msg = format!("{}; retry {retries} of {}", o.message, r.max_retries);
-            if transition(&self.db, id, Status::Retrying, "Retrying", Some(&msg)).await? {
+            if transition_with(&self.db, id, Status::Retrying, "Retrying", Some(&msg), also).await? {
                 if let Some(next) = run::Entity::find_by_id(id).one(&self.db).await? {
                     if let Some(me) = self.this() {
                         me.start(next);
@@ -325,8 +315,15 @@ impl KubeExecutor {
             }
             return Ok(());
         }
-        let moved =
-            o.status != status && transition(&self.db, id, o.status, &o.reason, Some(&o.message)).await?;
+        let moved = o.status != status
+            && transition_with(&self.db, id, o.status, &o.reason, Some(&o.message), also.clone()).await?;
+        if !moved && !also.is_empty() {
+            let mut u = run::Entity::update_many().filter(run::Column::Id.eq(id));
+            for (column, value) in also {
+                u = u.col_expr(column, value);
+            }
+            u.exec(&self.db).await?;
+        }
         if matches!(o.status, Status::Running) || o.status.is_done() {
             if let (Some(me), Some(pod)) = (
                 self.this(),

@@ -218,6 +218,19 @@ pub async fn transition(
     reason: &str,
     message: Option<&str>,
 ) -> Result<bool> {
+    transition_with(db, id, to, reason, message, vec![]).await
+}
+
+/// As `transition`, writing `also` (more columns of the run) in the same update, so readers never see the
+/// new status without them (an executor's diagnosis, node, exit code).
+pub async fn transition_with(
+    db: &DatabaseConnection,
+    id: Uuid,
+    to: Status,
+    reason: &str,
+    message: Option<&str>,
+    also: Vec<(run::Column, sea_orm::sea_query::SimpleExpr)>,
+) -> Result<bool> {
     let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
     let from = Status::parse(&r.status).unwrap_or(Status::Created);
     if !from.can_become(to) {
@@ -236,6 +249,9 @@ pub async fn transition(
     }
     if to.is_done() {
         update = update.col_expr(run::Column::FinishedAt, Expr::value(now));
+    }
+    for (column, value) in also {
+        update = update.col_expr(column, value);
     }
     let txn = db.begin().await?;
     if update.exec(&txn).await?.rows_affected == 0 {
