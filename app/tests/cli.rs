@@ -223,6 +223,14 @@ fn runs_from_the_cli_are_watched_listed_and_inspected() {
     let invalid = client(&server, &token, &["run", "-f", f, "-p", "demo"]);
     assert_eq!(invalid.status.code(), Some(1));
     assert!(text(&invalid).1.contains("4:3: unexpected key `contianer`"), "{:?}", text(&invalid));
+
+    // The cluster view of a local-executor server: no nodes, nothing waiting.
+    let cluster = text(&client(&server, &token, &["cluster"])).0;
+    assert!(cluster.starts_with("executor: local (no nodes"), "{cluster}");
+    assert!(cluster.contains("queue: 0 waiting"), "{cluster}");
+    let page: serde_json::Value =
+        serde_json::from_str(&text(&client(&server, &token, &["cluster", "-o", "json"])).0).unwrap();
+    assert_eq!((page["executor"].as_str(), page["nodes"].as_array().map(Vec::len)), (Some("local"), Some(0)));
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }

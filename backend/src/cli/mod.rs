@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+mod cluster;
 pub mod compile;
 mod ops;
 mod project;
@@ -35,6 +36,8 @@ pub enum Command {
     /// Runs: ls, get, logs, stop, restart.
     #[command(subcommand)]
     Ops(ops::OpsCommand),
+    /// The cluster: nodes, GPU allocation, runs per node, and the queue with why each run waits.
+    Cluster(cluster::ClusterArgs),
     /// Compile a polyaxonfile offline: diagnostics, params, Kubernetes manifests, DAG ops, matrix.
     Compile(compile::CompileArgs),
     /// Check a polyaxonfile offline: errors and warnings only.
@@ -93,6 +96,7 @@ pub async fn run(cmd: Command) -> i32 {
         Command::Admin(a) => admin::run(a).await,
         Command::Login(l) => client::login(l).await,
         Command::Project(p) => project::run(p).await,
+        Command::Cluster(c) => cluster::run(c).await,
     };
     match result {
         Ok(()) => 0,
