@@ -10,6 +10,7 @@
 
 pub mod assess;
 mod cluster;
+mod dispatch;
 mod follow;
 pub mod objects;
 mod queue;
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -31,7 +32,7 @@ use uuid::Uuid;
 
 pub use assess::Diagnosis;
 pub use cluster::{ClusterView, NodeSummary};
-use objects::{Attempt, FIELD_MANAGER};
+use objects::Attempt;
 
 use super::logs::{append, LogSpool};
 use crate::artifacts::Artifacts;
@@ -66,22 +67,6 @@ pub struct KubeExecutor {
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Set by `shutdown`: no more dispatching.
     closed: std::sync::atomic::AtomicBool,
-}
-
-/// Failures talking to the cluster: the API refused (the run fails with its words) or could not be reached
-/// (the run goes back to the queue).
-enum ApiError {
-    Refused(String),
-    Unreachable(String),
-}
-
-impl From<kube::Error> for ApiError {
-    fn from(e: kube::Error) -> Self {
-        match e {
-            kube::Error::Api(s) if s.code < 500 && s.code != 429 => ApiError::Refused(s.message.clone()),
-            other => ApiError::Unreachable(other.to_string()),
-        }
-    }
 }
 
 impl KubeExecutor {
@@ -180,137 +165,6 @@ impl KubeExecutor {
     /// Whether the watchers have listed Nodes at least once (pre-flight checks need them).
     pub fn nodes_known(&self) -> bool {
         self.cache.synced("nodes")
-    }
-
-    /// Dispatches a scheduled run's current attempt.
-    pub fn start(self: &Arc<Self>, r: run::Model) {
-        let me = self.clone();
-        tokio::spawn(async move { me.dispatch(r).await });
-    }
-
-    async fn dispatch(self: Arc<Self>, r: run::Model) {
-        let id = r.id;
-        match self.apply(&r).await {
-            Ok(name) => {
-                self.clear_backoff();
-                let msg = format!("{name} applied in namespace {}", self.namespace);
-                let _ =
-                    crate::services::runs::record(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg))
-                        .await;
-                self.dirty.push(id);
-            }
-            Err(ApiError::Refused(why)) => {
-                let msg = format!("the Kubernetes API refused the run: {why}");
-                append(&self.logs.path(id), &system_line(&msg)).await;
-                self.set_diagnosis(
-                    id,
-                    Some(&Diagnosis {
-                        code: "rejected".into(),
-                        message: msg.clone(),
-                        scheduler_message: None,
-                        findings: vec![],
-                    }),
-                )
-                .await;
-                let _ = transition(&self.db, id, Status::Failed, "DispatchRefused", Some(&msg)).await;
-                self.logs.archive(r.project_id, id).await;
-            }
-            Err(ApiError::Unreachable(why)) => {
-                let wait = self.extend_backoff();
-                let msg = format!(
-                    "cannot reach the Kubernetes API ({why}); the run stays queued, next attempt in {} s",
-                    wait.as_secs()
-                );
-                tracing::warn!(run = %id, "{msg}");
-                let _ = transition(&self.db, id, Status::Queued, "ClusterUnreachable", Some(&msg)).await;
-                let wake = self.wake.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    wake.notify_one();
-                });
-            }
-        }
-    }
-
-    /// Applies the attempt's objects, then its Secret (owned by the first object). Returns the workload's name.
-    async fn apply(&self, r: &run::Model) -> Result<String, ApiError> {
-        let attempt =
-            Attempt { run: r.id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
-        let manifests = r.compiled["manifests"].as_array().cloned().unwrap_or_default();
-        if manifests.is_empty() {
-            return Err(ApiError::Refused("the compiled run has no manifests".into()));
-        }
-        let token = crate::services::run_tokens::issue(&self.db, r.id)
-            .await
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        run::Entity::update_many()
-            .col_expr(run::Column::Executor, Expr::value(EXECUTOR))
-            .filter(run::Column::Id.eq(r.id))
-            .exec(&self.db)
-            .await
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        let mut owner = None;
-        for o in attempt.objects(&manifests) {
-            let applied = self.apply_one(&o).await?;
-            owner.get_or_insert(applied);
-        }
-        let owner = owner.expect("at least one manifest");
-        let env = self.tracking_env(r, &token);
-        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
-        self.apply_one(&attempt.secret(&env, &owner)).await?;
-        Ok(format!("{} {}", owner["kind"].as_str().unwrap_or_default(), attempt.name()))
-    }
-
-    async fn apply_one(&self, o: &Value) -> Result<Value, ApiError> {
-        let ar = resource(o);
-        if !matches!(ar.group.as_str(), "" | "batch" | "apps") {
-            watch::ensure(self, &ar);
-        }
-        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.namespace, &ar);
-        let name = o["metadata"]["name"].as_str().unwrap_or_default();
-        let obj: DynamicObject =
-            serde_json::from_value(o.clone()).map_err(|e| ApiError::Refused(format!("{name}: {e}")))?;
-        let applied = api
-            .patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&obj))
-            .await
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Refused(m) if m.contains("could not find the requested resource") => {
-                    ApiError::Refused(format!(
-                        "{} ({}) is not installed in the cluster: {m}",
-                        ar.kind, ar.api_version
-                    ))
-                }
-                other => other,
-            })?;
-        let mut v = serde_json::to_value(&applied).unwrap_or_default();
-        v["apiVersion"] = Value::String(ar.api_version.clone());
-        v["kind"] = Value::String(ar.kind.clone());
-        Ok(v)
-    }
-
-    fn tracking_env(&self, r: &run::Model, token: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("MYELIN_RUN_UUID", r.id.to_string()),
-            ("MYELIN_PROJECT_ID", r.project_id.to_string()),
-            ("MYELIN_URL", self.server_url.clone()),
-            ("MYELIN_API", format!("{}/api/v1", self.server_url)),
-            ("MYELIN_RUN_TOKEN", token.to_string()),
-            ("MLFLOW_TRACKING_URI", self.server_url.clone()),
-            ("MLFLOW_RUN_ID", r.id.simple().to_string()),
-            ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
-            ("MLFLOW_TRACKING_TOKEN", token.to_string()),
-        ]
-    }
-
-    fn extend_backoff(&self) -> Duration {
-        let mut b = self.backoff.lock().expect("lock");
-        let wait = b.map_or(Duration::from_secs(1), |(_, w)| (w * 2).min(Duration::from_secs(60)));
-        *b = Some((Instant::now() + wait, wait));
-        wait
-    }
-
-    fn clear_backoff(&self) {
-        *self.backoff.lock().expect("lock") = None;
     }
 
     /// Ends a run that is `stopping`: its workload is deleted (foreground, so its pods go first), then the run
