@@ -180,6 +180,20 @@ await check('a job logs metrics and an artifact; the run page charts them and li
   const body = await alice.evaluate(async u => (await fetch(u)).text(), href);
   expect(body === 'weights', `artifact download returned ${body}`);
 });
+await check('a run with caching on is reused the second time, and its page says so', async () => {
+  const cachedJob = `kind: component\nname: cached-hello\ncache: {disable: false}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo cached']}\n`;
+  for (const hit of [false, true]) {
+    await open(alice, `/${users.alice}/${project}/runs`);
+    await alice.click('#new-run summary');
+    await alice.fill('#run-content', cachedJob);
+    await alice.click('#submit-run');
+    await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+    await alice.waitForSelector(`#run-cache[data-hit="${hit}"]`, { timeout: 15000 });
+    await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 30000 });
+  }
+  await alice.waitForSelector('#run-cache:has-text("reused results of run")');
+  await shot(alice, '16-cache-hit');
+});
 await check('the runs table filters with the query language, shows metric columns and sorts by them', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   await alice.fill('#runs-query', 'metrics.loss:<0.01, status:succeeded');

@@ -6,6 +6,7 @@ mod m0001_accounts_projects;
 mod m0002_runs;
 mod m0003_tracking;
 mod m0004_dispatch;
+mod m0005_cache;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_runs::Migration),
             Box::new(m0003_tracking::Migration),
             Box::new(m0004_dispatch::Migration),
+            Box::new(m0005_cache::Migration),
         ]
     }
 }

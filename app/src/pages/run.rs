@@ -95,6 +95,18 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
+/// Whether the run reused an earlier run's results, under which key, and why (or what changed).
+#[component]
+fn CacheNote(hit: bool, key: String, why: Vec<String>) -> impl IntoView {
+    view! {
+        <dt>"Cache"</dt>
+        <dd id="run-cache" data-hit=hit.to_string()>
+            {if hit { "reused" } else { "computed" }} " " <code title=key.clone()>{key[..12].to_string()}</code>
+            <ul class="muted">{why.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+        </dd>
+    }
+}
+
 /// Why the run waits or died, with the scheduler's own words beside Myelin's.
 #[component]
 fn Diagnosis(d: crate::server::runs::Why) -> impl IntoView {
@@ -115,6 +127,7 @@ fn Diagnosis(d: crate::server::runs::Why) -> impl IntoView {
 
 #[component]
 fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
+    let reused = r.cache.as_ref().is_some_and(|c| c.0);
     let image_note =
         if r.executor == "local" { " (recorded; the local executor does not pull images)" } else { "" };
     view! {
@@ -133,8 +146,9 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
                     {r.image_id.clone().map(|d| view! { <dt>"Digest"</dt><dd><code id="run-digest">{d}</code></dd> })}
                     <dt>"Executor"</dt><dd>{r.executor.clone()}</dd>
                     {r.node.clone().map(|n| view! { <dt>"Node"</dt><dd id="run-node">{n}</dd> })}
+                    {r.cache.clone().map(|(hit, key, why)| view! { <CacheNote hit key why /> }.into_any())}
                     {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}
-                    {r.original.clone().map(|o| view! { <dt>"Restart of"</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
+                    {r.original.clone().map(|o| view! { <dt>{if reused { "Results of" } else { "Restart of" }}</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
                 </dl>
                 <h3>"Params"</h3>
                 <KeyValues id="run-params" items=r.params.clone() />

@@ -61,6 +61,8 @@ pub struct RunView {
     pub node: Option<String>,
     pub image_id: Option<String>,
     pub diagnosis: Option<Why>,
+    /// `(hit, key, explanation)` when caching is on for the run.
+    pub cache: Option<(bool, String, Vec<String>)>,
 }
 
 /// Why a run waits or died: Myelin's words, the scheduler's verbatim message, every reason found.
@@ -232,6 +234,7 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
         logged_params: r.logged_params.into_iter().collect(),
         tags: r.tags.into_iter().collect(),
         outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        cache: r.cache.as_ref().map(|c| (c.hit, c.key.clone(), c.explanation.clone())),
         executor: r.reproducibility.executor.clone(),
         node: r.node.clone(),
         image_id: r.reproducibility.image_id.clone(),

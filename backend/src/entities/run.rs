@@ -42,6 +42,10 @@ pub struct Model {
     pub image_id: Option<String>,
     /// Why the run waits or why it died: `{code, message, scheduler_message, findings, at}`.
     pub diagnosis: Option<Json>,
+    /// The cache key (sha256 hex) when caching is on for the run.
+    pub cache_key: Option<String>,
+    /// `{enabled, key, hit, original, explanation, inputs}` (see `services::runs::cache`).
+    pub cache: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ both_dbs!(
     runs_left_running_by_a_dead_server_are_failed_at_start,
     init_steps_clone_a_local_repo_and_write_files,
     init_artifacts_steps_copy_from_the_project_store,
+    cached_runs_reuse_results_and_a_miss_says_what_changed,
 );
 
 fn job(command: &str, extra: &str) -> String {
@@ -359,4 +360,55 @@ async fn init_artifacts_steps_copy_from_the_project_store(app: TestApp) {
         (Some("failed"), Some("InitFailed"))
     );
     assert!(done["status_message"].as_str().unwrap().contains("nope/x.txt"), "{done}");
+}
+
+async fn cached_runs_reuse_results_and_a_miss_says_what_changed(app: TestApp) {
+    let ann = setup(&app).await;
+    let cached = "kind: component\nname: train\ninputs:\n- {name: lr, type: float, value: 0.1, isOptional: true}\noutputs:\n- {name: loss, type: float}\ncache: {disable: false}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo lr={{ lr }}']}\n";
+    let first = submit(&app, &ann, cached, json!({})).await;
+    let id = first["uuid"].as_str().unwrap().to_string();
+    assert_eq!(first["cache"]["hit"], false);
+    assert_eq!(first["cache"]["explanation"], json!(["first run of this op: nothing to reuse"]));
+    assert_eq!(first["cache"]["key"].as_str().unwrap().len(), 64);
+    wait_for(&app, &ann, &id, &["succeeded"]).await;
+    let r = app
+        .post(&format!("/api/v1/projects/ann/p/runs/{id}/tracking"))
+        .bearer(&ann.token)
+        .json(json!({"metrics": [{"key": "loss", "value": 0.25, "timestamp": 1, "step": 1}]}))
+        .send()
+        .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+
+    // The same file again: done at once, linked to the first run, with its results; never queued.
+    let second = submit(&app, &ann, cached, json!({})).await;
+    assert_eq!(second["status"], "succeeded");
+    assert_eq!(second["status_reason"], "CacheHit");
+    assert_eq!(second["cache"]["hit"], true);
+    assert_eq!(second["cache"]["original"], id.as_str());
+    assert_eq!(second["original"], id.as_str());
+    assert_eq!(second["cache"]["key"], first["cache"]["key"]);
+    assert!(second["cache"]["explanation"][0]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("reused results of run {}", &id[..8])));
+    assert_eq!(second["outputs"]["loss"], 0.25, "a reused run's outputs are its original's");
+    assert_eq!(statuses(&second), ["created", "compiled", "succeeded"]);
+
+    // A param change is a miss that names it.
+    let third = submit(&app, &ann, cached, json!({"lr": "0.01"})).await;
+    assert_eq!((third["status"].as_str(), third["cache"]["hit"].as_bool()), (Some("queued"), Some(false)));
+    let why: Vec<String> = serde_json::from_value(third["cache"]["explanation"].clone()).unwrap();
+    assert!(why.contains(&"param lr 0.1 -> 0.01".to_string()), "{why:?}");
+    wait_for(&app, &ann, third["uuid"].as_str().unwrap(), &["succeeded"]).await;
+
+    // A restart runs again; caching is off unless the file turns it on.
+    let restarted =
+        app.post(&format!("/api/v1/projects/ann/p/runs/{id}/restart")).bearer(&ann.token).send().await;
+    assert_eq!(restarted.json["cache"]["hit"], false);
+    assert_eq!(
+        restarted.json["cache"]["explanation"],
+        json!(["a restart runs again: it never reuses results"])
+    );
+    let plain = submit(&app, &ann, &cached.replace("cache: {disable: false}\n", ""), json!({})).await;
+    assert!(plain["cache"].is_null(), "{}", plain["cache"]);
 }

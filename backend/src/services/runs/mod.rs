@@ -10,6 +10,7 @@ use serde_json::Value;
 use spec::lifecycle::Status;
 use uuid::Uuid;
 
+pub mod cache;
 mod external;
 mod list;
 mod views;
@@ -85,11 +86,15 @@ pub async fn submit(
         }
     }
     let termination = &doc["termination"];
+    let cached = cache::decide(db, a.project.id, &name, &doc, &out, original.is_some()).await?;
+    let reused = cached.as_ref().and_then(|d| d.original.as_ref()).map(|o| o.id);
     let now = Utc::now();
     let id = Uuid::new_v4();
     let txn = db.begin().await?;
     run::ActiveModel {
-        original_id: Set(original),
+        original_id: Set(reused.or(original)),
+        cache_key: Set(cached.as_ref().map(|d| d.info.key.clone())),
+        cache: Set(cached.as_ref().map(|d| serde_json::to_value(&d.info).unwrap_or_default())),
         content: Set(sub.content.clone()),
         overlays: Set(serde_json::json!(sub.overlays)),
         params: Set(Value::Object(sub.params.clone())),
@@ -105,16 +110,26 @@ pub async fn submit(
     if !logged.is_empty() {
         super::tracking::insert_params(&txn, id, &logged).await?;
     }
-    for (status, reason) in
-        [(Status::Created, "Submitted"), (Status::Compiled, "Compiled"), (Status::Queued, "Queued")]
-    {
+    for (status, reason) in [(Status::Created, "Submitted"), (Status::Compiled, "Compiled")] {
         event(&txn, id, status, Some(reason), None).await?;
     }
-    run::Entity::update_many()
-        .col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()))
-        .filter(run::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
+    let mut done = run::Entity::update_many().filter(run::Column::Id.eq(id));
+    if let Some(d) = cached.as_ref().filter(|d| d.info.hit) {
+        // A hit is never queued: it is done, with its original's results.
+        let why = d.info.explanation.join("; ");
+        event(&txn, id, Status::Succeeded, Some("CacheHit"), Some(&why)).await?;
+        done = done
+            .col_expr(run::Column::Status, Expr::value(Status::Succeeded.as_str()))
+            .col_expr(run::Column::StatusReason, Expr::value("CacheHit"))
+            .col_expr(run::Column::StatusMessage, Expr::value(why))
+            .col_expr(run::Column::StartedAt, Expr::value(now))
+            .col_expr(run::Column::FinishedAt, Expr::value(now))
+            .col_expr(run::Column::ExitCode, Expr::value(d.original.as_ref().and_then(|o| o.exit_code)));
+    } else {
+        event(&txn, id, Status::Queued, Some("Queued"), None).await?;
+        done = done.col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()));
+    }
+    done.exec(&txn).await?;
     txn.commit().await?;
     get(db, a, id).await
 }
@@ -161,6 +176,8 @@ fn new_run(
         node: Set(None),
         image_id: Set(None),
         diagnosis: Set(None),
+        cache_key: Set(None),
+        cache: Set(None),
     }
 }
 
@@ -316,7 +333,10 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         None
     };
     let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
-    let data = super::tracking::data_of(db, &[r.id]).await?.remove(&r.id).unwrap_or_default();
+    let cache = cache::info_of(&r);
+    // A reused run's results are its original's.
+    let source = cache.as_ref().filter(|c| c.hit).and_then(|c| c.original).unwrap_or(r.id);
+    let data = super::tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
     Ok(RunDetail {
         outputs: super::tracking::outputs(&r.content, &data),
         metrics: data.metrics.iter().map(|m| (m.key.clone(), m.last)).collect(),
@@ -332,6 +352,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         exit_code: r.exit_code,
         retries: r.retries,
         diagnosis: r.diagnosis.clone().and_then(|d| serde_json::from_value(d).ok()),
+        cache,
         node: r.node.clone(),
         queue,
         original: r.original_id,

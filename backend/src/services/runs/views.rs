@@ -83,6 +83,8 @@ pub struct RunDetail {
     pub retries: i32,
     /// Why the run waits or why it died (Kubernetes runs): `{code, message, scheduler_message, findings}`.
     pub diagnosis: Option<crate::executor::kube::Diagnosis>,
+    /// Whether results were reused, under which key, and why (`null` when caching is off for the run).
+    pub cache: Option<super::cache::CacheInfo>,
     /// The node the run's pod was bound to (Kubernetes runs).
     pub node: Option<String>,
     pub queue: Option<QueuePosition>,

@@ -1,0 +1,137 @@
+//! Reusing results (issue #7's caching, for single runs so far): a run whose caching is on gets a key
+//! (`spec::cache`); the newest succeeded run of the project with the same key — within `ttl` — is reused: the
+//! new run is `succeeded` at once, links that original, and shows its outputs. A miss says what changed
+//! against the newest earlier run of the same name. Restarts never hit.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use spec::cache::{expired, explain, CacheSpec, KeyInputs, Subject};
+use spec::lifecycle::Status;
+use uuid::Uuid;
+
+use crate::entities::run;
+use crate::error::Result;
+
+/// What `ops get` and the run page show about a run's cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CacheInfo {
+    pub enabled: bool,
+    pub key: String,
+    pub hit: bool,
+    /// The run whose results this one reuses.
+    pub original: Option<Uuid>,
+    /// Why it was reused, or what changed since the last run of the same name.
+    pub explanation: Vec<String>,
+    /// What went into the key.
+    #[schema(value_type = Object)]
+    pub inputs: KeyInputs,
+}
+
+/// The decision for a new run: its cache record, and the run it reuses on a hit.
+pub struct Decision {
+    pub info: CacheInfo,
+    pub original: Option<run::Model>,
+}
+
+/// The `cache:` section of a polyaxonfile (component, or an operation's component).
+pub fn spec_of(doc: &Value) -> CacheSpec {
+    let section = if doc["cache"].is_null() { &doc["component"]["cache"] } else { &doc["cache"] };
+    CacheSpec::from_value(section)
+}
+
+pub async fn decide(
+    db: &DatabaseConnection,
+    project: Uuid,
+    name: &str,
+    doc: &Value,
+    out: &spec::Compiled,
+    restart: bool,
+) -> Result<Option<Decision>> {
+    let spec = spec_of(doc);
+    if !spec.enabled(false) {
+        return Ok(None);
+    }
+    let run_section = if doc["run"].is_null() { &doc["component"]["run"] } else { &doc["run"] };
+    let connections: Vec<String> = run_section["connections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    let digests = Default::default();
+    let inputs = KeyInputs::of(
+        &Subject {
+            kind: out.run.kind.as_deref().unwrap_or_default(),
+            params: &out.run.params,
+            pods: spec::placement::pod_specs(&out.run.manifests),
+            connections,
+            upstream: Default::default(),
+            digests: &digests,
+        },
+        &spec,
+    );
+    let key = inputs.key();
+    let same_key = run::Entity::find()
+        .filter(run::Column::ProjectId.eq(project))
+        .filter(run::Column::CacheKey.eq(key.clone()))
+        .filter(run::Column::Status.eq(Status::Succeeded.as_str()))
+        .filter(run::Column::DeletedAt.is_null())
+        .order_by_desc(run::Column::FinishedAt)
+        .one(db)
+        .await?;
+    let mut explanation = Vec::new();
+    if let Some(found) = same_key {
+        // A reused run's results are its original's.
+        let found = match (found.original_id, info_of(&found).is_some_and(|i| i.hit)) {
+            (Some(o), true) => run::Entity::find_by_id(o).one(db).await?.unwrap_or(found),
+            _ => found,
+        };
+        let now = Utc::now().timestamp();
+        let finished = found.finished_at.map_or(now, |f| f.timestamp());
+        if restart {
+            explanation.push("a restart runs again: it never reuses results".to_string());
+        } else if let Some(why) = expired(spec.ttl, finished, now) {
+            explanation.push(format!("run {} has the same key but its {why}", short(found.id)));
+        } else {
+            let why = format!("reused results of run {} (key {}…)", short(found.id), &key[..12]);
+            let info = CacheInfo {
+                enabled: true,
+                key,
+                hit: true,
+                original: Some(found.id),
+                explanation: vec![why],
+                inputs,
+            };
+            return Ok(Some(Decision { info, original: Some(found) }));
+        }
+    } else {
+        let previous = run::Entity::find()
+            .filter(run::Column::ProjectId.eq(project))
+            .filter(run::Column::Name.eq(name))
+            .filter(run::Column::Cache.is_not_null())
+            .order_by_desc(run::Column::CreatedAt)
+            .one(db)
+            .await?;
+        let before = previous.as_ref().and_then(info_of).map(|i| i.inputs);
+        explanation = explain(before.as_ref(), &inputs);
+        if explanation.is_empty() {
+            let status = previous.map(|p| p.status).unwrap_or_default();
+            explanation
+                .push(format!("the last run with this key ended {status}: only succeeded runs are reused"));
+        }
+    }
+    Ok(Some(Decision {
+        info: CacheInfo { enabled: true, key, hit: false, original: None, explanation, inputs },
+        original: None,
+    }))
+}
+
+pub fn info_of(r: &run::Model) -> Option<CacheInfo> {
+    r.cache.clone().and_then(|c| serde_json::from_value(c).ok())
+}
+
+fn short(id: Uuid) -> String {
+    id.to_string()[..8].to_string()
+}
