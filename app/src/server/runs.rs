@@ -262,7 +262,8 @@ pub(crate) async fn run_of(
 #[server]
 pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<String, ServerFnError> {
     let r = run_of(&owner, &name, &uuid).await?;
-    Ok(state()?.executor.log_text(r.project_id, r.id).await)
+    let source = backend::services::runs::cache::source_of(&r);
+    Ok(state()?.executor.log_text(r.project_id, source).await)
 }
 
 /// `params`: one `name=value` per line.

@@ -126,7 +126,7 @@ pub async fn get_run_logs(
     Path((owner, name, id)): RunPath,
 ) -> Result<impl IntoResponse> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
-    let text = app.executor.log_text(r.project_id, r.id).await;
+    let text = app.executor.log_text(r.project_id, runs::cache::source_of(&r)).await;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
@@ -142,7 +142,7 @@ pub async fn stream_run_logs(
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
     // Subscribe before reading the file, so no line falls between the two.
     let live = app.executor.subscribe(id);
-    let stored = app.executor.log_text(r.project_id, r.id).await;
+    let stored = app.executor.log_text(r.project_id, runs::cache::source_of(&r)).await;
     let last = stored.lines().last().map(str::to_string).unwrap_or_default();
     let stored: Vec<String> = stored.lines().map(str::to_string).collect();
     let head = stream::iter(stored).map(|l| Ok(Event::default().event("log").data(l)));

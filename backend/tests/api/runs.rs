@@ -393,6 +393,11 @@ async fn cached_runs_reuse_results_and_a_miss_says_what_changed(app: TestApp) {
         .starts_with(&format!("reused results of run {}", &id[..8])));
     assert_eq!(second["outputs"]["loss"], 0.25, "a reused run's outputs are its original's");
     assert_eq!(statuses(&second), ["created", "compiled", "succeeded"]);
+    let second_id = second["uuid"].as_str().unwrap();
+    assert!(
+        logs(&app, &ann, second_id).await.contains("stdout lr=0.1"),
+        "a reused run shows its original's log"
+    );
 
     // A param change is a miss that names it.
     let third = submit(&app, &ann, cached, json!({"lr": "0.01"})).await;

@@ -128,6 +128,11 @@ pub async fn decide(
     }))
 }
 
+/// The run whose log and results a run shows: its original when it reused one, else itself.
+pub fn source_of(r: &run::Model) -> Uuid {
+    info_of(r).filter(|c| c.hit).and_then(|c| c.original).unwrap_or(r.id)
+}
+
 pub fn info_of(r: &run::Model) -> Option<CacheInfo> {
     r.cache.clone().and_then(|c| serde_json::from_value(c).ok())
 }

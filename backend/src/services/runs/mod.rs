@@ -335,7 +335,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
     let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
     let cache = cache::info_of(&r);
     // A reused run's results are its original's.
-    let source = cache.as_ref().filter(|c| c.hit).and_then(|c| c.original).unwrap_or(r.id);
+    let source = cache::source_of(&r);
     let data = super::tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
     Ok(RunDetail {
         outputs: super::tracking::outputs(&r.content, &data),
