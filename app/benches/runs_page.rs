@@ -23,17 +23,7 @@ async fn setup() -> (axum::Router, String) {
         ..Default::default()
     };
     for _ in 0..10_000 {
-        backend::services::runs::submit(
-            &state.db,
-            &access,
-            &user,
-            &sub,
-            &state.executor,
-            &state.connections,
-            None,
-        )
-        .await
-        .unwrap();
+        state.submit(&access, &user, &sub).await.unwrap();
     }
     let opts = app::serve::leptos_options("target/site", "127.0.0.1:0".parse().unwrap());
     let router = app::serve::router(state, &store, opts);

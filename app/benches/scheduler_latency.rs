@@ -23,17 +23,7 @@ async fn main() {
     };
     let mut latencies = Vec::new();
     for _ in 0..50 {
-        let run = backend::services::runs::submit(
-            &state.db,
-            &access,
-            &user,
-            &sub,
-            &state.executor,
-            &state.connections,
-            None,
-        )
-        .await
-        .unwrap();
+        let run = state.submit(&access, &user, &sub).await.unwrap();
         state.wake.notify_one();
         let id = run.summary.uuid;
         loop {

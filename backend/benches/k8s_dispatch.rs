@@ -51,15 +51,7 @@ async fn main() {
     for i in 0..RUNS {
         let access = if i % 2 == 0 { &fx.access } else { &second };
         let sub = backend::services::runs::Submission { content: spec.clone(), ..Default::default() };
-        let r = backend::services::runs::submit(
-            &fx.state.db,
-            access,
-            &fx.user,
-            &sub,
-            &fx.state.executor,
-            &fx.state.connections,
-            None,
-        );
+        let r = fx.state.submit(access, &fx.user, &sub);
         ids.push((access.clone(), r.await.unwrap().summary.uuid));
         fx.state.wake.notify_one();
     }

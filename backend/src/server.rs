@@ -37,15 +37,15 @@ pub async fn prepare_with(
     let mut state =
         AppState::new(db, secure_cookies, data_dir.to_path_buf(), public_url.to_string(), artifacts);
     if executor == ExecutorKind::Kubernetes {
-        let k = crate::executor::KubeExecutor::connect(
+        let k = crate::executor::KubeExecutor::with_config(
+            crate::executor::KubeExecutor::infer_config().await?,
             state.db.clone(),
             data_dir,
             public_url.to_string(),
             state.artifacts.clone(),
             namespace,
             state.wake.clone(),
-        )
-        .await?;
+        )?;
         state.executor = crate::executor::Executor::Kubernetes(k);
     }
     Ok((state, store))

@@ -50,6 +50,26 @@ impl AppState {
         }
     }
 
+    /// Submits a run to this server's executor, compiled against its connections (`services::runs::submit`).
+    pub async fn submit(
+        &self,
+        a: &crate::services::projects::ProjectAccess,
+        u: &crate::entities::user::Model,
+        sub: &crate::services::runs::Submission,
+    ) -> crate::Result<crate::services::runs::RunDetail> {
+        crate::services::runs::submit(&self.db, a, u, sub, &self.executor, &self.connections, None).await
+    }
+
+    /// A new run with a finished run's spec and params (`services::runs::restart`).
+    pub async fn restart(
+        &self,
+        a: &crate::services::projects::ProjectAccess,
+        u: &crate::entities::user::Model,
+        id: uuid::Uuid,
+    ) -> crate::Result<crate::services::runs::RunDetail> {
+        crate::services::runs::restart(&self.db, a, u, &self.executor, &self.connections, id).await
+    }
+
     /// Starts the scheduler loop (the server; tests drive `scheduler::tick` themselves when they want).
     pub fn spawn_scheduler(&self) {
         crate::scheduler::spawn(self.db.clone(), self.executor.clone(), self.wake.clone());

@@ -287,9 +287,7 @@ pub async fn submit_run(
     }
     let force = force.is_some_and(|f| f == "true" || f == "on");
     let sub = backend::services::runs::Submission { content, params: map, force, ..Default::default() };
-    let r = backend::services::runs::submit(&st.db, &a, &me, &sub, &st.executor, &st.connections, None)
-        .await
-        .map_err(err)?;
+    let r = st.submit(&a, &me, &sub).await.map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
     Ok(())
@@ -308,10 +306,7 @@ pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<()
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;
-    let r =
-        backend::services::runs::restart(&st.db, &a, &me, &st.executor, &st.connections, parse_uuid(&uuid)?)
-            .await
-            .map_err(err)?;
+    let r = st.restart(&a, &me, parse_uuid(&uuid)?).await.map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));
     Ok(())

@@ -43,7 +43,7 @@ pub async fn create_run(
 ) -> Result<(StatusCode, Json<RunDetail>)> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     let me = u.ok_or(Error::NotFound("project"))?;
-    let run = runs::submit(&app.db, &a, &me, &sub, &app.executor, &app.connections, None).await?;
+    let run = app.submit(&a, &me, &sub).await?;
     app.wake.notify_one();
     Ok((StatusCode::CREATED, Json(run)))
 }
@@ -97,7 +97,7 @@ pub async fn restart_run(
 ) -> Result<(StatusCode, Json<RunDetail>)> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     let me = u.ok_or(Error::NotFound("project"))?;
-    let run = runs::restart(&app.db, &a, &me, &app.executor, &app.connections, id).await?;
+    let run = app.restart(&a, &me, id).await?;
     app.wake.notify_one();
     Ok((StatusCode::CREATED, Json(run)))
 }

@@ -122,19 +122,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .unwrap();
             }
             let sub = backend::services::runs::Submission { content: JOB.into(), ..Default::default() };
-            let submit = || async {
-                let st = &app.state;
-                let r = backend::services::runs::submit(
-                    &app.db,
-                    &access,
-                    &u,
-                    &sub,
-                    &st.executor,
-                    &st.connections,
-                    None,
-                );
-                r.await.unwrap().summary.uuid
-            };
+            let submit = || async { app.state.submit(&access, &u, &sub).await.unwrap().summary.uuid };
             let run = submit().await;
             let done = submit().await;
             backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();

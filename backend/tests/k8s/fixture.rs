@@ -176,16 +176,7 @@ impl Fixture {
 
     pub async fn submit(&self, yaml: &str, force: bool) -> backend::Result<Uuid> {
         let sub = Submission { content: yaml.into(), force, ..Default::default() };
-        let r = backend::services::runs::submit(
-            &self.state.db,
-            &self.access,
-            &self.user,
-            &sub,
-            &self.state.executor,
-            &self.state.connections,
-            None,
-        )
-        .await?;
+        let r = self.state.submit(&self.access, &self.user, &sub).await?;
         self.state.wake.notify_one();
         Ok(r.summary.uuid)
     }

@@ -264,7 +264,7 @@ fn pod_progress(p: &Value, s: &Seen) -> Observed {
         let event = events.iter().find(|e| e["reason"] == "FailedScheduling");
         let verbatim = unschedulable
             .map(|c| str_of(&c["message"]).to_string())
-            .or_else(|| event.map(|e| str_of(&e["message"]).or_note(&e["note"]).to_string()));
+            .or_else(|| event.map(|e| event_text(e).to_string()));
         let Some(verbatim) = verbatim else {
             if scheduled.is_some_and(|c| c["reason"] == "SchedulingGated") {
                 return observed(
@@ -314,17 +314,9 @@ fn pod_progress(p: &Value, s: &Seen) -> Observed {
     )
 }
 
-trait OrNote<'a> {
-    fn or_note(self, note: &'a Value) -> &'a str;
-}
-impl<'a> OrNote<'a> for &'a str {
-    fn or_note(self, note: &'a Value) -> &'a str {
-        if self.is_empty() {
-            str_of(note)
-        } else {
-            self
-        }
-    }
+/// An event's text: `message` (core/v1) or `note` (events.k8s.io/v1).
+fn event_text(e: &Value) -> &str {
+    e["message"].as_str().filter(|m| !m.is_empty()).unwrap_or_else(|| str_of(&e["note"]))
 }
 
 /// The scheduler's verdict on this pod: before ` preemption:`, without the DRA aside of 1.3x.

@@ -70,22 +70,14 @@ pub struct KubeExecutor {
 }
 
 impl KubeExecutor {
-    /// Connects with the kubeconfig (`KUBECONFIG`, `~/.kube/config`) or the in-cluster service account.
-    pub async fn connect(
-        db: DatabaseConnection,
-        data_dir: &std::path::Path,
-        server_url: String,
-        artifacts: Arc<Artifacts>,
-        namespace: Option<String>,
-        wake: Arc<Notify>,
-    ) -> crate::Result<Arc<Self>> {
-        let config = kube::Config::infer()
+    /// The kubeconfig (`KUBECONFIG`, `~/.kube/config`) or the in-cluster service account.
+    pub async fn infer_config() -> crate::Result<kube::Config> {
+        kube::Config::infer()
             .await
-            .map_err(|e| crate::Error::Internal(format!("Kubernetes configuration: {e}")))?;
-        Self::with_config(config, db, data_dir, server_url, artifacts, namespace, wake)
+            .map_err(|e| crate::Error::Internal(format!("Kubernetes configuration: {e}")))
     }
 
-    /// As `connect`, with the configuration given.
+    /// The executor on `config`; its watchers start at once.
     pub fn with_config(
         config: kube::Config,
         db: DatabaseConnection,
@@ -144,10 +136,6 @@ impl KubeExecutor {
         self.tasks.lock().expect("lock").drain(..).for_each(|t| t.abort());
     }
 
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
     pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
         self.logs.text(project, run).await
     }
@@ -160,11 +148,6 @@ impl KubeExecutor {
     pub fn accepting(&self) -> bool {
         !self.closed.load(Ordering::Relaxed)
             && self.backoff.lock().expect("lock").is_none_or(|(until, _)| Instant::now() >= until)
-    }
-
-    /// Whether the watchers have listed Nodes at least once (pre-flight checks need them).
-    pub fn nodes_known(&self) -> bool {
-        self.cache.synced("nodes")
     }
 
     /// Ends a run that is `stopping`: its workload is deleted (foreground, so its pods go first), then the run

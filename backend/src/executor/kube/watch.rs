@@ -277,7 +277,9 @@ impl KubeExecutor {
         let warnings = self
             .cache
             .all("events", |e| e["involvedObject"]["name"].as_str().is_some_and(|n| names.contains(n)));
-        let nodes = self.node_views();
+        // The Nodes matter only to explain a pod no node took; building their view is the costly part of a sync.
+        let unplaced = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
+        let nodes = if unplaced { self.node_views() } else { Vec::new() };
         let o = assess(&Seen {
             top: &top,
             pods: pods.iter().collect(),

@@ -3,8 +3,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
 };
 use serde_json::Value;
 use spec::lifecycle::Status;
@@ -13,10 +13,13 @@ use uuid::Uuid;
 pub mod cache;
 mod external;
 mod list;
+mod status;
 mod views;
 
 pub use external::{create_external, set_deleted};
 pub use list::{list, RunQuery};
+use status::event;
+pub use status::{record, transition, transition_with};
 
 pub use views::*;
 
@@ -179,104 +182,6 @@ fn new_run(
         cache_key: Set(None),
         cache: Set(None),
     }
-}
-
-async fn event<C: ConnectionTrait>(
-    db: &C,
-    run_id: Uuid,
-    status: Status,
-    reason: Option<&str>,
-    message: Option<&str>,
-) -> Result<()> {
-    run_event::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        run_id: Set(run_id),
-        status: Set(status.as_str().into()),
-        at: Set(Utc::now()),
-        reason: Set(reason.map(str::to_string)),
-        message: Set(message.map(str::to_string)),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Records a transition the caller has already applied to the run's status (a claim made in bulk).
-pub async fn record(
-    db: &DatabaseConnection,
-    id: Uuid,
-    status: Status,
-    reason: &str,
-    message: Option<&str>,
-) -> Result<()> {
-    // Only while the run is still in `status`: a note must not overwrite a newer state's message.
-    let updated = run::Entity::update_many()
-        .col_expr(run::Column::StatusReason, Expr::value(reason))
-        .col_expr(run::Column::StatusMessage, Expr::value(message.map(str::to_string)))
-        .col_expr(run::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(run::Column::Id.eq(id))
-        .filter(run::Column::Status.eq(status.as_str()))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(());
-    }
-    event(db, id, status, Some(reason), message).await
-}
-
-/// Moves a run to `to` if its lifecycle allows it, recording the transition. Returns whether it moved.
-///
-/// The write is a compare-and-set on the status just read, so concurrent writers cannot both move a run;
-/// the transaction starts with that write (never a read), which SQLite's WAL mode requires to not fail busy.
-pub async fn transition(
-    db: &DatabaseConnection,
-    id: Uuid,
-    to: Status,
-    reason: &str,
-    message: Option<&str>,
-) -> Result<bool> {
-    transition_with(db, id, to, reason, message, vec![]).await
-}
-
-/// As `transition`, writing `also` (more columns of the run) in the same update, so readers never see the
-/// new status without them (an executor's diagnosis, node, exit code).
-pub async fn transition_with(
-    db: &DatabaseConnection,
-    id: Uuid,
-    to: Status,
-    reason: &str,
-    message: Option<&str>,
-    also: Vec<(run::Column, sea_orm::sea_query::SimpleExpr)>,
-) -> Result<bool> {
-    let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
-    let from = Status::parse(&r.status).unwrap_or(Status::Created);
-    if !from.can_become(to) {
-        return Ok(false);
-    }
-    let now = Utc::now();
-    let mut update = run::Entity::update_many()
-        .col_expr(run::Column::Status, Expr::value(to.as_str()))
-        .col_expr(run::Column::StatusReason, Expr::value(reason))
-        .col_expr(run::Column::StatusMessage, Expr::value(message.map(str::to_string)))
-        .col_expr(run::Column::UpdatedAt, Expr::value(now))
-        .filter(run::Column::Id.eq(id))
-        .filter(run::Column::Status.eq(from.as_str()));
-    if to == Status::Running && r.started_at.is_none() {
-        update = update.col_expr(run::Column::StartedAt, Expr::value(now));
-    }
-    if to.is_done() {
-        update = update.col_expr(run::Column::FinishedAt, Expr::value(now));
-    }
-    for (column, value) in also {
-        update = update.col_expr(column, value);
-    }
-    let txn = db.begin().await?;
-    if update.exec(&txn).await?.rows_affected == 0 {
-        return Ok(false);
-    }
-    event(&txn, id, to, Some(reason), message).await?;
-    txn.commit().await?;
-    Ok(true)
 }
 
 pub async fn find(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<run::Model> {
