@@ -67,18 +67,40 @@ pub(super) async fn pump(
     tx: broadcast::Sender<String>,
 ) {
     let Some(stream) = stream else { return };
-    let Ok(mut file) = tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await else {
-        return;
-    };
+    let Some(mut sink) = Sink::open(&path, tx).await else { return };
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        let entry =
-            format!("{} {name} {line}\n", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        if file.write_all(entry.as_bytes()).await.is_err() {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if !sink.line(&now, name, &line).await {
             break;
         }
-        let _ = file.flush().await;
-        let _ = tx.send(entry);
+    }
+}
+
+/// Where a run's lines go: appended to its spool file and sent to live readers.
+pub(super) struct Sink {
+    file: tokio::fs::File,
+    tx: broadcast::Sender<String>,
+}
+
+impl Sink {
+    pub(super) async fn open(path: &Path, tx: broadcast::Sender<String>) -> Option<Sink> {
+        if let Some(dir) = path.parent() {
+            let _ = tokio::fs::create_dir_all(dir).await;
+        }
+        let file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await.ok()?;
+        Some(Sink { file, tx })
+    }
+
+    /// Writes `<time> <stream> <text>`; false when the spool cannot be written.
+    pub(super) async fn line(&mut self, time: &str, stream: &str, text: &str) -> bool {
+        let entry = format!("{time} {stream} {text}\n");
+        if self.file.write_all(entry.as_bytes()).await.is_err() {
+            return false;
+        }
+        let _ = self.file.flush().await;
+        let _ = self.tx.send(entry);
+        true
     }
 }
 

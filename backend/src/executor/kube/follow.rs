@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::{system_line, KubeExecutor};
-use crate::executor::logs::append;
+use crate::executor::logs::{append, Sink};
 
 /// How long a finished run waits for its follower to drain before the log is archived.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -35,9 +35,6 @@ impl KubeExecutor {
             self.live.lock().expect("lock").entry(id).or_insert_with(|| broadcast::channel(1024).0).clone();
         tokio::spawn(async move {
             let path = self.logs.path(id);
-            if let Some(dir) = path.parent() {
-                let _ = tokio::fs::create_dir_all(dir).await;
-            }
             let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
             let params = LogParams {
                 follow: true,
@@ -48,18 +45,14 @@ impl KubeExecutor {
             match api.log_stream(&name, &params).await {
                 Ok(stream) => {
                     let mut lines = stream.lines();
-                    let mut file =
-                        tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await.ok();
-                    while let Some(Ok(line)) = lines.next().await {
-                        // `<RFC 3339 time> <text>` from the kubelet; kept as the local executor writes it.
-                        let (ts, text) = line.split_once(' ').unwrap_or(("", &line));
-                        let entry = format!("{ts} stdout {text}\n");
-                        if let Some(f) = file.as_mut() {
-                            use tokio::io::AsyncWriteExt;
-                            let _ = f.write_all(entry.as_bytes()).await;
-                            let _ = f.flush().await;
+                    if let Some(mut sink) = Sink::open(&path, tx).await {
+                        while let Some(Ok(line)) = lines.next().await {
+                            // `<RFC 3339 time> <text>` from the kubelet; kept as the local executor writes it.
+                            let (ts, text) = line.split_once(' ').unwrap_or(("", &line));
+                            if !sink.line(ts, "stdout", text).await {
+                                break;
+                            }
                         }
-                        let _ = tx.send(entry);
                     }
                 }
                 Err(e) => {
