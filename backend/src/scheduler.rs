@@ -18,16 +18,37 @@ use uuid::Uuid;
 use crate::entities::{project, run};
 use crate::executor::Executor;
 
-/// Runs the scheduler for as long as the server lives; `wake` makes it look at once (after a submit).
-pub fn spawn(db: DatabaseConnection, exec: Executor, wake: Arc<Notify>) {
+/// Bumped whenever a run ends (or a pipeline is created or stopped): schedulers look again at once, so a
+/// freed slot or a pipeline's next op does not wait for the next poll.
+static NUDGE: std::sync::LazyLock<tokio::sync::watch::Sender<u64>> =
+    std::sync::LazyLock::new(|| tokio::sync::watch::channel(0).0);
+
+pub fn nudge() {
+    NUDGE.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Runs the scheduler for as long as the server lives; `wake` makes it look at once (after a submit). Each
+/// pass first advances the pipelines (`services::pipelines::drive`), then dispatches what is queued.
+pub fn spawn(
+    db: DatabaseConnection,
+    exec: Executor,
+    wake: Arc<Notify>,
+    connections: Arc<spec::catalog::Catalog>,
+) {
+    let mut nudged = NUDGE.subscribe();
     tokio::spawn(async move {
         loop {
+            nudged.mark_unchanged();
+            if let Err(e) = crate::services::pipelines::drive(&db, &exec, &connections).await {
+                tracing::warn!(error = ?e, "pipeline pass failed; retrying");
+            }
             match tick(&db, &exec).await {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = ?e, "scheduler tick failed; retrying"),
             }
             tokio::select! {
                 _ = wake.notified() => {}
+                _ = nudged.changed() => {}
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         }
@@ -94,7 +115,7 @@ async fn claim<C: ConnectionTrait>(db: &C, queued: Vec<run::Model>) -> crate::Re
                     .filter(run::Column::ProjectId.eq(r.project_id))
                     .filter(run::Column::Status.is_in(active.clone()))
                     // runs logged from outside Myelin take no slot
-                    .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+                    .filter(run::Column::Kind.is_not_in(crate::services::runs::UNDISPATCHED))
                     .count(db)
                     .await?;
                 e.insert(limit as i64 - busy as i64)

@@ -72,6 +72,11 @@ impl AppState {
 
     /// Starts the scheduler loop (the server; tests drive `scheduler::tick` themselves when they want).
     pub fn spawn_scheduler(&self) {
-        crate::scheduler::spawn(self.db.clone(), self.executor.clone(), self.wake.clone());
+        crate::scheduler::spawn(
+            self.db.clone(),
+            self.executor.clone(),
+            self.wake.clone(),
+            self.connections.clone(),
+        );
     }
 }

@@ -7,6 +7,7 @@ mod m0002_runs;
 mod m0003_tracking;
 mod m0004_dispatch;
 mod m0005_cache;
+mod m0006_pipelines;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_tracking::Migration),
             Box::new(m0004_dispatch::Migration),
             Box::new(m0005_cache::Migration),
+            Box::new(m0006_pipelines::Migration),
         ]
     }
 }

@@ -57,6 +57,7 @@ fn options(text: &str, params: Vec<(String, serde_json::Value)>) -> Options<'sta
         catalog: Default::default(),
         refs: &NoRefs,
         run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
+        execution: Default::default(),
     }
 }
 

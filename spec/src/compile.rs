@@ -1,7 +1,7 @@
 //! From polyaxonfiles to what Myelin runs: the operation, its resolved params, the Kubernetes objects, and for
 //! pipelines their ops (DAG) or children (matrix) or first tick (schedule).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::catalog::Catalog;
@@ -49,10 +49,25 @@ pub struct Options<'a> {
     pub refs: &'a dyn Refs,
     /// The run's uuid (32 hex); derived from the input when absent so output is deterministic.
     pub run_uuid: Option<String>,
+    /// What executing a pipeline adds: one op to compile, its upstream's results, every matrix child.
+    pub execution: Execution,
+}
+
+/// For executing a pipeline (the server's pipeline driver); the default compiles for showing.
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    /// Compile only this op of a DAG (the others are still checked).
+    pub op: Option<String>,
+    /// Per upstream op name: `{"outputs": {..}, "inputs": {..}, "uuid": ..}`. `ref: ops.X` params and
+    /// `{{ ops.X.outputs.y }}` templates of the compiled op are resolved from it.
+    pub upstream: Map<String, Value>,
+    /// Compile every matrix child (otherwise the first few, enough to show).
+    pub all_children: bool,
 }
 
 /// What one run (or op, or matrix child) compiles to.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Run {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -61,18 +76,40 @@ pub struct Run {
     pub manifests: Vec<Value>,
     pub ops: Vec<Op>,
     pub matrix: Option<Matrix>,
+    /// The effective `cache` section (the component's, with what its pipeline pushed down).
+    #[serde(skip_serializing_if = "Value::is_null", default)]
+    pub cache: Value,
+    /// Connections the run mounts (`run.connections`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub connections: Vec<String>,
+    /// Names of the component's declared outputs.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub outputs: Vec<String>,
+    /// A pipeline's `concurrency` (DAG `run.concurrency`, `matrix.concurrency`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub concurrency: Option<u64>,
+    /// A pipeline's `earlyStopping` policies.
+    #[serde(skip_serializing_if = "Value::is_null", default)]
+    pub early_stopping: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Op {
     pub name: String,
     pub upstream: Vec<String>,
     pub trigger: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub conditions: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub skip_on_upstream_skip: bool,
+    /// Params fed by upstream ops: `(param, upstream op, its output or input)`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub feeds: Vec<(String, String, String)>,
     #[serde(flatten)]
     pub run: Run,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Matrix {
     pub kind: String,
     pub suggestions: Vec<Map<String, Value>>,

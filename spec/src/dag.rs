@@ -103,21 +103,81 @@ impl Compiler<'_> {
             return None;
         }
         let mut out = Vec::new();
+        let only = self.opts.execution.op.clone();
         for name in order {
+            if only.as_ref().is_some_and(|o| *o != name) {
+                continue;
+            }
             let i = names.iter().position(|n| *n == name).expect("known op");
             let p = join(&ops_path, &format!("[{i}]"));
             let mut op = ops[i].clone();
             op["params"] = Value::Object(normalize_params(op.get("params")));
+            if !self.opts.execution.upstream.is_empty() {
+                let ctx = serde_json::json!({"ops": &self.opts.execution.upstream,
+                    "dag": {"inputs": child.dag_inputs.clone().unwrap_or_default()}});
+                op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
+            }
+            let feeds = normalize_params(ops[i].get("params"))
+                .into_iter()
+                .filter_map(|(param, v)| edge(&v).map(|(up, key)| (param, up, key)))
+                .collect();
             let inh = Inherited { uuid: derived_uuid(&format!("{}op-{name}", inh.uuid)), ..child.clone() };
             let run = self.operation(&op, At { doc: at.doc, path: &p }, &inh)?;
             out.push(Op {
                 name: name.clone(),
                 upstream: upstream[&name].iter().cloned().collect(),
                 trigger: op.get("trigger").and_then(Value::as_str).unwrap_or("all_succeeded").to_string(),
+                conditions: op.get("conditions").and_then(Value::as_str).map(str::to_string),
+                skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(Value::as_bool) == Some(true),
+                feeds,
                 run,
             });
         }
         Some(out)
+    }
+
+    /// Params fed by upstream ops, given their results: `ref: ops.X` + `value: outputs.y` takes X's value;
+    /// `{{ ops.X.outputs.y }}` is rendered. References to ops with no results yet stay as they are.
+    fn resolve_upstream(&self, params: &Value, ctx: &Value) -> Map<String, Value> {
+        let known = |op: &str| ctx["ops"].get(op).is_some();
+        let mut out = Map::new();
+        for (name, p) in normalize_params(Some(params)) {
+            let mut p = p;
+            if let Some((up, key)) = edge(&p).filter(|(up, _)| known(up)) {
+                let section = if p["value"].as_str().is_some_and(|v| v.starts_with("inputs.")) {
+                    "inputs"
+                } else {
+                    "outputs"
+                };
+                let from_ref = p.get("ref").is_some();
+                let value = if from_ref {
+                    ctx["ops"][&up][section].get(&key).cloned().unwrap_or(Value::Null)
+                } else {
+                    let text = p["value"].as_str().unwrap_or_default().to_string();
+                    let whole =
+                        text.trim().strip_prefix("{{").and_then(|t| t.strip_suffix("}}")).map(str::trim);
+                    let raw = ctx["ops"][&up][section]
+                        .get(&key)
+                        .filter(|_| whole == Some(format!("ops.{up}.{section}.{key}").as_str()));
+                    match raw
+                        .map(|v| Ok(v.clone()))
+                        .unwrap_or_else(|| self.render.render(&text, ctx).map(Value::String))
+                    {
+                        Ok(v) => v,
+                        Err(_) => {
+                            out.insert(name, p);
+                            continue;
+                        }
+                    }
+                };
+                if let Some(m) = p.as_object_mut() {
+                    m.remove("ref");
+                    m.insert("value".into(), value);
+                }
+            }
+            out.insert(name, p);
+        }
+        out
     }
 }
 

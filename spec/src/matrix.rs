@@ -361,7 +361,8 @@ impl Compiler<'_> {
         };
         let mut children = Vec::new();
         if matches!(kind.as_str(), "grid" | "mapping" | "random") {
-            for (i, s) in suggestions.iter().take(CHILDREN).enumerate() {
+            let shown = if self.opts.execution.all_children { suggestions.len() } else { CHILDREN };
+            for (i, s) in suggestions.iter().take(shown).enumerate() {
                 let mut child = op.clone();
                 let obj = child.as_object_mut()?;
                 obj.remove("matrix");
@@ -381,6 +382,8 @@ impl Compiler<'_> {
             pipeline: Some("matrix".into()),
             params: params.into_iter().filter(|(_, v)| !v.is_null()).map(|(io, v)| (io.name, v)).collect(),
             matrix: Some(Matrix { kind, suggestions, children }),
+            concurrency: m["concurrency"].as_u64(),
+            early_stopping: m["earlyStopping"].clone(),
             ..Default::default()
         })
     }

@@ -101,6 +101,8 @@ impl Compiler<'_> {
                 pipeline: Some("dag".into()),
                 params: public_params(&params, &runtime),
                 ops,
+                concurrency: component["run"]["concurrency"].as_u64(),
+                early_stopping: component["run"]["earlyStopping"].clone(),
                 ..Default::default()
             });
         }
@@ -121,6 +123,18 @@ impl Compiler<'_> {
                     pipeline: None,
                     params: public_params(&params, &runtime),
                     manifests,
+                    cache: component.get("cache").cloned().unwrap_or(Value::Null),
+                    connections: component["run"]["connections"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c.as_str().map(str::to_string))
+                        .collect(),
+                    outputs: crate::compile::ios(&component, "outputs")
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|io| io.name)
+                        .collect(),
                     ..Default::default()
                 })
             }

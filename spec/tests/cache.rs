@@ -15,6 +15,7 @@ fn compiled(params: &[(&str, Value)], image: &str) -> spec::Compiled {
         catalog: Default::default(),
         refs: &spec::NoRefs,
         run_uuid: None,
+        execution: Default::default(),
     });
     assert!(out.valid, "{:?}", out.errors);
     out

@@ -10,6 +10,7 @@ fn run(yaml: &str, params: &[(&str, &str)]) -> spec::Compiled {
         catalog: Default::default(),
         refs: &NoRefs,
         run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
+        execution: Default::default(),
     })
 }
 

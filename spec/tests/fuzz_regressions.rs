@@ -20,6 +20,7 @@ fn past_fuzz_crashes_get_an_answer() {
             catalog: Default::default(),
             refs: &NoRefs,
             run_uuid: None,
+            execution: Default::default(),
         });
         assert!(out.valid || !out.errors.is_empty());
         n += 1;

@@ -49,6 +49,7 @@ where
         )
         .route("/projects/{owner}/{name}/runs", get(runs::list_runs).post(runs::create_run))
         .route("/projects/{owner}/{name}/runs/{uuid}", get(runs::get_run).delete(runs::delete_run))
+        .route("/projects/{owner}/{name}/runs/{uuid}/graph", get(runs::get_run_graph))
         .route("/projects/{owner}/{name}/runs/{uuid}/stop", post(runs::stop_run))
         .route("/projects/{owner}/{name}/runs/{uuid}/restart", post(runs::restart_run))
         .route("/projects/{owner}/{name}/runs/{uuid}/logs", get(runs::get_run_logs))

@@ -17,7 +17,7 @@ use super::extract::Json;
         super::projects::update_project, super::projects::delete_project,
         super::members::list_members, super::members::add_member, super::members::change_member_role,
         super::members::remove_member,
-        super::runs::create_run, super::runs::list_runs, super::runs::get_run, super::runs::stop_run,
+        super::runs::create_run, super::runs::list_runs, super::runs::get_run, super::runs::get_run_graph, super::runs::stop_run,
         super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs, super::runs::stream_run_events,
         super::tracking::log_tracking, super::tracking::get_metric_series, super::tracking::list_run_artifacts,
         super::tracking::download_run_artifact,

@@ -73,6 +73,19 @@ pub async fn get_run(
     Ok(Json(runs::get(&app.db, &a, id).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/graph", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, body = crate::services::pipelines::PipelineGraph),
+              (status = 404, body = crate::error::ErrorBody, description = "no such pipeline (DAG or matrix run)")))]
+pub async fn get_run_graph(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Json<crate::services::pipelines::PipelineGraph>> {
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    Ok(Json(crate::services::pipelines::graph(&app.db, &a, id).await?))
+}
+
 #[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/stop", tag = "runs",
     params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
     responses((status = 200, body = RunDetail), (status = 403, body = crate::error::ErrorBody),

@@ -131,7 +131,14 @@ pub fn run(args: CompileArgs, lint_only: bool) -> i32 {
         }
     };
     let refs = FsRefs { hub: args.hub_dir.clone(), url: args.url_dir.clone() };
-    let out = compile(&Options { files, params, catalog, refs: &refs, run_uuid: None });
+    let out = compile(&Options {
+        files,
+        params,
+        catalog,
+        refs: &refs,
+        run_uuid: None,
+        execution: Default::default(),
+    });
     match args.output {
         Format::Json if lint_only => {
             let v = serde_json::json!({"valid": out.valid, "errors": out.errors, "warnings": out.warnings});

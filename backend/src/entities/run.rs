@@ -46,6 +46,10 @@ pub struct Model {
     pub cache_key: Option<String>,
     /// `{enabled, key, hit, original, explanation, inputs}` (see `services::runs::cache`).
     pub cache: Option<Json>,
+    /// The pipeline (DAG or matrix run) this run is a child of.
+    pub pipeline_id: Option<Uuid>,
+    /// Its step in that pipeline (`spec::pipeline::Step`).
+    pub step: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,7 +23,7 @@ pub(crate) async fn left_behind(db: &sea_orm::DatabaseConnection) -> crate::Resu
         spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
     Ok(run::Entity::find()
         .filter(run::Column::Status.is_in(active))
-        .filter(run::Column::Kind.ne(crate::services::runs::EXTERNAL))
+        .filter(run::Column::Kind.is_not_in(crate::services::runs::UNDISPATCHED))
         .all(db)
         .await?)
 }

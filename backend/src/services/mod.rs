@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cluster;
 pub mod members;
+pub mod pipelines;
 pub mod projects;
 pub mod run_tokens;
 pub mod runs;

@@ -12,6 +12,8 @@ use crate::helpers::{TestApp, TestUser, PASSWORD};
 const JOB: &str =
     "kind: component\nrun: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}\n";
 
+const DAG: &str = "kind: component\nrun:\n  kind: dag\n  operations: [{name: a, component: {run: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}}}]\n";
+
 const CALLERS: [&str; 6] = ["anonymous", "non-member", "viewer", "member", "admin", "owner"];
 
 struct Row {
@@ -47,6 +49,7 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}/runs", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200]),
         row(Method::DELETE, "/api/v1/projects/{p}/runs/{done}", [404, 404, 403, 204, 204, 204]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{pipe}/graph", [404, 404, 200, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200]),
@@ -126,6 +129,12 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             let run = submit().await;
             let done = submit().await;
             backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
+            let pipe = if row.path.contains("{pipe}") {
+                let dag = backend::services::runs::Submission { content: DAG.into(), ..Default::default() };
+                app.state.submit(&access, &u, &dag).await.unwrap().summary.uuid
+            } else {
+                uuid::Uuid::nil()
+            };
             let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();
             let token_id = match caller {
@@ -147,6 +156,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{token}", &token_id)
                 .replace("{run}", &run.to_string())
                 .replace("{done}", &done.to_string())
+                .replace("{pipe}", &pipe.to_string())
                 .replace("{key}", "loss")
                 .replace("{path}", "artifacts/a.txt");
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
@@ -196,4 +206,5 @@ fn normalise(path: &str) -> String {
         .replace("{id}", "{token}")
         .replace("{run}", "{uuid}")
         .replace("{done}", "{uuid}")
+        .replace("{pipe}", "{uuid}")
 }

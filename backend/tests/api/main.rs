@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod authz_matrix;
 mod openapi;
+mod pipelines;
 mod projects;
 mod runs;
 mod s3;

@@ -117,10 +117,15 @@ async fn invalid_files_are_refused_with_located_errors_and_nothing_is_stored(app
         .send()
         .await;
     assert_eq!(missing.json["errors"][0]["code"], "required_input");
-    let dag = "kind: component\nrun:\n  kind: dag\n  operations: [{name: a, dagRef: c}]\n  components: [{name: c, run: {kind: job, container: {image: 'x:1'}}}]\n";
-    let unsupported =
-        app.post("/api/v1/projects/ann/p/runs").bearer(&ann.token).json(json!({"content": dag})).send().await;
-    assert_eq!(unsupported.error(), "unsupported");
+    let scheduled = "kind: operation\nschedule: {kind: cron, cron: '0 * * * *'}\ncomponent: {run: {kind: job, container: {image: 'x:1'}}}\n";
+    let unsupported = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": scheduled}))
+        .send()
+        .await;
+    assert_eq!(unsupported.error(), "unsupported", "{}", unsupported.json);
+    assert!(unsupported.json["message"].as_str().unwrap().contains("schedule"), "{}", unsupported.json);
     let list = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
     assert_eq!(list.json["total"], 0, "refused submissions store nothing");
 }

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         params: vec![("epochs".into(), serde_json::json!("3")), ("lr".into(), serde_json::json!("x"))],
         catalog: Default::default(),
         refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
+        run_uuid: Some("0123456789abcdef0123456789abcdef".into()), execution: Default::default()
     });
     // Invalid results always say why.
     assert!(out.valid || !out.errors.is_empty());

@@ -1,7 +1,10 @@
-//! Reusing results (issue #7's caching, for single runs so far): a run whose caching is on gets a key
+//! Reusing results (issue #7): a run whose caching is on (by default inside pipelines only) gets a key
 //! (`spec::cache`); the newest succeeded run of the project with the same key — within `ttl` — is reused: the
-//! new run is `succeeded` at once, links that original, and shows its outputs. A miss says what changed
-//! against the newest earlier run of the same name. Restarts never hit.
+//! new run is `succeeded` at once, links that original, and shows its outputs. Inside a pipeline, a run with
+//! the same key still in flight is waited for instead of started twice. A miss says what changed against the
+//! newest earlier run of the same name. Restarts never hit.
+
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -22,6 +25,9 @@ pub struct CacheInfo {
     pub hit: bool,
     /// The run whose results this one reuses.
     pub original: Option<Uuid>,
+    /// The original is still in flight: this run waits for it and takes its results (pipelines only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waiting: bool,
     /// Why it was reused, or what changed since the last run of the same name.
     pub explanation: Vec<String>,
     /// What went into the key.
@@ -35,39 +41,33 @@ pub struct Decision {
     pub original: Option<run::Model>,
 }
 
-/// The `cache:` section of a polyaxonfile (component, or an operation's component).
-pub fn spec_of(doc: &Value) -> CacheSpec {
-    let section = if doc["cache"].is_null() { &doc["component"]["cache"] } else { &doc["cache"] };
-    CacheSpec::from_value(section)
+/// A run about to be queued, as caching sees it.
+pub struct Ask<'a> {
+    pub project: Uuid,
+    /// Runs of the same name are compared on a miss.
+    pub name: &'a str,
+    pub run: &'a spec::compile::Run,
+    /// A DAG op or matrix child: caching is on unless the file turns it off.
+    pub in_pipeline: bool,
+    /// `op.output` -> the value it was given.
+    pub upstream: BTreeMap<String, Value>,
+    pub restart: bool,
 }
 
-pub async fn decide(
-    db: &DatabaseConnection,
-    project: Uuid,
-    name: &str,
-    doc: &Value,
-    out: &spec::Compiled,
-    restart: bool,
-) -> Result<Option<Decision>> {
-    let spec = spec_of(doc);
-    if !spec.enabled(false) {
+pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Decision>> {
+    let spec = CacheSpec::from_value(&ask.run.cache);
+    if !spec.enabled(ask.in_pipeline) {
         return Ok(None);
     }
-    let run_section = if doc["run"].is_null() { &doc["component"]["run"] } else { &doc["run"] };
-    let connections: Vec<String> = run_section["connections"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.as_str().map(str::to_string))
-        .collect();
+    let (project, name, restart) = (ask.project, ask.name, ask.restart);
     let digests = Default::default();
     let inputs = KeyInputs::of(
         &Subject {
-            kind: out.run.kind.as_deref().unwrap_or_default(),
-            params: &out.run.params,
-            pods: spec::placement::pod_specs(&out.run.manifests),
-            connections,
-            upstream: Default::default(),
+            kind: ask.run.kind.as_deref().unwrap_or_default(),
+            params: &ask.run.params,
+            pods: spec::placement::pod_specs(&ask.run.manifests),
+            connections: ask.run.connections.clone(),
+            upstream: ask.upstream.clone(),
             digests: &digests,
         },
         &spec,
@@ -101,11 +101,28 @@ pub async fn decide(
                 key,
                 hit: true,
                 original: Some(found.id),
+                waiting: false,
                 explanation: vec![why],
                 inputs,
             };
             return Ok(Some(Decision { info, original: Some(found) }));
         }
+    } else if let Some(running) = in_flight(db, ask, &key).await? {
+        let why = format!(
+            "run {} with the same key (key {}…) is still in flight: its results will be reused",
+            short(running.id),
+            &key[..12]
+        );
+        let info = CacheInfo {
+            enabled: true,
+            key,
+            hit: true,
+            original: Some(running.id),
+            waiting: true,
+            explanation: vec![why],
+            inputs,
+        };
+        return Ok(Some(Decision { info, original: Some(running) }));
     } else {
         let previous = run::Entity::find()
             .filter(run::Column::ProjectId.eq(project))
@@ -123,9 +140,36 @@ pub async fn decide(
         }
     }
     Ok(Some(Decision {
-        info: CacheInfo { enabled: true, key, hit: false, original: None, explanation, inputs },
+        info: CacheInfo {
+            enabled: true,
+            key,
+            hit: false,
+            original: None,
+            waiting: false,
+            explanation,
+            inputs,
+        },
         original: None,
     }))
+}
+
+/// Inside a pipeline: a run with the same key that is queued or running (not itself waiting on another).
+async fn in_flight(db: &DatabaseConnection, ask: &Ask<'_>, key: &str) -> Result<Option<run::Model>> {
+    if !ask.in_pipeline || ask.restart {
+        return Ok(None);
+    }
+    let flying: Vec<&str> = spec::lifecycle::ALL
+        .iter()
+        .filter(|s| s.is_active() || **s == Status::Queued)
+        .map(|s| s.as_str())
+        .collect();
+    Ok(run::Entity::find()
+        .filter(run::Column::ProjectId.eq(ask.project))
+        .filter(run::Column::CacheKey.eq(key))
+        .filter(run::Column::Status.is_in(flying))
+        .order_by_desc(run::Column::CreatedAt)
+        .one(db)
+        .await?)
 }
 
 /// The run whose log and results a run shows: its original when it reused one, else itself.

@@ -21,6 +21,8 @@ pub struct RunQuery {
     pub status: Option<String>,
     /// Polyaxon's query language: `status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline`.
     pub query: Option<String>,
+    /// Only the runs (ops, matrix children) of this pipeline.
+    pub pipeline: Option<uuid::Uuid>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
 }
@@ -29,6 +31,9 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> R
     let mut query = run::Entity::find()
         .filter(run::Column::ProjectId.eq(a.project.id))
         .filter(run::Column::DeletedAt.is_null());
+    if let Some(p) = q.pipeline {
+        query = query.filter(run::Column::PipelineId.eq(p));
+    }
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
     }

@@ -30,27 +30,43 @@ use crate::executor::Executor;
 use crate::services::projects::ProjectAccess;
 
 fn compile(sub: &Submission, connections: &spec::catalog::Catalog) -> spec::Compiled {
-    let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: sub.content.clone() }];
+    // The server executes what it compiles: every matrix child, not only the first few.
+    let execution = spec::Execution { all_children: true, ..Default::default() };
+    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, execution)
+}
+
+/// Compiles a file with its overlays and params (`execution`: for a pipeline's op, its upstream results).
+pub(crate) fn compile_with(
+    content: &str,
+    overlays: &[String],
+    params: serde_json::Map<String, Value>,
+    connections: &spec::catalog::Catalog,
+    execution: spec::Execution,
+) -> spec::Compiled {
+    let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content.to_string() }];
     files.extend(
-        sub.overlays
+        overlays
             .iter()
             .enumerate()
             .map(|(i, t)| spec::Source { name: format!("overlay-{}.yaml", i + 1), text: t.clone() }),
     );
-    let params = sub.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     spec::compile(&spec::Options {
         files,
-        params,
+        params: params.into_iter().collect(),
         catalog: connections.clone(),
         refs: &spec::NoRefs,
         run_uuid: None,
+        execution,
     })
 }
 
-/// Compiles and queues a run. Invalid files are refused with spec's located diagnostics.
 /// The kind of runs started by MLflow clients outside Myelin (no spec, no executor).
 pub const EXTERNAL: &str = "external";
 
+/// Kinds no executor runs (they take no slot): external runs, and pipelines, whose children are the runs.
+pub const UNDISPATCHED: [&str; 3] = [EXTERNAL, "dag", "matrix"];
+
+/// Compiles and queues a run. Invalid files are refused with spec's located diagnostics.
 pub async fn submit(
     db: &DatabaseConnection,
     a: &ProjectAccess,
@@ -69,17 +85,26 @@ pub async fn submit(
         return Err(Error::InvalidSpec(Box::new(out)));
     }
     let kind = out.run.kind.clone().unwrap_or_default();
-    if let Some(what) = out.run.pipeline.as_deref() {
-        return Err(Error::Unsupported(format!(
-            "a {what} run needs the pipelines executor, which is not available yet"
-        )));
-    }
-    exec.supports(&kind).map_err(Error::Unsupported)?;
     // The compiled Job carries the name's fallback source and the termination settings already.
     let doc = spec::yaml::parse("f", &sub.content).map(|d| d.value).unwrap_or(Value::Null);
     let name =
         sub.name.clone().or_else(|| doc["name"].as_str().map(str::to_string)).unwrap_or_else(|| "run".into());
     let name = crate::domain::bounded_text("name", &name, 128)?;
+    if out.run.pipeline.is_some() {
+        for k in children_kinds(&out.run) {
+            exec.supports(&k).map_err(Error::Unsupported)?;
+        }
+        let new = crate::services::pipelines::NewPipeline {
+            project: a.project.id,
+            user: u.id,
+            sub,
+            name,
+            executor: exec.name(),
+        };
+        let id = crate::services::pipelines::create(db, &new, &out).await?;
+        return get(db, a, id).await;
+    }
+    exec.supports(&kind).map_err(Error::Unsupported)?;
     let pods = spec::placement::pod_specs(&out.run.manifests);
     let main = pods.first().map_or(&Value::Null, |p| &p["containers"][0]);
     let compiled = serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?;
@@ -89,7 +114,15 @@ pub async fn submit(
         }
     }
     let termination = &doc["termination"];
-    let cached = cache::decide(db, a.project.id, &name, &doc, &out, original.is_some()).await?;
+    let ask = cache::Ask {
+        project: a.project.id,
+        name: &name,
+        run: &out.run,
+        in_pipeline: false,
+        upstream: Default::default(),
+        restart: original.is_some(),
+    };
+    let cached = cache::decide(db, &ask).await?;
     let reused = cached.as_ref().and_then(|d| d.original.as_ref()).map(|o| o.id);
     let now = Utc::now();
     let id = Uuid::new_v4();
@@ -137,8 +170,18 @@ pub async fn submit(
     get(db, a, id).await
 }
 
+/// The kinds of the runs a pipeline will start.
+fn children_kinds(run: &spec::compile::Run) -> std::collections::BTreeSet<String> {
+    let mut kinds: std::collections::BTreeSet<String> =
+        run.ops.iter().filter_map(|o| o.run.kind.clone()).filter(|k| k != "dag").collect();
+    if run.matrix.is_some() {
+        kinds.extend(run.kind.clone());
+    }
+    kinds
+}
+
 /// A run row with nothing submitted, compiled or executed yet; callers set what they know.
-fn new_run(
+pub(crate) fn new_run(
     id: Uuid,
     project: Uuid,
     user: Uuid,
@@ -181,6 +224,8 @@ fn new_run(
         diagnosis: Set(None),
         cache_key: Set(None),
         cache: Set(None),
+        pipeline_id: Set(None),
+        step: Set(None),
     }
 }
 
@@ -243,7 +288,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
     let source = cache::source_of(&r);
     let data = super::tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
     Ok(RunDetail {
-        outputs: super::tracking::outputs(&r.content, &data),
+        outputs: super::tracking::outputs(&super::tracking::declared_outputs(&r.compiled, &r.content), &data),
         metrics: data.metrics.iter().map(|m| (m.key.clone(), m.last)).collect(),
         metric_stats: data.metrics,
         logged_params: data.params,
@@ -261,7 +306,8 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         node: r.node.clone(),
         queue,
         original: r.original_id,
-        pipeline: None,
+        pipeline: r.pipeline_id,
+        step: r.step.clone(),
         reproducibility: Reproducibility {
             content: r.content.clone(),
             overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
@@ -288,7 +334,7 @@ async fn queue_position(db: &DatabaseConnection, r: &run::Model, limit: i32) -> 
     let running = run::Entity::find()
         .filter(run::Column::ProjectId.eq(r.project_id))
         .filter(run::Column::Status.is_in(active))
-        .filter(run::Column::Kind.ne(EXTERNAL))
+        .filter(run::Column::Kind.is_not_in(UNDISPATCHED))
         .count(db)
         .await?;
     Ok(QueuePosition { position: ahead + 1, running, limit })
@@ -302,6 +348,9 @@ pub async fn stop(db: &DatabaseConnection, exec: &Executor, a: &ProjectAccess, i
     let status = Status::parse(&r.status).unwrap_or(Status::Created);
     if status.is_done() {
         return Err(Error::Conflict(format!("the run is already {}", r.status)));
+    }
+    if crate::services::pipelines::is_pipeline(&r.kind) {
+        return crate::services::pipelines::stop(db, id).await;
     }
     if matches!(status, Status::Created | Status::Compiled | Status::Queued) || r.kind == EXTERNAL {
         transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?;
@@ -322,6 +371,12 @@ pub async fn restart(
     id: Uuid,
 ) -> Result<RunDetail> {
     let r = find(db, a, id).await?;
+    if let Some(p) = r.pipeline_id {
+        return Err(Error::Conflict(format!(
+            "run {} is an op of pipeline {p}: restart the pipeline (its unchanged ops reuse their results)",
+            r.name
+        )));
+    }
     let sub = Submission {
         content: r.content.clone(),
         overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
@@ -345,6 +400,19 @@ pub async fn delete(
     if !Status::parse(&r.status).is_some_and(Status::is_done) {
         return Err(Error::Conflict(format!("the run is {}; stop it before deleting it", r.status)));
     }
+    let children: Vec<Uuid> = run::Entity::find()
+        .filter(run::Column::PipelineId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if !children.is_empty() {
+        run::Entity::delete_many().filter(run::Column::PipelineId.eq(id)).exec(db).await?;
+    }
     run::Entity::delete_by_id(id).exec(db).await?;
+    for c in children {
+        store.delete_run(a.project.id, c).await?;
+    }
     store.delete_run(a.project.id, id).await
 }

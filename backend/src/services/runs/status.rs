@@ -108,5 +108,8 @@ pub async fn transition_with(
     }
     event(&txn, id, to, Some(reason), message).await?;
     txn.commit().await?;
+    if to.is_done() {
+        crate::scheduler::nudge();
+    }
     Ok(true)
 }

@@ -90,7 +90,11 @@ pub struct RunDetail {
     pub queue: Option<QueuePosition>,
     /// The run this one restarts or copies.
     pub original: Option<Uuid>,
+    /// The pipeline (DAG or matrix run) this run is a child of.
     pub pipeline: Option<Uuid>,
+    /// Its step there: `{name, upstream, trigger, conditions, skip_on_upstream_skip, index}`.
+    #[schema(value_type = Option<Object>)]
+    pub step: Option<Value>,
     /// What makes the run reproducible: the spec as written and compiled, the image, who and which Myelin.
     pub reproducibility: Reproducibility,
 }

@@ -329,6 +329,21 @@ pub fn summary(m: latest_metric::Model) -> MetricSummary {
     }
 }
 
+/// The names of a run's declared outputs: compiled with the run (pipeline children), else read from its file.
+pub fn declared_outputs(compiled: &serde_json::Value, content: &str) -> Vec<String> {
+    if let Some(names) = compiled["outputs"].as_array() {
+        return names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+    }
+    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(serde_json::Value::Null);
+    doc["outputs"]
+        .as_array()
+        .or_else(|| doc["component"]["outputs"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["name"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).
 pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     params
@@ -345,16 +360,10 @@ pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) ->
 }
 
 /// The component's declared outputs, each valued from the run's metric, param or tag of the same name.
-pub fn outputs(content: &str, data: &RunData) -> serde_json::Map<String, serde_json::Value> {
-    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(serde_json::Value::Null);
-    let declared = doc["outputs"]
-        .as_array()
-        .or_else(|| doc["component"]["outputs"].as_array())
-        .cloned()
-        .unwrap_or_default();
+pub fn outputs(declared: &[String], data: &RunData) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
-    for o in declared {
-        let Some(name) = o["name"].as_str() else { continue };
+    for name in declared {
+        let name = name.as_str();
         let value = if let Some(m) = data.metrics.iter().find(|m| m.key == name) {
             serde_json::json!(m.last)
         } else if let Some(p) = data.params.get(name) {

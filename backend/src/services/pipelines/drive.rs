@@ -1,0 +1,341 @@
+//! The pipeline driver, run by the scheduler on every tick (and at once when a child ends): for each going
+//! pipeline, decide its `created` children (trigger, `skipOnUpstreamSkip`, conditions, cache, concurrency),
+//! apply early stopping and stop requests, and end it from its children's statuses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::{json, Map, Value};
+use spec::lifecycle::Status;
+use spec::pipeline::{conditions_hold, context, early_stop, outcome, readiness, room, Finished, Readiness};
+use uuid::Uuid;
+
+use super::{children, Child};
+use crate::entities::run;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::services::runs::cache::{self, Ask};
+use crate::services::runs::{record, transition, transition_with};
+use crate::services::tracking;
+
+/// One pass over the going pipelines. Returns how many children were queued.
+pub async fn drive(
+    db: &DatabaseConnection,
+    exec: &Executor,
+    connections: &spec::catalog::Catalog,
+) -> Result<usize> {
+    let mut queued = 0;
+    for p in super::active(db).await? {
+        match one(db, exec, connections, &p).await {
+            Ok(n) => queued += n,
+            Err(e) => tracing::warn!(pipeline = %p.id, error = ?e, "cannot advance the pipeline"),
+        }
+    }
+    Ok(queued)
+}
+
+async fn one(
+    db: &DatabaseConnection,
+    exec: &Executor,
+    connections: &spec::catalog::Catalog,
+    p: &run::Model,
+) -> Result<usize> {
+    let kids = children(db, p.id).await?;
+    let mut status = Status::parse(&p.status).unwrap_or(Status::Running);
+    let mut stop_reason = p.status_message.clone();
+    if status == Status::Running {
+        if let Some(why) = should_stop_early(db, p, &kids).await? {
+            transition(db, p.id, Status::Stopping, "EarlyStopping", Some(&why)).await?;
+            status = Status::Stopping;
+            stop_reason = Some(why);
+        }
+    }
+    let mut queued = 0;
+    if status == Status::Stopping {
+        stop_children(db, exec, &kids).await?;
+    } else {
+        let by_name: HashMap<&str, &Child> = kids.iter().map(|c| (c.name.as_str(), c)).collect();
+        let in_flight = kids
+            .iter()
+            .filter(|c| matches!(c.status(), Status::Compiled | Status::Queued) || c.status().is_active())
+            .count();
+        let mut free = room(p.compiled["concurrency"].as_u64(), in_flight);
+        for c in kids.iter().filter(|c| c.status() == Status::Created) {
+            if let Some(info) = c.cache_info().filter(|i| i.waiting) {
+                settle_waiting(db, c, &info).await?;
+                continue;
+            }
+            let step = c.step();
+            let ups: Vec<(String, Status)> = step
+                .upstream
+                .iter()
+                .map(|u| (u.clone(), by_name.get(u.as_str()).map_or(Status::Created, |c| c.status())))
+                .collect();
+            match readiness(&step, &ups) {
+                Readiness::Wait => {}
+                Readiness::UpstreamFailed(why) => {
+                    transition(db, c.id, Status::UpstreamFailed, "UpstreamFailed", Some(&why)).await?;
+                }
+                Readiness::Skip(why) => {
+                    transition(db, c.id, Status::Skipped, "UpstreamSkipped", Some(&why)).await?;
+                }
+                Readiness::Start if free > 0 => {
+                    if start(db, connections, p, c, &by_name).await? {
+                        free -= 1;
+                        queued += 1;
+                    }
+                }
+                Readiness::Start => {}
+            }
+        }
+    }
+    let statuses: Vec<Status> = children(db, p.id).await?.iter().map(Child::status).collect();
+    if let Some(end) = outcome(&statuses) {
+        let (end, reason, message) = if status == Status::Stopping {
+            (Status::Stopped, "Stopped", stop_reason.unwrap_or_else(|| "its runs were stopped".into()))
+        } else {
+            let counts = super::progress(&children(db, p.id).await?).by_status;
+            let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            (end, if end == Status::Succeeded { "Succeeded" } else { "Failed" }, summary.join(", "))
+        };
+        transition(db, p.id, end, reason, Some(&message)).await?;
+    }
+    Ok(queued)
+}
+
+/// Early stopping over the children done so far (their outputs: last metric values, then params).
+async fn should_stop_early(
+    db: &DatabaseConnection,
+    p: &run::Model,
+    kids: &[Child],
+) -> Result<Option<String>> {
+    let policies = &p.compiled["early_stopping"];
+    if policies.is_null() {
+        return Ok(None);
+    }
+    let done: Vec<&Child> = kids.iter().filter(|c| c.status().is_done()).collect();
+    let ids: Vec<Uuid> = done.iter().map(|c| c.id).collect();
+    let data = tracking::data_of(db, &ids).await?;
+    let outputs: Vec<Map<String, Value>> = done
+        .iter()
+        .map(|c| {
+            let d = data.get(&c.id).cloned().unwrap_or_default();
+            let mut m: Map<String, Value> = d.params.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            for metric in d.metrics {
+                m.insert(metric.key.clone(), json!(metric.last));
+            }
+            m
+        })
+        .collect();
+    let finished: Vec<Finished> = done
+        .iter()
+        .zip(&outputs)
+        .map(|(c, o)| Finished { name: &c.name, status: c.status(), outputs: o })
+        .collect();
+    Ok(early_stop(policies, kids.len(), &finished))
+}
+
+async fn stop_children(db: &DatabaseConnection, exec: &Executor, kids: &[Child]) -> Result<()> {
+    for c in kids.iter().filter(|c| !c.status().is_done()) {
+        match c.status() {
+            Status::Created | Status::Compiled | Status::Queued => {
+                transition(db, c.id, Status::Stopped, "PipelineStopped", Some("its pipeline was stopped"))
+                    .await?;
+            }
+            Status::Stopping => {}
+            _ => {
+                if transition(db, c.id, Status::Stopping, "PipelineStopped", Some("its pipeline was stopped"))
+                    .await?
+                {
+                    exec.stop(c.id);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A child attached to an identical run in flight: once that one is done, take its results, or run.
+async fn settle_waiting(db: &DatabaseConnection, c: &Child, info: &cache::CacheInfo) -> Result<()> {
+    let original = match info.original {
+        Some(o) => run::Entity::find_by_id(o).one(db).await?,
+        None => None,
+    };
+    let ended = original.as_ref().map(|o| Status::parse(&o.status).unwrap_or(Status::Created));
+    match (original, ended) {
+        (Some(_), Some(s)) if !s.is_done() => Ok(()),
+        (Some(o), Some(Status::Succeeded)) => {
+            let mut info = info.clone();
+            info.waiting = false;
+            info.explanation =
+                vec![format!("reused results of run {} (key {}…)", &o.id.to_string()[..8], &info.key[..12])];
+            let why = info.explanation.join("; ");
+            let also = vec![
+                (run::Column::Cache, Expr::value(serde_json::to_value(&info).unwrap_or_default())),
+                (run::Column::OriginalId, Expr::value(Some(o.id))),
+                (run::Column::ExitCode, Expr::value(o.exit_code)),
+                (run::Column::StartedAt, Expr::value(Some(chrono::Utc::now()))),
+            ];
+            transition_with(db, c.id, Status::Succeeded, "CacheHit", Some(&why), also).await?;
+            Ok(())
+        }
+        _ => {
+            // The original failed, stopped or disappeared: this run computes its own results next tick.
+            run::Entity::update_many()
+                .col_expr(run::Column::Cache, Expr::value(Option::<Value>::None))
+                .col_expr(run::Column::OriginalId, Expr::value(Option::<Uuid>::None))
+                .filter(run::Column::Id.eq(c.id))
+                .exec(db)
+                .await?;
+            record(
+                db,
+                c.id,
+                Status::Created,
+                "CacheMiss",
+                Some("the run it waited for did not succeed: running it"),
+            )
+            .await
+        }
+    }
+}
+
+/// Prepares one ready child: resolves its upstream values (recompiling the op with them), checks its
+/// conditions, asks the cache, and queues it (or ends it at once). Returns whether it was queued.
+async fn start(
+    db: &DatabaseConnection,
+    connections: &spec::catalog::Catalog,
+    p: &run::Model,
+    c: &Child,
+    by_name: &HashMap<&str, &Child>,
+) -> Result<bool> {
+    let step = c.step();
+    let row = run::Entity::find_by_id(c.id).one(db).await?.ok_or(Error::NotFound("run"))?;
+    let mut ops = Map::new();
+    let mut upstream_values = BTreeMap::new();
+    for u in &step.upstream {
+        let Some(uc) = by_name.get(u.as_str()) else { continue };
+        let Some(full) = run::Entity::find_by_id(uc.id).one(db).await? else { continue };
+        let source = cache::source_of(&full);
+        let data = tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
+        let outputs = tracking::outputs(&tracking::declared_outputs(&full.compiled, &full.content), &data);
+        // Only the values this op reads count for its key (a bare dependency passes none).
+        for (_, _, key) in step.feeds.iter().filter(|(_, up, _)| up == u) {
+            upstream_values.insert(format!("{u}.{key}"), outputs.get(key).cloned().unwrap_or(Value::Null));
+        }
+        ops.insert(
+            u.clone(),
+            json!({"outputs": outputs, "inputs": full.compiled["params"], "status": full.status, "uuid": source.simple().to_string()}),
+        );
+    }
+    let compiled = if step.upstream.is_empty() || p.kind != "dag" {
+        serde_json::from_value::<spec::compile::Run>(row.compiled.clone())
+            .map_err(|e| Error::Internal(e.to_string()))?
+    } else {
+        match recompile(p, &step.name, ops.clone(), connections) {
+            Ok(r) => r,
+            Err(why) => {
+                transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;
+                return Ok(false);
+            }
+        }
+    };
+    if let Some(expr) = &step.conditions {
+        let dag_inputs = p.compiled["params"].as_object().cloned().unwrap_or_default();
+        match conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs)) {
+            Ok(true) => {}
+            Ok(false) => {
+                let why = format!("conditions `{}` are false", expr.trim());
+                transition(db, c.id, Status::Skipped, "ConditionsCheckFailed", Some(&why)).await?;
+                return Ok(false);
+            }
+            Err(e) => {
+                transition(db, c.id, Status::Failed, "ConditionsError", Some(&e)).await?;
+                return Ok(false);
+            }
+        }
+    }
+    let ask = Ask {
+        project: p.project_id,
+        name: &c.name,
+        run: &compiled,
+        in_pipeline: true,
+        upstream: upstream_values,
+        restart: false,
+    };
+    let decision = cache::decide(db, &ask).await?;
+    let main =
+        spec::placement::pod_specs(&compiled.manifests).first().map(|p| p["containers"][0]["image"].clone());
+    let mut also = vec![
+        (run::Column::Compiled, Expr::value(serde_json::to_value(&compiled).unwrap_or_default())),
+        (run::Column::Image, Expr::value(main.and_then(|i| i.as_str().map(str::to_string)))),
+    ];
+    if let Some(d) = &decision {
+        also.push((run::Column::CacheKey, Expr::value(Some(d.info.key.clone()))));
+        also.push((run::Column::Cache, Expr::value(Some(serde_json::to_value(&d.info).unwrap_or_default()))));
+        also.push((run::Column::OriginalId, Expr::value(d.original.as_ref().map(|o| o.id))));
+    }
+    let logged = tracking::params_as_strings(&compiled.params);
+    if !logged.is_empty() {
+        tracking::insert_params(db, c.id, &logged).await?;
+    }
+    match decision.as_ref().filter(|d| d.info.hit) {
+        Some(d) if d.info.waiting => {
+            let mut u = run::Entity::update_many().filter(run::Column::Id.eq(c.id));
+            for (col, v) in also {
+                u = u.col_expr(col, v);
+            }
+            u.exec(db).await?;
+            record(db, c.id, Status::Created, "WaitingForCache", Some(&d.info.explanation.join("; ")))
+                .await?;
+            Ok(false)
+        }
+        Some(d) => {
+            also.push((run::Column::ExitCode, Expr::value(d.original.as_ref().and_then(|o| o.exit_code))));
+            also.push((run::Column::StartedAt, Expr::value(Some(chrono::Utc::now()))));
+            transition_with(
+                db,
+                c.id,
+                Status::Succeeded,
+                "CacheHit",
+                Some(&d.info.explanation.join("; ")),
+                also,
+            )
+            .await?;
+            Ok(false)
+        }
+        None => {
+            let why = decision.map(|d| d.info.explanation.join("; "));
+            transition_with(db, c.id, Status::Queued, "Queued", why.as_deref(), also).await
+        }
+    }
+}
+
+/// The op compiled again, now that its upstream ops have results.
+fn recompile(
+    p: &run::Model,
+    op: &str,
+    upstream: Map<String, Value>,
+    connections: &spec::catalog::Catalog,
+) -> std::result::Result<spec::compile::Run, String> {
+    let overlays: Vec<String> = serde_json::from_value(p.overlays.clone()).unwrap_or_default();
+    let execution = spec::Execution { op: Some(op.to_string()), upstream, all_children: true };
+    let out = crate::services::runs::compile_with(
+        &p.content,
+        &overlays,
+        p.params.as_object().cloned().unwrap_or_default(),
+        connections,
+        execution,
+    );
+    if !out.valid {
+        let first: Vec<String> =
+            out.errors.iter().take(3).map(|e| format!("{} ({})", e.message, e.path)).collect();
+        return Err(format!("the op does not compile with its upstream results: {}", first.join("; ")));
+    }
+    out.run
+        .ops
+        .into_iter()
+        .find(|o| o.name == op)
+        .map(|o| o.run)
+        .ok_or_else(|| format!("op {op} is gone from the pipeline"))
+}

@@ -1,0 +1,153 @@
+//! The pipeline page's picture: each child as a node (live status, cache hit, where to draw it) and each
+//! upstream link as an edge labelled with the values it passed. A DAG is laid out in layers
+//! (`spec::layout`); a matrix's children, which have no links, in rows.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{children, progress, Progress};
+use crate::entities::run;
+use crate::error::{Error, Result};
+use crate::services::projects::ProjectAccess;
+
+/// Distance between node centres in the drawing's units.
+pub const SPACING: f64 = 80.0;
+/// Matrix children per row.
+const PER_ROW: usize = 10;
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PipelineGraph {
+    pub pipeline: Uuid,
+    /// `dag` or `matrix`.
+    pub kind: String,
+    pub status: String,
+    pub progress: Progress,
+    pub nodes: Vec<PipelineNode>,
+    pub edges: Vec<PipelineEdge>,
+    pub width: f64,
+    pub height: f64,
+    /// For matrices: the search kind, and whether Myelin executes it.
+    pub matrix_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PipelineNode {
+    pub name: String,
+    pub run: Uuid,
+    pub status: String,
+    pub reason: Option<String>,
+    /// Reused (or waiting for) another run's results.
+    pub cache_hit: bool,
+    pub original: Option<Uuid>,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PipelineEdge {
+    pub from: String,
+    pub to: String,
+    /// `param = value` for each value passed along the edge (`param <- output` before it is known).
+    pub labels: Vec<String>,
+}
+
+pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<PipelineGraph> {
+    let p = crate::services::runs::find(db, a, id).await?;
+    if !super::is_pipeline(&p.kind) {
+        return Err(Error::NotFound("pipeline"));
+    }
+    let kids = children(db, id).await?;
+    let index: HashMap<&str, usize> = kids.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+    let steps: Vec<spec::pipeline::Step> = kids.iter().map(|c| c.step()).collect();
+    let mut links = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        for u in &s.upstream {
+            if let Some(&j) = index.get(u.as_str()) {
+                links.push((j, i));
+            }
+        }
+    }
+    let (positions, width, height) = if p.kind == "dag" {
+        let placed = spec::layout::layout(kids.len(), &links, SPACING);
+        (placed.positions, placed.width, placed.height)
+    } else {
+        let pos: Vec<(f64, f64)> = (0..kids.len())
+            .map(|i| ((i % PER_ROW) as f64 * SPACING * 1.5, (i / PER_ROW) as f64 * SPACING))
+            .collect();
+        let cols = kids.len().clamp(1, PER_ROW);
+        (pos, (cols - 1) as f64 * SPACING * 1.5, (kids.len().saturating_sub(1) / PER_ROW) as f64 * SPACING)
+    };
+    // The values passed: the params each op was compiled with, for params its upstream fed.
+    let params = compiled_params(db, &kids.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
+    let mut edges = Vec::new();
+    for (j, i) in links {
+        let (from, to) = (&kids[j].name, &kids[i].name);
+        let labels = steps[i]
+            .feeds
+            .iter()
+            .filter(|(_, up, _)| up == from)
+            .map(|(param, _, key)| match params.get(&kids[i].id).and_then(|m| m.get(param)) {
+                Some(v) => format!("{param} = {}", shown(v)),
+                None => format!("{param} <- {key}"),
+            })
+            .collect();
+        edges.push(PipelineEdge { from: from.clone(), to: to.clone(), labels });
+    }
+    let nodes = kids
+        .iter()
+        .zip(positions)
+        .map(|(c, (x, y))| {
+            let info = c.cache_info();
+            PipelineNode {
+                name: c.name.clone(),
+                run: c.id,
+                status: c.status.clone(),
+                reason: c.status_reason.clone(),
+                cache_hit: info.as_ref().is_some_and(|i| i.hit),
+                original: info.and_then(|i| i.original),
+                x,
+                y,
+            }
+        })
+        .collect();
+    Ok(PipelineGraph {
+        pipeline: id,
+        kind: p.kind.clone(),
+        status: p.status.clone(),
+        progress: progress(&kids),
+        nodes,
+        edges,
+        width,
+        height,
+        matrix_kind: p.compiled["matrix"]["kind"].as_str().map(str::to_string),
+    })
+}
+
+fn shown(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(39).collect::<String>())
+    } else {
+        s
+    }
+}
+
+async fn compiled_params(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, serde_json::Map<String, Value>>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for r in run::Entity::find().filter(run::Column::Id.is_in(chunk.to_vec())).all(db).await? {
+            out.insert(r.id, r.compiled["params"].as_object().cloned().unwrap_or_default());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,254 @@
+//! Pipelines (issue #7): a DAG or matrix run is a run of kind `dag` / `matrix` that no executor runs; each op
+//! or matrix child is a run of its own (`pipeline_id`, `step`), created with the pipeline in status
+//! `created`. The driver (`drive`) starts children as their triggers, conditions, the cache and `concurrency`
+//! allow, stops early when a policy says so, and ends the pipeline from its children's statuses.
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use spec::lifecycle::Status;
+use spec::pipeline::Step;
+use uuid::Uuid;
+
+use crate::entities::{run, run_event};
+use crate::error::{Error, Result};
+use crate::services::runs::Submission;
+
+mod drive;
+mod graph;
+
+pub use drive::drive;
+pub use graph::{graph, PipelineEdge, PipelineGraph, PipelineNode};
+
+/// Matrix kinds Myelin executes; the others (hyperband, bayes, tpe, iterative) are validated only.
+const EXECUTED_MATRICES: &[&str] = &["grid", "random", "mapping"];
+
+/// What `create` needs besides the compiled file.
+pub struct NewPipeline<'a> {
+    pub project: Uuid,
+    pub user: Uuid,
+    pub sub: &'a Submission,
+    pub name: String,
+    pub executor: &'a str,
+}
+
+/// Stores a pipeline run and all its children (in `created`); the driver takes it from there.
+pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Compiled) -> Result<Uuid> {
+    let what = out.run.pipeline.as_deref().unwrap_or_default();
+    let children: Vec<(Step, &spec::compile::Run)> = match what {
+        "dag" => out
+            .run
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(index, op)| {
+                let step = Step {
+                    name: op.name.clone(),
+                    upstream: op.upstream.clone(),
+                    trigger: op.trigger.clone(),
+                    conditions: op.conditions.clone(),
+                    skip_on_upstream_skip: op.skip_on_upstream_skip,
+                    feeds: op.feeds.clone(),
+                    index,
+                };
+                (step, &op.run)
+            })
+            .collect(),
+        "matrix" => {
+            let m = out.run.matrix.as_ref().ok_or_else(|| Error::Internal("matrix without children".into()))?;
+            if !EXECUTED_MATRICES.contains(&m.kind.as_str()) {
+                return Err(Error::Unsupported(format!(
+                    "a {} matrix is valid, but Myelin does not execute {} searches yet: use grid, random or mapping",
+                    m.kind, m.kind
+                )));
+            }
+            m.children
+                .iter()
+                .enumerate()
+                .map(|(index, c)| (Step { name: format!("{}-{index}", p.name), index, ..Default::default() }, c))
+                .collect()
+        }
+        other => {
+            return Err(Error::Unsupported(format!(
+                "a {other} run needs a scheduler Myelin does not have yet; submit its operation without `schedule`"
+            )))
+        }
+    };
+    if children.is_empty() {
+        return Err(Error::Unsupported("the pipeline has no runs to start".into()));
+    }
+    let now = Utc::now();
+    let id = Uuid::new_v4();
+    let sub = p.sub;
+    let base = |id: Uuid, name: String, kind: String, status: Status| run::ActiveModel {
+        content: Set(sub.content.clone()),
+        overlays: Set(json!(sub.overlays)),
+        params: Set(Value::Object(sub.params.clone())),
+        executor: Set(p.executor.to_string()),
+        ..crate::services::runs::new_run(id, p.project, p.user, name, kind, status, now)
+    };
+    let parent = run::ActiveModel {
+        compiled: Set(serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?),
+        started_at: Set(Some(now)),
+        status_reason: Set(Some("Started".into())),
+        executor: Set("pipeline".into()),
+        ..base(id, p.name.clone(), what.to_string(), Status::Running)
+    };
+    let mut rows = Vec::with_capacity(children.len());
+    let mut events = Vec::with_capacity(children.len() + 3);
+    for (status, reason) in
+        [(Status::Created, "Submitted"), (Status::Compiled, "Compiled"), (Status::Running, "Started")]
+    {
+        events.push(event(id, status, reason, None, now));
+    }
+    for (step, child) in children {
+        let cid = Uuid::new_v4();
+        let kind = child
+            .kind
+            .clone()
+            .or(out.run.kind.clone())
+            .filter(|k| k != "dag")
+            .unwrap_or_else(|| "job".into());
+        let kind = if what == "matrix" { out.run.kind.clone().unwrap_or(kind) } else { kind };
+        let main =
+            spec::placement::pod_specs(&child.manifests).first().map(|p| p["containers"][0]["image"].clone());
+        rows.push(run::ActiveModel {
+            compiled: Set(serde_json::to_value(child).map_err(|e| Error::Internal(e.to_string()))?),
+            image: Set(main.and_then(|i| i.as_str().map(str::to_string))),
+            pipeline_id: Set(Some(id)),
+            step: Set(Some(serde_json::to_value(&step).unwrap_or_default())),
+            ..base(cid, step.name.clone(), kind, Status::Created)
+        });
+        events.push(event(
+            cid,
+            Status::Created,
+            "Submitted",
+            Some(&format!("op of pipeline {}", &id.to_string()[..8])),
+            now,
+        ));
+    }
+    let txn = db.begin().await?;
+    run::Entity::insert(parent).exec(&txn).await?;
+    // SQLite binds at most 32766 values per statement: insert in chunks.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<run::ActiveModel> = rows.by_ref().take(200).collect();
+        run::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+    }
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<run_event::ActiveModel> = events.by_ref().take(1000).collect();
+        run_event::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    crate::scheduler::nudge();
+    Ok(id)
+}
+
+fn event(
+    run_id: Uuid,
+    status: Status,
+    reason: &str,
+    message: Option<&str>,
+    at: chrono::DateTime<Utc>,
+) -> run_event::ActiveModel {
+    run_event::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        run_id: Set(run_id),
+        status: Set(status.as_str().into()),
+        at: Set(at),
+        reason: Set(Some(reason.into())),
+        message: Set(message.map(str::to_string)),
+    }
+}
+
+/// A child as the driver and the DAG view read it (no spec texts).
+#[derive(Debug, Clone, sea_orm::FromQueryResult, sea_orm::DerivePartialModel)]
+#[sea_orm(entity = "run::Entity")]
+pub struct Child {
+    pub id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub step: Option<Value>,
+    pub cache: Option<Value>,
+    pub original_id: Option<Uuid>,
+}
+
+impl Child {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Created)
+    }
+
+    pub fn step(&self) -> Step {
+        self.step.clone().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default()
+    }
+
+    pub fn cache_info(&self) -> Option<crate::services::runs::cache::CacheInfo> {
+        self.cache.clone().and_then(|c| serde_json::from_value(c).ok())
+    }
+}
+
+pub async fn children(db: &DatabaseConnection, pipeline: Uuid) -> Result<Vec<Child>> {
+    let mut out: Vec<Child> = run::Entity::find()
+        .filter(run::Column::PipelineId.eq(pipeline))
+        .order_by_asc(run::Column::CreatedAt)
+        .into_partial_model::<Child>()
+        .all(db)
+        .await?;
+    out.sort_by_key(|c| c.step().index);
+    Ok(out)
+}
+
+/// Whether a run is a pipeline (its children are the runs).
+pub fn is_pipeline(kind: &str) -> bool {
+    matches!(kind, "dag" | "matrix")
+}
+
+/// Stopping a pipeline: it goes `stopping`; the driver stops its children and then ends it.
+pub async fn stop(db: &DatabaseConnection, id: Uuid) -> Result<()> {
+    crate::services::runs::transition(
+        db,
+        id,
+        Status::Stopping,
+        "StoppedByUser",
+        Some("stop requested: stopping its runs"),
+    )
+    .await?;
+    crate::scheduler::nudge();
+    Ok(())
+}
+
+/// Counts of a pipeline's children by status, for lists and the pipeline page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub total: usize,
+    pub done: usize,
+    #[schema(value_type = Object)]
+    pub by_status: std::collections::BTreeMap<String, usize>,
+}
+
+pub fn progress(children: &[Child]) -> Progress {
+    let mut by_status = std::collections::BTreeMap::new();
+    for c in children {
+        *by_status.entry(c.status.clone()).or_insert(0) += 1;
+    }
+    Progress {
+        total: children.len(),
+        done: children.iter().filter(|c| c.status().is_done()).count(),
+        by_status,
+    }
+}
+
+/// Selects only what the driver needs from the pipelines that are going on.
+pub(crate) async fn active(db: &DatabaseConnection) -> Result<Vec<run::Model>> {
+    Ok(run::Entity::find()
+        .filter(run::Column::Kind.is_in(["dag", "matrix"]))
+        .filter(run::Column::Status.is_in([Status::Running.as_str(), Status::Stopping.as_str()]))
+        .limit(100)
+        .all(db)
+        .await?)
+}
