@@ -17,6 +17,7 @@ both_dbs!(
     a_failing_op_fails_its_dependants_while_one_failed_triggers_fire,
     a_matrix_fans_out_under_its_concurrency_and_stops_early,
     stopping_a_pipeline_stops_its_ops,
+    identical_pipelines_share_work_in_flight_and_a_deleted_original_is_computed_again,
 );
 
 /// `emit.sh NAME VALUE`: logs an output as an MLflow param of the current run.
@@ -414,4 +415,52 @@ async fn stopping_a_pipeline_stops_its_ops(app: TestApp) {
         .await;
     assert_eq!(r.status, 204, "{}", r.json);
     assert!(children(&app, &ann, &id).await.is_empty());
+}
+
+async fn identical_pipelines_share_work_in_flight_and_a_deleted_original_is_computed_again(app: TestApp) {
+    let ann = setup(&app).await;
+    let flow = "kind: component\nname: twice\nrun:\n  kind: dag\n  operations:\n  - {name: work, component: {run: {kind: job, container: {image: busybox:1.36, command: [sh, -c, 'sleep 0.3; echo worked']}}}}\n";
+    let first = submit(&app, &ann, flow, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let second = submit(&app, &ann, flow, json!({})).await["uuid"].as_str().unwrap().to_string();
+    drive_until(&app, &ann, &first, &["succeeded"], |_| {}).await;
+    drive_until(&app, &ann, &second, &["succeeded"], |_| {}).await;
+    let original = op(&app, &ann, &first, "work").await;
+    let shared = op(&app, &ann, &second, "work").await;
+    assert_eq!(shared["status_reason"], "CacheHit", "{shared}");
+    assert_eq!(shared["cache"]["original"], original["uuid"]);
+    let reasons: Vec<&str> =
+        shared["timeline"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert!(
+        reasons.contains(&"WaitingForCache"),
+        "it waited for the run in flight instead of starting twice: {reasons:?}"
+    );
+    assert!(!reasons.contains(&"Queued"), "{reasons:?}");
+    assert!(
+        logs_of(&app, &ann, shared["uuid"].as_str().unwrap()).await.contains("worked"),
+        "the original's log"
+    );
+
+    // The original goes away: the next run computes again rather than pointing at nothing.
+    let r = app
+        .call(axum::http::Method::DELETE, &format!("/api/v1/projects/ann/p/runs/{first}"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(r.status, 204);
+    let third = submit(&app, &ann, flow, json!({})).await["uuid"].as_str().unwrap().to_string();
+    drive_until(&app, &ann, &third, &["succeeded"], |_| {}).await;
+    let again = op(&app, &ann, &third, "work").await;
+    assert_eq!(again["status_reason"], "Succeeded", "{again}");
+    assert!(explanation(&again)[0].contains("was deleted: computing again"), "{:?}", explanation(&again));
+}
+
+async fn logs_of(app: &TestApp, u: &TestUser, id: &str) -> String {
+    let req = axum::http::Request::get(format!("/api/v1/projects/ann/p/runs/{id}/logs"))
+        .header("authorization", format!("Bearer {}", u.token))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }

@@ -298,8 +298,9 @@ impl KubeExecutor {
         if o.node.is_some() && o.node != r.node {
             also.push((run::Column::Node, Expr::value(o.node.clone())));
         }
-        if o.image_id.is_some() && o.image_id != r.image_id {
-            also.push((run::Column::ImageId, Expr::value(o.image_id.clone())));
+        let learnt = o.image_id.clone().filter(|i| Some(i) != r.image_id.as_ref());
+        if let Some(digest) = &learnt {
+            also.push((run::Column::ImageId, Expr::value(Some(digest.clone()))));
         }
         if o.exit_code.is_some() && o.exit_code != r.exit_code {
             also.push((run::Column::ExitCode, Expr::value(o.exit_code)));
@@ -325,6 +326,9 @@ impl KubeExecutor {
                 u = u.col_expr(column, value);
             }
             u.exec(&self.db).await?;
+        }
+        if let Some(digest) = &learnt {
+            crate::services::runs::cache::learn_digest(&self.db, id, digest).await?;
         }
         if matches!(o.status, Status::Running) || o.status.is_done() {
             if let (Some(me), Some(pod)) = (

@@ -60,12 +60,13 @@ pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Dec
         return Ok(None);
     }
     let (project, name, restart) = (ask.project, ask.name, ask.restart);
-    let digests = Default::default();
+    let pods = spec::placement::pod_specs(&ask.run.manifests);
+    let digests = known_digests(db, project, &pods).await?;
     let inputs = KeyInputs::of(
         &Subject {
             kind: ask.run.kind.as_deref().unwrap_or_default(),
             params: &ask.run.params,
-            pods: spec::placement::pod_specs(&ask.run.manifests),
+            pods,
             connections: ask.run.connections.clone(),
             upstream: ask.upstream.clone(),
             digests: &digests,
@@ -82,12 +83,24 @@ pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Dec
         .one(db)
         .await?;
     let mut explanation = Vec::new();
+    // A reused run's results are its original's; if that one was deleted since, there is nothing to reuse.
+    let same_key = match same_key {
+        Some(found) => match (found.original_id, info_of(&found).is_some_and(|i| i.hit)) {
+            (Some(o), true) => match run::Entity::find_by_id(o).one(db).await? {
+                Some(original) => Some(original),
+                None => {
+                    explanation.push(format!(
+                        "run {} had the same key, but the run whose results it reused was deleted: computing again",
+                        short(found.id)
+                    ));
+                    None
+                }
+            },
+            _ => Some(found),
+        },
+        None => None,
+    };
     if let Some(found) = same_key {
-        // A reused run's results are its original's.
-        let found = match (found.original_id, info_of(&found).is_some_and(|i| i.hit)) {
-            (Some(o), true) => run::Entity::find_by_id(o).one(db).await?.unwrap_or(found),
-            _ => found,
-        };
         let now = Utc::now().timestamp();
         let finished = found.finished_at.map_or(now, |f| f.timestamp());
         if restart {
@@ -132,7 +145,7 @@ pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Dec
             .one(db)
             .await?;
         let before = previous.as_ref().and_then(info_of).map(|i| i.inputs);
-        explanation = explain(before.as_ref(), &inputs);
+        explanation.extend(explain(before.as_ref(), &inputs));
         if explanation.is_empty() {
             let status = previous.map(|p| p.status).unwrap_or_default();
             explanation
@@ -170,6 +183,64 @@ async fn in_flight(db: &DatabaseConnection, ask: &Ask<'_>, key: &str) -> Result<
         .order_by_desc(run::Column::CreatedAt)
         .one(db)
         .await?)
+}
+
+/// The digest each image last resolved to in the project (recorded by the Kubernetes executor): a tag that
+/// moved to another digest is a miss.
+async fn known_digests(
+    db: &DatabaseConnection,
+    project: Uuid,
+    pods: &[&Value],
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for image in pods
+        .iter()
+        .flat_map(|p| p["containers"].as_array().into_iter().flatten())
+        .filter_map(|c| c["image"].as_str())
+    {
+        if out.contains_key(image) {
+            continue;
+        }
+        let seen = run::Entity::find()
+            .filter(run::Column::ProjectId.eq(project))
+            .filter(run::Column::Image.eq(image))
+            .filter(run::Column::ImageId.is_not_null())
+            .order_by_desc(run::Column::UpdatedAt)
+            .one(db)
+            .await?;
+        if let Some(id) = seen.and_then(|r| r.image_id) {
+            out.insert(image.to_string(), id);
+        }
+    }
+    Ok(out)
+}
+
+/// An executor learnt the digest the run's image resolved to: from now on the run's key includes it, so a
+/// later run of the same tag matches it only while the tag still resolves there.
+pub async fn learn_digest(db: &DatabaseConnection, id: Uuid, digest: &str) -> Result<()> {
+    let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
+    let Some(mut info) = info_of(&r).filter(|i| !i.hit) else { return Ok(()) };
+    let mut changed = false;
+    for c in
+        info.inputs.containers.iter_mut().filter(|c| c.digest.is_none() && Some(&c.image) == r.image.as_ref())
+    {
+        c.digest = Some(digest.to_string());
+        changed = true;
+    }
+    if !changed {
+        return Ok(());
+    }
+    info.key = info.inputs.key();
+    run::Entity::update_many()
+        .col_expr(run::Column::CacheKey, sea_orm::sea_query::Expr::value(info.key.clone()))
+        .col_expr(
+            run::Column::Cache,
+            sea_orm::sea_query::Expr::value(serde_json::to_value(&info).unwrap_or_default()),
+        )
+        .filter(run::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The run whose log and results a run shows: its original when it reused one, else itself.
