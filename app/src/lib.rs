@@ -13,7 +13,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
-use pages::{account, auth, cluster, not_found::NotFound, project, projects, run, runs, settings};
+use pages::{account, auth, cluster, not_found::NotFound, pipeline, project, projects, run, runs, settings};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,7 +62,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("runs") view=runs::RunsTab />
                         <Route path=path!("runs/:uuid") view=run::RunPage />
                         <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />
-                        <Route path=path!("pipelines") view=|| view! { <project::Placeholder tab="pipelines" /> } />
+                        <Route path=path!("pipelines") view=pipeline::PipelinesTab />
                         <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />
                         <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
                         <Route path=path!("models") view=|| view! { <project::Placeholder tab="models" /> } />

@@ -58,7 +58,8 @@ pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,rust_sugiyama=warn".into()),
         )
         .init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;

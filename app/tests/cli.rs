@@ -272,3 +272,39 @@ fn a_server_restart_mid_run_fails_the_run_and_ends_its_process() {
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }
+
+#[test]
+fn a_pipeline_from_the_cli_is_watched_and_its_ops_listed_in_order() {
+    let (data, token, server) = setup_server();
+    assert!(client(&server, &token, &["project", "create", "demo"]).status.success());
+    let file = data.join("dag.yaml");
+    std::fs::write(
+        &file,
+        "kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - {name: second, dependencies: [first], component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, two]}}}}\n  - {name: first, component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, one]}}}}\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    for round in 0..2 {
+        let out = client(&server, &token, &["run", "-f", f, "-p", "demo", "--watch"]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stderr.contains("succeeded"), "{stderr}");
+        let pipeline = stdout.lines().next().unwrap().trim().to_string();
+        let ls = client(&server, &token, &["ops", "ls", "-p", "demo", "--pipeline", &pipeline, "-o", "json"]);
+        let ops: serde_json::Value = serde_json::from_str(&text(&ls).0).unwrap();
+        let names: Vec<&str> = ops.as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["first", "second"], "in pipeline (topological) order");
+        let second = ops[1]["uuid"].as_str().unwrap();
+        let get = client(&server, &token, &["ops", "get", second, "-p", "demo", "-o", "json"]);
+        let r: serde_json::Value = serde_json::from_str(&text(&get).0).unwrap();
+        assert_eq!(r["pipeline"], pipeline.as_str());
+        assert_eq!(r["cache"]["enabled"], true, "caching is on inside pipelines");
+        assert_eq!(r["cache"]["hit"], round == 1, "{r}");
+        let table = text(&client(&server, &token, &["ops", "get", second, "-p", "demo"])).0;
+        assert!(table.contains(&format!("pipeline: {pipeline} (op second)")), "{table}");
+        let expected = if round == 0 { "cache: miss" } else { "cache: hit" };
+        assert!(table.contains(expected), "{table}");
+    }
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
+}

@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod cluster;
 pub mod not_found;
+pub mod pipeline;
 pub mod project;
 pub mod projects;
 pub mod run;

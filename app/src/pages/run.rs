@@ -76,10 +76,16 @@ pub fn RunPage() -> impl IntoView {
                             </div>
                             <FormError error=action_error(move || stop.value().get()) />
                             <FormError error=action_error(move || restart.value().get()) />
+                            {matches!(r.kind.as_str(), "dag" | "matrix").then(|| view! {
+                                <super::pipeline::PipelineGraph owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
+                            })}
                             <RunOverview r=r.clone() />
-                            <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
-                            <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
-                            <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
+                            // A pipeline's metrics, files and logs are its runs'.
+                            {(!matches!(r.kind.as_str(), "dag" | "matrix")).then(|| view! {
+                                <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
+                                <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
+                                <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
+                            })}
                             <details class="card">
                                 <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>
                                 <h3>"Polyaxonfile"</h3>
@@ -145,6 +151,10 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
                     <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">{image_note}</span></dd>
                     {r.image_id.clone().map(|d| view! { <dt>"Digest"</dt><dd><code id="run-digest">{d}</code></dd> })}
                     <dt>"Executor"</dt><dd>{r.executor.clone()}</dd>
+                    {r.pipeline.clone().map(|(p, op)| view! {
+                        <dt>"Pipeline"</dt>
+                        <dd id="run-pipeline">"op " <code>{op}</code> " of " <a href=p.clone()>{p[..8].to_string()}</a></dd>
+                    })}
                     {r.node.clone().map(|n| view! { <dt>"Node"</dt><dd id="run-node">{n}</dd> })}
                     {r.cache.clone().map(|(hit, key, why)| view! { <CacheNote hit key why /> }.into_any())}
                     {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}

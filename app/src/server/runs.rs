@@ -63,6 +63,10 @@ pub struct RunView {
     pub diagnosis: Option<Why>,
     /// `(hit, key, explanation)` when caching is on for the run.
     pub cache: Option<(bool, String, Vec<String>)>,
+    /// `job`, `dag`, `matrix`, ...
+    pub kind: String,
+    /// For an op of a pipeline: `(pipeline uuid, op name)`.
+    pub pipeline: Option<(String, String)>,
 }
 
 /// Why a run waits or died: Myelin's words, the scheduler's verbatim message, every reason found.
@@ -236,6 +240,10 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
         outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         cache: r.cache.as_ref().map(|c| (c.hit, c.key.clone(), c.explanation.clone())),
         executor: r.reproducibility.executor.clone(),
+        kind: r.summary.kind.clone(),
+        pipeline: r.pipeline.map(|p| {
+            (p.to_string(), r.step.as_ref().and_then(|s| s["name"].as_str()).unwrap_or_default().to_string())
+        }),
         node: r.node.clone(),
         image_id: r.reproducibility.image_id.clone(),
         diagnosis: r.diagnosis.as_ref().map(|d| Why {

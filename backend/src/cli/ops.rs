@@ -40,6 +40,9 @@ pub enum OpsCommand {
         /// Only runs with these statuses (comma-separated).
         #[arg(long)]
         status: Option<String>,
+        /// Only the ops (or matrix children) of this pipeline run, in pipeline order.
+        #[arg(long)]
+        pipeline: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u64,
         #[arg(short, long, value_enum, default_value_t)]
@@ -160,10 +163,13 @@ async fn follow(client: &Client, project: &str, uuid: &str) -> Result<(), String
 pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
     let client = Client::from_env()?;
     match cmd {
-        OpsCommand::Ls { project, status, limit, output } => {
+        OpsCommand::Ls { project, status, pipeline, limit, output } => {
             let project = project_path(&client, &project).await?;
             let mut q = vec![("limit", limit.to_string())];
             q.extend(status.map(|s| ("status", s)));
+            if let Some(p) = pipeline {
+                q.extend([("pipeline", p), ("sort", "created".into()), ("asc", "true".into())]);
+            }
             let page: Value =
                 client.call_with_query(Method::GET, &format!("/projects/{project}/runs"), &q, None).await?;
             match output {
@@ -213,6 +219,17 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
                     }
                     if let Some(n) = r["node"].as_str() {
                         println!("node: {n}");
+                    }
+                    if let Some(p) = r["pipeline"].as_str() {
+                        println!("pipeline: {p} (op {})", r["step"]["name"].as_str().unwrap_or_default());
+                    }
+                    if let Some(c) = r["cache"].as_object() {
+                        let hit = if c["hit"] == true { "hit" } else { "miss" };
+                        let key: String = c["key"].as_str().unwrap_or_default().chars().take(12).collect();
+                        println!("cache: {hit} (key {key}…)");
+                        for why in c["explanation"].as_array().into_iter().flatten() {
+                            println!("  {}", why.as_str().unwrap_or_default());
+                        }
                     }
                     if let Some(q) = r["queue"].as_object() {
                         println!(

@@ -40,6 +40,8 @@ pub struct PipelineNode {
     pub run: Uuid,
     pub status: String,
     pub reason: Option<String>,
+    /// A matrix child's suggested params (`lr=0.01, layers=3`).
+    pub detail: String,
     /// Reused (or waiting for) another run's results.
     pub cache_hit: bool,
     pub original: Option<Uuid>,
@@ -107,6 +109,7 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
                 run: c.id,
                 status: c.status.clone(),
                 reason: c.status_reason.clone(),
+                detail: suggestion(&p.compiled, c.step().index),
                 cache_hit: info.as_ref().is_some_and(|i| i.hit),
                 original: info.and_then(|i| i.original),
                 x,
@@ -125,6 +128,13 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
         height,
         matrix_kind: p.compiled["matrix"]["kind"].as_str().map(str::to_string),
     })
+}
+
+fn suggestion(compiled: &Value, index: usize) -> String {
+    let Some(s) = compiled["matrix"]["suggestions"].get(index).and_then(Value::as_object) else {
+        return String::new();
+    };
+    s.iter().map(|(k, v)| format!("{k}={}", shown(v))).collect::<Vec<_>>().join(", ")
 }
 
 fn shown(v: &Value) -> String {

@@ -104,7 +104,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     {
         events.push(event(id, status, reason, None, now));
     }
-    for (step, child) in children {
+    for (index, (step, child)) in children.into_iter().enumerate() {
         let cid = Uuid::new_v4();
         let kind = child
             .kind
@@ -120,6 +120,9 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
             image: Set(main.and_then(|i| i.as_str().map(str::to_string))),
             pipeline_id: Set(Some(id)),
             step: Set(Some(serde_json::to_value(&step).unwrap_or_default())),
+            // Created in pipeline order, so lists sorted by creation show ops in order.
+            created_at: Set(now + chrono::Duration::microseconds(index as i64 + 1)),
+            updated_at: Set(now + chrono::Duration::microseconds(index as i64 + 1)),
             ..base(cid, step.name.clone(), kind, Status::Created)
         });
         events.push(event(

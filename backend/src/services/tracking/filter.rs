@@ -17,6 +17,8 @@ pub enum Field {
     UserId,
     /// Myelin's own status names (Polyaxon's query language), not MLflow's five.
     RunStatus,
+    /// The run's kind (`job`, `dag`, `matrix`, ...), Polyaxon's `kind:dag|matrix`.
+    RunKind,
     /// Runs that carry a tag with this key (Polyaxon's `tags:baseline`); the values are the keys.
     HasTag,
 }

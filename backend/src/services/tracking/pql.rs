@@ -13,7 +13,7 @@ fn err(query: &str, at: usize, what: impl std::fmt::Display) -> Error {
 }
 
 const KEYS: &str =
-    "status, name, user, uuid, created_at, finished_at, metrics.<key>, params.<key>, tags, tags.<key>";
+    "status, kind, name, user, uuid, created_at, finished_at, metrics.<key>, params.<key>, tags, tags.<key>";
 
 pub fn parse(query: &str) -> Result<Vec<Clause>> {
     let mut out = Vec::new();
@@ -68,6 +68,10 @@ fn condition(q: &str, at: usize, key: &str, neg: bool, value: &str, out: &mut Ve
         }
         "tags" => {
             out.push(Clause { field: Field::HasTag, op: set_op, value: list() });
+            return Ok(());
+        }
+        "kind" => {
+            out.push(Clause { field: Field::RunKind, op: set_op, value: list() });
             return Ok(());
         }
         "name" => (Field::RunName, false),

@@ -139,6 +139,11 @@ pub fn condition(clauses: &[Clause]) -> Result<Condition> {
                 (Op::NotIn, Lit::List(l)) => run::Column::Status.is_not_in(l.clone()),
                 _ => return Err(Error::invalid("query", "status takes a list of statuses")),
             },
+            Field::RunKind => match (&c.op, &c.value) {
+                (Op::In, Lit::List(l)) => run::Column::Kind.is_in(l.clone()),
+                (Op::NotIn, Lit::List(l)) => run::Column::Kind.is_not_in(l.clone()),
+                _ => return Err(Error::invalid("query", "kind takes a list of kinds")),
+            },
             Field::HasTag => {
                 let Lit::List(keys) = &c.value else {
                     return Err(Error::invalid("query", "tags takes tag names"));
@@ -210,6 +215,7 @@ pub fn order_expr(field: &Field) -> SimpleExpr {
         Field::RunName => Expr::col((run::Entity, run::Column::Name)).into(),
         Field::Status | Field::RunStatus => Expr::col((run::Entity, run::Column::Status)).into(),
         Field::HasTag => Expr::col((run::Entity, run::Column::Name)).into(),
+        Field::RunKind => Expr::col((run::Entity, run::Column::Kind)).into(),
         Field::StartTime => Expr::col((run::Entity, run::Column::CreatedAt)).into(),
         Field::EndTime => Expr::col((run::Entity, run::Column::FinishedAt)).into(),
         Field::UserId => Expr::col((run::Entity, run::Column::CreatedBy)).into(),

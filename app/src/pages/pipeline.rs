@@ -1,0 +1,156 @@
+//! A pipeline run's picture: its ops as a layered graph (matrix children in rows), coloured by live status,
+//! reused results marked, edges labelled with the values passed; each op links to its run. Zoom with the
+//! buttons, pan by scrolling.
+
+use leptos::prelude::*;
+
+use super::runs::{poll, project_key, StatusBadge};
+use crate::components::forms::{EmptyState, ErrorBox};
+use crate::server::error_message;
+use crate::server::pipelines::{get_graph, GraphView};
+use crate::server::runs::list_runs;
+
+/// The project's pipelines: its DAG and matrix runs, newest first, with live status.
+#[component]
+pub fn PipelinesTab() -> impl IntoView {
+    let (owner, name) = project_key();
+    let list = Resource::new(
+        move || (owner.get(), name.get()),
+        |(o, n)| list_runs(o, n, 0, String::new(), None, "kind:dag|matrix".into(), String::new()),
+    );
+    let going = move || {
+        list.get()
+            .and_then(|l| l.ok())
+            .is_some_and(|l| l.items.iter().any(|r| matches!(r.status.as_str(), "running" | "stopping")))
+    };
+    poll(list, 3000, going);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Ok(l) if l.items.is_empty() => view! {
+                        <EmptyState title="No pipelines yet">"DAG and matrix runs of this project appear here. Submit one from the Runs tab (`kind: dag` operations, or an operation with a `matrix`)."</EmptyState>
+                    }.into_any(),
+                    Ok(l) => view! {
+                        <table class="table" id="pipelines">
+                            <thead><tr><th>"Name"</th><th>"Status"</th><th>"User"</th><th>"Created"</th><th>"Duration"</th></tr></thead>
+                            <tbody>
+                                {l.items.into_iter().map(|r| view! {
+                                    <tr>
+                                        <td><a href=format!("/{}/{}/runs/{}", owner.get_untracked(), name.get_untracked(), r.uuid)>{r.name.clone()}</a></td>
+                                        <td><StatusBadge status=r.status.clone() /></td>
+                                        <td>{r.user.clone()}</td>
+                                        <td>{r.created.clone()}</td>
+                                        <td>{r.duration.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Node box size and the margin around the drawing, in the layout's units.
+const W: f64 = 120.0;
+const H: f64 = 36.0;
+const PAD: f64 = 70.0;
+
+#[component]
+pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView {
+    let graph = Resource::new(
+        {
+            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+            move || (o.clone(), n.clone(), u.clone())
+        },
+        |(o, n, u)| get_graph(o, n, u),
+    );
+    let going = move || graph.get().and_then(|g| g.ok()).is_some_and(|g| !g.done);
+    poll(graph, 1500, going);
+    let (zoom, set_zoom) = signal(1.0_f64);
+    let base = format!("/{owner}/{name}/runs/");
+    view! {
+        <section class="card" id="pipeline">
+            <div class="run-head">
+                <h3>"Pipeline"</h3>
+                <div class="spacer"></div>
+                <button type="button" id="dag-zoom-out" on:click=move |_| set_zoom.update(|z| *z = (*z / 1.25).max(0.2))>"−"</button>
+                <button type="button" id="dag-zoom-reset" on:click=move |_| set_zoom.set(1.0)>"100%"</button>
+                <button type="button" id="dag-zoom-in" on:click=move |_| set_zoom.update(|z| *z = (*z * 1.25).min(4.0))>"+"</button>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let base = base.clone();
+                    Suspend::new(async move {
+                        match graph.await {
+                            Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                            Ok(g) => view! { <Drawing g=g base=base zoom=zoom /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
+    let (w, h) = (g.width + W + 2.0 * PAD, g.height + H + 2.0 * PAD);
+    let at = |x: f64, y: f64| (x + PAD + W / 2.0, y + PAD + H / 2.0);
+    let edges = g.edges.iter().map(|e| {
+        let (x1, y1) = at(e.from.0, e.from.1);
+        let (x2, y2) = at(e.to.0, e.to.1);
+        let (y1, y2) = (y1 + H / 2.0, y2 - H / 2.0);
+        let mid = (y1 + y2) / 2.0;
+        let path = format!("M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}");
+        let label = e.label.clone();
+        view! {
+            <g class="dag-edge">
+                <path d=path marker-end="url(#dag-arrow)" />
+                {(!label.is_empty()).then(|| view! { <text x=(x1 + x2) / 2.0 + 4.0 y=mid class="dag-label">{label}</text> })}
+            </g>
+        }
+    }).collect_view();
+    let nodes = g.nodes.iter().map(|n| {
+        let (cx, cy) = at(n.x, n.y);
+        let href = format!("{base}{}", n.run);
+        let title = format!("{} {}: {}{}", n.name, n.detail, n.status.replace('_', " "), if n.cache_hit { " (reused results)" } else { "" });
+        let detail: String = if n.detail.chars().count() > 22 { format!("{}…", n.detail.chars().take(21).collect::<String>()) } else { n.detail.clone() };
+        // An SVG group, not <a>: elements the browser creates at a refresh would be HTML anchors, which SVG
+        // does not draw.
+        let navigate = leptos_router::hooks::use_navigate();
+        let label: String = if n.name.chars().count() > 16 { format!("{}…", n.name.chars().take(15).collect::<String>()) } else { n.name.clone() };
+        view! {
+            <g class="dag-node" role="link" data-href=href.clone() aria-label=title data-op=n.name.clone() data-status=n.status.clone() data-cached=n.cache_hit.to_string()
+                on:click=move |_| navigate(&href, Default::default())>
+                <rect x=cx - W / 2.0 y=cy - H / 2.0 width=W height=H rx="6" class=format!("status-{}", n.status) />
+                {if detail.is_empty() {
+                    view! { <text x=cx y=cy + 4.0 text-anchor="middle">{label}</text> }.into_any()
+                } else {
+                    view! {
+                        <text x=cx y=cy - 3.0 text-anchor="middle">{label}</text>
+                        <text x=cx y=cy + 11.0 text-anchor="middle" class="dag-detail">{detail}</text>
+                    }.into_any()
+                }}
+                {n.cache_hit.then(|| view! { <text x=cx + W / 2.0 - 4.0 y=cy - H / 2.0 + 11.0 text-anchor="end" class="dag-cached">"cached"</text> })}
+            </g>
+        }
+    }).collect_view();
+    view! {
+        <p class="muted" id="pipeline-progress">{g.progress.clone()}</p>
+        <div class="dag-view">
+            <svg id="dag" viewBox=format!("0 0 {w} {h}") width=move || w * zoom.get() height=move || h * zoom.get() data-kind=g.kind.clone()>
+                <defs>
+                    <marker id="dag-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" />
+                    </marker>
+                </defs>
+                {edges}
+                {nodes}
+            </svg>
+        </div>
+    }
+}
