@@ -64,7 +64,7 @@ async fn main() {
     for i in 0..CHAIN {
         let deps = if i == 0 { String::new() } else { format!(", dependencies: [op{}]", i - 1) };
         ops.push_str(&format!(
-            "  - {{name: op{i}{deps}, component: {{run: {{kind: job, container: {{image: 'busybox:1.36', command: ['true']}}}}}}}}\n"
+            "  - {{name: op{i}{deps}, component: {{run: {{kind: job, container: {{image: 'busybox:1.36', command: [echo, op{i}]}}}}}}}}\n"
         ));
     }
     let chain = format!("kind: component\nname: chain\nrun:\n  kind: dag\n  operations:\n{ops}");
