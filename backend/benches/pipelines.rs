@@ -11,7 +11,11 @@ use backend::services::projects::ProjectUpdate;
 use backend::services::runs::Submission;
 use chrono::{DateTime, Utc};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const GRID: usize = 1000;
+const WIDE: usize = 500;
 const CHAIN: usize = 40;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -58,6 +62,27 @@ async fn main() {
         backend::services::pipelines::drive(&state.db, &state.executor, &state.connections).await.unwrap();
     }
 
+    // One driver pass over a 500-op DAG whose ops all wait (the first one runs): the per-tick planning cost.
+    let mut ops = String::from("  - {name: op0, component: {run: {kind: job, container: {image: 'busybox:1.36', command: [sleep, '600']}}}}\n");
+    for i in 1..WIDE {
+        ops.push_str(&format!(
+            "  - {{name: op{i}, dependencies: [op{}], params: {{i: {{value: {i}}}}}, component: {{inputs: [{{name: i, type: int}}], run: {{kind: job, container: {{image: 'busybox:1.36', command: [echo, '{{{{ i }}}}']}}}}}}}}\n",
+            (i - 1) / 2
+        ));
+    }
+    let wide = format!("kind: component\nname: wide\nrun:\n  kind: dag\n  operations:\n{ops}");
+    let t = Instant::now();
+    let p = state.submit(&access, &user, &Submission { content: wide, ..Default::default() }).await.unwrap();
+    let wide_submit = t.elapsed().as_secs_f64() * 1000.0;
+    let mut passes = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        backend::services::pipelines::drive(&state.db, &state.executor, &state.connections).await.unwrap();
+        passes.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    backend::services::runs::stop(&state.db, &state.executor, &access, p.summary.uuid).await.unwrap();
+    backend::services::pipelines::drive(&state.db, &state.executor, &state.connections).await.unwrap();
+
     // A chain of trivial ops under the server's loop.
     state.spawn_scheduler();
     let mut ops = String::new();
@@ -98,6 +123,9 @@ async fn main() {
     let (g50, g90, gmax) = median(grid_times.iter().map(|s| s * 1000.0).collect());
     println!("pipelines (SQLite, local executor, 2 cores)");
     println!("  {GRID}-child grid submitted (compile all + store): median {g50:.0} ms, p90 {g90:.0} ms, max {gmax:.0} ms (n={})", grid_times.len());
+    println!("  {WIDE}-op DAG submitted (compile + store): {wide_submit:.0} ms");
+    let (a, b, c) = median(passes);
+    println!("  driver pass over the {WIDE}-op DAG (all ops waiting): median {a:.1} ms, p90 {b:.1} ms, max {c:.1} ms");
     println!("  {CHAIN}-op chain done in {chain_secs:.2} s");
     let (a, b, c) = median(driver);
     println!("  upstream succeeded -> op queued (driver):   median {a:.1} ms, p90 {b:.1} ms, max {c:.1} ms");

@@ -9,6 +9,9 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum Runs {
     Table,
+    ProjectId,
+    Name,
+    Image,
     PipelineId,
     Step,
 }
@@ -25,11 +28,32 @@ impl MigrationTrait for Migration {
         m.create_index(
             Index::create().name("runs_pipeline").table(Runs::Table).col(Runs::PipelineId).to_owned(),
         )
+        .await?;
+        // Caching compares a run with the last one of the same name, and looks up an image's last digest.
+        m.create_index(
+            Index::create()
+                .name("runs_project_name")
+                .table(Runs::Table)
+                .col(Runs::ProjectId)
+                .col(Runs::Name)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("runs_project_image")
+                .table(Runs::Table)
+                .col(Runs::ProjectId)
+                .col(Runs::Image)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name("runs_pipeline").table(Runs::Table).to_owned()).await?;
+        for name in ["runs_project_image", "runs_project_name", "runs_pipeline"] {
+            m.drop_index(Index::drop().name(name).table(Runs::Table).to_owned()).await?;
+        }
         for col in [Runs::Step, Runs::PipelineId] {
             m.alter_table(Table::alter().table(Runs::Table).drop_column(col).to_owned()).await?;
         }

@@ -2,6 +2,10 @@
 //! `cargo bench -p spec --bench compile` (targets: 200 µs, 5 ms, 10 ms).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+// The allocator the server binary uses (`app/src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::json;
 use spec::{compile, NoRefs, Options, Source};
 

@@ -188,10 +188,21 @@ impl Compiler<'_> {
         for (i, op) in ops.iter().enumerate() {
             let p = join(ops_path, &format!("[{i}]"));
             let before = self.diags.items.len();
-            if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh) {
-                let mut all = crate::compile::ios(&c.value, "outputs").unwrap_or_default();
-                all.extend(crate::compile::ios(&c.value, "inputs").unwrap_or_default());
-                declared.insert(names[i].clone(), all);
+            let ios = |c: &Value| {
+                let mut all = crate::compile::ios(c, "outputs").unwrap_or_default();
+                all.extend(crate::compile::ios(c, "inputs").unwrap_or_default());
+                all
+            };
+            // A pipeline's own component is read in place; other references are resolved (and loaded) once.
+            let own = op.get("dagRef").and_then(Value::as_str).and_then(|name| {
+                inh.dag_components
+                    .iter()
+                    .find(|(c, _, _)| c.get("name").and_then(Value::as_str) == Some(name))
+            });
+            if let Some((c, _, _)) = own {
+                declared.insert(names[i].clone(), ios(c));
+            } else if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh) {
+                declared.insert(names[i].clone(), ios(&c.value));
             }
             // Unresolvable components are reported when the op itself is compiled.
             self.diags.items.truncate(before);

@@ -22,9 +22,9 @@ impl Compiler<'_> {
     pub(crate) fn operation(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Run> {
         let errors_before = self.diags.errors().count();
         schema::check_operation(self, op, at);
-        let comp = self.component_of(op, at, inh)?;
+        let mut comp = self.component_of(op, at, inh)?;
+        let mut component = schema::apply_shortcuts(std::mem::take(&mut comp.value));
         let comp_at = At { doc: comp.doc, path: &comp.path };
-        let mut component = schema::apply_shortcuts(comp.value.clone());
         schema::check_component(self, &component, comp_at);
         if self.diags.errors().count() > errors_before {
             return None;

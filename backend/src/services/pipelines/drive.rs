@@ -52,8 +52,10 @@ async fn one(
         }
     }
     let mut queued = 0;
+    // Whether a child may have moved in this pass (else the statuses read at the start still hold).
+    let mut moved = false;
     if status == Status::Stopping {
-        stop_children(db, exec, &kids).await?;
+        moved = stop_children(db, exec, &kids).await?;
     } else {
         let by_name: HashMap<&str, &Child> = kids.iter().map(|c| (c.name.as_str(), c)).collect();
         let in_flight = kids
@@ -64,6 +66,7 @@ async fn one(
         for c in kids.iter().filter(|c| c.status() == Status::Created) {
             if let Some(info) = c.cache_info().filter(|i| i.waiting) {
                 settle_waiting(db, c, &info).await?;
+                moved = true;
                 continue;
             }
             let step = c.step();
@@ -72,7 +75,13 @@ async fn one(
                 .iter()
                 .map(|u| (u.clone(), by_name.get(u.as_str()).map_or(Status::Created, |c| c.status())))
                 .collect();
-            match readiness(&step, &ups) {
+            let ready = readiness(&step, &ups);
+            match ready {
+                Readiness::Wait => continue,
+                Readiness::Start if free == 0 => continue,
+                _ => moved = true,
+            }
+            match ready {
                 Readiness::Wait => {}
                 Readiness::UpstreamFailed(why) => {
                     transition(db, c.id, Status::UpstreamFailed, "UpstreamFailed", Some(&why)).await?;
@@ -90,7 +99,11 @@ async fn one(
             }
         }
     }
-    let statuses: Vec<Status> = children(db, p.id).await?.iter().map(Child::status).collect();
+    let statuses: Vec<Status> = if moved {
+        children(db, p.id).await?.iter().map(Child::status).collect()
+    } else {
+        kids.iter().map(Child::status).collect()
+    };
     if let Some(end) = outcome(&statuses) {
         let (end, reason, message) = if status == Status::Stopping {
             (Status::Stopped, "Stopped", stop_reason.unwrap_or_else(|| "its runs were stopped".into()))
@@ -136,8 +149,11 @@ async fn should_stop_early(
     Ok(early_stop(policies, kids.len(), &finished))
 }
 
-async fn stop_children(db: &DatabaseConnection, exec: &Executor, kids: &[Child]) -> Result<()> {
+/// Returns whether any child was not done yet.
+async fn stop_children(db: &DatabaseConnection, exec: &Executor, kids: &[Child]) -> Result<bool> {
+    let mut any = false;
     for c in kids.iter().filter(|c| !c.status().is_done()) {
+        any = true;
         match c.status() {
             Status::Created | Status::Compiled | Status::Queued => {
                 transition(db, c.id, Status::Stopped, "PipelineStopped", Some("its pipeline was stopped"))
@@ -153,7 +169,7 @@ async fn stop_children(db: &DatabaseConnection, exec: &Executor, kids: &[Child])
             }
         }
     }
-    Ok(())
+    Ok(any)
 }
 
 /// A child attached to an identical run in flight: once that one is done, take its results, or run.

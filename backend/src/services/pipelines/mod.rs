@@ -84,13 +84,14 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     let id = Uuid::new_v4();
     let sub = p.sub;
     let base = |id: Uuid, name: String, kind: String, status: Status| run::ActiveModel {
-        content: Set(sub.content.clone()),
-        overlays: Set(json!(sub.overlays)),
-        params: Set(Value::Object(sub.params.clone())),
         executor: Set(p.executor.to_string()),
         ..crate::services::runs::new_run(id, p.project, p.user, name, kind, status, now)
     };
+    // The file is stored once, with the pipeline; its runs show it from there.
     let parent = run::ActiveModel {
+        content: Set(sub.content.clone()),
+        overlays: Set(json!(sub.overlays)),
+        params: Set(Value::Object(sub.params.clone())),
         compiled: Set(serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?),
         started_at: Set(Some(now)),
         status_reason: Set(Some("Started".into())),

@@ -283,6 +283,13 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         None
     };
     let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
+    // A pipeline's runs show the pipeline's file.
+    let (content, overlays) = match r.pipeline_id {
+        Some(p) => {
+            run::Entity::find_by_id(p).one(db).await?.map(|p| (p.content, p.overlays)).unwrap_or_default()
+        }
+        None => (r.content.clone(), r.overlays.clone()),
+    };
     let cache = cache::info_of(&r);
     // A reused run's results are its original's.
     let source = cache::source_of(&r);
@@ -309,8 +316,8 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         pipeline: r.pipeline_id,
         step: r.step.clone(),
         reproducibility: Reproducibility {
-            content: r.content.clone(),
-            overlays: serde_json::from_value(r.overlays.clone()).unwrap_or_default(),
+            content,
+            overlays: serde_json::from_value(overlays).unwrap_or_default(),
             submitted_params: r.params.clone(),
             compiled: r.compiled.clone(),
             image: r.image.clone(),
