@@ -4,6 +4,7 @@
 use backend::error::Error;
 use serde_json::Value;
 use spec::lifecycle::Status;
+use uuid::Uuid;
 
 use crate::fixture::{gpus, job, Fixture, TOLERATE_GPU};
 
@@ -399,5 +400,43 @@ async fn connections_reach_the_pod_as_compiled_and_an_unbound_claim_is_explained
     // A connection the catalog does not have is a located error at submit, not a stuck pod.
     let unknown = spec.replace("gcs]", "nope]");
     assert!(matches!(fx.submit(&unknown, false).await, Err(Error::InvalidSpec(_))));
+    fx.end().await;
+}
+
+/// A DAG on Kubernetes: each op is its own Job, started when its upstream succeeded; the second run of the
+/// same pipeline reuses every op, its key now carrying the image digest the nodes resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_runs_its_ops_as_jobs_in_order_and_reuses_them_by_digest() {
+    let Some(fx) = Fixture::start().await else { return };
+    let dag = "kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - {name: first, component: {run: {kind: job, container: {image: 'myelin.test/succeed:1', command: [python, a.py]}}}}\n  - {name: second, dependencies: [first], component: {run: {kind: job, container: {image: 'myelin.test/succeed:1', command: [python, b.py]}}}}\n";
+    let ops = |id: Uuid| {
+        let db = fx.state.db.clone();
+        async move { backend::services::pipelines::children(&db, id).await.unwrap() }
+    };
+    let first = fx.submit(dag, false).await.unwrap();
+    let done = fx.wait(first, "the pipeline succeeded", |r| r.summary.status == "succeeded").await;
+    assert_eq!(done.summary.kind, "dag");
+    let kids = ops(first).await;
+    let (a, b) = (fx.run(kids[0].id).await, fx.run(kids[1].id).await);
+    assert!(
+        a.summary.finished_at.unwrap() <= b.summary.started_at.unwrap(),
+        "second started after first ended"
+    );
+    let jobs = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs", fx.ns)).await;
+    let names: Vec<&str> =
+        jobs["items"].as_array().unwrap().iter().filter_map(|j| j["metadata"]["name"].as_str()).collect();
+    for k in &kids {
+        assert!(names.contains(&format!("run-{}", k.id).as_str()), "a Job per op: {names:?}");
+    }
+    assert!(a.reproducibility.image_id.is_some(), "the digest the node resolved");
+    let key = a.cache.as_ref().unwrap();
+    assert!(key.inputs.containers[0].digest.is_some(), "the learnt digest joined the key: {key:?}");
+
+    let again = fx.submit(dag, false).await.unwrap();
+    fx.wait(again, "the second pipeline succeeded", |r| r.summary.status == "succeeded").await;
+    for k in ops(again).await {
+        let r = fx.run(k.id).await;
+        assert_eq!(r.status_reason.as_deref(), Some("CacheHit"), "{}: {:?}", k.name, r.cache);
+    }
     fx.end().await;
 }
