@@ -234,6 +234,7 @@ run:
   }
   await alice.waitForSelector('#dag .dag-label:has-text("src = v1")');
   await alice.waitForSelector('#pipeline-progress:has-text("3 of 3 done")');
+  await alice.waitForSelector('#pipeline-ops tr[data-op="train"] .cache-why:has-text("reused results of run")');
   const y = async op => Number(await alice.getAttribute(`#dag .dag-node[data-op="${op}"] rect`, 'y'));
   expect(await y('prepare') < await y('train') && await y('train') < await y('report'), 'layers go down the DAG');
   await alice.click('#dag-zoom-in');

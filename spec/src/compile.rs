@@ -85,6 +85,10 @@ pub struct Run {
     /// Names of the component's declared outputs.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub outputs: Vec<String>,
+    /// Those of type `path` or `artifacts`: their values are relative to the run's artifacts, and reach
+    /// downstream ops prefixed with the run's uuid, as Polyaxon does.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub artifact_outputs: Vec<String>,
     /// A pipeline's `concurrency` (DAG `run.concurrency`, `matrix.concurrency`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub concurrency: Option<u64>,

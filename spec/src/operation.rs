@@ -118,6 +118,7 @@ impl Compiler<'_> {
         match w.build(&kind) {
             Ok(manifests) => {
                 crate::lint::run(self, &component, &run, comp_at);
+                let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(Run {
                     kind: Some(kind),
                     pipeline: None,
@@ -130,10 +131,11 @@ impl Compiler<'_> {
                         .flatten()
                         .filter_map(|c| c.as_str().map(str::to_string))
                         .collect(),
-                    outputs: crate::compile::ios(&component, "outputs")
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|io| io.name)
+                    outputs: declared.iter().map(|io| io.name.clone()).collect(),
+                    artifact_outputs: declared
+                        .iter()
+                        .filter(|io| matches!(io.kind.as_str(), "path" | "artifacts"))
+                        .map(|io| io.name.clone())
                         .collect(),
                     ..Default::default()
                 })

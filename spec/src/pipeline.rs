@@ -183,6 +183,37 @@ pub fn early_stop(policies: &Value, total: usize, done: &[Finished]) -> Option<S
     None
 }
 
+/// An artifact output as a downstream op receives it: relative paths (a `path` string, or the `files` and
+/// `dirs` of an `artifacts` value) are prefixed with the upstream run's uuid, i.e. made relative to the
+/// artifacts root, as Polyaxon does.
+pub fn artifact_value(v: &Value, run: &str) -> Value {
+    let prefix = |p: &str| {
+        if p.starts_with('/') || p.contains("://") || p.starts_with(run) {
+            p.to_string()
+        } else {
+            format!("{run}/{}", p.trim_start_matches("./"))
+        }
+    };
+    match v {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(parsed @ Value::Object(_)) => artifact_value(&parsed, run),
+            _ => Value::String(prefix(s)),
+        },
+        Value::Object(m) => {
+            let mut out = m.clone();
+            for key in ["files", "dirs"] {
+                if let Some(Value::Array(items)) = m.get(key) {
+                    let items =
+                        items.iter().map(|i| i.as_str().map_or(i.clone(), |s| Value::String(prefix(s))));
+                    out.insert(key.into(), Value::Array(items.collect()));
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
 fn number(v: &Value) -> Option<f64> {
     v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
@@ -262,6 +293,16 @@ mod tests {
         assert_eq!(conditions_hold("params.lr == 0.1", &ctx), Ok(true));
         assert!(conditions_hold("{{ lr }}", &ctx).unwrap_err().contains("not a boolean"));
         assert!(conditions_hold("{{ nope > 1 }}", &ctx).is_err());
+    }
+
+    #[test]
+    fn artifact_outputs_are_relative_to_the_artifacts_root() {
+        assert_eq!(artifact_value(&json!("model/best.pt"), "abc"), json!("abc/model/best.pt"));
+        assert_eq!(artifact_value(&json!("s3://bucket/m"), "abc"), json!("s3://bucket/m"));
+        assert_eq!(
+            artifact_value(&json!(r#"{"files": ["a.txt"], "dirs": ["./d"]}"#), "abc"),
+            json!({"files": ["abc/a.txt"], "dirs": ["abc/d"]})
+        );
     }
 
     #[test]

@@ -139,6 +139,20 @@ fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
             </g>
         }
     }).collect_view();
+    let rows = g
+        .nodes
+        .iter()
+        .map(|n| {
+            view! {
+                <tr data-op=n.name.clone()>
+                    <td><a href=format!("{base}{}", n.run)>{n.name.clone()}</a></td>
+                    <td><StatusBadge status=n.status.clone() /></td>
+                    <td class="muted">{n.detail.clone()}</td>
+                    <td class="cache-why">{n.cache_why.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
         <p class="muted" id="pipeline-progress">{g.progress.clone()}</p>
         <div class="dag-view">
@@ -152,5 +166,12 @@ fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
                 {nodes}
             </svg>
         </div>
+        <details class="ops" id="pipeline-ops" open=g.nodes.len() <= 20>
+            <summary>"Runs and their cache"</summary>
+            <table class="table">
+                <thead><tr><th>"Op"</th><th>"Status"</th><th>"Params"</th><th>"Cache"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </details>
     }
 }

@@ -107,7 +107,8 @@ fn CacheNote(hit: bool, key: String, why: Vec<String>) -> impl IntoView {
     view! {
         <dt>"Cache"</dt>
         <dd id="run-cache" data-hit=hit.to_string()>
-            {if hit { "reused" } else { "computed" }} " " <code title=key.clone()>{key[..12].to_string()}</code>
+            {if hit { "reused" } else { "computed" }} " "
+            {(!key.is_empty()).then(|| view! { <code title=key.clone()>{key.chars().take(12).collect::<String>()}</code> })}
             <ul class="muted">{why.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
         </dd>
     }

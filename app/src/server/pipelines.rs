@@ -28,6 +28,7 @@ pub struct GraphNode {
     pub run: String,
     pub status: String,
     pub cache_hit: bool,
+    pub cache_why: String,
     /// A matrix child's params.
     pub detail: String,
     pub x: f64,
@@ -68,6 +69,7 @@ pub async fn get_graph(owner: String, name: String, uuid: String) -> Result<Grap
                 run: n.run.to_string(),
                 status: n.status,
                 cache_hit: n.cache_hit,
+                cache_why: n.cache_why.join("; "),
                 detail: n.detail,
                 x: n.x,
                 y: n.y,

@@ -18,6 +18,7 @@ both_dbs!(
     a_matrix_fans_out_under_its_concurrency_and_stops_early,
     stopping_a_pipeline_stops_its_ops,
     identical_pipelines_share_work_in_flight_and_a_deleted_original_is_computed_again,
+    artifact_outputs_reach_downstream_relative_to_the_artifacts_root,
 );
 
 /// `emit.sh NAME VALUE`: logs an output as an MLflow param of the current run.
@@ -267,6 +268,7 @@ run:
   - {{name: cleanup, dependencies: [broken], trigger: all_done, component: {{run: {ok}}}}}
   - {{name: gated, conditions: '{{{{ 1 > 2 }}}}', component: {{run: {ok}}}}}
   - {{name: follows-gated, dependencies: [gated], skipOnUpstreamSkip: true, component: {{run: {ok}}}}}
+  - {{name: uncached, cache: {{disable: true}}, component: {{run: {ok}}}}}
 "#,
         fail = sh("echo broken; exit 3"),
         ok = sh("echo fine"),
@@ -295,6 +297,9 @@ run:
         status(&op(&app, &ann, &id, "follows-gated").await),
         ("skipped".into(), "UpstreamSkipped".into())
     );
+    let uncached = op(&app, &ann, &id, "uncached").await;
+    assert_eq!(uncached["cache"]["enabled"], false);
+    assert_eq!(explanation(&uncached), ["caching disabled in the file (cache.disable: true)"]);
     let summary = done["status_message"].as_str().unwrap();
     assert!(summary.contains("1 failed") && summary.contains("1 upstream_failed"), "{summary}");
 }
@@ -463,4 +468,18 @@ async fn logs_of(app: &TestApp, u: &TestUser, id: &str) -> String {
     use tower::ServiceExt;
     let resp = app.router.clone().oneshot(req).await.unwrap();
     String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+async fn artifact_outputs_reach_downstream_relative_to_the_artifacts_root(app: TestApp) {
+    let ann = setup(&app).await;
+    let emit = emit_script();
+    let flow = format!(
+        "kind: component\nname: art\nrun:\n  kind: dag\n  operations:\n  - {{name: make, component: {{outputs: [{{name: model, type: path}}], run: {{kind: job, container: {{image: busybox:1.36, command: [sh, {emit}, model, best.pt]}}}}}}}}\n  - {{name: use, params: {{m: {{ref: ops.make, value: outputs.model}}}}, component: {{inputs: [{{name: m, type: path}}], run: {{kind: job, container: {{image: busybox:1.36, command: [echo, '{{{{ m }}}}']}}}}}}}}\n"
+    );
+    let id = submit(&app, &ann, &flow, json!({})).await["uuid"].as_str().unwrap().to_string();
+    assert_eq!(drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await["status"], "succeeded");
+    let make = op(&app, &ann, &id, "make").await;
+    let used = op(&app, &ann, &id, "use").await;
+    let expected = format!("{}/best.pt", make["uuid"].as_str().unwrap().replace('-', ""));
+    assert_eq!(used["params"]["m"], expected.as_str(), "prefixed with the upstream run's uuid");
 }

@@ -234,7 +234,16 @@ async fn start(
         let Some(full) = run::Entity::find_by_id(uc.id).one(db).await? else { continue };
         let source = cache::source_of(&full);
         let data = tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
-        let outputs = tracking::outputs(&tracking::declared_outputs(&full.compiled, &full.content), &data);
+        let mut outputs =
+            tracking::outputs(&tracking::declared_outputs(&full.compiled, &full.content), &data);
+        let uuid = source.simple().to_string();
+        for name in
+            full.compiled["artifact_outputs"].as_array().into_iter().flatten().filter_map(Value::as_str)
+        {
+            if let Some(v) = outputs.get_mut(name) {
+                *v = spec::pipeline::artifact_value(v, &uuid);
+            }
+        }
         // Only the values this op reads count for its key (a bare dependency passes none).
         for (_, _, key) in step.feeds.iter().filter(|(_, up, _)| up == u) {
             upstream_values.insert(format!("{u}.{key}"), outputs.get(key).cloned().unwrap_or(Value::Null));
@@ -287,7 +296,8 @@ async fn start(
         (run::Column::Image, Expr::value(main.and_then(|i| i.as_str().map(str::to_string)))),
     ];
     if let Some(d) = &decision {
-        also.push((run::Column::CacheKey, Expr::value(Some(d.info.key.clone()))));
+        let key = Some(d.info.key.clone()).filter(|k| !k.is_empty());
+        also.push((run::Column::CacheKey, Expr::value(key)));
         also.push((run::Column::Cache, Expr::value(Some(serde_json::to_value(&d.info).unwrap_or_default()))));
         also.push((run::Column::OriginalId, Expr::value(d.original.as_ref().map(|o| o.id))));
     }

@@ -44,6 +44,8 @@ pub struct PipelineNode {
     pub detail: String,
     /// Reused (or waiting for) another run's results.
     pub cache_hit: bool,
+    /// Why it was reused, or what changed since the last run of the op.
+    pub cache_why: Vec<String>,
     pub original: Option<Uuid>,
     pub x: f64,
     pub y: f64,
@@ -111,6 +113,7 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
                 reason: c.status_reason.clone(),
                 detail: suggestion(&p.compiled, c.step().index),
                 cache_hit: info.as_ref().is_some_and(|i| i.hit),
+                cache_why: info.as_ref().map(|i| i.explanation.clone()).unwrap_or_default(),
                 original: info.and_then(|i| i.original),
                 x,
                 y,

@@ -56,6 +56,19 @@ pub struct Ask<'a> {
 
 pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Decision>> {
     let spec = CacheSpec::from_value(&ask.run.cache);
+    if spec.disable == Some(true) && ask.in_pipeline {
+        // Inside a pipeline caching is the default: say why this op is computed anyway.
+        let info = CacheInfo {
+            enabled: false,
+            key: String::new(),
+            hit: false,
+            original: None,
+            waiting: false,
+            explanation: vec!["caching disabled in the file (cache.disable: true)".into()],
+            inputs: KeyInputs::default(),
+        };
+        return Ok(Some(Decision { info, original: None }));
+    }
     if !spec.enabled(ask.in_pipeline) {
         return Ok(None);
     }
