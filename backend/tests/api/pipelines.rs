@@ -362,6 +362,21 @@ component:
     assert_eq!((of("fragile-0"), of("fragile-1")), ("succeeded".into(), "failed".into()));
     assert_eq!((of("fragile-2"), of("fragile-3")), ("stopped".into(), "stopped".into()), "never started");
 
+    // Metric early stopping: a child reaching the target stops the search.
+    let log_metric = r#"curl -sf -o /dev/null -H \"Authorization: Bearer $MLFLOW_TRACKING_TOKEN\" -H 'Content-Type: application/json' -d \"{\\\"run_id\\\": \\\"$MLFLOW_RUN_ID\\\", \\\"key\\\": \\\"accuracy\\\", \\\"value\\\": {{ acc }}, \\\"timestamp\\\": 1, \\\"step\\\": 0}\" $MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/log-metric"#;
+    let target = format!(
+        "kind: operation\nname: tuned\nmatrix:\n  kind: mapping\n  concurrency: 1\n  earlyStopping: [{{kind: metric_early_stopping, metric: accuracy, value: 0.95, optimization: maximize}}]\n  values: [{{acc: 0.5}}, {{acc: 0.97}}, {{acc: 0.6}}]\ncomponent:\n  inputs: [{{name: acc, type: float}}]\n  run:\n    kind: job\n    container: {{image: busybox:1.36, command: [sh, -c, \"{log_metric}\"]}}\n"
+    );
+    let id = submit(&app, &ann, &target, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = drive_until(&app, &ann, &id, &["stopped", "succeeded", "failed"], |_| {}).await;
+    assert_eq!(done["status"], "stopped", "{done}");
+    assert!(
+        done["status_message"].as_str().unwrap().contains("tuned-1 reached accuracy = 0.97 (>= 0.95)"),
+        "{done}"
+    );
+    let kids = children(&app, &ann, &id).await;
+    assert_eq!(kids.iter().find(|k| k["name"] == "tuned-2").unwrap()["status"], "stopped");
+
     // Searches Myelin validates but does not run are refused with the reason, not faked.
     let hyper = "kind: operation\nmatrix: {kind: hyperband, maxIterations: 9, eta: 3, resource: {name: steps, type: int}, metric: {name: loss, optimization: minimize}, params: {lr: {kind: uniform, value: [0, 1]}}}\ncomponent:\n  inputs: [{name: lr, type: float}, {name: steps, type: int}]\n  run: {kind: job, container: {image: busybox:1.36, command: [echo]}}\n";
     let r = app
