@@ -246,6 +246,55 @@ run:
   await alice.waitForSelector('#run-cache[data-hit="true"]');
   await alice.waitForSelector('#run-params:has-text("v1")');
 });
+await check('the editor compiles in the browser: located errors, live manifest and DAG, completion, Run', async () => {
+  await open(alice, `/${users.alice}/${project}/editor`);
+  await alice.waitForSelector('#editor .cm-editor', { timeout: 15000 });
+  const replace = async text => {
+    await alice.click('#editor .cm-content');
+    await alice.keyboard.press('Control+A');
+    await alice.keyboard.insertText(text);
+  };
+  await replace("kind: component\nrun:\n  kind: job\n  contianer: {image: busybox}\n");
+  await alice.waitForSelector('#editor-problems li.problem.error[data-line="4"]:has-text("contianer")');
+  await alice.waitForSelector('#editor .cm-lintRange-error');
+  const underlined = await alice.evaluate(() => {
+    const mark = document.querySelector('#editor .cm-lintRange-error');
+    return mark.closest('.cm-line').textContent;
+  });
+  expect(underlined.includes('contianer'), `the underline is on line 4, got ${underlined}`);
+  await shot(alice, '18-editor-error');
+  await replace("kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, hi]}\n");
+  await alice.waitForSelector('#editor-status:has-text("compiles")');
+  await alice.waitForSelector('#editor-manifest:has-text("busybox:1.36")');
+  // Completion of keys from the schema at the cursor's path.
+  await replace("kind: component\nrun:\n  kind: job\n  environment:\n    node");
+  await alice.keyboard.press('Control+Space');
+  await alice.waitForSelector('.cm-tooltip-autocomplete :text("nodeSelector")');
+  await alice.keyboard.press('Escape');
+  // A DAG file draws its graph; 60 ops over 300 lines measure the keystroke cost.
+  let dag = 'kind: component\nname: big\nrun:\n  kind: dag\n  operations:\n';
+  for (let i = 0; i < 59; i++) {
+    const deps = i === 0 ? '[]' : `[op${Math.floor((i - 1) / 2)}]`;
+    dag += `  - name: op${i}\n    dependencies: ${deps}\n    component:\n      run: {kind: job, container: {image: 'busybox:1.36', command: [echo, '${i}']}}\n    params: {}\n`;
+  }
+  await replace(dag);
+  await alice.waitForSelector('#editor-dag .dag-node[data-op="op58"]');
+  const lines = await alice.evaluate(() => document.querySelectorAll('#editor .cm-line').length);
+  await alice.evaluate(() => { window.__myelinEditorTimings.length = 0; });
+  await alice.keyboard.press('Control+End');
+  await alice.keyboard.type('# a comment typed key by key', { delay: 20 });
+  const timings = await alice.evaluate(() => Array.from(window.__myelinEditorTimings));
+  timings.sort((a, b) => a - b);
+  const median = timings[Math.floor(timings.length / 2)];
+  console.log(`     keystroke -> diagnostics on a ${dag.split('\n').length - 1}-line DAG file: median ${median.toFixed(2)} ms, max ${timings[timings.length - 1].toFixed(2)} ms (n=${timings.length})`);
+  expect(timings.length >= 20, `timings ${timings.length}`);
+  await shot(alice, '19-editor-dag');
+  await replace("kind: component\nname: from-editor\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, edited]}\n");
+  await alice.waitForSelector('#editor-status:has-text("compiles")');
+  await alice.click('#editor-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('#run-name:has-text("from-editor")');
+});
 await check('the runs table filters with the query language, shows metric columns and sorts by them', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
   await alice.fill('#runs-query', 'metrics.loss:<0.01, status:succeeded');

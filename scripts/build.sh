@@ -36,7 +36,11 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   "$pkg.tmp/myelin_bg.wasm" -o "$pkg.tmp/myelin_bg.wasm"
 cp "$pkg.tmp/myelin_bg.wasm" "$pkg.tmp/myelin.wasm"   # leptos asks for either name (toolchain note, pitfall 9)
 cp style/main.css "$pkg.tmp/myelin.css"
+# The editor: CodeMirror 6 bundled with esbuild (served by Myelin itself: no CDN, works air-gapped).
+editor/node_modules/.bin/esbuild editor/src/main.js --bundle --minify --format=iife --target=es2020 \
+  --log-level=warning --outfile="$pkg.tmp/editor.js"
 rm -rf "$pkg" && mv "$pkg.tmp" "$pkg"
 cp -r public/. "$site/"
 raw=$(stat -c %s "$pkg/myelin_bg.wasm"); gz=$(gzip -9 -c "$pkg/myelin_bg.wasm" | wc -c)
-echo "site built in $site: wasm ${raw} bytes, ${gz} gzipped"
+ed=$(stat -c %s "$pkg/editor.js"); edgz=$(gzip -9 -c "$pkg/editor.js" | wc -c)
+echo "site built in $site: wasm ${raw} bytes, ${gz} gzipped; editor.js ${ed} bytes, ${edgz} gzipped"

@@ -1,5 +1,7 @@
 //! Myelin's UI: routes, pages, components and the server functions behind them. Rendered on the server and
 //! hydrated in the browser.
+// Leptos views nest deep types; the editor page needs more than the default 128.
+#![recursion_limit = "256"]
 
 pub mod components;
 pub mod pages;
@@ -13,7 +15,9 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
-use pages::{account, auth, cluster, not_found::NotFound, pipeline, project, projects, run, runs, settings};
+use pages::{
+    account, auth, cluster, editor, not_found::NotFound, pipeline, project, projects, run, runs, settings,
+};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -61,7 +65,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=project::Overview />
                         <Route path=path!("runs") view=runs::RunsTab />
                         <Route path=path!("runs/:uuid") view=run::RunPage />
-                        <Route path=path!("editor") view=|| view! { <project::Placeholder tab="editor" /> } />
+                        <Route path=path!("editor") view=editor::EditorTab />
                         <Route path=path!("pipelines") view=pipeline::PipelinesTab />
                         <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />
                         <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />

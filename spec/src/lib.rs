@@ -20,7 +20,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod pod;
 pub mod render;
-mod schema;
+pub mod schema;
 pub mod yaml;
 
 pub use compile::{compile, Compiled, Execution, NoRefs, Options, Refs, Source};

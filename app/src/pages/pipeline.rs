@@ -96,8 +96,10 @@ pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView
     }
 }
 
+/// The drawing; with `base` (a runs URL prefix) each op links to its run and a table lists the ops.
 #[component]
-fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
+pub(crate) fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
+    let links = !base.is_empty();
     let (w, h) = (g.width + W + 2.0 * PAD, g.height + H + 2.0 * PAD);
     let at = |x: f64, y: f64| (x + PAD + W / 2.0, y + PAD + H / 2.0);
     let edges = g.edges.iter().map(|e| {
@@ -125,7 +127,7 @@ fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
         let label: String = if n.name.chars().count() > 16 { format!("{}…", n.name.chars().take(15).collect::<String>()) } else { n.name.clone() };
         view! {
             <g class="dag-node" role="link" data-href=href.clone() aria-label=title data-op=n.name.clone() data-status=n.status.clone() data-cached=n.cache_hit.to_string()
-                on:click=move |_| navigate(&href, Default::default())>
+                on:click=move |_| if links { navigate(&href, Default::default()) }>
                 <rect x=cx - W / 2.0 y=cy - H / 2.0 width=W height=H rx="6" class=format!("status-{}", n.status) />
                 {if detail.is_empty() {
                     view! { <text x=cx y=cy + 4.0 text-anchor="middle">{label}</text> }.into_any()
@@ -166,7 +168,7 @@ fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
                 {nodes}
             </svg>
         </div>
-        <details class="ops" id="pipeline-ops" open=g.nodes.len() <= 20>
+        <details class="ops" id="pipeline-ops" open={g.nodes.len() <= 20} hidden={!links}>
             <summary>"Runs and their cache"</summary>
             <table class="table">
                 <thead><tr><th>"Op"</th><th>"Status"</th><th>"Params"</th><th>"Cache"</th></tr></thead>

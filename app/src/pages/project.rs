@@ -115,7 +115,6 @@ pub fn Placeholder(tab: &'static str) -> impl IntoView {
             "No runs yet",
             "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here.",
         ),
-        "editor" => ("Editor", "The polyaxonfile editor with live compilation is not available yet."),
         "compare" => {
             ("Nothing to compare", "Select runs in the Runs tab to compare their params and metrics.")
         }

@@ -1,0 +1,324 @@
+//! The editor tab: CodeMirror 6 (the `editor/` bundle, served as `/pkg/editor.js`) with `spec` compiling every
+//! change in the browser (WASM, no server round-trip): diagnostics underlined at their line and column and listed
+//! in a problems pane, the compiled manifests, the resolved params and, for DAGs, the graph. Run submits the text
+//! as the CLI would and opens the run.
+
+use leptos::prelude::*;
+
+use super::pipeline::Drawing;
+use super::runs::project_key;
+use crate::components::forms::{action_error, FormError};
+use crate::server::pipelines::{GraphEdge, GraphNode, GraphView};
+use crate::server::runs::SubmitRun;
+
+const EXAMPLE: &str = "kind: component\nname: train\ninputs:\n- {name: lr, type: float, value: 0.01, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.12-slim\n    command: [python, -c]\n    args: [\"print('training with lr={{ lr }}')\"]\n";
+
+/// A diagnostic as the editor shows it (1-based line and column; 0 when unknown).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub line: u32,
+    pub column: u32,
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What the compiler says of the text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Checked {
+    pub problems: Vec<Problem>,
+    pub manifest: String,
+    pub params: Vec<(String, String)>,
+    pub graph: Option<GraphView>,
+}
+
+/// Compiles `text` as the server would (without its connections catalog and external references).
+pub fn check(text: &str) -> Checked {
+    let out = spec::compile(&spec::Options {
+        files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
+        params: vec![],
+        catalog: Default::default(),
+        refs: &spec::NoRefs,
+        run_uuid: None,
+        execution: Default::default(),
+    });
+    let problems = out
+        .errors
+        .iter()
+        .map(|d| (d, "error"))
+        .chain(out.warnings.iter().map(|d| (d, "warning")))
+        .map(|(d, severity)| Problem {
+            line: d.line,
+            column: d.column,
+            severity,
+            code: d.code,
+            message: d.message.clone(),
+        })
+        .collect();
+    let mut docs: Vec<String> = out.run.manifests.iter().map(spec::yaml::to_string).collect();
+    for op in &out.run.ops {
+        docs.extend(
+            op.run.manifests.iter().map(|m| format!("# op {}\n{}", op.name, spec::yaml::to_string(m))),
+        );
+    }
+    if let Some(m) = &out.run.matrix {
+        for (i, c) in m.children.iter().enumerate() {
+            docs.extend(
+                c.manifests.iter().map(|x| format!("# matrix child {i}\n{}", spec::yaml::to_string(x))),
+            );
+        }
+    }
+    let params = out.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    let graph = (!out.run.ops.is_empty()).then(|| graph_of(&out.run.ops));
+    Checked { problems, manifest: docs.join("---\n"), params, graph }
+}
+
+fn graph_of(ops: &[spec::compile::Op]) -> GraphView {
+    let index = |n: &str| ops.iter().position(|o| o.name == n);
+    let links: Vec<(usize, usize)> = ops
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| o.upstream.iter().filter_map(move |u| index(u).map(|j| (j, i))))
+        .collect();
+    let placed = spec::layout::layout(ops.len(), &links, 80.0);
+    let edges = links
+        .iter()
+        .map(|&(j, i)| {
+            let feeds: Vec<String> = ops[i]
+                .feeds
+                .iter()
+                .filter(|(_, up, _)| *up == ops[j].name)
+                .map(|(param, _, key)| format!("{param} <- {key}"))
+                .collect();
+            GraphEdge { from: placed.positions[j], to: placed.positions[i], label: feeds.join(", ") }
+        })
+        .collect();
+    let nodes = ops
+        .iter()
+        .zip(&placed.positions)
+        .map(|(o, (x, y))| GraphNode {
+            name: o.name.clone(),
+            run: String::new(),
+            status: "created".into(),
+            cache_hit: false,
+            cache_why: String::new(),
+            detail: o.trigger.replace("all_succeeded", ""),
+            x: *x,
+            y: *y,
+        })
+        .collect();
+    GraphView {
+        kind: "dag".into(),
+        status: "created".into(),
+        done: false,
+        progress: format!("{} ops", ops.len()),
+        nodes,
+        edges,
+        width: placed.width,
+        height: placed.height,
+    }
+}
+
+#[component]
+pub fn EditorTab() -> impl IntoView {
+    let (owner, name) = project_key();
+    let (text, set_text) = signal(EXAMPLE.to_string());
+    let (checked, set_checked) = signal(check(EXAMPLE));
+    let submit = ServerAction::<SubmitRun>::new();
+    let host = NodeRef::<leptos::html::Div>::new();
+    let jump = StoredValue::new_local(None::<browser::Handle>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(el) = host.get() {
+            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (set_text, set_checked);
+    let problems = move || checked.with(|c| c.problems.clone());
+    let errors = move || checked.with(|c| c.problems.iter().filter(|p| p.severity == "error").count());
+    let head = view! {
+        <div class="run-head">
+            <h3>"Polyaxonfile"</h3>
+            <span class="muted" id="editor-status">
+                {move || match errors() {
+                    0 => "compiles".to_string(),
+                    n => format!("{n} error(s)"),
+                }}
+            </span>
+            <div class="spacer"></div>
+            <ActionForm action=submit>
+                <input type="hidden" name="owner" value=move || owner.get() />
+                <input type="hidden" name="name" value=move || name.get() />
+                <input type="hidden" name="content" prop:value=move || text.get() />
+                <input type="hidden" name="params" value="" />
+                <button type="submit" class="primary" id="editor-run" prop:disabled=move || { errors() > 0 }>"Run"</button>
+            </ActionForm>
+        </div>
+        <FormError error=action_error(move || submit.value().get()) />
+    }
+    .into_any();
+    let problem_list = move || {
+        let list = problems();
+        if list.is_empty() {
+            return view! { <li class="muted">"No problems."</li> }.into_any();
+        }
+        list.into_iter()
+            .map(|p| {
+                let (line, column) = (p.line, p.column);
+                view! {
+                    <li class=format!("problem {}", p.severity) data-line=line.to_string()
+                        on:click=move |_| jump.with_value(|h| if let Some(h) = h { h.jump_to(line, column) })>
+                        <code>{format!("{line}:{column}")}</code> " " <strong>{p.code}</strong> " " {p.message.clone()}
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let side = view! {
+        <section class="card editor-side">
+            <h3>"Params"</h3>
+            <dl class="facts" id="editor-params">
+                {move || checked.with(|c| c.params.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view())}
+            </dl>
+            {move || checked.with(|c| c.graph.clone()).map(|g| {
+                // Fit the pane's width (about 360 px); never enlarge.
+                let (fit, _) = signal((360.0 / (g.width + 260.0)).min(1.0));
+                view! {
+                    <h3>"DAG"</h3>
+                    <div id="editor-dag"><Drawing g=g base=String::new() zoom=fit /></div>
+                }
+            })}
+            <h3>"Kubernetes manifests"</h3>
+            <pre class="code" id="editor-manifest">{move || checked.with(|c| c.manifest.clone())}</pre>
+        </section>
+    }
+    .into_any();
+    view! {
+        <script src="/pkg/editor.js"></script>
+        <div class="editor-layout">
+            <section class="card editor-main">
+                {head}
+                <div id="editor" node_ref=host>
+                    // Before the script loads (and without JavaScript) the text is still here.
+                    <pre class="code editor-fallback">{move || text.get()}</pre>
+                </div>
+                <h3>"Problems"</h3>
+                <ul class="problems" id="editor-problems">{problem_list}</ul>
+            </section>
+            {side}
+        </div>
+    }
+}
+
+/// The CodeMirror side, in the browser.
+mod browser {
+    /// The mounted editor (`window.MyelinEditor.mount`'s answer).
+    #[derive(Clone)]
+    pub struct Handle(#[cfg(feature = "hydrate")] wasm_bindgen::JsValue);
+
+    impl Handle {
+        pub fn jump_to(&self, _line: u32, _column: u32) {
+            #[cfg(feature = "hydrate")]
+            call(&self.0, "jumpTo", &[_line.into(), _column.into()]);
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn call(
+        target: &wasm_bindgen::JsValue,
+        method: &str,
+        args: &[wasm_bindgen::JsValue],
+    ) -> Option<wasm_bindgen::JsValue> {
+        use wasm_bindgen::JsCast;
+        use web_sys::js_sys::{Array, Function, Reflect};
+        let f: Function = Reflect::get(target, &method.into()).ok()?.dyn_into().ok()?;
+        f.apply(target, &args.iter().collect::<Array>()).ok()
+    }
+
+    /// UTF-16 offset (CodeMirror's positions) -> byte offset, and back.
+    #[cfg(feature = "hydrate")]
+    fn byte_of(text: &str, utf16: usize) -> usize {
+        let mut units = 0;
+        for (i, c) in text.char_indices() {
+            if units >= utf16 {
+                return i;
+            }
+            units += c.len_utf16();
+        }
+        text.len()
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn utf16_of(text: &str, byte: usize) -> usize {
+        text[..byte.min(text.len())].encode_utf16().count()
+    }
+
+    /// Mounts the editor once `/pkg/editor.js` has loaded; every change is compiled here and its diagnostics
+    /// handed back. Each keystroke's cost (compile + diagnostics) goes to `window.__myelinEditorTimings`.
+    #[cfg(feature = "hydrate")]
+    pub fn mount(
+        host: web_sys::HtmlElement,
+        text: String,
+        set_text: leptos::prelude::WriteSignal<String>,
+        set_checked: leptos::prelude::WriteSignal<super::Checked>,
+        handle: leptos::prelude::StoredValue<Option<Handle>, leptos::prelude::LocalStorage>,
+    ) {
+        use leptos::prelude::*;
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::{JsCast, JsValue};
+        use web_sys::js_sys::{Array, Reflect, JSON};
+        let Some(win) = web_sys::window() else { return };
+        let api = Reflect::get(&win, &"MyelinEditor".into()).unwrap_or(JsValue::UNDEFINED);
+        if api.is_undefined() {
+            // The script is still loading: try again shortly.
+            let retry = Closure::once_into_js(move || mount(host, text, set_text, set_checked, handle));
+            let _ = win.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), 30);
+            return;
+        }
+        host.set_inner_html("");
+        let timings = Array::new();
+        let _ = Reflect::set(&win, &"__myelinEditorTimings".into(), &timings);
+        let push = move |h: &JsValue, checked: &super::Checked| {
+            let json = serde_json::to_string(&checked.problems).unwrap_or_else(|_| "[]".into());
+            if let Ok(list) = JSON::parse(&json) {
+                call(h, "setDiagnostics", &[list]);
+            }
+        };
+        let latest = StoredValue::new_local(None::<JsValue>);
+        let on_change = Closure::<dyn FnMut(String)>::new(move |t: String| {
+            let perf = web_sys::window().and_then(|w| w.performance());
+            let t0 = perf.as_ref().map_or(0.0, |p| p.now());
+            let checked = super::check(&t);
+            latest.with_value(|h| {
+                if let Some(h) = h {
+                    push(h, &checked)
+                }
+            });
+            if let Some(p) = &perf {
+                timings.push(&JsValue::from_f64(p.now() - t0));
+            }
+            set_text.set(t);
+            set_checked.set(checked);
+        });
+        let complete = Closure::<dyn FnMut(String, u32) -> JsValue>::new(move |t: String, pos: u32| {
+            let Some((from, options)) = spec::schema::complete(&t, byte_of(&t, pos as usize)) else {
+                return JsValue::NULL;
+            };
+            let options: Vec<serde_json::Value> =
+                options.into_iter().map(|o| serde_json::json!({"label": o, "type": "property"})).collect();
+            let answer = serde_json::json!({"from": utf16_of(&t, from), "options": options});
+            JSON::parse(&answer.to_string()).unwrap_or(JsValue::NULL)
+        });
+        let args =
+            [host.into(), JsValue::from_str(&text), on_change.as_ref().clone(), complete.as_ref().clone()];
+        if let Some(h) = call(&api, "mount", &args) {
+            push(&h, &super::check(&text));
+            latest.set_value(Some(h.clone()));
+            handle.set_value(Some(Handle(h)));
+        }
+        on_change.forget();
+        complete.forget();
+    }
+}
