@@ -289,6 +289,23 @@ await check('the editor compiles in the browser: located errors, live manifest a
   console.log(`     keystroke -> diagnostics on a ${dag.split('\n').length - 1}-line DAG file: median ${median.toFixed(2)} ms, max ${timings[timings.length - 1].toFixed(2)} ms (n=${timings.length})`);
   expect(timings.length >= 20, `timings ${timings.length}`);
   await shot(alice, '19-editor-dag');
+  // Graph editing round-trips to the YAML: an edge becomes a dependency, a cycle is refused, a deleted op goes.
+  await replace("kind: component\nrun:\n  kind: dag\n  operations:\n  # keep this comment\n  - name: a\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, a]}}}\n  - name: b\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, b]}}}\n");
+  await alice.waitForSelector('#editor-dag .dag-node[data-op="b"]');
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('dependencies: [a]'));
+  await alice.waitForSelector('#editor-dag .dag-edge', { state: 'attached' });
+  const kept = await alice.evaluate(() => document.querySelector('#editor .cm-content').innerText.includes('# keep this comment'));
+  expect(kept, 'the comment survives the graph edit');
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.waitForSelector('#editor-dag-note:has-text("refused")');
+  await alice.waitForSelector('#editor-dag-note:has-text("cycle")');
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.click('#editor-delete-op');
+  await alice.waitForFunction(() => !document.querySelector('#editor .cm-content').innerText.includes('name: a'));
+  await alice.waitForSelector('#editor-status:has-text("compiles")');
   await replace("kind: component\nname: from-editor\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, edited]}\n");
   await alice.waitForSelector('#editor-status:has-text("compiles")');
   await alice.click('#editor-run');
@@ -431,10 +448,12 @@ run:
     await dave.check('#run-force');
     await dave.click('#submit-run');
     await dave.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
-    const url = dave.url();
+    const path = new URL(dave.url()).pathname;
+    // Reload until the scheduler has spoken; each reload waits for hydration (leaving a page mid-hydration
+    // makes its wasm trip over the torn-down document).
     for (let i = 0; i < 40 && await dave.locator('#run-diagnosis[data-code="untolerated_taint"]').count() === 0; i++) {
       await dave.waitForTimeout(500);
-      await dave.goto(url);
+      await open(dave, path, k8s);
     }
     await dave.waitForSelector('#run-diagnosis:has-text("1 nvidia.com/gpu node exists but carries taint nvidia.com/gpu=present:NoSchedule")');
     await dave.waitForSelector('#run-scheduler-message:has-text("untolerated taint")');

@@ -38,5 +38,6 @@ fi
 
 status=0
 env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" node end2end/e2e.mjs || status=$?
-[ $status -eq 0 ] || { echo "--- server log"; tail -50 "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; tail -50 "$kdata/serve.log"; }; }
+show() { grep -m3 -A12 "panicked at" "$1" || true; echo "..."; tail -30 "$1"; }
+[ $status -eq 0 ] || { echo "--- server log"; show "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; show "$kdata/serve.log"; }; }
 exit $status

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod compile;
 mod dag;
 pub mod diag;
+pub mod edit;
 pub mod io;
 pub mod layout;
 pub mod lifecycle;

@@ -126,7 +126,9 @@ pub fn EditorTab() -> impl IntoView {
     let (checked, set_checked) = signal(check(EXAMPLE));
     let submit = ServerAction::<SubmitRun>::new();
     let host = NodeRef::<leptos::html::Div>::new();
-    let jump = StoredValue::new_local(None::<browser::Handle>);
+    // Thread-safe storage (the server renders this page on any worker thread): the browser-only handle inside
+    // is wrapped in a SendWrapper, and on the server it stays `None`.
+    let jump = StoredValue::new(None::<browser::Handle>);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(el) = host.get() {
@@ -136,6 +138,37 @@ pub fn EditorTab() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let _ = (set_text, set_checked);
     let problems = move || checked.with(|c| c.problems.clone());
+    // Graph editing: click an op, then another to make the first its upstream; or delete the selected op.
+    let selected = RwSignal::new(None::<String>);
+    let edit_note = RwSignal::new(String::new());
+    let apply = move |result: Result<String, Vec<String>>| match result {
+        Ok(new) => {
+            jump.with_value(|h| {
+                if let Some(h) = h {
+                    h.set_text(&new)
+                }
+            });
+            edit_note.set(String::new());
+        }
+        Err(why) => edit_note.set(format!("refused: {}", why.join("; "))),
+    };
+    let pick = Callback::new(move |op: String| match selected.get_untracked() {
+        Some(up) if up != op => {
+            selected.set(None);
+            apply(spec::edit::add_dependency(&text.get_untracked(), &op, &up));
+        }
+        Some(_) => selected.set(None),
+        None => {
+            edit_note.set(format!("{op} selected: click the op that should run after it, or delete it"));
+            selected.set(Some(op));
+        }
+    });
+    let delete = move |_| {
+        if let Some(op) = selected.get_untracked() {
+            selected.set(None);
+            apply(spec::edit::remove_op(&text.get_untracked(), &op));
+        }
+    };
     let errors = move || checked.with(|c| c.problems.iter().filter(|p| p.severity == "error").count());
     let head = view! {
         <div class="run-head">
@@ -187,7 +220,11 @@ pub fn EditorTab() -> impl IntoView {
                 let (fit, _) = signal((360.0 / (g.width + 260.0)).min(1.0));
                 view! {
                     <h3>"DAG"</h3>
-                    <div id="editor-dag"><Drawing g=g base=String::new() zoom=fit /></div>
+                    <p class="muted" id="editor-dag-note">
+                        {move || edit_note.get()} " "
+                        {move || selected.get().map(|_| view! { <button type="button" class="small danger" id="editor-delete-op" on:click=delete>"Delete op"</button> })}
+                    </p>
+                    <div id="editor-dag"><Drawing g=g base=String::new() zoom=fit on_pick=pick /></div>
                 }
             })}
             <h3>"Kubernetes manifests"</h3>
@@ -216,12 +253,18 @@ pub fn EditorTab() -> impl IntoView {
 mod browser {
     /// The mounted editor (`window.MyelinEditor.mount`'s answer).
     #[derive(Clone)]
-    pub struct Handle(#[cfg(feature = "hydrate")] wasm_bindgen::JsValue);
+    pub struct Handle(#[cfg(feature = "hydrate")] send_wrapper::SendWrapper<wasm_bindgen::JsValue>);
 
     impl Handle {
         pub fn jump_to(&self, _line: u32, _column: u32) {
             #[cfg(feature = "hydrate")]
             call(&self.0, "jumpTo", &[_line.into(), _column.into()]);
+        }
+
+        /// Replaces the text (an edit made in the graph); the editor reports it as a change.
+        pub fn set_text(&self, _text: &str) {
+            #[cfg(feature = "hydrate")]
+            call(&self.0, "setText", &[_text.into()]);
         }
     }
 
@@ -263,7 +306,7 @@ mod browser {
         text: String,
         set_text: leptos::prelude::WriteSignal<String>,
         set_checked: leptos::prelude::WriteSignal<super::Checked>,
-        handle: leptos::prelude::StoredValue<Option<Handle>, leptos::prelude::LocalStorage>,
+        handle: leptos::prelude::StoredValue<Option<Handle>>,
     ) {
         use leptos::prelude::*;
         use wasm_bindgen::closure::Closure;
@@ -316,7 +359,7 @@ mod browser {
         if let Some(h) = call(&api, "mount", &args) {
             push(&h, &super::check(&text));
             latest.set_value(Some(h.clone()));
-            handle.set_value(Some(Handle(h)));
+            handle.set_value(Some(Handle(send_wrapper::SendWrapper::new(h))));
         }
         on_change.forget();
         complete.forget();

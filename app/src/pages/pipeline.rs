@@ -98,7 +98,14 @@ pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView
 
 /// The drawing; with `base` (a runs URL prefix) each op links to its run and a table lists the ops.
 #[component]
-pub(crate) fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl IntoView {
+pub(crate) fn Drawing(
+    g: GraphView,
+    base: String,
+    zoom: ReadSignal<f64>,
+    /// Without links: clicking an op hands its name here (the editor's graph editing).
+    #[prop(optional)]
+    on_pick: Option<Callback<String>>,
+) -> impl IntoView {
     let links = !base.is_empty();
     let (w, h) = (g.width + W + 2.0 * PAD, g.height + H + 2.0 * PAD);
     let at = |x: f64, y: f64| (x + PAD + W / 2.0, y + PAD + H / 2.0);
@@ -124,10 +131,11 @@ pub(crate) fn Drawing(g: GraphView, base: String, zoom: ReadSignal<f64>) -> impl
         // An SVG group, not <a>: elements the browser creates at a refresh would be HTML anchors, which SVG
         // does not draw.
         let navigate = leptos_router::hooks::use_navigate();
+        let op = n.name.clone();
         let label: String = if n.name.chars().count() > 16 { format!("{}…", n.name.chars().take(15).collect::<String>()) } else { n.name.clone() };
         view! {
             <g class="dag-node" role="link" data-href=href.clone() aria-label=title data-op=n.name.clone() data-status=n.status.clone() data-cached=n.cache_hit.to_string()
-                on:click=move |_| if links { navigate(&href, Default::default()) }>
+                on:click=move |_| if links { navigate(&href, Default::default()) } else if let Some(pick) = on_pick { pick.run(op.clone()) }>
                 <rect x=cx - W / 2.0 y=cy - H / 2.0 width=W height=H rx="6" class=format!("status-{}", n.status) />
                 {if detail.is_empty() {
                     view! { <text x=cx y=cy + 4.0 text-anchor="middle">{label}</text> }.into_any()

@@ -24,19 +24,8 @@ pub fn RunPage() -> impl IntoView {
     // Live: the server's status stream refetches the run at every change; a slow poll covers a lost stream.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
         let url = format!("/api/v1/projects/{}/{}/runs/{}/events", owner.get(), name.get(), uuid.get());
-        let Ok(es) = web_sys::EventSource::new(&url) else { return };
-        let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| run.refetch());
-        let es2 = es.clone();
-        let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
-        let _ = es.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
-        let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
-        on_status.forget();
-        on_end.forget();
-        let es = send_wrapper::SendWrapper::new(es);
-        on_cleanup(move || es.close());
+        stream(url, "status", move |_| run.refetch());
     });
     poll(run, 5000, running);
     view! {
@@ -99,6 +88,41 @@ pub fn RunPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Subscribes to the server-sent events `kind` of `url` until the stream ends or the page goes. The stream
+/// opens once the page has hydrated: an early event would re-render a part that is still hydrating.
+#[cfg(feature = "hydrate")]
+fn stream(url: String, kind: &'static str, on_event: impl Fn(String) + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let source = StoredValue::new(None::<send_wrapper::SendWrapper<web_sys::EventSource>>);
+    let on_event = send_wrapper::SendWrapper::new(on_event);
+    set_timeout(
+        move || {
+            let Ok(es) = web_sys::EventSource::new(&url) else { return };
+            let on_message =
+                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                    on_event(e.data().as_string().unwrap_or_default())
+                });
+            let es2 = es.clone();
+            let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
+            let _ = es.add_event_listener_with_callback(kind, on_message.as_ref().unchecked_ref());
+            let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
+            on_message.forget();
+            on_end.forget();
+            // The page may be gone already.
+            if source.try_set_value(Some(send_wrapper::SendWrapper::new(es.clone()))).is_some() {
+                es.close();
+            }
+        },
+        std::time::Duration::from_millis(200),
+    );
+    on_cleanup(move || {
+        if let Some(Some(es)) = source.try_get_value() {
+            es.close();
+        }
+    });
 }
 
 /// Whether the run reused an earlier run's results, under which key, and why (or what changed).
@@ -199,24 +223,9 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
     #[cfg(feature = "hydrate")]
     if !done {
         Effect::new(move |_| {
-            use wasm_bindgen::closure::Closure;
-            use wasm_bindgen::JsCast;
-            let Ok(es) = web_sys::EventSource::new(&stream_url) else { return };
             // The stream replays stored lines first; start clean so nothing shows twice.
             set_live.set(Vec::new());
-            let on_log = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                if let Some(line) = e.data().as_string() {
-                    set_live.update(|l| l.push(line));
-                }
-            });
-            let es2 = es.clone();
-            let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
-            let _ = es.add_event_listener_with_callback("log", on_log.as_ref().unchecked_ref());
-            let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
-            on_log.forget();
-            on_end.forget();
-            let es3 = send_wrapper::SendWrapper::new(es);
-            on_cleanup(move || es3.close());
+            stream(stream_url.clone(), "log", move |line| set_live.update(|l| l.push(line)));
         });
     }
     #[cfg(not(feature = "hydrate"))]

@@ -1,0 +1,193 @@
+//! Editing a DAG file from its graph: each edit changes only the lines it must, so the user's comments, order
+//! and formatting elsewhere survive. An edit whose result does not compile is refused with the compiler's
+//! diagnostics (a cycle, an unknown op, a type mismatch).
+
+use serde_json::Value;
+
+use crate::compile::{compile, NoRefs, Options, Source};
+
+/// Where a DAG file keeps its operations: `run.operations`, or `component.run.operations` in an operation file.
+fn ops_path(doc: &Value) -> Option<(&'static str, &Vec<Value>)> {
+    if let Some(ops) = doc["run"]["operations"].as_array() {
+        return Some(("run.operations", ops));
+    }
+    doc["component"]["run"]["operations"].as_array().map(|ops| ("component.run.operations", ops))
+}
+
+fn index_of(ops: &[Value], name: &str) -> Option<usize> {
+    ops.iter().position(|o| o["name"].as_str() == Some(name))
+}
+
+/// The result if it compiles; otherwise the errors, as `line:column message`.
+fn checked(text: String) -> Result<String, Vec<String>> {
+    let out = compile(&Options {
+        files: vec![Source { name: "polyaxonfile.yaml".into(), text: text.clone() }],
+        params: vec![],
+        catalog: Default::default(),
+        refs: &NoRefs,
+        run_uuid: None,
+        execution: Default::default(),
+    });
+    if out.valid {
+        Ok(text)
+    } else if cfg!(test) {
+        Err(out.errors.iter().map(|e| format!("{}:{} {}\n{text}", e.line, e.column, e.message)).collect())
+    } else {
+        Err(out.errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.message)).collect())
+    }
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Makes `upstream` a dependency of `op`: appended to its `dependencies` list, or a new `dependencies` key.
+pub fn add_dependency(text: &str, op: &str, upstream: &str) -> Result<String, Vec<String>> {
+    let doc =
+        crate::yaml::parse("f", text).map_err(|e| vec![format!("{}:{} {}", e.line, e.column, e.message)])?;
+    let (base, ops) = ops_path(&doc.value).ok_or_else(|| vec!["the file is not a DAG".to_string()])?;
+    let i = index_of(ops, op).ok_or_else(|| vec![format!("no operation named `{op}`")])?;
+    if index_of(ops, upstream).is_none() {
+        return Err(vec![format!("no operation named `{upstream}`")]);
+    }
+    let deps = &ops[i]["dependencies"];
+    if deps.as_array().is_some_and(|d| d.iter().any(|x| x.as_str() == Some(upstream))) {
+        return Ok(text.to_string());
+    }
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let item = format!("{base}[{i}]");
+    if deps.is_array() {
+        let (l, c) = doc.pos(&format!("{item}.dependencies"));
+        let line = &mut lines[l as usize - 1];
+        let after_key = c as usize - 1;
+        if let Some(close) = line[after_key..].find(']').map(|p| p + after_key) {
+            // A flow list on the key's line: `dependencies: [a, b]`.
+            let empty = line[..close].trim_end().ends_with('[');
+            line.insert_str(close, &if empty { upstream.to_string() } else { format!(", {upstream}") });
+        } else {
+            // A block list: a new `- upstream` after its last item.
+            let key_indent = indent_of(line);
+            let mut last = l as usize - 1;
+            while last + 1 < lines.len()
+                && lines[last + 1].trim_start().starts_with('-')
+                && indent_of(&lines[last + 1]) >= key_indent
+            {
+                last += 1;
+            }
+            let dash = if last > l as usize - 1 { indent_of(&lines[last]) } else { key_indent + 2 };
+            lines.insert(last + 1, format!("{}- {upstream}", " ".repeat(dash)));
+        }
+    } else {
+        let (l, c) = doc.pos(&item);
+        let line = &mut lines[l as usize - 1];
+        let col = c as usize - 1;
+        if line[col..].starts_with('{') || line[..col.min(line.len())].trim_end().ends_with('{') {
+            // A flow mapping item: `- {name: b, ...}`.
+            let close = line
+                .rfind('}')
+                .ok_or_else(|| vec!["cannot edit a flow mapping spread over lines".to_string()])?;
+            line.insert_str(close, &format!(", dependencies: [{upstream}]"));
+        } else {
+            lines.insert(l as usize, format!("{}dependencies: [{upstream}]", " ".repeat(col)));
+        }
+    }
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    checked(out)
+}
+
+/// Removes `op` (its item's lines) and its name from the other ops' `dependencies`.
+pub fn remove_op(text: &str, op: &str) -> Result<String, Vec<String>> {
+    let doc =
+        crate::yaml::parse("f", text).map_err(|e| vec![format!("{}:{} {}", e.line, e.column, e.message)])?;
+    let (base, ops) = ops_path(&doc.value).ok_or_else(|| vec!["the file is not a DAG".to_string()])?;
+    let i = index_of(ops, op).ok_or_else(|| vec![format!("no operation named `{op}`")])?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Other ops' flow-list dependencies on it (block lists: their `- op` line).
+    for (j, other) in ops.iter().enumerate() {
+        if j == i
+            || !other["dependencies"].as_array().is_some_and(|d| d.iter().any(|x| x.as_str() == Some(op)))
+        {
+            continue;
+        }
+        let (l, _) = doc.pos(&format!("{base}[{j}].dependencies"));
+        let line = &mut lines[l as usize - 1];
+        if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
+            let kept: Vec<&str> = line[open + 1..close]
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty() && *x != op)
+                .collect();
+            *line = format!("{}{}{}", &line[..=open], kept.join(", "), &line[close..]);
+        } else {
+            let mut k = l as usize;
+            while k < lines.len() && lines[k].trim_start().starts_with('-') {
+                if lines[k].trim_start().trim_start_matches('-').trim() == op {
+                    lines[k] = String::from("\u{0}");
+                }
+                k += 1;
+            }
+        }
+    }
+    // The item: from its dash to the line before the next item at its indentation (or the list's end).
+    let (l, _) = doc.pos(&format!("{base}[{i}]"));
+    let start = l as usize - 1;
+    let dash = indent_of(&lines[start]);
+    let mut end = start + 1;
+    while end < lines.len() && (lines[end].trim().is_empty() || indent_of(&lines[end]) > dash) {
+        end += 1;
+    }
+    lines.splice(start..end, std::iter::empty());
+    lines.retain(|l| l != "\u{0}");
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    checked(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAG: &str = "kind: component\nrun:\n  kind: dag\n  operations:\n  # the first step\n  - name: a\n    component: {run: {kind: job, container: {image: x}}}\n  - name: b  # keep me\n    component: {run: {kind: job, container: {image: x}}}\n  - {name: c, component: {run: {kind: job, container: {image: x}}}}\n";
+
+    #[test]
+    fn an_edge_becomes_a_dependency_and_everything_else_stays() {
+        let out = add_dependency(DAG, "b", "a").unwrap();
+        assert!(out.contains("  - name: b  # keep me\n    dependencies: [a]\n"), "{out}");
+        assert!(out.contains("  # the first step\n"));
+        let out = add_dependency(&out, "b", "c").map_err(|e| format!("{e:?}\n{out}")).unwrap();
+        assert!(out.contains("    dependencies: [a, c]\n"), "{out}");
+        let flow = add_dependency(DAG, "c", "a").map_err(|e| format!("{e:?}")).unwrap();
+        assert!(
+            flow.contains(
+                "- {name: c, component: {run: {kind: job, container: {image: x}}}, dependencies: [a]}"
+            ),
+            "{flow}"
+        );
+        let block = "kind: component\nrun:\n  kind: dag\n  operations:\n  - name: a\n    component: {run: {kind: job, container: {image: x}}}\n  - name: b\n    dependencies:\n    - a\n    component: {run: {kind: job, container: {image: x}}}\n  - {name: c, component: {run: {kind: job, container: {image: x}}}}\n";
+        let out = add_dependency(block, "b", "c").map_err(|e| format!("{e:?}")).unwrap();
+        assert!(out.contains("    dependencies:\n    - a\n    - c\n"), "{out}");
+    }
+
+    #[test]
+    fn a_cycle_is_refused_with_the_compilers_words() {
+        let out = add_dependency(DAG, "b", "a").unwrap();
+        let err = add_dependency(&out, "a", "b").unwrap_err();
+        assert!(err[0].contains("cycle"), "{err:?}");
+        assert!(add_dependency(DAG, "b", "nope").is_err());
+    }
+
+    #[test]
+    fn removing_an_op_drops_its_lines_and_the_edges_to_it() {
+        let out = add_dependency(&add_dependency(DAG, "b", "a").unwrap(), "c", "a").unwrap();
+        let out = remove_op(&out, "a").unwrap();
+        assert!(!out.contains("name: a"), "{out}");
+        assert!(out.contains("    dependencies: []\n"), "{out}");
+        assert!(out.contains("  - name: b  # keep me\n"), "{out}");
+        assert!(out.contains("dependencies: []}"), "{out}");
+    }
+}
