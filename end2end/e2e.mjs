@@ -306,6 +306,22 @@ await check('the editor compiles in the browser: located errors, live manifest a
   await alice.click('#editor-delete-op');
   await alice.waitForFunction(() => !document.querySelector('#editor .cm-content').innerText.includes('name: a'));
   await alice.waitForSelector('#editor-status:has-text("compiles")');
+  // Save a component (versioned by its text), then add an op that runs it from the DAG pane.
+  await replace("kind: component\ninputs: [{name: who, type: str, value: world, isOptional: true}]\nrun: {kind: job, container: {image: 'busybox:1.36', command: [echo, 'hi {{ who }}']}}\n");
+  await alice.fill('#editor-save-name', 'greeter');
+  await alice.click('#editor-save');
+  await alice.waitForSelector('#editor-saved:has-text("saved greeter:")');
+  const saved = await alice.evaluate(async p => (await (await fetch(`/api/v1/projects/${p}/components/greeter`)).json()), `${users.alice}/${project}`);
+  expect(saved.length === 1 && saved[0].version.length === 64, `component versions ${JSON.stringify(saved)}`);
+  await replace("kind: component\nrun:\n  kind: dag\n  operations:\n  - name: a\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, a]}}}\n");
+  await alice.waitForSelector('#editor-add-component option[value^="greeter:"]', { state: 'attached' });
+  const ref = await alice.getAttribute('#editor-add-component option[value^="greeter:"]', 'value');
+  await alice.selectOption('#editor-add-component', ref);
+  await alice.fill('#editor-add-name', 'greet');
+  await alice.click('#editor-add-op');
+  await alice.waitForFunction(r => document.querySelector('#editor .cm-content').innerText.includes(`hubRef: ${r}`), ref);
+  await alice.waitForSelector('#editor-dag .dag-node[data-op="greet"]');
+  await alice.waitForSelector('#editor-status:has-text("compiles")');
   await replace("kind: component\nname: from-editor\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, edited]}\n");
   await alice.waitForSelector('#editor-status:has-text("compiles")');
   await alice.click('#editor-run');

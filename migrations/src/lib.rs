@@ -8,6 +8,7 @@ mod m0003_tracking;
 mod m0004_dispatch;
 mod m0005_cache;
 mod m0006_pipelines;
+mod m0007_components;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_dispatch::Migration),
             Box::new(m0005_cache::Migration),
             Box::new(m0006_pipelines::Migration),
+            Box::new(m0007_components::Migration),
         ]
     }
 }

@@ -148,6 +148,39 @@ pub fn remove_op(text: &str, op: &str) -> Result<String, Vec<String>> {
     checked(out)
 }
 
+/// Appends an op `name` that runs the component `hub_ref` (`hubRef: component:version`) after the last op.
+pub fn add_op(text: &str, name: &str, hub_ref: &str) -> Result<String, Vec<String>> {
+    crate::names::check_slug(name, 128).map_err(|e| vec![format!("op name: {e}")])?;
+    let doc =
+        crate::yaml::parse("f", text).map_err(|e| vec![format!("{}:{} {}", e.line, e.column, e.message)])?;
+    let (base, ops) = ops_path(&doc.value).ok_or_else(|| vec!["the file is not a DAG".to_string()])?;
+    if index_of(ops, name).is_some() {
+        return Err(vec![format!("an operation is already named `{name}`")]);
+    }
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = ops
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| vec!["the pipeline has no operations to follow".to_string()])?;
+    let (l, c) = doc.pos(&format!("{base}[{last}]"));
+    let start = l as usize - 1;
+    let dash = lines[start].find('-').unwrap_or(0).min(c as usize - 1);
+    let mut end = start + 1;
+    while end < lines.len() && (lines[end].trim().is_empty() || indent_of(&lines[end]) > dash) {
+        end += 1;
+    }
+    while end > start + 1 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    let pad = " ".repeat(dash);
+    lines.splice(end..end, [format!("{pad}- name: {name}"), format!("{pad}  hubRef: {hub_ref}")]);
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +212,14 @@ mod tests {
         let err = add_dependency(&out, "a", "b").unwrap_err();
         assert!(err[0].contains("cycle"), "{err:?}");
         assert!(add_dependency(DAG, "b", "nope").is_err());
+    }
+
+    #[test]
+    fn an_op_from_a_component_is_appended_after_the_last() {
+        let out = add_op(DAG, "score", "scorer:0123456789ab").unwrap();
+        assert!(out.ends_with("  - {name: c, component: {run: {kind: job, container: {image: x}}}}\n  - name: score\n    hubRef: scorer:0123456789ab\n"), "{out}");
+        assert!(add_op(DAG, "a", "x").unwrap_err()[0].contains("already named"));
+        assert!(add_op(DAG, "Bad Name", "x").is_err());
     }
 
     #[test]

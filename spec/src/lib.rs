@@ -9,6 +9,7 @@ pub mod diag;
 pub mod edit;
 pub mod io;
 pub mod layout;
+pub mod library;
 pub mod lifecycle;
 mod lint;
 pub mod manifests;

@@ -8,8 +8,13 @@ use leptos::prelude::*;
 use super::pipeline::Drawing;
 use super::runs::project_key;
 use crate::components::forms::{action_error, FormError};
+use crate::server::components::{project_components, save_component, SavedComponent};
 use crate::server::pipelines::{GraphEdge, GraphNode, GraphView};
 use crate::server::runs::SubmitRun;
+
+fn library_of(saved: &[SavedComponent]) -> spec::library::Library {
+    spec::library::Library::new(saved.iter().map(|c| (c.name.clone(), c.version.clone(), c.content.clone())))
+}
 
 const EXAMPLE: &str = "kind: component\nname: train\ninputs:\n- {name: lr, type: float, value: 0.01, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.12-slim\n    command: [python, -c]\n    args: [\"print('training with lr={{ lr }}')\"]\n";
 
@@ -32,13 +37,14 @@ pub struct Checked {
     pub graph: Option<GraphView>,
 }
 
-/// Compiles `text` as the server would (without its connections catalog and external references).
-pub fn check(text: &str) -> Checked {
+/// Compiles `text` as the server would (without its connections catalog), `hubRef`s resolved against the
+/// project's components.
+pub fn check(text: &str, library: &spec::library::Library) -> Checked {
     let out = spec::compile(&spec::Options {
         files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
         params: vec![],
         catalog: Default::default(),
-        refs: &spec::NoRefs,
+        refs: library,
         run_uuid: None,
         execution: Default::default(),
     });
@@ -123,7 +129,35 @@ fn graph_of(ops: &[spec::compile::Op]) -> GraphView {
 pub fn EditorTab() -> impl IntoView {
     let (owner, name) = project_key();
     let (text, set_text) = signal(EXAMPLE.to_string());
-    let (checked, set_checked) = signal(check(EXAMPLE));
+    let (checked, set_checked) = signal(check(EXAMPLE, &Default::default()));
+    // The project's saved components: `hubRef`s resolve against them, and the DAG pane adds ops from them.
+    let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| project_components(o, n));
+    let library = StoredValue::new(spec::library::Library::default());
+    let (versions, set_versions) = signal(Vec::<(String, String)>::new());
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = saved.get() {
+            library.set_value(library_of(&list));
+            let mut latest: Vec<(String, String)> = Vec::new();
+            for c in &list {
+                if !latest.iter().any(|(n, _)| *n == c.name) {
+                    latest.push((c.name.clone(), c.version[..spec::library::SHORT].to_string()));
+                }
+            }
+            set_versions.set(latest);
+            set_checked.set(check(&text.get_untracked(), &library.get_value()));
+        }
+    });
+    let save = Action::new(move |(component, content): &(String, String)| {
+        save_component(owner.get_untracked(), name.get_untracked(), component.clone(), content.clone())
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            saved.refetch();
+        }
+    });
+    let (save_name, set_save_name) = signal(String::new());
+    let (add_from, set_add_from) = signal(String::new());
+    let (add_name, set_add_name) = signal(String::new());
     let submit = ServerAction::<SubmitRun>::new();
     let host = NodeRef::<leptos::html::Div>::new();
     // Thread-safe storage (the server renders this page on any worker thread): the browser-only handle inside
@@ -132,7 +166,7 @@ pub fn EditorTab() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(el) = host.get() {
-            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump);
+            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump, library);
         }
     });
     #[cfg(not(feature = "hydrate"))]
@@ -168,6 +202,14 @@ pub fn EditorTab() -> impl IntoView {
             selected.set(None);
             apply(spec::edit::remove_op(&text.get_untracked(), &op));
         }
+    };
+    let add_op = move |_| {
+        let (from, op) = (add_from.get_untracked(), add_name.get_untracked());
+        if from.is_empty() || op.is_empty() {
+            edit_note.set("pick a component and name the op".into());
+            return;
+        }
+        apply(spec::edit::add_op(&text.get_untracked(), &op, &from));
     };
     let errors = move || checked.with(|c| c.problems.iter().filter(|p| p.severity == "error").count());
     let head = view! {
@@ -224,6 +266,17 @@ pub fn EditorTab() -> impl IntoView {
                         {move || edit_note.get()} " "
                         {move || selected.get().map(|_| view! { <button type="button" class="small danger" id="editor-delete-op" on:click=delete>"Delete op"</button> })}
                     </p>
+                    <div class="row">
+                        <select id="editor-add-component" on:change=move |e| set_add_from.set(event_target_value(&e))>
+                            <option value="">"add an op from a component…"</option>
+                            {move || versions.get().into_iter().map(|(n, v)| {
+                                let r = format!("{n}:{v}");
+                                view! { <option value=r.clone()>{r.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                        <input id="editor-add-name" placeholder="op name" on:input=move |e| set_add_name.set(event_target_value(&e)) />
+                        <button type="button" class="small" id="editor-add-op" on:click=add_op>"Add op"</button>
+                    </div>
                     <div id="editor-dag"><Drawing g=g base=String::new() zoom=fit on_pick=pick /></div>
                 }
             })}
@@ -240,6 +293,17 @@ pub fn EditorTab() -> impl IntoView {
                 <div id="editor" node_ref=host>
                     // Before the script loads (and without JavaScript) the text is still here.
                     <pre class="code editor-fallback">{move || text.get()}</pre>
+                </div>
+                <div class="row" id="editor-save-row">
+                    <input id="editor-save-name" placeholder="component name" prop:value=move || save_name.get() on:input=move |e| set_save_name.set(event_target_value(&e)) />
+                    <button type="button" id="editor-save" on:click=move |_| { save.dispatch((save_name.get_untracked(), text.get_untracked())); }>"Save as component"</button>
+                    <span class="muted" id="editor-saved">
+                        {move || match save.value().get() {
+                            Some(Ok(v)) => format!("saved {v}"),
+                            Some(Err(e)) => crate::server::error_message(&e),
+                            None => String::new(),
+                        }}
+                    </span>
                 </div>
                 <h3>"Problems"</h3>
                 <ul class="problems" id="editor-problems">{problem_list}</ul>
@@ -307,6 +371,7 @@ mod browser {
         set_text: leptos::prelude::WriteSignal<String>,
         set_checked: leptos::prelude::WriteSignal<super::Checked>,
         handle: leptos::prelude::StoredValue<Option<Handle>>,
+        library: leptos::prelude::StoredValue<spec::library::Library>,
     ) {
         use leptos::prelude::*;
         use wasm_bindgen::closure::Closure;
@@ -316,7 +381,8 @@ mod browser {
         let api = Reflect::get(&win, &"MyelinEditor".into()).unwrap_or(JsValue::UNDEFINED);
         if api.is_undefined() {
             // The script is still loading: try again shortly.
-            let retry = Closure::once_into_js(move || mount(host, text, set_text, set_checked, handle));
+            let retry =
+                Closure::once_into_js(move || mount(host, text, set_text, set_checked, handle, library));
             let _ = win.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), 30);
             return;
         }
@@ -333,7 +399,7 @@ mod browser {
         let on_change = Closure::<dyn FnMut(String)>::new(move |t: String| {
             let perf = web_sys::window().and_then(|w| w.performance());
             let t0 = perf.as_ref().map_or(0.0, |p| p.now());
-            let checked = super::check(&t);
+            let checked = library.with_value(|l| super::check(&t, l));
             latest.with_value(|h| {
                 if let Some(h) = h {
                     push(h, &checked)
@@ -357,7 +423,7 @@ mod browser {
         let args =
             [host.into(), JsValue::from_str(&text), on_change.as_ref().clone(), complete.as_ref().clone()];
         if let Some(h) = call(&api, "mount", &args) {
-            push(&h, &super::check(&text));
+            push(&h, &library.with_value(|l| super::check(&text, l)));
             latest.set_value(Some(h.clone()));
             handle.set_value(Some(Handle(send_wrapper::SendWrapper::new(h))));
         }

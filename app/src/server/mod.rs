@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cluster;
+pub mod components;
 pub mod pipelines;
 pub mod projects;
 pub mod runs;

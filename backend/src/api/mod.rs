@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod cluster;
+pub mod components;
 pub mod extract;
 pub mod members;
 pub mod mlflow;
@@ -47,6 +48,11 @@ where
             "/projects/{owner}/{name}/members/{username}",
             axum::routing::patch(members::change_member_role).delete(members::remove_member),
         )
+        .route(
+            "/projects/{owner}/{name}/components",
+            get(components::list_components).post(components::save_component),
+        )
+        .route("/projects/{owner}/{name}/components/{component}", get(components::get_component))
         .route("/projects/{owner}/{name}/runs", get(runs::list_runs).post(runs::create_run))
         .route("/projects/{owner}/{name}/runs/{uuid}", get(runs::get_run).delete(runs::delete_run))
         .route("/projects/{owner}/{name}/runs/{uuid}/graph", get(runs::get_run_graph))

@@ -22,6 +22,7 @@ use super::extract::Json;
         super::tracking::log_tracking, super::tracking::get_metric_series, super::tracking::list_run_artifacts,
         super::tracking::download_run_artifact,
         super::cluster::get_cluster,
+        super::components::list_components, super::components::save_component, super::components::get_component,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

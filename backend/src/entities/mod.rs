@@ -1,6 +1,7 @@
 //! sea-orm models of the tables in `migrations`.
 
 pub mod api_token;
+pub mod component;
 pub mod latest_metric;
 pub mod member;
 pub mod metric_chunk;

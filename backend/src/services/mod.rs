@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cluster;
+pub mod components;
 pub mod members;
 pub mod pipelines;
 pub mod projects;

@@ -45,6 +45,9 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201]),
         row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200]),
         row(Method::DELETE, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 204, 204]),
+        row(Method::GET, "/api/v1/projects/{p}/components", [404, 404, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects/{p}/components", [404, 404, 403, 201, 201, 201]),
+        row(Method::GET, "/api/v1/projects/{p}/components/{component}", [404, 404, 200, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects/{p}/runs", [404, 404, 403, 201, 201, 201]),
         row(Method::GET, "/api/v1/projects/{p}/runs", [404, 404, 200, 200, 200, 200]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200]),
@@ -82,6 +85,7 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
         ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
         ("POST", "/api/v1/projects/{p}/runs") => Some(json!({"content": JOB})),
+        ("POST", "/api/v1/projects/{p}/components") => Some(json!({"name": "saved", "content": JOB})),
         ("POST", "/api/v1/projects/{p}/runs/{run}/tracking") => Some(
             json!({"metrics": [{"key": "loss", "value": 0.5, "timestamp": 1, "step": 0}], "tags": {"t": "v"}}),
         ),
@@ -129,6 +133,11 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             let run = submit().await;
             let done = submit().await;
             backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
+            if row.path.contains("{component}") {
+                let save =
+                    backend::services::components::SaveComponent { name: "step".into(), content: JOB.into() };
+                backend::services::components::save(&app.db, &access, &u, &save).await.unwrap();
+            }
             let pipe = if row.path.contains("{pipe}") {
                 let dag = backend::services::runs::Submission { content: DAG.into(), ..Default::default() };
                 app.state.submit(&access, &u, &dag).await.unwrap().summary.uuid
@@ -157,6 +166,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{run}", &run.to_string())
                 .replace("{done}", &done.to_string())
                 .replace("{pipe}", &pipe.to_string())
+                .replace("{component}", "step")
                 .replace("{key}", "loss")
                 .replace("{path}", "artifacts/a.txt");
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {

@@ -257,7 +257,8 @@ async fn start(
         serde_json::from_value::<spec::compile::Run>(row.compiled.clone())
             .map_err(|e| Error::Internal(e.to_string()))?
     } else {
-        match recompile(p, &step.name, ops.clone(), connections) {
+        let refs = crate::services::components::library(db, p.project_id).await?;
+        match recompile(p, &step.name, ops.clone(), connections, &refs) {
             Ok(r) => r,
             Err(why) => {
                 transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;
@@ -343,6 +344,7 @@ fn recompile(
     op: &str,
     upstream: Map<String, Value>,
     connections: &spec::catalog::Catalog,
+    refs: &dyn spec::Refs,
 ) -> std::result::Result<spec::compile::Run, String> {
     let overlays: Vec<String> = serde_json::from_value(p.overlays.clone()).unwrap_or_default();
     let execution = spec::Execution { op: Some(op.to_string()), upstream, all_children: true };
@@ -351,6 +353,7 @@ fn recompile(
         &overlays,
         p.params.as_object().cloned().unwrap_or_default(),
         connections,
+        refs,
         execution,
     );
     if !out.valid {

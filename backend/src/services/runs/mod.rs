@@ -29,10 +29,10 @@ use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::services::projects::ProjectAccess;
 
-fn compile(sub: &Submission, connections: &spec::catalog::Catalog) -> spec::Compiled {
+fn compile(sub: &Submission, connections: &spec::catalog::Catalog, refs: &dyn spec::Refs) -> spec::Compiled {
     // The server executes what it compiles: every matrix child, not only the first few.
     let execution = spec::Execution { all_children: true, ..Default::default() };
-    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, execution)
+    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, refs, execution)
 }
 
 /// Compiles a file with its overlays and params (`execution`: for a pipeline's op, its upstream results).
@@ -41,6 +41,7 @@ pub(crate) fn compile_with(
     overlays: &[String],
     params: serde_json::Map<String, Value>,
     connections: &spec::catalog::Catalog,
+    refs: &dyn spec::Refs,
     execution: spec::Execution,
 ) -> spec::Compiled {
     let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content.to_string() }];
@@ -54,7 +55,7 @@ pub(crate) fn compile_with(
         files,
         params: params.into_iter().collect(),
         catalog: connections.clone(),
-        refs: &spec::NoRefs,
+        refs,
         run_uuid: None,
         execution,
     })
@@ -80,7 +81,9 @@ pub async fn submit(
     if sub.content.len() > 1024 * 1024 {
         return Err(Error::PayloadTooLarge);
     }
-    let out = compile(sub, connections);
+    // `hubRef: NAME[:VERSION]` names one of the project's components.
+    let refs = crate::services::components::library(db, a.project.id).await?;
+    let out = compile(sub, connections, &refs);
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
     }

@@ -1,0 +1,45 @@
+//! The project's components for the editor: every version (the browser resolves `hubRef` itself), and saving.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ctx::{err, require_user, state};
+#[cfg(feature = "ssr")]
+use super::projects::access;
+
+/// One saved version: `(name, version hash, text)`, newest first per name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedComponent {
+    pub name: String,
+    pub version: String,
+    pub content: String,
+}
+
+#[server]
+pub async fn project_components(owner: String, name: String) -> Result<Vec<SavedComponent>, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let mut out = Vec::new();
+    for c in backend::services::components::list(&st.db, &a).await.map_err(err)? {
+        for v in backend::services::components::versions(&st.db, &a, &c.name).await.map_err(err)? {
+            out.push(SavedComponent { name: v.name, version: v.version, content: v.content });
+        }
+    }
+    Ok(out)
+}
+
+#[server]
+pub async fn save_component(
+    owner: String,
+    name: String,
+    component: String,
+    content: String,
+) -> Result<String, ServerFnError> {
+    let st = state()?;
+    let me = require_user().await?;
+    let a = access(&owner, &name).await?;
+    let req = backend::services::components::SaveComponent { name: component, content };
+    let v = backend::services::components::save(&st.db, &a, &me, &req).await.map_err(err)?;
+    Ok(format!("{}:{}", v.name, &v.version[..spec::library::SHORT]))
+}
