@@ -322,11 +322,16 @@ await check('the editor compiles in the browser: located errors, live manifest a
   await alice.waitForFunction(r => document.querySelector('#editor .cm-content').innerText.includes(`hubRef: ${r}`), ref);
   await alice.waitForSelector('#editor-dag .dag-node[data-op="greet"]');
   await alice.waitForSelector('#editor-status:has-text("compiles")');
-  await replace("kind: component\nname: from-editor\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, edited]}\n");
+  // A required input: the params form fills it, the compile follows, and Run sends it.
+  await replace("kind: component\nname: from-editor\ninputs: [{name: msg, type: str}]\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, '{{ msg }}']}\n");
+  await alice.waitForSelector('#editor-problems li.problem.error:has-text("required_input")');
+  await alice.fill('#editor-params-form input[name="param-msg"]', 'edited');
   await alice.waitForSelector('#editor-status:has-text("compiles")');
+  await alice.waitForSelector('#editor-params:has-text("edited")');
   await alice.click('#editor-run');
   await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
   await alice.waitForSelector('#run-name:has-text("from-editor")');
+  await alice.waitForSelector('#run-params:has-text("edited")');
 });
 await check('the runs table filters with the query language, shows metric columns and sorts by them', async () => {
   await open(alice, `/${users.alice}/${project}/runs`);
@@ -475,6 +480,14 @@ run:
     await dave.waitForSelector('#run-scheduler-message:has-text("untolerated taint")');
     await dave.waitForSelector('#run-status:has-text("unschedulable")');
     await shot(dave, '31-k8s-diagnosis');
+  });
+  await check('kubernetes: the editor shows the cluster\'s pre-flight warning beside the lint', async () => {
+    await open(dave, `/dave-${run}/gpu/editor`, k8s);
+    await dave.waitForSelector('#editor .cm-editor', { timeout: 15000 });
+    await dave.click('#editor .cm-content');
+    await dave.keyboard.press('Control+A');
+    await dave.keyboard.insertText(gpuJob);
+    await dave.waitForSelector('#editor-cluster[data-code="untolerated_taint"]:has-text("add a toleration")', { timeout: 15000 });
   });
   await check('kubernetes: the cluster page shows the GPU node and the queue with the reason', async () => {
     await open(dave, '/cluster', k8s);

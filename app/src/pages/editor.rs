@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::pipeline::Drawing;
 use super::runs::project_key;
 use crate::components::forms::{action_error, FormError};
-use crate::server::components::{project_components, save_component, SavedComponent};
+use crate::server::components::{preflight, project_components, save_component, SavedComponent};
 use crate::server::pipelines::{GraphEdge, GraphNode, GraphView};
 use crate::server::runs::SubmitRun;
 
@@ -37,12 +37,39 @@ pub struct Checked {
     pub graph: Option<GraphView>,
 }
 
+/// A declared input, for the params form: `(name, type, default, required)`.
+pub type Field = (String, String, String, bool);
+
+/// The file's declared inputs (a component's, or an operation's component's).
+pub fn inputs_of(text: &str) -> Vec<Field> {
+    let Ok(doc) = spec::yaml::parse("f", text) else { return vec![] };
+    let v = doc.value;
+    let list = v.get("inputs").or_else(|| v.get("component").and_then(|c| c.get("inputs")));
+    list.and_then(|l| l.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| spec::io::Io::from_value(i).ok())
+        .map(|io| {
+            let default = match &io.value {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            (io.name, io.kind, default, !io.optional)
+        })
+        .collect()
+}
+
 /// Compiles `text` as the server would (without its connections catalog), `hubRef`s resolved against the
-/// project's components.
-pub fn check(text: &str, library: &spec::library::Library) -> Checked {
+/// project's components, with the params set in the form.
+pub fn check(text: &str, library: &spec::library::Library, params: &[(String, String)]) -> Checked {
     let out = spec::compile(&spec::Options {
         files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
-        params: vec![],
+        params: params
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
         catalog: Default::default(),
         refs: library,
         run_uuid: None,
@@ -129,10 +156,38 @@ fn graph_of(ops: &[spec::compile::Op]) -> GraphView {
 pub fn EditorTab() -> impl IntoView {
     let (owner, name) = project_key();
     let (text, set_text) = signal(EXAMPLE.to_string());
-    let (checked, set_checked) = signal(check(EXAMPLE, &Default::default()));
+    let (checked, set_checked) = signal(check(EXAMPLE, &Default::default(), &[]));
+    // Values set in the params form (name, value); empty means the file's default.
+    let values = StoredValue::new(Vec::<(String, String)>::new());
     // The project's saved components: `hubRef`s resolve against them, and the DAG pane adds ops from them.
     let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| project_components(o, n));
     let library = StoredValue::new(spec::library::Library::default());
+    let recheck = move || {
+        let c = library.with_value(|l| values.with_value(|v| check(&text.get_untracked(), l, v)));
+        set_checked.set(c);
+    };
+    let fields = Memo::new(move |_| inputs_of(&text.get()));
+    // The cluster's word on the file (a Kubernetes server's pre-flight check), asked once typing pauses.
+    let cluster = Action::new(move |content: &String| {
+        preflight(owner.get_untracked(), name.get_untracked(), content.clone())
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let t = text.get();
+        set_timeout(
+            move || {
+                let clean = checked.with_untracked(|c| c.problems.iter().all(|p| p.severity != "error"));
+                if clean && text.with_untracked(|now| *now == t) {
+                    cluster.dispatch(t);
+                }
+            },
+            std::time::Duration::from_millis(600),
+        );
+    });
+    let cluster_note = move || match cluster.value().get() {
+        Some(Ok(Some((code, message)))) => Some((code, message)),
+        _ => None,
+    };
     let (versions, set_versions) = signal(Vec::<(String, String)>::new());
     Effect::new(move |_| {
         if let Some(Ok(list)) = saved.get() {
@@ -144,7 +199,7 @@ pub fn EditorTab() -> impl IntoView {
                 }
             }
             set_versions.set(latest);
-            set_checked.set(check(&text.get_untracked(), &library.get_value()));
+            recheck();
         }
     });
     let save = Action::new(move |(component, content): &(String, String)| {
@@ -166,7 +221,7 @@ pub fn EditorTab() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(el) = host.get() {
-            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump, library);
+            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump, library, values);
         }
     });
     #[cfg(not(feature = "hydrate"))]
@@ -226,7 +281,10 @@ pub fn EditorTab() -> impl IntoView {
                 <input type="hidden" name="owner" value=move || owner.get() />
                 <input type="hidden" name="name" value=move || name.get() />
                 <input type="hidden" name="content" prop:value=move || text.get() />
-                <input type="hidden" name="params" value="" />
+                <input type="hidden" name="params" prop:value=move || {
+                    checked.track();
+                    values.with_value(|v| v.iter().filter(|(_, x)| !x.is_empty()).map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join("\n"))
+                } />
                 <button type="submit" class="primary" id="editor-run" prop:disabled=move || { errors() > 0 }>"Run"</button>
             </ActionForm>
         </div>
@@ -254,6 +312,25 @@ pub fn EditorTab() -> impl IntoView {
     let side = view! {
         <section class="card editor-side">
             <h3>"Params"</h3>
+            <div class="params-form" id="editor-params-form">
+                {move || fields.get().into_iter().map(|(field, kind, default, required)| {
+                    let f = field.clone();
+                    view! {
+                        <label>
+                            {format!("{field} ({kind}{})", if required { ", required" } else { "" })}
+                            <input name=format!("param-{field}") placeholder=default
+                                on:input=move |e| {
+                                    let v = event_target_value(&e);
+                                    values.update_value(|vals| match vals.iter_mut().find(|(k, _)| *k == f) {
+                                        Some(slot) => slot.1 = v,
+                                        None => vals.push((f.clone(), v)),
+                                    });
+                                    recheck();
+                                } />
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
             <dl class="facts" id="editor-params">
                 {move || checked.with(|c| c.params.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view())}
             </dl>
@@ -306,7 +383,17 @@ pub fn EditorTab() -> impl IntoView {
                     </span>
                 </div>
                 <h3>"Problems"</h3>
-                <ul class="problems" id="editor-problems">{problem_list}</ul>
+                <ul class="problems" id="editor-problems">
+                    {problem_list}
+                    {move || cluster_note().map(|(code, message)| {
+                        let label = code.clone();
+                        view! {
+                            <li class="problem warning" id="editor-cluster" data-code=code>
+                                <code>"cluster"</code> " " <strong>{label}</strong> " " {message}
+                            </li>
+                        }
+                    })}
+                </ul>
             </section>
             {side}
         </div>
@@ -372,6 +459,7 @@ mod browser {
         set_checked: leptos::prelude::WriteSignal<super::Checked>,
         handle: leptos::prelude::StoredValue<Option<Handle>>,
         library: leptos::prelude::StoredValue<spec::library::Library>,
+        values: leptos::prelude::StoredValue<Vec<(String, String)>>,
     ) {
         use leptos::prelude::*;
         use wasm_bindgen::closure::Closure;
@@ -381,8 +469,9 @@ mod browser {
         let api = Reflect::get(&win, &"MyelinEditor".into()).unwrap_or(JsValue::UNDEFINED);
         if api.is_undefined() {
             // The script is still loading: try again shortly.
-            let retry =
-                Closure::once_into_js(move || mount(host, text, set_text, set_checked, handle, library));
+            let retry = Closure::once_into_js(move || {
+                mount(host, text, set_text, set_checked, handle, library, values)
+            });
             let _ = win.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), 30);
             return;
         }
@@ -399,7 +488,7 @@ mod browser {
         let on_change = Closure::<dyn FnMut(String)>::new(move |t: String| {
             let perf = web_sys::window().and_then(|w| w.performance());
             let t0 = perf.as_ref().map_or(0.0, |p| p.now());
-            let checked = library.with_value(|l| super::check(&t, l));
+            let checked = library.with_value(|l| values.with_value(|v| super::check(&t, l, v)));
             latest.with_value(|h| {
                 if let Some(h) = h {
                     push(h, &checked)
@@ -423,7 +512,7 @@ mod browser {
         let args =
             [host.into(), JsValue::from_str(&text), on_change.as_ref().clone(), complete.as_ref().clone()];
         if let Some(h) = call(&api, "mount", &args) {
-            push(&h, &library.with_value(|l| super::check(&text, l)));
+            push(&h, &library.with_value(|l| values.with_value(|v| super::check(&text, l, v))));
             latest.set_value(Some(h.clone()));
             handle.set_value(Some(Handle(send_wrapper::SendWrapper::new(h))));
         }

@@ -43,3 +43,29 @@ pub async fn save_component(
     let v = backend::services::components::save(&st.db, &a, &me, &req).await.map_err(err)?;
     Ok(format!("{}:{}", v.name, &v.version[..spec::library::SHORT]))
 }
+
+/// What the server's cluster says of the file before it is run (`None` on the local executor, or when some
+/// node could take it): `(code, message)`.
+#[server]
+pub async fn preflight(
+    owner: String,
+    name: String,
+    content: String,
+) -> Result<Option<(String, String)>, ServerFnError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let library = backend::services::components::library(&st.db, a.project.id).await.map_err(err)?;
+    let out = spec::compile(&spec::Options {
+        files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content }],
+        params: vec![],
+        catalog: (*st.connections).clone(),
+        refs: &library,
+        run_uuid: None,
+        execution: spec::Execution { all_children: true, ..Default::default() },
+    });
+    if !out.valid {
+        return Ok(None);
+    }
+    let compiled = serde_json::to_value(&out.run).map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(st.executor.preflight(&compiled).map(|f| (f.code.to_string(), f.message)))
+}
