@@ -303,6 +303,12 @@ await check('the editor compiles in the browser: located errors, live manifest a
   await alice.waitForSelector('#editor-dag-note:has-text("refused")');
   await alice.waitForSelector('#editor-dag-note:has-text("cycle")');
   await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.waitForSelector('#editor-op-panel[data-op="a"]');
+  await alice.fill('#editor-op-param', 'who');
+  await alice.fill('#editor-op-value', 'ann');
+  await alice.click('#editor-op-set');
+  await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('params: {"who":{"value":"ann"}}'));
+  await alice.waitForSelector('#editor-op-panel dt:has-text("who")');
   await alice.click('#editor-delete-op');
   await alice.waitForFunction(() => !document.querySelector('#editor .cm-content').innerText.includes('name: a'));
   await alice.waitForSelector('#editor-status:has-text("compiles")');

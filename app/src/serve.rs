@@ -55,13 +55,30 @@ pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
     backend::server::finish(router, store, secure)
 }
 
+const LAYOUT_LOG_TARGETS: &[&str] = &[
+    "connected_components",
+    "coordinate_calculation",
+    "crossing_reduction",
+    "crossings_reduction",
+    "cut_values",
+    "initialization",
+    "initializing",
+    "layouting",
+    "low_lim",
+    "ranking",
+    "reduce_crossings",
+];
+
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,rust_sugiyama=warn".into()),
-        )
-        .init();
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    // rust-sugiyama logs every layout phase at info, under targets of its own.
+    for target in LAYOUT_LOG_TARGETS {
+        if let Ok(d) = format!("{target}=warn").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
     let (state, store) = backend::server::prepare_with(
         &args.db().url(),

@@ -176,8 +176,9 @@ pub fn EditorTab() -> impl IntoView {
         let t = text.get();
         set_timeout(
             move || {
-                let clean = checked.with_untracked(|c| c.problems.iter().all(|p| p.severity != "error"));
-                if clean && text.with_untracked(|now| *now == t) {
+                // The page may be gone by now.
+                let clean = checked.try_with_untracked(|c| c.problems.iter().all(|p| p.severity != "error"));
+                if clean == Some(true) && text.try_with_untracked(|now| *now == t) == Some(true) {
                     cluster.dispatch(t);
                 }
             },
@@ -257,6 +258,26 @@ pub fn EditorTab() -> impl IntoView {
             selected.set(None);
             apply(spec::edit::remove_op(&text.get_untracked(), &op));
         }
+    };
+    let (param_name, set_param_name) = signal(String::new());
+    let (param_value, set_param_value) = signal(String::new());
+    let set_op_param = move |_| {
+        if let Some(op) = selected.get_untracked() {
+            apply(spec::edit::set_param(
+                &text.get_untracked(),
+                &op,
+                &param_name.get_untracked(),
+                &param_value.get_untracked(),
+            ));
+        }
+    };
+    let op_params = move || {
+        let op = selected.get()?;
+        let list: Vec<(String, String)> = spec::edit::params_of(&text.get(), &op)
+            .into_iter()
+            .map(|(k, v)| (k, v.get("value").map(|x| x.to_string()).unwrap_or_else(|| v.to_string())))
+            .collect();
+        Some((op, list))
     };
     let add_op = move |_| {
         let (from, op) = (add_from.get_untracked(), add_name.get_untracked());
@@ -354,6 +375,19 @@ pub fn EditorTab() -> impl IntoView {
                         <input id="editor-add-name" placeholder="op name" on:input=move |e| set_add_name.set(event_target_value(&e)) />
                         <button type="button" class="small" id="editor-add-op" on:click=add_op>"Add op"</button>
                     </div>
+                    {move || op_params().map(|(op, list)| view! {
+                        <div class="card op-panel" id="editor-op-panel" data-op=op.clone()>
+                            <strong>{format!("Params of {op}")}</strong>
+                            <dl class="facts">
+                                {list.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd><code>{v}</code></dd> }).collect_view()}
+                            </dl>
+                            <div class="row">
+                                <input id="editor-op-param" placeholder="param" on:input=move |e| set_param_name.set(event_target_value(&e)) />
+                                <input id="editor-op-value" placeholder="value" on:input=move |e| set_param_value.set(event_target_value(&e)) />
+                                <button type="button" class="small" id="editor-op-set" on:click=set_op_param>"Set"</button>
+                            </div>
+                        </div>
+                    })}
                     <div id="editor-dag"><Drawing g=g base=String::new() zoom=fit on_pick=pick /></div>
                 }
             })}
@@ -488,7 +522,12 @@ mod browser {
         let on_change = Closure::<dyn FnMut(String)>::new(move |t: String| {
             let perf = web_sys::window().and_then(|w| w.performance());
             let t0 = perf.as_ref().map_or(0.0, |p| p.now());
-            let checked = library.with_value(|l| values.with_value(|v| super::check(&t, l, v)));
+            // The page may be gone (the editor outlives it until collected).
+            let Some(checked) =
+                library.try_with_value(|l| values.try_with_value(|v| super::check(&t, l, v))).flatten()
+            else {
+                return;
+            };
             latest.with_value(|h| {
                 if let Some(h) = h {
                     push(h, &checked)
@@ -497,8 +536,8 @@ mod browser {
             if let Some(p) = &perf {
                 timings.push(&JsValue::from_f64(p.now() - t0));
             }
-            set_text.set(t);
-            set_checked.set(checked);
+            set_text.try_set(t);
+            set_checked.try_set(checked);
         });
         let complete = Closure::<dyn FnMut(String, u32) -> JsValue>::new(move |t: String, pos: u32| {
             let Some((from, options)) = spec::schema::complete(&t, byte_of(&t, pos as usize)) else {
@@ -512,9 +551,14 @@ mod browser {
         let args =
             [host.into(), JsValue::from_str(&text), on_change.as_ref().clone(), complete.as_ref().clone()];
         if let Some(h) = call(&api, "mount", &args) {
-            push(&h, &library.with_value(|l| values.with_value(|v| super::check(&text, l, v))));
+            let Some(checked) =
+                library.try_with_value(|l| values.try_with_value(|v| super::check(&text, l, v))).flatten()
+            else {
+                return;
+            };
+            push(&h, &checked);
             latest.set_value(Some(h.clone()));
-            handle.set_value(Some(Handle(send_wrapper::SendWrapper::new(h))));
+            handle.try_set_value(Some(Handle(send_wrapper::SendWrapper::new(h))));
         }
         on_change.forget();
         complete.forget();
