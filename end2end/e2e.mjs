@@ -15,7 +15,11 @@ let passed = 0, failed = 0;
 const problems = [];
 async function check(name, fn) {
   try { await fn(); passed++; console.log(`ok   ${name}`); }
-  catch (e) { failed++; console.log(`FAIL ${name}\n     ${String(e.message ?? e).split('\n').join('\n     ')}`); }
+  catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(e.message ?? e).split('\n').join('\n     ')}`);
+    await alice.screenshot({ path: `${artifacts}failed-${passed + failed}.png`, fullPage: true }).catch(() => {});
+  }
 }
 function expect(cond, msg) { if (!cond) throw new Error(msg); }
 
@@ -262,6 +266,9 @@ await check('the editor compiles in the browser: located errors, live manifest a
     return mark.closest('.cm-line').textContent;
   });
   expect(underlined.includes('contianer'), `the underline is on line 4, got ${underlined}`);
+  await alice.keyboard.press('Control+Home');
+  await alice.click('#editor-problems li.problem.error');
+  await alice.waitForSelector('#editor .cm-activeLine:has-text("contianer")');
   await shot(alice, '18-editor-error');
   await replace("kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, hi]}\n");
   await alice.waitForSelector('#editor-status:has-text("compiles")');
@@ -298,19 +305,42 @@ await check('the editor compiles in the browser: located errors, live manifest a
   await alice.waitForSelector('#editor-dag .dag-edge', { state: 'attached' });
   const kept = await alice.evaluate(() => document.querySelector('#editor .cm-content').innerText.includes('# keep this comment'));
   expect(kept, 'the comment survives the graph edit');
+  // The same two clicks again delete the edge; once more restores it.
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('dependencies: []'));
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('dependencies: [a]'));
   await alice.click('#editor-dag .dag-node[data-op="b"]');
   await alice.click('#editor-dag .dag-node[data-op="a"]');
   await alice.waitForSelector('#editor-dag-note:has-text("refused")');
   await alice.waitForSelector('#editor-dag-note:has-text("cycle")');
+  // Wire an upstream output to an input from the op's panel.
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.waitForSelector('#editor-op-panel[data-op="b"]');
+  await alice.fill('#editor-op-param', 'src');
+  await alice.fill('#editor-op-value', 'ops.a.outputs.out');
+  await alice.click('#editor-op-set');
+  await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('"src":{"ref":"ops.a","value":"outputs.out"}'));
+  await alice.waitForSelector('#editor-dag .dag-label:has-text("src <- out")', { state: 'attached' });
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
   await alice.click('#editor-dag .dag-node[data-op="a"]');
   await alice.waitForSelector('#editor-op-panel[data-op="a"]');
+  // `a` cannot go while `b` reads its output: refused, with the compiler's words.
+  await alice.click('#editor-delete-op');
+  await alice.waitForSelector('#editor-dag-note:has-text("refused")');
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
   await alice.fill('#editor-op-param', 'who');
   await alice.fill('#editor-op-value', 'ann');
   await alice.click('#editor-op-set');
   await alice.waitForFunction(() => document.querySelector('#editor .cm-content').innerText.includes('params: {"who":{"value":"ann"}}'));
   await alice.waitForSelector('#editor-op-panel dt:has-text("who")');
+  await alice.click('#editor-dag .dag-node[data-op="a"]');
+  await alice.click('#editor-dag .dag-node[data-op="b"]');
+  await alice.waitForSelector('#editor-op-panel[data-op="b"]');
   await alice.click('#editor-delete-op');
-  await alice.waitForFunction(() => !document.querySelector('#editor .cm-content').innerText.includes('name: a'));
+  await alice.waitForFunction(() => !document.querySelector('#editor .cm-content').innerText.includes('name: b'));
   await alice.waitForSelector('#editor-status:has-text("compiles")');
   // Save a component (versioned by its text), then add an op that runs it from the DAG pane.
   await replace("kind: component\ninputs: [{name: who, type: str, value: world, isOptional: true}]\nrun: {kind: job, container: {image: 'busybox:1.36', command: [echo, 'hi {{ who }}']}}\n");
@@ -475,13 +505,8 @@ run:
     await dave.check('#run-force');
     await dave.click('#submit-run');
     await dave.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
-    const path = new URL(dave.url()).pathname;
-    // Reload until the scheduler has spoken; each reload waits for hydration (leaving a page mid-hydration
-    // makes its wasm trip over the torn-down document).
-    for (let i = 0; i < 40 && await dave.locator('#run-diagnosis[data-code="untolerated_taint"]').count() === 0; i++) {
-      await dave.waitForTimeout(500);
-      await open(dave, path, k8s);
-    }
+    // The page follows the run live: the diagnosis appears without a reload once the scheduler has spoken.
+    await dave.waitForSelector('#run-diagnosis[data-code="untolerated_taint"]', { timeout: 30000 });
     await dave.waitForSelector('#run-diagnosis:has-text("1 nvidia.com/gpu node exists but carries taint nvidia.com/gpu=present:NoSchedule")');
     await dave.waitForSelector('#run-scheduler-message:has-text("untolerated taint")');
     await dave.waitForSelector('#run-status:has-text("unschedulable")');

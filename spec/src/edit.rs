@@ -96,6 +96,51 @@ pub fn add_dependency(text: &str, op: &str, upstream: &str) -> Result<String, Ve
     checked(out)
 }
 
+/// Whether `op` lists `upstream` in its `dependencies`.
+pub fn depends_on(text: &str, op: &str, upstream: &str) -> bool {
+    let Ok(doc) = crate::yaml::parse("f", text) else { return false };
+    let Some((_, ops)) = ops_path(&doc.value) else { return false };
+    index_of(ops, op).is_some_and(|i| {
+        ops[i]["dependencies"].as_array().is_some_and(|d| d.iter().any(|x| x.as_str() == Some(upstream)))
+    })
+}
+
+/// Drops `upstream` from the `dependencies` of `op` (an edge deleted in the graph).
+pub fn remove_dependency(text: &str, op: &str, upstream: &str) -> Result<String, Vec<String>> {
+    let doc =
+        crate::yaml::parse("f", text).map_err(|e| vec![format!("{}:{} {}", e.line, e.column, e.message)])?;
+    let (base, ops) = ops_path(&doc.value).ok_or_else(|| vec!["the file is not a DAG".to_string()])?;
+    let i = index_of(ops, op).ok_or_else(|| vec![format!("no operation named `{op}`")])?;
+    if !depends_on(text, op, upstream) {
+        return Ok(text.to_string());
+    }
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let (l, _) = doc.pos(&format!("{base}[{i}].dependencies"));
+    let line = &mut lines[l as usize - 1];
+    if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
+        let kept: Vec<&str> = line[open + 1..close]
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty() && *x != upstream)
+            .collect();
+        *line = format!("{}{}{}", &line[..=open], kept.join(", "), &line[close..]);
+    } else {
+        let mut k = l as usize;
+        while k < lines.len() && lines[k].trim_start().starts_with('-') {
+            if lines[k].trim_start().trim_start_matches('-').trim() == upstream {
+                lines.remove(k);
+                break;
+            }
+            k += 1;
+        }
+    }
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    checked(out)
+}
+
 /// Removes `op` (its item's lines) and its name from the other ops' `dependencies`.
 pub fn remove_op(text: &str, op: &str) -> Result<String, Vec<String>> {
     let doc =
@@ -201,8 +246,15 @@ pub fn set_param(text: &str, op: &str, name: &str, value: &str) -> Result<String
         Ok(d) => d.value["v"].clone(),
         Err(_) => Value::String(value.to_string()),
     };
+    // `ops.X.outputs.y` connects an upstream output to this input.
+    let param = match value.trim().strip_prefix("ops.").and_then(|r| r.split_once('.')) {
+        Some((up, what)) if what.starts_with("outputs.") || what.starts_with("inputs.") => {
+            serde_json::json!({"ref": format!("ops.{up}"), "value": what})
+        }
+        _ => serde_json::json!({ "value": typed }),
+    };
     let mut params = crate::io::normalize_params(ops[i].get("params"));
-    params.insert(name.trim().to_string(), serde_json::json!({ "value": typed }));
+    params.insert(name.trim().to_string(), param);
     let flow = format!("params: {}", Value::Object(params));
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let item = format!("{base}[{i}]");
@@ -285,6 +337,11 @@ mod tests {
         let err = set_param(&out, "a", "n", "not a number").unwrap_err();
         assert!(err[0].contains("int"), "the compiler's words: {err:?}");
         assert!(set_param(DAG, "c", "x", "1").unwrap_err()[0].contains("flow mapping"));
+        let wired = set_param(&out, "b", "m", "ops.a.inputs.n").unwrap();
+        assert!(wired.contains(r#"params: {"m":{"ref":"ops.a","value":"inputs.n"}}"#), "{wired}");
+        assert!(depends_on(&add_dependency(&wired, "b", "a").unwrap(), "b", "a"));
+        let cut = remove_dependency(&add_dependency(&out, "b", "a").unwrap(), "b", "a").unwrap();
+        assert!(cut.contains("    dependencies: []\n"), "{cut}");
     }
 
     #[test]

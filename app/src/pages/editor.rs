@@ -245,11 +245,17 @@ pub fn EditorTab() -> impl IntoView {
     let pick = Callback::new(move |op: String| match selected.get_untracked() {
         Some(up) if up != op => {
             selected.set(None);
-            apply(spec::edit::add_dependency(&text.get_untracked(), &op, &up));
+            // Clicking an existing edge's ends again removes it.
+            let t = text.get_untracked();
+            if spec::edit::depends_on(&t, &op, &up) {
+                apply(spec::edit::remove_dependency(&t, &op, &up));
+            } else {
+                apply(spec::edit::add_dependency(&t, &op, &up));
+            }
         }
         Some(_) => selected.set(None),
         None => {
-            edit_note.set(format!("{op} selected: click the op that should run after it, or delete it"));
+            edit_note.set(format!("{op} selected: click the op that should run after it (again to disconnect), set its params, or delete it"));
             selected.set(Some(op));
         }
     });

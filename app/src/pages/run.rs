@@ -69,12 +69,9 @@ pub fn RunPage() -> impl IntoView {
                                 <super::pipeline::PipelineGraph owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
                             })}
                             <RunOverview r=r.clone() />
-                            // A pipeline's metrics, files and logs are its runs'.
-                            {(!matches!(r.kind.as_str(), "dag" | "matrix")).then(|| view! {
-                                <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
-                                <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
-                                <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
-                            })}
+                            <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
+                            <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
+                            <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
                             <details class="card">
                                 <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>
                                 <h3>"Polyaxonfile"</h3>
