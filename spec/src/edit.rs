@@ -105,6 +105,26 @@ pub fn depends_on(text: &str, op: &str, upstream: &str) -> bool {
     })
 }
 
+/// Marks a line for removal (indices stay valid while other lines are edited).
+const GONE: &str = "\u{0}";
+
+/// Removes `name` from the `dependencies` list whose key is on line `at` (0-based): from a flow list on that
+/// line, or its `- name` item below (marked `GONE`).
+fn drop_dependency(lines: &mut [String], at: usize, name: &str) {
+    let line = &mut lines[at];
+    if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
+        let kept: Vec<&str> =
+            line[open + 1..close].split(',').map(str::trim).filter(|x| !x.is_empty() && *x != name).collect();
+        *line = format!("{}{}{}", &line[..=open], kept.join(", "), &line[close..]);
+        return;
+    }
+    for l in lines.iter_mut().skip(at + 1).take_while(|l| l.trim_start().starts_with('-')) {
+        if l.trim_start().trim_start_matches('-').trim() == name {
+            *l = GONE.to_string();
+        }
+    }
+}
+
 /// Drops `upstream` from the `dependencies` of `op` (an edge deleted in the graph).
 pub fn remove_dependency(text: &str, op: &str, upstream: &str) -> Result<String, Vec<String>> {
     let doc =
@@ -116,24 +136,8 @@ pub fn remove_dependency(text: &str, op: &str, upstream: &str) -> Result<String,
     }
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let (l, _) = doc.pos(&format!("{base}[{i}].dependencies"));
-    let line = &mut lines[l as usize - 1];
-    if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
-        let kept: Vec<&str> = line[open + 1..close]
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty() && *x != upstream)
-            .collect();
-        *line = format!("{}{}{}", &line[..=open], kept.join(", "), &line[close..]);
-    } else {
-        let mut k = l as usize;
-        while k < lines.len() && lines[k].trim_start().starts_with('-') {
-            if lines[k].trim_start().trim_start_matches('-').trim() == upstream {
-                lines.remove(k);
-                break;
-            }
-            k += 1;
-        }
-    }
+    drop_dependency(&mut lines, l as usize - 1, upstream);
+    lines.retain(|l| l != GONE);
     let mut out = lines.join("\n");
     if text.ends_with('\n') {
         out.push('\n');
@@ -156,23 +160,7 @@ pub fn remove_op(text: &str, op: &str) -> Result<String, Vec<String>> {
             continue;
         }
         let (l, _) = doc.pos(&format!("{base}[{j}].dependencies"));
-        let line = &mut lines[l as usize - 1];
-        if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
-            let kept: Vec<&str> = line[open + 1..close]
-                .split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty() && *x != op)
-                .collect();
-            *line = format!("{}{}{}", &line[..=open], kept.join(", "), &line[close..]);
-        } else {
-            let mut k = l as usize;
-            while k < lines.len() && lines[k].trim_start().starts_with('-') {
-                if lines[k].trim_start().trim_start_matches('-').trim() == op {
-                    lines[k] = String::from("\u{0}");
-                }
-                k += 1;
-            }
-        }
+        drop_dependency(&mut lines, l as usize - 1, op);
     }
     // The item: from its dash to the line before the next item at its indentation (or the list's end).
     let (l, _) = doc.pos(&format!("{base}[{i}]"));
@@ -183,7 +171,7 @@ pub fn remove_op(text: &str, op: &str) -> Result<String, Vec<String>> {
         end += 1;
     }
     lines.splice(start..end, std::iter::empty());
-    lines.retain(|l| l != "\u{0}");
+    lines.retain(|l| l != GONE);
     let mut out = lines.join("\n");
     if text.ends_with('\n') {
         out.push('\n');
@@ -305,6 +293,8 @@ mod tests {
         let block = "kind: component\nrun:\n  kind: dag\n  operations:\n  - name: a\n    component: {run: {kind: job, container: {image: x}}}\n  - name: b\n    dependencies:\n    - a\n    component: {run: {kind: job, container: {image: x}}}\n  - {name: c, component: {run: {kind: job, container: {image: x}}}}\n";
         let out = add_dependency(block, "b", "c").unwrap();
         assert!(out.contains("    dependencies:\n    - a\n    - c\n"), "{out}");
+        let cut = remove_dependency(&out, "b", "a").unwrap();
+        assert!(cut.contains("    dependencies:\n    - c\n    component:"), "{cut}");
     }
 
     #[test]
