@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod catalog;
 pub mod compile;
+pub mod complete;
 mod dag;
 pub mod diag;
 pub mod edit;
@@ -22,7 +23,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod pod;
 pub mod render;
-pub mod schema;
+mod schema;
 pub mod yaml;
 
 pub use compile::{compile, Compiled, Execution, NoRefs, Options, Refs, Source};

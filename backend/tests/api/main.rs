@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod authz_matrix;
+mod components;
 mod openapi;
 mod pipelines;
 mod projects;

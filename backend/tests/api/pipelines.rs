@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::both_dbs;
 use crate::helpers::{TestApp, TestUser};
+use crate::runs::{get, logs, setup, submit};
 
 both_dbs!(
     a_dag_passes_outputs_downstream_and_a_param_change_reruns_only_what_it_affects,
@@ -97,28 +98,6 @@ component:
     )
 }
 
-async fn setup(app: &TestApp) -> TestUser {
-    let ann = app.user("ann").await;
-    let r = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "p"})).send().await;
-    assert_eq!(r.status, 201);
-    ann
-}
-
-async fn submit(app: &TestApp, u: &TestUser, content: &str, params: Value) -> Value {
-    let r = app
-        .post("/api/v1/projects/ann/p/runs")
-        .bearer(&u.token)
-        .json(json!({"content": content, "params": params}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.json
-}
-
-async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
-    app.get(&format!("/api/v1/projects/ann/p/runs/{id}")).bearer(&u.token).send().await.json
-}
-
 async fn children(app: &TestApp, u: &TestUser, pipeline: &str) -> Vec<Value> {
     let r = app
         .get(&format!("/api/v1/projects/ann/p/runs?pipeline={pipeline}&sort=name&asc=true&limit=500"))
@@ -130,7 +109,7 @@ async fn children(app: &TestApp, u: &TestUser, pipeline: &str) -> Vec<Value> {
 }
 
 /// The child named `name`, in full.
-async fn op(app: &TestApp, u: &TestUser, pipeline: &str, name: &str) -> Value {
+pub(crate) async fn op(app: &TestApp, u: &TestUser, pipeline: &str, name: &str) -> Value {
     let all = children(app, u, pipeline).await;
     let c = all.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no op {name} in {all:?}"));
     get(app, u, c["uuid"].as_str().unwrap()).await
@@ -138,7 +117,7 @@ async fn op(app: &TestApp, u: &TestUser, pipeline: &str, name: &str) -> Value {
 
 /// Drives the pipeline driver and the scheduler (as the server's loop does) until the run reaches a status
 /// in `until`; `each` sees every pass (to check invariants while it runs).
-async fn drive_until(
+pub(crate) async fn drive_until(
     app: &TestApp,
     u: &TestUser,
     id: &str,
@@ -456,7 +435,7 @@ async fn identical_pipelines_share_work_in_flight_and_a_deleted_original_is_comp
     );
     assert!(!reasons.contains(&"Queued"), "{reasons:?}");
     assert!(
-        logs_of(&app, &ann, shared["uuid"].as_str().unwrap()).await.contains("worked"),
+        logs(&app, &ann, shared["uuid"].as_str().unwrap()).await.contains("worked"),
         "the original's log"
     );
 
@@ -474,17 +453,6 @@ async fn identical_pipelines_share_work_in_flight_and_a_deleted_original_is_comp
     assert!(explanation(&again)[0].contains("was deleted: computing again"), "{:?}", explanation(&again));
 }
 
-async fn logs_of(app: &TestApp, u: &TestUser, id: &str) -> String {
-    let req = axum::http::Request::get(format!("/api/v1/projects/ann/p/runs/{id}/logs"))
-        .header("authorization", format!("Bearer {}", u.token))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let resp = app.router.clone().oneshot(req).await.unwrap();
-    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
-}
-
 async fn artifact_outputs_reach_downstream_relative_to_the_artifacts_root(app: TestApp) {
     let ann = setup(&app).await;
     let emit = emit_script();
@@ -497,76 +465,4 @@ async fn artifact_outputs_reach_downstream_relative_to_the_artifacts_root(app: T
     let used = op(&app, &ann, &id, "use").await;
     let expected = format!("{}/best.pt", make["uuid"].as_str().unwrap().replace('-', ""));
     assert_eq!(used["params"]["m"], expected.as_str(), "prefixed with the upstream run's uuid");
-}
-
-mod components {
-    use serde_json::json;
-
-    use super::{drive_until, op, setup, submit};
-    use crate::both_dbs;
-    use crate::helpers::TestApp;
-
-    both_dbs!(saved_components_are_versioned_by_content_and_pipelines_use_them_by_hub_ref);
-
-    async fn saved_components_are_versioned_by_content_and_pipelines_use_them_by_hub_ref(app: TestApp) {
-        let ann = setup(&app).await;
-        let save = |content: &'static str| {
-            let app = &app;
-            let token = ann.token.clone();
-            async move {
-                app.post("/api/v1/projects/ann/p/components")
-                    .bearer(&token)
-                    .json(json!({"name": "greet", "content": content}))
-                    .send()
-                    .await
-            }
-        };
-        let v1 = "kind: component\ninputs: [{name: who, type: str, value: world, isOptional: true}]\nrun: {kind: job, container: {image: 'busybox:1.36', command: [echo, 'hi {{ who }}']}}\n";
-        let first = save(v1).await;
-        assert_eq!(first.status, 201, "{}", first.json);
-        let version = first.json["version"].as_str().unwrap().to_string();
-        assert_eq!(version.len(), 64);
-        assert_eq!(save(v1).await.json["version"], version.as_str(), "the same text is the same version");
-        let v2 = save(
-            "kind: component\nrun: {kind: job, container: {image: 'busybox:1.36', command: [echo, v2]}}\n",
-        )
-        .await;
-        assert_ne!(v2.json["version"], version.as_str());
-        let versions = app.get("/api/v1/projects/ann/p/components/greet").bearer(&ann.token).send().await;
-        assert_eq!(versions.json.as_array().unwrap().len(), 2);
-        let list = app.get("/api/v1/projects/ann/p/components").bearer(&ann.token).send().await;
-        assert_eq!(
-            (list.json[0]["name"].as_str(), list.json[0]["versions"].as_u64()),
-            (Some("greet"), Some(2))
-        );
-        let bad = app
-            .post("/api/v1/projects/ann/p/components")
-            .bearer(&ann.token)
-            .json(
-                json!({"name": "broken", "content": "kind: component\nrun:\n  kind: job\n  contianer: {}\n"}),
-            )
-            .send()
-            .await;
-        assert_eq!(bad.status, 400, "{}", bad.json);
-        assert!(bad.json["message"].as_str().unwrap().contains("4:3"), "{}", bad.json);
-
-        // A pipeline op names a version by its first 12 hex digits.
-        let flow = format!(
-            "kind: component\nname: uses\nrun:\n  kind: dag\n  operations:\n  - name: hello\n    hubRef: greet:{}\n    params: {{who: {{value: ann}}}}\n",
-            &version[..12]
-        );
-        let id = submit(&app, &ann, &flow, json!({})).await["uuid"].as_str().unwrap().to_string();
-        assert_eq!(
-            drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await["status"],
-            "succeeded"
-        );
-        assert_eq!(op(&app, &ann, &id, "hello").await["params"]["who"], "ann");
-        let unknown = app
-            .post("/api/v1/projects/ann/p/runs")
-            .bearer(&ann.token)
-            .json(json!({"content": flow.replace("greet:", "nothing:")}))
-            .send()
-            .await;
-        assert_eq!(unknown.status, 400, "{}", unknown.json);
-    }
 }

@@ -26,14 +26,14 @@ fn job(command: &str, extra: &str) -> String {
     format!("kind: component\nname: probe\n{extra}run:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c]\n    args: [{}]\n", serde_json::to_string(command).unwrap())
 }
 
-async fn setup(app: &TestApp) -> TestUser {
+pub(crate) async fn setup(app: &TestApp) -> TestUser {
     let ann = app.user("ann").await;
     let r = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "p"})).send().await;
     assert_eq!(r.status, 201);
     ann
 }
 
-async fn submit(app: &TestApp, u: &TestUser, content: &str, params: Value) -> Value {
+pub(crate) async fn submit(app: &TestApp, u: &TestUser, content: &str, params: Value) -> Value {
     let r = app
         .post("/api/v1/projects/ann/p/runs")
         .bearer(&u.token)
@@ -44,7 +44,7 @@ async fn submit(app: &TestApp, u: &TestUser, content: &str, params: Value) -> Va
     r.json
 }
 
-async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
+pub(crate) async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
     app.get(&format!("/api/v1/projects/ann/p/runs/{id}")).bearer(&u.token).send().await.json
 }
 
@@ -65,7 +65,7 @@ fn statuses(run: &Value) -> Vec<String> {
     run["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap().to_string()).collect()
 }
 
-async fn logs(app: &TestApp, u: &TestUser, id: &str) -> String {
+pub(crate) async fn logs(app: &TestApp, u: &TestUser, id: &str) -> String {
     let r = app.get(&format!("/api/v1/projects/ann/p/runs/{id}/logs")).bearer(&u.token).send().await;
     assert_eq!(r.status, 200);
     // The helper decodes JSON; logs are text, so read them again raw.

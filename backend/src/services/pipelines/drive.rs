@@ -12,6 +12,9 @@ use spec::pipeline::{conditions_hold, context, early_stop, outcome, readiness, r
 use uuid::Uuid;
 
 use super::{children, Child};
+
+/// The project's components, read once per pass and only if an op has to be compiled again.
+type Library = tokio::sync::OnceCell<spec::library::Library>;
 use crate::entities::run;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
@@ -63,6 +66,7 @@ async fn one(
             .filter(|c| matches!(c.status(), Status::Compiled | Status::Queued) || c.status().is_active())
             .count();
         let mut free = room(p.compiled["concurrency"].as_u64(), in_flight);
+        let library = Library::new();
         for c in kids.iter().filter(|c| c.status() == Status::Created) {
             if let Some(info) = c.cache_info().filter(|i| i.waiting) {
                 settle_waiting(db, c, &info).await?;
@@ -90,7 +94,7 @@ async fn one(
                     transition(db, c.id, Status::Skipped, "UpstreamSkipped", Some(&why)).await?;
                 }
                 Readiness::Start if free > 0 => {
-                    if start(db, connections, p, c, &by_name).await? {
+                    if start(db, connections, &library, p, c, &by_name).await? {
                         free -= 1;
                         queued += 1;
                     }
@@ -99,16 +103,14 @@ async fn one(
             }
         }
     }
-    let statuses: Vec<Status> = if moved {
-        children(db, p.id).await?.iter().map(Child::status).collect()
-    } else {
-        kids.iter().map(Child::status).collect()
-    };
+    // The statuses read at the start still hold unless a child moved in this pass.
+    let kids = if moved { children(db, p.id).await? } else { kids };
+    let statuses: Vec<Status> = kids.iter().map(Child::status).collect();
     if let Some(end) = outcome(&statuses) {
         let (end, reason, message) = if status == Status::Stopping {
             (Status::Stopped, "Stopped", stop_reason.unwrap_or_else(|| "its runs were stopped".into()))
         } else {
-            let counts = super::progress(&children(db, p.id).await?).by_status;
+            let counts = super::progress(&kids).by_status;
             let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
             (end, if end == Status::Succeeded { "Succeeded" } else { "Failed" }, summary.join(", "))
         };
@@ -221,6 +223,7 @@ async fn settle_waiting(db: &DatabaseConnection, c: &Child, info: &cache::CacheI
 async fn start(
     db: &DatabaseConnection,
     connections: &spec::catalog::Catalog,
+    library: &Library,
     p: &run::Model,
     c: &Child,
     by_name: &HashMap<&str, &Child>,
@@ -257,8 +260,8 @@ async fn start(
         serde_json::from_value::<spec::compile::Run>(row.compiled.clone())
             .map_err(|e| Error::Internal(e.to_string()))?
     } else {
-        let refs = crate::services::components::library(db, p.project_id).await?;
-        match recompile(p, &step.name, ops.clone(), connections, &refs) {
+        let refs = library.get_or_try_init(|| crate::services::components::library(db, p.project_id)).await?;
+        match recompile(p, &step.name, ops.clone(), connections, refs) {
             Ok(r) => r,
             Err(why) => {
                 transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;

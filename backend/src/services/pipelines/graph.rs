@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -158,8 +158,16 @@ async fn compiled_params(
 ) -> Result<HashMap<Uuid, serde_json::Map<String, Value>>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        for r in run::Entity::find().filter(run::Column::Id.is_in(chunk.to_vec())).all(db).await? {
-            out.insert(r.id, r.compiled["params"].as_object().cloned().unwrap_or_default());
+        // Only the compiled specs, not the runs' other columns.
+        let rows: Vec<(Uuid, Value)> = run::Entity::find()
+            .select_only()
+            .columns([run::Column::Id, run::Column::Compiled])
+            .filter(run::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, compiled) in rows {
+            out.insert(id, compiled["params"].as_object().cloned().unwrap_or_default());
         }
     }
     Ok(out)
