@@ -15,6 +15,7 @@ pub mod scheduler;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod store;
 
 pub use error::{Error, Result};
 pub use state::AppState;

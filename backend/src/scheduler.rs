@@ -18,15 +18,6 @@ use uuid::Uuid;
 use crate::entities::{project, run};
 use crate::executor::Executor;
 
-/// Bumped whenever a run ends (or a pipeline is created or stopped): schedulers look again at once, so a
-/// freed slot or a pipeline's next op does not wait for the next poll.
-static NUDGE: std::sync::LazyLock<tokio::sync::watch::Sender<u64>> =
-    std::sync::LazyLock::new(|| tokio::sync::watch::channel(0).0);
-
-pub fn nudge() {
-    NUDGE.send_modify(|n| *n = n.wrapping_add(1));
-}
-
 /// Runs the scheduler for as long as the server lives; `wake` makes it look at once (after a submit). Each
 /// pass first advances the pipelines (`services::pipelines::drive`), then dispatches what is queued.
 pub fn spawn(
@@ -35,7 +26,7 @@ pub fn spawn(
     wake: Arc<Notify>,
     connections: Arc<spec::catalog::Catalog>,
 ) {
-    let mut nudged = NUDGE.subscribe();
+    let mut nudged = crate::store::nudges();
     tokio::spawn(async move {
         loop {
             nudged.mark_unchanged();
@@ -74,7 +65,7 @@ pub async fn tick(db: &DatabaseConnection, exec: &Executor) -> crate::Result<usi
         claim(db, queued).await?
     };
     for r in &claimed {
-        crate::services::runs::record(
+        crate::store::status::record(
             db,
             r.id,
             Status::Scheduled,
@@ -99,8 +90,7 @@ fn candidates() -> sea_orm::Select<run::Entity> {
 
 /// Claims the runs that fit their project's concurrency limit.
 async fn claim<C: ConnectionTrait>(db: &C, queued: Vec<run::Model>) -> crate::Result<Vec<run::Model>> {
-    let active: Vec<&str> =
-        spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
+    let active = crate::store::runs::active_statuses();
     let mut room: HashMap<Uuid, i64> = HashMap::new();
     let mut claimed = Vec::new();
     for r in queued {
@@ -115,7 +105,7 @@ async fn claim<C: ConnectionTrait>(db: &C, queued: Vec<run::Model>) -> crate::Re
                     .filter(run::Column::ProjectId.eq(r.project_id))
                     .filter(run::Column::Status.is_in(active.clone()))
                     // runs logged from outside Myelin take no slot
-                    .filter(run::Column::Kind.is_not_in(crate::services::runs::UNDISPATCHED))
+                    .filter(run::Column::Kind.is_not_in(crate::store::runs::undispatched()))
                     .count(db)
                     .await?;
                 e.insert(limit as i64 - busy as i64)

@@ -88,7 +88,7 @@ fn benches(c: &mut Criterion) {
             .iter()
             .map(|op| {
                 let subject = spec::cache::Subject {
-                    kind: op.run.kind.as_deref().unwrap_or_default(),
+                    kind: op.run.kind.map(|k| k.as_str()).unwrap_or_default(),
                     params: &op.run.params,
                     pods: spec::placement::pod_specs(&op.run.manifests),
                     connections: vec![],

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::io::{normalize_params, Io};
+use crate::lifecycle::RunKind;
 use crate::render::Renderer;
 use crate::yaml::Doc;
 
@@ -63,6 +64,50 @@ pub struct Execution {
     pub upstream: Map<String, Value>,
     /// Compile every matrix child (otherwise the first few, enough to show).
     pub all_children: bool,
+    /// Who retries a failed attempt: what the Job manifests say about retries depends on it.
+    pub retries: Retries,
+}
+
+/// Who retries a failed attempt of a batch Job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Retries {
+    /// Polyaxon's semantics (the `myelin compile` contract): `backoffLimit` is `termination.maxRetries`.
+    #[default]
+    Kubernetes,
+    /// Myelin's server: each retry is a new Job (a Job's pod template is immutable), so the Job itself never
+    /// retries (`backoffLimit: 0`), and evictions and preemptions, not the user's failures, make the Job
+    /// replace the pod (`podFailurePolicy`, `podReplacementPolicy: Failed`). What the editor previews too.
+    Myelin,
+}
+
+/// A run's `termination` (the component's, under what its operation and pipeline set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Termination {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Seconds a run may take before it is failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// Seconds the finished workload is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+}
+
+impl Termination {
+    /// From a `termination` section the schema has checked (integers); negative values mean none.
+    pub(crate) fn from_value(v: &Value) -> Self {
+        let int = |k: &str| v.get(k).and_then(Value::as_i64).filter(|n| *n >= 0);
+        Termination {
+            max_retries: int("maxRetries").map(|n| n.min(u32::MAX as i64) as u32),
+            timeout: int("timeout").map(|n| n as u64),
+            ttl: int("ttl").map(|n| n as u64),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Termination::default()
+    }
 }
 
 /// What one run (or op, or matrix child) compiles to.
@@ -70,8 +115,14 @@ pub struct Execution {
 #[serde(default)]
 pub struct Run {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<RunKind>,
     pub pipeline: Option<String>,
+    /// The run's `name` (the operation's over its component's). Serialized as `run_name`: a DAG op already
+    /// carries its name in the DAG under `name`.
+    #[serde(rename = "run_name", skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Termination::is_empty", default)]
+    pub termination: Termination,
     pub params: Map<String, Value>,
     pub manifests: Vec<Value>,
     pub ops: Vec<Op>,
@@ -129,8 +180,30 @@ pub struct Compiled {
     pub run: Run,
 }
 
-pub const RUN_KINDS: &[&str] =
-    &["job", "service", "dag", "tfjob", "pytorchjob", "mpijob", "raycluster", "daskcluster"];
+impl Run {
+    /// The main container of the first pod (a job's `main`, a Kubeflow job's first replica's), if any.
+    pub fn main_container(&self) -> Option<&Value> {
+        crate::placement::pod_specs(&self.manifests).first().and_then(|p| p.get("containers")?.get(0))
+    }
+
+    /// The image of the main container, as written.
+    pub fn main_image(&self) -> Option<&str> {
+        self.main_container()?.get("image")?.as_str()
+    }
+
+    /// The run kinds a pipeline will start (its ops', or its matrix children's).
+    pub fn children_kinds(&self) -> std::collections::BTreeSet<RunKind> {
+        let mut kinds: std::collections::BTreeSet<RunKind> =
+            self.ops.iter().filter_map(|o| o.run.kind).filter(|k| *k != RunKind::Dag).collect();
+        for o in &self.ops {
+            kinds.extend(o.run.children_kinds());
+        }
+        if self.matrix.is_some() {
+            kinds.extend(self.kind);
+        }
+        kinds
+    }
+}
 
 /// Compiles a polyaxonfile (and its overlays) with params.
 pub fn compile(opts: &Options) -> Compiled {

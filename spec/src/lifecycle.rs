@@ -100,9 +100,94 @@ impl Status {
     }
 }
 
+/// What a run is: the kind its component's `run` compiles to, or one of Myelin's own (a matrix sweep's parent,
+/// a run logged by an MLflow client outside Myelin). Stored as its lowercase name; parsing is strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    Job,
+    Service,
+    Dag,
+    TfJob,
+    PyTorchJob,
+    MpiJob,
+    RayCluster,
+    DaskCluster,
+    /// A matrix sweep: its children are the runs.
+    Matrix,
+    /// Started by an MLflow client outside Myelin: no spec, no executor.
+    External,
+}
+
+/// The kinds a component's `run.kind` may name, in Polyaxon's words.
+pub const COMPONENT_KINDS: [RunKind; 8] = [
+    RunKind::Job,
+    RunKind::Service,
+    RunKind::Dag,
+    RunKind::TfJob,
+    RunKind::PyTorchJob,
+    RunKind::MpiJob,
+    RunKind::RayCluster,
+    RunKind::DaskCluster,
+];
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Job => "job",
+            RunKind::Service => "service",
+            RunKind::Dag => "dag",
+            RunKind::TfJob => "tfjob",
+            RunKind::PyTorchJob => "pytorchjob",
+            RunKind::MpiJob => "mpijob",
+            RunKind::RayCluster => "raycluster",
+            RunKind::DaskCluster => "daskcluster",
+            RunKind::Matrix => "matrix",
+            RunKind::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        COMPONENT_KINDS.into_iter().chain([RunKind::Matrix, RunKind::External]).find(|k| k.as_str() == s)
+    }
+
+    /// A pipeline: its ops or children are the runs that execute.
+    pub fn is_pipeline(self) -> bool {
+        matches!(self, RunKind::Dag | RunKind::Matrix)
+    }
+
+    /// Kinds no executor runs (they take no slot): external runs and pipelines.
+    pub fn is_dispatched(self) -> bool {
+        !matches!(self, RunKind::Dag | RunKind::Matrix | RunKind::External)
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_kinds_round_trip_and_unknown_ones_are_refused() {
+        for k in COMPONENT_KINDS.into_iter().chain([RunKind::Matrix, RunKind::External]) {
+            assert_eq!(RunKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        assert_eq!(RunKind::parse("Job"), None);
+        assert_eq!(RunKind::parse("notebook"), None);
+        assert!(!RunKind::Dag.is_dispatched() && RunKind::TfJob.is_dispatched());
+    }
 
     #[test]
     fn done_is_final_and_stopping_only_ends() {

@@ -4,12 +4,15 @@
 use serde_json::{json, Map, Value};
 
 use crate::catalog::Catalog;
+use crate::compile::{Retries, Termination};
 use crate::pod::{template, PodInput};
 
 pub struct Workload<'a> {
     pub uuid: &'a str,
     pub run: &'a Value,
-    pub termination: &'a Value,
+    pub termination: Termination,
+    /// Who retries a failed Job (Myelin's server does it itself, with a new Job per attempt).
+    pub retries: Retries,
     pub catalog: &'a Catalog,
 }
 
@@ -44,15 +47,29 @@ impl Workload<'_> {
     fn termination_fields(&self) -> Map<String, Value> {
         let t = self.termination;
         let mut m = Map::new();
-        m.insert(
-            "backoffLimit".into(),
-            t.get("maxRetries").filter(|v| !v.is_null()).cloned().unwrap_or(json!(0)),
-        );
-        if let Some(v) = t.get("timeout").filter(|v| !v.is_null()) {
-            m.insert("activeDeadlineSeconds".into(), v.clone());
+        m.insert("backoffLimit".into(), json!(t.max_retries.unwrap_or(0)));
+        if let Some(v) = t.timeout {
+            m.insert("activeDeadlineSeconds".into(), json!(v));
         }
-        if let Some(v) = t.get("ttl").filter(|v| !v.is_null()) {
-            m.insert("ttlSecondsAfterFinished".into(), v.clone());
+        if let Some(v) = t.ttl {
+            m.insert("ttlSecondsAfterFinished".into(), json!(v));
+        }
+        m
+    }
+
+    /// A batch Job's fields: its termination, and when Myelin retries, the fixed policy that leaves retries to
+    /// Myelin and replaces pods that were evicted or preempted (not the user's failures).
+    fn job_fields(&self) -> Map<String, Value> {
+        let mut m = self.termination_fields();
+        if self.retries == Retries::Myelin {
+            m.insert("backoffLimit".into(), json!(0));
+            m.insert(
+                "podFailurePolicy".into(),
+                json!({"rules": [
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+                ]}),
+            );
+            m.insert("podReplacementPolicy".into(), json!("Failed"));
         }
         m
     }
@@ -86,7 +103,7 @@ impl Workload<'_> {
     }
 
     fn job(&self) -> Result<Vec<Value>, String> {
-        let mut spec = self.termination_fields();
+        let mut spec = self.job_fields();
         spec.insert("template".into(), self.pod(self.run, "main", Some("Never"))?);
         Ok(vec![json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": self.metadata(), "spec": spec})])
     }

@@ -378,7 +378,7 @@ impl Compiler<'_> {
             }
         }
         Some(Run {
-            kind: Some(run_kind.to_string()),
+            kind: crate::lifecycle::RunKind::parse(run_kind),
             pipeline: Some("matrix".into()),
             params: params.into_iter().filter(|(_, v)| !v.is_null()).map(|(io, v)| (io.name, v)).collect(),
             matrix: Some(Matrix { kind, suggestions, children }),

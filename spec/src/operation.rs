@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::compile::{join, At, Compiler, Inherited, Run};
+use crate::compile::{join, At, Compiler, Inherited, Run, Termination};
 use crate::io::{normalize_params, Io};
+use crate::lifecycle::RunKind;
 use crate::params::{expose_env, Resolved};
 use crate::patch::{merge, Strategy};
 use crate::schema;
@@ -60,6 +61,8 @@ impl Compiler<'_> {
                 merge(component["run"]["environment"].clone(), env.clone(), Strategy::PreMerge);
         }
         let kind = component["run"]["kind"].as_str().unwrap_or_default().to_string();
+        let termination = self.termination(&component, at)?;
+        let name = component.get("name").and_then(Value::as_str).map(str::to_string);
 
         if op.get("schedule").is_some_and(|s| !s.is_null()) {
             let mut tick = op.clone();
@@ -77,7 +80,8 @@ impl Compiler<'_> {
             self.resolve_params(op, &component, at, comp_at, &matrix_params, inh)?;
 
         if let Some(m) = matrix {
-            return self.matrix(op, &m, at, inh, &kind, params);
+            let run = self.matrix(op, &m, at, inh, &kind, params)?;
+            return Some(Run { name, ..run });
         }
         let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh, globals);
         for (name, p) in normalize_params(op.get("params")) {
@@ -97,7 +101,8 @@ impl Compiler<'_> {
                 return None;
             }
             return self.dag(&component, comp_at, &params, inh).map(|ops| Run {
-                kind: Some(kind),
+                kind: Some(RunKind::Dag),
+                name,
                 pipeline: Some("dag".into()),
                 params: public_params(&params, &runtime),
                 ops,
@@ -108,11 +113,11 @@ impl Compiler<'_> {
         }
         let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
         expose_env(&mut run, op, &params, &runtime);
-        let termination = component.get("termination").cloned().unwrap_or(Value::Null);
         let w = crate::manifests::Workload {
             uuid: &inh.uuid,
             run: &run,
-            termination: &termination,
+            termination,
+            retries: self.opts.execution.retries,
             catalog: &self.opts.catalog,
         };
         match w.build(&kind) {
@@ -120,8 +125,10 @@ impl Compiler<'_> {
                 crate::lint::run(self, &component, &run, comp_at);
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(Run {
-                    kind: Some(kind),
+                    kind: RunKind::parse(&kind),
                     pipeline: None,
+                    name,
+                    termination,
                     params: public_params(&params, &runtime),
                     manifests,
                     cache: component.get("cache").cloned().unwrap_or(Value::Null),
@@ -145,6 +152,28 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+
+    /// The run's `termination`, once the operation and its pipeline have layered theirs on the component's.
+    /// The component's own values were checked with it; a bad value here came from the operation.
+    fn termination(&mut self, component: &Value, at: At) -> Option<Termination> {
+        let t = component.get("termination").cloned().unwrap_or(Value::Null);
+        let mut ok = true;
+        for key in ["maxRetries", "timeout", "ttl"] {
+            if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
+                let p = join(&join(at.path, "termination"), key);
+                self.error(
+                    At { doc: at.doc, path: &p },
+                    "invalid_type",
+                    format!(
+                        "termination.{key} must be an integer number of {}",
+                        if key == "maxRetries" { "retries" } else { "seconds" }
+                    ),
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| Termination::from_value(&t))
     }
 
     /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`.

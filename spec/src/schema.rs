@@ -214,7 +214,10 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
         c.error(
             At { doc: at.doc, path: &kind_path },
             "invalid_run_kind",
-            format!("run.kind must be one of {}", crate::compile::RUN_KINDS.join(", ")),
+            format!(
+                "run.kind must be one of {}",
+                crate::lifecycle::COMPONENT_KINDS.map(|k| k.as_str()).join(", ")
+            ),
         );
         return;
     };

@@ -25,7 +25,7 @@ fn inputs(c: &spec::Compiled, spec: &CacheSpec, digests: &BTreeMap<String, Strin
     let pods = spec::placement::pod_specs(&c.run.manifests);
     KeyInputs::of(
         &Subject {
-            kind: c.run.kind.as_deref().unwrap_or_default(),
+            kind: c.run.kind.map(|k| k.as_str()).unwrap_or_default(),
             params: &c.run.params,
             pods,
             connections: vec![],

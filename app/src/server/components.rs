@@ -61,11 +61,14 @@ pub async fn preflight(
         catalog: (*st.connections).clone(),
         refs: &library,
         run_uuid: None,
-        execution: spec::Execution { all_children: true, ..Default::default() },
+        execution: spec::Execution {
+            all_children: true,
+            retries: spec::compile::Retries::Myelin,
+            ..Default::default()
+        },
     });
     if !out.valid {
         return Ok(None);
     }
-    let compiled = serde_json::to_value(&out.run).map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(st.executor.preflight(&compiled).map(|f| (f.code.to_string(), f.message)))
+    Ok(st.executor.preflight(&out.run).map(|f| (f.code.to_string(), f.message)))
 }

@@ -210,7 +210,7 @@ pub async fn stream_run_events(
                 if last.as_deref() != Some(key.as_str()) {
                     let data =
                         serde_json::json!({"status": r.status, "updated_at": r.updated_at}).to_string();
-                    let done = spec::lifecycle::Status::parse(&r.status).is_some_and(|s| s.is_done());
+                    let done = r.status().is_ok_and(|s| s.is_done());
                     let next = if done { Phase::Ending } else { Phase::Watching(Some(key)) };
                     return Some((Ok(Event::default().event("status").data(data)), next));
                 }

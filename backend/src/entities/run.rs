@@ -57,6 +57,22 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+impl Model {
+    pub fn status(&self) -> crate::Result<spec::lifecycle::Status> {
+        crate::store::status_of(self.id, &self.status)
+    }
+
+    pub fn kind(&self) -> crate::Result<spec::lifecycle::RunKind> {
+        crate::store::kind_of(self.id, &self.kind)
+    }
+
+    /// The compiled answer stored with the run (`spec::compile::Run`); external runs have none.
+    pub fn compiled(&self) -> crate::Result<spec::compile::Run> {
+        serde_json::from_value(self.compiled.clone())
+            .map_err(|e| crate::Error::Internal(format!("run {}: stored compiled spec: {e}", self.id)))
+    }
+}
+
 /// What lists and MLflow's run info need of a run: everything but the spec texts (cheap to read by the
 /// thousand).
 #[derive(Clone, Debug, PartialEq, DerivePartialModel, sea_orm::FromQueryResult)]
@@ -73,6 +89,16 @@ pub struct Info {
     pub finished_at: Option<ChronoDateTimeUtc>,
     pub deleted_at: Option<ChronoDateTimeUtc>,
     pub inputs: Option<Json>,
+}
+
+impl Info {
+    pub fn status(&self) -> crate::Result<spec::lifecycle::Status> {
+        crate::store::status_of(self.id, &self.status)
+    }
+
+    pub fn kind(&self) -> crate::Result<spec::lifecycle::RunKind> {
+        crate::store::kind_of(self.id, &self.kind)
+    }
 }
 
 impl From<&Model> for Info {

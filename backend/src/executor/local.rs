@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::logs::{append, pump, LogSpool};
 use crate::artifacts::Artifacts;
 use crate::entities::run;
-use crate::services::runs::transition;
+use crate::store::status::{report, transition};
 
 /// How long a stopped run gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(10);
@@ -91,9 +91,8 @@ impl LocalExecutor {
             if let Err(e) = me.supervise(r, stop, tx).await {
                 tracing::error!(run = %id, error = ?e, "local executor failed");
                 let msg = format!("the local executor failed: {e}");
-                if !transition(&me.db, id, Status::Failed, "ExecutorError", Some(&msg)).await.unwrap_or(false)
-                {
-                    let _ = transition(&me.db, id, Status::Stopped, "ExecutorError", Some(&msg)).await;
+                if !report(&me.db, id, Status::Failed, "ExecutorError", Some(&msg)).await {
+                    report(&me.db, id, Status::Stopped, "ExecutorError", Some(&msg)).await;
                 }
             }
             me.logs.archive(project, id).await;
@@ -108,7 +107,10 @@ impl LocalExecutor {
         stop: Arc<Notify>,
         tx: broadcast::Sender<String>,
     ) -> crate::Result<()> {
-        let main = r.compiled["manifests"][0]["spec"]["template"]["spec"]["containers"][0].clone();
+        let compiled = r.compiled()?;
+        let pod =
+            spec::placement::pod_specs(&compiled.manifests).first().copied().cloned().unwrap_or_default();
+        let main = pod["containers"][0].clone();
         let argv: Vec<String> = ["command", "args"]
             .iter()
             .flat_map(|k| main[*k].as_array().cloned().unwrap_or_default())
@@ -121,8 +123,7 @@ impl LocalExecutor {
                 .await
                 .map_err(|e| crate::Error::Internal(format!("{}: {e}", dir.display())))?;
         }
-        let token = crate::services::run_tokens::issue(&self.db, r.id).await?;
-        let pod = r.compiled["manifests"][0]["spec"]["template"]["spec"].clone();
+        let token = crate::store::tokens::issue(&self.db, r.id).await?;
         match super::init::run(
             &pod,
             &workdir,
@@ -195,21 +196,10 @@ impl LocalExecutor {
                     cmd.env(n, v);
                 }
             }
-            let api = format!("{}/api/v1", self.server_url);
-            for (k, v) in [
-                ("MYELIN_RUN_UUID", r.id.to_string()),
-                ("MYELIN_PROJECT_ID", r.project_id.to_string()),
-                ("MYELIN_URL", self.server_url.clone()),
-                ("MYELIN_API", api),
-                ("MYELIN_RUN_TOKEN", token.clone()),
-                ("MYELIN_RUN_DIR", workdir.display().to_string()),
-                ("MLFLOW_TRACKING_URI", self.server_url.clone()),
-                ("MLFLOW_RUN_ID", r.id.simple().to_string()),
-                ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
-                ("MLFLOW_TRACKING_TOKEN", token.clone()),
-            ] {
+            for (k, v) in super::tracking_env(&r, &self.server_url, &token) {
                 cmd.env(k, v);
             }
+            cmd.env("MYELIN_RUN_DIR", &workdir);
             let mut child = match cmd.spawn() {
                 Ok(c) => c,
                 Err(e) => {
@@ -310,9 +300,7 @@ impl LocalExecutor {
 
     /// `termination.ttl`: the run's work directory is removed that long after it finished (logs are kept).
     fn schedule_cleanup(&self, r: &run::Model, workdir: PathBuf) {
-        let Some(ttl) = r.compiled["manifests"][0]["spec"]["ttlSecondsAfterFinished"].as_u64() else {
-            return;
-        };
+        let Some(ttl) = r.compiled().ok().and_then(|c| c.termination.ttl) else { return };
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(ttl)).await;
             let _ = tokio::fs::remove_dir_all(&workdir).await;
@@ -322,7 +310,7 @@ impl LocalExecutor {
     /// After a restart: runs this process was supervising are gone with it. Their process groups are ended and
     /// they are marked failed, never left "running". Queued runs are picked up again by the scheduler.
     pub async fn recover(&self) -> crate::Result<usize> {
-        let orphans = super::left_behind(&self.db).await?;
+        let orphans = crate::store::runs::left_behind(&self.db).await?;
         for r in &orphans {
             fail_orphan(&self.db, &self.logs, r).await?;
         }

@@ -8,7 +8,7 @@ pub mod logs;
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use spec::lifecycle::RunKind;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -16,16 +16,20 @@ pub use self::kube::KubeExecutor;
 use crate::entities::run;
 pub use local::LocalExecutor;
 
-/// Runs a previous server process left in an active status (runs logged from outside Myelin excepted).
-pub(crate) async fn left_behind(db: &sea_orm::DatabaseConnection) -> crate::Result<Vec<run::Model>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let active: Vec<&str> =
-        spec::lifecycle::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
-    Ok(run::Entity::find()
-        .filter(run::Column::Status.is_in(active))
-        .filter(run::Column::Kind.is_not_in(crate::services::runs::UNDISPATCHED))
-        .all(db)
-        .await?)
+/// What a run's process is given to report to Myelin (`mlflow` reads the `MLFLOW_*` ones unmodified); the
+/// same on both executors. `server_url` is how the job reaches the server.
+pub fn tracking_env(r: &run::Model, server_url: &str, token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("MYELIN_RUN_UUID", r.id.to_string()),
+        ("MYELIN_PROJECT_ID", r.project_id.to_string()),
+        ("MYELIN_URL", server_url.to_string()),
+        ("MYELIN_API", format!("{server_url}/api/v1")),
+        ("MYELIN_RUN_TOKEN", token.to_string()),
+        ("MLFLOW_TRACKING_URI", server_url.to_string()),
+        ("MLFLOW_RUN_ID", r.id.simple().to_string()),
+        ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
+        ("MLFLOW_TRACKING_TOKEN", token.to_string()),
+    ]
 }
 
 /// The server's executor.
@@ -44,12 +48,11 @@ impl Executor {
     }
 
     /// Whether runs of this kind can be executed here (`Err` says why not).
-    pub fn supports(&self, kind: &str) -> Result<(), String> {
+    pub fn supports(&self, kind: RunKind) -> Result<(), String> {
+        use RunKind::*;
         match (self, kind) {
-            (_, "job") => Ok(()),
-            (Executor::Kubernetes(_), "service" | "tfjob" | "pytorchjob" | "mpijob" | "raycluster" | "daskcluster") => {
-                Ok(())
-            }
+            (_, Job) => Ok(()),
+            (Executor::Kubernetes(_), Service | TfJob | PyTorchJob | MpiJob | RayCluster | DaskCluster) => Ok(()),
             (Executor::Local(_), k) => Err(format!(
                 "the local executor runs jobs; a {k} run needs the Kubernetes executor (myelin serve --executor kubernetes)"
             )),
@@ -58,7 +61,7 @@ impl Executor {
     }
 
     /// Why no node could ever take the run (Kubernetes only; `None` when it fits or nothing is known).
-    pub fn preflight(&self, compiled: &Value) -> Option<spec::placement::Finding> {
+    pub fn preflight(&self, compiled: &spec::compile::Run) -> Option<spec::placement::Finding> {
         match self {
             Executor::Local(_) => None,
             Executor::Kubernetes(k) => k.preflight(compiled),

@@ -83,7 +83,7 @@ pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model
     let queued = run::Entity::find()
         .filter(run::Column::ProjectId.is_in(paths.keys().copied()))
         .filter(run::Column::Status.is_in(waiting))
-        .filter(run::Column::Kind.is_not_in(crate::services::runs::UNDISPATCHED))
+        .filter(run::Column::Kind.is_not_in(crate::store::runs::undispatched()))
         .order_by_asc(run::Column::CreatedAt)
         .limit(500)
         .all(db)

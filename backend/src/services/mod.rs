@@ -6,7 +6,6 @@ pub mod components;
 pub mod members;
 pub mod pipelines;
 pub mod projects;
-pub mod run_tokens;
 pub mod runs;
 pub mod settings;
 pub mod tokens;

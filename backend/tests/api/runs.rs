@@ -13,6 +13,7 @@ both_dbs!(
     invalid_files_are_refused_with_located_errors_and_nothing_is_stored,
     a_job_runs_to_success_with_its_output_and_environment,
     a_failing_job_reports_its_exit_code_and_retries,
+    termination_from_an_overlay_or_an_operation_reaches_the_runs_retries,
     a_job_past_its_timeout_is_killed,
     a_stopped_job_ends_with_its_whole_process_group,
     concurrency_limits_hold_runs_in_the_queue,
@@ -172,6 +173,27 @@ async fn a_failing_job_reports_its_exit_code_and_retries(app: TestApp) {
     assert_eq!(done["status"], "succeeded");
     assert_eq!(done["retries"], 1);
     assert!(statuses(&done).contains(&"retrying".to_string()), "{:?}", statuses(&done));
+}
+
+async fn termination_from_an_overlay_or_an_operation_reaches_the_runs_retries(app: TestApp) {
+    let ann = setup(&app).await;
+    // An overlay file (`-f job.yaml -f overlay.yaml`) sets the retries.
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": job("exit 1", ""), "overlays": ["termination: {maxRetries: 2}\n"]}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let done = wait_for(&app, &ann, r.json["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!((done["status"].as_str(), done["retries"].as_i64()), (Some("failed"), Some(2)));
+
+    // An operation's `termination` over its inline component's.
+    let op = "kind: operation\nname: op\ntermination: {maxRetries: 1}\ncomponent:\n  termination: {maxRetries: 5}\n  run:\n    kind: job\n    container: {image: busybox, command: [sh, -c, 'exit 1']}\n";
+    let run = submit(&app, &ann, op, json!({})).await;
+    assert_eq!(run["name"], "op", "the operation's name names the run");
+    let done = wait_for(&app, &ann, run["uuid"].as_str().unwrap(), &["failed", "succeeded"]).await;
+    assert_eq!((done["status"].as_str(), done["retries"].as_i64()), (Some("failed"), Some(1)));
 }
 
 async fn a_job_past_its_timeout_is_killed(app: TestApp) {

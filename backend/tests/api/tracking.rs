@@ -137,7 +137,7 @@ async fn queued_run(app: &TestApp, u: &TestUser) -> (String, String) {
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
     let id = r.json["uuid"].as_str().unwrap().to_string();
-    let token = backend::services::run_tokens::issue(&app.db, id.parse().unwrap()).await.unwrap();
+    let token = backend::store::tokens::issue(&app.db, id.parse().unwrap()).await.unwrap();
     (id, token)
 }
 

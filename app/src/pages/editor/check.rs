@@ -57,7 +57,8 @@ pub fn check(text: &str, library: &spec::library::Library, params: &[(String, St
         catalog: Default::default(),
         refs: library,
         run_uuid: None,
-        execution: Default::default(),
+        // The manifests shown are those the server applies.
+        execution: spec::Execution { retries: spec::compile::Retries::Myelin, ..Default::default() },
     });
     let problems = out
         .errors

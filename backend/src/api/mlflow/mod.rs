@@ -122,7 +122,7 @@ where
         let app = AppState::from_ref(state);
         if let Some(token) = crate::auth::extract::bearer(parts) {
             let token = token?;
-            if let Some((run, user)) = crate::services::run_tokens::resolve(&app.db, token).await? {
+            if let Some((run, user)) = crate::store::tokens::resolve(&app.db, token).await? {
                 return Ok(Principal::Run { run: Box::new(run), user });
             }
             let user = crate::services::tokens::user_for_token(&app.db, token).await?;

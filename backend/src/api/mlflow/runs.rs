@@ -117,7 +117,7 @@ pub async fn update(
     if let Some(name) = req.run_name.filter(|n| !n.is_empty()) {
         tracking::log(&app.db, &r, &[], &[], &[(tracking::RUN_NAME_TAG.to_string(), name)]).await?;
     }
-    if let (Some(s), true) = (req.status.as_deref(), r.kind == run_service::EXTERNAL) {
+    if let (Some(s), true) = (req.status.as_deref(), r.kind == spec::lifecycle::RunKind::External.as_str()) {
         let (to, reason) = match s {
             "RUNNING" => (Status::Running, "Running"),
             "FINISHED" => (Status::Succeeded, "Succeeded"),

@@ -87,13 +87,12 @@ impl KubeExecutor {
     }
 
     /// The pre-flight check of a compiled run: the first reason no node could ever take one of its pods.
-    pub fn preflight(&self, compiled: &Value) -> Option<spec::placement::Finding> {
+    pub fn preflight(&self, compiled: &spec::compile::Run) -> Option<spec::placement::Finding> {
         if !self.cache.synced("nodes") {
             return None;
         }
         let nodes = self.node_views();
-        let manifests = compiled["manifests"].as_array().cloned().unwrap_or_default();
-        spec::placement::pod_specs(&manifests)
+        spec::placement::pod_specs(&compiled.manifests)
             .into_iter()
             .find_map(|pod| spec::placement::never_fits(&spec::placement::Needs::of_pod_spec(pod), &nodes))
     }

@@ -15,7 +15,7 @@ use super::objects::{Attempt, FIELD_MANAGER};
 use super::{resource, system_line, watch, Diagnosis, KubeExecutor, EXECUTOR};
 use crate::entities::run;
 use crate::executor::logs::append;
-use crate::services::runs::transition;
+use crate::store::status::{report, report_note};
 
 /// Failures talking to the cluster: the API refused (the run fails with its words) or could not be reached
 /// (the run goes back to the queue).
@@ -46,9 +46,7 @@ impl KubeExecutor {
             Ok(name) => {
                 self.clear_backoff();
                 let msg = format!("{name} applied in namespace {}", self.namespace);
-                let _ =
-                    crate::services::runs::record(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg))
-                        .await;
+                report_note(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg)).await;
                 self.dirty.push(id);
             }
             Err(ApiError::Refused(why)) => {
@@ -64,7 +62,7 @@ impl KubeExecutor {
                     }),
                 )
                 .await;
-                let _ = transition(&self.db, id, Status::Failed, "DispatchRefused", Some(&msg)).await;
+                report(&self.db, id, Status::Failed, "DispatchRefused", Some(&msg)).await;
                 self.logs.archive(r.project_id, id).await;
             }
             Err(ApiError::Unreachable(why)) => {
@@ -74,7 +72,7 @@ impl KubeExecutor {
                     wait.as_secs()
                 );
                 tracing::warn!(run = %id, "{msg}");
-                let _ = transition(&self.db, id, Status::Queued, "ClusterUnreachable", Some(&msg)).await;
+                report(&self.db, id, Status::Queued, "ClusterUnreachable", Some(&msg)).await;
                 let wake = self.wake.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
@@ -88,11 +86,11 @@ impl KubeExecutor {
     async fn apply(&self, r: &run::Model) -> Result<String, ApiError> {
         let attempt =
             Attempt { run: r.id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
-        let manifests = r.compiled["manifests"].as_array().cloned().unwrap_or_default();
+        let manifests = r.compiled().map_err(|e| ApiError::Refused(e.to_string()))?.manifests;
         if manifests.is_empty() {
             return Err(ApiError::Refused("the compiled run has no manifests".into()));
         }
-        let token = crate::services::run_tokens::issue(&self.db, r.id)
+        let token = crate::store::tokens::issue(&self.db, r.id)
             .await
             .map_err(|e| ApiError::Unreachable(e.to_string()))?;
         run::Entity::update_many()
@@ -107,7 +105,7 @@ impl KubeExecutor {
             owner.get_or_insert(applied);
         }
         let owner = owner.expect("at least one manifest");
-        let env = self.tracking_env(r, &token);
+        let env = super::super::tracking_env(r, &self.server_url, &token);
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
         self.apply_one(&attempt.secret(&env, &owner)).await?;
         Ok(format!("{} {}", owner["kind"].as_str().unwrap_or_default(), attempt.name()))
@@ -138,20 +136,6 @@ impl KubeExecutor {
         v["apiVersion"] = Value::String(ar.api_version.clone());
         v["kind"] = Value::String(ar.kind.clone());
         Ok(v)
-    }
-
-    fn tracking_env(&self, r: &run::Model, token: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("MYELIN_RUN_UUID", r.id.to_string()),
-            ("MYELIN_PROJECT_ID", r.project_id.to_string()),
-            ("MYELIN_URL", self.server_url.clone()),
-            ("MYELIN_API", format!("{}/api/v1", self.server_url)),
-            ("MYELIN_RUN_TOKEN", token.to_string()),
-            ("MLFLOW_TRACKING_URI", self.server_url.clone()),
-            ("MLFLOW_RUN_ID", r.id.simple().to_string()),
-            ("MLFLOW_EXPERIMENT_ID", r.project_id.simple().to_string()),
-            ("MLFLOW_TRACKING_TOKEN", token.to_string()),
-        ]
     }
 
     fn extend_backoff(&self) -> Duration {

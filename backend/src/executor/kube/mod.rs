@@ -37,7 +37,7 @@ use objects::Attempt;
 use super::logs::{append, LogSpool};
 use crate::artifacts::Artifacts;
 use crate::entities::run;
-use crate::services::runs::transition;
+use crate::store::status::transition;
 
 /// Which executor a run row was dispatched to.
 pub const EXECUTOR: &str = "kubernetes";
@@ -179,7 +179,8 @@ impl KubeExecutor {
             Attempt { run: id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
         let dp =
             DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
-        for o in attempt.objects(r.compiled["manifests"].as_array().map(Vec::as_slice).unwrap_or_default()) {
+        let manifests = r.compiled().map(|c| c.manifests).unwrap_or_default();
+        for o in attempt.objects(&manifests) {
             let api: Api<DynamicObject> =
                 Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&o));
             match api.delete(&attempt.name(), &dp).await {
@@ -196,7 +197,7 @@ impl KubeExecutor {
     /// is brought up to date by the watchers' first list. Local runs left behind are failed as the local
     /// executor does.
     pub async fn recover(self: &Arc<Self>) -> crate::Result<usize> {
-        let runs = super::left_behind(&self.db).await?;
+        let runs = crate::store::runs::left_behind(&self.db).await?;
         let mut touched = 0;
         for r in runs {
             if r.executor != EXECUTOR {
@@ -204,13 +205,13 @@ impl KubeExecutor {
                 touched += 1;
                 continue;
             }
-            let status = Status::parse(&r.status).unwrap_or(Status::Created);
+            let status = r.status()?;
             if status == Status::Stopping {
                 self.stop(r.id);
                 touched += 1;
                 continue;
             }
-            let first = r.compiled["manifests"][0].clone();
+            let Some(first) = r.compiled()?.manifests.into_iter().next() else { continue };
             let api: Api<DynamicObject> =
                 Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&first));
             match api.get_opt(&objects::name(r.id, r.retries)).await {
@@ -236,11 +237,14 @@ impl KubeExecutor {
 
     async fn set_diagnosis(&self, id: Uuid, d: Option<&Diagnosis>) {
         let v = d.map(|d| serde_json::to_value(d).unwrap_or_default());
-        let _ = run::Entity::update_many()
+        let written = run::Entity::update_many()
             .col_expr(run::Column::Diagnosis, Expr::value(v))
             .filter(run::Column::Id.eq(id))
             .exec(&self.db)
             .await;
+        if let Err(e) = written {
+            tracing::error!(run = %id, error = ?e, "cannot store the run's diagnosis");
+        }
     }
 
     /// A run ended: its log goes to the artifact store once the follower is done with it.

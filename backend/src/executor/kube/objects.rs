@@ -1,6 +1,10 @@
-//! What the Kubernetes executor applies for one attempt of a run: the compiled manifests, made ready for the
-//! cluster (namespace, attempt name and labels, Myelin's own retry policy, the tracking Secret in every
-//! container), and the Secret itself. Pure: JSON in, JSON out.
+//! What the Kubernetes executor applies for one attempt of a run: the compiled manifests exactly as `spec`
+//! built them (`Retries::Myelin`: the Job policy is the compiler's), plus only what an attempt adds:
+//!   - `metadata.name` (`run-<uuid>`, `-r<N>` for retries) and `metadata.namespace`;
+//!   - the labels `myelin.io/run`, `myelin.io/project`, `myelin.io/attempt` on every object and pod template,
+//!     and the run and attempt in Service / Deployment selectors;
+//!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container;
+//! and the Secret itself (the run token and `MLFLOW_*` settings). Pure: JSON in, JSON out.
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -48,15 +52,6 @@ impl Attempt<'_> {
                 o["metadata"]["namespace"] = json!(self.namespace);
                 merge(&mut o["metadata"]["labels"], self.labels());
                 let kind = o["kind"].as_str().unwrap_or_default().to_string();
-                if kind == "Job" {
-                    // Myelin decides retries (each one a new attempt); evictions and preemptions are not the
-                    // user's failures, so the Job replaces such a pod instead of failing.
-                    o["spec"]["backoffLimit"] = json!(0);
-                    o["spec"]["podFailurePolicy"] = json!({"rules": [
-                        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
-                    ]});
-                    o["spec"]["podReplacementPolicy"] = json!("Failed");
-                }
                 // Selectors follow the run and attempt, so a retry's pods are never mixed with the last one's.
                 let selector = match kind.as_str() {
                     "Service" => Some(&mut o["spec"]["selector"]),
@@ -152,19 +147,23 @@ mod tests {
     }
 
     #[test]
-    fn a_job_attempt_is_named_labelled_and_never_retried_by_kubernetes() {
+    fn a_job_attempt_is_named_and_labelled_and_keeps_the_compiled_spec() {
         let run = Uuid::nil();
         let a = Attempt { run, project: Uuid::max(), attempt: 2, namespace: "ml" };
         let o = &a.objects(&[job()])[0];
         assert_eq!(o["metadata"]["name"], format!("run-{run}-r2"));
         assert_eq!(o["metadata"]["namespace"], "ml");
         assert_eq!(o["metadata"]["labels"][ATTEMPT], "2");
-        assert_eq!(o["spec"]["backoffLimit"], 0);
-        assert_eq!(o["spec"]["activeDeadlineSeconds"], 60);
         assert_eq!(
-            o["spec"]["podFailurePolicy"]["rules"][0]["onPodConditions"][0]["type"],
-            "DisruptionTarget"
+            o["spec"],
+            {
+                let mut s = job()["spec"].clone();
+                s["template"] = o["spec"]["template"].clone();
+                s
+            },
+            "only the pod template's labels and env sources change"
         );
+        assert_eq!(o["spec"]["backoffLimit"], 3, "the compiler decides the Job's policy");
         let t = &o["spec"]["template"];
         assert_eq!(t["metadata"]["labels"][PROJECT], Uuid::max().to_string());
         let from = t["spec"]["containers"][0]["envFrom"].as_array().unwrap();

@@ -21,7 +21,7 @@ use super::assess::{assess, Seen};
 use super::objects::{ATTEMPT, RUN};
 use super::{resource, KubeExecutor, EXECUTOR};
 use crate::entities::run;
-use crate::services::runs::transition_with;
+use crate::store::status::transition_with;
 
 #[derive(Default)]
 pub struct Cache {
@@ -256,7 +256,7 @@ impl KubeExecutor {
 
     async fn try_sync(&self, id: Uuid) -> crate::Result<()> {
         let Some(r) = run::Entity::find_by_id(id).one(&self.db).await? else { return Ok(()) };
-        let status = Status::parse(&r.status).unwrap_or(Status::Created);
+        let status = r.status()?;
         if r.executor != EXECUTOR
             || status.is_done()
             || matches!(status, Status::Stopping | Status::Queued | Status::Created | Status::Compiled)
@@ -264,7 +264,8 @@ impl KubeExecutor {
             return Ok(());
         }
         let name = super::objects::name(id, r.retries);
-        let ar = resource(&r.compiled["manifests"][0]);
+        let Some(first) = r.compiled()?.manifests.into_iter().next() else { return Ok(()) };
+        let ar = resource(&first);
         let Some(top) = self.cache.get(&ar.plural, &name) else {
             tracing::debug!(plural = %ar.plural, %name, "sync: no workload seen");
             return Ok(());
@@ -328,7 +329,7 @@ impl KubeExecutor {
             u.exec(&self.db).await?;
         }
         if let Some(digest) = &learnt {
-            crate::services::runs::cache::learn_digest(&self.db, id, digest).await?;
+            crate::store::cache::learn_digest(&self.db, id, digest).await?;
         }
         if matches!(o.status, Status::Running) || o.status.is_done() {
             if let (Some(me), Some(pod)) = (

@@ -45,7 +45,7 @@ async fn one(
     p: &run::Model,
 ) -> Result<usize> {
     let kids = children(db, p.id).await?;
-    let mut status = Status::parse(&p.status).unwrap_or(Status::Running);
+    let mut status = p.status()?;
     let mut stop_reason = p.status_message.clone();
     if status == Status::Running {
         if let Some(why) = should_stop_early(db, p, &kids).await? {
@@ -180,7 +180,7 @@ async fn settle_waiting(db: &DatabaseConnection, c: &Child, info: &cache::CacheI
         Some(o) => run::Entity::find_by_id(o).one(db).await?,
         None => None,
     };
-    let ended = original.as_ref().map(|o| Status::parse(&o.status).unwrap_or(Status::Created));
+    let ended = original.as_ref().map(|o| o.status()).transpose()?;
     match (original, ended) {
         (Some(_), Some(s)) if !s.is_done() => Ok(()),
         (Some(o), Some(Status::Succeeded)) => {
@@ -237,8 +237,7 @@ async fn start(
         let Some(full) = run::Entity::find_by_id(uc.id).one(db).await? else { continue };
         let source = cache::source_of(&full);
         let data = tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
-        let mut outputs =
-            tracking::outputs(&tracking::declared_outputs(&full.compiled, &full.content), &data);
+        let mut outputs = tracking::outputs(&tracking::declared_outputs(&full.compiled), &data);
         let uuid = source.simple().to_string();
         for name in
             full.compiled["artifact_outputs"].as_array().into_iter().flatten().filter_map(Value::as_str)
@@ -350,7 +349,12 @@ fn recompile(
     refs: &dyn spec::Refs,
 ) -> std::result::Result<spec::compile::Run, String> {
     let overlays: Vec<String> = serde_json::from_value(p.overlays.clone()).unwrap_or_default();
-    let execution = spec::Execution { op: Some(op.to_string()), upstream, all_children: true };
+    let execution = spec::Execution {
+        op: Some(op.to_string()),
+        upstream,
+        all_children: true,
+        retries: spec::compile::Retries::Myelin,
+    };
     let out = crate::services::runs::compile_with(
         &p.content,
         &overlays,

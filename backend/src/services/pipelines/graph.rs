@@ -61,7 +61,7 @@ pub struct PipelineEdge {
 
 pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<PipelineGraph> {
     let p = crate::services::runs::find(db, a, id).await?;
-    if !super::is_pipeline(&p.kind) {
+    if !p.kind()?.is_pipeline() {
         return Err(Error::NotFound("pipeline"));
     }
     let kids = children(db, id).await?;
@@ -109,7 +109,7 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
             PipelineNode {
                 name: c.name.clone(),
                 run: c.id,
-                status: c.status.clone(),
+                status: c.status.as_str().to_string(),
                 reason: c.status_reason.clone(),
                 detail: suggestion(&p.compiled, c.step().index),
                 cache_hit: info.as_ref().is_some_and(|i| i.hit),

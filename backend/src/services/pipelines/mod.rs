@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use spec::lifecycle::Status;
+use spec::lifecycle::{RunKind, Status};
 use spec::pipeline::Step;
 use uuid::Uuid;
 
@@ -83,7 +83,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     let now = Utc::now();
     let id = Uuid::new_v4();
     let sub = p.sub;
-    let base = |id: Uuid, name: String, kind: String, status: Status| run::ActiveModel {
+    let base = |id: Uuid, name: String, kind: RunKind, status: Status| run::ActiveModel {
         executor: Set(p.executor.to_string()),
         ..crate::services::runs::new_run(id, p.project, p.user, name, kind, status, now)
     };
@@ -96,7 +96,12 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         started_at: Set(Some(now)),
         status_reason: Set(Some("Started".into())),
         executor: Set("pipeline".into()),
-        ..base(id, p.name.clone(), what.to_string(), Status::Running)
+        ..base(
+            id,
+            p.name.clone(),
+            if what == "dag" { RunKind::Dag } else { RunKind::Matrix },
+            Status::Running,
+        )
     };
     let mut rows = Vec::with_capacity(children.len());
     let mut events = Vec::with_capacity(children.len() + 3);
@@ -107,24 +112,16 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     }
     for (index, (step, child)) in children.into_iter().enumerate() {
         let cid = Uuid::new_v4();
-        let kind = child
-            .kind
-            .clone()
-            .or(out.run.kind.clone())
-            .filter(|k| k != "dag")
-            .unwrap_or_else(|| "job".into());
-        let kind = if what == "matrix" { out.run.kind.clone().unwrap_or(kind) } else { kind };
-        let main =
-            spec::placement::pod_specs(&child.manifests).first().map(|p| p["containers"][0]["image"].clone());
+        let kind = child.kind.or(out.run.kind).filter(|k| *k != RunKind::Dag).unwrap_or(RunKind::Job);
+        let kind = if what == "matrix" { out.run.kind.unwrap_or(kind) } else { kind };
+        let row = base(cid, step.name.clone(), kind, Status::Created);
         rows.push(run::ActiveModel {
-            compiled: Set(serde_json::to_value(child).map_err(|e| Error::Internal(e.to_string()))?),
-            image: Set(main.and_then(|i| i.as_str().map(str::to_string))),
             pipeline_id: Set(Some(id)),
             step: Set(Some(serde_json::to_value(&step).unwrap_or_default())),
             // Created in pipeline order, so lists sorted by creation show ops in order.
             created_at: Set(now + chrono::Duration::microseconds(index as i64 + 1)),
             updated_at: Set(now + chrono::Duration::microseconds(index as i64 + 1)),
-            ..base(cid, step.name.clone(), kind, Status::Created)
+            ..crate::services::runs::with_compiled(row, child)?
         });
         events.push(event(
             cid,
@@ -148,7 +145,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         run_event::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
     }
     txn.commit().await?;
-    crate::scheduler::nudge();
+    crate::store::nudge();
     Ok(id)
 }
 
@@ -170,21 +167,32 @@ fn event(
 }
 
 /// A child as the driver and the DAG view read it (no spec texts).
-#[derive(Debug, Clone, sea_orm::FromQueryResult, sea_orm::DerivePartialModel)]
-#[sea_orm(entity = "run::Entity")]
+#[derive(Debug, Clone)]
 pub struct Child {
     pub id: Uuid,
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub status_reason: Option<String>,
     pub step: Option<Value>,
     pub cache: Option<Value>,
     pub original_id: Option<Uuid>,
 }
 
+#[derive(sea_orm::FromQueryResult, sea_orm::DerivePartialModel)]
+#[sea_orm(entity = "run::Entity")]
+struct ChildRow {
+    id: Uuid,
+    name: String,
+    status: String,
+    status_reason: Option<String>,
+    step: Option<Value>,
+    cache: Option<Value>,
+    original_id: Option<Uuid>,
+}
+
 impl Child {
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Created)
+        self.status
     }
 
     pub fn step(&self) -> Step {
@@ -197,19 +205,28 @@ impl Child {
 }
 
 pub async fn children(db: &DatabaseConnection, pipeline: Uuid) -> Result<Vec<Child>> {
-    let mut out: Vec<Child> = run::Entity::find()
+    let rows: Vec<ChildRow> = run::Entity::find()
         .filter(run::Column::PipelineId.eq(pipeline))
         .order_by_asc(run::Column::CreatedAt)
-        .into_partial_model::<Child>()
+        .into_partial_model::<ChildRow>()
         .all(db)
         .await?;
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Child {
+                status: crate::store::status_of(r.id, &r.status)?,
+                id: r.id,
+                name: r.name,
+                status_reason: r.status_reason,
+                step: r.step,
+                cache: r.cache,
+                original_id: r.original_id,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     out.sort_by_key(|c| c.step().index);
     Ok(out)
-}
-
-/// Whether a run is a pipeline (its children are the runs).
-pub fn is_pipeline(kind: &str) -> bool {
-    matches!(kind, "dag" | "matrix")
 }
 
 /// Stopping a pipeline: it goes `stopping`; the driver stops its children and then ends it.
@@ -222,7 +239,7 @@ pub async fn stop(db: &DatabaseConnection, id: Uuid) -> Result<()> {
         Some("stop requested: stopping its runs"),
     )
     .await?;
-    crate::scheduler::nudge();
+    crate::store::nudge();
     Ok(())
 }
 
@@ -238,7 +255,7 @@ pub struct Progress {
 pub fn progress(children: &[Child]) -> Progress {
     let mut by_status = std::collections::BTreeMap::new();
     for c in children {
-        *by_status.entry(c.status.clone()).or_insert(0) += 1;
+        *by_status.entry(c.status.as_str().to_string()).or_insert(0) += 1;
     }
     Progress {
         total: children.len(),

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use spec::cache::{expired, explain, CacheSpec, KeyInputs, Subject};
 use spec::lifecycle::Status;
@@ -16,24 +15,7 @@ use uuid::Uuid;
 
 use crate::entities::run;
 use crate::error::Result;
-
-/// What `ops get` and the run page show about a run's cache.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CacheInfo {
-    pub enabled: bool,
-    pub key: String,
-    pub hit: bool,
-    /// The run whose results this one reuses.
-    pub original: Option<Uuid>,
-    /// The original is still in flight: this run waits for it and takes its results (pipelines only).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub waiting: bool,
-    /// Why it was reused, or what changed since the last run of the same name.
-    pub explanation: Vec<String>,
-    /// What went into the key.
-    #[schema(value_type = Object)]
-    pub inputs: KeyInputs,
-}
+pub use crate::store::cache::{info_of, CacheInfo};
 
 /// The decision for a new run: its cache record, and the run it reuses on a hit.
 pub struct Decision {
@@ -77,7 +59,7 @@ pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Dec
     let digests = known_digests(db, project, &pods).await?;
     let inputs = KeyInputs::of(
         &Subject {
-            kind: ask.run.kind.as_deref().unwrap_or_default(),
+            kind: ask.run.kind.map(|k| k.as_str()).unwrap_or_default(),
             params: &ask.run.params,
             pods,
             connections: ask.run.connections.clone(),
@@ -228,41 +210,9 @@ async fn known_digests(
     Ok(out)
 }
 
-/// An executor learnt the digest the run's image resolved to: from now on the run's key includes it, so a
-/// later run of the same tag matches it only while the tag still resolves there.
-pub async fn learn_digest(db: &DatabaseConnection, id: Uuid, digest: &str) -> Result<()> {
-    let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    let Some(mut info) = info_of(&r).filter(|i| !i.hit) else { return Ok(()) };
-    let mut changed = false;
-    for c in
-        info.inputs.containers.iter_mut().filter(|c| c.digest.is_none() && Some(&c.image) == r.image.as_ref())
-    {
-        c.digest = Some(digest.to_string());
-        changed = true;
-    }
-    if !changed {
-        return Ok(());
-    }
-    info.key = info.inputs.key();
-    run::Entity::update_many()
-        .col_expr(run::Column::CacheKey, sea_orm::sea_query::Expr::value(info.key.clone()))
-        .col_expr(
-            run::Column::Cache,
-            sea_orm::sea_query::Expr::value(serde_json::to_value(&info).unwrap_or_default()),
-        )
-        .filter(run::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// The run whose log and results a run shows: its original when it reused one, else itself.
 pub fn source_of(r: &run::Model) -> Uuid {
     info_of(r).filter(|c| c.hit).and_then(|c| c.original).unwrap_or(r.id)
-}
-
-pub fn info_of(r: &run::Model) -> Option<CacheInfo> {
-    r.cache.clone().and_then(|c| serde_json::from_value(c).ok())
 }
 
 fn short(id: Uuid) -> String {

@@ -9,11 +9,13 @@ use sea_orm::{
 use spec::lifecycle::Status;
 use uuid::Uuid;
 
-use super::{event, find, new_run, EXTERNAL};
+use super::{find, new_run};
 use crate::domain::Role;
 use crate::entities::{run, user};
 use crate::error::Result;
 use crate::services::projects::ProjectAccess;
+use crate::store::status::event;
+use spec::lifecycle::RunKind;
 
 const STARTED: &str = "started by an MLflow client outside Myelin";
 
@@ -38,7 +40,7 @@ pub async fn create_external(
         status_reason: Set(Some("ExternalRun".into())),
         status_message: Set(Some(STARTED.into())),
         started_at: Set(Some(started.unwrap_or(now))),
-        ..new_run(id, a.project.id, u.id, name, EXTERNAL.into(), Status::Running, now)
+        ..new_run(id, a.project.id, u.id, name, RunKind::External, Status::Running, now)
     }
     .insert(&txn)
     .await?;

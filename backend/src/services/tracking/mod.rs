@@ -329,19 +329,15 @@ pub fn summary(m: latest_metric::Model) -> MetricSummary {
     }
 }
 
-/// The names of a run's declared outputs: compiled with the run (pipeline children), else read from its file.
-pub fn declared_outputs(compiled: &serde_json::Value, content: &str) -> Vec<String> {
-    if let Some(names) = compiled["outputs"].as_array() {
-        return names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+/// The names of a run's declared outputs, as compiled with it (`spec::compile::Run::outputs`).
+pub fn declared_outputs(compiled: &serde_json::Value) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Declared {
+        #[serde(default)]
+        outputs: Vec<String>,
     }
-    let doc = spec::yaml::parse("f", content).map(|d| d.value).unwrap_or(serde_json::Value::Null);
-    doc["outputs"]
-        .as_array()
-        .or_else(|| doc["component"]["outputs"].as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o["name"].as_str().map(str::to_string))
-        .collect()
+    // Deserialized from the stored value in place: only `outputs` is read, nothing is cloned.
+    <Declared as serde::Deserialize>::deserialize(compiled).map(|d| d.outputs).unwrap_or_default()
 }
 
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).

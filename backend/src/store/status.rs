@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::entities::{run, run_event};
 use crate::error::Result;
 
-pub(super) async fn event<C: ConnectionTrait>(
+pub(crate) async fn event<C: ConnectionTrait>(
     db: &C,
     run_id: Uuid,
     status: Status,
@@ -81,7 +81,7 @@ pub async fn transition_with(
     also: Vec<(run::Column, SimpleExpr)>,
 ) -> Result<bool> {
     let Some(r) = run::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
-    let from = Status::parse(&r.status).unwrap_or(Status::Created);
+    let from = r.status()?;
     if !from.can_become(to) {
         return Ok(false);
     }
@@ -109,7 +109,56 @@ pub async fn transition_with(
     event(&txn, id, to, Some(reason), message).await?;
     txn.commit().await?;
     if to.is_done() {
-        crate::scheduler::nudge();
+        crate::store::nudge();
     }
     Ok(true)
+}
+
+/// A status move an executor reports and has nobody to hand an error back to: a failed write (a busy or
+/// briefly unreachable database) is retried with backoff, then logged with the run. Returns whether the run
+/// moved.
+pub async fn report(
+    db: &DatabaseConnection,
+    id: Uuid,
+    to: Status,
+    reason: &str,
+    message: Option<&str>,
+) -> bool {
+    let mut wait = std::time::Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match transition(db, id, to, reason, message).await {
+            Ok(moved) => return moved,
+            Err(e) if attempt < 5 => {
+                tracing::warn!(run = %id, to = %to, error = ?e, "status write failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 4;
+            }
+            Err(e) => {
+                tracing::error!(run = %id, to = %to, reason, error = ?e, "status write lost after 5 attempts")
+            }
+        }
+    }
+    false
+}
+
+/// As `report`, for a note on the status the run is already in (`record`).
+pub async fn report_note(
+    db: &DatabaseConnection,
+    id: Uuid,
+    status: Status,
+    reason: &str,
+    message: Option<&str>,
+) {
+    let mut wait = std::time::Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match record(db, id, status, reason, message).await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 => {
+                tracing::warn!(run = %id, error = ?e, "status note failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 4;
+            }
+            Err(e) => tracing::error!(run = %id, reason, error = ?e, "status note lost after 5 attempts"),
+        }
+    }
 }

@@ -1,0 +1,194 @@
+//! What users do to runs: submit (compile with `spec`, store, queue), stop, restart. Everything a run needs
+//! from its file is read from the one compiled answer (`spec::Compiled`): its name, kind, termination and
+//! image.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::Value;
+use spec::lifecycle::{RunKind, Status};
+use uuid::Uuid;
+
+use super::{cache, find, get, new_run, RunDetail, Submission};
+use crate::domain::Role;
+use crate::entities::{run, user};
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::services::projects::ProjectAccess;
+use crate::store::status::{event, transition};
+
+/// The most retries a file may ask for.
+const MAX_RETRIES: u32 = 100;
+
+/// Compiles and queues a run. Invalid files are refused with spec's located diagnostics.
+pub async fn submit(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    u: &user::Model,
+    sub: &Submission,
+    exec: &Executor,
+    connections: &spec::catalog::Catalog,
+    original: Option<Uuid>,
+) -> Result<RunDetail> {
+    a.require(Role::Member)?;
+    if sub.content.len() > 1024 * 1024 {
+        return Err(Error::PayloadTooLarge);
+    }
+    // `hubRef: NAME[:VERSION]` names one of the project's components.
+    let refs = crate::services::components::library(db, a.project.id).await?;
+    let out = super::compile(sub, connections, &refs);
+    if !out.valid {
+        return Err(Error::InvalidSpec(Box::new(out)));
+    }
+    let Some(kind) = out.run.kind else {
+        return Err(Error::Internal("a valid file compiled to no run kind".into()));
+    };
+    let name = sub.name.clone().or_else(|| out.run.name.clone()).unwrap_or_else(|| "run".into());
+    let name = crate::domain::bounded_text("name", &name, 128)?;
+    if out.run.pipeline.is_some() {
+        for k in out.run.children_kinds() {
+            exec.supports(k).map_err(Error::Unsupported)?;
+        }
+        let new = crate::services::pipelines::NewPipeline {
+            project: a.project.id,
+            user: u.id,
+            sub,
+            name,
+            executor: exec.name(),
+        };
+        let id = crate::services::pipelines::create(db, &new, &out).await?;
+        return get(db, a, id).await;
+    }
+    exec.supports(kind).map_err(Error::Unsupported)?;
+    if !sub.force {
+        if let Some(f) = exec.preflight(&out.run) {
+            return Err(Error::Unplaceable { code: f.code, message: f.message });
+        }
+    }
+    let ask = cache::Ask {
+        project: a.project.id,
+        name: &name,
+        run: &out.run,
+        in_pipeline: false,
+        upstream: Default::default(),
+        restart: original.is_some(),
+    };
+    let cached = cache::decide(db, &ask).await?;
+    let reused = cached.as_ref().and_then(|d| d.original.as_ref()).map(|o| o.id);
+    let now = Utc::now();
+    let id = Uuid::new_v4();
+    let txn = db.begin().await?;
+    run::ActiveModel {
+        original_id: Set(reused.or(original)),
+        cache_key: Set(cached.as_ref().map(|d| d.info.key.clone())),
+        cache: Set(cached.as_ref().map(|d| serde_json::to_value(&d.info).unwrap_or_default())),
+        content: Set(sub.content.clone()),
+        overlays: Set(serde_json::json!(sub.overlays)),
+        params: Set(Value::Object(sub.params.clone())),
+        ..with_compiled(new_run(id, a.project.id, u.id, name, kind, Status::Created, now), &out.run)?
+    }
+    .insert(&txn)
+    .await?;
+    let logged = crate::services::tracking::params_as_strings(&out.run.params);
+    if !logged.is_empty() {
+        crate::services::tracking::insert_params(&txn, id, &logged).await?;
+    }
+    for (status, reason) in [(Status::Created, "Submitted"), (Status::Compiled, "Compiled")] {
+        event(&txn, id, status, Some(reason), None).await?;
+    }
+    let mut done = run::Entity::update_many().filter(run::Column::Id.eq(id));
+    if let Some(d) = cached.as_ref().filter(|d| d.info.hit) {
+        // A hit is never queued: it is done, with its original's results.
+        let why = d.info.explanation.join("; ");
+        event(&txn, id, Status::Succeeded, Some("CacheHit"), Some(&why)).await?;
+        done = done
+            .col_expr(run::Column::Status, Expr::value(Status::Succeeded.as_str()))
+            .col_expr(run::Column::StatusReason, Expr::value("CacheHit"))
+            .col_expr(run::Column::StatusMessage, Expr::value(why))
+            .col_expr(run::Column::StartedAt, Expr::value(now))
+            .col_expr(run::Column::FinishedAt, Expr::value(now))
+            .col_expr(run::Column::ExitCode, Expr::value(d.original.as_ref().and_then(|o| o.exit_code)));
+    } else {
+        event(&txn, id, Status::Queued, Some("Queued"), None).await?;
+        done = done.col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()));
+    }
+    done.exec(&txn).await?;
+    txn.commit().await?;
+    get(db, a, id).await
+}
+
+/// A run row with what its compiled answer decides: the stored spec, its image, retries and timeout.
+pub(crate) fn with_compiled(row: run::ActiveModel, c: &spec::compile::Run) -> Result<run::ActiveModel> {
+    let t = c.termination;
+    Ok(run::ActiveModel {
+        compiled: Set(serde_json::to_value(c).map_err(|e| Error::Internal(e.to_string()))?),
+        image: Set(c.main_image().map(str::to_string)),
+        max_retries: Set(t.max_retries.unwrap_or(0).min(MAX_RETRIES) as i32),
+        timeout_seconds: Set(t.timeout.filter(|s| *s > 0).map(|s| s.min(i64::MAX as u64) as i64)),
+        ..row
+    })
+}
+
+/// Asks a run to stop: runs that have not started stop at once; started ones go `stopping` and the executor
+/// ends them.
+pub async fn stop(db: &DatabaseConnection, exec: &Executor, a: &ProjectAccess, id: Uuid) -> Result<()> {
+    a.require(Role::Member)?;
+    let r = find(db, a, id).await?;
+    let status = r.status()?;
+    if status.is_done() {
+        return Err(Error::Conflict(format!("the run is already {status}")));
+    }
+    let kind = r.kind()?;
+    if kind.is_pipeline() {
+        return crate::services::pipelines::stop(db, id).await;
+    }
+    let moved = if matches!(status, Status::Created | Status::Compiled | Status::Queued)
+        || kind == RunKind::External
+    {
+        transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?
+    } else {
+        let moved = transition(db, id, Status::Stopping, "StoppedByUser", Some("stop requested")).await?;
+        if moved {
+            exec.stop(id);
+        }
+        moved
+    };
+    if !moved {
+        // Another writer moved the run first: fine if it ended or is stopping already.
+        let now = find(db, a, id).await?.status()?;
+        if !(now.is_done() || now == Status::Stopping) {
+            return Err(Error::Conflict(format!("the run is {now}; it could not be stopped")));
+        }
+    }
+    Ok(())
+}
+
+/// A new run with the same spec and params.
+pub async fn restart(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    u: &user::Model,
+    exec: &Executor,
+    connections: &spec::catalog::Catalog,
+    id: Uuid,
+) -> Result<RunDetail> {
+    let r = find(db, a, id).await?;
+    if let Some(p) = r.pipeline_id {
+        return Err(Error::Conflict(format!(
+            "run {} is an op of pipeline {p}: restart the pipeline (its unchanged ops reuse their results)",
+            r.name
+        )));
+    }
+    let sub = Submission {
+        content: r.content.clone(),
+        overlays: serde_json::from_value(r.overlays.clone())
+            .map_err(|e| Error::Internal(format!("run {id}: stored overlays: {e}")))?,
+        params: r.params.as_object().cloned().unwrap_or_default(),
+        name: Some(r.name.clone()),
+        // the original was accepted (maybe forced) already; a restart asks for the same again
+        force: true,
+    };
+    submit(db, a, u, &sub, exec, connections, Some(id)).await
+}
