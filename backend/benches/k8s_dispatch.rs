@@ -83,7 +83,7 @@ async fn main() {
         let mut all = true;
         for (access, id) in &ids {
             let r = backend::services::runs::get(&fx.state.db, access, *id).await.unwrap();
-            if Status::parse(&r.summary.status) != Some(Status::Running) {
+            if r.summary.status != Status::Running {
                 all = false;
                 break;
             }
@@ -135,7 +135,7 @@ async fn main() {
                     "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now}}}]}}),
             )
             .await;
-        while Status::parse(&fx.run(id).await.summary.status) != Some(Status::Succeeded) {
+        while fx.run(id).await.summary.status != Status::Succeeded {
             assert!(t0.elapsed() < Duration::from_secs(30));
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

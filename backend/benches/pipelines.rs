@@ -98,10 +98,15 @@ async fn main() {
     let id = p.summary.uuid;
     loop {
         let r = backend::services::runs::get(&state.db, &access, id).await.unwrap();
-        if r.summary.status == "succeeded" {
+        if r.summary.status == spec::lifecycle::Status::Succeeded {
             break;
         }
-        assert!(r.summary.status == "running", "{}: {:?}", r.summary.status, r.status_message);
+        assert!(
+            r.summary.status == spec::lifecycle::Status::Running,
+            "{}: {:?}",
+            r.summary.status,
+            r.status_message
+        );
         assert!(t.elapsed() < Duration::from_secs(120), "the chain did not finish in 2 minutes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -112,7 +117,7 @@ async fn main() {
     let mut at: Vec<Times> = Vec::new();
     for c in &kids {
         let r = backend::services::runs::get(&state.db, &access, c.id).await.unwrap();
-        let when = |s: &str| r.timeline.iter().find(|e| e.status == s).map(|e| e.at).unwrap();
+        let when = |s: &str| r.timeline.iter().find(|e| e.status.as_str() == s).map(|e| e.at).unwrap();
         at.push((when("created"), when("queued"), when("scheduled"), when("succeeded")));
     }
     let ms = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_microseconds().unwrap() as f64 / 1000.0;

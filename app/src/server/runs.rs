@@ -86,7 +86,7 @@ fn row(r: &backend::services::runs::RunSummary) -> RunRow {
         cells: Vec::new(),
         uuid: r.uuid.to_string(),
         name: r.name.clone(),
-        status: r.status.clone(),
+        status: r.status.to_string(),
         user: r.user.clone(),
         created: r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         duration: r
@@ -194,7 +194,7 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
     let st = state()?;
     let a = access(&owner, &name).await?;
     let r = backend::services::runs::get(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
-    let done = spec::lifecycle::Status::parse(&r.summary.status).is_some_and(|s| s.is_done());
+    let done = r.summary.status.is_done();
     let manifest = r.reproducibility.compiled["manifests"]
         .as_array()
         .into_iter()
@@ -216,7 +216,7 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
             .timeline
             .iter()
             .map(|e| Step {
-                status: e.status.clone(),
+                status: e.status.to_string(),
                 at: e.at.format("%H:%M:%S%.3f").to_string(),
                 reason: e.reason.clone().unwrap_or_default(),
                 message: e.message.clone().unwrap_or_default(),
@@ -240,7 +240,7 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
         outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         cache: r.cache.as_ref().map(|c| (c.hit, c.key.clone(), c.explanation.clone())),
         executor: r.reproducibility.executor.clone(),
-        kind: r.summary.kind.clone(),
+        kind: r.summary.kind.to_string(),
         pipeline: r.pipeline.map(|p| {
             (p.to_string(), r.step.as_ref().and_then(|s| s["name"].as_str()).unwrap_or_default().to_string())
         }),

@@ -14,8 +14,10 @@ pub mod tokens;
 pub mod tracking;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -23,50 +25,71 @@ use crate::state::AppState;
 /// Request bodies of the JSON API are small; larger uploads (artifacts) get their own limits.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Every `/api/v1` route with its OpenAPI entry, registered once: `routes!` reads each handler's method and
+/// path from its `#[utoipa::path]`, so a handler cannot be served undocumented or documented unserved.
+pub fn v1<S>() -> OpenApiRouter<S>
+where
+    AppState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(accounts::sign_up))
+        .routes(routes!(accounts::log_in))
+        .routes(routes!(accounts::log_out))
+        .routes(routes!(accounts::get_current_user))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(admin::get_settings, admin::update_settings))
+        .routes(routes!(cluster::get_cluster))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(members::change_member_role, members::remove_member))
+        .routes(routes!(components::list_components, components::save_component))
+        .routes(routes!(components::get_component))
+        .routes(routes!(runs::list_runs, runs::create_run))
+        .routes(routes!(runs::get_run, runs::delete_run))
+        .routes(routes!(runs::get_run_graph))
+        .routes(routes!(runs::stop_run))
+        .routes(routes!(runs::restart_run))
+        .routes(routes!(runs::get_run_logs))
+        .routes(routes!(runs::stream_run_logs))
+        .routes(routes!(runs::stream_run_events))
+        .routes(routes!(tracking::log_tracking))
+        .routes(rest_of_path(routes!(tracking::get_metric_series)))
+        .routes(routes!(tracking::list_run_artifacts))
+        .routes(rest_of_path(routes!(tracking::download_run_artifact)))
+}
+
 pub fn router<S>() -> Router<S>
 where
     AppState: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    let v1 = Router::new()
-        .route("/auth/signup", post(accounts::sign_up))
-        .route("/auth/login", post(accounts::log_in))
-        .route("/auth/logout", post(accounts::log_out))
-        .route("/user", get(accounts::get_current_user))
-        .route("/user/password", put(accounts::change_password))
-        .route("/user/tokens", get(tokens::list_tokens).post(tokens::create_token))
-        .route("/user/tokens/{id}", axum::routing::delete(tokens::revoke_token))
-        .route("/admin/settings", get(admin::get_settings).put(admin::update_settings))
-        .route("/cluster", get(cluster::get_cluster))
-        .route("/projects", get(projects::list_projects).post(projects::create_project))
-        .route(
-            "/projects/{owner}/{name}",
-            get(projects::get_project).patch(projects::update_project).delete(projects::delete_project),
-        )
-        .route("/projects/{owner}/{name}/members", get(members::list_members).post(members::add_member))
-        .route(
-            "/projects/{owner}/{name}/members/{username}",
-            axum::routing::patch(members::change_member_role).delete(members::remove_member),
-        )
-        .route(
-            "/projects/{owner}/{name}/components",
-            get(components::list_components).post(components::save_component),
-        )
-        .route("/projects/{owner}/{name}/components/{component}", get(components::get_component))
-        .route("/projects/{owner}/{name}/runs", get(runs::list_runs).post(runs::create_run))
-        .route("/projects/{owner}/{name}/runs/{uuid}", get(runs::get_run).delete(runs::delete_run))
-        .route("/projects/{owner}/{name}/runs/{uuid}/graph", get(runs::get_run_graph))
-        .route("/projects/{owner}/{name}/runs/{uuid}/stop", post(runs::stop_run))
-        .route("/projects/{owner}/{name}/runs/{uuid}/restart", post(runs::restart_run))
-        .route("/projects/{owner}/{name}/runs/{uuid}/logs", get(runs::get_run_logs))
-        .route("/projects/{owner}/{name}/runs/{uuid}/logs/stream", get(runs::stream_run_logs))
-        .route("/projects/{owner}/{name}/runs/{uuid}/events", get(runs::stream_run_events))
-        .route("/projects/{owner}/{name}/runs/{uuid}/tracking", post(tracking::log_tracking))
-        .route("/projects/{owner}/{name}/runs/{uuid}/metrics/{*key}", get(tracking::get_metric_series))
-        .route("/projects/{owner}/{name}/runs/{uuid}/artifacts", get(tracking::list_run_artifacts))
-        .route("/projects/{owner}/{name}/runs/{uuid}/artifacts/{*path}", get(tracking::download_run_artifact))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .fallback(|| async { Error::NotFound("API endpoint") })
+    let (v1, doc) = v1::<S>().split_for_parts();
+    openapi::publish(doc);
+    let v1 = v1
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/{*rest}", axum::routing::any(|| async { Error::NotFound("API endpoint") }))
+        .route("/api/v1", axum::routing::any(|| async { Error::NotFound("API endpoint") }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    Router::new().nest("/api/v1", v1).merge(mlflow::router())
+    v1.merge(mlflow::router())
+}
+
+/// A route whose last path parameter takes the rest of the path (`a/b.txt`, `train/loss`): axum spells it
+/// `{*name}`, OpenAPI `{name}` (`openapi::publish` turns the one back into the other).
+fn rest_of_path<S>((schemas, paths, router): UtoipaMethodRouter<S>) -> UtoipaMethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut out = utoipa::openapi::path::Paths::new();
+    for (path, item) in paths.paths {
+        let rest = match path.rfind('{') {
+            Some(i) => format!("{}{{*{}", &path[..i], &path[i + 1..]),
+            None => path,
+        };
+        out.paths.insert(rest, item);
+    }
+    (schemas, out, router)
 }

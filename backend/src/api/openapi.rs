@@ -8,26 +8,36 @@ use super::extract::Json;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Myelin API", description = "Myelin's REST API. Authenticate with `Authorization: Bearer <token>` (personal API token) or a browser session."),
-    paths(
-        super::accounts::sign_up, super::accounts::log_in, super::accounts::log_out,
-        super::accounts::get_current_user, super::accounts::change_password,
-        super::tokens::list_tokens, super::tokens::create_token, super::tokens::revoke_token,
-        super::admin::get_settings, super::admin::update_settings,
-        super::projects::list_projects, super::projects::create_project, super::projects::get_project,
-        super::projects::update_project, super::projects::delete_project,
-        super::members::list_members, super::members::add_member, super::members::change_member_role,
-        super::members::remove_member,
-        super::runs::create_run, super::runs::list_runs, super::runs::get_run, super::runs::get_run_graph, super::runs::stop_run,
-        super::runs::restart_run, super::runs::delete_run, super::runs::get_run_logs, super::runs::stream_run_logs, super::runs::stream_run_events,
-        super::tracking::log_tracking, super::tracking::get_metric_series, super::tracking::list_run_artifacts,
-        super::tracking::download_run_artifact,
-        super::cluster::get_cluster,
-        super::components::list_components, super::components::save_component, super::components::get_component,
-    ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The document's head; the router (`api::v1`) adds every path as it registers the route.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+
+/// Keeps the document the router was built with, for `/api/v1/openapi.json`.
+pub fn publish(mut doc: utoipa::openapi::OpenApi) {
+    // axum's rest-of-path parameters (`{*key}`) are plain parameters in OpenAPI.
+    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    let _ = DOC.set(doc); // every router is built from the same code: the first document is the document
+}
+
+/// The OpenAPI document of `/api/v1`, as registered with the routes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    DOC.get().cloned().unwrap_or_else(|| {
+        let (_, doc) = super::v1::<crate::state::AppState>().split_for_parts();
+        publish(doc);
+        DOC.get().cloned().unwrap_or_default()
+    })
+}
 
 struct BearerAuth;
 
@@ -42,5 +52,5 @@ impl Modify for BearerAuth {
 }
 
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(document())
 }

@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use api_types::{RunDetail, RunPage, Submission, UserInfo};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
+use spec::lifecycle::Status;
 
 use super::client::Client;
 use super::Output;
@@ -84,8 +86,8 @@ async fn project_path(client: &Client, project: &str) -> Result<String, String> 
     if project.contains('/') {
         return Ok(project.to_string());
     }
-    let me: Value = client.call(Method::GET, "/user", None).await?;
-    Ok(format!("{}/{project}", me["username"].as_str().unwrap_or_default()))
+    let me: UserInfo = client.call(Method::GET, "/user", None).await?;
+    Ok(format!("{}/{project}", me.username))
 }
 
 pub async fn submit(args: RunArgs) -> Result<i32, String> {
@@ -100,13 +102,16 @@ pub async fn submit(args: RunArgs) -> Result<i32, String> {
         let (k, v) = p.split_once('=').ok_or_else(|| format!("-P {p}: expected name=value"))?;
         params.insert(k.trim().to_string(), Value::String(v.to_string()));
     }
-    let body = json!({"content": texts[0], "overlays": texts[1..], "params": params, "name": args.name, "force": args.force});
-    let run: Value = match client.call(Method::POST, &format!("/projects/{project}/runs"), Some(&body)).await
-    {
-        Ok(r) => r,
-        Err(e) => return Err(e),
+    let body = Submission {
+        content: texts[0].clone(),
+        overlays: texts[1..].to_vec(),
+        params,
+        name: args.name.clone(),
+        force: args.force,
     };
-    let uuid = run["uuid"].as_str().unwrap_or_default().to_string();
+    let body = serde_json::to_value(&body).map_err(|e| e.to_string())?;
+    let run: RunDetail = client.call(Method::POST, &format!("/projects/{project}/runs"), Some(&body)).await?;
+    let uuid = run.summary.uuid.to_string();
     match args.output {
         Output::Json if !args.watch => println!("{}", serde_json::to_string_pretty(&run).expect("json")),
         _ => println!("{uuid}"),
@@ -115,13 +120,13 @@ pub async fn submit(args: RunArgs) -> Result<i32, String> {
         return Ok(0);
     }
     follow(&client, &project, &uuid).await?;
-    let done: Value = client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
+    let done: RunDetail = client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
     eprintln!(
         "run {uuid} {}{}",
-        done["status"].as_str().unwrap_or("?"),
-        done["status_message"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+        done.summary.status,
+        done.status_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
     );
-    Ok(if done["status"] == "succeeded" { 0 } else { 1 })
+    Ok(if done.summary.status == Status::Succeeded { 0 } else { 1 })
 }
 
 /// Prints a run's log lines (stored, then live) until it ends.
@@ -148,10 +153,9 @@ async fn follow(client: &Client, project: &str, uuid: &str) -> Result<(), String
                 }
             }
         }
-        let run: Value = client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
-        let done = spec::lifecycle::Status::parse(run["status"].as_str().unwrap_or_default())
-            .is_some_and(|s| s.is_done());
-        if done {
+        let run: RunDetail =
+            client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
+        if run.summary.status.is_done() {
             return Ok(());
         }
         // Not started yet (queued) or the stream was cut: look again shortly.
@@ -170,92 +174,37 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
             if let Some(p) = pipeline {
                 q.extend([("pipeline", p), ("sort", "created".into()), ("asc", "true".into())]);
             }
-            let page: Value =
+            let page: RunPage =
                 client.call_with_query(Method::GET, &format!("/projects/{project}/runs"), &q, None).await?;
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&page["items"]).expect("json")),
+                Output::Json => println!("{}", serde_json::to_string_pretty(&page.items).expect("json")),
                 Output::Table => {
                     println!(
                         "{:<36}  {:<24} {:<15} {:<10} {:<20} {:>9}",
                         "UUID", "NAME", "STATUS", "USER", "CREATED", "DURATION"
                     );
-                    for r in page["items"].as_array().into_iter().flatten() {
+                    for r in &page.items {
                         println!(
                             "{:<36}  {:<24} {:<15} {:<10} {:<20} {:>9}",
-                            r["uuid"].as_str().unwrap_or_default(),
-                            r["name"].as_str().unwrap_or_default(),
-                            r["status"].as_str().unwrap_or_default(),
-                            r["user"].as_str().unwrap_or_default(),
-                            r["created_at"].as_str().unwrap_or_default().chars().take(19).collect::<String>(),
-                            r["duration"].as_f64().map(|d| format!("{d:.1}s")).unwrap_or_default(),
+                            r.uuid.to_string(),
+                            r.name,
+                            r.status.as_str(),
+                            r.user,
+                            r.created_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                            r.duration.map(|d| format!("{d:.1}s")).unwrap_or_default(),
                         );
                     }
-                    println!("{} run(s)", page["total"]);
+                    println!("{} run(s)", page.total);
                 }
             }
         }
         OpsCommand::Get { uuid, project, output } => {
             let project = project_path(&client, &project).await?;
-            let r: Value =
+            let r: RunDetail =
                 client.call(Method::GET, &format!("/projects/{project}/runs/{uuid}"), None).await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&r).expect("json")),
-                Output::Table => {
-                    println!(
-                        "{} ({})  {}",
-                        r["name"].as_str().unwrap_or_default(),
-                        r["uuid"].as_str().unwrap_or_default(),
-                        r["status"].as_str().unwrap_or_default()
-                    );
-                    if let Some(d) = r["diagnosis"].as_object() {
-                        println!(
-                            "why: {} ({})",
-                            d["message"].as_str().unwrap_or_default(),
-                            d["code"].as_str().unwrap_or_default()
-                        );
-                        if let Some(m) = d.get("scheduler_message").and_then(Value::as_str) {
-                            println!("scheduler: {m}");
-                        }
-                    }
-                    if let Some(n) = r["node"].as_str() {
-                        println!("node: {n}");
-                    }
-                    if let Some(p) = r["pipeline"].as_str() {
-                        println!("pipeline: {p} (op {})", r["step"]["name"].as_str().unwrap_or_default());
-                    }
-                    if let Some(c) = r["cache"].as_object() {
-                        let hit = if c["hit"] == true { "hit" } else { "miss" };
-                        let key: String = c["key"].as_str().unwrap_or_default().chars().take(12).collect();
-                        println!("cache: {hit} (key {key}…)");
-                        for why in c["explanation"].as_array().into_iter().flatten() {
-                            println!("  {}", why.as_str().unwrap_or_default());
-                        }
-                    }
-                    if let Some(q) = r["queue"].as_object() {
-                        println!(
-                            "queue: #{} ({} running of limit {})",
-                            q["position"], q["running"], q["limit"]
-                        );
-                    }
-                    for (what, map) in
-                        [("params", &r["params"]), ("metrics", &r["metrics"]), ("outputs", &r["outputs"])]
-                    {
-                        let items: Vec<String> =
-                            map.as_object().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
-                        if !items.is_empty() {
-                            println!("{what}: {}", items.join("  "));
-                        }
-                    }
-                    for e in r["timeline"].as_array().into_iter().flatten() {
-                        println!(
-                            "  {}  {:<15} {} {}",
-                            e["at"].as_str().unwrap_or_default(),
-                            e["status"].as_str().unwrap_or_default(),
-                            e["reason"].as_str().unwrap_or_default(),
-                            e["message"].as_str().unwrap_or_default()
-                        );
-                    }
-                }
+                Output::Table => print_run(&r),
             }
         }
         OpsCommand::Logs { uuid, project, follow: live } => {
@@ -268,16 +217,62 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
         }
         OpsCommand::Stop { uuid, project } => {
             let project = project_path(&client, &project).await?;
-            let r: Value =
+            let r: RunDetail =
                 client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/stop"), None).await?;
-            println!("{} {}", uuid, r["status"].as_str().unwrap_or_default());
+            println!("{} {}", uuid, r.summary.status);
         }
         OpsCommand::Restart { uuid, project } => {
             let project = project_path(&client, &project).await?;
-            let r: Value =
+            let r: RunDetail =
                 client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/restart"), None).await?;
-            println!("{}", r["uuid"].as_str().unwrap_or_default());
+            println!("{}", r.summary.uuid);
         }
     }
     Ok(0)
+}
+
+/// `ops get`'s table view.
+fn print_run(r: &RunDetail) {
+    println!("{} ({})  {}", r.summary.name, r.summary.uuid, r.summary.status);
+    if let Some(d) = &r.diagnosis {
+        println!("why: {} ({})", d.message, d.code);
+        if let Some(m) = &d.scheduler_message {
+            println!("scheduler: {m}");
+        }
+    }
+    if let Some(n) = &r.node {
+        println!("node: {n}");
+    }
+    if let Some(p) = r.pipeline {
+        let op = r.step.as_ref().and_then(|s| s.get("name")).and_then(Value::as_str).unwrap_or_default();
+        println!("pipeline: {p} (op {op})");
+    }
+    if let Some(c) = &r.cache {
+        let hit = if c.hit { "hit" } else { "miss" };
+        let key: String = c.key.chars().take(12).collect();
+        println!("cache: {hit} (key {key}…)");
+        for why in &c.explanation {
+            println!("  {why}");
+        }
+    }
+    if let Some(q) = &r.queue {
+        println!("queue: #{} ({} running of limit {})", q.position, q.running, q.limit);
+    }
+    let metrics: serde_json::Map<String, Value> =
+        r.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+    for (what, map) in [("params", &r.params), ("metrics", &metrics), ("outputs", &r.outputs)] {
+        let items: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !items.is_empty() {
+            println!("{what}: {}", items.join("  "));
+        }
+    }
+    for e in &r.timeline {
+        println!(
+            "  {}  {:<15} {} {}",
+            e.at.to_rfc3339(),
+            e.status.as_str(),
+            e.reason.as_deref().unwrap_or_default(),
+            e.message.as_deref().unwrap_or_default()
+        );
+    }
 }

@@ -4,7 +4,6 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::password;
@@ -12,14 +11,7 @@ use crate::domain::{NewPassword, Username};
 use crate::entities::user;
 use crate::error::{Error, Result};
 
-/// A user as others may see them.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UserInfo {
-    pub id: Uuid,
-    pub username: String,
-    pub is_admin: bool,
-    pub created_at: chrono::DateTime<Utc>,
-}
+pub use api_types::UserInfo;
 
 impl From<&user::Model> for UserInfo {
     fn from(u: &user::Model) -> Self {

@@ -1,31 +1,12 @@
 //! A run's cache record (the `cache` column): its shape, how it is read, and an image digest the executor
 //! learns joining its key (later runs of the same tag are then keyed with the digest).
 
+pub use api_types::CacheInfo;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
-use spec::cache::KeyInputs;
 use uuid::Uuid;
 
 use crate::entities::run;
 use crate::error::Result;
-
-/// What `ops get` and the run page show about a run's cache.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CacheInfo {
-    pub enabled: bool,
-    pub key: String,
-    pub hit: bool,
-    /// The run whose results this one reuses.
-    pub original: Option<Uuid>,
-    /// The original is still in flight: this run waits for it and takes its results (pipelines only).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub waiting: bool,
-    /// Why it was reused, or what changed since the last run of the same name.
-    pub explanation: Vec<String>,
-    /// What went into the key.
-    #[schema(value_type = Object)]
-    pub inputs: KeyInputs,
-}
 
 pub fn info_of(r: &run::Model) -> Option<CacheInfo> {
     r.cache.clone().and_then(|c| serde_json::from_value(c).ok())

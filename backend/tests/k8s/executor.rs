@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::fixture::{gpus, job, Fixture, TOLERATE_GPU};
 
 fn status(r: &backend::services::runs::RunDetail) -> Status {
-    Status::parse(&r.summary.status).unwrap()
+    r.summary.status
 }
 
 fn code(r: &backend::services::runs::RunDetail) -> &str {
@@ -183,7 +183,7 @@ async fn failures_are_diagnosed(fx: Fixture) {
             status(r) == Status::Running && r.timeline.iter().any(|e| e.reason.as_deref() == Some("Evicted"))
         })
         .await;
-    assert!(r.timeline.iter().any(|e| e.status == "warning"));
+    assert!(r.timeline.iter().any(|e| e.status == Status::Warning));
     let pods =
         fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns)).await;
     // The replacement runs. (The evicted pod itself is usually still listed, but it may already be gone.)
@@ -206,7 +206,7 @@ async fn myelin_retries_a_failed_job_as_a_new_attempt() {
     let r = fx.wait(id, "failed after its retry", |r| status(r) == Status::Failed).await;
     assert_eq!(r.retries, 1);
     assert_eq!(r.exit_code, Some(1));
-    assert!(r.timeline.iter().any(|e| e.status == "retrying"));
+    assert!(r.timeline.iter().any(|e| e.status == Status::Retrying));
     let jobs = fx
         .api
         .get(&format!("/apis/batch/v1/namespaces/{}/jobs?labelSelector=myelin.io/run={id}", fx.ns))
@@ -414,8 +414,8 @@ async fn a_pipeline_runs_its_ops_as_jobs_in_order_and_reuses_them_by_digest() {
         async move { backend::services::pipelines::children(&db, id).await.unwrap() }
     };
     let first = fx.submit(dag, false).await.unwrap();
-    let done = fx.wait(first, "the pipeline succeeded", |r| r.summary.status == "succeeded").await;
-    assert_eq!(done.summary.kind, "dag");
+    let done = fx.wait(first, "the pipeline succeeded", |r| r.summary.status == Status::Succeeded).await;
+    assert_eq!(done.summary.kind, spec::lifecycle::RunKind::Dag);
     let kids = ops(first).await;
     let (a, b) = (fx.run(kids[0].id).await, fx.run(kids[1].id).await);
     assert!(
@@ -433,7 +433,7 @@ async fn a_pipeline_runs_its_ops_as_jobs_in_order_and_reuses_them_by_digest() {
     assert!(key.inputs.containers[0].digest.is_some(), "the learnt digest joined the key: {key:?}");
 
     let again = fx.submit(dag, false).await.unwrap();
-    fx.wait(again, "the second pipeline succeeded", |r| r.summary.status == "succeeded").await;
+    fx.wait(again, "the second pipeline succeeded", |r| r.summary.status == Status::Succeeded).await;
     for k in ops(again).await {
         let r = fx.run(k.id).await;
         assert_eq!(r.status_reason.as_deref(), Some("CacheHit"), "{}: {:?}", k.name, r.cache);

@@ -6,30 +6,11 @@
 //! scheduler's verbatim message kept beside it; when the two disagree (the cluster moved between them), the
 //! scheduler's message is classified by pattern, across the wordings of Kubernetes 1.18–1.36.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use spec::lifecycle::Status;
 use spec::placement::{explain, Needs, NodeView};
 
-/// Why a run waits or why it died. `code` is stable (`insufficient_gpu`, `untolerated_taint`,
-/// `node_selector_mismatch`, `image_pull`, `oom_killed`, `evicted`, `deadline_exceeded`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Diagnosis {
-    pub code: String,
-    pub message: String,
-    /// The scheduler's own words (the pod's `PodScheduled` condition or its `FailedScheduling` event).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduler_message: Option<String>,
-    /// Every reason found, the first being `code`/`message`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<Reason>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reason {
-    pub code: String,
-    pub message: String,
-}
+pub use api_types::{Diagnosis, Reason};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {

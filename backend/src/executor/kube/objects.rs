@@ -3,8 +3,9 @@
 //!   - `metadata.name` (`run-<uuid>`, `-r<N>` for retries) and `metadata.namespace`;
 //!   - the labels `myelin.io/run`, `myelin.io/project`, `myelin.io/attempt` on every object and pod template,
 //!     and the run and attempt in Service / Deployment selectors;
-//!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container;
-//! and the Secret itself (the run token and `MLFLOW_*` settings). Pure: JSON in, JSON out.
+//!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container.
+//!
+//! And it builds the Secret itself (the run token and `MLFLOW_*` settings). Pure: JSON in, JSON out.
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;

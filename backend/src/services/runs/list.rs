@@ -75,7 +75,9 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> R
         .all(db)
         .await?;
     let names = usernames(db, rows.iter().map(|r| r.created_by)).await?;
-    let items =
-        rows.iter().map(|r| summary(r, names.get(&r.created_by).cloned().unwrap_or_default())).collect();
+    let items = rows
+        .iter()
+        .map(|r| summary(r, names.get(&r.created_by).cloned().unwrap_or_default()))
+        .collect::<Result<_>>()?;
     Ok(RunPage { items, total })
 }

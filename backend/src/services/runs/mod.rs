@@ -129,19 +129,19 @@ pub(crate) async fn usernames(
         .collect())
 }
 
-fn summary(r: &run::Model, user: String) -> RunSummary {
+fn summary(r: &run::Model, user: String) -> Result<RunSummary> {
     let end = r.finished_at.unwrap_or_else(Utc::now);
-    RunSummary {
+    Ok(RunSummary {
         uuid: r.id,
         name: r.name.clone(),
-        kind: r.kind.clone(),
-        status: r.status.clone(),
+        kind: r.kind()?,
+        status: r.status()?,
         user,
         created_at: r.created_at,
         started_at: r.started_at,
         finished_at: r.finished_at,
         duration: r.started_at.map(|s| (end - s).num_milliseconds() as f64 / 1000.0),
-    }
+    })
 }
 
 pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<RunDetail> {
@@ -153,8 +153,11 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         .all(db)
         .await?
         .into_iter()
-        .map(|e| TimelineEntry { status: e.status, at: e.at, reason: e.reason, message: e.message })
-        .collect();
+        .map(|e| {
+            let status = crate::store::status_of(id, &e.status)?;
+            Ok(TimelineEntry { status, at: e.at, reason: e.reason, message: e.message })
+        })
+        .collect::<Result<_>>()?;
     let queue = if r.status == Status::Queued.as_str() {
         Some(queue_position(db, &r, a.project.concurrency).await?)
     } else {
@@ -178,7 +181,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
         metric_stats: data.metrics,
         logged_params: data.params,
         tags: data.tags,
-        summary: summary(&r, names.get(&r.created_by).cloned().unwrap_or_default()),
+        summary: summary(&r, names.get(&r.created_by).cloned().unwrap_or_default())?,
         project: format!("{}/{}", a.owner, a.project.name),
         params,
         timeline,

@@ -39,18 +39,7 @@ pub struct Point {
     pub step: i64,
 }
 
-/// The last value of a metric and its true extremes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MetricSummary {
-    pub key: String,
-    /// `null` when the last value was NaN.
-    pub last: Option<f64>,
-    pub step: i64,
-    pub timestamp: i64,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub count: i64,
-}
+pub use api_types::MetricSummary;
 
 /// What a run logged, in MLflow's terms.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,0 +1,8 @@
+//! Request and response types of Myelin's REST API, shared by the server (`backend`, which documents them with
+//! the `utoipa` feature), the CLI (which reads typed bodies) and the UI. Wasm-safe: serde only.
+
+mod accounts;
+mod runs;
+
+pub use accounts::*;
+pub use runs::*;
