@@ -158,22 +158,7 @@ impl Compiler<'_> {
     /// The component's own values were checked with it; a bad value here came from the operation.
     fn termination(&mut self, component: &Value, at: At) -> Option<Termination> {
         let t = component.get("termination").cloned().unwrap_or(Value::Null);
-        let mut ok = true;
-        for key in ["maxRetries", "timeout", "ttl"] {
-            if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
-                let p = join(&join(at.path, "termination"), key);
-                self.error(
-                    At { doc: at.doc, path: &p },
-                    "invalid_type",
-                    format!(
-                        "termination.{key} must be an integer number of {}",
-                        if key == "maxRetries" { "retries" } else { "seconds" }
-                    ),
-                );
-                ok = false;
-            }
-        }
-        ok.then(|| Termination::from_value(&t))
+        schema::check_termination(self, &t, at).then(|| Termination::from_value(&t))
     }
 
     /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`.

@@ -126,6 +126,26 @@ pub(crate) fn replica_keys(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// `termination`'s values are integers (retries, seconds); false when one is not, each located under `at`.
+pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
+    let mut ok = true;
+    for key in ["maxRetries", "timeout", "ttl"] {
+        if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
+            let p = join(&join(at.path, "termination"), key);
+            c.error(
+                At { doc: at.doc, path: &p },
+                "invalid_type",
+                format!(
+                    "termination.{key} must be an integer number of {}",
+                    if key == "maxRetries" { "retries" } else { "seconds" }
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
 fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&str], at: At, what: &str) {
     let Some(m) = v.as_object() else { return };
     for k in m.keys() {
@@ -237,19 +257,7 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
         }
     }
     if let Some(t) = comp.get("termination").filter(|t| !t.is_null()) {
-        for key in ["maxRetries", "timeout", "ttl"] {
-            if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
-                let p = join(&join(at.path, "termination"), key);
-                c.error(
-                    At { doc: at.doc, path: &p },
-                    "invalid_type",
-                    format!(
-                        "termination.{key} must be an integer number of {}",
-                        if key == "maxRetries" { "retries" } else { "seconds" }
-                    ),
-                );
-            }
-        }
+        check_termination(c, t, at);
     }
     if let Some(cache) = comp.get("cache").filter(|v| !v.is_null()) {
         unknown_keys(
