@@ -24,6 +24,7 @@ pub mod placement;
 pub mod pod;
 pub mod render;
 mod schema;
+pub mod termination;
 pub mod yaml;
 
 pub use compile::{compile, Compiled, Execution, NoRefs, Options, Refs, Source};

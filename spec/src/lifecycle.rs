@@ -119,8 +119,8 @@ pub enum RunKind {
     External,
 }
 
-/// The kinds a component's `run.kind` may name, in Polyaxon's words.
-pub const COMPONENT_KINDS: [RunKind; 8] = [
+/// Every kind, Myelin's own included.
+pub const ALL_KINDS: [RunKind; 10] = [
     RunKind::Job,
     RunKind::Service,
     RunKind::Dag,
@@ -129,7 +129,12 @@ pub const COMPONENT_KINDS: [RunKind; 8] = [
     RunKind::MpiJob,
     RunKind::RayCluster,
     RunKind::DaskCluster,
+    RunKind::Matrix,
+    RunKind::External,
 ];
+
+/// The kinds a component's `run.kind` may name, in Polyaxon's words (the others are Myelin's own).
+pub const COMPONENT_KINDS: &[RunKind] = ALL_KINDS.split_at(8).0;
 
 impl RunKind {
     pub fn as_str(self) -> &'static str {
@@ -148,7 +153,7 @@ impl RunKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        COMPONENT_KINDS.into_iter().chain([RunKind::Matrix, RunKind::External]).find(|k| k.as_str() == s)
+        ALL_KINDS.into_iter().find(|k| k.as_str() == s)
     }
 
     /// A pipeline: its ops or children are the runs that execute.
@@ -180,7 +185,7 @@ mod tests {
 
     #[test]
     fn run_kinds_round_trip_and_unknown_ones_are_refused() {
-        for k in COMPONENT_KINDS.into_iter().chain([RunKind::Matrix, RunKind::External]) {
+        for k in ALL_KINDS {
             assert_eq!(RunKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }

@@ -127,11 +127,19 @@ pub(crate) fn replica_keys(kind: &str) -> &'static [&'static str] {
 }
 
 /// `termination`'s values are integers (retries, seconds); false when one is not, each located under `at`.
+/// Polyaxon accepts negative ones, which Kubernetes refuses: they are warned about and treated as unset.
 pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
     let mut ok = true;
     for key in ["maxRetries", "timeout", "ttl"] {
+        let p = join(&join(at.path, "termination"), key);
+        if t.get(key).and_then(Value::as_i64).is_some_and(|n| n < 0) {
+            c.warn(
+                At { doc: at.doc, path: &p },
+                "negative_termination",
+                format!("termination.{key} is negative: it is ignored (as if unset)"),
+            );
+        }
         if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
-            let p = join(&join(at.path, "termination"), key);
             c.error(
                 At { doc: at.doc, path: &p },
                 "invalid_type",
@@ -236,7 +244,7 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
             "invalid_run_kind",
             format!(
                 "run.kind must be one of {}",
-                crate::lifecycle::COMPONENT_KINDS.map(|k| k.as_str()).join(", ")
+                crate::lifecycle::COMPONENT_KINDS.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             ),
         );
         return;

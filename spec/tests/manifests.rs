@@ -122,3 +122,29 @@ fn a_bad_termination_on_the_operation_is_located() {
     let e = &out.errors[0];
     assert_eq!((e.path.as_str(), e.line, e.code), ("termination.maxRetries", 2, "invalid_type"));
 }
+
+#[test]
+fn a_negative_termination_is_warned_about_and_ignored() {
+    let out = spec::compile(&spec::Options {
+        files: vec![spec::Source {
+            name: "f.yaml".into(),
+            text: "kind: component\ntermination: {maxRetries: -2, timeout: -1}\nrun: {kind: job, container: {image: x}}\n".into(),
+        }],
+        params: vec![],
+        catalog: Default::default(),
+        refs: &spec::NoRefs,
+        run_uuid: None,
+        execution: Default::default(),
+    });
+    assert!(out.valid, "{:?}", out.errors);
+    let warned: Vec<_> = out
+        .warnings
+        .iter()
+        .filter(|w| w.code == "negative_termination")
+        .map(|w| (w.path.as_str(), w.line))
+        .collect();
+    assert_eq!(warned, [("termination.maxRetries", 2), ("termination.timeout", 2)]);
+    assert_eq!(out.run.termination, Termination::default());
+    assert_eq!(out.run.manifests[0]["spec"]["backoffLimit"], 0);
+    assert!(out.run.manifests[0]["spec"].get("activeDeadlineSeconds").is_none());
+}

@@ -14,7 +14,6 @@ pub mod tokens;
 pub mod tracking;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::get;
 use axum::Router;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
@@ -68,9 +67,8 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let (v1, doc) = v1::<S>().split_for_parts();
-    openapi::publish(doc);
     let v1 = v1
-        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/openapi.json", openapi::openapi_json(doc))
         .route("/api/v1/{*rest}", axum::routing::any(|| async { Error::NotFound("API endpoint") }))
         .route("/api/v1", axum::routing::any(|| async { Error::NotFound("API endpoint") }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
@@ -78,7 +76,7 @@ where
 }
 
 /// A route whose last path parameter takes the rest of the path (`a/b.txt`, `train/loss`): axum spells it
-/// `{*name}`, OpenAPI `{name}` (`openapi::publish` turns the one back into the other).
+/// `{*name}`, OpenAPI `{name}` (`openapi::openapi_json` turns the one back into the other).
 fn rest_of_path<S>((schemas, paths, router): UtoipaMethodRouter<S>) -> UtoipaMethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,

@@ -3,8 +3,6 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::extract::Json;
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Myelin API", description = "Myelin's REST API. Authenticate with `Authorization: Bearer <token>` (personal API token) or a browser session."),
@@ -16,27 +14,6 @@ struct ApiDoc;
 /// The document's head; the router (`api::v1`) adds every path as it registers the route.
 pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
-}
-
-static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-
-/// Keeps the document the router was built with, for `/api/v1/openapi.json`.
-pub fn publish(mut doc: utoipa::openapi::OpenApi) {
-    // axum's rest-of-path parameters (`{*key}`) are plain parameters in OpenAPI.
-    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
-        .into_iter()
-        .map(|(path, item)| (path.replace("{*", "{"), item))
-        .collect();
-    let _ = DOC.set(doc); // every router is built from the same code: the first document is the document
-}
-
-/// The OpenAPI document of `/api/v1`, as registered with the routes.
-pub fn document() -> utoipa::openapi::OpenApi {
-    DOC.get().cloned().unwrap_or_else(|| {
-        let (_, doc) = super::v1::<crate::state::AppState>().split_for_parts();
-        publish(doc);
-        DOC.get().cloned().unwrap_or_default()
-    })
 }
 
 struct BearerAuth;
@@ -51,6 +28,19 @@ impl Modify for BearerAuth {
     }
 }
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+/// `GET /api/v1/openapi.json`: the document the router was built with, serialized once. axum's
+/// rest-of-path parameters (`{*key}`) are plain parameters in OpenAPI.
+pub fn openapi_json<S>(mut doc: utoipa::openapi::OpenApi) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    let body = bytes::Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serializes"));
+    axum::routing::get(move || {
+        let body = body.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+    })
 }

@@ -258,10 +258,11 @@ fn print_run(r: &RunDetail) {
     if let Some(q) = &r.queue {
         println!("queue: #{} ({} running of limit {})", q.position, q.running, q.limit);
     }
-    let metrics: serde_json::Map<String, Value> =
-        r.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
-    for (what, map) in [("params", &r.params), ("metrics", &metrics), ("outputs", &r.outputs)] {
-        let items: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let pairs = |m: &serde_json::Map<String, Value>| m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let metrics = r.metrics.iter().map(|(k, v)| format!("{k}={}", serde_json::json!(v))).collect();
+    let sections: [(&str, Vec<String>); 3] =
+        [("params", pairs(&r.params)), ("metrics", metrics), ("outputs", pairs(&r.outputs))];
+    for (what, items) in sections {
         if !items.is_empty() {
             println!("{what}: {}", items.join("  "));
         }

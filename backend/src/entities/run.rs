@@ -66,9 +66,34 @@ impl Model {
         crate::store::kind_of(self.id, &self.kind)
     }
 
-    /// The compiled answer stored with the run (`spec::compile::Run`); external runs have none.
+    /// The compiled answer stored with the run (`spec::compile::Run`); external runs have an empty one.
     pub fn compiled(&self) -> crate::Result<spec::compile::Run> {
-        serde_json::from_value(self.compiled.clone())
+        self.compiled_part()
+    }
+
+    /// The compiled manifests, as the executors apply them.
+    pub fn manifests(&self) -> crate::Result<Vec<Json>> {
+        #[derive(serde::Deserialize)]
+        struct Part {
+            #[serde(default)]
+            manifests: Vec<Json>,
+        }
+        Ok(self.compiled_part::<Part>()?.manifests)
+    }
+
+    /// The names of the component's declared outputs.
+    pub fn declared_outputs(&self) -> crate::Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Part {
+            #[serde(default)]
+            outputs: Vec<String>,
+        }
+        Ok(self.compiled_part::<Part>()?.outputs)
+    }
+
+    /// Part of the stored compiled answer, read in place: only `T`'s fields are built, nothing else is copied.
+    fn compiled_part<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        T::deserialize(&self.compiled)
             .map_err(|e| crate::Error::Internal(format!("run {}: stored compiled spec: {e}", self.id)))
     }
 }

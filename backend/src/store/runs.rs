@@ -1,19 +1,14 @@
 //! Reading runs as the executors and the scheduler need them: what is active, what a dead server left.
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use spec::lifecycle::{RunKind, COMPONENT_KINDS};
+use spec::lifecycle::{RunKind, ALL_KINDS};
 
 use crate::entities::run;
 use crate::error::Result;
 
 /// The stored names of the kinds no executor runs (they take no slot): external runs and pipelines.
 pub fn undispatched() -> Vec<&'static str> {
-    COMPONENT_KINDS
-        .into_iter()
-        .chain([RunKind::Matrix, RunKind::External])
-        .filter(|k| !k.is_dispatched())
-        .map(RunKind::as_str)
-        .collect()
+    ALL_KINDS.into_iter().filter(|k| !k.is_dispatched()).map(RunKind::as_str).collect()
 }
 
 /// The stored names of the statuses that hold (or are about to hold) resources.

@@ -124,21 +124,7 @@ pub async fn report(
     reason: &str,
     message: Option<&str>,
 ) -> bool {
-    let mut wait = std::time::Duration::from_millis(50);
-    for attempt in 1..=5 {
-        match transition(db, id, to, reason, message).await {
-            Ok(moved) => return moved,
-            Err(e) if attempt < 5 => {
-                tracing::warn!(run = %id, to = %to, error = ?e, "status write failed; retrying");
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-            }
-            Err(e) => {
-                tracing::error!(run = %id, to = %to, reason, error = ?e, "status write lost after 5 attempts")
-            }
-        }
-    }
-    false
+    retried(id, reason, || transition(db, id, to, reason, message)).await.unwrap_or(false)
 }
 
 /// As `report`, for a note on the status the run is already in (`record`).
@@ -149,16 +135,25 @@ pub async fn report_note(
     reason: &str,
     message: Option<&str>,
 ) {
+    retried(id, reason, || record(db, id, status, reason, message)).await;
+}
+
+async fn retried<T, F: std::future::Future<Output = Result<T>>>(
+    id: Uuid,
+    reason: &str,
+    write: impl Fn() -> F,
+) -> Option<T> {
     let mut wait = std::time::Duration::from_millis(50);
     for attempt in 1..=5 {
-        match record(db, id, status, reason, message).await {
-            Ok(()) => return,
+        match write().await {
+            Ok(v) => return Some(v),
             Err(e) if attempt < 5 => {
-                tracing::warn!(run = %id, error = ?e, "status note failed; retrying");
+                tracing::warn!(run = %id, reason, error = ?e, "status write failed; retrying");
                 tokio::time::sleep(wait).await;
                 wait *= 4;
             }
-            Err(e) => tracing::error!(run = %id, reason, error = ?e, "status note lost after 5 attempts"),
+            Err(e) => tracing::error!(run = %id, reason, error = ?e, "status write lost after 5 attempts"),
         }
     }
+    None
 }

@@ -86,7 +86,7 @@ impl KubeExecutor {
     async fn apply(&self, r: &run::Model) -> Result<String, ApiError> {
         let attempt =
             Attempt { run: r.id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
-        let manifests = r.compiled().map_err(|e| ApiError::Refused(e.to_string()))?.manifests;
+        let manifests = r.manifests().map_err(|e| ApiError::Refused(e.to_string()))?;
         if manifests.is_empty() {
             return Err(ApiError::Refused("the compiled run has no manifests".into()));
         }

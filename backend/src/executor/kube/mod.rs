@@ -179,7 +179,7 @@ impl KubeExecutor {
             Attempt { run: id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
         let dp =
             DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
-        let manifests = r.compiled().map(|c| c.manifests).unwrap_or_default();
+        let manifests = r.manifests().unwrap_or_default();
         for o in attempt.objects(&manifests) {
             let api: Api<DynamicObject> =
                 Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&o));
@@ -211,7 +211,7 @@ impl KubeExecutor {
                 touched += 1;
                 continue;
             }
-            let Some(first) = r.compiled()?.manifests.into_iter().next() else { continue };
+            let Some(first) = r.manifests()?.into_iter().next() else { continue };
             let api: Api<DynamicObject> =
                 Api::namespaced_with(self.client.clone(), &self.namespace, &resource(&first));
             match api.get_opt(&objects::name(r.id, r.retries)).await {

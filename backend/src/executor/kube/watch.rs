@@ -264,7 +264,7 @@ impl KubeExecutor {
             return Ok(());
         }
         let name = super::objects::name(id, r.retries);
-        let Some(first) = r.compiled()?.manifests.into_iter().next() else { return Ok(()) };
+        let Some(first) = r.manifests()?.into_iter().next() else { return Ok(()) };
         let ar = resource(&first);
         let Some(top) = self.cache.get(&ar.plural, &name) else {
             tracing::debug!(plural = %ar.plural, %name, "sync: no workload seen");

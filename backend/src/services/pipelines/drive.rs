@@ -237,7 +237,7 @@ async fn start(
         let Some(full) = run::Entity::find_by_id(uc.id).one(db).await? else { continue };
         let source = cache::source_of(&full);
         let data = tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
-        let mut outputs = tracking::outputs(&tracking::declared_outputs(&full.compiled), &data);
+        let mut outputs = tracking::outputs(&full.declared_outputs()?, &data);
         let uuid = source.simple().to_string();
         for name in
             full.compiled["artifact_outputs"].as_array().into_iter().flatten().filter_map(Value::as_str)

@@ -176,7 +176,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
     let source = cache::source_of(&r);
     let data = super::tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
     Ok(RunDetail {
-        outputs: super::tracking::outputs(&super::tracking::declared_outputs(&r.compiled), &data),
+        outputs: super::tracking::outputs(&r.declared_outputs()?, &data),
         metrics: data.metrics.iter().map(|m| (m.key.clone(), m.last)).collect(),
         metric_stats: data.metrics,
         logged_params: data.params,

@@ -318,17 +318,6 @@ pub fn summary(m: latest_metric::Model) -> MetricSummary {
     }
 }
 
-/// The names of a run's declared outputs, as compiled with it (`spec::compile::Run::outputs`).
-pub fn declared_outputs(compiled: &serde_json::Value) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Declared {
-        #[serde(default)]
-        outputs: Vec<String>,
-    }
-    // Deserialized from the stored value in place: only `outputs` is read, nothing is cloned.
-    <Declared as serde::Deserialize>::deserialize(compiled).map(|d| d.outputs).unwrap_or_default()
-}
-
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).
 pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     params
