@@ -121,6 +121,52 @@ pub async fn access_by_id(db: &DatabaseConnection, caller: &user::Model, id: Uui
     Ok(ProjectAccess { project, owner: owner.username, role: Role::parse(&m.role)? })
 }
 
+/// The projects the user is a member of.
+pub async fn member_of(db: &DatabaseConnection, u: &user::Model) -> Result<Vec<Uuid>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::UserId.eq(u.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.project_id)
+        .collect())
+}
+
+/// A project by `owner/name`, or by a bare name: the caller's own project of that name, else the only one
+/// of that name among the caller's projects (MLflow names experiments this way). `None` when none or several.
+pub async fn find_by_name(
+    db: &DatabaseConnection,
+    u: &user::Model,
+    name: &str,
+) -> Result<Option<ProjectAccess>> {
+    if let Some((owner, n)) = name.split_once('/') {
+        return Ok(access(db, Some(u), owner, n).await.ok());
+    }
+    if let Ok(a) = access(db, Some(u), &u.username, name).await {
+        return Ok(Some(a));
+    }
+    let same = project::Entity::find()
+        .filter(project::Column::Name.eq(name))
+        .filter(project::Column::Id.is_in(member_of(db, u).await?))
+        .all(db)
+        .await?;
+    match same.as_slice() {
+        [one] => Ok(access_by_id(db, u, one.id).await.ok()),
+        _ => Ok(None),
+    }
+}
+
+/// Soft-deletes (or restores) a project, as MLflow's experiment delete does; owners only.
+pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, deleted: bool) -> Result<()> {
+    a.require(Role::Owner)?;
+    project::Entity::update_many()
+        .col_expr(project::Column::DeletedAt, Expr::value(deleted.then(Utc::now)))
+        .filter(project::Column::Id.eq(a.project.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn conflict(owner: &str, name: &str) -> Error {
     Error::AlreadyExists(format!("{owner} already has a project named {name:?}"))
 }

@@ -2,15 +2,11 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{hex, wire, MResult, Msg, Principal};
-use crate::domain::Role;
-use crate::entities::{member, project, user};
+use crate::entities::user;
 use crate::error::{Error, Result};
 use crate::services::projects::{self, ProjectAccess, ProjectUpdate};
 use crate::state::AppState;
@@ -40,30 +36,7 @@ pub async fn default_project(app: &AppState, u: &user::Model) -> Result<ProjectA
 
 /// `owner/name`, or a bare name: the caller's own project, else the only one visible to them by that name.
 async fn by_name(app: &AppState, who: &Principal, name: &str) -> MResult<ProjectAccess> {
-    let u = who.user();
-    let found = if let Some((owner, n)) = name.split_once('/') {
-        projects::access(&app.db, Some(u), owner, n).await.ok()
-    } else if let Ok(a) = projects::access(&app.db, Some(u), &u.username, name).await {
-        Some(a)
-    } else {
-        let mine: Vec<uuid::Uuid> = member::Entity::find()
-            .filter(member::Column::UserId.eq(u.id))
-            .all(&app.db)
-            .await?
-            .into_iter()
-            .map(|m| m.project_id)
-            .collect();
-        let same = project::Entity::find()
-            .filter(project::Column::Name.eq(name))
-            .filter(project::Column::Id.is_in(mine))
-            .all(&app.db)
-            .await?;
-        match same.as_slice() {
-            [one] => projects::access_by_id(&app.db, u, one.id).await.ok(),
-            _ => None,
-        }
-    };
-    let a = found.ok_or(Error::NotFound("experiment"))?;
+    let a = projects::find_by_name(&app.db, who.user(), name).await?.ok_or(Error::NotFound("experiment"))?;
     if let Principal::Run { run, .. } = who {
         if run.project_id != a.project.id {
             return Err(Error::NotFound("experiment").into());
@@ -146,13 +119,7 @@ pub async fn search(
     let clauses = crate::services::tracking::filter::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let ids: Vec<uuid::Uuid> = match &who {
         Principal::Run { run, .. } => vec![run.project_id],
-        Principal::User(u) => member::Entity::find()
-            .filter(member::Column::UserId.eq(u.id))
-            .all(&app.db)
-            .await?
-            .into_iter()
-            .map(|m| m.project_id)
-            .collect(),
+        Principal::User(u) => projects::member_of(&app.db, u).await?,
     };
     let mut found = Vec::new();
     for id in ids {
@@ -212,12 +179,7 @@ fn like(pattern: &str, s: &str) -> bool {
 
 async fn set_deleted(app: &AppState, who: &Principal, id: &str, deleted: bool) -> MResult<Json<Value>> {
     let a = who.experiment(app, id).await?;
-    a.require(Role::Owner)?;
-    project::Entity::update_many()
-        .col_expr(project::Column::DeletedAt, Expr::value(deleted.then(Utc::now)))
-        .filter(project::Column::Id.eq(a.project.id))
-        .exec(&app.db)
-        .await?;
+    projects::set_deleted(&app.db, &a, deleted).await?;
     Ok(Json(json!({})))
 }
 

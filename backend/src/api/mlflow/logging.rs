@@ -3,15 +3,11 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::runs::{pairs, RunReq, KV};
 use super::{wire, MResult, Msg, Principal};
-use crate::entities::run;
-use crate::error::Error;
 use crate::services::tracking::{self, Point};
 use crate::state::AppState;
 
@@ -130,28 +126,13 @@ pub struct LogInputsReq {
     datasets: Vec<Value>,
 }
 
-/// Datasets are kept as MLflow sent them (`{dataset: {name, digest, source_type, source, ...}, tags}`), once
-/// per name and digest.
+/// MLflow's `log-inputs`: the run's datasets (`tracking::log_inputs`).
 pub async fn log_inputs(
     State(app): State<AppState>,
     who: Principal,
     Msg(req): Msg<LogInputsReq>,
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, &req.run_id, true).await?;
-    let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
-    let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
-    for d in req.datasets {
-        if !all.iter().any(|o| id(o) == id(&d)) {
-            all.push(d);
-        }
-    }
-    if all.len() > 1000 {
-        return Err(Error::invalid("datasets", "a run holds at most 1000 dataset inputs").into());
-    }
-    run::Entity::update_many()
-        .col_expr(run::Column::Inputs, Expr::value(Value::Array(all)))
-        .filter(run::Column::Id.eq(r.id))
-        .exec(&app.db)
-        .await?;
+    tracking::log_inputs(&app.db, &r, req.datasets).await?;
     Ok(Json(json!({})))
 }

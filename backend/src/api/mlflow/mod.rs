@@ -164,59 +164,36 @@ impl Principal {
     /// the run and the caller's membership (this is on every logging call's path).
     pub async fn run(&self, app: &AppState, id: &str, write: bool) -> MResult<run::Model> {
         let id = parse_id(id, "run_id")?;
-        let r = match self {
-            Principal::Run { run, .. } if run.id == id => Some((**run).clone()),
-            _ => crate::entities::run::Entity::find_by_id(id).one(&app.db).await?,
-        };
-        let Some(r) = r else { return Err(Error::NotFound("run").into()) };
-        if let Principal::Run { run, .. } = self {
-            if run.project_id != r.project_id {
-                return Err(Error::NotFound("run").into());
+        let need = if write { Role::Member } else { Role::Viewer };
+        Ok(match self {
+            Principal::Run { run, .. } => {
+                // A run token reaches its own project only, and writes to its own run only.
+                let r = if run.id == id {
+                    (**run).clone()
+                } else {
+                    crate::services::runs::access::load(&app.db, id).await?
+                };
+                if run.project_id != r.project_id {
+                    return Err(Error::NotFound("run").into());
+                }
+                if write && run.id != r.id {
+                    return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
+                }
+                crate::services::runs::access::require(&app.db, self.user(), &r, need).await?;
+                r
             }
-            if write && run.id != r.id {
-                return Err(Error::Forbidden("a run token may only write to its own run".into()).into());
-            }
-        }
-        let m =
-            crate::entities::member::Entity::find_by_id((r.project_id, self.user().id)).one(&app.db).await?;
-        let role = m.and_then(|m| Role::parse(&m.role).ok()).ok_or(Error::NotFound("run"))?;
-        if write && role < Role::Member {
-            return Err(
-                Error::Forbidden("logging to a run needs the member role in its project".into()).into()
-            );
-        }
-        Ok(r)
+            Principal::User(u) => crate::services::runs::access::by_id(&app.db, u, id, need).await?,
+        })
     }
 
     /// Several runs to read at once (two queries); any run the caller may not read is "not found".
     pub async fn readable_runs(&self, app: &AppState, ids: &[String]) -> MResult<Vec<uuid::Uuid>> {
-        use sea_orm::{ColumnTrait, QueryFilter};
         let ids = ids.iter().map(|i| parse_id(i, "run_ids")).collect::<Result<Vec<_>, _>>()?;
-        let runs = crate::entities::run::Entity::find()
-            .filter(crate::entities::run::Column::Id.is_in(ids.clone()))
-            .all(&app.db)
-            .await?;
-        let projects: Vec<uuid::Uuid> = runs.iter().map(|r| r.project_id).collect();
-        let member_of: std::collections::HashSet<uuid::Uuid> = crate::entities::member::Entity::find()
-            .filter(crate::entities::member::Column::UserId.eq(self.user().id))
-            .filter(crate::entities::member::Column::ProjectId.is_in(projects))
-            .all(&app.db)
-            .await?
-            .into_iter()
-            .map(|m| m.project_id)
-            .collect();
         let scope = match self {
             Principal::Run { run, .. } => Some(run.project_id),
             Principal::User(_) => None,
         };
-        for id in &ids {
-            let ok = runs.iter().find(|r| r.id == *id).is_some_and(|r| {
-                member_of.contains(&r.project_id) && scope.is_none_or(|p| p == r.project_id)
-            });
-            if !ok {
-                return Err(Error::NotFound("run").into());
-            }
-        }
+        crate::services::runs::access::check_readable(&app.db, self.user(), &ids, scope).await?;
         Ok(ids)
     }
 
@@ -226,8 +203,6 @@ impl Principal {
         Ok((projects::access_by_id(&app.db, self.user(), r.project_id).await?, r))
     }
 }
-
-use sea_orm::EntityTrait;
 
 /// A uuid in MLflow's hex form or the dashed form.
 pub fn parse_id(s: &str, field: &'static str) -> std::result::Result<Uuid, Error> {

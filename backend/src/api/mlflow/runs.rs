@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{TimeZone, Utc};
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spec::lifecycle::Status;
@@ -130,7 +129,7 @@ pub async fn update(
             run_service::transition(&app.db, r.id, to, reason, Some("reported by the MLflow client")).await?;
         }
     }
-    let r = run::Entity::find_by_id(r.id).one(&app.db).await?.ok_or(Error::NotFound("run"))?;
+    let r = run_service::access::load(&app.db, r.id).await?;
     Ok(Json(json!({"run_info": wire::run_info(&(&r).into(), &username(&app, &r).await?)})))
 }
 

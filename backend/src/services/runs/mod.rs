@@ -6,6 +6,7 @@ use serde_json::Value;
 use spec::lifecycle::{RunKind, Status};
 use uuid::Uuid;
 
+pub mod access;
 mod actions;
 pub mod cache;
 mod external;

@@ -318,6 +318,32 @@ pub fn summary(m: latest_metric::Model) -> MetricSummary {
     }
 }
 
+/// Datasets are kept as MLflow sent them (`{dataset: {name, digest, source_type, source, ...}, tags}`), once
+/// per name and digest; a run holds at most 1000.
+pub async fn log_inputs(
+    db: &DatabaseConnection,
+    r: &run::Model,
+    datasets: Vec<serde_json::Value>,
+) -> Result<()> {
+    use serde_json::Value;
+    let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
+    for d in datasets {
+        if !all.iter().any(|o| id(o) == id(&d)) {
+            all.push(d);
+        }
+    }
+    if all.len() > 1000 {
+        return Err(Error::invalid("datasets", "a run holds at most 1000 dataset inputs"));
+    }
+    run::Entity::update_many()
+        .col_expr(run::Column::Inputs, sea_orm::sea_query::Expr::value(Value::Array(all)))
+        .filter(run::Column::Id.eq(r.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).
 pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     params

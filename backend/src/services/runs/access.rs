@@ -1,0 +1,62 @@
+//! Who may reach a run known only by its id (MLflow's run ids): the caller's role in the run's project.
+//! Non-members get "not found", so private runs don't leak.
+
+use std::collections::HashSet;
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::entities::{member, run, user};
+use crate::error::{Error, Result};
+
+/// A run the caller has at least the `need` role for. Two queries: this is on every logging call's path.
+pub async fn by_id(db: &DatabaseConnection, u: &user::Model, id: Uuid, need: Role) -> Result<run::Model> {
+    let r = load(db, id).await?;
+    require(db, u, &r, need).await?;
+    Ok(r)
+}
+
+/// A run by id, unauthorized: the caller checks it with `require` (a run token's own scope first), or read it
+/// again after a change it was authorized for.
+pub async fn load(db: &DatabaseConnection, id: Uuid) -> Result<run::Model> {
+    run::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("run"))
+}
+
+/// That the caller has at least the `need` role in the project of a run already read (non-members: not found).
+pub async fn require(db: &DatabaseConnection, u: &user::Model, r: &run::Model, need: Role) -> Result<()> {
+    let m = member::Entity::find_by_id((r.project_id, u.id)).one(db).await?.ok_or(Error::NotFound("run"))?;
+    if Role::parse(&m.role)? < need {
+        return Err(Error::Forbidden(format!("this needs the {} role in the run's project", need.as_str())));
+    }
+    Ok(())
+}
+
+/// Checks that every run of `ids` exists in a project the caller belongs to (and, with `scope`, in that
+/// project); any other is "not found". Two queries whatever the number of runs.
+pub async fn check_readable(
+    db: &DatabaseConnection,
+    u: &user::Model,
+    ids: &[Uuid],
+    scope: Option<Uuid>,
+) -> Result<()> {
+    let runs = run::Entity::find().filter(run::Column::Id.is_in(ids.to_vec())).all(db).await?;
+    let member_of: HashSet<Uuid> = member::Entity::find()
+        .filter(member::Column::UserId.eq(u.id))
+        .filter(member::Column::ProjectId.is_in(runs.iter().map(|r| r.project_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.project_id)
+        .collect();
+    for id in ids {
+        let ok = runs
+            .iter()
+            .find(|r| r.id == *id)
+            .is_some_and(|r| member_of.contains(&r.project_id) && scope.is_none_or(|p| p == r.project_id));
+        if !ok {
+            return Err(Error::NotFound("run"));
+        }
+    }
+    Ok(())
+}
