@@ -175,7 +175,7 @@ pub fn MetricChart(owner: String, name: String, uuid: String, key: String, live:
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match series.await {
-                        Err(e) => view! { <p class="error">{crate::server::error_message(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
                         Ok(s) => {
                             let s = StoredValue::new(s);
                             let pts = Memo::new(move |_| prepare(&s.read_value(), opts()));

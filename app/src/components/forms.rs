@@ -2,14 +2,14 @@
 
 use leptos::prelude::*;
 
-use crate::server::error_message;
+use crate::server::AppError;
 
 /// The latest error of an action's result, as text.
 pub fn action_error<T, F>(value: F) -> impl Fn() -> Option<String> + Copy
 where
-    F: Fn() -> Option<Result<T, ServerFnError>> + Copy,
+    F: Fn() -> Option<Result<T, AppError>> + Copy,
 {
-    move || value().and_then(|r| r.err()).map(|e| error_message(&e))
+    move || value().and_then(|r| r.err()).map(|e| e.message)
 }
 
 /// An alert under a form when its last submission failed.

@@ -8,7 +8,6 @@ use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::accounts::{
     list_tokens, site_signup_open, ChangePassword, CreateToken, RevokeToken, SessionActions, SetSignup,
 };
-use crate::server::{error_code, error_message};
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -98,8 +97,8 @@ pub fn Account() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) if error_code(&e) == "unauthenticated" => ().into_any(),
-                        Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                        Err(e) if e.code == "unauthenticated" => ().into_any(),
+                        Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     }
                 })}
             </Transition>

@@ -6,7 +6,6 @@ use leptos_meta::Title;
 
 use crate::components::forms::{EmptyState, ErrorBox};
 use crate::server::cluster::{get_cluster, ClusterView};
-use crate::server::error_message;
 
 #[component]
 pub fn Cluster() -> impl IntoView {
@@ -18,7 +17,7 @@ pub fn Cluster() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(c) => view! { <ClusterBody c=c /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::forms::{EmptyState, ErrorBox};
-use crate::server::error_message;
 use crate::server::pipelines::{get_graph, GraphView};
 use crate::server::runs::list_runs;
 
@@ -28,7 +27,7 @@ pub fn PipelinesTab() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     Ok(l) if l.items.is_empty() => view! {
                         <EmptyState title="No pipelines yet">"DAG and matrix runs of this project appear here. Submit one from the Runs tab (`kind: dag` operations, or an operation with a `matrix`)."</EmptyState>
                     }.into_any(),
@@ -86,7 +85,7 @@ pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView
                     let base = base.clone();
                     Suspend::new(async move {
                         match graph.await {
-                            Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                            Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                             Ok(g) => view! { <Drawing g=g base=base zoom=zoom /> }.into_any(),
                         }
                     })

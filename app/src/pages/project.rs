@@ -7,11 +7,10 @@ use leptos_router::hooks::use_params_map;
 
 use super::not_found::NotFound;
 use crate::components::forms::{EmptyState, ErrorBox};
-use crate::server::error_code;
-use crate::server::error_message;
 use crate::server::projects::{get_project, ProjectView};
+use crate::server::AppError;
 
-pub type ProjectResource = Resource<Result<ProjectView, ServerFnError>>;
+pub type ProjectResource = Resource<Result<ProjectView, AppError>>;
 
 const TABS: [(&str, &str); 8] = [
     ("", "Overview"),
@@ -36,8 +35,8 @@ pub fn ProjectShell() -> impl IntoView {
             {move || Suspend::new(async move {
                 match project.await {
                     Ok(p) => view! { <ProjectHeader p /> <Outlet /> }.into_any(),
-                    Err(e) if error_code(&e) == "not_found" => view! { <NotFound what="project" /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Err(e) if e.code == "not_found" => view! { <NotFound what="project" /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                 }
             })}
         </Transition>

@@ -7,7 +7,6 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::projects::{list_projects, CreateProject, ProjectList, PAGE_SIZE};
-use crate::server::{error_code, error_message};
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -60,10 +59,10 @@ pub fn Projects() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Err(e) if error_code(&e) == "unauthenticated" => {
+                    Err(e) if e.code == "unauthenticated" => {
                         view! { <Redirect path="/login?next=/projects" /> }.into_any()
                     }
-                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     Ok(l) if l.items.is_empty() && q().is_empty() => {
                         view! {
                             <EmptyState title="No projects yet">

@@ -6,7 +6,6 @@ use leptos_router::hooks::use_params_map;
 
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::forms::{action_error, ErrorBox, FormError};
-use crate::server::error_message;
 use crate::server::runs::{get_run, run_logs, RestartRun, StopRun};
 
 #[component]
@@ -32,7 +31,7 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match run.await {
-                    Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     Ok(r) => {
                         view! {
                             <Title text=format!("{} · run · Myelin", r.row.name) />
@@ -324,7 +323,7 @@ fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
                     let base = base.clone();
                     Suspend::new(async move {
                         match files.await {
-                            Err(e) => view! { <p class="error">{crate::server::error_message(&e)}</p> }.into_any(),
+                            Err(e) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
                             Ok(list) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
                             Ok(list) => view! {
                                 <table class="table compact" id="files">

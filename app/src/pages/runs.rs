@@ -5,7 +5,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::project::ProjectResource;
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
-use crate::server::error_message;
 use crate::server::runs::{describe_inputs, get_run, list_runs, BulkRuns, RunList, SubmitRun, RUNS_PER_PAGE};
 
 pub(crate) fn project_key() -> (Memo<String>, Memo<String>) {
@@ -95,7 +94,7 @@ pub fn RunsTab() -> impl IntoView {
                             </EmptyState>
                         }.into_any(),
                         Ok(l) => view! { <RunTable list=l owner=owner.get_untracked() name=name.get_untracked() listing bulk can_act=can_submit /> }.into_any(),
-                        Err(e) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     }}
                 }
             })}
@@ -216,7 +215,7 @@ fn SubmitForm(
                 </div>
                 {move || match describe.value().get() {
                     None => ().into_any(),
-                    Some(Err(e)) => view! { <p class="form-error">{crate::server::error_message(&e)}</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="form-error">{e.message.clone()}</p> }.into_any(),
                     Some(Ok(fields)) if fields.is_empty() => view! { <p class="muted">"This file declares no inputs."</p> }.into_any(),
                     Some(Ok(fields)) => {
                         view! {
@@ -320,7 +319,7 @@ fn RunTable(
                         <button type="submit" class="small danger" id=format!("bulk-{action}")>{if action == "stop" { "Stop selected" } else { "Delete selected" }}</button>
                     </ActionForm>
                 }).collect_view()}
-                <span class="muted" id="bulk-result">{move || bulk.value().get().map(|r| r.unwrap_or_else(|e| crate::server::error_message(&e)))}</span>
+                <span class="muted" id="bulk-result">{move || bulk.value().get().map(|r| r.unwrap_or_else(|e| e.message.clone()))}</span>
             </div>
         })}
         <table class="table" id="runs">

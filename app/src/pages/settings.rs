@@ -5,7 +5,6 @@ use leptos_router::hooks::use_params_map;
 
 use super::project::ProjectResource;
 use crate::components::forms::{action_error, ErrorBox, FormError};
-use crate::server::error_message;
 use crate::server::projects::{
     list_members, AddMember, ChangeMemberRole, DeleteProject, MemberView, ProjectView, RemoveMember,
     UpdateProject,
@@ -53,7 +52,7 @@ pub fn ProjectSettings() -> impl IntoView {
                 let list = members.await;
                 match (p, list) {
                     (Ok(p), Ok(list)) => view! { <SettingsBody p list a /> }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox message=error_message(&e) /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,6 +1,8 @@
 //! Sign-up, log-in, log-out, password and API tokens for the browser.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -22,7 +24,7 @@ pub struct Token {
 }
 
 #[server]
-pub async fn current_user() -> Result<Option<Me>, ServerFnError> {
+pub async fn current_user() -> Result<Option<Me>, AppError> {
     Ok(super::ctx::user().await?.map(|u| Me { username: u.username, is_admin: u.is_admin }))
 }
 
@@ -37,10 +39,10 @@ fn safe_next(next: &str) -> &str {
 }
 
 #[server]
-pub async fn log_in(username: String, password: String, next: String) -> Result<(), ServerFnError> {
+pub async fn log_in(username: String, password: String, next: String) -> Result<(), AppError> {
     let st = state()?;
     let backend::api::extract::ClientIp(ip) =
-        leptos_axum::extract().await.map_err(|e| ServerFnError::new(format!("internal: {e}")))?;
+        leptos_axum::extract().await.map_err(|e| err(backend::Error::Internal(e.to_string())))?;
     if !st.limiter.allow(&username.trim().to_ascii_lowercase(), ip) {
         return Err(err(backend::Error::RateLimited));
     }
@@ -51,7 +53,7 @@ pub async fn log_in(username: String, password: String, next: String) -> Result<
 }
 
 #[server]
-pub async fn sign_up(username: String, password: String) -> Result<(), ServerFnError> {
+pub async fn sign_up(username: String, password: String) -> Result<(), AppError> {
     let st = state()?;
     let u = backend::services::accounts::sign_up(&st.db, &username, &password).await.map_err(err)?;
     backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
@@ -60,14 +62,14 @@ pub async fn sign_up(username: String, password: String) -> Result<(), ServerFnE
 }
 
 #[server]
-pub async fn log_out() -> Result<(), ServerFnError> {
+pub async fn log_out() -> Result<(), AppError> {
     backend::auth::session::log_out(&session().await?).await.map_err(err)?;
     leptos_axum::redirect("/login");
     Ok(())
 }
 
 #[server]
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), ServerFnError> {
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let st = state()?;
     let u = require_user().await?;
     let u = backend::services::accounts::change_password(&st.db, &u, &current_password, &new_password)
@@ -78,7 +80,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 }
 
 #[server]
-pub async fn list_tokens() -> Result<Vec<Token>, ServerFnError> {
+pub async fn list_tokens() -> Result<Vec<Token>, AppError> {
     let st = state()?;
     let u = require_user().await?;
     let rows = backend::services::tokens::list(&st.db, &u).await.map_err(err)?;
@@ -96,14 +98,14 @@ pub async fn list_tokens() -> Result<Vec<Token>, ServerFnError> {
 
 /// Returns the new token's secret: the only time it is shown.
 #[server]
-pub async fn create_token(name: String) -> Result<String, ServerFnError> {
+pub async fn create_token(name: String) -> Result<String, AppError> {
     let st = state()?;
     let u = require_user().await?;
     Ok(backend::services::tokens::create(&st.db, &u, &name).await.map_err(err)?.token)
 }
 
 #[server]
-pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let st = state()?;
     let u = require_user().await?;
     let id = id.parse().map_err(|_| err(backend::Error::NotFound("token")))?;
@@ -116,7 +118,7 @@ pub struct SessionActions {
     pub log_in: ServerAction<LogIn>,
     pub sign_up: ServerAction<SignUp>,
     pub log_out: ServerAction<LogOut>,
-    pub me: Resource<Result<Option<Me>, ServerFnError>>,
+    pub me: Resource<Result<Option<Me>, AppError>>,
 }
 
 impl SessionActions {
@@ -140,7 +142,7 @@ impl SessionActions {
 
 /// Whether sign-up is open; `None` for callers who are not site administrators.
 #[server]
-pub async fn site_signup_open() -> Result<Option<bool>, ServerFnError> {
+pub async fn site_signup_open() -> Result<Option<bool>, AppError> {
     let st = state()?;
     let u = require_user().await?;
     if !u.is_admin {
@@ -150,7 +152,7 @@ pub async fn site_signup_open() -> Result<Option<bool>, ServerFnError> {
 }
 
 #[server]
-pub async fn set_signup(signup: String) -> Result<(), ServerFnError> {
+pub async fn set_signup(signup: String) -> Result<(), AppError> {
     let st = state()?;
     let u = require_user().await?;
     if !u.is_admin {

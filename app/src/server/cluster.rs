@@ -1,6 +1,8 @@
 //! The cluster page's data: Nodes with GPU capacity and allocation, the runs on each, and the queue.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -44,7 +46,7 @@ pub struct Waiting {
 }
 
 #[server]
-pub async fn get_cluster() -> Result<ClusterView, ServerFnError> {
+pub async fn get_cluster() -> Result<ClusterView, AppError> {
     let st = state()?;
     let me = require_user().await?;
     let page = backend::services::cluster::page(&st.db, &st.executor, &me).await.map_err(err)?;

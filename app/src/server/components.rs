@@ -1,6 +1,8 @@
 //! The project's components for the editor: every version (the browser resolves `hubRef` itself), and saving.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -17,7 +19,7 @@ pub struct SavedComponent {
 }
 
 #[server]
-pub async fn project_components(owner: String, name: String) -> Result<Vec<SavedComponent>, ServerFnError> {
+pub async fn project_components(owner: String, name: String) -> Result<Vec<SavedComponent>, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let mut out = Vec::new();
@@ -35,7 +37,7 @@ pub async fn save_component(
     name: String,
     component: String,
     content: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;
@@ -51,7 +53,7 @@ pub async fn preflight(
     owner: String,
     name: String,
     content: String,
-) -> Result<Option<(String, String)>, ServerFnError> {
+) -> Result<Option<(String, String)>, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let library = backend::services::components::library(&st.db, a.project.id).await.map_err(err)?;

@@ -8,21 +8,32 @@ pub mod projects;
 pub mod runs;
 pub mod tracking;
 
-use leptos::prelude::ServerFnError;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
-/// Server function errors carry the backend's stable code in front of the message: `not_found: ...`.
-pub fn error_code(e: &ServerFnError) -> &str {
-    match e {
-        ServerFnError::ServerError(m) => m.split_once(": ").map(|(c, _)| c).unwrap_or(""),
-        _ => "",
+/// A server function's error, as the REST API answers one: the backend's stable snake_case `code` (the UI
+/// branches on it: `not_found`, `unauthenticated`, ...) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
-/// The message without its code, for showing to the user.
-pub fn error_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.split_once(": ").map(|(_, m)| m.to_string()).unwrap_or(m.clone()),
-        other => other.to_string(),
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    /// The call itself failed (network, a body that does not decode): not the backend's answer.
+    fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
+        AppError { code: "request_failed".into(), message: e.to_string() }
     }
 }
 
@@ -33,29 +44,29 @@ pub(crate) mod ctx {
     use backend::entities::user;
     use backend::{AppState, Error};
     use leptos::prelude::*;
+
+    use super::AppError;
     use tower_sessions::Session;
 
-    pub fn state() -> Result<AppState, ServerFnError> {
-        use_context::<AppState>().ok_or_else(|| ServerFnError::new("internal: state missing"))
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| err(Error::Internal("state missing".into())))
     }
 
-    pub async fn session() -> Result<Session, ServerFnError> {
-        leptos_axum::extract::<Session>()
-            .await
-            .map_err(|e| ServerFnError::ServerError(format!("internal: {e}")))
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| err(Error::Internal(e.to_string())))
     }
 
-    pub async fn user() -> Result<Option<user::Model>, ServerFnError> {
+    pub async fn user() -> Result<Option<user::Model>, AppError> {
         let st = state()?;
         backend::auth::session::user(&session().await?, &st.db).await.map_err(err)
     }
 
-    pub async fn require_user() -> Result<user::Model, ServerFnError> {
+    pub async fn require_user() -> Result<user::Model, AppError> {
         user().await?.ok_or_else(|| err(Error::Unauthenticated))
     }
 
     /// Maps a backend error to a server function error, and sets the page's HTTP status to match.
-    pub fn err(e: Error) -> ServerFnError {
+    pub fn err(e: Error) -> AppError {
         if e.status().is_server_error() {
             tracing::error!(error = ?e, "server function failed");
         }
@@ -72,6 +83,6 @@ pub(crate) mod ctx {
                 .join("\n"),
             other => other.to_string(),
         };
-        ServerFnError::ServerError(format!("{}: {message}", e.code()))
+        AppError { code: e.code().to_string(), message }
     }
 }

@@ -2,6 +2,8 @@
 //! cache hits, and the values passed along each edge.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -43,7 +45,7 @@ pub struct GraphEdge {
 }
 
 #[server]
-pub async fn get_graph(owner: String, name: String, uuid: String) -> Result<GraphView, ServerFnError> {
+pub async fn get_graph(owner: String, name: String, uuid: String) -> Result<GraphView, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let id = uuid.parse().map_err(|_| err(backend::Error::NotFound("run")))?;

@@ -1,6 +1,8 @@
 //! Projects and members for the browser.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -65,7 +67,7 @@ impl From<backend::services::projects::Project> for ProjectView {
 }
 
 #[server]
-pub async fn list_projects(q: String, sort: String, page: u64) -> Result<ProjectList, ServerFnError> {
+pub async fn list_projects(q: String, sort: String, page: u64) -> Result<ProjectList, AppError> {
     use backend::services::projects::{list, ListQuery, ProjectSort};
     let st = state()?;
     let u = require_user().await?;
@@ -86,7 +88,7 @@ pub async fn list_projects(q: String, sort: String, page: u64) -> Result<Project
 }
 
 #[server]
-pub async fn create_project(name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn create_project(name: String, description: String) -> Result<(), AppError> {
     let st = state()?;
     let u = require_user().await?;
     let p = backend::services::projects::create(&st.db, &u, &name, &description).await.map_err(err)?;
@@ -99,14 +101,14 @@ pub async fn create_project(name: String, description: String) -> Result<(), Ser
 pub(crate) async fn access(
     owner: &str,
     name: &str,
-) -> Result<backend::services::projects::ProjectAccess, ServerFnError> {
+) -> Result<backend::services::projects::ProjectAccess, AppError> {
     let st = state()?;
     let u = user().await?;
     backend::services::projects::access(&st.db, u.as_ref(), owner, name).await.map_err(err)
 }
 
 #[server]
-pub async fn get_project(owner: String, name: String) -> Result<ProjectView, ServerFnError> {
+pub async fn get_project(owner: String, name: String) -> Result<ProjectView, AppError> {
     Ok(access(&owner, &name).await?.view().into())
 }
 
@@ -117,7 +119,7 @@ pub async fn update_project(
     new_name: String,
     description: String,
     concurrency: i32,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let change = backend::services::projects::ProjectUpdate {
@@ -133,7 +135,7 @@ pub async fn update_project(
 }
 
 #[server]
-pub async fn delete_project(owner: String, name: String, confirm: String) -> Result<(), ServerFnError> {
+pub async fn delete_project(owner: String, name: String, confirm: String) -> Result<(), AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::projects::delete(&st.db, &a, &confirm).await.map_err(err)?;
@@ -143,7 +145,7 @@ pub async fn delete_project(owner: String, name: String, confirm: String) -> Res
 }
 
 #[server]
-pub async fn list_members(owner: String, name: String) -> Result<Vec<MemberView>, ServerFnError> {
+pub async fn list_members(owner: String, name: String) -> Result<Vec<MemberView>, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let rows = backend::services::members::list(&st.db, &a).await.map_err(err)?;
@@ -158,17 +160,12 @@ pub async fn list_members(owner: String, name: String) -> Result<Vec<MemberView>
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(role: &str) -> Result<backend::domain::Role, ServerFnError> {
+fn parse_role(role: &str) -> Result<backend::domain::Role, AppError> {
     backend::domain::Role::parse(role).map_err(err)
 }
 
 #[server]
-pub async fn add_member(
-    owner: String,
-    name: String,
-    username: String,
-    role: String,
-) -> Result<(), ServerFnError> {
+pub async fn add_member(owner: String, name: String, username: String, role: String) -> Result<(), AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::members::add(&st.db, &a, &username, parse_role(&role)?).await.map_err(err)?;
@@ -181,7 +178,7 @@ pub async fn change_member_role(
     name: String,
     username: String,
     role: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     backend::services::members::set_role(&st.db, &a, &username, parse_role(&role)?).await.map_err(err)?;
@@ -189,7 +186,7 @@ pub async fn change_member_role(
 }
 
 #[server]
-pub async fn remove_member(owner: String, name: String, username: String) -> Result<(), ServerFnError> {
+pub async fn remove_member(owner: String, name: String, username: String) -> Result<(), AppError> {
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;

@@ -1,6 +1,8 @@
 //! Runs for the browser: list, one run, submit, stop, restart, logs.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -103,7 +105,7 @@ fn row(r: &backend::services::runs::RunSummary) -> RunRow {
 }
 
 #[cfg(feature = "ssr")]
-fn parse_uuid(s: &str) -> Result<uuid::Uuid, ServerFnError> {
+fn parse_uuid(s: &str) -> Result<uuid::Uuid, AppError> {
     s.parse().map_err(|_| err(backend::Error::NotFound("run")))
 }
 
@@ -116,7 +118,7 @@ pub async fn list_runs(
     asc: Option<bool>,
     query: String,
     columns: String,
-) -> Result<RunList, ServerFnError> {
+) -> Result<RunList, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let columns = parse_columns(&columns).map_err(err)?;
@@ -190,7 +192,7 @@ fn cell(column: &str, d: &backend::services::tracking::RunData) -> String {
 }
 
 #[server]
-pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunView, ServerFnError> {
+pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunView, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let r = backend::services::runs::get(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
@@ -261,14 +263,14 @@ pub(crate) async fn run_of(
     owner: &str,
     name: &str,
     uuid: &str,
-) -> Result<backend::entities::run::Model, ServerFnError> {
+) -> Result<backend::entities::run::Model, AppError> {
     let st = state()?;
     let a = access(owner, name).await?;
     backend::services::runs::find(&st.db, &a, parse_uuid(uuid)?).await.map_err(err)
 }
 
 #[server]
-pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<String, ServerFnError> {
+pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<String, AppError> {
     let r = run_of(&owner, &name, &uuid).await?;
     let source = backend::services::runs::cache::source_of(&r);
     Ok(state()?.executor.log_text(r.project_id, source).await)
@@ -282,7 +284,7 @@ pub async fn submit_run(
     content: String,
     params: String,
     #[server(default)] force: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;
@@ -302,7 +304,7 @@ pub async fn submit_run(
 }
 
 #[server]
-pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), ServerFnError> {
+pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let id = parse_uuid(&uuid)?;
@@ -310,7 +312,7 @@ pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), S
 }
 
 #[server]
-pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<(), ServerFnError> {
+pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<(), AppError> {
     let st = state()?;
     let me = require_user().await?;
     let a = access(&owner, &name).await?;
@@ -327,7 +329,7 @@ pub async fn bulk_runs(
     name: String,
     action: String,
     uuids: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
     let (mut ok, mut skipped) = (0, Vec::new());
@@ -364,9 +366,11 @@ pub struct InputField {
 
 /// The inputs a polyaxonfile declares (for a generated params form), or its first error.
 #[server]
-pub async fn describe_inputs(content: String) -> Result<Vec<InputField>, ServerFnError> {
-    let doc = spec::yaml::parse("polyaxonfile.yaml", &content)
-        .map_err(|e| ServerFnError::new(format!("invalid_spec: {}:{}: {}", e.line, e.column, e.message)))?;
+pub async fn describe_inputs(content: String) -> Result<Vec<InputField>, AppError> {
+    let doc = spec::yaml::parse("polyaxonfile.yaml", &content).map_err(|e| AppError {
+        code: "invalid_spec".into(),
+        message: format!("{}:{}: {}", e.line, e.column, e.message),
+    })?;
     let component =
         if doc.value["kind"] == "operation" { doc.value["component"].clone() } else { doc.value.clone() };
     let mut out = Vec::new();

@@ -1,6 +1,8 @@
 //! Tracking data for the run page: chart series (downsampled on the server) and the run's stored files.
 
 use leptos::prelude::*;
+
+use super::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -36,7 +38,7 @@ pub async fn metric_series(
     uuid: String,
     key: String,
     points: usize,
-) -> Result<SeriesView, ServerFnError> {
+) -> Result<SeriesView, AppError> {
     let r = run_of(&owner, &name, &uuid).await?;
     let st = state()?;
     let s = backend::services::tracking::history::series(&st.db, &[r.id], &key, points.clamp(2, 5000))
@@ -66,7 +68,7 @@ pub async fn run_files(
     name: String,
     uuid: String,
     dir: String,
-) -> Result<Vec<FileView>, ServerFnError> {
+) -> Result<Vec<FileView>, AppError> {
     let r = run_of(&owner, &name, &uuid).await?;
     let st = state()?;
     let entries = st.artifacts.list(r.project_id, r.id, &dir).await.map_err(err)?;

@@ -287,7 +287,7 @@ pub fn EditorTab() -> impl IntoView {
                     <span class="muted" id="editor-saved">
                         {move || match save.value().get() {
                             Some(Ok(v)) => format!("saved {v}"),
-                            Some(Err(e)) => crate::server::error_message(&e),
+                            Some(Err(e)) => e.message.clone(),
                             None => String::new(),
                         }}
                     </span>
