@@ -69,6 +69,44 @@ impl NewPassword {
     }
 }
 
+/// The longest metric, param or tag name (MLflow's limit).
+pub const MAX_KEY: usize = 250;
+
+/// MLflow's key rule: alphanumerics, `_ - . / : ` and spaces; no `..` and not absolute.
+pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_KEY
+        && key.chars().all(|c| c.is_alphanumeric() || "_-./: ".contains(c))
+        && !key.starts_with('/')
+        && !key.split('/').any(|s| s == "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            what,
+            format!(
+                "invalid {what} name {key:?}: names may only contain alphanumerics, underscores (_), dashes (-), \
+                 periods (.), spaces ( ), colons (:) and slashes (/), at most {MAX_KEY} characters, not `..` \
+                 or absolute"
+            ),
+        ))
+    }
+}
+
+/// A metric's name, by MLflow's key rule: past `parse`, an invalid one cannot exist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MetricKey(String);
+
+impl MetricKey {
+    pub fn parse(s: &str) -> Result<Self> {
+        validate_key("metric", s)?;
+        Ok(Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Free text with a length bound.
 pub fn bounded_text(field: &'static str, s: &str, max: usize) -> Result<String> {
     if s.chars().count() > max {
@@ -121,6 +159,14 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()).unwrap(), r);
         }
         assert!(Role::parse("god").is_err());
+    }
+
+    #[test]
+    fn metric_keys_follow_mlflows_rule() {
+        assert_eq!(MetricKey::parse("train/loss: top-1.acc").unwrap().as_str(), "train/loss: top-1.acc");
+        for bad in ["", "/abs", "a/../b", "a$b", &"k".repeat(MAX_KEY + 1)] {
+            assert!(MetricKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

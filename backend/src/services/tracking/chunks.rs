@@ -37,11 +37,11 @@ pub fn decode(data: &[u8], mut f: impl FnMut(i64, i64, f64)) {
     }
 }
 
-pub fn row(run: Uuid, key: &str, points: &[&Point]) -> metric_chunk::ActiveModel {
+pub fn row(run: Uuid, key: &super::MetricKey, points: &[&Point]) -> metric_chunk::ActiveModel {
     metric_chunk::ActiveModel {
         id: Default::default(),
         run_id: Set(run),
-        key: Set(key.to_string()),
+        key: Set(key.as_str().to_string()),
         n: Set(points.len() as i32),
         first_step: Set(points.iter().map(|p| p.step).min().unwrap_or_default()),
         last_step: Set(points.iter().map(|p| p.step).max().unwrap_or_default()),
@@ -51,12 +51,12 @@ pub fn row(run: Uuid, key: &str, points: &[&Point]) -> metric_chunk::ActiveModel
 
 /// Merges a key's small chunks. The transaction starts by claiming the key's pending count (a write, so SQLite
 /// takes its lock first and PostgreSQL serialises concurrent compactions of the same key on that row).
-pub async fn compact(db: &DatabaseConnection, run: Uuid, key: &str) -> Result<()> {
+pub async fn compact(db: &DatabaseConnection, run: Uuid, key: &super::MetricKey) -> Result<()> {
     let txn = db.begin().await?;
     let claimed = latest_metric::Entity::update_many()
         .col_expr(latest_metric::Column::Pending, Expr::value(0))
         .filter(latest_metric::Column::RunId.eq(run))
-        .filter(latest_metric::Column::Key.eq(key))
+        .filter(latest_metric::Column::Key.eq(key.as_str()))
         .filter(latest_metric::Column::Pending.gte(COMPACT_AT))
         .exec(&txn)
         .await?;
@@ -65,7 +65,7 @@ pub async fn compact(db: &DatabaseConnection, run: Uuid, key: &str) -> Result<()
     }
     let small = metric_chunk::Entity::find()
         .filter(metric_chunk::Column::RunId.eq(run))
-        .filter(metric_chunk::Column::Key.eq(key))
+        .filter(metric_chunk::Column::Key.eq(key.as_str()))
         .filter(metric_chunk::Column::N.lt(CHUNK as i32))
         .order_by_asc(metric_chunk::Column::Id)
         .all(&txn)

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub const MAX_METRICS: usize = 1000;
 pub const MAX_PARAMS: usize = 100;
 pub const MAX_TAGS: usize = 100;
-pub const MAX_KEY: usize = 250;
+pub use crate::domain::MAX_KEY;
 pub const MAX_PARAM_VALUE: usize = 6000;
 pub const MAX_TAG_VALUE: usize = 8000;
 /// The tag MLflow clients read and write a run's name through.
@@ -49,26 +49,7 @@ pub struct RunData {
     pub tags: BTreeMap<String, String>,
 }
 
-/// MLflow's key rule: alphanumerics, `_ - . / : ` and spaces; no `..` and not absolute.
-pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
-    let ok = !key.is_empty()
-        && key.len() <= MAX_KEY
-        && key.chars().all(|c| c.is_alphanumeric() || "_-./: ".contains(c))
-        && !key.starts_with('/')
-        && !key.split('/').any(|s| s == "..");
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            what,
-            format!(
-                "invalid {what} name {key:?}: names may only contain alphanumerics, underscores (_), dashes (-), \
-                 periods (.), spaces ( ), colons (:) and slashes (/), at most {MAX_KEY} characters, not `..` \
-                 or absolute"
-            ),
-        ))
-    }
-}
+pub use crate::domain::{validate_key, MetricKey};
 
 fn check_value(what: &'static str, key: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
@@ -100,10 +81,9 @@ pub async fn log(
             format!("a batch holds at most {MAX_METRICS} metrics, {MAX_PARAMS} params and {MAX_TAGS} tags"),
         ));
     }
-    let mut by_key: BTreeMap<&str, Vec<&Point>> = BTreeMap::new();
+    let mut by_key: BTreeMap<MetricKey, Vec<&Point>> = BTreeMap::new();
     for p in metrics {
-        validate_key("metric", &p.key)?;
-        by_key.entry(&p.key).or_default().push(p);
+        by_key.entry(MetricKey::parse(&p.key)?).or_default().push(p);
     }
     let mut seen = HashMap::new();
     for (k, v) in params {
@@ -135,8 +115,8 @@ pub async fn log(
         compact = upsert_latest(&txn, r.id, &by_key).await?;
     }
     txn.commit().await?;
-    for key in compact {
-        chunks::compact(db, r.id, &key).await?;
+    for key in by_key.keys().filter(|k| compact.iter().any(|c| c == k.as_str())) {
+        chunks::compact(db, r.id, key).await?;
     }
     Ok(())
 }
@@ -211,7 +191,7 @@ async fn set_tags<C: ConnectionTrait>(db: &C, run: Uuid, tags: &[(String, String
 async fn upsert_latest<C: ConnectionTrait>(
     db: &C,
     run: Uuid,
-    by_key: &BTreeMap<&str, Vec<&Point>>,
+    by_key: &BTreeMap<MetricKey, Vec<&Point>>,
 ) -> Result<Vec<String>> {
     let mut values: Vec<Value> = Vec::new();
     let mut rows = Vec::new();
@@ -234,7 +214,7 @@ async fn upsert_latest<C: ConnectionTrait>(
         ));
         values.extend([
             run.into(),
-            key.to_string().into(),
+            key.as_str().into(),
             last.step.into(),
             last.timestamp.into(),
             Some(last.value).filter(|v| !v.is_nan()).into(),
