@@ -217,6 +217,37 @@ async fn myelin_retries_a_failed_job_as_a_new_attempt() {
     assert_eq!(names, [format!("run-{id}"), format!("run-{id}-r1")]);
     let failed: Vec<&Value> = jobs["items"].as_array().unwrap().iter().collect();
     assert!(failed.iter().all(|j| j["spec"]["backoffLimit"] == 0), "Kubernetes never retries on its own");
+
+    // What users see with `kubectl describe job`: Events recorded by `myelin` on each attempt's Job.
+    let events = || async {
+        let all = fx.api.get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", fx.ns)).await;
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["reportingController"] == "myelin")
+            .map(|e| {
+                let on = e["regarding"]["name"].as_str().unwrap_or_default().to_string();
+                (
+                    on,
+                    e["reason"].as_str().unwrap_or_default().to_string(),
+                    e["type"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (first, second) = (format!("run-{id}"), format!("run-{id}-r1"));
+    let has = |ev: &[(String, String, String)], on: &str, reason: &str, kind: &str| {
+        ev.iter().any(|(o, r, k)| o == on && r == reason && k == kind)
+    };
+    fx.until("the attempts' Events are recorded", || async {
+        let ev = events().await;
+        has(&ev, &first, "Dispatched", "Normal")
+            && has(&ev, &first, "Retrying", "Warning")
+            && has(&ev, &second, "Dispatched", "Normal")
+            && ev.iter().any(|(o, _, k)| *o == second && k == "Warning")
+    })
+    .await;
     fx.end().await;
 }
 

@@ -108,6 +108,8 @@ impl KubeExecutor {
         let env = super::super::tracking_env(r, &self.server_url, &token);
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
         self.apply_one(&attempt.secret(&env, &owner)).await?;
+        let note = format!("run {} ({}), attempt {}", r.id, r.name, r.retries);
+        self.record(&owner, kube::runtime::events::EventType::Normal, "Dispatched", &note).await;
         Ok(format!("{} {}", owner["kind"].as_str().unwrap_or_default(), attempt.name()))
     }
 

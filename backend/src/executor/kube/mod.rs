@@ -14,6 +14,7 @@ mod dispatch;
 mod follow;
 pub mod objects;
 mod queue;
+mod reconcile;
 mod watch;
 
 use std::collections::{HashMap, HashSet};
@@ -37,7 +38,7 @@ use objects::Attempt;
 use super::logs::{append, LogSpool};
 use crate::artifacts::Artifacts;
 use crate::entities::run;
-use crate::store::status::transition;
+use crate::store::status::{report, transition};
 
 /// Which executor a run row was dispatched to.
 pub const EXECUTOR: &str = "kubernetes";
@@ -67,6 +68,8 @@ pub struct KubeExecutor {
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Set by `shutdown`: no more dispatching.
     closed: std::sync::atomic::AtomicBool,
+    /// Kubernetes Events for what users must see (`reconcile::recorder`).
+    events: kube::runtime::events::Recorder,
 }
 
 impl KubeExecutor {
@@ -98,6 +101,7 @@ impl KubeExecutor {
                 req
             }))
             .build();
+        let events = reconcile::recorder(client.clone());
         let me = Arc::new_cyclic(|this| Self {
             this: this.clone(),
             db,
@@ -115,6 +119,7 @@ impl KubeExecutor {
             requests,
             tasks: Mutex::default(),
             closed: Default::default(),
+            events,
         });
         watch::spawn(me.clone());
         Ok(me)
@@ -166,9 +171,7 @@ impl KubeExecutor {
                     }
                 }
             }
-            let _ =
-                transition(&me.db, id, Status::Stopped, "StoppedByUser", Some("the workload was deleted"))
-                    .await;
+            report(&me.db, id, Status::Stopped, "StoppedByUser", Some("the workload was deleted")).await;
             me.finish(id).await;
         });
     }

@@ -10,18 +10,15 @@ use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
-use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use spec::lifecycle::Status;
 use spec::placement::NodeView;
 use uuid::Uuid;
 
-use super::assess::{assess, Seen};
-use super::objects::{ATTEMPT, RUN};
-use super::{resource, KubeExecutor, EXECUTOR};
+use super::objects::RUN;
+use super::{KubeExecutor, EXECUTOR};
 use crate::entities::run;
-use crate::store::status::transition_with;
 
 #[derive(Default)]
 pub struct Cache {
@@ -63,25 +60,10 @@ fn core(group: &str, version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
 }
 
-/// Sync workers: enough to overlap database round trips (SQLite still writes one at a time).
-const WORKERS: usize = 4;
-
-/// Starts the built-in watchers and the sync workers.
+/// Starts the built-in watchers and the reconcile workers.
 pub fn spawn(exec: Arc<KubeExecutor>) {
     let mut tasks = watchers(exec.clone());
-    for _ in 0..WORKERS {
-        let me = exec.clone();
-        tasks.push(
-            tokio::spawn(async move {
-                loop {
-                    let id = me.dirty.pop().await;
-                    me.sync(id).await;
-                    me.dirty.done(id);
-                }
-            })
-            .abort_handle(),
-        );
-    }
+    tasks.extend(super::reconcile::workers(exec.clone()));
     exec.tasks.lock().expect("lock").extend(tasks);
 }
 
@@ -181,7 +163,7 @@ fn key_of(v: &Value) -> String {
     }
 }
 
-fn run_of(v: &Value) -> Option<Uuid> {
+pub(super) fn run_of(v: &Value) -> Option<Uuid> {
     v["metadata"]["labels"][RUN].as_str()?.parse().ok()
 }
 
@@ -245,105 +227,5 @@ impl KubeExecutor {
                 NodeView::of_node(n, by_node.get(name).map(Vec::as_slice).unwrap_or_default())
             })
             .collect()
-    }
-
-    /// Re-assesses one run from what the watchers hold and records what changed.
-    pub(super) async fn sync(&self, id: Uuid) {
-        if let Err(e) = self.try_sync(id).await {
-            tracing::warn!(run = %id, error = ?e, "cannot update the run from the cluster");
-        }
-    }
-
-    async fn try_sync(&self, id: Uuid) -> crate::Result<()> {
-        let Some(r) = run::Entity::find_by_id(id).one(&self.db).await? else { return Ok(()) };
-        let status = r.status()?;
-        if r.executor != EXECUTOR
-            || status.is_done()
-            || matches!(status, Status::Stopping | Status::Queued | Status::Created | Status::Compiled)
-        {
-            return Ok(());
-        }
-        let name = super::objects::name(id, r.retries);
-        let Some(first) = r.manifests()?.into_iter().next() else { return Ok(()) };
-        let ar = resource(&first);
-        let Some(top) = self.cache.get(&ar.plural, &name) else {
-            tracing::debug!(plural = %ar.plural, %name, "sync: no workload seen");
-            return Ok(());
-        };
-        let attempt = r.retries.to_string();
-        let pods = self.cache.all("pods", |p| {
-            run_of(p) == Some(id) && p["metadata"]["labels"][ATTEMPT].as_str() == Some(attempt.as_str())
-        });
-        let names: HashSet<&str> = pods.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
-        let warnings = self
-            .cache
-            .all("events", |e| e["involvedObject"]["name"].as_str().is_some_and(|n| names.contains(n)));
-        // The Nodes matter only to explain a pod no node took; building their view is the costly part of a sync.
-        let unplaced = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
-        let nodes = if unplaced { self.node_views() } else { Vec::new() };
-        let o = assess(&Seen {
-            top: &top,
-            pods: pods.iter().collect(),
-            warnings: warnings.iter().collect(),
-            nodes: &nodes,
-        });
-        let diagnosis = match o.status {
-            Status::Running | Status::Succeeded | Status::Starting => None,
-            _ => o.diagnosis.as_ref().map(|d| serde_json::to_value(d).unwrap_or_default()),
-        };
-        // What changed besides the status, written with the transition so no reader sees one without the other.
-        let mut also: Vec<(run::Column, SimpleExpr)> = Vec::new();
-        if diagnosis != r.diagnosis {
-            also.push((run::Column::Diagnosis, Expr::value(diagnosis)));
-        }
-        if o.node.is_some() && o.node != r.node {
-            also.push((run::Column::Node, Expr::value(o.node.clone())));
-        }
-        let learnt = o.image_id.clone().filter(|i| Some(i) != r.image_id.as_ref());
-        if let Some(digest) = &learnt {
-            also.push((run::Column::ImageId, Expr::value(Some(digest.clone()))));
-        }
-        if o.exit_code.is_some() && o.exit_code != r.exit_code {
-            also.push((run::Column::ExitCode, Expr::value(o.exit_code)));
-        }
-        if o.status == Status::Failed && r.retries < r.max_retries {
-            let retries = r.retries + 1;
-            also.push((run::Column::Retries, Expr::value(retries)));
-            let msg = format!("{}; retry {retries} of {}", o.message, r.max_retries);
-            if transition_with(&self.db, id, Status::Retrying, "Retrying", Some(&msg), also).await? {
-                if let Some(next) = run::Entity::find_by_id(id).one(&self.db).await? {
-                    if let Some(me) = self.this() {
-                        me.start(next);
-                    }
-                }
-            }
-            return Ok(());
-        }
-        let moved = o.status != status
-            && transition_with(&self.db, id, o.status, &o.reason, Some(&o.message), also.clone()).await?;
-        if !moved && !also.is_empty() {
-            let mut u = run::Entity::update_many().filter(run::Column::Id.eq(id));
-            for (column, value) in also {
-                u = u.col_expr(column, value);
-            }
-            u.exec(&self.db).await?;
-        }
-        if let Some(digest) = &learnt {
-            crate::store::cache::learn_digest(&self.db, id, digest).await?;
-        }
-        if matches!(o.status, Status::Running) || o.status.is_done() {
-            if let (Some(me), Some(pod)) = (
-                self.this(),
-                pods.iter().max_by_key(|p| p["metadata"]["creationTimestamp"].as_str().map(str::to_string)),
-            ) {
-                me.follow(id, r.retries, pod);
-            }
-        }
-        if moved && o.status.is_done() {
-            if let Some(me) = self.this() {
-                tokio::spawn(async move { me.finish(id).await });
-            }
-        }
-        Ok(())
     }
 }
