@@ -2,7 +2,9 @@
 //! the `utoipa` feature), the CLI (which reads typed bodies) and the UI. Wasm-safe: serde only.
 
 mod accounts;
+mod cluster;
 mod runs;
 
 pub use accounts::*;
+pub use cluster::*;
 pub use runs::*;

@@ -53,7 +53,7 @@ fn ClusterBody(c: ClusterView) -> impl IntoView {
                                 <td>{format!("{} / {}", n.memory_used, n.memory)}</td>
                                 <td>{n.taints.join(", ")}</td>
                                 <td>
-                                    {n.runs.into_iter().map(|(href, label)| view! { <a href=href>{label}</a>" " }).collect_view()}
+                                    {n.runs.into_iter().map(|r| view! { <a href=r.link>{r.label}</a>" " }).collect_view()}
                                     {(n.other_runs > 0).then(|| view! { <span class="muted">{format!("+{} of other projects", n.other_runs)}</span> })}
                                 </td>
                             </tr>
@@ -75,7 +75,7 @@ fn ClusterBody(c: ClusterView) -> impl IntoView {
                                 <td><a href=w.link>{w.label}</a></td>
                                 <td>{w.status}</td>
                                 <td class="muted">{w.since}</td>
-                                <td>{w.why.map(|(code, m)| view! { {(!code.is_empty()).then(|| view! { <code>{code}</code>" " })}{m} })}</td>
+                                <td>{w.why.map(|why| view! { {(!why.code.is_empty()).then(|| view! { <code>{why.code}</code>" " })}{why.message} })}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -136,14 +136,14 @@ fn CacheNote(hit: bool, key: String, why: Vec<String>) -> impl IntoView {
 
 /// Why the run waits or died, with the scheduler's own words beside Myelin's.
 #[component]
-fn Diagnosis(d: crate::server::runs::Why) -> impl IntoView {
-    let more: Vec<(String, String)> = d.findings.iter().skip(1).cloned().collect();
+fn Diagnosis(d: api_types::Diagnosis) -> impl IntoView {
+    let more: Vec<api_types::Reason> = d.findings.iter().skip(1).cloned().collect();
     view! {
         <section class="card diagnosis" id="run-diagnosis" data-code=d.code.clone()>
             <h3>"Why " <code>{d.code.clone()}</code></h3>
             <p class="why">{d.message.clone()}</p>
             {(!more.is_empty()).then(|| view! {
-                <ul>{more.into_iter().map(|(c, m)| view! { <li><code>{c}</code> " " {m}</li> }).collect_view()}</ul>
+                <ul>{more.into_iter().map(|f| view! { <li><code>{f.code}</code> " " {f.message}</li> }).collect_view()}</ul>
             })}
             {d.scheduler_message.clone().map(|m| view! {
                 <p class="muted">"The scheduler said: " <q id="run-scheduler-message">{m}</q></p>
@@ -154,7 +154,7 @@ fn Diagnosis(d: crate::server::runs::Why) -> impl IntoView {
 
 #[component]
 fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
-    let reused = r.cache.as_ref().is_some_and(|c| c.0);
+    let reused = r.cache.as_ref().is_some_and(|c| c.hit);
     let image_note =
         if r.executor == "local" { " (recorded; the local executor does not pull images)" } else { "" };
     view! {
@@ -172,12 +172,12 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
                     <dt>"Image"</dt><dd><code>{r.image.clone()}</code> <span class="muted">{image_note}</span></dd>
                     {r.image_id.clone().map(|d| view! { <dt>"Digest"</dt><dd><code id="run-digest">{d}</code></dd> })}
                     <dt>"Executor"</dt><dd>{r.executor.clone()}</dd>
-                    {r.pipeline.clone().map(|(p, op)| view! {
+                    {r.pipeline.clone().map(|p| view! {
                         <dt>"Pipeline"</dt>
-                        <dd id="run-pipeline">"op " <code>{op}</code> " of " <a href=p.clone()>{p[..8].to_string()}</a></dd>
+                        <dd id="run-pipeline">"op " <code>{p.op}</code> " of " <a href=p.pipeline.clone()>{p.pipeline[..8].to_string()}</a></dd>
                     })}
                     {r.node.clone().map(|n| view! { <dt>"Node"</dt><dd id="run-node">{n}</dd> })}
-                    {r.cache.clone().map(|(hit, key, why)| view! { <CacheNote hit key why /> }.into_any())}
+                    {r.cache.clone().map(|c| view! { <CacheNote hit=c.hit key=c.key why=c.explanation /> }.into_any())}
                     {(r.retries > 0).then(|| view! { <dt>"Retries"</dt><dd>{r.retries}</dd> })}
                     {r.original.clone().map(|o| view! { <dt>{if reused { "Results of" } else { "Restart of" }}</dt><dd><a href=o.clone()>{o[..8].to_string()}</a></dd> })}
                 </dl>
@@ -272,7 +272,7 @@ fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::Ru
     if r.metrics.is_empty() {
         return view! { <section class="card"><h3>"Metrics"</h3><p class="muted" id="run-metrics">"Nothing logged yet. Jobs log with MLflow: "<code>"mlflow.log_metric(\"loss\", v, step=i)"</code>"."</p></section> }.into_any();
     }
-    let keys: Vec<String> = r.metrics.iter().map(|m| m.0.clone()).collect();
+    let keys: Vec<String> = r.metrics.iter().map(|m| m.key.clone()).collect();
     let (shown, set_shown) = signal(keys.iter().take(8).cloned().collect::<Vec<_>>());
     let live = !r.done;
     view! {
@@ -280,9 +280,9 @@ fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::Ru
             <h3>"Metrics"</h3>
             <table class="table compact" id="run-metrics">
                 <thead><tr><th>"Metric"</th><th>"Last"</th><th>"Min"</th><th>"Max"</th><th>"Step"</th><th>"Points"</th><th></th></tr></thead>
-                {r.metrics.into_iter().map(|(k, last, min, max, step, n)| {
-                    let key = k.clone();
-                    view! { <tr><td>{k}</td><td>{last}</td><td>{min}</td><td>{max}</td><td>{step}</td><td>{n}</td>
+                {r.metrics.into_iter().map(|m| {
+                    let key = m.key.clone();
+                    view! { <tr><td>{m.key}</td><td>{m.last}</td><td>{m.min}</td><td>{m.max}</td><td>{m.step}</td><td>{m.points}</td>
                         <td><button class="small" on:click=move |_| set_shown.update(|s| if let Some(i) = s.iter().position(|x| *x == key) { s.remove(i); } else { s.push(key.clone()); })>"chart"</button></td></tr> }
                 }).collect_view()}
             </table>

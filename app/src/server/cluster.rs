@@ -30,8 +30,8 @@ pub struct NodeView {
     /// GiB.
     pub memory: f64,
     pub memory_used: f64,
-    /// `(link, project/name)` of the caller's runs on the node.
-    pub runs: Vec<(String, String)>,
+    /// The caller's runs on the node.
+    pub runs: Vec<RunLink>,
     pub other_runs: usize,
 }
 
@@ -41,8 +41,15 @@ pub struct Waiting {
     pub label: String,
     pub status: String,
     pub since: String,
-    /// The diagnosis (`code`, message) or the status message.
-    pub why: Option<(String, String)>,
+    /// The diagnosis, or the status message (with an empty code).
+    pub why: Option<api_types::Reason>,
+}
+
+/// A run's page and its `project/name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunLink {
+    pub link: String,
+    pub label: String,
 }
 
 #[server]
@@ -50,8 +57,9 @@ pub async fn get_cluster() -> Result<ClusterView, AppError> {
     let st = state()?;
     let me = require_user().await?;
     let page = backend::services::cluster::page(&st.db, &st.executor, &me).await.map_err(err)?;
-    let link = |r: &backend::services::cluster::RunRef| {
-        (format!("/{}/runs/{}", r.project, r.uuid), format!("{}/{}", r.project, r.name))
+    let link = |r: &backend::services::cluster::RunRef| RunLink {
+        link: format!("/{}/runs/{}", r.project, r.uuid),
+        label: format!("{}/{}", r.project, r.name),
     };
     let gib = |b: f64| (b / 1024f64.powi(3) * 10.0).round() / 10.0;
     Ok(ClusterView {
@@ -81,17 +89,21 @@ pub async fn get_cluster() -> Result<ClusterView, AppError> {
             .queue
             .iter()
             .map(|w| {
-                let (href, label) = link(&w.run);
+                let RunLink { link, label } = link(&w.run);
                 Waiting {
-                    link: href,
+                    link,
                     label,
-                    status: w.run.status.clone(),
+                    status: w.run.status.to_string(),
                     since: w.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                     why: w
                         .diagnosis
                         .as_ref()
-                        .map(|d| (d.code.clone(), d.message.clone()))
-                        .or_else(|| w.status_message.clone().map(|m| (String::new(), m))),
+                        .map(|d| api_types::Reason { code: d.code.clone(), message: d.message.clone() })
+                        .or_else(|| {
+                            w.status_message
+                                .clone()
+                                .map(|message| api_types::Reason { code: String::new(), message })
+                        }),
                 }
             })
             .collect(),

@@ -53,8 +53,7 @@ pub struct RunView {
     pub manifest: String,
     pub original: Option<String>,
     pub can_act: bool,
-    /// `(key, last, min, max, last step, points)`.
-    pub metrics: Vec<(String, String, String, String, i64, i64)>,
+    pub metrics: Vec<MetricRow>,
     pub logged_params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub outputs: Vec<(String, String)>,
@@ -62,22 +61,32 @@ pub struct RunView {
     /// The node the pod runs on and the image digest it pulled (Kubernetes).
     pub node: Option<String>,
     pub image_id: Option<String>,
-    pub diagnosis: Option<Why>,
-    /// `(hit, key, explanation)` when caching is on for the run.
-    pub cache: Option<(bool, String, Vec<String>)>,
+    pub diagnosis: Option<api_types::Diagnosis>,
+    /// When caching is on for the run: reused or not, the key, and why.
+    pub cache: Option<api_types::CacheInfo>,
     /// `job`, `dag`, `matrix`, ...
     pub kind: String,
-    /// For an op of a pipeline: `(pipeline uuid, op name)`.
-    pub pipeline: Option<(String, String)>,
+    /// For an op of a pipeline: the pipeline and the op's name there.
+    pub pipeline: Option<PipelineOp>,
 }
 
-/// Why a run waits or died: Myelin's words, the scheduler's verbatim message, every reason found.
+/// A metric's summary row, values formatted for the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Why {
-    pub code: String,
-    pub message: String,
-    pub scheduler_message: Option<String>,
-    pub findings: Vec<(String, String)>,
+pub struct MetricRow {
+    pub key: String,
+    pub last: String,
+    pub min: String,
+    pub max: String,
+    /// The step of the last point.
+    pub step: i64,
+    pub points: i64,
+}
+
+/// Where an op's run sits: its pipeline run and its op name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineOp {
+    pub pipeline: String,
+    pub op: String,
 }
 
 pub const RUNS_PER_PAGE: u64 = 50;
@@ -197,13 +206,9 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
     let a = access(&owner, &name).await?;
     let r = backend::services::runs::get(&st.db, &a, parse_uuid(&uuid)?).await.map_err(err)?;
     let done = r.summary.status.is_done();
-    let manifest = r.reproducibility.compiled["manifests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(spec::yaml::to_string)
-        .collect::<Vec<_>>()
-        .join("---\n");
+    let compiled = <spec::compile::Run as serde::Deserialize>::deserialize(&r.reproducibility.compiled)
+        .map_err(|e| err(backend::Error::Internal(format!("run {uuid}: stored compiled spec: {e}"))))?;
+    let manifest = compiled.manifests.iter().map(spec::yaml::to_string).collect::<Vec<_>>().join("---\n");
     Ok(RunView {
         row: row(&r.summary),
         done,
@@ -234,26 +239,35 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
             .iter()
             .map(|m| {
                 let f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "NaN".into());
-                (m.key.clone(), f(m.last), f(m.min), f(m.max), m.step, m.count)
+                MetricRow {
+                    key: m.key.clone(),
+                    last: f(m.last),
+                    min: f(m.min),
+                    max: f(m.max),
+                    step: m.step,
+                    points: m.count,
+                }
             })
             .collect(),
         logged_params: r.logged_params.into_iter().collect(),
         tags: r.tags.into_iter().collect(),
         outputs: r.outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
-        cache: r.cache.as_ref().map(|c| (c.hit, c.key.clone(), c.explanation.clone())),
+        cache: r.cache.clone(),
         executor: r.reproducibility.executor.clone(),
         kind: r.summary.kind.to_string(),
-        pipeline: r.pipeline.map(|p| {
-            (p.to_string(), r.step.as_ref().and_then(|s| s["name"].as_str()).unwrap_or_default().to_string())
+        pipeline: r.pipeline.map(|p| PipelineOp {
+            pipeline: p.to_string(),
+            op: r
+                .step
+                .as_ref()
+                .and_then(|s| s.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
         }),
         node: r.node.clone(),
         image_id: r.reproducibility.image_id.clone(),
-        diagnosis: r.diagnosis.as_ref().map(|d| Why {
-            code: d.code.clone(),
-            message: d.message.clone(),
-            scheduler_message: d.scheduler_message.clone(),
-            findings: d.findings.iter().map(|f| (f.code.clone(), f.message.clone())).collect(),
-        }),
+        diagnosis: r.diagnosis.clone(),
     })
 }
 

@@ -81,6 +81,16 @@ impl Model {
         Ok(self.compiled_part::<Part>()?.manifests)
     }
 
+    /// The params the run was compiled with.
+    pub fn compiled_params(&self) -> crate::Result<serde_json::Map<String, Json>> {
+        #[derive(serde::Deserialize)]
+        struct Part {
+            #[serde(default)]
+            params: serde_json::Map<String, Json>,
+        }
+        Ok(self.compiled_part::<Part>()?.params)
+    }
+
     /// The names of the component's declared outputs.
     pub fn declared_outputs(&self) -> crate::Result<Vec<String>> {
         #[derive(serde::Deserialize)]
@@ -92,7 +102,7 @@ impl Model {
     }
 
     /// Part of the stored compiled answer, read in place: only `T`'s fields are built, nothing else is copied.
-    fn compiled_part<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+    pub fn compiled_part<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
         T::deserialize(&self.compiled)
             .map_err(|e| crate::Error::Internal(format!("run {}: stored compiled spec: {e}", self.id)))
     }

@@ -5,53 +5,14 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
 use spec::lifecycle::Status;
 use uuid::Uuid;
 
 use crate::entities::{member, project, run, user};
 use crate::error::Result;
-use crate::executor::kube::{Diagnosis, NodeSummary};
 use crate::executor::Executor;
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ClusterPage {
-    /// `local` or `kubernetes`.
-    pub executor: String,
-    pub namespace: Option<String>,
-    /// Whether the Nodes have been listed (false while the API server is unreachable at start).
-    pub synced: bool,
-    pub nodes: Vec<ClusterNode>,
-    /// Runs waiting to start or to be placed, oldest first.
-    pub queue: Vec<WaitingRun>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ClusterNode {
-    #[serde(flatten)]
-    pub node: NodeSummary,
-    /// The caller's runs on this node.
-    pub runs: Vec<RunRef>,
-    /// Myelin runs of projects the caller cannot see.
-    pub other_runs: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunRef {
-    pub uuid: Uuid,
-    pub project: String,
-    pub name: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct WaitingRun {
-    #[serde(flatten)]
-    pub run: RunRef,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub status_message: Option<String>,
-    pub diagnosis: Option<Diagnosis>,
-}
+pub use api_types::{ClusterNode, ClusterPage, RunRef, WaitingRun};
 
 const WAITING: [Status; 5] =
     [Status::Queued, Status::Scheduled, Status::Unschedulable, Status::Warning, Status::Retrying];
@@ -88,21 +49,25 @@ pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model
         .limit(500)
         .all(db)
         .await?;
-    let reference = |r: &run::Model| RunRef {
-        uuid: r.id,
-        project: paths.get(&r.project_id).cloned().unwrap_or_default(),
-        name: r.name.clone(),
-        status: r.status.clone(),
+    let reference = |r: &run::Model| -> Result<RunRef> {
+        Ok(RunRef {
+            uuid: r.id,
+            project: paths.get(&r.project_id).cloned().unwrap_or_default(),
+            name: r.name.clone(),
+            status: r.status()?,
+        })
     };
     let queue = queued
         .iter()
-        .map(|r| WaitingRun {
-            run: reference(r),
-            created_at: r.created_at,
-            status_message: r.status_message.clone(),
-            diagnosis: r.diagnosis.clone().and_then(|d| serde_json::from_value(d).ok()),
+        .map(|r| {
+            Ok(WaitingRun {
+                run: reference(r)?,
+                created_at: r.created_at,
+                status_message: r.status_message.clone(),
+                diagnosis: r.diagnosis.clone().and_then(|d| serde_json::from_value(d).ok()),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let Some(k) = exec.kubernetes() else {
         return Ok(ClusterPage {
             executor: exec.name().into(),
@@ -126,10 +91,11 @@ pub async fn page(db: &DatabaseConnection, exec: &Executor, caller: &user::Model
         .nodes
         .into_iter()
         .map(|(node, ids)| {
-            let runs: Vec<RunRef> = ids.iter().filter_map(|id| visible.get(id)).map(reference).collect();
-            ClusterNode { other_runs: ids.len() - runs.len(), runs, node }
+            let runs: Vec<RunRef> =
+                ids.iter().filter_map(|id| visible.get(id)).map(reference).collect::<Result<_>>()?;
+            Ok(ClusterNode { other_runs: ids.len() - runs.len(), runs, node })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(ClusterPage {
         executor: exec.name().into(),
         namespace: Some(view.namespace),

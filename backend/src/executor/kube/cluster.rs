@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,23 +10,7 @@ use super::objects::RUN;
 use super::watch::BOUND;
 use super::KubeExecutor;
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct NodeSummary {
-    pub name: String,
-    pub ready: bool,
-    pub unschedulable: bool,
-    /// `key=value:Effect` for each taint.
-    pub taints: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    /// GPUs (every `*/gpu` resource summed), CPUs and memory (bytes): allocatable and requested.
-    pub gpus: f64,
-    pub gpus_used: f64,
-    pub cpus: f64,
-    pub cpus_used: f64,
-    pub memory: f64,
-    pub memory_used: f64,
-    pub pods: usize,
-}
+pub use api_types::NodeSummary;
 
 #[derive(Debug, Clone)]
 pub struct ClusterView {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Map, Value};
-use spec::lifecycle::Status;
+use spec::lifecycle::{RunKind, Status};
 use spec::pipeline::{conditions_hold, context, early_stop, outcome, readiness, room, Finished, Readiness};
 use uuid::Uuid;
 
@@ -21,6 +21,16 @@ use crate::executor::Executor;
 use crate::services::runs::cache::{self, Ask};
 use crate::services::runs::{record, transition, transition_with};
 use crate::services::tracking;
+
+/// What the driver reads of a pipeline's (or an upstream op's) compiled spec (`spec::compile::Run`).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Settings {
+    concurrency: Option<u64>,
+    early_stopping: Value,
+    params: serde_json::Map<String, Value>,
+    artifact_outputs: Vec<String>,
+}
 
 /// One pass over the going pipelines. Returns how many children were queued.
 pub async fn drive(
@@ -65,7 +75,7 @@ async fn one(
             .iter()
             .filter(|c| matches!(c.status(), Status::Compiled | Status::Queued) || c.status().is_active())
             .count();
-        let mut free = room(p.compiled["concurrency"].as_u64(), in_flight);
+        let mut free = room(p.compiled_part::<Settings>()?.concurrency, in_flight);
         let library = Library::new();
         for c in kids.iter().filter(|c| c.status() == Status::Created) {
             if let Some(info) = c.cache_info().filter(|i| i.waiting) {
@@ -125,7 +135,7 @@ async fn should_stop_early(
     p: &run::Model,
     kids: &[Child],
 ) -> Result<Option<String>> {
-    let policies = &p.compiled["early_stopping"];
+    let policies = p.compiled_part::<Settings>()?.early_stopping;
     if policies.is_null() {
         return Ok(None);
     }
@@ -148,7 +158,7 @@ async fn should_stop_early(
         .zip(&outputs)
         .map(|(c, o)| Finished { name: &c.name, status: c.status(), outputs: o })
         .collect();
-    Ok(early_stop(policies, kids.len(), &finished))
+    Ok(early_stop(&policies, kids.len(), &finished))
 }
 
 /// Returns whether any child was not done yet.
@@ -239,9 +249,8 @@ async fn start(
         let data = tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
         let mut outputs = tracking::outputs(&full.declared_outputs()?, &data);
         let uuid = source.simple().to_string();
-        for name in
-            full.compiled["artifact_outputs"].as_array().into_iter().flatten().filter_map(Value::as_str)
-        {
+        let upstream = full.compiled_part::<Settings>()?;
+        for name in &upstream.artifact_outputs {
             if let Some(v) = outputs.get_mut(name) {
                 *v = spec::pipeline::artifact_value(v, &uuid);
             }
@@ -252,12 +261,11 @@ async fn start(
         }
         ops.insert(
             u.clone(),
-            json!({"outputs": outputs, "inputs": full.compiled["params"], "status": full.status, "uuid": source.simple().to_string()}),
+            json!({"outputs": outputs, "inputs": upstream.params, "status": full.status, "uuid": uuid}),
         );
     }
-    let compiled = if step.upstream.is_empty() || p.kind != "dag" {
-        serde_json::from_value::<spec::compile::Run>(row.compiled.clone())
-            .map_err(|e| Error::Internal(e.to_string()))?
+    let compiled = if step.upstream.is_empty() || p.kind()? != RunKind::Dag {
+        row.compiled()?
     } else {
         let refs = library.get_or_try_init(|| crate::services::components::library(db, p.project_id)).await?;
         match recompile(p, &step.name, ops.clone(), connections, refs) {
@@ -269,7 +277,7 @@ async fn start(
         }
     };
     if let Some(expr) = &step.conditions {
-        let dag_inputs = p.compiled["params"].as_object().cloned().unwrap_or_default();
+        let dag_inputs = p.compiled_part::<Settings>()?.params;
         match conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs)) {
             Ok(true) => {}
             Ok(false) => {

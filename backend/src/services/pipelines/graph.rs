@@ -61,9 +61,11 @@ pub struct PipelineEdge {
 
 pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<PipelineGraph> {
     let p = crate::services::runs::find(db, a, id).await?;
-    if !p.kind()?.is_pipeline() {
+    let kind = p.kind()?;
+    if !kind.is_pipeline() {
         return Err(Error::NotFound("pipeline"));
     }
+    let matrix = p.compiled_part::<Compiled>()?.matrix;
     let kids = children(db, id).await?;
     let index: HashMap<&str, usize> = kids.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     let steps: Vec<spec::pipeline::Step> = kids.iter().map(|c| c.step()).collect();
@@ -75,7 +77,7 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
             }
         }
     }
-    let (positions, width, height) = if p.kind == "dag" {
+    let (positions, width, height) = if kind == spec::lifecycle::RunKind::Dag {
         let placed = spec::layout::layout(kids.len(), &links, SPACING);
         (placed.positions, placed.width, placed.height)
     } else {
@@ -111,7 +113,7 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
                 run: c.id,
                 status: c.status.as_str().to_string(),
                 reason: c.status_reason.clone(),
-                detail: suggestion(&p.compiled, c.step().index),
+                detail: suggestion(matrix.as_ref(), c.step().index),
                 cache_hit: info.as_ref().is_some_and(|i| i.hit),
                 cache_why: info.as_ref().map(|i| i.explanation.clone()).unwrap_or_default(),
                 original: info.and_then(|i| i.original),
@@ -129,12 +131,27 @@ pub async fn graph(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Resu
         edges,
         width,
         height,
-        matrix_kind: p.compiled["matrix"]["kind"].as_str().map(str::to_string),
+        matrix_kind: matrix.map(|m| m.kind),
     })
 }
 
-fn suggestion(compiled: &Value, index: usize) -> String {
-    let Some(s) = compiled["matrix"]["suggestions"].get(index).and_then(Value::as_object) else {
+/// What the DAG view reads of a matrix pipeline's compiled spec.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Compiled {
+    matrix: Option<MatrixPart>,
+    params: serde_json::Map<String, Value>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct MatrixPart {
+    kind: String,
+    suggestions: Vec<serde_json::Map<String, Value>>,
+}
+
+fn suggestion(matrix: Option<&MatrixPart>, index: usize) -> String {
+    let Some(s) = matrix.and_then(|m| m.suggestions.get(index)) else {
         return String::new();
     };
     s.iter().map(|(k, v)| format!("{k}={}", shown(v))).collect::<Vec<_>>().join(", ")
@@ -167,7 +184,9 @@ async fn compiled_params(
             .all(db)
             .await?;
         for (id, compiled) in rows {
-            out.insert(id, compiled["params"].as_object().cloned().unwrap_or_default());
+            let part = <Compiled as serde::Deserialize>::deserialize(&compiled)
+                .map_err(|e| Error::Internal(format!("run {id}: stored compiled spec: {e}")))?;
+            out.insert(id, part.params);
         }
     }
     Ok(out)

@@ -164,7 +164,7 @@ pub async fn get(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result
     } else {
         None
     };
-    let params = r.compiled["params"].as_object().cloned().unwrap_or_default();
+    let params = r.compiled_params()?;
     // A pipeline's runs show the pipeline's file.
     let (content, overlays) = match r.pipeline_id {
         Some(p) => {
