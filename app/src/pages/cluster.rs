@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::forms::{EmptyState, ErrorBox};
-use crate::server::cluster::{get_cluster, ClusterView};
+use api_types::{ClusterPage, RunRef};
+
+use crate::server::cluster::get_cluster;
 
 #[component]
 pub fn Cluster() -> impl IntoView {
@@ -25,9 +27,9 @@ pub fn Cluster() -> impl IntoView {
 }
 
 #[component]
-fn ClusterBody(c: ClusterView) -> impl IntoView {
-    let total_gpus: f64 = c.nodes.iter().map(|n| n.gpus).sum();
-    let used_gpus: f64 = c.nodes.iter().map(|n| n.gpus_used).sum();
+fn ClusterBody(c: ClusterPage) -> impl IntoView {
+    let total_gpus: f64 = c.nodes.iter().map(|n| n.node.gpus).sum();
+    let used_gpus: f64 = c.nodes.iter().map(|n| n.node.gpus_used).sum();
     let heading = match &c.namespace {
         Some(ns) => format!(
             "Kubernetes, namespace {ns}: {} nodes, {used_gpus} of {total_gpus} GPUs allocated",
@@ -43,18 +45,19 @@ fn ClusterBody(c: ClusterView) -> impl IntoView {
             <table class="table" id="cluster-nodes">
                 <thead><tr><th>"Node"</th><th>"GPUs"</th><th>"CPUs"</th><th>"Memory (GiB)"</th><th>"Taints"</th><th>"Runs"</th></tr></thead>
                 <tbody>
-                    {c.nodes.into_iter().map(|n| {
+                    {c.nodes.into_iter().map(|c| {
+                        let (n, runs, other_runs) = (c.node, c.runs, c.other_runs);
                         let state = if !n.ready { " (not ready)" } else if n.unschedulable { " (cordoned)" } else { "" };
                         view! {
                             <tr data-node=n.name.clone()>
                                 <td>{n.name.clone()}<span class="muted">{state}</span></td>
                                 <td class="gpus">{if n.gpus > 0.0 { format!("{} / {}", n.gpus_used, n.gpus) } else { "—".into() }}</td>
-                                <td>{format!("{} / {}", n.cpus_used, n.cpus)}</td>
-                                <td>{format!("{} / {}", n.memory_used, n.memory)}</td>
+                                <td>{format!("{} / {}", (n.cpus_used * 100.0).round() / 100.0, n.cpus)}</td>
+                                <td>{format!("{} / {}", gib(n.memory_used), gib(n.memory))}</td>
                                 <td>{n.taints.join(", ")}</td>
                                 <td>
-                                    {n.runs.into_iter().map(|r| view! { <a href=r.link>{r.label}</a>" " }).collect_view()}
-                                    {(n.other_runs > 0).then(|| view! { <span class="muted">{format!("+{} of other projects", n.other_runs)}</span> })}
+                                    {runs.iter().map(|r| view! { <a href=link(r)>{label(r)}</a>" " }).collect_view()}
+                                    {(other_runs > 0).then(|| view! { <span class="muted">{format!("+{other_runs} of other projects")}</span> })}
                                 </td>
                             </tr>
                         }
@@ -72,10 +75,13 @@ fn ClusterBody(c: ClusterView) -> impl IntoView {
                     <tbody>
                         {queue.into_iter().map(|w| view! {
                             <tr>
-                                <td><a href=w.link>{w.label}</a></td>
-                                <td>{w.status}</td>
-                                <td class="muted">{w.since}</td>
-                                <td>{w.why.map(|why| view! { {(!why.code.is_empty()).then(|| view! { <code>{why.code}</code>" " })}{why.message} })}</td>
+                                <td><a href=link(&w.run)>{label(&w.run)}</a></td>
+                                <td>{w.run.status.to_string()}</td>
+                                <td class="muted">{w.created_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                <td>{match w.diagnosis {
+                                    Some(d) => view! { <code>{d.code}</code>" "{d.message} }.into_any(),
+                                    None => w.status_message.unwrap_or_default().into_any(),
+                                }}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -83,4 +89,17 @@ fn ClusterBody(c: ClusterView) -> impl IntoView {
             }.into_any()
         }}
     }
+}
+
+fn link(r: &RunRef) -> String {
+    format!("/{}/runs/{}", r.project, r.uuid)
+}
+
+fn label(r: &RunRef) -> String {
+    format!("{}/{}", r.project, r.name)
+}
+
+/// Bytes as GiB with one decimal.
+fn gib(bytes: f64) -> f64 {
+    (bytes / 1024f64.powi(3) * 10.0).round() / 10.0
 }
