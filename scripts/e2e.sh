@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a fresh `myelin serve` (SQLite in a temp data dir, a free port) and runs the browser journeys.
+# Starts a fresh `myelin serve` (SQLite in a temp data dir, a free port) and runs the browser journeys
+# (@playwright/test, end2end/playwright.config.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -37,7 +38,8 @@ elif [ "${CI:-}" = "true" ]; then
 fi
 
 status=0
-env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" node end2end/e2e.mjs || status=$?
+# One file per area (end2end/tests); traces and screenshots of failed journeys go to end2end/artifacts/.
+(cd end2end && env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" npx --no-install playwright test) || status=$?
 show() { grep -m3 -A12 "panicked at" "$1" || true; echo "..."; tail -30 "$1"; }
 [ $status -eq 0 ] || { echo "--- server log"; show "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; show "$kdata/serve.log"; }; }
 exit $status

@@ -1,0 +1,67 @@
+import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+
+test.describe.configure({ mode: 'serial' });
+
+// Pipelines: the live DAG view, passed values, and caching across runs.
+const users = { alice: `alice-dag-${run}` };
+const project = `dag-${run}`;
+let alice;
+test.beforeAll(async ({ browser }) => {
+  alice = await session(browser, 'alice');
+  await signUp(alice, users.alice);
+  await createProject(alice, project);
+});
+test.afterAll(async () => { await closeSession(alice); });
+
+test("a pipeline draws its DAG with live status and passed values; a second run reuses every op", async () => {
+  const emit = String.raw`curl -sf -o /dev/null -H "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" -H "Content-Type: application/json" -d "{\"run_id\": \"$MLFLOW_RUN_ID\", \"key\": \"out\", \"value\": \"v1\"}" $MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/log-parameter`;
+  const dag = String.raw`kind: component
+name: flow
+run:
+  kind: dag
+  operations:
+  - name: prepare
+    component:
+      outputs: [{name: out, type: str}]
+      run: {kind: job, container: {image: 'busybox:1.36', command: [sh, -c, 'sleep 1; ` + emit + String.raw`']}}
+  - name: train
+    params: {src: {ref: ops.prepare, value: outputs.out}}
+    component:
+      inputs: [{name: src, type: str}]
+      run: {kind: job, container: {image: 'busybox:1.36', command: [sh, -c, 'echo training on {{ src }}']}}
+  - name: report
+    dependencies: [train]
+    component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, done]}}}
+`;
+  const pipelines = [];
+  for (const cached of ['false', 'true']) {
+    await open(alice, `/${users.alice}/${project}/runs`);
+    await alice.click('#new-run summary');
+    await alice.fill('#run-content', dag);
+    await alice.click('#submit-run');
+    await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+    pipelines.push(alice.url());
+    await alice.waitForSelector('#dag .dag-node[data-op="report"]');
+    if (cached === 'false') {
+      // Live: the first op is seen queued or running, then everything succeeds without a reload.
+      await alice.waitForSelector('#dag .dag-node[data-op="prepare"][data-status="running"], #dag .dag-node[data-op="prepare"][data-status="queued"], #dag .dag-node[data-op="prepare"][data-status="scheduled"]', { timeout: 15000 });
+    }
+    for (const op of ['prepare', 'train', 'report']) {
+      await alice.waitForSelector(`#dag .dag-node[data-op="${op}"][data-status="succeeded"][data-cached="${cached}"]`, { timeout: 30000 });
+    }
+    await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 15000 });
+  }
+  await alice.waitForSelector('#dag .dag-label:has-text("src = v1")');
+  await alice.waitForSelector('#pipeline-progress:has-text("3 of 3 done")');
+  await alice.waitForSelector('#pipeline-ops tr[data-op="train"] .cache-why:has-text("reused results of run")');
+  const y = async op => Number(await alice.getAttribute(`#dag .dag-node[data-op="${op}"] rect`, 'y'));
+  expect(await y('prepare') < await y('train') && await y('train') < await y('report'), 'layers go down the DAG');
+  await alice.click('#dag-zoom-in');
+  const width = Number(await alice.getAttribute('#dag', 'width'));
+  expect(width > 0, 'zoomed drawing has a width');
+  await shot(alice, '17-pipeline-dag');
+  await alice.click('#dag .dag-node[data-op="train"]');
+  await alice.waitForSelector('#run-pipeline:has-text("train")');
+  await alice.waitForSelector('#run-cache[data-hit="true"]');
+  await alice.waitForSelector('#run-params:has-text("v1")');
+});

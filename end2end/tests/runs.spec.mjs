@@ -1,0 +1,180 @@
+import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+
+test.describe.configure({ mode: 'serial' });
+
+// Runs from the UI: live logs, failure and stop, the params form, tracking and charts, caching, the runs
+// table's query language and bulk delete, refusals with located errors.
+const users = { alice: `alice-runs-${run}` };
+const project = `runs-${run}`;
+let alice;
+test.beforeAll(async ({ browser }) => {
+  alice = await session(browser, 'alice');
+  await signUp(alice, users.alice);
+  await createProject(alice, project);
+});
+test.afterAll(async () => { await closeSession(alice); });
+
+const trainer = `kind: component
+name: trainer
+outputs:
+- {name: loss, type: float}
+run:
+  kind: job
+  container:
+    image: python:3.11
+    command: [python3, -c]
+    args:
+    - |
+      import json, os, urllib.request
+      def call(path, body, method="POST"):
+          req = urllib.request.Request(os.environ["MLFLOW_TRACKING_URI"] + path, data=body, method=method,
+              headers={"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"], "Content-Type": "application/json"})
+          urllib.request.urlopen(req).read()
+      rid = os.environ["MLFLOW_RUN_ID"]
+      ms = [{"key": "loss", "value": 1.0 / (i + 1), "timestamp": 1700000000000 + 1000 * i, "step": i} for i in range(200)]
+      call("/api/2.0/mlflow/runs/log-batch", json.dumps({"run_id": rid, "metrics": ms, "params": [{"key": "arch", "value": "resnet"}], "tags": [{"key": "team", "value": "vision"}]}).encode())
+      call("/api/2.0/mlflow-artifacts/artifacts/%s/%s/artifacts/model.txt" % (os.environ["MLFLOW_EXPERIMENT_ID"], rid), b"weights", "PUT")
+      print("logged through the MLflow API")
+`;
+
+test("a run submitted from the UI runs live to success", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: hello\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c, 'for i in 1 2 3 4 5; do echo hello e2e $i; sleep 0.4; done']\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#logs:has-text("hello e2e 1")', { timeout: 15000 });
+  await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 20000 });
+  await alice.waitForSelector('#logs:has-text("hello e2e 5")');
+  await new Promise(r => setTimeout(r, 1500)); // a reconnecting stream would replay the lines
+  const shown = (await alice.textContent('#logs')).split('hello e2e 1').length - 1;
+  expect(shown === 1, `log lines shown ${shown} times`);
+  const timeline = await alice.textContent('#timeline');
+  for (const s of ['queued', 'running', 'succeeded']) expect(timeline.includes(s), `timeline lacks ${s}: ${timeline}`);
+  await shot(alice, '02b-run-succeeded');
+  await alice.click('#copy-run');
+  await alice.waitForURL(u => u.searchParams.has('copy'), { timeout: 15000 });
+  const copied = await alice.inputValue('#run-content');
+  expect(copied.includes('hello e2e'), `copy-and-edit did not prefill the form: ${copied}`);
+});
+
+test("a failing run shows its exit code; a long one can be stopped", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.setInputFiles('#run-file', { name: 'up.yaml', mimeType: 'text/yaml', buffer: Buffer.from('kind: component\nname: uploaded\n') });
+  await alice.waitForFunction(() => document.querySelector('#run-content').value.includes('name: uploaded'));
+  await alice.fill('#run-content', "kind: component\nname: broken\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo about to fail; exit 4']}\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('#run-exit:has-text("4")', { timeout: 20000 });
+  await alice.waitForSelector('#run-status:has-text("failed")');
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: sleeper\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo sleeping; sleep 120']}\n");
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#run-status:has-text("running")', { timeout: 20000 });
+  await alice.click('#stop-run');
+  await alice.waitForSelector('#run-status:has-text("stopped")', { timeout: 20000 });
+  await shot(alice, '02c-run-stopped');
+});
+
+test("the params form is generated from the inputs and its values reach the run", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nname: typed\ninputs:\n- {name: lr, type: float, description: learning rate}\n- {name: epochs, type: int, value: 3, isOptional: true}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo lr={{ lr }} epochs={{ epochs }}']}\n");
+  await alice.click('#load-params');
+  await alice.waitForSelector('#params-form input[name="param-lr"]');
+  expect(await alice.inputValue('#params-form input[name="param-epochs"]') === '3', 'the default should prefill the field');
+  await alice.fill('#params-form input[name="param-lr"]', '0.05');
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('#logs:has-text("lr=0.05 epochs=3")', { timeout: 20000 });
+});
+
+test("a job logs metrics and an artifact; the run page charts them and lists the file", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', trainer);
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 30000 });
+  await alice.waitForSelector('#run-metrics:has-text("loss")', { timeout: 10000 });
+  for (const [id, text] of [['#run-outputs', '0.005'], ['#run-logged-params', 'resnet'], ['#run-tags', 'vision']]) {
+    await alice.waitForSelector(`${id}:has-text("${text}")`);
+  }
+  await alice.waitForFunction(() => [...document.querySelectorAll('#chart-loss .chart-svg polyline')].some(l => l.getAttribute('points').trim().split(' ').length >= 100));
+  const linear = await alice.innerHTML('#chart-loss .chart-svg');
+  await alice.check('#chart-loss .chart-log');
+  await alice.waitForFunction(before => document.querySelector('#chart-loss .chart-svg').innerHTML !== before, linear);
+  await alice.selectOption('#chart-loss .chart-x', 'relative');
+  await alice.waitForSelector('#chart-loss svg :text("seconds since the first point")');
+  const box = await alice.locator('#chart-loss .chart-svg').boundingBox();
+  await alice.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+  await alice.waitForFunction(() => !document.querySelector('#chart-loss .chart-hover').textContent.startsWith('Hover'), null, { timeout: 5000 }).catch(() => {});
+  const hovered = await alice.textContent('#chart-loss .chart-hover');
+  expect(hovered.includes('seconds since the first point 199: 0.005'), `hover shows ${hovered}`);
+  await shot(alice, '02d-run-metrics');
+  await alice.click('#files a.dir:has-text("artifacts")');
+  await alice.waitForSelector('#files a:has-text("model.txt")');
+  const href = await alice.getAttribute('#files a:has-text("model.txt")', 'href');
+  const body = await alice.evaluate(async u => (await fetch(u)).text(), href);
+  expect(body === 'weights', `artifact download returned ${body}`);
+});
+
+test("a run with caching on is reused the second time, and its page says so", async () => {
+  const cachedJob = `kind: component\nname: cached-hello\ncache: {disable: false}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo cached']}\n`;
+  for (const hit of [false, true]) {
+    await open(alice, `/${users.alice}/${project}/runs`);
+    await alice.click('#new-run summary');
+    await alice.fill('#run-content', cachedJob);
+    await alice.click('#submit-run');
+    await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+    await alice.waitForSelector(`#run-cache[data-hit="${hit}"]`, { timeout: 15000 });
+    await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 30000 });
+  }
+  await alice.waitForSelector('#run-cache:has-text("reused results of run")');
+  await shot(alice, '16-cache-hit');
+});
+
+test("the runs table filters with the query language, shows metric columns and sorts by them", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.fill('#runs-query', 'metrics.loss:<0.01, status:succeeded');
+  await alice.fill('#runs-columns', 'metrics.loss, metrics.loss:max, params.arch');
+  await alice.click('#apply-query');
+  await alice.waitForURL(u => u.searchParams.get('q') === 'metrics.loss:<0.01, status:succeeded');
+  await alice.waitForSelector('#runs th:has-text("metrics.loss:max")');
+  const rows = await alice.locator('#runs tbody tr').count();
+  expect(rows === 1, `the query should match only the trainer run, got ${rows} rows`);
+  const cells = await alice.locator('#runs tbody tr td.num').allTextContents();
+  expect(JSON.stringify(cells) === JSON.stringify(['0.0050', '1.0000', 'resnet']), `cells ${JSON.stringify(cells)}`);
+  await alice.click('#runs th a:has-text("metrics.loss:max")');
+  await alice.waitForURL(u => u.searchParams.get('sort') === 'metrics.loss:max');
+  await shot(alice, '02e-runs-query');
+  await alice.fill('#runs-query', 'metrics.loss:<abc');
+  await alice.click('#apply-query');
+  await alice.waitForSelector('.error-box:has-text("at character 14")');
+});
+
+test("finished runs are deleted in bulk after confirmation", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  const before = await alice.locator('#runs tbody tr').count();
+  for (const status of ['failed', 'stopped']) {
+    await alice.locator(`#runs tr:has(.status-${status}) input.pick`).first().check();
+  }
+  alice.once('dialog', d => d.accept());
+  await alice.click('#bulk-delete');
+  await alice.waitForSelector('#bulk-result:has-text("2 run(s) deleted")');
+  await alice.waitForFunction(n => document.querySelectorAll('#runs tbody tr').length === n, before - 2);
+});
+
+test("an invalid polyaxonfile is refused with its line and column", async () => {
+  await open(alice, `/${users.alice}/${project}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', "kind: component\nrun:\n  kind: job\n  contianer: {image: x}\n");
+  await alice.click('#submit-run');
+  await alice.waitForSelector('.form-error:has-text("4:3: unexpected key `contianer`")');
+});
