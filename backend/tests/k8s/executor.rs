@@ -184,11 +184,16 @@ async fn failures_are_diagnosed(fx: Fixture) {
         })
         .await;
     assert!(r.timeline.iter().any(|e| e.status == Status::Warning));
-    let pods =
-        fx.api.get(&format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns)).await;
-    // The replacement runs. (The evicted pod itself is usually still listed, but it may already be gone.)
+    // The replacement runs. The run may read `running` again from the Job's own status a moment before the
+    // replacement pod is listed, so wait for it. (The evicted pod is usually still listed, but may be gone.)
+    let pods_path = format!("/api/v1/namespaces/{}/pods?labelSelector=myelin.io/run={evict}", fx.ns);
+    fx.until("a replacement pod runs", || async {
+        let pods = fx.api.get(&pods_path).await;
+        pods["items"].as_array().unwrap().iter().any(|p| p["status"]["phase"] == "Running")
+    })
+    .await;
+    let pods = fx.api.get(&pods_path).await;
     let pods = pods["items"].as_array().unwrap();
-    assert!(pods.iter().any(|p| p["status"]["phase"] == "Running"), "a replacement pod runs: {pods:?}");
     assert!(pods.iter().all(|p| p["status"]["phase"] != "Failed" || p["status"]["reason"] == "Evicted"));
     let job = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs/run-{evict}", fx.ns)).await;
     assert_eq!(job["status"]["failed"].as_i64().unwrap_or(0), 0, "an eviction is not counted as a failure");
