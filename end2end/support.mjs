@@ -94,3 +94,16 @@ export async function createProject(page, name, description = '') {
   })).status, [name, description]);
   expect(status === 201, `project create answered ${status}`);
 }
+
+/// For the calling file: one user with a project of their own, made before its journeys and closed after them.
+/// `area.page` is the user's session once the file's first journey runs.
+export function withProject(tag) {
+  const area = { user: `alice-${tag}-${run}`, project: `${tag}-${run}`, page: null };
+  test.beforeAll(async ({ browser }) => {
+    area.page = await session(browser, 'alice');
+    await signUp(area.page, area.user);
+    await createProject(area.page, area.project);
+  });
+  test.afterAll(async () => { await closeSession(area.page); });
+  return area;
+}

@@ -1,17 +1,13 @@
-import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+import { test, expect, open, shot, withProject } from '../support.mjs';
 
 test.describe.configure({ mode: 'serial' });
 
 // The editor: compiling in the browser, graph edits that round-trip to the YAML, components, Run.
-const users = { alice: `alice-edit-${run}` };
-const project = `edit-${run}`;
+const area = withProject('edit');
+const users = { alice: area.user };
+const project = area.project;
 let alice;
-test.beforeAll(async ({ browser }) => {
-  alice = await session(browser, 'alice');
-  await signUp(alice, users.alice);
-  await createProject(alice, project);
-});
-test.afterAll(async () => { await closeSession(alice); });
+test.beforeAll(() => { alice = area.page; });
 
 test("the editor compiles in the browser: located errors, live manifest and DAG, completion, Run", async () => {
   await open(alice, `/${users.alice}/${project}/editor`);

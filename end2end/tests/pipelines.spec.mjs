@@ -1,17 +1,13 @@
-import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+import { test, expect, open, shot, withProject } from '../support.mjs';
 
 test.describe.configure({ mode: 'serial' });
 
 // Pipelines: the live DAG view, passed values, and caching across runs.
-const users = { alice: `alice-dag-${run}` };
-const project = `dag-${run}`;
+const area = withProject('dag');
+const users = { alice: area.user };
+const project = area.project;
 let alice;
-test.beforeAll(async ({ browser }) => {
-  alice = await session(browser, 'alice');
-  await signUp(alice, users.alice);
-  await createProject(alice, project);
-});
-test.afterAll(async () => { await closeSession(alice); });
+test.beforeAll(() => { alice = area.page; });
 
 test("a pipeline draws its DAG with live status and passed values; a second run reuses every op", async () => {
   const emit = String.raw`curl -sf -o /dev/null -H "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" -H "Content-Type: application/json" -d "{\"run_id\": \"$MLFLOW_RUN_ID\", \"key\": \"out\", \"value\": \"v1\"}" $MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/log-parameter`;

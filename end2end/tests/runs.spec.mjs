@@ -1,18 +1,14 @@
-import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+import { test, expect, open, shot, withProject } from '../support.mjs';
 
 test.describe.configure({ mode: 'serial' });
 
 // Runs from the UI: live logs, failure and stop, the params form, tracking and charts, caching, the runs
 // table's query language and bulk delete, refusals with located errors.
-const users = { alice: `alice-runs-${run}` };
-const project = `runs-${run}`;
+const area = withProject('runs');
+const users = { alice: area.user };
+const project = area.project;
 let alice;
-test.beforeAll(async ({ browser }) => {
-  alice = await session(browser, 'alice');
-  await signUp(alice, users.alice);
-  await createProject(alice, project);
-});
-test.afterAll(async () => { await closeSession(alice); });
+test.beforeAll(() => { alice = area.page; });
 
 const trainer = `kind: component
 name: trainer
