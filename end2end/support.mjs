@@ -15,24 +15,44 @@ export const run = Date.now().toString(36);
 const problems = [];
 /// Open sessions, by page.
 const sessions = new Map();
+let seq = 0;
+/// A name no other journey (of this run or an earlier one against the same server) uses.
+export function unique(prefix) { seq += 1; return `${prefix}-${run}-${seq}`; }
 
-/// Fails the test (with screenshots of every open session) when a page errored, logged a console error or got
-/// a 5xx answer while it ran, and on any failure.
+/// Every journey starts from nothing of another's: its users, projects and runs are its own (fixtures below),
+/// and its sessions close when it ends. It fails (with screenshots of every open session and their traces) when
+/// a page errored, logged a console error or got a 5xx answer while it ran, and on any failure.
 export const test = base.extend({
   guard: [async ({}, use, testInfo) => {
     await use();
     const seen = problems.splice(0);
     const failed = seen.length > 0 || testInfo.status !== testInfo.expectedStatus;
-    if (failed) {
-      testInfo.annotations.push({ type: 'failed', description: testInfo.title });
-      for (const s of sessions.values()) {
+    for (const s of [...sessions.values()]) {
+      if (failed) {
         const shot = await s.page.screenshot({ fullPage: true }).catch(() => null);
         if (shot) await testInfo.attach(`${s.who}.png`, { body: shot, contentType: 'image/png' });
         s.failed = true;
       }
+      await closeSession(s.page);
     }
     if (seen.length) throw new Error(`page errors, console errors or 5xx answers:\n${seen.join('\n')}`);
   }, { auto: true }],
+  /// `newUser('bob')`: a signed-up user of this journey, `{ name, page }`, the page signed in.
+  newUser: async ({ browser }, use) => {
+    await use(async (who, at = baseURL) => {
+      const page = await session(browser, who);
+      const name = unique(who);
+      await signUpQuickly(page, name, at);
+      return { name, page };
+    });
+  },
+  alice: async ({ newUser }, use) => { await use(await newUser('alice')); },
+  /// A project of alice's: `{ name, path }` (path = "alice-…/name").
+  project: async ({ alice }, use) => {
+    const name = unique('p');
+    await createProject(alice.page, name);
+    await use({ name, path: `${alice.name}/${name}` });
+  },
 });
 
 /// Assertion with a message (the journeys check facts of the page, not snapshots).
@@ -95,15 +115,41 @@ export async function createProject(page, name, description = '') {
   expect(status === 201, `project create answered ${status}`);
 }
 
-/// For the calling file: one user with a project of their own, made before its journeys and closed after them.
-/// `area.page` is the user's session once the file's first journey runs.
-export function withProject(tag) {
-  const area = { user: `alice-${tag}-${run}`, project: `${tag}-${run}`, page: null };
-  test.beforeAll(async ({ browser }) => {
-    area.page = await session(browser, 'alice');
-    await signUp(area.page, area.user);
-    await createProject(area.page, area.project);
-  });
-  test.afterAll(async () => { await closeSession(area.page); });
-  return area;
+/// Signs up through the API from the page (its cookie is the session): for journeys that are not about sign-up.
+export async function signUpQuickly(page, username, at = baseURL) {
+  await open(page, '/login', at);
+  const status = await page.evaluate(async ([username, password]) => (await fetch('/api/v1/auth/signup', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
+  })).status, [username, password]);
+  expect(status === 201 || status === 200, `sign-up of ${username} answered ${status}`);
+}
+
+/// Submits a run through the API from the page; returns its uuid.
+export async function submitRun(page, projectPath, content) {
+  const [status, body] = await page.evaluate(async ([p, content]) => {
+    const r = await fetch(`/api/v1/projects/${p}/runs`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }),
+    });
+    return [r.status, await r.json()];
+  }, [projectPath, content]);
+  expect(status === 201, `submit answered ${status}: ${JSON.stringify(body)}`);
+  return body.uuid;
+}
+
+/// Waits (through the API) until a run's status is one of `statuses`.
+export async function waitForRun(page, projectPath, id, statuses, timeout = 30000) {
+  const until = Date.now() + timeout;
+  let last;
+  while (Date.now() < until) {
+    last = await page.evaluate(async u => (await (await fetch(u)).json()).status, `/api/v1/projects/${projectPath}/runs/${id}`);
+    if (statuses.includes(last)) return last;
+    await new Promise(r => setTimeout(r, 250));
+  }
+  throw new Error(`run ${id} is ${last}, never ${statuses.join(' or ')}`);
+}
+
+/// Stops a run through the API from the page.
+export async function stopRun(page, projectPath, id) {
+  const status = await page.evaluate(async u => (await fetch(u, { method: 'POST' })).status, `/api/v1/projects/${projectPath}/runs/${id}/stop`);
+  expect(status < 300, `stop answered ${status}`);
 }

@@ -93,6 +93,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut state = state;
     state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
+    if let Some(local) = state.executor.local() {
+        let sandbox = backend::executor::sandbox::Sandbox::detect(&args.isolation());
+        if sandbox.isolated() {
+            tracing::info!("{}", sandbox.describe());
+        } else {
+            tracing::warn!("{}", sandbox.describe());
+        }
+        local.set_sandbox(sandbox);
+    }
     store.spawn_cleanup();
     let orphans = state.executor.recover().await.map_err(|e| e.to_string())?;
     if orphans > 0 {

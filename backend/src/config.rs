@@ -35,6 +35,14 @@ pub struct ServeArgs {
     /// The Kubernetes namespace runs go to (default: the kubeconfig context's, else `default`).
     #[arg(long, env = "MYELIN_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Paths local jobs may read besides the system's (`/usr`, `/etc`, `/opt`), e.g. a shared virtualenv;
+    /// `:`-separated in the environment. Jobs never see the data dir.
+    #[arg(long = "job-read-only", env = "MYELIN_JOB_READ_ONLY", value_delimiter = ':')]
+    pub job_read_only: Vec<PathBuf>,
+    /// Run local jobs unisolated, for every member, when bubblewrap cannot isolate them. Unsafe: a job is then
+    /// a shell on this server as its user.
+    #[arg(long, env = "MYELIN_UNSAFE_LOCAL_JOBS", default_value_t = false)]
+    pub unsafe_local_jobs: bool,
     /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -61,6 +69,14 @@ impl DbArgs {
 }
 
 impl ServeArgs {
+    /// How local jobs are isolated (`executor::sandbox`).
+    pub fn isolation(&self) -> crate::executor::sandbox::JobIsolation {
+        crate::executor::sandbox::JobIsolation {
+            read_only: self.job_read_only.clone(),
+            unsafe_local_jobs: self.unsafe_local_jobs,
+        }
+    }
+
     pub fn db(&self) -> DbArgs {
         DbArgs { data_dir: self.data_dir.clone(), database_url: self.database_url.clone() }
     }

@@ -1,27 +1,21 @@
-import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base } from '../support.mjs';
+import { test, expect, open, shot, signUp, logIn, session, createProject, unique, password, baseURL as base } from '../support.mjs';
 
-test.describe.configure({ mode: 'serial' });
+// Accounts: sign-up, tokens, log-out, the site admin's settings. Each journey has users of its own.
+const admin = process.env.MYELIN_E2E_ADMIN;
 
-// Accounts: sign-up, tokens, log-out, the site admin's settings. Fresh users of their own.
-const users = { alice: `alice-acc-${run}`, admin: process.env.MYELIN_E2E_ADMIN };
-const project = `acc-${run}`;
-let alice, carol, admin;
-test.beforeAll(async ({ browser }) => {
-  [alice, carol, admin] = [await session(browser, 'alice'), await session(browser, 'carol'), await session(browser, 'admin')];
-});
-test.afterAll(async () => { for (const s of [alice, carol, admin]) await closeSession(s); });
-
-test('anonymous visitors are sent to the login page', async () => {
+test('anonymous visitors are sent to the login page', async ({ browser }) => {
+  const carol = await session(browser, 'carol');
   await open(carol, '/projects');
   await carol.waitForURL(u => u.pathname === '/login', { timeout: 15000 });
 });
-test("sign up lands on an empty projects page", async () => {
-  await signUp(alice, users.alice);
+test("sign up lands on an empty projects page", async ({ browser }) => {
+  const alice = await session(browser, 'alice');
+  await signUp(alice, unique('alice'));
   await alice.waitForSelector('text=No projects yet');
   await shot(alice, '01-empty-projects');
 });
 
-test("an API token is created once and listed by prefix", async () => {
+test("an API token is created once and listed by prefix", async ({ alice: { page: alice } }) => {
   await open(alice, '/account');
   await alice.fill('#token-name', 'laptop');
   await alice.click('#create-token');
@@ -33,18 +27,19 @@ test("an API token is created once and listed by prefix", async () => {
   await shot(alice, '06-tokens');
 });
 
-test('a site admin closes sign-up; others do not get the setting', async () => {
-  expect(users.admin, 'no site admin: the global setup signs one up');
-  await logIn(admin, users.admin);
-  await open(admin, '/account');
-  await admin.selectOption('#signup', 'closed');
-  await admin.click('#site-settings button[type=submit]');
+test('a site admin closes sign-up; others do not get the setting', async ({ browser, alice: { page: alice } }) => {
+  expect(admin, 'no site admin: the global setup signs one up');
+  const adminPage = await session(browser, 'admin');
+  await logIn(adminPage, admin);
+  await open(adminPage, '/account');
+  await adminPage.selectOption('#signup', 'closed');
+  await adminPage.click('#site-settings button[type=submit]');
   try {
     let status = 0;
     for (let i = 0; i < 50 && status !== 403; i++) {
       await new Promise(r => setTimeout(r, 100));
       const r = await fetch(`${base}/api/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: `dave-${run}`, password }) });
+        body: JSON.stringify({ username: unique('dave'), password }) });
       status = r.status;
     }
     expect(status === 403, `sign-up should be closed, got ${status}`);
@@ -53,17 +48,18 @@ test('a site admin closes sign-up; others do not get the setting', async () => {
     expect(await alice.locator('#site-settings').count() === 0, 'a non-admin must not see site settings');
   } finally {
     // Other journeys sign up their own users.
-    await open(admin, '/account');
-    await admin.selectOption('#signup', 'open');
-    await admin.click('#site-settings button[type=submit]');
-    await admin.waitForFunction(() => document.querySelector('#signup').value === 'open');
+    await open(adminPage, '/account');
+    await adminPage.selectOption('#signup', 'open');
+    await adminPage.click('#site-settings button[type=submit]');
+    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'open');
   }
 });
 
-test('log out ends the session', async () => {
-  await createProject(alice, project);
+test('log out ends the session', async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}`);
+  await alice.waitForSelector('#project-role:has-text("owner")');
   await alice.click('#logout');
   await alice.waitForURL(u => u.pathname === '/login', { timeout: 15000 });
-  await open(alice, `/${users.alice}/${project}`);
+  await open(alice, `/${project.path}`);
   await alice.waitForSelector('text=Not found');
 });

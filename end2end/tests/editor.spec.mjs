@@ -1,16 +1,9 @@
-import { test, expect, open, shot, withProject } from '../support.mjs';
+import { test, expect, open, shot } from '../support.mjs';
 
-test.describe.configure({ mode: 'serial' });
-
-// The editor: compiling in the browser, graph edits that round-trip to the YAML, components, Run.
-const area = withProject('edit');
-const users = { alice: area.user };
-const project = area.project;
-let alice;
-test.beforeAll(() => { alice = area.page; });
-
-test("the editor compiles in the browser: located errors, live manifest and DAG, completion, Run", async () => {
-  await open(alice, `/${users.alice}/${project}/editor`);
+// The editor: compiling in the browser, graph edits that round-trip to the YAML, components, Run. Each journey
+// has its own user and project (fixtures).
+test("the editor compiles in the browser: located errors, live manifest and DAG, completion, Run", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/editor`);
   await alice.waitForSelector('#editor .cm-editor', { timeout: 15000 });
   const replace = async text => {
     await alice.click('#editor .cm-content');
@@ -106,7 +99,7 @@ test("the editor compiles in the browser: located errors, live manifest and DAG,
   await alice.fill('#editor-save-name', 'greeter');
   await alice.click('#editor-save');
   await alice.waitForSelector('#editor-saved:has-text("saved greeter:")');
-  const saved = await alice.evaluate(async p => (await (await fetch(`/api/v1/projects/${p}/components/greeter`)).json()), `${users.alice}/${project}`);
+  const saved = await alice.evaluate(async p => (await (await fetch(`/api/v1/projects/${p}/components/greeter`)).json()), `${project.path}`);
   expect(saved.length === 1 && saved[0].version.length === 64, `component versions ${JSON.stringify(saved)}`);
   await replace("kind: component\nrun:\n  kind: dag\n  operations:\n  - name: a\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: [echo, a]}}}\n");
   await alice.waitForSelector('#editor-add-component option[value^="greeter:"]', { state: 'attached' });

@@ -1,13 +1,27 @@
-import { test, expect, open, shot, signUp, logIn, session, closeSession, createProject, run, password, baseURL as base, k8sURL as k8s } from '../support.mjs';
-
-test.describe.configure({ mode: 'serial' });
+import { test, open, shot, createProject, unique, k8sURL as k8s } from '../support.mjs';
 
 // A second server with the Kubernetes executor (scripts/e2e.sh starts it on the test control plane, with one
 // tainted 8-GPU node and no kubelet): the pre-flight refusal, a forced run's diagnosis, the cluster page.
+// Each journey has its own user and project there.
 test.skip(!k8s, 'no Kubernetes server (MYELIN_E2E_K8S_URL)');
-let dave;
-test.beforeAll(async ({ browser }) => { if (k8s) dave = await session(browser, 'dave'); });
-test.afterAll(async () => { if (dave) await closeSession(dave); });
+
+/// A user of the Kubernetes server with a project: `{ dave, path }`.
+async function onTheCluster(newUser) {
+  const { name, page: dave } = await newUser('dave', k8s);
+  const project = unique('gpu');
+  await createProject(dave, project);
+  return { dave, path: `${name}/${project}` };
+}
+
+/// Submits the GPU job with `force` (past the pre-flight) from the page; returns its uuid.
+async function forceGpuRun(dave, path) {
+  return await dave.evaluate(async ([p, content]) => {
+    const r = await fetch(`/api/v1/projects/${p}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content, force: true }) });
+    if (r.status !== 201) throw new Error(`forced submit answered ${r.status}`);
+    return (await r.json()).uuid;
+  }, [path, gpuJob]);
+}
 const gpuJob = `kind: component
 name: gpu-train
 run:
@@ -18,12 +32,9 @@ run:
     resources: {limits: {nvidia.com/gpu: 2}}
 `;
 
-test("kubernetes: a GPU run without a toleration is refused before queueing, then forced, and says why it waits", async () => {
-  await signUp(dave, `dave-${run}`, k8s);
-  const made = await dave.evaluate(async () => (await fetch('/api/v1/projects', { method: 'POST',
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'gpu', description: '' }) })).status);
-  expect(made === 201, `project create answered ${made}`);
-  await open(dave, `/dave-${run}/gpu/runs`, k8s);
+test("kubernetes: a GPU run without a toleration is refused before queueing, then forced, and says why it waits", async ({ newUser }) => {
+  const { dave, path } = await onTheCluster(newUser);
+  await open(dave, `/${path}/runs`, k8s);
   await dave.click('#new-run summary');
   await dave.fill('#run-content', gpuJob);
   await dave.click('#submit-run');
@@ -40,8 +51,9 @@ test("kubernetes: a GPU run without a toleration is refused before queueing, the
   await shot(dave, '31-k8s-diagnosis');
 });
 
-test("kubernetes: the editor shows the cluster's pre-flight warning beside the lint", async () => {
-  await open(dave, `/dave-${run}/gpu/editor`, k8s);
+test("kubernetes: the editor shows the cluster's pre-flight warning beside the lint", async ({ newUser }) => {
+  const { dave, path } = await onTheCluster(newUser);
+  await open(dave, `/${path}/editor`, k8s);
   await dave.waitForSelector('#editor .cm-editor', { timeout: 15000 });
   await dave.click('#editor .cm-content');
   await dave.keyboard.press('Control+A');
@@ -49,8 +61,11 @@ test("kubernetes: the editor shows the cluster's pre-flight warning beside the l
   await dave.waitForSelector('#editor-cluster[data-code="untolerated_taint"]:has-text("add a toleration")', { timeout: 15000 });
 });
 
-test("kubernetes: the cluster page shows the GPU node and the queue with the reason", async () => {
+test("kubernetes: the cluster page shows the GPU node and the queue with the reason", async ({ newUser }) => {
+  const { dave, path } = await onTheCluster(newUser);
+  const id = await forceGpuRun(dave, path);
   await open(dave, '/cluster', k8s);
+  await dave.waitForSelector(`#cluster-queue tr:has(a[href$="${id}"]):has-text("untolerated_taint")`, { timeout: 30000 });
   await dave.waitForSelector('#cluster-nodes tr:has-text("0 / 8")');
   await dave.waitForSelector('#cluster-queue tr:has-text("untolerated_taint")');
   await shot(dave, '32-k8s-cluster');

@@ -1,15 +1,7 @@
-import { test, expect, open, shot, withProject } from '../support.mjs';
+import { test, expect, open, shot } from '../support.mjs';
 
-test.describe.configure({ mode: 'serial' });
-
-// Pipelines: the live DAG view, passed values, and caching across runs.
-const area = withProject('dag');
-const users = { alice: area.user };
-const project = area.project;
-let alice;
-test.beforeAll(() => { alice = area.page; });
-
-test("a pipeline draws its DAG with live status and passed values; a second run reuses every op", async () => {
+// Pipelines: the live DAG view, passed values, and caching across runs. Own user and project (fixtures).
+test("a pipeline draws its DAG with live status and passed values; a second run reuses every op", async ({ alice: { page: alice }, project }) => {
   const emit = String.raw`curl -sf -o /dev/null -H "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" -H "Content-Type: application/json" -d "{\"run_id\": \"$MLFLOW_RUN_ID\", \"key\": \"out\", \"value\": \"v1\"}" $MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/log-parameter`;
   const dag = String.raw`kind: component
 name: flow
@@ -31,7 +23,7 @@ run:
 `;
   const pipelines = [];
   for (const cached of ['false', 'true']) {
-    await open(alice, `/${users.alice}/${project}/runs`);
+    await open(alice, `/${project.path}/runs`);
     await alice.click('#new-run summary');
     await alice.fill('#run-content', dag);
     await alice.click('#submit-run');

@@ -1,15 +1,8 @@
-import { test, expect, open, shot, withProject } from '../support.mjs';
-
-test.describe.configure({ mode: 'serial' });
+import { test, expect, open, shot, submitRun, waitForRun, stopRun } from '../support.mjs';
 
 // Runs from the UI: live logs, failure and stop, the params form, tracking and charts, caching, the runs
-// table's query language and bulk delete, refusals with located errors.
-const area = withProject('runs');
-const users = { alice: area.user };
-const project = area.project;
-let alice;
-test.beforeAll(() => { alice = area.page; });
-
+// table's query language and bulk delete, refusals with located errors. Each journey has its own user and
+// project (support.mjs fixtures) and makes the runs it needs.
 const trainer = `kind: component
 name: trainer
 outputs:
@@ -33,8 +26,8 @@ run:
       print("logged through the MLflow API")
 `;
 
-test("a run submitted from the UI runs live to success", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("a run submitted from the UI runs live to success", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.fill('#run-content', "kind: component\nname: hello\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c, 'for i in 1 2 3 4 5; do echo hello e2e $i; sleep 0.4; done']\n");
   await alice.click('#submit-run');
@@ -55,8 +48,8 @@ test("a run submitted from the UI runs live to success", async () => {
   expect(copied.includes('hello e2e'), `copy-and-edit did not prefill the form: ${copied}`);
 });
 
-test("a failing run shows its exit code; a long one can be stopped", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("a failing run shows its exit code; a long one can be stopped", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.setInputFiles('#run-file', { name: 'up.yaml', mimeType: 'text/yaml', buffer: Buffer.from('kind: component\nname: uploaded\n') });
   await alice.waitForFunction(() => document.querySelector('#run-content').value.includes('name: uploaded'));
@@ -65,7 +58,7 @@ test("a failing run shows its exit code; a long one can be stopped", async () =>
   await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
   await alice.waitForSelector('#run-exit:has-text("4")', { timeout: 20000 });
   await alice.waitForSelector('#run-status:has-text("failed")');
-  await open(alice, `/${users.alice}/${project}/runs`);
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.fill('#run-content', "kind: component\nname: sleeper\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo sleeping; sleep 120']}\n");
   await alice.click('#submit-run');
@@ -77,8 +70,8 @@ test("a failing run shows its exit code; a long one can be stopped", async () =>
   await shot(alice, '02c-run-stopped');
 });
 
-test("the params form is generated from the inputs and its values reach the run", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("the params form is generated from the inputs and its values reach the run", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.fill('#run-content', "kind: component\nname: typed\ninputs:\n- {name: lr, type: float, description: learning rate}\n- {name: epochs, type: int, value: 3, isOptional: true}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo lr={{ lr }} epochs={{ epochs }}']}\n");
   await alice.click('#load-params');
@@ -90,8 +83,8 @@ test("the params form is generated from the inputs and its values reach the run"
   await alice.waitForSelector('#logs:has-text("lr=0.05 epochs=3")', { timeout: 20000 });
 });
 
-test("a job logs metrics and an artifact; the run page charts them and lists the file", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("a job logs metrics and an artifact; the run page charts them and lists the file", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.fill('#run-content', trainer);
   await alice.click('#submit-run');
@@ -121,10 +114,10 @@ test("a job logs metrics and an artifact; the run page charts them and lists the
   expect(body === 'weights', `artifact download returned ${body}`);
 });
 
-test("a run with caching on is reused the second time, and its page says so", async () => {
+test("a run with caching on is reused the second time, and its page says so", async ({ alice: { page: alice }, project }) => {
   const cachedJob = `kind: component\nname: cached-hello\ncache: {disable: false}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo cached']}\n`;
   for (const hit of [false, true]) {
-    await open(alice, `/${users.alice}/${project}/runs`);
+    await open(alice, `/${project.path}/runs`);
     await alice.click('#new-run summary');
     await alice.fill('#run-content', cachedJob);
     await alice.click('#submit-run');
@@ -136,15 +129,21 @@ test("a run with caching on is reused the second time, and its page says so", as
   await shot(alice, '16-cache-hit');
 });
 
-test("the runs table filters with the query language, shows metric columns and sorts by them", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("the runs table filters with the query language, shows metric columns and sorts by them", async ({ alice: { page: alice }, project }) => {
+  // A run that matches (the trainer logs loss down to 0.005) and one that does not (no metrics).
+  await open(alice, `/${project.path}/runs`);
+  const trained = await submitRun(alice, project.path, trainer);
+  const other = await submitRun(alice, project.path, "kind: component\nname: plain\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, plain]}\n");
+  for (const id of [trained, other]) await waitForRun(alice, project.path, id, ['succeeded']);
+  await open(alice, `/${project.path}/runs`);
+  await alice.waitForSelector('#runs tbody tr >> nth=1');
   await alice.fill('#runs-query', 'metrics.loss:<0.01, status:succeeded');
   await alice.fill('#runs-columns', 'metrics.loss, metrics.loss:max, params.arch');
   await alice.click('#apply-query');
   await alice.waitForURL(u => u.searchParams.get('q') === 'metrics.loss:<0.01, status:succeeded');
   await alice.waitForSelector('#runs th:has-text("metrics.loss:max")');
-  const rows = await alice.locator('#runs tbody tr').count();
-  expect(rows === 1, `the query should match only the trainer run, got ${rows} rows`);
+  await alice.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);
+  await alice.waitForSelector(`#runs tbody tr a[href$="${trained}"]`);
   const cells = await alice.locator('#runs tbody tr td.num').allTextContents();
   expect(JSON.stringify(cells) === JSON.stringify(['0.0050', '1.0000', 'resnet']), `cells ${JSON.stringify(cells)}`);
   await alice.click('#runs th a:has-text("metrics.loss:max")');
@@ -155,20 +154,27 @@ test("the runs table filters with the query language, shows metric columns and s
   await alice.waitForSelector('.error-box:has-text("at character 14")');
 });
 
-test("finished runs are deleted in bulk after confirmation", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
-  const before = await alice.locator('#runs tbody tr').count();
-  for (const status of ['failed', 'stopped']) {
-    await alice.locator(`#runs tr:has(.status-${status}) input.pick`).first().check();
-  }
+test("finished runs are deleted in bulk after confirmation", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
+  const failed = await submitRun(alice, project.path, "kind: component\nname: broken\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'exit 4']}\n");
+  const stopped = await submitRun(alice, project.path, "kind: component\nname: sleeper\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sleep, '120']}\n");
+  const kept = await submitRun(alice, project.path, "kind: component\nname: fine\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, ok]}\n");
+  await stopRun(alice, project.path, stopped);
+  await waitForRun(alice, project.path, failed, ['failed']);
+  await waitForRun(alice, project.path, stopped, ['stopped']);
+  await waitForRun(alice, project.path, kept, ['succeeded']);
+  await open(alice, `/${project.path}/runs`);
+  await alice.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3);
+  for (const id of [failed, stopped]) await alice.locator(`#runs tr:has(a[href$="${id}"]) input.pick`).check();
   alice.once('dialog', d => d.accept());
   await alice.click('#bulk-delete');
   await alice.waitForSelector('#bulk-result:has-text("2 run(s) deleted")');
-  await alice.waitForFunction(n => document.querySelectorAll('#runs tbody tr').length === n, before - 2);
+  await alice.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);
+  await alice.waitForSelector(`#runs tbody tr a[href$="${kept}"]`);
 });
 
-test("an invalid polyaxonfile is refused with its line and column", async () => {
-  await open(alice, `/${users.alice}/${project}/runs`);
+test("an invalid polyaxonfile is refused with its line and column", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');
   await alice.fill('#run-content', "kind: component\nrun:\n  kind: job\n  contianer: {image: x}\n");
   await alice.click('#submit-run');

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
 use super::logs::{append, pump, LogSpool};
+use super::sandbox::{JobIsolation, Limits, Sandbox};
 use crate::artifacts::Artifacts;
 use crate::entities::run;
 use crate::store::status::{report, transition};
@@ -34,6 +35,7 @@ pub struct LocalExecutor {
     logs: LogSpool,
     stops: Mutex<HashMap<Uuid, Arc<Notify>>>,
     live: Mutex<HashMap<Uuid, broadcast::Sender<String>>>,
+    sandbox: RwLock<Sandbox>,
 }
 
 enum Ended {
@@ -50,7 +52,27 @@ impl LocalExecutor {
         artifacts: Arc<Artifacts>,
     ) -> Self {
         let logs = LogSpool::new(&data_dir, artifacts.clone());
-        Self { db, data_dir, server_url, artifacts, logs, stops: Mutex::default(), live: Mutex::default() }
+        let sandbox = RwLock::new(Sandbox::detect(&JobIsolation::default()));
+        Self {
+            db,
+            data_dir,
+            server_url,
+            artifacts,
+            logs,
+            stops: Mutex::default(),
+            live: Mutex::default(),
+            sandbox,
+        }
+    }
+
+    /// How jobs are isolated here (decided at start: `Sandbox::detect`).
+    pub fn sandbox(&self) -> Sandbox {
+        self.sandbox.read().expect("lock").clone()
+    }
+
+    /// Applies the operator's isolation settings (the server, at start; tests).
+    pub fn set_sandbox(&self, s: Sandbox) {
+        *self.sandbox.write().expect("lock") = s;
     }
 
     /// The run's log lines (`<time> <stream> <text>`): the spool while it runs, the artifact store after.
@@ -158,9 +180,15 @@ impl LocalExecutor {
                 return Ok(());
             }
         }
+        let sandbox = self.sandbox();
+        let (limits, unenforced) = Limits::of_container(&main);
+        let now = || Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for line in std::iter::once(sandbox.describe()).chain(unenforced) {
+            append(&log_path, &format!("{} system {line}", now())).await;
+        }
         let mut retries = r.retries;
         loop {
-            transition(
+            let started = transition(
                 &self.db,
                 r.id,
                 Status::Starting,
@@ -168,7 +196,13 @@ impl LocalExecutor {
                 Some("starting the process (local executor; the image is not pulled)"),
             )
             .await?;
-            let Some((program, args)) = argv.split_first() else {
+            if !started && current_status(&self.db, r.id).await? == Some(Status::Stopping) {
+                // Stopped before its process existed: nothing to end.
+                let msg = "stopped before its process started";
+                transition(&self.db, r.id, Status::Stopped, "StoppedByUser", Some(msg)).await?;
+                return Ok(());
+            }
+            let Some(program) = argv.first() else {
                 transition(
                     &self.db,
                     r.id,
@@ -179,27 +213,21 @@ impl LocalExecutor {
                 .await?;
                 return Ok(());
             };
-            let mut cmd = tokio::process::Command::new(program);
-            cmd.args(args)
-                .current_dir(&workdir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .process_group(0)
-                .kill_on_drop(false);
-            // The server's own secrets are not the job's business.
-            for secret in ["DATABASE_URL", "MYELIN_SECRET_KEY", "MYELIN_TOKEN", "MYELIN_TEST_DATABASE_URL"] {
-                cmd.env_remove(secret);
-            }
-            for e in main["env"].as_array().into_iter().flatten() {
-                if let (Some(n), Some(v)) = (e["name"].as_str(), e["value"].as_str()) {
-                    cmd.env(n, v);
-                }
-            }
-            for (k, v) in super::tracking_env(&r, &self.server_url, &token) {
-                cmd.env(k, v);
-            }
-            cmd.env("MYELIN_RUN_DIR", &workdir);
+            // A clean environment: the job's own, the tracking variables, nothing of the server's.
+            let mut env: Vec<(String, String)> = main["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+                .collect();
+            env.extend(
+                super::tracking_env(&r, &self.server_url, &token)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v)),
+            );
+            env.push(("MYELIN_RUN_DIR".into(), sandbox.job_dir(&workdir).display().to_string()));
+            let mut cmd = sandbox.command(&argv, &workdir, &env, limits);
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(false);
             let mut child = match cmd.spawn() {
                 Ok(c) => c,
                 Err(e) => {
@@ -336,6 +364,11 @@ pub(super) async fn fail_orphan(
     }
     logs.archive(r.project_id, r.id).await;
     Ok(())
+}
+
+/// The run's status as stored now.
+async fn current_status(db: &DatabaseConnection, id: Uuid) -> crate::Result<Option<Status>> {
+    run::Entity::find_by_id(id).one(db).await?.map(|r| r.status()).transpose()
 }
 
 /// SIGTERM to the whole group (then SIGKILL after the grace period), or SIGKILL at once.

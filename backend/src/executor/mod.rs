@@ -5,6 +5,7 @@ pub mod init;
 pub mod kube;
 pub mod local;
 pub mod logs;
+pub mod sandbox;
 
 use std::sync::Arc;
 
@@ -57,6 +58,14 @@ impl Executor {
                 "the local executor runs jobs; a {k} run needs the Kubernetes executor (myelin serve --executor kubernetes)"
             )),
             (Executor::Kubernetes(_), k) => Err(format!("the Kubernetes executor cannot run a {k}")),
+        }
+    }
+
+    /// Whether this user may run jobs here (local jobs need isolation, or a site admin: `sandbox`).
+    pub fn admits(&self, site_admin: bool) -> Result<(), String> {
+        match self {
+            Executor::Local(l) => l.sandbox().admits(site_admin),
+            Executor::Kubernetes(_) => Ok(()),
         }
     }
 

@@ -23,6 +23,35 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
 }
 
+/// A directory for files the tests' jobs run (scripts): jobs may read it, as an operator's `--job-read-only`.
+pub fn shared_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("myelin-test-shared");
+    std::fs::create_dir_all(&dir).expect("make the shared test dir");
+    dir
+}
+
+/// Jobs run in the bubblewrap sandbox, as on a server, with what the tests' jobs read beside the system: the
+/// `mlflow` virtualenv (and the Python it points to) and this crate's test scripts. CI must have bubblewrap.
+fn isolate_jobs(state: &backend::AppState) {
+    use backend::executor::sandbox::{JobIsolation, Sandbox};
+    let Some(local) = state.executor.local() else { return };
+    let mut read_only =
+        vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests")), shared_dir()];
+    if let Some(py) = std::env::var_os("MYELIN_MLFLOW_PYTHON").map(std::path::PathBuf::from) {
+        let prefix =
+            |p: &std::path::Path| p.parent().and_then(|b| b.parent()).map(std::path::Path::to_path_buf);
+        read_only.extend(prefix(&py));
+        read_only.extend(std::fs::canonicalize(&py).ok().as_deref().and_then(prefix));
+    }
+    let sandbox = Sandbox::detect(&JobIsolation { read_only, unsafe_local_jobs: false });
+    assert!(
+        sandbox.isolated() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but local jobs cannot be isolated: {}",
+        sandbox.describe()
+    );
+    local.set_sandbox(sandbox);
+}
+
 pub struct TestUser {
     pub name: String,
     pub token: String,
@@ -64,6 +93,7 @@ impl TestApp {
         let public = format!("http://{}", listener.local_addr().expect("addr"));
         let state =
             backend::AppState::new(db.clone(), false, dir, public.clone(), std::sync::Arc::new(artifacts));
+        isolate_jobs(&state);
         let router = backend::server::api_only(state.clone(), &store);
         let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, served).await });
@@ -76,6 +106,7 @@ impl TestApp {
         let public = format!("http://{}", listener.local_addr().expect("addr"));
         let (state, store) =
             backend::server::prepare(url, false, &data, &public, None).await.expect("prepare app");
+        isolate_jobs(&state);
         let state_for_tests = state.clone();
         let db = state.db.clone();
         let router = backend::server::api_only(state, &store);

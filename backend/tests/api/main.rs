@@ -10,5 +10,6 @@ mod pipelines;
 mod projects;
 mod runs;
 mod s3;
+mod security;
 mod tokens;
 mod tracking;

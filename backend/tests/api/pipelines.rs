@@ -24,9 +24,7 @@ both_dbs!(
 
 /// `emit.sh NAME VALUE`: logs an output as an MLflow param of the current run.
 fn emit_script() -> String {
-    let dir = std::env::temp_dir().join(format!("myelin-emit-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("emit.sh");
+    let path = crate::helpers::shared_dir().join(format!("emit-{}.sh", uuid::Uuid::new_v4().simple()));
     std::fs::write(
         &path,
         r#"#!/bin/sh

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use sea_orm::EntityTrait;
+
 use crate::both_dbs;
 use crate::helpers::{TestApp, TestUser};
 
@@ -50,7 +52,7 @@ pub(crate) async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
 }
 
 /// Drives the scheduler and waits until the run is done (or `until` status is reached).
-async fn wait_for(app: &TestApp, u: &TestUser, id: &str, until: &[&str]) -> Value {
+pub(crate) async fn wait_for(app: &TestApp, u: &TestUser, id: &str, until: &[&str]) -> Value {
     for _ in 0..200 {
         backend::scheduler::tick(&app.db, &app.state.executor).await.unwrap();
         let r = get(app, u, id).await;
@@ -60,6 +62,21 @@ async fn wait_for(app: &TestApp, u: &TestUser, id: &str, until: &[&str]) -> Valu
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("run {id} never reached {until:?}: {}", get(app, u, id).await);
+}
+
+/// Live processes (not zombies) whose process group is `group`.
+fn group_members(group: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // After the command's `)`: state, ppid, pgrp.
+        let rest: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        if rest.len() > 2 && rest[2].parse() == Ok(group) && !matches!(rest[0], "Z" | "X") {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 fn statuses(run: &Value) -> Vec<String> {
@@ -212,28 +229,41 @@ async fn a_stopped_job_ends_with_its_whole_process_group(app: TestApp) {
     let run = submit(&app, &ann, &job("sleep 60 & echo child=$!; wait", ""), json!({})).await;
     let id = run["uuid"].as_str().unwrap().to_string();
     wait_for(&app, &ann, &id, &["running"]).await;
-    let mut child_pid = None;
+    // The job's processes, seen from the host: its process group (the job may live in a pid namespace of its
+    // own, where `$!` is not the host's pid).
+    let group = backend::entities::run::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .and_then(|r| r.pid)
+        .expect("the running job's pid is stored");
+    let mut members = Vec::new();
     for _ in 0..100 {
-        child_pid = logs(&app, &ann, &id)
-            .await
-            .lines()
-            .find_map(|l| l.split("child=").nth(1).map(|p| p.trim().parse::<i32>().unwrap()));
-        if child_pid.is_some() {
+        members = group_members(group);
+        let sleeping = members.iter().any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with("sleep\0"))
+        });
+        if sleeping && logs(&app, &ann, &id).await.contains("child=") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(members.len() >= 2, "the job's group has its shell and its child: {members:?}");
     let stop = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
     assert_eq!(stop.status, 200, "{}", stop.json);
     let done = wait_for(&app, &ann, &id, &["stopped", "failed", "succeeded"]).await;
     assert_eq!(done["status"], "stopped");
     assert_eq!(&statuses(&done)[statuses(&done).len() - 2..], ["stopping", "stopped"]);
-    let pid = child_pid.expect("the job printed its child's pid");
-    // Gone, or a zombie waiting for init to reap it: either way no longer running.
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next().unwrap_or('?')));
-    assert!(matches!(state, None | Some('Z') | Some('X')), "the group's child {pid} survived ({state:?})");
+    // Gone, or a zombie waiting to be reaped: either way no longer running.
+    for pid in members {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next().unwrap_or('?')));
+        assert!(
+            matches!(state, None | Some('Z') | Some('X')),
+            "the group's process {pid} survived ({state:?})"
+        );
+    }
     // The status stream of a finished run: its status now, then the end.
     let req = axum::http::Request::get(format!("/api/v1/projects/ann/p/runs/{id}/events"))
         .header("authorization", format!("Bearer {}", ann.token))
@@ -265,7 +295,8 @@ async fn concurrency_limits_hold_runs_in_the_queue(app: TestApp) {
     assert_eq!(third["status"], "queued");
     assert_eq!(third["queue"], json!({"position": 1, "running": 2, "limit": 2}));
     for id in &ids {
-        app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+        let r = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+        assert!(r.status.is_success(), "stop {id}: {} {}", r.status, r.json);
     }
     for id in &ids[..2] {
         wait_for(&app, &ann, id, &["stopped"]).await;
@@ -274,7 +305,7 @@ async fn concurrency_limits_hold_runs_in_the_queue(app: TestApp) {
 }
 
 async fn runs_left_running_by_a_dead_server_are_failed_at_start(app: TestApp) {
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use sea_orm::{ActiveModelTrait, Set};
     use std::os::unix::process::CommandExt;
     let ann = setup(&app).await;
     let run = submit(&app, &ann, &job("sleep 30", ""), json!({})).await;

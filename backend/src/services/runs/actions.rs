@@ -33,6 +33,7 @@ pub async fn submit(
     original: Option<Uuid>,
 ) -> Result<RunDetail> {
     a.require(Role::Member)?;
+    exec.admits(u.is_admin).map_err(Error::Forbidden)?;
     if sub.content.len() > 1024 * 1024 {
         return Err(Error::PayloadTooLarge);
     }
@@ -144,25 +145,26 @@ pub async fn stop(db: &DatabaseConnection, exec: &Executor, a: &ProjectAccess, i
     if kind.is_pipeline() {
         return crate::services::pipelines::stop(db, id).await;
     }
-    let moved = if matches!(status, Status::Created | Status::Compiled | Status::Queued)
-        || kind == RunKind::External
-    {
-        transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?
-    } else {
-        let moved = transition(db, id, Status::Stopping, "StoppedByUser", Some("stop requested")).await?;
-        if moved {
+    // The run moves on while we decide (queued → scheduled → starting → running): each try reads its status
+    // again, so a stop that races with the executor still lands.
+    let mut status = status;
+    for _ in 0..10 {
+        if status.is_done() || status == Status::Stopping {
+            return Ok(());
+        }
+        let before_start = matches!(status, Status::Created | Status::Compiled | Status::Queued);
+        if before_start || kind == RunKind::External {
+            if transition(db, id, Status::Stopped, "StoppedByUser", Some("stopped before it started")).await?
+            {
+                return Ok(());
+            }
+        } else if transition(db, id, Status::Stopping, "StoppedByUser", Some("stop requested")).await? {
             exec.stop(id);
+            return Ok(());
         }
-        moved
-    };
-    if !moved {
-        // Another writer moved the run first: fine if it ended or is stopping already.
-        let now = find(db, a, id).await?.status()?;
-        if !(now.is_done() || now == Status::Stopping) {
-            return Err(Error::Conflict(format!("the run is {now}; it could not be stopped")));
-        }
+        status = find(db, a, id).await?.status()?;
     }
-    Ok(())
+    Err(Error::Conflict(format!("the run is {status}; it kept changing and could not be stopped")))
 }
 
 /// A new run with the same spec and params.

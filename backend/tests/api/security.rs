@@ -1,0 +1,134 @@
+//! The security tier: each attack against a real server fails while the normal path works.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::runs::{logs, setup, submit, wait_for};
+
+/// A job that probes what it can reach; each probe prints `LEAK <what>` when it gets through.
+fn prober(data_dir: &str, server_pid: u32) -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let script = format!(
+        r#"probe() {{ if sh -c "$2" >/dev/null 2>&1; then echo "LEAK $1"; else echo "denied $1"; fi; }}
+probe data-dir "ls {data_dir}"
+probe database "cat {data_dir}/myelin.db"
+probe other-runs "ls {data_dir}/runs"
+probe server-environ "cat /proc/{server_pid}/environ"
+probe signal-server "kill -0 {server_pid}"
+probe write-usr "touch /usr/myelin-was-here"
+probe write-etc "touch /etc/myelin-was-here"
+probe write-beside-workdir "touch ../myelin-was-here"
+probe shadow "grep -q root /etc/shadow"
+probe home-of-server "ls {home}/.cargo"
+probe write-root "touch /myelin-was-here"
+probe server-env "env | grep -q -e CARGO -e MYELIN_TEST_DATABASE_URL -e RUST_"
+echo "uid=$(id -u) home=$HOME pwd=$(pwd)"
+echo "procs=$(ls /proc | grep -c '^[0-9]')"
+echo written > own-file && cat own-file && echo tmp > /tmp/x && cat /tmp/x
+env | cut -d= -f1 | sort | tr '\n' ' '
+"#
+    );
+    format!(
+        "kind: component\nname: prober\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c]\n    args: [{}]\n",
+        serde_json::to_string(&script).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_local_job_cannot_reach_the_server_its_data_or_other_runs() {
+    let app = TestApp::sqlite().await;
+    let local = app.state.executor.local().unwrap().clone();
+    if !local.sandbox().isolated() {
+        eprintln!("skipping: {}", local.sandbox().describe()); // CI fails earlier (helpers::isolate_jobs)
+        return;
+    }
+    let ann = setup(&app).await;
+    let first = submit(&app, &ann, &prober("/nonexistent", 1), json!({})).await;
+    let first_id = first["uuid"].as_str().unwrap().to_string();
+    wait_for(&app, &ann, &first_id, &["succeeded", "failed"]).await;
+    let run_dir = local.run_dir(first_id.parse().unwrap());
+    let data_dir = run_dir.parent().unwrap().parent().unwrap().display().to_string();
+    let run = submit(&app, &ann, &prober(&data_dir, std::process::id()), json!({})).await;
+    let id = run["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    let out = logs(&app, &ann, &id).await;
+    assert_eq!(done["status"], "succeeded", "{out}");
+    assert!(!out.contains("LEAK"), "the job reached beyond its sandbox:\n{out}");
+    assert_eq!(out.matches("denied ").count(), 12, "{out}");
+    assert!(out.contains("uid=65534 home=/job pwd=/job"), "{out}");
+    assert!(out.contains("written") && out.contains(" tmp"), "its own dir and /tmp are writable:\n{out}");
+    assert!(out.contains("local jobs run isolated with"), "the log says how the job ran:\n{out}");
+    let procs: usize =
+        out.split("procs=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
+    assert!(procs < 10, "the job sees only its own processes, saw {procs}:\n{out}");
+    let names = out.lines().rev().find(|l| l.contains("PATH ")).unwrap_or_default().to_string();
+    for unexpected in ["CARGO", "RUST", "DATABASE_URL", "AWS_", "MYELIN_TEST"] {
+        assert!(!names.contains(unexpected), "{unexpected} leaked into the job's environment: {names}");
+    }
+    for expected in ["HOME", "LANG", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_RUN_ID", "PATH"]
+    {
+        assert!(names.contains(expected), "{expected} missing from the job's environment: {names}");
+    }
+    assert!(!std::path::Path::new("/usr/myelin-was-here").exists());
+    assert!(!run_dir.parent().unwrap().join("myelin-was-here").exists());
+}
+
+#[tokio::test]
+async fn memory_and_file_size_limits_apply_to_local_jobs() {
+    let app = TestApp::sqlite().await;
+    if !app.state.executor.local().unwrap().sandbox().isolated() {
+        return;
+    }
+    let ann = setup(&app).await;
+    let job = |name: &str, limits: &str, script: &str| {
+        format!(
+            "kind: component\nname: {name}\nrun:\n  kind: job\n  container:\n    image: python:3.11\n    command: [python3, -c, {}]\n    resources: {{limits: {limits}}}\n",
+            serde_json::to_string(script).unwrap()
+        )
+    };
+    let hog = "x = bytearray(400 * 1024 * 1024); print('allocated', len(x))";
+    let big = "open('big', 'wb').write(b'0' * 4 * 1024 * 1024); print('wrote')";
+    let cases = [
+        ("hog", "{memory: 128Mi}", hog, "failed"),
+        ("hog-unlimited", "{cpu: 1}", hog, "succeeded"),
+        ("writer", "{ephemeral-storage: 1Mi}", big, "failed"),
+        ("writer-unlimited", "{cpu: 1}", big, "succeeded"),
+    ];
+    for (name, limits, script, expected) in cases {
+        let r = submit(&app, &ann, &job(name, limits, script), json!({})).await;
+        let id = r["uuid"].as_str().unwrap().to_string();
+        let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+        let out = logs(&app, &ann, &id).await;
+        assert_eq!(done["status"], expected, "{name}: {out}");
+        if limits.contains("cpu") {
+            assert!(out.contains("resources.limits.cpu is not enforced by the local executor"), "{out}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_isolation_only_site_admins_run_local_jobs() {
+    use backend::executor::sandbox::Sandbox;
+    let app = TestApp::sqlite().await;
+    app.state.executor.local().unwrap().set_sandbox(Sandbox::unisolated("bwrap is missing (test)", false));
+    let ann = setup(&app).await;
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\n"}))
+        .send()
+        .await;
+    assert_eq!((r.status.as_u16(), r.error()), (403, "forbidden"), "{}", r.json);
+    let msg = r.json["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("bwrap is missing (test)") && msg.contains("--unsafe-local-jobs"), "{msg}");
+    let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
+    assert_eq!(runs.json["total"], 0, "nothing is stored");
+    app.state.executor.local().unwrap().set_sandbox(Sandbox::unisolated("bwrap is missing (test)", true));
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\n"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "the operator's opt-out admits everyone: {}", r.json);
+}
