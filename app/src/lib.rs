@@ -19,8 +19,17 @@ use pages::{
     account, auth, cluster, editor, not_found::NotFound, pipeline, project, projects, run, runs, settings,
 };
 
-/// The HTML document around the app (server side).
+/// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
+/// the page's inline scripts (`auth::web::page_policy`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(resp)) =
+        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&backend::auth::web::page_policy(&nonce)) {
+            resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,6 +44,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// A page title: as is in the browser (`document.title`), HTML-escaped in the server's `<title>` (leptos_meta
+/// 0.8 writes the text there unescaped, so a run named `</title><script>` would be markup).
+pub fn page_title(text: impl Into<String>) -> String {
+    let text = text.into();
+    if cfg!(feature = "ssr") {
+        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    } else {
+        text
     }
 }
 

@@ -32,7 +32,7 @@ pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
 
 /// The whole HTTP service.
 pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
-    let secure = state.secure_cookies;
+    let web = state.web.clone();
     let routes = generate_route_list(App);
     let ui = UiState { app: state.clone(), leptos: leptos.clone() };
     let site = std::path::PathBuf::from(leptos.site_root.as_ref());
@@ -52,7 +52,7 @@ pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
         .merge(backend::api::router())
         .fallback(leptos_axum::file_and_error_handler::<UiState, _>(shell))
         .with_state(ui);
-    backend::server::finish(router, store, secure)
+    backend::server::finish(router, store, &web)
 }
 
 const LAYOUT_LOG_TARGETS: &[&str] = &[
@@ -80,11 +80,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let (state, store) = backend::server::prepare_with(
         &args.db().url(),
         args.secure_cookies,
         &args.data_dir,
-        &args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        &public_url,
         args.artifacts_url.as_deref(),
         args.executor,
         args.namespace.clone(),
@@ -92,6 +93,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     let mut state = state;
+    state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
     if let Some(local) = state.executor.local() {
         let sandbox = backend::executor::sandbox::Sandbox::detect(&args.isolation());

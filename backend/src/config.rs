@@ -17,7 +17,7 @@ pub struct ServeArgs {
     /// defaults to `<data dir>/artifacts`.
     #[arg(long, env = "MYELIN_ARTIFACTS_URL")]
     pub artifacts_url: Option<String>,
-    /// Mark session cookies `Secure` (set this when serving over HTTPS).
+    /// Mark session cookies `Secure` (implied by an `https://` public URL).
     #[arg(long, env = "MYELIN_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
     /// Where runs execute: `local` (child processes on this machine) or `kubernetes` (the cluster of the
@@ -43,6 +43,15 @@ pub struct ServeArgs {
     /// a shell on this server as its user.
     #[arg(long, env = "MYELIN_UNSAFE_LOCAL_JOBS", default_value_t = false)]
     pub unsafe_local_jobs: bool,
+    /// More `Host` names this server answers to (`host` or `host:port`, comma-separated; `*` for any), besides
+    /// the public URL's and, on a loopback or wildcard address, `localhost`/`127.0.0.1`/`[::1]` with the port.
+    /// Other hosts get 421: a web page cannot reach the server through DNS rebinding.
+    #[arg(long, env = "MYELIN_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client, for the
+    /// log-in limiter. Others' `X-Forwarded-For` is ignored.
+    #[arg(long, env = "MYELIN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -69,6 +78,15 @@ impl DbArgs {
 }
 
 impl ServeArgs {
+    /// The web policy of a server on `listen` reached at `public_url`.
+    pub fn web_policy(&self, listen: std::net::SocketAddr, public_url: &str) -> crate::auth::web::WebPolicy {
+        let secure = self.secure_cookies || public_url.starts_with("https://");
+        crate::auth::web::WebPolicy {
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..crate::auth::web::WebPolicy::for_server(Some(listen), public_url, &self.allowed_hosts, secure)
+        }
+    }
+
     /// How local jobs are isolated (`executor::sandbox`).
     pub fn isolation(&self) -> crate::executor::sandbox::JobIsolation {
         crate::executor::sandbox::JobIsolation {
@@ -102,6 +120,34 @@ pub fn connections(path: Option<&std::path::Path>) -> Result<spec::catalog::Cata
 
 #[cfg(test)]
 mod tests {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: super::ServeArgs,
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure_and_names_the_allowed_host() {
+        use clap::Parser;
+        let args = Cli::parse_from([
+            "myelin",
+            "--allowed-hosts",
+            "gpu-box,10.0.0.5:8000",
+            "--trusted-proxies",
+            "10.0.0.1",
+        ])
+        .serve;
+        let listen = "0.0.0.0:8000".parse().unwrap();
+        let web = args.web_policy(listen, "https://ml.example.com");
+        assert!(web.secure_cookies);
+        assert_eq!(web.trusted_proxies, vec!["10.0.0.1".parse::<std::net::IpAddr>().unwrap()]);
+        for host in ["ml.example.com", "gpu-box:8000", "10.0.0.5:8000", "localhost:8000"] {
+            assert!(web.allows_host(host), "{host}");
+        }
+        assert!(!web.allows_host("evil.example"));
+        assert!(!args.web_policy(listen, "http://ml.example.com").secure_cookies);
+    }
+
     #[test]
     fn a_bad_connections_file_is_a_located_error() {
         let dir = std::env::temp_dir().join(format!("myelin-conn-{}", std::process::id()));

@@ -51,13 +51,18 @@ pub async fn prepare_with(
     Ok((state, store))
 }
 
-/// Wraps a complete router with sessions and CSRF protection.
-pub fn finish(router: Router, store: &Store, secure_cookies: bool) -> Router {
-    router.layer(middleware::from_fn(csrf::protect)).layer(store.layer(secure_cookies))
+/// Wraps a complete router with sessions, CSRF protection, the allowed hosts and security headers.
+pub fn finish(router: Router, store: &Store, web: &std::sync::Arc<crate::auth::web::WebPolicy>) -> Router {
+    use crate::auth::web;
+    router
+        .layer(middleware::from_fn(csrf::protect))
+        .layer(store.layer(web.secure_cookies))
+        .layer(middleware::from_fn_with_state(web.clone(), web::check_host))
+        .layer(middleware::from_fn(web::security_headers))
 }
 
 /// The API alone (tests, headless deployments).
 pub fn api_only(state: AppState, store: &Store) -> Router {
-    let secure = state.secure_cookies;
-    finish(crate::api::router().with_state(state), store, secure)
+    let web = state.web.clone();
+    finish(crate::api::router().with_state(state), store, &web)
 }

@@ -8,13 +8,15 @@ use tokio::sync::Notify;
 
 use crate::artifacts::Artifacts;
 use crate::auth::limit::LoginLimiter;
+use crate::auth::web::WebPolicy;
 use crate::executor::{Executor, LocalExecutor};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub limiter: Arc<LoginLimiter>,
-    pub secure_cookies: bool,
+    /// Allowed hosts, trusted proxies, `Secure` cookies (`auth::web`).
+    pub web: Arc<WebPolicy>,
     pub executor: Executor,
     /// The connections catalog runs resolve `connections:` and `init[].connection` against (Polyaxon's agent
     /// `connections:` format; `--connections FILE`).
@@ -33,6 +35,7 @@ impl AppState {
         public_url: String,
         artifacts: Arc<Artifacts>,
     ) -> Self {
+        let web = Arc::new(WebPolicy::for_server(None, &public_url, &[], secure_cookies));
         let executor = Executor::Local(Arc::new(LocalExecutor::new(
             db.clone(),
             data_dir,
@@ -42,7 +45,7 @@ impl AppState {
         Self {
             db,
             limiter: Arc::new(LoginLimiter::default()),
-            secure_cookies,
+            web,
             executor,
             connections: Arc::default(),
             artifacts,

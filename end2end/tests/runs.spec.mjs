@@ -180,3 +180,28 @@ test("an invalid polyaxonfile is refused with its line and column", async ({ ali
   await alice.click('#submit-run');
   await alice.waitForSelector('.form-error:has-text("4:3: unexpected key `contianer`")');
 });
+
+test("a run named like markup stays text in the page title, and pages run under a strict CSP", async ({ alice: { page: alice }, project }) => {
+  const evil = '</title><script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">';
+  await open(alice, `/${project.path}/runs`);
+  const [status, body] = await alice.evaluate(async ([p, name]) => {
+    const r = await fetch(`/api/v1/projects/${p}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, content: "kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, hi]}\n" }) });
+    return [r.status, await r.json()];
+  }, [project.path, evil]);
+  expect(status === 201, `submit answered ${status}: ${JSON.stringify(body)}`);
+  // Opened from a link and reloaded: the server's HTML, then the hydrated page.
+  for (const load of [() => open(alice, `/${project.path}/runs/${body.uuid}`), async () => { await alice.reload(); await alice.waitForSelector('body[data-hydrated]'); }]) {
+    await load();
+    const title = await alice.title();
+    expect(title.startsWith(evil), `the title should be the run's name as text, got ${JSON.stringify(title)}`);
+    expect(await alice.evaluate(() => window.__xss) === undefined, 'markup in the run name ran');
+  }
+  const resp = await alice.goto(alice.url());
+  const csp = resp.headers()['content-security-policy'] ?? '';
+  for (const part of ["script-src 'self' 'wasm-unsafe-eval' 'nonce-", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'self'"]) {
+    expect(csp.includes(part), `the page's CSP lacks ${part}: ${csp}`);
+  }
+  expect(resp.headers()['x-content-type-options'] === 'nosniff', 'nosniff');
+  await alice.waitForSelector('body[data-hydrated]');
+});

@@ -47,7 +47,7 @@ pub fn ProjectShell() -> impl IntoView {
 fn ProjectHeader(p: ProjectView) -> impl IntoView {
     let base = p.path();
     view! {
-        <Title text=format!("{}/{} · Myelin", p.owner, p.name) />
+        <Title text=crate::page_title(format!("{}/{} · Myelin", p.owner, p.name)) />
         <div class="project-head">
             <h1 id="project-title">
                 <span class="muted">{p.owner.clone()} " / "</span>

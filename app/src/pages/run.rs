@@ -34,7 +34,7 @@ pub fn RunPage() -> impl IntoView {
                     Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     Ok(r) => {
                         view! {
-                            <Title text=format!("{} · run · Myelin", r.row.name) />
+                            <Title text=crate::page_title(format!("{} · run · Myelin", r.row.name)) />
                             <div class="run-head">
                                 <h2 id="run-name">{r.row.name.clone()}</h2>
                                 <StatusBadge status=r.row.status.clone() />

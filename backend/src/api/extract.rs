@@ -63,6 +63,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        // `auth::web::check_host` resolved it (trusted proxies); without that layer, the peer.
+        if let Some(crate::auth::web::ClientAddr(ip)) = parts.extensions.get() {
+            return Ok(ClientIp(*ip));
+        }
         Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
     }
 }

@@ -1,30 +1,90 @@
-//! Login attempts are limited per account and per client IP, so neither one account nor one address can be
-//! used to guess passwords quickly.
+//! Login attempts are limited per client IP, and per account from each IP, so neither one account nor one
+//! address can be used to guess passwords quickly — and a stranger who exhausts an account's attempts from
+//! their address locks only that address out of it, never its owner elsewhere. Memory stays bounded: keys are
+//! capped in size, quiet keys are dropped, and an address past its quota adds no account keys.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+/// Longest account name a key keeps (longer names are no account's: usernames are at most 64 bytes).
+const MAX_KEY: usize = 64;
+/// Keys kept before quiet ones are dropped.
+const PRUNE_AT: usize = 10_000;
+/// Keys kept at most: past it (a flood from more addresses than any quota counts) the buckets start afresh.
+const HARD_CAP: usize = 50_000;
+
 pub struct LoginLimiter {
-    per_account: DefaultKeyedRateLimiter<String>,
+    quotas: (Quota, Quota),
+    buckets: RwLock<Arc<Buckets>>,
+    /// Prune when the keys pass this (doubling after a prune that kept most: pruning walks every key).
+    prune_at: AtomicUsize,
+}
+
+struct Buckets {
+    per_account: DefaultKeyedRateLimiter<(String, Option<IpAddr>)>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Buckets {
+    fn new((account, ip): (Quota, Quota)) -> Self {
+        Buckets {
+            per_account: DefaultKeyedRateLimiter::keyed(account),
+            per_ip: DefaultKeyedRateLimiter::keyed(ip),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.per_account.len() + self.per_ip.len()
+    }
+}
+
+/// IPv6 clients are counted by their /64 (one host usually holds a whole /64).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let mut seg = v6.segments();
+            seg[4..].fill(0);
+            IpAddr::from(seg)
+        }
+        v4 => v4,
+    }
 }
 
 impl LoginLimiter {
     pub fn new(per_account_per_minute: u32, per_ip_per_minute: u32) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("non-zero"));
-        Self {
-            per_account: DefaultKeyedRateLimiter::keyed(quota(per_account_per_minute)),
-            per_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip_per_minute)),
-        }
+        let quotas = (quota(per_account_per_minute), quota(per_ip_per_minute));
+        Self { quotas, buckets: RwLock::new(Arc::new(Buckets::new(quotas))), prune_at: AtomicUsize::new(PRUNE_AT) }
     }
 
     /// True when this attempt may go ahead.
     pub fn allow(&self, account: &str, ip: Option<IpAddr>) -> bool {
-        let account_ok = self.per_account.check_key(&account.to_string()).is_ok();
-        let ip_ok = ip.is_none_or(|ip| self.per_ip.check_key(&ip).is_ok());
-        account_ok && ip_ok
+        let b = self.buckets.read().expect("lock").clone();
+        if b.len() > self.prune_at.load(Ordering::Relaxed) {
+            b.per_ip.retain_recent();
+            b.per_account.retain_recent();
+            if b.len() > HARD_CAP {
+                *self.buckets.write().expect("lock") = Arc::new(Buckets::new(self.quotas));
+                self.prune_at.store(PRUNE_AT, Ordering::Relaxed);
+            } else {
+                self.prune_at.store(PRUNE_AT.max(2 * b.len()).min(HARD_CAP), Ordering::Relaxed);
+            }
+        }
+        let ip = ip.map(client_key);
+        if ip.is_some_and(|ip| b.per_ip.check_key(&ip).is_err()) {
+            return false;
+        }
+        let name: String = account.trim().chars().take(MAX_KEY).collect::<String>().to_lowercase();
+        b.per_account.check_key(&(name, ip)).is_ok()
+    }
+
+    /// How many keys are held (for tests of the bound).
+    pub fn keys(&self) -> usize {
+        self.buckets.read().expect("lock").len()
     }
 }
 
@@ -36,6 +96,33 @@ impl Default for LoginLimiter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stranger_locks_only_their_own_address_out_of_an_account() {
+        let l = super::LoginLimiter::new(3, 100);
+        let stranger = Some("203.0.113.66".parse().unwrap());
+        assert!((0..3).all(|_| l.allow("alice", stranger)));
+        assert!(!l.allow("alice", stranger));
+        assert!(l.allow("ALICE", Some("198.51.100.1".parse().unwrap())), "the owner elsewhere still logs in");
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_a_flood_of_huge_names() {
+        let l = super::LoginLimiter::new(10, 1_000_000);
+        let huge = "x".repeat(1 << 20);
+        for i in 0..60_000u32 {
+            let ip = Some(std::net::IpAddr::from(i.to_be_bytes()));
+            l.allow(&huge, ip);
+        }
+        assert!(l.keys() <= super::HARD_CAP + 2, "{} keys", l.keys());
+        // A whole IPv6 /64 is one client.
+        let l = super::LoginLimiter::new(100, 2);
+        assert!(
+            l.allow("a", Some("2001:db8::1".parse().unwrap()))
+                && l.allow("b", Some("2001:db8::2".parse().unwrap()))
+        );
+        assert!(!l.allow("c", Some("2001:db8::3".parse().unwrap())));
+    }
+
     #[test]
     fn blocks_an_account_after_its_quota_but_not_others() {
         let l = super::LoginLimiter::new(3, 100);

@@ -1,4 +1,4 @@
-//! Who is calling: passwords, API tokens, browser sessions, CSRF and login rate limits.
+//! Who is calling: passwords, API tokens, browser sessions, CSRF, allowed hosts and security headers, login rate limits.
 
 pub mod csrf;
 pub mod extract;
@@ -6,5 +6,6 @@ pub mod limit;
 pub mod password;
 pub mod session;
 pub mod token;
+pub mod web;
 
 pub use extract::{Caller, CurrentUser};

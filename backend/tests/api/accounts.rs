@@ -135,7 +135,7 @@ async fn cookie_mutations_need_a_same_site_origin(app: TestApp) {
     let foreign = app
         .post("/api/v1/projects")
         .cookie(&cookie)
-        .header("host", "myelin.test")
+        .header("host", app.url.trim_start_matches("http://"))
         .header("origin", "https://evil.example")
         .json(body.clone())
         .send()

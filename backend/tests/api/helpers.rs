@@ -161,8 +161,10 @@ impl Call<'_> {
         self
     }
     /// A browser on this site: Host and Origin agree.
+    /// As a page of this server would send it: its own `Host` and `Origin`.
     pub fn same_origin(self) -> Self {
-        self.header("host", "myelin.test").header("origin", "http://myelin.test")
+        let host = self.app.url.trim_start_matches("http://").to_string();
+        self.header("host", &host).header("origin", &format!("http://{host}"))
     }
     pub fn json(mut self, v: Value) -> Self {
         self.req = self.req.header(header::CONTENT_TYPE, "application/json");

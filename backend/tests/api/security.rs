@@ -132,3 +132,38 @@ async fn without_isolation_only_site_admins_run_local_jobs() {
         .await;
     assert_eq!(r.status, 201, "the operator's opt-out admits everyone: {}", r.json);
 }
+
+#[tokio::test]
+async fn other_hosts_are_refused_and_every_answer_carries_security_headers() {
+    let app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let own = app.url.trim_start_matches("http://").to_string();
+    let ok = app.get("/api/v1/projects").bearer(&ann.token).header("host", &own).send().await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    ] {
+        assert_eq!(ok.headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+    }
+    // A page of another site that rebinds its name to this address: its name is in `Host`.
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.nip.io", "localhost:1"] {
+        let r = app.get("/api/v1/projects").bearer(&ann.token).header("host", host).send().await;
+        assert_eq!((r.status.as_u16(), r.error()), (421, "host_not_allowed"), "{host}: {}", r.json);
+        assert!(r.json["message"].as_str().unwrap().contains("--allowed-hosts"), "{}", r.json);
+    }
+    // A log-in from the page is refused before the limiter or the password check see it.
+    let r = app
+        .post("/api/v1/auth/login")
+        .header("host", "evil.example")
+        .header("origin", "http://evil.example")
+        .json(json!({"username": "ann", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await;
+    assert_eq!(r.status, 421);
+}
