@@ -15,6 +15,8 @@ use crate::executor::{Executor, LocalExecutor};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub limiter: Arc<LoginLimiter>,
+    /// How users and jobs reach this server (links in invitations, the tracking URI).
+    pub public_url: Arc<str>,
     /// Allowed hosts, trusted proxies, `Secure` cookies (`auth::web`).
     pub web: Arc<WebPolicy>,
     pub executor: Executor,
@@ -36,6 +38,7 @@ impl AppState {
         artifacts: Arc<Artifacts>,
     ) -> Self {
         let web = Arc::new(WebPolicy::for_server(None, &public_url, &[], secure_cookies));
+        let public: Arc<str> = Arc::from(public_url.as_str());
         let executor = Executor::Local(Arc::new(LocalExecutor::new(
             db.clone(),
             data_dir,
@@ -45,6 +48,7 @@ impl AppState {
         Self {
             db,
             limiter: Arc::new(LoginLimiter::default()),
+            public_url: public,
             web,
             executor,
             connections: Arc::default(),

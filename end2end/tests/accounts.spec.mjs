@@ -63,3 +63,44 @@ test('log out ends the session', async ({ alice: { page: alice }, project }) => 
   await open(alice, `/${project.path}`);
   await alice.waitForSelector('text=Not found');
 });
+
+test('while sign-up is closed, an invitation link lets one person in, once', async ({ browser }) => {
+  const adminPage = await session(browser, 'admin');
+  await logIn(adminPage, admin);
+  await open(adminPage, '/account');
+  await adminPage.selectOption('#signup', 'closed');
+  await adminPage.click('#site-settings button[type=submit]');
+  try {
+    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'closed');
+    await adminPage.fill('#invitation-note', 'for erin');
+    await adminPage.click('#create-invitation');
+    const link = (await (await adminPage.waitForSelector('#invitation-link code')).textContent()).trim();
+    expect(link.startsWith(`${base}/signup?invitation=myelin_`), `the link is ${link}`);
+    await adminPage.waitForSelector('#invitations tr[data-state="pending"]:has-text("for erin")');
+    // The invitee opens the link in a browser of their own.
+    const erin = await session(browser, 'erin');
+    await erin.goto(link);
+    await erin.waitForSelector('body[data-hydrated]');
+    await erin.waitForSelector('#invited');
+    await erin.fill('#username', unique('erin'));
+    await erin.fill('#password', password);
+    await erin.click('#submit');
+    await erin.waitForURL(u => u.pathname === '/projects', { timeout: 15000 });
+    // Used: a second person with the same link is refused, with the reason.
+    const frank = await session(browser, 'frank');
+    await frank.goto(link);
+    await frank.waitForSelector('body[data-hydrated]');
+    await frank.fill('#username', unique('frank'));
+    await frank.fill('#password', password);
+    await frank.click('#submit');
+    await frank.waitForSelector('.form-error:has-text("used, revoked or has expired")');
+    await open(adminPage, '/account');
+    await adminPage.waitForSelector('#invitations tr[data-state="used"]:has-text("for erin")');
+    await shot(adminPage, '07-invitations');
+  } finally {
+    await open(adminPage, '/account');
+    await adminPage.selectOption('#signup', 'open');
+    await adminPage.click('#site-settings button[type=submit]');
+    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'open');
+  }
+});

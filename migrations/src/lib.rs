@@ -9,6 +9,7 @@ mod m0004_dispatch;
 mod m0005_cache;
 mod m0006_pipelines;
 mod m0007_components;
+mod m0008_invitations;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_cache::Migration),
             Box::new(m0006_pipelines::Migration),
             Box::new(m0007_components::Migration),
+            Box::new(m0008_invitations::Migration),
         ]
     }
 }

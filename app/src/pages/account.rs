@@ -6,7 +6,8 @@ use leptos_router::components::Redirect;
 
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::accounts::{
-    list_tokens, site_signup_open, ChangePassword, CreateToken, RevokeToken, SessionActions, SetSignup,
+    list_invitations, list_tokens, site_signup_open, ChangePassword, CreateInvitation, CreateToken,
+    RevokeInvitation, RevokeToken, SessionActions, SetSignup,
 };
 
 #[component]
@@ -141,9 +142,67 @@ pub fn Account() -> impl IntoView {
                                     </div>
                                 </ActionForm>
                                 <FormError error=action_error(move || set_signup.value().get()) />
+                                <Invitations />
                             </section>
                         }
                     })
+            })}
+        </Transition>
+    }
+}
+
+/// Single-use sign-up links for when sign-up is closed (site admins).
+#[component]
+fn Invitations() -> impl IntoView {
+    let create = ServerAction::<CreateInvitation>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let rows =
+        Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_invitations());
+    let link = move || create.value().get().and_then(|r| r.ok());
+    view! {
+        <h3>"Invitations"</h3>
+        <p class="muted">"A link lets one person sign up while sign-up is closed. It works once and expires after 72 hours."</p>
+        <ActionForm action=create>
+            <div class="row">
+                <input name="note" id="invitation-note" placeholder="who it is for (optional)" maxlength="200" />
+                <button type="submit" id="create-invitation">"Create invitation link"</button>
+            </div>
+        </ActionForm>
+        <FormError error=action_error(move || create.value().get()) />
+        {move || link().map(|l| view! {
+            <p class="notice" id="invitation-link">"Send this link (shown once): " <code>{l}</code></p>
+        })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No invitations yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table id="invitations">
+                            <thead><tr><th>"For"</th><th>"State"</th><th>"Expires"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|i| {
+                                    let id = i.id.clone();
+                                    view! {
+                                        <tr data-state=i.state.clone()>
+                                            <td>{i.note}</td>
+                                            <td>{i.state.clone()}</td>
+                                            <td>{i.expires_at}</td>
+                                            <td>
+                                                {(i.state == "pending").then(|| view! {
+                                                    <ActionForm action=revoke>
+                                                        <input type="hidden" name="id" value=id />
+                                                        <button type="submit" class="small">"Revoke"</button>
+                                                    </ActionForm>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
+                }
             })}
         </Transition>
     }

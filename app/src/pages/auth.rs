@@ -40,11 +40,17 @@ pub fn Login() -> impl IntoView {
 pub fn Signup() -> impl IntoView {
     let s = SessionActions::get();
     let error = action_error(move || s.sign_up.value().get());
+    let query = use_query_map();
+    let invitation = move || query.read().get("invitation").unwrap_or_default();
     view! {
         <Title text="Sign up · Myelin" />
         <section class="card narrow">
             <h1>"Create your account"</h1>
-            <p class="muted">"The first account on a server becomes its administrator."</p>
+            {move || if invitation().is_empty() {
+                view! { <p class="muted">"The first account on a server becomes its administrator. After that, sign-up is open only if an administrator opened it; otherwise ask one for an invitation link."</p> }.into_any()
+            } else {
+                view! { <p class="notice" id="invited">"You were invited: choose a username and password. The link works once."</p> }.into_any()
+            }}
             <ActionForm action=s.sign_up>
                 <label>
                     "Username"
@@ -56,6 +62,7 @@ pub fn Signup() -> impl IntoView {
                     <input type="password" name="password" id="password" autocomplete="new-password" required minlength="8" />
                     <small class="muted">"At least 8 characters."</small>
                 </label>
+                <input type="hidden" name="invitation" prop:value=invitation />
                 <button type="submit" class="primary" id="submit">
                     "Sign up"
                 </button>

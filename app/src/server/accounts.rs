@@ -53,9 +53,11 @@ pub async fn log_in(username: String, password: String, next: String) -> Result<
 }
 
 #[server]
-pub async fn sign_up(username: String, password: String) -> Result<(), AppError> {
+pub async fn sign_up(username: String, password: String, invitation: String) -> Result<(), AppError> {
     let st = state()?;
-    let u = backend::services::accounts::sign_up(&st.db, &username, &password).await.map_err(err)?;
+    let invitation = Some(invitation.as_str()).filter(|i| !i.is_empty());
+    let u =
+        backend::services::accounts::sign_up(&st.db, &username, &password, invitation).await.map_err(err)?;
     backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
     leptos_axum::redirect("/projects");
     Ok(())
@@ -161,6 +163,49 @@ pub async fn set_signup(signup: String) -> Result<(), AppError> {
     let settings = backend::services::settings::SiteSettings { signup_open: signup == "open" };
     backend::services::settings::set(&st.db, &settings).await.map_err(err)?;
     Ok(())
+}
+
+/// An invitation as the admin's list shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub note: String,
+    pub state: String,
+    pub expires_at: String,
+}
+
+/// A new single-use sign-up link (shown once).
+#[server]
+pub async fn create_invitation(note: String) -> Result<String, AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let made = backend::services::invitations::create(&st.db, &u, &note, None).await.map_err(err)?;
+    Ok(format!("{}/signup?invitation={}", st.public_url.trim_end_matches('/'), made.token))
+}
+
+/// The site's invitations (site admins only).
+#[server]
+pub async fn list_invitations() -> Result<Vec<InvitationRow>, AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let rows = backend::services::invitations::list(&st.db, &u).await.map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|i| InvitationRow {
+            id: i.id.to_string(),
+            note: i.note,
+            state: i.state,
+            expires_at: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })
+        .collect())
+}
+
+#[server]
+pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let id = id.parse().map_err(|_| err(backend::Error::NotFound("invitation")))?;
+    backend::services::invitations::revoke(&st.db, &u, id).await.map_err(err)
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -19,6 +19,9 @@ pub struct Credentials {
     /// With log-in: also create a personal API token with this name and return it (used by `myelin login`).
     #[serde(default)]
     pub token_name: Option<String>,
+    /// With sign-up while it is closed: the token of an invitation link (`/signup?invitation=TOKEN`).
+    #[serde(default)]
+    pub invitation: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -37,7 +40,7 @@ pub async fn sign_up(
     sess: Session,
     Json(c): Json<Credentials>,
 ) -> Result<(StatusCode, Json<UserInfo>)> {
-    let u = accounts::sign_up(&app.db, &c.username, &c.password).await?;
+    let u = accounts::sign_up(&app.db, &c.username, &c.password, c.invitation.as_deref()).await?;
     session::log_in(&sess, &u).await?;
     Ok((StatusCode::CREATED, Json(UserInfo::from(&u))))
 }

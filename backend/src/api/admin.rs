@@ -1,10 +1,13 @@
-//! Site settings, for site administrators only.
+//! Site settings and invitations, for site administrators only.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
 
 use super::extract::Json;
 use crate::auth::CurrentUser;
 use crate::error::{Error, Result};
+use crate::services::invitations::{self, Invitation, NewInvitation};
 use crate::services::settings::{self, SiteSettings};
 use crate::state::AppState;
 
@@ -35,4 +38,46 @@ pub async fn update_settings(
 ) -> Result<Json<SiteSettings>> {
     require_admin(&u)?;
     Ok(Json(settings::set(&app.db, &s).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct InvitationRequest {
+    /// Who it is for (shown in the admin's list).
+    #[serde(default)]
+    pub note: String,
+    /// Hours the link stays valid (default 72, at most 720).
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/invitations", tag = "admin", request_body = InvitationRequest,
+    responses((status = 201, body = NewInvitation, description = "The token is shown this once; the sign-up link is `/signup?invitation=TOKEN`"),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn create_invitation(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Json(r): Json<InvitationRequest>,
+) -> Result<(StatusCode, Json<NewInvitation>)> {
+    Ok((StatusCode::CREATED, Json(invitations::create(&app.db, &u, &r.note, r.valid_hours).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/invitations", tag = "admin",
+    responses((status = 200, body = Vec<Invitation>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_invitations(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Vec<Invitation>>> {
+    Ok(Json(invitations::list(&app.db, &u).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/invitations/{invitation}", tag = "admin",
+    params(("invitation" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_invitation(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusCode> {
+    invitations::revoke(&app.db, &u, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

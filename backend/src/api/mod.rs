@@ -40,6 +40,8 @@ where
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(admin::get_settings, admin::update_settings))
+        .routes(routes!(admin::create_invitation, admin::list_invitations))
+        .routes(routes!(admin::revoke_invitation))
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))

@@ -58,7 +58,11 @@ impl LoginLimiter {
     pub fn new(per_account_per_minute: u32, per_ip_per_minute: u32) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("non-zero"));
         let quotas = (quota(per_account_per_minute), quota(per_ip_per_minute));
-        Self { quotas, buckets: RwLock::new(Arc::new(Buckets::new(quotas))), prune_at: AtomicUsize::new(PRUNE_AT) }
+        Self {
+            quotas,
+            buckets: RwLock::new(Arc::new(Buckets::new(quotas))),
+            prune_at: AtomicUsize::new(PRUNE_AT),
+        }
     }
 
     /// True when this attempt may go ahead.

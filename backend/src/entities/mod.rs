@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod component;
+pub mod invitation;
 pub mod latest_metric;
 pub mod member;
 pub mod metric_chunk;

@@ -57,13 +57,54 @@ pub async fn create_user(
     })
 }
 
-/// Self-service sign-up: the first user becomes site admin; later ones need sign-up to be open.
-pub async fn sign_up(db: &DatabaseConnection, username: &str, pass: &str) -> Result<user::Model> {
-    let first = user::Entity::find().count(db).await? == 0;
-    if !first && !super::settings::get(db).await?.signup_open {
-        return Err(Error::SignupClosed);
+/// Self-service sign-up. The very first account becomes site admin (claimed once, even under racing
+/// sign-ups); later ones need sign-up to be open, or a pending invitation.
+pub async fn sign_up(
+    db: &DatabaseConnection,
+    username: &str,
+    pass: &str,
+    invitation: Option<&str>,
+) -> Result<user::Model> {
+    // Refuse bad input before claiming anything.
+    Username::parse(username)?;
+    NewPassword::parse(pass)?;
+    if claim_first_admin(db).await? {
+        let made = create_user(db, username, pass, true).await;
+        if made.is_err() {
+            crate::entities::site_setting::Entity::delete_by_id(FIRST_ADMIN).exec(db).await?;
+        }
+        return made;
     }
-    create_user(db, username, pass, first).await
+    if super::settings::get(db).await?.signup_open {
+        return create_user(db, username, pass, false).await;
+    }
+    let Some(secret) = invitation.filter(|i| !i.trim().is_empty()) else { return Err(Error::SignupClosed) };
+    let Some(id) = super::invitations::redeem(db, secret).await? else {
+        return Err(Error::Forbidden(
+            "this invitation link is not valid: it was used, revoked or has expired".into(),
+        ));
+    };
+    let made = create_user(db, username, pass, false).await;
+    super::invitations::settle(db, id, made.as_ref().ok().map(|u| u.id)).await?;
+    made
+}
+
+/// The site-settings key whose insertion makes its inserter the first admin.
+const FIRST_ADMIN: &str = "first_admin_claimed";
+
+/// Whether this sign-up is the site's first: only one caller ever gets `true` (a unique insert decides).
+async fn claim_first_admin(db: &DatabaseConnection) -> Result<bool> {
+    use crate::entities::site_setting;
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(false);
+    }
+    let claim =
+        site_setting::ActiveModel { key: Set(FIRST_ADMIN.into()), value: Set(Utc::now().to_rfc3339()) };
+    match site_setting::Entity::insert(claim).exec(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Checks credentials; unknown users and wrong passwords give the same error after the same work.

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cluster;
 pub mod components;
+pub mod invitations;
 pub mod members;
 pub mod pipelines;
 pub mod projects;

@@ -11,12 +11,13 @@ const SIGNUP_OPEN: &str = "signup_open";
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteSettings {
-    /// Whether anyone may sign up (the first user always can, and becomes site admin).
+    /// Whether anyone may sign up (the first user always can, and becomes site admin). Closed unless an admin
+    /// opened it; while closed, invitations let people in.
     pub signup_open: bool,
 }
 
 pub async fn get(db: &DatabaseConnection) -> Result<SiteSettings> {
-    let open = Entity::find_by_id(SIGNUP_OPEN).one(db).await?.map(|m| m.value == "true").unwrap_or(true);
+    let open = Entity::find_by_id(SIGNUP_OPEN).one(db).await?.map(|m| m.value == "true").unwrap_or(false);
     Ok(SiteSettings { signup_open: open })
 }
 

@@ -7,6 +7,8 @@ use crate::helpers::{TestApp, PASSWORD};
 
 both_dbs!(
     first_user_is_admin_and_signup_can_be_closed,
+    the_first_admin_cannot_be_claimed_twice_by_racing_sign_ups,
+    invitations_let_people_in_once_before_they_expire,
     wrong_user_and_wrong_password_get_the_same_answer,
     login_is_rate_limited_per_account,
     session_cookie_is_httponly_lax_and_cycled_at_login,
@@ -17,28 +19,115 @@ both_dbs!(
 );
 
 async fn first_user_is_admin_and_signup_can_be_closed(app: TestApp) {
-    let first =
-        app.post("/api/v1/auth/signup").json(json!({"username": "Root", "password": PASSWORD})).send().await;
+    let signup = |name: &'static str| {
+        app.post("/api/v1/auth/signup").json(json!({"username": name, "password": PASSWORD})).send()
+    };
+    let first = signup("Root").await;
     assert_eq!(first.status, 201, "{:?}", first.json);
     assert_eq!(first.json["username"], "root");
     assert_eq!(first.json["is_admin"], true);
-    let second =
-        app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
-    assert_eq!(second.json["is_admin"], false);
+    // Closed by default once the admin exists.
+    let second = signup("ann").await;
+    assert_eq!((second.status.as_u16(), second.error()), (403, "signup_closed"), "{}", second.json);
 
     let root_cookie = first.session_cookie().unwrap();
-    let closed = app
-        .call(axum::http::Method::PUT, "/api/v1/admin/settings")
-        .cookie(&root_cookie)
-        .same_origin()
-        .json(json!({"signup_open": false}))
-        .send()
-        .await;
-    assert_eq!(closed.status, 200, "{:?}", closed.json);
-    let refused =
-        app.post("/api/v1/auth/signup").json(json!({"username": "bo", "password": PASSWORD})).send().await;
+    let set = |open: bool| {
+        app.call(axum::http::Method::PUT, "/api/v1/admin/settings")
+            .cookie(&root_cookie)
+            .same_origin()
+            .json(json!({"signup_open": open}))
+            .send()
+    };
+    assert_eq!(set(true).await.status, 200);
+    let opened = signup("ann").await;
+    assert_eq!(
+        (opened.status.as_u16(), opened.json["is_admin"].as_bool()),
+        (201, Some(false)),
+        "{}",
+        opened.json
+    );
+    assert_eq!(set(false).await.status, 200);
+    let refused = signup("bo").await;
     assert_eq!((refused.status.as_u16(), refused.error()), (403, "signup_closed"));
     assert!(backend::services::accounts::user_by_name(&app.db, "bo").await.unwrap().is_none());
+}
+
+async fn the_first_admin_cannot_be_claimed_twice_by_racing_sign_ups(app: TestApp) {
+    let names = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
+    let answers =
+        futures_util::future::join_all(names.iter().map(|n| {
+            app.post("/api/v1/auth/signup").json(json!({"username": n, "password": PASSWORD})).send()
+        }))
+        .await;
+    let admins = answers.iter().filter(|r| r.status == 201 && r.json["is_admin"] == true).count();
+    let refused = answers.iter().filter(|r| r.error() == "signup_closed").count();
+    assert_eq!(
+        (admins, refused),
+        (1, names.len() - 1),
+        "{:?}",
+        answers.iter().map(|r| &r.json).collect::<Vec<_>>()
+    );
+}
+
+async fn invitations_let_people_in_once_before_they_expire(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let root =
+        app.post("/api/v1/auth/signup").json(json!({"username": "root", "password": PASSWORD})).send().await;
+    let cookie = root.session_cookie().unwrap();
+    let invite = |body: serde_json::Value| {
+        app.post("/api/v1/admin/invitations").cookie(&cookie).same_origin().json(body).send()
+    };
+    let made = invite(json!({"note": "for ann", "valid_hours": 2})).await;
+    assert_eq!(made.status, 201, "{}", made.json);
+    let token = made.json["token"].as_str().unwrap().to_string();
+    assert_eq!((made.json["state"].as_str(), made.json["note"].as_str()), (Some("pending"), Some("for ann")));
+    let with = |name: &'static str, token: &str| {
+        app.post("/api/v1/auth/signup")
+            .json(json!({"username": name, "password": PASSWORD, "invitation": token}))
+            .send()
+    };
+    let wrong = with("eve", "myelin_not-a-real-invitation").await;
+    assert_eq!(wrong.status, 403, "{}", wrong.json);
+    // A bad sign-up with a good link gives the link back.
+    let taken = with("root", &token).await;
+    assert_eq!(taken.status, 409, "{}", taken.json);
+    let ann = with("ann", &token).await;
+    assert_eq!((ann.status.as_u16(), ann.json["is_admin"].as_bool()), (201, Some(false)), "{}", ann.json);
+    let again = with("bob", &token).await;
+    assert_eq!(again.status, 403, "a link is used once: {}", again.json);
+    assert!(again.json["message"].as_str().unwrap().contains("used, revoked or has expired"));
+    let listed = app.get("/api/v1/admin/invitations").cookie(&cookie).send().await;
+    assert_eq!(listed.json[0]["state"], "used", "{}", listed.json);
+    assert!(listed.json[0].get("token").is_none(), "tokens are shown once");
+    // Expired and revoked links let nobody in.
+    let old = invite(json!({})).await;
+    let old_token = old.json["token"].as_str().unwrap().to_string();
+    let past = if app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        "now() - interval '1 hour'"
+    } else {
+        "'2000-01-01T00:00:00+00:00'"
+    };
+    app.db
+        .execute_unprepared(&format!("UPDATE invitations SET expires_at = {past} WHERE used_at IS NULL"))
+        .await
+        .unwrap();
+    assert_eq!(with("carl", &old_token).await.status, 403);
+    let revoked = invite(json!({})).await;
+    let id = revoked.json["id"].as_str().unwrap();
+    let del = app
+        .call(axum::http::Method::DELETE, &format!("/api/v1/admin/invitations/{id}"))
+        .cookie(&cookie)
+        .same_origin()
+        .send()
+        .await;
+    assert_eq!(del.status, 204);
+    assert_eq!(with("dora", revoked.json["token"].as_str().unwrap()).await.status, 403);
+    for (body, field) in
+        [(json!({"valid_hours": 0}), "valid_hours"), (json!({"valid_hours": 100000}), "valid_hours")]
+    {
+        let r = invite(body).await;
+        assert_eq!((r.status.as_u16(), r.json["field"].as_str()), (400, Some(field)), "{}", r.json);
+    }
 }
 
 async fn wrong_user_and_wrong_password_get_the_same_answer(app: TestApp) {
@@ -203,6 +292,8 @@ async fn bad_signup_input_is_refused_with_the_field(app: TestApp) {
     assert!(missing.json["message"].as_str().unwrap().contains("password"), "{:?}", missing.json);
 
     app.post("/api/v1/auth/signup").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let open = backend::services::settings::SiteSettings { signup_open: true };
+    backend::services::settings::set(&app.db, &open).await.unwrap();
     let dup =
         app.post("/api/v1/auth/signup").json(json!({"username": "ANN", "password": PASSWORD})).send().await;
     assert_eq!((dup.status.as_u16(), dup.error()), (409, "conflict"));

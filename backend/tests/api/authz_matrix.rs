@@ -36,6 +36,9 @@ fn rows() -> Vec<Row> {
         row(Method::DELETE, "/api/v1/user/tokens/{token}", [401, 204, 204, 204, 204, 204]),
         row(Method::GET, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
         row(Method::PUT, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
+        row(Method::GET, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403]),
+        row(Method::POST, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403]),
+        row(Method::DELETE, "/api/v1/admin/invitations/{invitation}", [401, 403, 403, 403, 403, 403]),
         row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201]),
         row(Method::GET, "/api/v1/projects/{p}", [404, 404, 200, 200, 200, 200]),
@@ -80,6 +83,7 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         }
         ("POST", "/api/v1/user/tokens") => Some(json!({"name": "matrix"})),
         ("PUT", "/api/v1/admin/settings") => Some(json!({"signup_open": true})),
+        ("POST", "/api/v1/admin/invitations") => Some(json!({"note": "matrix"})),
         ("POST", "/api/v1/projects") => Some(json!({"name": format!("created-{n}")})),
         ("PATCH", "/api/v1/projects/{p}") => Some(json!({"description": "changed"})),
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
@@ -96,8 +100,10 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
 both_dbs!(every_endpoint_answers_every_caller_as_expected);
 
 async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
-    // The first user is site admin; keep that account out of the matrix.
+    // The first user is site admin; keep that account out of the matrix. Sign-up is open (it is a row).
     app.user("siteadmin").await;
+    let open = backend::services::settings::SiteSettings { signup_open: true };
+    backend::services::settings::set(&app.db, &open).await.unwrap();
     let owner = app.user("olive").await;
     let others =
         [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
@@ -163,6 +169,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{p}", &format!("olive/{project}"))
                 .replace("{target}", &target.name)
                 .replace("{token}", &token_id)
+                .replace("{invitation}", &uuid::Uuid::new_v4().to_string())
                 .replace("{run}", &run.to_string())
                 .replace("{done}", &done.to_string())
                 .replace("{pipe}", &pipe.to_string())

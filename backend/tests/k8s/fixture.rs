@@ -129,8 +129,9 @@ impl Fixture {
         .unwrap();
         state.executor = Executor::Kubernetes(exec.clone());
         state.spawn_scheduler();
-        let user =
-            backend::services::accounts::sign_up(&state.db, "ada", "correct horse battery").await.unwrap();
+        let user = backend::services::accounts::sign_up(&state.db, "ada", "correct horse battery", None)
+            .await
+            .unwrap();
         backend::services::projects::create(&state.db, &user, "gpu", "").await.unwrap();
         let access = backend::services::projects::access(&state.db, Some(&user), "ada", "gpu").await.unwrap();
         let more = ProjectUpdate { concurrency: Some(50), ..Default::default() };
