@@ -156,6 +156,18 @@ fn operator_setup_then_client_commands_against_a_running_server() {
     std::fs::remove_dir_all(&data).ok();
 }
 
+#[test]
+fn the_data_dir_and_database_are_the_server_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = temp_dir().join("fresh");
+    let server = serve(&data);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data dir");
+    assert_eq!(mode(&data.join("myelin.db")), 0o600, "the database");
+    drop(server);
+    std::fs::remove_dir_all(data.parent().unwrap()).ok();
+}
+
 fn setup_server() -> (PathBuf, String, Server) {
     let data = temp_dir();
     let mut create = myelin();

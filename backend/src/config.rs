@@ -52,6 +52,24 @@ pub struct ServeArgs {
     /// log-in limiter. Others' `X-Forwarded-For` is ignored.
     #[arg(long, env = "MYELIN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest polyaxonfile (bytes) a request may submit or check.
+    #[arg(long, env = "MYELIN_MAX_YAML_BYTES", default_value_t = 1024 * 1024)]
+    pub max_yaml_bytes: usize,
+    /// The most values a file may hold once its YAML aliases are expanded.
+    #[arg(long, env = "MYELIN_MAX_YAML_NODES", default_value_t = 200_000)]
+    pub max_yaml_nodes: usize,
+    /// The deepest nesting of mappings and sequences in a file.
+    #[arg(long, env = "MYELIN_MAX_YAML_DEPTH", default_value_t = 64)]
+    pub max_yaml_depth: usize,
+    /// The most steps one `{{ template }}` may take.
+    #[arg(long, env = "MYELIN_TEMPLATE_FUEL", default_value_t = 100_000)]
+    pub template_fuel: u64,
+    /// The most runs a matrix may ask for (every algorithm).
+    #[arg(long, env = "MYELIN_MAX_MATRIX_RUNS", default_value_t = 10_000)]
+    pub max_matrix_runs: usize,
+    /// How long one compile may take before the request is answered with `limit_exceeded`.
+    #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = 10)]
+    pub max_compile_seconds: u64,
     /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -84,6 +102,17 @@ impl ServeArgs {
         crate::auth::web::WebPolicy {
             trusted_proxies: self.trusted_proxies.clone(),
             ..crate::auth::web::WebPolicy::for_server(Some(listen), public_url, &self.allowed_hosts, secure)
+        }
+    }
+
+    /// The bounds on one compile (`spec::limits`).
+    pub fn limits(&self) -> spec::limits::Limits {
+        spec::limits::Limits {
+            yaml_bytes: self.max_yaml_bytes,
+            yaml_nodes: self.max_yaml_nodes,
+            yaml_depth: self.max_yaml_depth,
+            template_fuel: self.template_fuel,
+            matrix_runs: self.max_matrix_runs,
         }
     }
 
@@ -146,6 +175,7 @@ mod tests {
         }
         assert!(!web.allows_host("evil.example"));
         assert!(!args.web_policy(listen, "http://ml.example.com").secure_cookies);
+        assert_eq!(args.limits(), spec::limits::Limits::default(), "the flags' defaults are spec's");
     }
 
     #[test]

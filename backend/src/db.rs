@@ -5,12 +5,37 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::error::{Error, Result};
 
+/// From now on, files and directories this process creates are its user's alone (umask 077).
+pub fn private_files() {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+}
+
+/// Creates `dir` readable by this user only (the database and session ids live there); an existing one open
+/// to others is reported, not changed (it may be a directory the operator shares on purpose).
+pub fn private_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    } else if let Ok(m) = std::fs::metadata(dir) {
+        if m.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "{} is readable by other users of this machine; `chmod 700` it (it holds the database)",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or(path);
         if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+            private_dir(dir)?;
         }
     }
     let mut opts = ConnectOptions::new(url.to_string());

@@ -35,6 +35,9 @@ pub enum Error {
     Csrf,
     #[error("sign-up is closed on this server; ask an administrator for an account")]
     SignupClosed,
+    /// A request would cause more work than the server allows (the message names the limit).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// DNS rebinding defence: the request named a host this server does not answer to.
     #[error("this server does not answer to host {0:?}: the operator can add it with --allowed-hosts or --public-url")]
     HostNotAllowed(String),
@@ -75,6 +78,7 @@ impl Error {
             Error::Csrf => "csrf_failed",
             Error::SignupClosed => "signup_closed",
             Error::HostNotAllowed(_) => "host_not_allowed",
+            Error::LimitExceeded(_) => "limit_exceeded",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::InvalidSpec(_) => "invalid_spec",
@@ -96,6 +100,7 @@ impl Error {
             Error::Conflict(_) | Error::AlreadyExists(_) => StatusCode::CONFLICT,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::HostNotAllowed(_) => StatusCode::MISDIRECTED_REQUEST,
+            Error::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod artifacts;
 pub mod auth;
 pub mod cli;
+pub mod compiling;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -56,6 +56,7 @@ component:
 
 fn options(text: &str, params: Vec<(String, serde_json::Value)>) -> Options<'static> {
     Options {
+        limits: Default::default(),
         files: vec![Source { name: "bench.yaml".into(), text: text.into() }],
         params,
         catalog: Default::default(),

@@ -53,6 +53,8 @@ pub struct Options<'a> {
     pub run_uuid: Option<String>,
     /// What executing a pipeline adds: one op to compile, its upstream's results, every matrix child.
     pub execution: Execution,
+    /// Bounds on the work this compile may do.
+    pub limits: crate::limits::Limits,
 }
 
 /// For executing a pipeline (the server's pipeline driver); the default compiles for showing.
@@ -168,7 +170,7 @@ impl Run {
 pub fn compile(opts: &Options) -> Compiled {
     let mut c = Compiler {
         diags: Diagnostics::default(),
-        render: Renderer::default(),
+        render: Renderer::with_fuel(opts.limits.template_fuel),
         opts,
         docs: Vec::new(),
         catalog_ctx: std::cell::OnceCell::new(),
@@ -249,7 +251,7 @@ impl<'a> Compiler<'a> {
 
     /// Parses a source into a registered document.
     pub fn load(&mut self, src: &Source, at: Option<At>) -> Option<usize> {
-        match crate::yaml::parse(&src.name, &src.text) {
+        match crate::yaml::parse_within(&src.name, &src.text, &self.opts.limits) {
             Ok(doc) => {
                 self.docs.push(doc);
                 Some(self.docs.len() - 1)

@@ -21,6 +21,7 @@ fn index_of(ops: &[Value], name: &str) -> Option<usize> {
 /// The result if it compiles; otherwise the errors, as `line:column message`.
 fn checked(text: String) -> Result<String, Vec<String>> {
     let out = compile(&Options {
+        limits: Default::default(),
         files: vec![Source { name: "polyaxonfile.yaml".into(), text: text.clone() }],
         params: vec![],
         catalog: Default::default(),

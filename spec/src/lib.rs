@@ -12,6 +12,7 @@ pub mod io;
 pub mod layout;
 pub mod library;
 pub mod lifecycle;
+pub mod limits;
 mod lint;
 pub mod manifests;
 pub mod matrix;

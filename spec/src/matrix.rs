@@ -25,14 +25,19 @@ const CONTINUOUS: &[&str] = &[
 ];
 /// Children compiled in full (the rest differ only by their params).
 pub const CHILDREN: usize = 3;
-/// Larger searches are refused: they would not fit in memory, and no scheduler would run them.
+/// The most values one dimension of a search may list (a search is also capped by `limits.matrix_runs`).
 pub const MAX_SUGGESTIONS: usize = 100_000;
 
 fn too_many(n: f64) -> Result<(), String> {
-    if n.is_finite() && n <= MAX_SUGGESTIONS as f64 {
+    too_many_for(n, MAX_SUGGESTIONS)
+}
+
+/// Larger searches are refused: they would not fit in memory, and no scheduler would run them.
+fn too_many_for(n: f64, cap: usize) -> Result<(), String> {
+    if n.is_finite() && n <= cap as f64 {
         Ok(())
     } else {
-        Err(format!("the search has more than {MAX_SUGGESTIONS} runs"))
+        Err(format!("the search has more than {cap} runs; the limit is matrix_runs"))
     }
 }
 
@@ -257,6 +262,11 @@ fn sample(kind: &str, v: &Value, rng: &mut SmallRng) -> Value {
 
 /// The suggestions of a matrix (for tuners: their first iteration).
 pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
+    suggestions_within(m, crate::limits::Limits::default().matrix_runs)
+}
+
+/// As `suggestions`, refusing searches of more than `cap` runs whatever their algorithm.
+pub fn suggestions_within(m: &Value, cap: usize) -> Result<Vec<Map<String, Value>>, String> {
     let kind = m["kind"].as_str().unwrap_or_default();
     let params: Vec<(String, Value)> = m["params"]
         .as_object()
@@ -277,17 +287,16 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
             .collect()
     };
     Ok(match kind {
-        "mapping" => m["values"]
-            .as_array()
-            .ok_or("mapping needs `values`")?
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect(),
+        "mapping" => {
+            let values = m["values"].as_array().ok_or("mapping needs `values`")?;
+            too_many_for(values.len() as f64, cap)?;
+            values.iter().filter_map(|v| v.as_object().cloned()).collect()
+        }
         "grid" => {
             let mut out: Vec<Map<String, Value>> = vec![Map::new()];
             for (k, p) in &params {
                 let vals = values(p["kind"].as_str().unwrap_or_default(), &p["value"])?;
-                too_many(out.len() as f64 * vals.len() as f64)?;
+                too_many_for(out.len() as f64 * vals.len() as f64, cap)?;
                 out = out
                     .into_iter()
                     .flat_map(|s| {
@@ -306,7 +315,7 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
         }
         "random" => {
             let n = m["numRuns"].as_u64().ok_or("random needs numRuns")? as usize;
-            too_many(n as f64)?;
+            too_many_for(n as f64, cap)?;
             let space: Option<usize> = params
                 .iter()
                 .map(|(_, p)| {
@@ -320,7 +329,7 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
             let eta = m["eta"].as_f64().unwrap_or(3.0).max(2.0);
             let s_max = (max_iter.ln() / eta.ln()).floor();
             let n = eta.powf(s_max).ceil();
-            too_many(n)?;
+            too_many_for(n, cap)?;
             let n = n as usize;
             let r = max_iter * eta.powf(-s_max);
             let resource = m["resource"]["name"].as_str().unwrap_or("resource").to_string();
@@ -333,12 +342,19 @@ pub fn suggestions(m: &Value) -> Result<Vec<Map<String, Value>>, String> {
                 })
                 .collect()
         }
-        "bayes" => random(m["numInitialRuns"].as_u64().unwrap_or(1) as usize, &mut rng),
-        "tpe" => {
-            random(m["numRuns"].as_u64().or(m["numInitialRuns"].as_u64()).unwrap_or(1) as usize, &mut rng)
-        }
-        _ => random(m["numRuns"].as_u64().unwrap_or(1) as usize, &mut rng),
+        "bayes" => random(capped(m["numInitialRuns"].as_u64().unwrap_or(1), cap)?, &mut rng),
+        "tpe" => random(
+            capped(m["numRuns"].as_u64().or(m["numInitialRuns"].as_u64()).unwrap_or(1), cap)?,
+            &mut rng,
+        ),
+        _ => random(capped(m["numRuns"].as_u64().unwrap_or(1), cap)?, &mut rng),
     })
+}
+
+/// `n` runs, or the error naming the cap.
+fn capped(n: u64, cap: usize) -> Result<usize, String> {
+    too_many_for(n as f64, cap)?;
+    Ok(n as usize)
 }
 
 impl Compiler<'_> {
@@ -352,7 +368,7 @@ impl Compiler<'_> {
         params: Vec<(Io, Value)>,
     ) -> Option<Run> {
         let kind = m["kind"].as_str().unwrap_or_default().to_string();
-        let suggestions = match suggestions(m) {
+        let suggestions = match suggestions_within(m, self.opts.limits.matrix_runs) {
             Ok(s) => s,
             Err(e) => {
                 self.error(At { doc: at.doc, path: &join(at.path, "matrix") }, "invalid_matrix", e);
@@ -408,6 +424,16 @@ mod tests {
         assert!(suggestions(&grid).unwrap_err().contains("more than"));
         let product = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:1000:1"}, "b": {"kind": "range", "value": "0:1000:1"}}});
         assert!(suggestions(&product).is_err());
+        for huge in [
+            json!({"kind": "bayes", "numInitialRuns": 4_000_000_000u64, "maxIterations": 1, "metric": {"name": "l", "optimization": "minimize"}, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
+            json!({"kind": "tpe", "numRuns": 4_000_000_000u64, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
+            json!({"kind": "random", "numRuns": 10_001, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
+        ] {
+            let e = suggestions(&huge).unwrap_err();
+            assert!(e.contains("10000 runs; the limit is matrix_runs"), "{e}");
+        }
+        let small_cap = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:5:1"}}});
+        assert!(suggestions_within(&small_cap, 4).unwrap_err().contains("more than 4 runs"));
         let reversed =
             json!({"kind": "random", "numRuns": 2, "params": {"a": {"kind": "uniform", "value": [5, 1]}}});
         assert_eq!(suggestions(&reversed).unwrap().len(), 2);

@@ -12,7 +12,15 @@ pub struct Renderer {
 
 impl Default for Renderer {
     fn default() -> Self {
+        Self::with_fuel(crate::limits::Limits::default().template_fuel)
+    }
+}
+
+impl Renderer {
+    /// A renderer whose templates may each take at most `fuel` steps (`limits.template_fuel`).
+    pub fn with_fuel(fuel: u64) -> Self {
         let mut env = Environment::new();
+        env.set_fuel(Some(fuel));
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_formatter(|out, _state, value| {
             out.write_str(&python_str(value))
@@ -96,6 +104,7 @@ fn describe(e: &minijinja::Error) -> String {
         minijinja::ErrorKind::UndefinedError => {
             format!("template refers to something undefined ({})", e.detail().unwrap_or("unknown name"))
         }
+        minijinja::ErrorKind::OutOfFuel => "template takes too many steps; the limit is template_fuel".into(),
         _ => format!("template error: {}", e.detail().map(str::to_string).unwrap_or_else(|| e.to_string())),
     }
 }
@@ -172,6 +181,15 @@ pub fn json_python_str(v: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_template_that_runs_too_long_is_stopped_with_the_limit() {
+        let r = super::Renderer::with_fuel(10_000);
+        let slow = "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}";
+        let e = r.render(slow, &serde_json::json!({})).unwrap_err();
+        assert!(e.contains("template_fuel"), "{e}");
+        assert_eq!(r.render("{{ 1 + 1 }}", &serde_json::json!({})).unwrap(), "2");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -59,18 +59,42 @@ impl Doc {
     }
 }
 
+/// Parses a file within the default limits (`crate::limits`).
 pub fn parse(file: &str, text: &str) -> Result<Doc, YamlError> {
-    let mut b = Builder::default();
+    parse_within(file, text, &crate::limits::Limits::default())
+}
+
+/// Parses a file; one too large, too deep, or whose aliases expand past `limits.yaml_nodes` values is refused
+/// with the limit's name, before it is built.
+pub fn parse_within(file: &str, text: &str, limits: &crate::limits::Limits) -> Result<Doc, YamlError> {
+    if text.len() > limits.yaml_bytes {
+        return Err(YamlError {
+            line: 1,
+            column: 1,
+            message: format!(
+                "the file is {} bytes; the limit is {} (yaml_bytes)",
+                text.len(),
+                limits.yaml_bytes
+            ),
+        });
+    }
+    let mut b = Builder { max_nodes: limits.yaml_nodes, max_depth: limits.yaml_depth, ..Builder::default() };
     let text = indent_flow_lines(text);
     let mut parser = Parser::new_from_str(&text);
-    parser.load(&mut b, false).map_err(|e| YamlError {
-        line: e.marker().line() as u32,
-        column: e.marker().col() as u32 + 1,
-        message: format!("invalid YAML: {}", e.info()),
-    })?;
+    let loaded = parser.load(&mut b, false);
+    // A limit the builder hit comes first: the parser may fail later on the same input (its own recursion cap).
     if let Some(e) = b.error {
         return Err(e);
     }
+    loaded.map_err(|e| YamlError {
+        line: e.marker().line() as u32,
+        column: e.marker().col() as u32 + 1,
+        message: if e.info().contains("recursion limit") {
+            format!("nesting deeper than {} levels; the limit is yaml_depth", limits.yaml_depth)
+        } else {
+            format!("invalid YAML: {}", e.info())
+        },
+    })?;
     let value = b.root.unwrap_or(Value::Null);
     Ok(Doc { file: file.into(), value, wrapped: false, positions: b.positions })
 }
@@ -117,17 +141,34 @@ fn indent_flow_lines(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 enum Frame {
-    Seq { items: Vec<Value>, anchor: usize, path: String },
-    Map { map: Map<String, Value>, key: Option<String>, anchor: usize, path: String, merges: Vec<Value> },
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+        path: String,
+        first_node: usize,
+    },
+    Map {
+        map: Map<String, Value>,
+        key: Option<String>,
+        anchor: usize,
+        path: String,
+        merges: Vec<Value>,
+        first_node: usize,
+    },
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
     root: Option<Value>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values and how many values each holds.
+    anchors: HashMap<usize, (Value, usize)>,
     positions: HashMap<String, (u32, u32)>,
     error: Option<YamlError>,
+    /// Values built so far, aliases counted at their full size.
+    nodes: usize,
+    max_nodes: usize,
+    max_depth: usize,
 }
 
 impl Builder {
@@ -143,9 +184,25 @@ impl Builder {
         }
     }
 
-    fn push_value(&mut self, v: Value, anchor: usize) {
+    /// Counts `n` more values; false (with the error set) past the limit.
+    fn count(&mut self, n: usize, at: (u32, u32)) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.max_nodes && self.error.is_none() {
+            self.error = Some(YamlError {
+                line: at.0,
+                column: at.1,
+                message: format!(
+                    "the file expands to more than {} values (aliases counted in full); the limit is yaml_nodes",
+                    self.max_nodes
+                ),
+            });
+        }
+        self.error.is_none()
+    }
+
+    fn push_value(&mut self, v: Value, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors.insert(anchor, (v.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(v),
@@ -172,9 +229,15 @@ fn scalar_key(v: &Value) -> String {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return; // refused: build nothing more
+        }
         let at = (mark.line() as u32, mark.col() as u32 + 1);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                if !self.count(1, at) {
+                    return;
+                }
                 let (path, is_key) = self.next_path();
                 let v = if style == TScalarStyle::Plain && tag.is_none() {
                     resolve_plain(&text)
@@ -190,18 +253,28 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     self.positions.entry(path).or_insert(at);
                 }
-                self.push_value(v, anchor);
+                self.push_value(v, anchor, 1);
             }
             Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
-                self.push_value(v, 0);
+                let (v, size) = self.anchors.get(&id).map(|(v, n)| (v, *n)).unwrap_or((&Value::Null, 1));
+                let v =
+                    if self.nodes.saturating_add(size) <= self.max_nodes { v.clone() } else { Value::Null };
+                if self.count(size, at) {
+                    self.push_value(v, 0, size);
+                }
             }
             Event::SequenceStart(anchor, _) => {
+                if !self.enter(at) {
+                    return;
+                }
                 let (path, _) = self.next_path();
                 self.positions.entry(path.clone()).or_insert(at);
-                self.stack.push(Frame::Seq { items: Vec::new(), anchor, path });
+                self.stack.push(Frame::Seq { items: Vec::new(), anchor, path, first_node: self.nodes });
             }
             Event::MappingStart(anchor, _) => {
+                if !self.enter(at) {
+                    return;
+                }
                 let (path, is_key) = self.next_path();
                 if is_key && self.error.is_none() {
                     self.error = Some(YamlError {
@@ -210,15 +283,24 @@ impl MarkedEventReceiver for Builder {
                         message: "mapping keys must be scalars".into(),
                     });
                 }
-                self.stack.push(Frame::Map { map: Map::new(), key: None, anchor, path, merges: Vec::new() });
+                let first_node = self.nodes;
+                self.stack.push(Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    anchor,
+                    path,
+                    merges: Vec::new(),
+                    first_node,
+                });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, anchor, .. }) = self.stack.pop() {
-                    self.push_value(Value::Array(items), anchor);
+                if let Some(Frame::Seq { items, anchor, first_node, .. }) = self.stack.pop() {
+                    let size = self.nodes - first_node + 1;
+                    self.push_value(Value::Array(items), anchor, size);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { mut map, anchor, merges, .. }) = self.stack.pop() {
+                if let Some(Frame::Map { mut map, anchor, merges, first_node, .. }) = self.stack.pop() {
                     // `<<: *base` merges keys the mapping does not set itself.
                     for m in merges.into_iter().flat_map(|m| match m {
                         Value::Array(list) => list,
@@ -230,7 +312,8 @@ impl MarkedEventReceiver for Builder {
                             }
                         }
                     }
-                    self.push_value(Value::Object(map), anchor);
+                    let size = self.nodes - first_node + 1;
+                    self.push_value(Value::Object(map), anchor, size);
                 }
             }
             _ => {}
@@ -238,7 +321,21 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-/// PyYAML's implicit resolvers for plain scalars.
+impl Builder {
+    /// Opens a collection: counted, and refused past the nesting limit.
+    fn enter(&mut self, at: (u32, u32)) -> bool {
+        if self.stack.len() >= self.max_depth {
+            self.error = Some(YamlError {
+                line: at.0,
+                column: at.1,
+                message: format!("nesting deeper than {} levels; the limit is yaml_depth", self.max_depth),
+            });
+            return false;
+        }
+        self.count(1, at)
+    }
+}
+
 fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -345,6 +442,36 @@ mod tests {
         let d = parse("f", "a:\n  \"pip\": [\n      \"x\",\n      \"y\"\n  ]\n  env: {\n    c: d\n  }\n")
             .unwrap();
         assert_eq!(d.value, json!({"a": {"pip": ["x", "y"], "env": {"c": "d"}}}));
+    }
+
+    #[test]
+    fn aliases_that_expand_past_the_limit_are_refused_before_they_are_built() {
+        let mut lol = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, c) in ('b'..='j').enumerate() {
+            let prev = (b'a' + i as u8) as char;
+            lol.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let e = parse("laughs.yaml", &lol).unwrap_err();
+        assert!(e.message.contains("yaml_nodes"), "{e:?}");
+        assert!(e.line >= 4, "located where the limit was crossed: {e:?}");
+        // The same shape within the limit still parses, aliases and all.
+        let small = "a: &a [1, 2]\nb: [*a, *a]\n";
+        assert_eq!(parse("ok.yaml", small).unwrap().value["b"], serde_json::json!([[1, 2], [1, 2]]));
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_files_are_refused_with_the_limit() {
+        let deep = format!("a: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse("deep.yaml", &deep).unwrap_err();
+        assert!(e.message.contains("yaml_depth"), "{e:?}");
+        let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let e = parse("block.yaml", &block).unwrap_err();
+        assert_eq!((e.line, e.message.contains("yaml_depth")), (65, true), "{e:?}");
+        let limits = crate::limits::Limits { yaml_bytes: 10, ..Default::default() };
+        let e = parse_within("big.yaml", "name: longer than ten bytes", &limits).unwrap_err();
+        assert!(e.message.contains("yaml_bytes") && e.message.contains("27 bytes"), "{e:?}");
+        let nested = format!("a: {}1{}", "[".repeat(60), "]".repeat(60));
+        assert!(parse("fine.yaml", &nested).is_ok(), "60 levels are within the default");
     }
 
     #[test]

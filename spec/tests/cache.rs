@@ -10,6 +10,7 @@ fn compiled(params: &[(&str, Value)], image: &str) -> spec::Compiled {
         "version: 1.1\nkind: component\nname: train\ninputs:\n- {{name: lr, type: float, value: 0.1, isOptional: true}}\n- {{name: epochs, type: int, value: 3, isOptional: true}}\nrun:\n  kind: job\n  container:\n    image: {image}\n    command: [python, train.py]\n    args: ['--lr={{{{ lr }}}}', '--epochs={{{{ epochs }}}}']\n"
     );
     let out = spec::compile(&spec::Options {
+        limits: Default::default(),
         files: vec![spec::Source { name: "f.yaml".into(), text }],
         params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         catalog: Default::default(),

@@ -15,6 +15,7 @@ fn past_fuzz_crashes_get_an_answer() {
             files.push(Source { name: "o.yaml".into(), text: overlay.into() });
         }
         let out = compile(&Options {
+            limits: Default::default(),
             files,
             params: vec![("epochs".into(), serde_json::json!("3")), ("lr".into(), serde_json::json!("x"))],
             catalog: Default::default(),

@@ -16,6 +16,7 @@ fn compile(files: &[&str], retries: Retries) -> spec::Compiled {
         })
         .collect();
     let out = spec::compile(&spec::Options {
+        limits: Default::default(),
         files: sources,
         params: vec![],
         catalog: Default::default(),
@@ -108,6 +109,7 @@ fn a_pipeline_pushes_its_termination_to_ops_that_set_none() {
 #[test]
 fn a_bad_termination_on_the_operation_is_located() {
     let out = spec::compile(&spec::Options {
+        limits: Default::default(),
         files: vec![spec::Source {
             name: "f.yaml".into(),
             text: "kind: operation\ntermination: {maxRetries: lots}\ncomponent:\n  run: {kind: job, container: {image: x}}\n".into(),
@@ -126,6 +128,7 @@ fn a_bad_termination_on_the_operation_is_located() {
 #[test]
 fn a_negative_termination_is_warned_about_and_ignored() {
     let out = spec::compile(&spec::Options {
+        limits: Default::default(),
         files: vec![spec::Source {
             name: "f.yaml".into(),
             text: "kind: component\ntermination: {maxRetries: -2, timeout: -1}\nrun: {kind: job, container: {image: x}}\n".into(),

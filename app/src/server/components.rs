@@ -57,18 +57,24 @@ pub async fn preflight(
     let st = state()?;
     let a = access(&owner, &name).await?;
     let library = backend::services::components::library(&st.db, a.project.id).await.map_err(err)?;
-    let out = spec::compile(&spec::Options {
-        files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content }],
-        params: vec![],
-        catalog: (*st.connections).clone(),
-        refs: &library,
-        run_uuid: None,
-        execution: spec::Execution {
-            all_children: true,
-            retries: spec::compile::Retries::Myelin,
-            ..Default::default()
-        },
-    });
+    let catalog = (*st.connections).clone();
+    let out = backend::compiling::off_thread(move || {
+        spec::compile(&spec::Options {
+            limits: backend::compiling::limits(),
+            files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content }],
+            params: vec![],
+            catalog,
+            refs: &library,
+            run_uuid: None,
+            execution: spec::Execution {
+                all_children: true,
+                retries: spec::compile::Retries::Myelin,
+                ..Default::default()
+            },
+        })
+    })
+    .await
+    .map_err(err)?;
     if !out.valid {
         return Ok(None);
     }

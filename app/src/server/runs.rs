@@ -381,7 +381,14 @@ pub struct InputField {
 /// The inputs a polyaxonfile declares (for a generated params form), or its first error.
 #[server]
 pub async fn describe_inputs(content: String) -> Result<Vec<InputField>, AppError> {
-    let doc = spec::yaml::parse("polyaxonfile.yaml", &content).map_err(|e| AppError {
+    // Parsing is work: only for signed-in users, off the async workers, within the server's limits.
+    require_user().await?;
+    let parsed = backend::compiling::off_thread(move || {
+        spec::yaml::parse_within("polyaxonfile.yaml", &content, &backend::compiling::limits())
+    })
+    .await
+    .map_err(err)?;
+    let doc = parsed.map_err(|e| AppError {
         code: "invalid_spec".into(),
         message: format!("{}:{}: {}", e.line, e.column, e.message),
     })?;

@@ -132,6 +132,7 @@ pub fn run(args: CompileArgs, lint_only: bool) -> i32 {
     };
     let refs = FsRefs { hub: args.hub_dir.clone(), url: args.url_dir.clone() };
     let out = compile(&Options {
+        limits: Default::default(),
         files,
         params,
         catalog,

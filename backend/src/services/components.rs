@@ -66,19 +66,23 @@ pub async fn save(
     if req.content.len() > 256 * 1024 {
         return Err(Error::PayloadTooLarge);
     }
-    let doc = spec::yaml::parse("component.yaml", &req.content)
+    let doc = spec::yaml::parse_within("component.yaml", &req.content, &crate::compiling::limits())
         .map_err(|e| Error::invalid("content", format!("{}:{} {}", e.line, e.column, e.message)))?;
     if !matches!(doc.value.get("kind").and_then(|k| k.as_str()), Some("component") | None) {
         return Err(Error::invalid("content", "save a `kind: component` file (operations use components)"));
     }
-    let out = crate::services::runs::compile_with(
-        &req.content,
-        &[],
-        Default::default(),
-        &Default::default(),
-        &spec::NoRefs,
-        spec::Execution::default(),
-    );
+    let content = req.content.clone();
+    let out = crate::compiling::off_thread(move || {
+        crate::services::runs::compile_with(
+            &content,
+            &[],
+            Default::default(),
+            &Default::default(),
+            &spec::NoRefs,
+            spec::Execution::default(),
+        )
+    })
+    .await?;
     if let Some(e) = out.errors.iter().find(|e| e.code != "required_input") {
         return Err(Error::invalid("content", format!("{}:{} {}", e.line, e.column, e.message)));
     }

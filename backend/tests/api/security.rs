@@ -167,3 +167,42 @@ async fn other_hosts_are_refused_and_every_answer_carries_security_headers() {
         .await;
     assert_eq!(r.status, 421);
 }
+
+#[tokio::test]
+async fn hostile_files_are_refused_quickly_with_the_limit_they_hit() {
+    let app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let mut laughs = String::from("kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (i, c) in ('b'..='j').enumerate() {
+        let p = (b'a' + i as u8) as char;
+        laughs.push_str(&format!("{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"));
+    }
+    let deep = format!("kind: component\nrun: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let matrix = "kind: operation\nmatrix: {kind: bayes, numInitialRuns: 4000000000, maxIterations: 1, metric: {name: l, optimization: minimize}, params: {a: {kind: uniform, value: [0, 1]}}}\ncomponent:\n  inputs: [{name: a, type: float}]\n  run: {kind: job, container: {image: x, command: [true]}}\n";
+    let fuel = "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [echo, \"{% for a in range(5000) %}{% for b in range(5000) %}x{% endfor %}{% endfor %}\"]}\n";
+    let started = std::time::Instant::now();
+    for (file, limit) in [
+        (laughs.as_str(), "yaml_nodes"),
+        (deep.as_str(), "yaml_depth"),
+        (matrix, "matrix_runs"),
+        (fuel, "template_fuel"),
+    ] {
+        let r = app
+            .post("/api/v1/projects/ann/p/runs")
+            .bearer(&ann.token)
+            .json(json!({"content": file}))
+            .send()
+            .await;
+        assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_spec"), "{limit}: {}", r.json);
+        let msg = r.json["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(limit), "{limit}: {}", r.json);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    // Past the request body limit (1 MiB, as yaml_bytes): refused before it is read in full.
+    let big = format!("kind: component\n# {}\n", "x".repeat(1200 * 1024));
+    let r =
+        app.post("/api/v1/projects/ann/p/runs").bearer(&ann.token).json(json!({"content": big})).send().await;
+    assert_eq!((r.status.as_u16(), r.error()), (413, "payload_too_large"), "{}", r.json);
+    let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
+    assert_eq!(runs.json["total"], 0, "nothing is stored");
+}

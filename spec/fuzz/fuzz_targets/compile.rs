@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         files.push(Source { name: "o.yaml".into(), text: overlay.into() });
     }
     let out = compile(&Options {
+        limits: Default::default(),
         files,
         params: vec![("epochs".into(), serde_json::json!("3")), ("lr".into(), serde_json::json!("x"))],
         catalog: Default::default(),

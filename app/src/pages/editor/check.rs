@@ -48,6 +48,7 @@ pub fn inputs_of(text: &str) -> Vec<Field> {
 /// project's components, with the params set in the form.
 pub fn check(text: &str, library: &spec::library::Library, params: &[(String, String)]) -> Checked {
     let out = spec::compile(&spec::Options {
+        limits: Default::default(),
         files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
         params: params
             .iter()

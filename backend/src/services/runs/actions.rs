@@ -34,12 +34,16 @@ pub async fn submit(
 ) -> Result<RunDetail> {
     a.require(Role::Member)?;
     exec.admits(u.is_admin).map_err(Error::Forbidden)?;
-    if sub.content.len() > 1024 * 1024 {
-        return Err(Error::PayloadTooLarge);
+    let max = crate::compiling::limits().yaml_bytes;
+    if sub.content.len() > max || sub.overlays.iter().any(|o| o.len() > max) {
+        return Err(Error::LimitExceeded(format!(
+            "a file is larger than {max} bytes; the limit is yaml_bytes"
+        )));
     }
     // `hubRef: NAME[:VERSION]` names one of the project's components.
     let refs = crate::services::components::library(db, a.project.id).await?;
-    let out = super::compile(sub, connections, &refs);
+    let (owned, catalog) = (sub.clone(), connections.clone());
+    let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs)).await?;
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
     }

@@ -50,6 +50,7 @@ pub(crate) fn compile_with(
             .map(|(i, t)| spec::Source { name: format!("overlay-{}.yaml", i + 1), text: t.clone() }),
     );
     spec::compile(&spec::Options {
+        limits: crate::compiling::limits(),
         files,
         params: params.into_iter().collect(),
         catalog: connections.clone(),
