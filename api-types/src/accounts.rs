@@ -12,4 +12,7 @@ pub struct UserInfo {
     pub username: String,
     pub is_admin: bool,
     pub created_at: chrono::DateTime<Utc>,
+    /// A site admin disabled the account: it cannot log in, its sessions and tokens are dead.
+    #[serde(default)]
+    pub disabled: bool,
 }

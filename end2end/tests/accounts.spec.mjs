@@ -104,3 +104,20 @@ test('while sign-up is closed, an invitation link lets one person in, once', asy
     await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'open');
   }
 });
+
+test('a site admin disables an account: its open session ends at once, and it can be enabled again', async ({ browser, newUser }) => {
+  const { name, page: gina } = await newUser('gina');
+  await open(gina, '/projects');
+  await gina.waitForSelector(`#nav-user:has-text("${name}")`);
+  const adminPage = await session(browser, 'admin');
+  await logIn(adminPage, admin);
+  await open(adminPage, '/account');
+  await adminPage.click(`#users tr[data-user="${name}"] button`);
+  await adminPage.waitForSelector(`#users tr[data-user="${name}"][data-disabled="true"]`);
+  await open(gina, '/projects');
+  await gina.waitForURL(u => u.pathname === '/login', { timeout: 15000 });
+  await adminPage.click(`#users tr[data-user="${name}"] button`);
+  await adminPage.waitForSelector(`#users tr[data-user="${name}"][data-disabled="false"]`);
+  await logIn(gina, name);
+  await gina.waitForSelector(`#nav-user:has-text("${name}")`);
+});

@@ -64,6 +64,9 @@ test("kubernetes: the editor shows the cluster's pre-flight warning beside the l
 test("kubernetes: the cluster page shows the GPU node and the queue with the reason", async ({ newUser }) => {
   const { dave, path } = await onTheCluster(newUser);
   const id = await forceGpuRun(dave, path);
+  // The scheduler speaks first (the page shows the queue as it is when opened).
+  await dave.waitForFunction(async u => (await (await fetch(u)).json()).diagnosis?.code === 'untolerated_taint',
+    `/api/v1/projects/${path}/runs/${id}`, { timeout: 30000, polling: 500 });
   await open(dave, '/cluster', k8s);
   await dave.waitForSelector(`#cluster-queue tr:has(a[href$="${id}"]):has-text("untolerated_taint")`, { timeout: 30000 });
   await dave.waitForSelector('#cluster-nodes tr:has-text("0 / 8")');

@@ -10,6 +10,7 @@ mod m0005_cache;
 mod m0006_pipelines;
 mod m0007_components;
 mod m0008_invitations;
+mod m0009_disable_and_expiry;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_pipelines::Migration),
             Box::new(m0007_components::Migration),
             Box::new(m0008_invitations::Migration),
+            Box::new(m0009_disable_and_expiry::Migration),
         ]
     }
 }

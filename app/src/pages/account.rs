@@ -6,8 +6,8 @@ use leptos_router::components::Redirect;
 
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::accounts::{
-    list_invitations, list_tokens, site_signup_open, ChangePassword, CreateInvitation, CreateToken,
-    RevokeInvitation, RevokeToken, SessionActions, SetSignup,
+    list_invitations, list_tokens, list_users, site_signup_open, ChangePassword, CreateInvitation,
+    CreateToken, RevokeInvitation, RevokeToken, SessionActions, SetSignup, SetUserDisabled,
 };
 
 #[component]
@@ -40,6 +40,12 @@ pub fn Account() -> impl IntoView {
             <ActionForm action=create>
                 <div class="row">
                     <input name="name" id="token-name" placeholder="token name, e.g. laptop" required maxlength="100" />
+                    <select name="expires" id="token-expires" title="when the token stops working">
+                        <option value="">"Never expires"</option>
+                        <option value="30">"Expires in 30 days"</option>
+                        <option value="90">"Expires in 90 days"</option>
+                        <option value="365">"Expires in a year"</option>
+                    </select>
                     <button type="submit" class="primary" id="create-token">"Create token"</button>
                 </div>
             </ActionForm>
@@ -70,6 +76,7 @@ pub fn Account() -> impl IntoView {
                                             <th>"Token"</th>
                                             <th>"Created"</th>
                                             <th>"Last used"</th>
+                                            <th>"Expires"</th>
                                             <th></th>
                                         </tr>
                                     </thead>
@@ -83,6 +90,7 @@ pub fn Account() -> impl IntoView {
                                                         <td><code>{format!("{}…", t.prefix)}</code></td>
                                                         <td class="muted">{t.created_at}</td>
                                                         <td class="muted">{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                                        <td class="muted">{t.expires_at.unwrap_or_else(|| "never".into())}</td>
                                                         <td>
                                                             <ActionForm action=revoke>
                                                                 <input type="hidden" name="id" value=t.id />
@@ -143,6 +151,7 @@ pub fn Account() -> impl IntoView {
                                 </ActionForm>
                                 <FormError error=action_error(move || set_signup.value().get()) />
                                 <Invitations />
+                                <Users />
                             </section>
                         }
                     })
@@ -201,7 +210,50 @@ fn Invitations() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Every account, with disable / enable (site admins). A disabled account's sessions and tokens stop at once.
+#[component]
+fn Users() -> impl IntoView {
+    let change = ServerAction::<SetUserDisabled>::new();
+    let rows = Resource::new(move || change.version().get(), |_| list_users());
+    view! {
+        <h3>"Accounts"</h3>
+        <FormError error=action_error(move || change.value().get()) />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(list) => view! {
+                        <table id="users">
+                            <thead><tr><th>"User"</th><th>"Role"</th><th>"State"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|u| {
+                                    let (name, row) = (u.username.clone(), u.username.clone());
+                                    let (label, next) = if u.disabled { ("Enable", "false") } else { ("Disable", "true") };
+                                    view! {
+                                        <tr data-user=row data-disabled=u.disabled.to_string()>
+                                            <td>{u.username}</td>
+                                            <td>{if u.is_admin { "site admin" } else { "user" }}</td>
+                                            <td>{if u.disabled { "disabled" } else { "active" }}</td>
+                                            <td>
+                                                <ActionForm action=change>
+                                                    <input type="hidden" name="username" value=name />
+                                                    <input type="hidden" name="disabled" value=next />
+                                                    <button type="submit" class="small">{label}</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                 }
             })}
         </Transition>

@@ -21,6 +21,7 @@ pub struct Token {
     pub prefix: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 #[server]
@@ -94,16 +95,24 @@ pub async fn list_tokens() -> Result<Vec<Token>, AppError> {
             prefix: t.prefix,
             created_at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
             last_used_at: t.last_used_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+            expires_at: t.expires_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
         })
         .collect())
 }
 
 /// Returns the new token's secret: the only time it is shown.
+/// A new token; `expires` is a number of days, or empty for "until revoked".
 #[server]
-pub async fn create_token(name: String) -> Result<String, AppError> {
+pub async fn create_token(name: String, expires: String) -> Result<String, AppError> {
     let st = state()?;
     let u = require_user().await?;
-    Ok(backend::services::tokens::create(&st.db, &u, &name).await.map_err(err)?.token)
+    let days = match expires.trim() {
+        "" => None,
+        d => {
+            Some(d.parse().map_err(|_| err(backend::Error::invalid("expires_in_days", "a number of days")))?)
+        }
+    };
+    Ok(backend::services::tokens::create_expiring(&st.db, &u, &name, days).await.map_err(err)?.token)
 }
 
 #[server]
@@ -162,6 +171,37 @@ pub async fn set_signup(signup: String) -> Result<(), AppError> {
     }
     let settings = backend::services::settings::SiteSettings { signup_open: signup == "open" };
     backend::services::settings::set(&st.db, &settings).await.map_err(err)?;
+    Ok(())
+}
+
+/// An account as the site admin's list shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct UserRow {
+    pub username: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+}
+
+/// Every account (site admins only).
+#[server]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let rows = backend::services::accounts::list_users(&st.db, &u).await.map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|i| UserRow { username: i.username, is_admin: i.is_admin, disabled: i.disabled })
+        .collect())
+}
+
+/// Disables (`disabled = "true"`) or re-enables an account; its sessions and tokens die at once.
+#[server]
+pub async fn set_user_disabled(username: String, disabled: String) -> Result<(), AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    backend::services::accounts::set_disabled(&st.db, &u, &username, disabled == "true")
+        .await
+        .map_err(err)?;
     Ok(())
 }
 

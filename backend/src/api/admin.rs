@@ -81,3 +81,31 @@ pub async fn revoke_invitation(
     invitations::revoke(&app.db, &u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UserChange {
+    /// Disable (true) or re-enable (false) the account.
+    pub disabled: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    responses((status = 200, body = Vec<crate::services::accounts::UserInfo>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Vec<crate::services::accounts::UserInfo>>> {
+    Ok(Json(crate::services::accounts::list_users(&app.db, &u).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/users/{username}", tag = "admin", request_body = UserChange,
+    params(("username" = String, Path)),
+    responses((status = 200, body = crate::services::accounts::UserInfo), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn change_user(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(username): Path<String>,
+    Json(c): Json<UserChange>,
+) -> Result<Json<crate::services::accounts::UserInfo>> {
+    Ok(Json(crate::services::accounts::set_disabled(&app.db, &u, &username, c.disabled).await?))
+}

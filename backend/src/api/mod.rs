@@ -42,6 +42,8 @@ where
         .routes(routes!(admin::get_settings, admin::update_settings))
         .routes(routes!(admin::create_invitation, admin::list_invitations))
         .routes(routes!(admin::revoke_invitation))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::change_user))
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))

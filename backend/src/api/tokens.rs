@@ -14,6 +14,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub name: String,
+    /// Days until the token stops working (1 to 3650); absent: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/user/tokens", tag = "tokens",
@@ -32,7 +35,7 @@ pub async fn create_token(
     CurrentUser(u): CurrentUser,
     Json(r): Json<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewToken>)> {
-    Ok((StatusCode::CREATED, Json(tokens::create(&app.db, &u, &r.name).await?)))
+    Ok((StatusCode::CREATED, Json(tokens::create_expiring(&app.db, &u, &r.name, r.expires_in_days).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/user/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)),

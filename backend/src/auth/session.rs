@@ -125,7 +125,7 @@ pub async fn log_out(session: &Session) -> Result<()> {
 /// The user this session belongs to, if it is still valid.
 pub async fn user(session: &Session, db: &DatabaseConnection) -> Result<Option<user::Model>> {
     let Some(id) = session.get::<Uuid>(USER_ID).await? else { return Ok(None) };
-    let Some(u) = crate::services::accounts::user_by_id(db, id).await? else { return Ok(None) };
+    let Some(u) = crate::services::accounts::active_user_by_id(db, id).await? else { return Ok(None) };
     let epoch = session.get::<String>(AUTH_EPOCH).await?;
     Ok((epoch.as_deref() == Some(auth_epoch(&u).as_str())).then_some(u))
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub token_hash: String,
     pub created_at: ChronoDateTimeUtc,
     pub last_used_at: Option<ChronoDateTimeUtc>,
+    /// After this the token is refused (`None`: it lasts until revoked).
+    pub expires_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,8 @@ pub struct Model {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: ChronoDateTimeUtc,
+    /// Set by a site admin: the account cannot log in, and its sessions and tokens are dead.
+    pub disabled_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -68,13 +68,42 @@ pub(super) async fn pump(
 ) {
     let Some(stream) = stream else { return };
     let Some(mut sink) = Sink::open(&path, tx).await else { return };
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        if !sink.line(&now, name, &line).await {
-            break;
+    let mut reader = BufReader::new(stream);
+    let (mut line, mut cut) = (Vec::new(), false);
+    loop {
+        let buf = match reader.fill_buf().await {
+            Ok(b) if !b.is_empty() => b,
+            _ => break,
+        };
+        let end = buf.iter().position(|&b| b == b'\n');
+        let chunk = &buf[..end.unwrap_or(buf.len())];
+        let room = MAX_LINE.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        cut |= chunk.len() > room;
+        let consumed = chunk.len() + usize::from(end.is_some());
+        reader.consume(consumed);
+        if end.is_some() && !emit(&mut sink, name, &mut line, &mut cut).await {
+            return;
         }
     }
+    if !line.is_empty() || cut {
+        emit(&mut sink, name, &mut line, &mut cut).await;
+    }
+}
+
+/// The longest log line kept; the rest of a longer one is dropped with a note (a job printing a huge line or
+/// binary data never breaks its log or the server's memory).
+pub const MAX_LINE: usize = 16 * 1024;
+
+async fn emit(sink: &mut Sink, name: &str, line: &mut Vec<u8>, cut: &mut bool) -> bool {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut text = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned();
+    if *cut {
+        text.push_str(&format!(" [line cut at {MAX_LINE} bytes]"));
+    }
+    line.clear();
+    *cut = false;
+    sink.line(&now, name, &text).await
 }
 
 /// Where a run's lines go: appended to its spool file and sent to live readers.

@@ -15,12 +15,53 @@ pub use api_types::UserInfo;
 
 impl From<&user::Model> for UserInfo {
     fn from(u: &user::Model) -> Self {
-        Self { id: u.id, username: u.username.clone(), is_admin: u.is_admin, created_at: u.created_at }
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            is_admin: u.is_admin,
+            created_at: u.created_at,
+            disabled: u.disabled_at.is_some(),
+        }
     }
 }
 
 pub async fn user_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>> {
     Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The user, unless a site admin disabled the account (then sessions and tokens find no one).
+pub async fn active_user_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>> {
+    Ok(user_by_id(db, id).await?.filter(|u| u.disabled_at.is_none()))
+}
+
+/// Disables or re-enables an account (site admins; never their own). A disabled account's sessions, API tokens
+/// and run tokens stop working at once: every check reads `disabled_at`.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    admin: &user::Model,
+    username: &str,
+    disabled: bool,
+) -> Result<UserInfo> {
+    if !admin.is_admin {
+        return Err(Error::Forbidden("site administrators only".into()));
+    }
+    let u = user_by_name(db, username).await?.ok_or(Error::NotFound("user"))?;
+    if u.id == admin.id {
+        return Err(Error::Conflict("you cannot disable your own account".into()));
+    }
+    let mut row: user::ActiveModel = u.into();
+    row.disabled_at = Set(disabled.then(Utc::now));
+    Ok(UserInfo::from(&row.update(db).await?))
+}
+
+/// Every account, for site admins (at most 1,000, by name).
+pub async fn list_users(db: &DatabaseConnection, admin: &user::Model) -> Result<Vec<UserInfo>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    if !admin.is_admin {
+        return Err(Error::Forbidden("site administrators only".into()));
+    }
+    let rows = user::Entity::find().order_by_asc(user::Column::Username).limit(1000).all(db).await?;
+    Ok(rows.iter().map(UserInfo::from).collect())
 }
 
 pub async fn user_by_name(db: &DatabaseConnection, name: &str) -> Result<Option<user::Model>> {
@@ -48,6 +89,7 @@ pub async fn create_user(
         password_hash: Set(password::hash(pass.as_str()).await?),
         is_admin: Set(admin),
         created_at: Set(Utc::now()),
+        disabled_at: Set(None),
     };
     row.insert(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -112,6 +154,9 @@ pub async fn verify_login(db: &DatabaseConnection, username: &str, pass: &str) -
     let found = if username.len() > 64 { None } else { user_by_name(db, username).await? };
     let ok = password::verify(pass, found.as_ref().map(|u| u.password_hash.clone())).await;
     match found {
+        Some(u) if ok && u.disabled_at.is_some() => {
+            Err(Error::Forbidden("this account is disabled; ask a site administrator".into()))
+        }
         Some(u) if ok => Ok(u),
         _ => Err(Error::BadCredentials),
     }

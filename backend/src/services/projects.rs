@@ -236,6 +236,9 @@ pub async fn list(db: &DatabaseConnection, u: &user::Model, q: &ListQuery) -> Re
         .join(JoinType::InnerJoin, project::Relation::Owner.def())
         .filter(member::Column::UserId.eq(u.id));
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.len() > 200 {
+            return Err(Error::invalid("q", "search for at most 200 characters"));
+        }
         // The user's text is matched literally: LIKE's wildcards are escaped.
         let escaped: String = text
             .to_lowercase()

@@ -18,6 +18,8 @@ pub struct TokenInfo {
     pub prefix: String,
     pub created_at: chrono::DateTime<Utc>,
     pub last_used_at: Option<chrono::DateTime<Utc>>,
+    /// When the token stops working (`None`: until revoked).
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl From<api_token::Model> for TokenInfo {
@@ -28,6 +30,7 @@ impl From<api_token::Model> for TokenInfo {
             prefix: t.prefix,
             created_at: t.created_at,
             last_used_at: t.last_used_at,
+            expires_at: t.expires_at,
         }
     }
 }
@@ -40,7 +43,23 @@ pub struct NewToken {
     pub token: String,
 }
 
+/// The longest a token may be made to last, in days (`expires_in_days`).
+pub const MAX_DAYS: u32 = 3650;
+
 pub async fn create(db: &DatabaseConnection, u: &user::Model, name: &str) -> Result<NewToken> {
+    create_expiring(db, u, name, None).await
+}
+
+/// A token that stops working after `days` (none: until revoked).
+pub async fn create_expiring(
+    db: &DatabaseConnection,
+    u: &user::Model,
+    name: &str,
+    days: Option<u32>,
+) -> Result<NewToken> {
+    if days.is_some_and(|d| !(1..=MAX_DAYS).contains(&d)) {
+        return Err(Error::invalid("expires_in_days", format!("a token lasts 1 to {MAX_DAYS} days")));
+    }
     let name = bounded_text("name", name, 100)?;
     if name.is_empty() {
         return Err(Error::invalid("name", "name: give the token a name, e.g. \"laptop cli\""));
@@ -54,6 +73,7 @@ pub async fn create(db: &DatabaseConnection, u: &user::Model, name: &str) -> Res
         token_hash: Set(token::hash(&secret)),
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
+        expires_at: Set(days.map(|d| Utc::now() + chrono::Duration::days(d.into()))),
     }
     .insert(db)
     .await?;
@@ -94,10 +114,13 @@ pub async fn user_for_token(db: &DatabaseConnection, secret: &str) -> Result<Opt
         return Ok(None);
     };
     let now = Utc::now();
+    if t.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
+    }
     if t.last_used_at.is_none_or(|at| now - at > chrono::Duration::seconds(60)) {
         let mut row: api_token::ActiveModel = t.clone().into();
         row.last_used_at = Set(Some(now));
         row.update(db).await?;
     }
-    super::accounts::user_by_id(db, t.user_id).await
+    super::accounts::active_user_by_id(db, t.user_id).await
 }

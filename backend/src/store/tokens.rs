@@ -32,5 +32,8 @@ pub async fn resolve(db: &DatabaseConnection, secret: &str) -> Result<Option<(ru
         return Err(Error::BadToken);
     }
     let u = user::Entity::find_by_id(r.created_by).one(db).await?.ok_or(Error::BadToken)?;
+    if u.disabled_at.is_some() {
+        return Err(Error::BadToken); // its owner was disabled: the run's token dies with the account
+    }
     Ok(Some((r, u)))
 }

@@ -9,6 +9,8 @@ both_dbs!(
     first_user_is_admin_and_signup_can_be_closed,
     the_first_admin_cannot_be_claimed_twice_by_racing_sign_ups,
     invitations_let_people_in_once_before_they_expire,
+    a_disabled_account_loses_its_sessions_and_tokens_at_once,
+    api_tokens_may_expire,
     wrong_user_and_wrong_password_get_the_same_answer,
     login_is_rate_limited_per_account,
     session_cookie_is_httponly_lax_and_cycled_at_login,
@@ -297,4 +299,98 @@ async fn bad_signup_input_is_refused_with_the_field(app: TestApp) {
     let dup =
         app.post("/api/v1/auth/signup").json(json!({"username": "ANN", "password": PASSWORD})).send().await;
     assert_eq!((dup.status.as_u16(), dup.error()), (409, "conflict"));
+}
+
+async fn a_disabled_account_loses_its_sessions_and_tokens_at_once(app: TestApp) {
+    let root =
+        app.post("/api/v1/auth/signup").json(json!({"username": "root", "password": PASSWORD})).send().await;
+    let admin = root.session_cookie().unwrap();
+    let ann = app.user("ann").await;
+    crate::tracking::project(&app, &ann, "p").await;
+    let (run, run_token) = crate::tracking::queued_run(&app, &ann).await;
+    let login =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    let session = login.session_cookie().unwrap();
+    let log = json!({"run_id": run.replace('-', ""), "key": "loss", "value": 0.5, "timestamp": 1, "step": 0});
+    let works = |expect: u16| {
+        let (session, token, run_token, log) =
+            (session.clone(), ann.token.clone(), run_token.clone(), log.clone());
+        let app = &app;
+        async move {
+            assert_eq!(
+                app.get("/api/v1/user").cookie(&session).send().await.status.as_u16(),
+                expect,
+                "session"
+            );
+            assert_eq!(
+                app.get("/api/v1/user").bearer(&token).send().await.status.as_u16(),
+                expect,
+                "api token"
+            );
+            let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&run_token).json(log).send().await;
+            assert_eq!(r.status.as_u16(), if expect == 200 { 200 } else { 401 }, "run token: {}", r.json);
+        }
+    };
+    works(200).await;
+    let change = |who: &'static str, disabled: bool| {
+        app.call(axum::http::Method::PATCH, &format!("/api/v1/admin/users/{who}"))
+            .cookie(&admin)
+            .same_origin()
+            .json(json!({"disabled": disabled}))
+            .send()
+    };
+    let off = change("ann", true).await;
+    assert_eq!((off.status.as_u16(), off.json["disabled"].as_bool()), (200, Some(true)), "{}", off.json);
+    works(401).await;
+    let again =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    assert_eq!((again.status.as_u16(), again.error()), (403, "forbidden"), "{}", again.json);
+    assert!(again.json["message"].as_str().unwrap().contains("disabled"));
+    let own = change("root", true).await;
+    assert_eq!(own.status, 409, "an admin cannot lock themselves out: {}", own.json);
+    let listed = app.get("/api/v1/admin/users").cookie(&admin).send().await;
+    let ann_row = listed.json.as_array().unwrap().iter().find(|u| u["username"] == "ann").cloned().unwrap();
+    assert_eq!(ann_row["disabled"], true);
+    assert_eq!(change("ann", false).await.status, 200);
+    assert_eq!(app.get("/api/v1/user").bearer(&ann.token).send().await.status, 200, "re-enabled");
+}
+
+async fn api_tokens_may_expire(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let ann = app.user("ann").await;
+    let made = app
+        .post("/api/v1/user/tokens")
+        .bearer(&ann.token)
+        .json(json!({"name": "ci", "expires_in_days": 30}))
+        .send()
+        .await;
+    assert_eq!(made.status, 201, "{}", made.json);
+    assert!(made.json["expires_at"].is_string(), "{}", made.json);
+    let token = made.json["token"].as_str().unwrap().to_string();
+    assert_eq!(app.get("/api/v1/user").bearer(&token).send().await.status, 200);
+    let past = if app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        "now() - interval '1 hour'"
+    } else {
+        "'2000-01-01T00:00:00+00:00'"
+    };
+    app.db
+        .execute_unprepared(&format!("UPDATE api_tokens SET expires_at = {past} WHERE name = 'ci'"))
+        .await
+        .unwrap();
+    assert_eq!(app.get("/api/v1/user").bearer(&token).send().await.status, 401, "expired");
+    assert_eq!(app.get("/api/v1/user").bearer(&ann.token).send().await.status, 200, "others still work");
+    for days in [0, 100_000] {
+        let r = app
+            .post("/api/v1/user/tokens")
+            .bearer(&ann.token)
+            .json(json!({"name": "x", "expires_in_days": days}))
+            .send()
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["field"].as_str()),
+            (400, Some("expires_in_days")),
+            "{}",
+            r.json
+        );
+    }
 }

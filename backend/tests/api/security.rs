@@ -206,3 +206,23 @@ async fn hostile_files_are_refused_quickly_with_the_limit_they_hit() {
     let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
     assert_eq!(runs.json["total"], 0, "nothing is stored");
 }
+
+#[tokio::test]
+async fn huge_lines_and_binary_output_never_break_a_log() {
+    let app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let script = r"head -c 1000000 /dev/zero | tr '\0' a; echo; printf '\377\376 binary\n'; head -c 30000 /dev/urandom; echo; echo after";
+    let file = format!(
+        "kind: component\nname: noisy\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [sh, -c, {}]\n",
+        serde_json::to_string(script).unwrap()
+    );
+    let r = submit(&app, &ann, &file, json!({})).await;
+    let id = r["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    let out = logs(&app, &ann, &id).await;
+    assert_eq!(done["status"], "succeeded", "{}", &out[..out.len().min(2000)]);
+    assert!(out.contains("[line cut at 16384 bytes]"), "the huge line is cut with a note");
+    assert!(out.contains("\u{fffd}\u{fffd} binary"), "binary bytes arrive as replacement characters");
+    assert!(out.lines().any(|l| l.ends_with("stdout after")), "the log goes on after them");
+    assert!(out.len() < 200_000, "no line is kept past the cap: {} bytes", out.len());
+}

@@ -51,7 +51,7 @@ pub(crate) async fn python(script: &str, url: &str, token: &str, user: &str) {
     assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
 }
 
-async fn project(app: &TestApp, u: &TestUser, name: &str) -> Value {
+pub(crate) async fn project(app: &TestApp, u: &TestUser, name: &str) -> Value {
     let r = app.post("/api/v1/projects").bearer(&u.token).json(json!({"name": name})).send().await;
     assert_eq!(r.status, 201, "{}", r.json);
     r.json
@@ -127,7 +127,7 @@ async fn a_job_logs_through_mlflow_with_only_the_injected_environment(app: TestA
 use sea_orm::EntityTrait;
 
 /// Submits a job that stays queued (no scheduler tick): a run that is not finished, with a run token.
-async fn queued_run(app: &TestApp, u: &TestUser) -> (String, String) {
+pub(crate) async fn queued_run(app: &TestApp, u: &TestUser) -> (String, String) {
     let content = "kind: component\nrun:\n  kind: job\n  container: {image: busybox, command: [true]}\n";
     let r = app
         .post("/api/v1/projects/ann/p/runs")
@@ -166,6 +166,22 @@ async fn run_tokens_write_only_their_own_run_while_it_runs(app: TestApp) {
     let r =
         app.post("/api/2.0/mlflow/experiments/create").bearer(&token).json(json!({"name": "x"})).send().await;
     assert_eq!(r.status, 403);
+    // Nor does it rename, delete or restore its project.
+    for (path, body) in [
+        ("update", json!({"experiment_id": exp, "new_name": "taken-over"})),
+        ("delete", json!({"experiment_id": exp})),
+        ("restore", json!({"experiment_id": exp})),
+    ] {
+        let r =
+            app.post(&format!("/api/2.0/mlflow/experiments/{path}")).bearer(&token).json(body).send().await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["error_code"].as_str()),
+            (403, Some("PERMISSION_DENIED")),
+            "{path}"
+        );
+    }
+    let still = app.get("/api/v1/projects/ann/p").bearer(&ann.token).send().await;
+    assert_eq!((still.status.as_u16(), still.json["name"].as_str()), (200, Some("p")), "{}", still.json);
     // Once the run is over, the token is dead.
     app.post(&format!("/api/v1/projects/ann/p/runs/{a}/stop")).bearer(&ann.token).send().await;
     let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&token).json(log(&a)).send().await;

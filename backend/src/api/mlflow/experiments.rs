@@ -177,7 +177,19 @@ fn like(pattern: &str, s: &str) -> bool {
     dp[p.len()][s.len()]
 }
 
+/// Renaming, deleting or restoring an experiment is the project's business, never a job's.
+fn not_a_run_token(who: &Principal) -> MResult<()> {
+    match who {
+        Principal::Run { .. } => {
+            Err(Error::Forbidden("a run token may only write to its own run, not its experiment".into())
+                .into())
+        }
+        Principal::User(_) => Ok(()),
+    }
+}
+
 async fn set_deleted(app: &AppState, who: &Principal, id: &str, deleted: bool) -> MResult<Json<Value>> {
+    not_a_run_token(who)?;
     let a = who.experiment(app, id).await?;
     projects::set_deleted(&app.db, &a, deleted).await?;
     Ok(Json(json!({})))
@@ -210,6 +222,7 @@ pub async fn update(
     who: Principal,
     Msg(req): Msg<UpdateReq>,
 ) -> MResult<Json<Value>> {
+    not_a_run_token(&who)?;
     let a = who.experiment(&app, &req.experiment_id).await?;
     if let Some(n) = req.new_name {
         let name = n.rsplit_once('/').map_or(n.as_str(), |(_, n)| n).to_string();

@@ -31,7 +31,8 @@ pub async fn get_history(
     let r = who.run(&app, req.run.id()?, false).await?;
     let all = history::history(&app.db, r.id, &req.metric_key).await?;
     let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
-    let limit = req.max_results.map(|m| m.clamp(1, 1_000_000) as usize).unwrap_or(usize::MAX);
+    // MLflow's own page: 25,000 points (`_MAX_RESULTS_GET_METRIC_HISTORY`); clients follow `next_page_token`.
+    let limit = req.max_results.unwrap_or(25_000).clamp(1, 25_000) as usize;
     let page: Vec<wire::Metric> =
         all.iter().skip(offset).take(limit).map(|s| wire::Metric::of(&req.metric_key, s, None)).collect();
     let mut out = json!({"metrics": page});

@@ -202,7 +202,16 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The longest filter, and the longest `LIKE` pattern (with at most `MAX_WILDCARDS` `%`): a pattern of many
+/// wildcards costs the database backtracking on every row.
+pub const MAX_FILTER: usize = 4096;
+pub const MAX_PATTERN: usize = 256;
+pub const MAX_WILDCARDS: usize = 8;
+
 pub fn parse_filter(input: &str) -> Result<Vec<Clause>> {
+    if input.len() > MAX_FILTER {
+        return Err(err(input, MAX_FILTER, &format!("the filter is longer than {MAX_FILTER} characters")));
+    }
     let mut lx = Lexer { s: input, i: 0 };
     let mut out = Vec::new();
     while !lx.done() {
@@ -220,6 +229,13 @@ pub fn parse_filter(input: &str) -> Result<Vec<Clause>> {
         let op = lx.op()?;
         let value = lx.value()?;
         check(input, at, &field, op, &value)?;
+        if let (Op::Like | Op::ILike, Lit::Str(p)) = (op, &value) {
+            if p.len() > MAX_PATTERN || p.matches('%').count() > MAX_WILDCARDS {
+                let why =
+                    format!("a LIKE pattern has at most {MAX_PATTERN} characters and {MAX_WILDCARDS} `%`");
+                return Err(err(input, at, &why));
+            }
+        }
         out.push(Clause { field, op, value });
     }
     Ok(out)
@@ -286,6 +302,7 @@ mod tests {
             ("metrics.loss <", "character 15"),
             ("metrics.loss < 0.2 OR params.a = 'b'", "character 20"),
             ("metrics.loss LIKE 'a'", "character 1"),
+            ("params.a LIKE '%%%%%%%%%%%%%%x'", "at most 256 characters and 8 `%`"),
             ("foo.bar = 'x'", "character 1"),
             ("params.lr = 'unterminated", "character 13"),
         ] {
