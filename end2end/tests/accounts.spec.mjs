@@ -120,4 +120,9 @@ test('a site admin disables an account: its open session ends at once, and it ca
   await adminPage.waitForSelector(`#users tr[data-user="${name}"][data-disabled="false"]`);
   await logIn(gina, name);
   await gina.waitForSelector(`#nav-user:has-text("${name}")`);
+  // Both changes are in the audit log, with who made them.
+  await open(adminPage, '/account');
+  await adminPage.selectOption('#audit-action', 'user.disable');
+  await adminPage.waitForSelector(`#audit tr[data-action="user.disable"]:has-text("${name}"):has-text("${admin}")`);
+  expect(await adminPage.locator('#audit tr[data-action="user.enable"]').count() === 0, 'the filter shows one action');
 });

@@ -11,6 +11,7 @@ mod m0006_pipelines;
 mod m0007_components;
 mod m0008_invitations;
 mod m0009_disable_and_expiry;
+mod m0010_audit;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_components::Migration),
             Box::new(m0008_invitations::Migration),
             Box::new(m0009_disable_and_expiry::Migration),
+            Box::new(m0010_audit::Migration),
         ]
     }
 }

@@ -6,8 +6,8 @@ use leptos_router::components::Redirect;
 
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::server::accounts::{
-    list_invitations, list_tokens, list_users, site_signup_open, ChangePassword, CreateInvitation,
-    CreateToken, RevokeInvitation, RevokeToken, SessionActions, SetSignup, SetUserDisabled,
+    audit_events, list_invitations, list_tokens, list_users, site_signup_open, ChangePassword,
+    CreateInvitation, CreateToken, RevokeInvitation, RevokeToken, SessionActions, SetSignup, SetUserDisabled,
 };
 
 #[component]
@@ -152,6 +152,7 @@ pub fn Account() -> impl IntoView {
                                 <FormError error=action_error(move || set_signup.value().get()) />
                                 <Invitations />
                                 <Users />
+                                <AuditLog />
                             </section>
                         }
                     })
@@ -250,6 +251,53 @@ fn Users() -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The newest 100 events of the audit log, optionally of one action (site admins).
+#[component]
+fn AuditLog() -> impl IntoView {
+    let (action, set_action) = signal(String::new());
+    let rows = Resource::new(move || action.get(), audit_events);
+    view! {
+        <h3>"Audit log"</h3>
+        <div class="row">
+            <label for="audit-action">"Action"</label>
+            <select id="audit-action" on:change=move |ev| set_action.set(event_target_value(&ev))>
+                <option value="">"all"</option>
+                {["auth.login", "auth.login_failed", "token.create", "token.revoke", "member.add", "member.role",
+                  "member.remove", "project.delete", "run.delete", "run.force", "site.settings",
+                  "invitation.create", "invitation.revoke", "user.disable", "user.enable"]
+                    .into_iter()
+                    .map(|a| view! { <option value=a>{a}</option> })
+                    .collect_view()}
+            </select>
+        </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"Nothing recorded yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table id="audit">
+                            <thead><tr><th>"When (UTC)"</th><th>"Who"</th><th>"Action"</th><th>"On"</th><th>"Detail"</th><th>"From"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|e| { let tag = e.action.clone(); view! {
+                                    <tr data-action=tag>
+                                        <td class="muted">{e.at}</td>
+                                        <td>{e.actor}</td>
+                                        <td><code>{e.action}</code></td>
+                                        <td>{e.target}</td>
+                                        <td class="muted">{e.detail}</td>
+                                        <td class="muted">{e.ip}</td>
+                                    </tr>
+                                }}).collect_view()}
                             </tbody>
                         </table>
                     }.into_any(),

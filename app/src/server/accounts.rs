@@ -47,7 +47,7 @@ pub async fn log_in(username: String, password: String, next: String) -> Result<
     if !st.limiter.allow(&username.trim().to_ascii_lowercase(), ip) {
         return Err(err(backend::Error::RateLimited));
     }
-    let u = backend::services::accounts::verify_login(&st.db, &username, &password).await.map_err(err)?;
+    let u = backend::services::accounts::log_in(&st.db, &username, &password, ip).await.map_err(err)?;
     backend::auth::session::log_in(&session().await?, &u).await.map_err(err)?;
     leptos_axum::redirect(safe_next(&next));
     Ok(())
@@ -170,7 +170,7 @@ pub async fn set_signup(signup: String) -> Result<(), AppError> {
         return Err(err(backend::Error::Forbidden("site administrators only".into())));
     }
     let settings = backend::services::settings::SiteSettings { signup_open: signup == "open" };
-    backend::services::settings::set(&st.db, &settings).await.map_err(err)?;
+    backend::services::settings::set_by(&st.db, &u, &settings).await.map_err(err)?;
     Ok(())
 }
 
@@ -203,6 +203,41 @@ pub async fn set_user_disabled(username: String, disabled: String) -> Result<(),
         .await
         .map_err(err)?;
     Ok(())
+}
+
+/// One event of the audit log as the admin's page shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+/// The newest audit events (site admins only).
+#[server]
+pub async fn audit_events(action: String) -> Result<Vec<AuditRow>, AppError> {
+    let st = state()?;
+    let u = require_user().await?;
+    let q = backend::services::audit::AuditQuery {
+        action: Some(action).filter(|a| !a.is_empty()),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let rows = backend::services::audit::list(&st.db, &u, &q).await.map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|e| AuditRow {
+            at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: if e.detail == serde_json::json!({}) { String::new() } else { e.detail.to_string() },
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// An invitation as the admin's list shows it.

@@ -57,7 +57,7 @@ pub async fn log_in(
     if !app.limiter.allow(&c.username.trim().to_ascii_lowercase(), ip) {
         return Err(Error::RateLimited);
     }
-    let u = accounts::verify_login(&app.db, &c.username, &c.password).await?;
+    let u = accounts::log_in(&app.db, &c.username, &c.password, ip).await?;
     let token = match c.token_name.as_deref() {
         Some(name) => Some(tokens::create(&app.db, &u, name).await?.token),
         None => {

@@ -36,8 +36,7 @@ pub async fn update_settings(
     CurrentUser(u): CurrentUser,
     Json(s): Json<SiteSettings>,
 ) -> Result<Json<SiteSettings>> {
-    require_admin(&u)?;
-    Ok(Json(settings::set(&app.db, &s).await?))
+    Ok(Json(settings::set_by(&app.db, &u, &s).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -108,4 +107,14 @@ pub async fn change_user(
     Json(c): Json<UserChange>,
 ) -> Result<Json<crate::services::accounts::UserInfo>> {
     Ok(Json(crate::services::accounts::set_disabled(&app.db, &u, &username, c.disabled).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(crate::services::audit::AuditQuery),
+    responses((status = 200, body = Vec<crate::services::audit::AuditEvent>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn audit_log(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    super::extract::Query(q): super::extract::Query<crate::services::audit::AuditQuery>,
+) -> Result<Json<Vec<crate::services::audit::AuditEvent>>> {
+    Ok(Json(crate::services::audit::list(&app.db, &u, &q).await?))
 }

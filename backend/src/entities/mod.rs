@@ -1,6 +1,7 @@
 //! sea-orm models of the tables in `migrations`.
 
 pub mod api_token;
+pub mod audit_event;
 pub mod component;
 pub mod invitation;
 pub mod latest_metric;

@@ -51,7 +51,18 @@ pub async fn set_disabled(
     }
     let mut row: user::ActiveModel = u.into();
     row.disabled_at = Set(disabled.then(Utc::now));
-    Ok(UserInfo::from(&row.update(db).await?))
+    let changed = row.update(db).await?;
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    super::audit::record(
+        db,
+        &super::audit::Actor::from(admin),
+        action,
+        &changed.username,
+        serde_json::json!({}),
+        None,
+    )
+    .await;
+    Ok(UserInfo::from(&changed))
 }
 
 /// Every account, for site admins (at most 1,000, by name).
@@ -147,6 +158,25 @@ async fn claim_first_admin(db: &DatabaseConnection) -> Result<bool> {
         Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A log-in from `ip`: the credentials checked, and the attempt written to the audit log either way.
+pub async fn log_in(
+    db: &DatabaseConnection,
+    username: &str,
+    pass: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<user::Model> {
+    let checked = verify_login(db, username, pass).await;
+    let (actor, action) = match &checked {
+        Ok(u) => (super::audit::Actor::from(u), "auth.login"),
+        Err(_) => {
+            let tried: String = username.trim().to_ascii_lowercase().chars().take(64).collect();
+            (super::audit::Actor { id: None, name: tried }, "auth.login_failed")
+        }
+    };
+    super::audit::record(db, &actor, action, &actor.name.clone(), serde_json::json!({}), ip).await;
+    checked
 }
 
 /// Checks credentials; unknown users and wrong passwords give the same error after the same work.

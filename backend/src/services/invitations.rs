@@ -88,6 +88,16 @@ pub async fn create(
     }
     .insert(db)
     .await?;
+    let detail = serde_json::json!({"note": row.note, "expires_at": row.expires_at});
+    super::audit::record(
+        db,
+        &super::audit::Actor::from(admin),
+        "invitation.create",
+        &row.id.to_string(),
+        detail,
+        None,
+    )
+    .await;
     Ok(NewInvitation { invitation: row.into(), token: secret })
 }
 
@@ -106,6 +116,15 @@ pub async fn revoke(db: &DatabaseConnection, admin: &user::Model, id: Uuid) -> R
     if done.rows_affected == 0 {
         return Err(Error::NotFound("invitation"));
     }
+    super::audit::record(
+        db,
+        &super::audit::Actor::from(admin),
+        "invitation.revoke",
+        &id.to_string(),
+        serde_json::json!({}),
+        None,
+    )
+    .await;
     Ok(())
 }
 

@@ -59,9 +59,16 @@ pub struct ProjectAccess {
     pub project: project::Model,
     pub owner: String,
     pub role: Role,
+    /// Who is acting (the audit log names them).
+    pub actor: super::audit::Actor,
 }
 
 impl ProjectAccess {
+    /// `owner/name`.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.owner, self.project.name)
+    }
+
     /// Members with too low a role get 403 (they know the project exists); others never reach here.
     pub fn require(&self, min: Role) -> Result<()> {
         if self.role >= min {
@@ -109,7 +116,12 @@ pub async fn access(
         .await?
         .ok_or_else(not_found)?;
     let m = member::Entity::find_by_id((project.id, caller.id)).one(db).await?.ok_or_else(not_found)?;
-    Ok(ProjectAccess { project, owner: owner_user.username, role: Role::parse(&m.role)? })
+    Ok(ProjectAccess {
+        project,
+        owner: owner_user.username,
+        role: Role::parse(&m.role)?,
+        actor: caller.into(),
+    })
 }
 
 /// The caller's access to a project known by id (MLflow experiment ids); `404` as for `access`.
@@ -118,7 +130,7 @@ pub async fn access_by_id(db: &DatabaseConnection, caller: &user::Model, id: Uui
     let project = project::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)?;
     let m = member::Entity::find_by_id((project.id, caller.id)).one(db).await?.ok_or_else(not_found)?;
     let owner = user::Entity::find_by_id(project.owner_id).one(db).await?.ok_or_else(not_found)?;
-    Ok(ProjectAccess { project, owner: owner.username, role: Role::parse(&m.role)? })
+    Ok(ProjectAccess { project, owner: owner.username, role: Role::parse(&m.role)?, actor: caller.into() })
 }
 
 /// The projects the user is a member of.
@@ -164,6 +176,8 @@ pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, deleted: bo
         .filter(project::Column::Id.eq(a.project.id))
         .exec(db)
         .await?;
+    let action = if deleted { "project.trash" } else { "project.restore" };
+    super::audit::record(db, &a.actor, action, &a.path(), serde_json::json!({}), None).await;
     Ok(())
 }
 
@@ -214,7 +228,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok(ProjectAccess { project: p, owner: u.username.clone(), role: Role::Owner }.view())
+    Ok(ProjectAccess { project: p, owner: u.username.clone(), role: Role::Owner, actor: u.into() }.view())
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -352,5 +366,6 @@ pub async fn delete(db: &DatabaseConnection, a: &ProjectAccess, confirm: &str) -
     member::Entity::delete_many().filter(member::Column::ProjectId.eq(a.project.id)).exec(&txn).await?;
     project::Entity::delete_by_id(a.project.id).exec(&txn).await?;
     txn.commit().await?;
+    super::audit::record(db, &a.actor, "project.delete", &a.path(), serde_json::json!({}), None).await;
     Ok(())
 }

@@ -29,3 +29,18 @@ pub async fn set(db: &DatabaseConnection, s: &SiteSettings) -> Result<SiteSettin
         .await?;
     get(db).await
 }
+
+/// `set`, by a site admin, in the audit log.
+pub async fn set_by(
+    db: &DatabaseConnection,
+    admin: &crate::entities::user::Model,
+    s: &SiteSettings,
+) -> Result<SiteSettings> {
+    if !admin.is_admin {
+        return Err(crate::error::Error::Forbidden("site administrators only".into()));
+    }
+    let saved = set(db, s).await?;
+    let detail = serde_json::json!({"signup_open": saved.signup_open});
+    super::audit::record(db, &super::audit::Actor::from(admin), "site.settings", "site", detail, None).await;
+    Ok(saved)
+}

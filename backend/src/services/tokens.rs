@@ -77,6 +77,8 @@ pub async fn create_expiring(
     }
     .insert(db)
     .await?;
+    let detail = serde_json::json!({"name": row.name, "prefix": row.prefix, "expires_at": row.expires_at});
+    super::audit::record(db, &super::audit::Actor::from(u), "token.create", &u.username, detail, None).await;
     Ok(NewToken { info: row.into(), token: secret })
 }
 
@@ -98,6 +100,15 @@ pub async fn revoke(db: &DatabaseConnection, u: &user::Model, id: Uuid) -> Resul
     if res.rows_affected == 0 {
         return Err(Error::NotFound("token"));
     }
+    super::audit::record(
+        db,
+        &super::audit::Actor::from(u),
+        "token.revoke",
+        &u.username,
+        serde_json::json!({"id": id}),
+        None,
+    )
+    .await;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ both_dbs!(
     invitations_let_people_in_once_before_they_expire,
     a_disabled_account_loses_its_sessions_and_tokens_at_once,
     api_tokens_may_expire,
+    the_audit_log_records_who_did_what_from_where,
     wrong_user_and_wrong_password_get_the_same_answer,
     login_is_rate_limited_per_account,
     session_cookie_is_httponly_lax_and_cycled_at_login,
@@ -393,4 +394,82 @@ async fn api_tokens_may_expire(app: TestApp) {
             r.json
         );
     }
+}
+
+async fn the_audit_log_records_who_did_what_from_where(app: TestApp) {
+    let root =
+        app.post("/api/v1/auth/signup").json(json!({"username": "root", "password": PASSWORD})).send().await;
+    let admin = root.session_cookie().unwrap();
+    let ann = app.user("ann").await;
+    app.user("bob").await;
+    let bad = app
+        .post("/api/v1/auth/login")
+        .json(json!({"username": "ann", "password": "not the password"}))
+        .send()
+        .await;
+    assert_eq!(bad.status, 401);
+    let good =
+        app.post("/api/v1/auth/login").json(json!({"username": "ann", "password": PASSWORD})).send().await;
+    assert_eq!(good.status, 200);
+    let t = app.post("/api/v1/user/tokens").bearer(&ann.token).json(json!({"name": "laptop"})).send().await;
+    let id = t.json["id"].as_str().unwrap();
+    app.call(axum::http::Method::DELETE, &format!("/api/v1/user/tokens/{id}"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "p"})).send().await;
+    let add = app
+        .post("/api/v1/projects/ann/p/members")
+        .bearer(&ann.token)
+        .json(json!({"username": "bob", "role": "viewer"}))
+        .send()
+        .await;
+    assert_eq!(add.status, 201, "{}", add.json);
+    app.call(axum::http::Method::PATCH, "/api/v1/projects/ann/p/members/bob")
+        .bearer(&ann.token)
+        .json(json!({"role": "member"}))
+        .send()
+        .await;
+    app.call(axum::http::Method::PATCH, "/api/v1/admin/users/bob")
+        .cookie(&admin)
+        .same_origin()
+        .json(json!({"disabled": true}))
+        .send()
+        .await;
+    let log = app.get("/api/v1/admin/audit?limit=50").cookie(&admin).send().await;
+    assert_eq!(log.status, 200, "{}", log.json);
+    let events: Vec<(String, String, String)> = log
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for want in [
+        ("ann", "auth.login_failed", "ann"),
+        ("ann", "auth.login", "ann"),
+        ("ann", "token.create", "ann"),
+        ("ann", "token.revoke", "ann"),
+        ("ann", "member.add", "ann/p"),
+        ("ann", "member.role", "ann/p"),
+        ("root", "user.disable", "bob"),
+    ] {
+        let want = (want.0.to_string(), want.1.to_string(), want.2.to_string());
+        assert!(events.contains(&want), "{want:?} missing from {events:?}");
+    }
+    assert_eq!(events[0].1, "user.disable", "newest first");
+    let role = log.json.as_array().unwrap().iter().find(|e| e["action"] == "member.role").unwrap();
+    assert_eq!(role["detail"], json!({"user": "bob", "from": "viewer", "to": "member"}));
+    let failed = log.json.as_array().unwrap().iter().find(|e| e["action"] == "auth.login_failed").unwrap();
+    assert_eq!(failed["ip"], "127.0.0.1", "where the attempt came from");
+    let only = app.get("/api/v1/admin/audit?action=auth.login").cookie(&admin).send().await;
+    assert!(only.json.as_array().unwrap().iter().all(|e| e["action"] == "auth.login"), "{}", only.json);
+    let denied = app.get("/api/v1/admin/audit").bearer(&ann.token).send().await;
+    assert_eq!(denied.status, 403);
 }

@@ -40,6 +40,7 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403]),
         row(Method::DELETE, "/api/v1/admin/invitations/{invitation}", [401, 403, 403, 403, 403, 403]),
         row(Method::GET, "/api/v1/admin/users", [401, 403, 403, 403, 403, 403]),
+        row(Method::GET, "/api/v1/admin/audit", [401, 403, 403, 403, 403, 403]),
         row(Method::PATCH, "/api/v1/admin/users/{target}", [401, 403, 403, 403, 403, 403]),
         row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201]),

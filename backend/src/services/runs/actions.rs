@@ -67,10 +67,15 @@ pub async fn submit(
         return get(db, a, id).await;
     }
     exec.supports(kind).map_err(Error::Unsupported)?;
-    if !sub.force {
-        if let Some(f) = exec.preflight(&out.run) {
-            return Err(Error::Unplaceable { code: f.code, message: f.message });
+    let refused = exec.preflight(&out.run);
+    match (&refused, sub.force) {
+        (Some(f), false) => return Err(Error::Unplaceable { code: f.code, message: f.message.clone() }),
+        // A policy override: queued although the pre-flight says no node could ever take it.
+        (Some(f), true) if original.is_none() => {
+            let detail = serde_json::json!({"run": name, "preflight": f.code, "message": f.message});
+            crate::services::audit::record(db, &a.actor, "run.force", &a.path(), detail, None).await;
         }
+        _ => {}
     }
     let ask = cache::Ask {
         project: a.project.id,
