@@ -99,6 +99,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut state = state;
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
+    let ungranted = state.connections.ungranted();
+    if !ungranted.is_empty() {
+        tracing::warn!(
+            "connections granted to no project (add `projects: [owner/name, owner/*, \"*\"]` in the catalog): {}",
+            ungranted.join(", ")
+        );
+    }
     if let Some(local) = state.executor.local() {
         let sandbox = backend::executor::sandbox::Sandbox::detect(&args.isolation());
         if sandbox.isolated() {

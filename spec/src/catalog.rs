@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     items: Vec<Connection>,
+    /// Connections that exist but are not granted to the project this catalog was narrowed to.
+    withheld: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -15,6 +17,9 @@ pub struct Connection {
     pub schema: Value,
     pub secret: Option<Value>,
     pub config_map: Option<Value>,
+    /// Myelin's grant (`projects:`): which projects may use it, as `owner/name`, `owner/*` or `*`. None given:
+    /// no project (a server uses only granted connections; `myelin compile` ignores grants).
+    pub projects: Vec<String>,
 }
 
 impl Catalog {
@@ -35,10 +40,49 @@ impl Catalog {
                     schema: c.get("schema").cloned().unwrap_or(Value::Null),
                     secret: c.get("secret").cloned().filter(|v| !v.is_null()),
                     config_map: c.get("configMap").cloned().filter(|v| !v.is_null()),
+                    projects: match c.get("projects") {
+                        None | Some(Value::Null) => vec![],
+                        Some(Value::Array(list)) => list
+                            .iter()
+                            .map(|p| {
+                                p.as_str().map(str::to_string).ok_or("`projects` lists `owner/name` strings")
+                            })
+                            .collect::<Result<_, _>>()?,
+                        Some(_) => {
+                            return Err(format!("connection `{name}`: `projects` is a list of `owner/name`"))
+                        }
+                    },
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Self { items })
+        Ok(Self { items, withheld: vec![] })
+    }
+
+    /// What project `owner/name` may use: the connections granted to it; the others are withheld (named in
+    /// errors, never attached).
+    pub fn for_project(&self, path: &str) -> Catalog {
+        let (items, withheld): (Vec<_>, Vec<_>) =
+            self.items.iter().cloned().partition(|c| c.granted_to(path));
+        Catalog { items, withheld: withheld.into_iter().map(|c| c.name).collect() }
+    }
+
+    /// Whether `name` exists but is not granted to this catalog's project.
+    pub fn is_withheld(&self, name: &str) -> bool {
+        self.withheld.iter().any(|w| w == name)
+    }
+
+    /// Connections no project may use (no `projects:`), for the server's start-up log.
+    pub fn ungranted(&self) -> Vec<&str> {
+        self.items.iter().filter(|c| c.projects.is_empty()).map(|c| c.name.as_str()).collect()
+    }
+
+    /// Why `name` cannot be used here.
+    pub fn missing(&self, name: &str) -> String {
+        if self.is_withheld(name) {
+            format!("connection `{name}` is not granted to this project (the operator grants it with `projects:` in the connections catalog)")
+        } else {
+            format!("connection `{name}` is not in the connections catalog")
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Connection> {
@@ -62,6 +106,12 @@ impl Catalog {
 }
 
 impl Connection {
+    /// Whether project `owner/name` may use this connection.
+    pub fn granted_to(&self, path: &str) -> bool {
+        let owner = path.split('/').next().unwrap_or_default();
+        self.projects.iter().any(|g| g == "*" || g == path || g.strip_suffix("/*") == Some(owner))
+    }
+
     fn volume_name(&self) -> String {
         format!("conn-{}", self.name.to_lowercase().replace(['_', '.'], "-"))
     }
@@ -98,5 +148,31 @@ impl Connection {
                 None => env_from.push(json!({env_key: {"name": name}})),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod grant_tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_project_sees_only_the_connections_granted_to_it() {
+        let c = super::Catalog::from_value(&json!({"connections": [
+            {"name": "team-s3", "kind": "s3", "projects": ["ann/vision", "bob/*"]},
+            {"name": "open", "kind": "git", "projects": ["*"]},
+            {"name": "nobody", "kind": "s3"},
+        ]}))
+        .unwrap();
+        assert_eq!(c.ungranted(), ["nobody"]);
+        let ann = c.for_project("ann/vision");
+        assert!(ann.get("team-s3").is_some() && ann.get("open").is_some() && ann.get("nobody").is_none());
+        let bob = c.for_project("bob/anything");
+        assert!(bob.get("team-s3").is_some());
+        let eve = c.for_project("eve/vision");
+        assert!(eve.get("team-s3").is_none() && eve.get("open").is_some());
+        assert!(eve.missing("team-s3").contains("not granted to this project"), "{}", eve.missing("team-s3"));
+        assert!(eve.missing("absent").contains("not in the connections catalog"));
+        assert!(eve.template_context().get("team-s3").is_none(), "templates see granted connections only");
+        assert!(super::Catalog::from_value(&json!([{"name": "x", "projects": "ann/p"}])).is_err());
     }
 }

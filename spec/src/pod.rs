@@ -165,10 +165,7 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
     let mut env_from = as_list(main.get("envFrom"));
     for name in as_list(s.get("connections")) {
         let name = name.as_str().unwrap_or_default().to_string();
-        let c = p
-            .catalog
-            .get(&name)
-            .ok_or_else(|| format!("connection `{name}` is not in the connections catalog"))?;
+        let c = p.catalog.get(&name).ok_or_else(|| p.catalog.missing(&name))?;
         c.attach(&mut volumes, &mut mounts, &mut env_from);
     }
     let mut main_env = as_list(main.get("env"));
@@ -188,9 +185,7 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
     for (i, step) in as_list(s.get("init")).iter().enumerate() {
         if let Some(conn) = step.get("connection").and_then(Value::as_str) {
             if p.catalog.get(conn).is_none() {
-                return Err(format!(
-                    "connection `{conn}` (run.init[{i}].connection) is not in the connections catalog"
-                ));
+                return Err(format!("{} (run.init[{i}].connection)", p.catalog.missing(conn)));
             }
         }
         if let Some(c) = step.get("container") {

@@ -57,7 +57,7 @@ pub async fn preflight(
     let st = state()?;
     let a = access(&owner, &name).await?;
     let library = backend::services::components::library(&st.db, a.project.id).await.map_err(err)?;
-    let catalog = (*st.connections).clone();
+    let catalog = st.connections.for_project(&a.path());
     let out = backend::compiling::off_thread(move || {
         spec::compile(&spec::Options {
             limits: backend::compiling::limits(),

@@ -133,6 +133,14 @@ pub async fn access_by_id(db: &DatabaseConnection, caller: &user::Model, id: Uui
     Ok(ProjectAccess { project, owner: owner.username, role: Role::parse(&m.role)?, actor: caller.into() })
 }
 
+/// `owner/name` of a project (grants in the connections catalog are written that way).
+pub async fn path_of(db: &DatabaseConnection, id: Uuid) -> Result<String> {
+    let project = project::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("project"))?;
+    let owner =
+        user::Entity::find_by_id(project.owner_id).one(db).await?.ok_or(Error::NotFound("project"))?;
+    Ok(format!("{}/{}", owner.username, project.name))
+}
+
 /// The projects the user is a member of.
 pub async fn member_of(db: &DatabaseConnection, u: &user::Model) -> Result<Vec<Uuid>> {
     Ok(member::Entity::find()

@@ -226,3 +226,43 @@ async fn huge_lines_and_binary_output_never_break_a_log() {
     assert!(out.lines().any(|l| l.ends_with("stdout after")), "the log goes on after them");
     assert!(out.len() < 200_000, "no line is kept past the cap: {} bytes", out.len());
 }
+
+#[tokio::test]
+async fn a_project_uses_only_the_connections_granted_to_it() {
+    let mut app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let q = app.post("/api/v1/projects").bearer(&ann.token).json(json!({"name": "q"})).send().await;
+    assert_eq!(q.status, 201);
+    let catalog = json!({"connections": [
+        {"name": "team-s3", "kind": "s3", "secret": {"name": "aws-creds"}, "projects": ["ann/p"]},
+        {"name": "nobodys", "kind": "s3", "secret": {"name": "root-creds"}},
+    ]});
+    let catalog = spec::catalog::Catalog::from_value(&catalog).unwrap();
+    app.state.connections = std::sync::Arc::new(catalog);
+    app.router = backend::server::api_only(
+        app.state.clone(),
+        &backend::auth::session::Store::for_db(&app.db).await.unwrap(),
+    );
+    let with = |conn: &str| {
+        format!("kind: component\nrun:\n  kind: job\n  connections: [{conn}]\n  container: {{image: busybox, command: [echo, hi]}}\n")
+    };
+    let ok = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": with("team-s3")}))
+        .send()
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.json);
+    for (project, conn) in [("q", "team-s3"), ("p", "nobodys")] {
+        let r = app
+            .post(&format!("/api/v1/projects/ann/{project}/runs"))
+            .bearer(&ann.token)
+            .json(json!({"content": with(conn)}))
+            .send()
+            .await;
+        assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_spec"), "{project}/{conn}: {}", r.json);
+        let e = &r.json["errors"][0];
+        assert!(e["message"].as_str().unwrap().contains("is not granted to this project"), "{}", r.json);
+        assert!(e["line"].as_u64().unwrap_or(0) >= 1, "located: {}", r.json);
+    }
+}

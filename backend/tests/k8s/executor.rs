@@ -402,9 +402,9 @@ async fn kubeflow_jobs_and_services_are_dispatched_as_their_objects() {
 async fn connections_reach_the_pod_as_compiled_and_an_unbound_claim_is_explained() {
     let Some(mut fx) = Fixture::start().await else { return };
     let catalog = "connections:\n\
-        - {name: datasets, kind: volume_claim, schema: {volumeClaim: datasets-pvc, mountPath: /data, readOnly: true}}\n\
-        - {name: s3-creds, kind: s3, schema: {bucket: 's3://ml'}, secret: {name: aws-creds}}\n\
-        - {name: gcs, kind: gcs, secret: {name: gcs-key, mountPath: /var/secrets/gcs}}\n";
+        - {name: datasets, kind: volume_claim, schema: {volumeClaim: datasets-pvc, mountPath: /data, readOnly: true}, projects: ['*']}\n\
+        - {name: s3-creds, kind: s3, schema: {bucket: 's3://ml'}, secret: {name: aws-creds}, projects: ['*']}\n\
+        - {name: gcs, kind: gcs, secret: {name: gcs-key, mountPath: /var/secrets/gcs}, projects: ['*']}\n";
     let path = fx.data.join("connections.yaml");
     std::fs::write(&path, catalog).unwrap();
     fx.state.connections = std::sync::Arc::new(backend::config::connections(Some(&path)).unwrap());

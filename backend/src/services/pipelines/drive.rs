@@ -54,6 +54,9 @@ async fn one(
     connections: &spec::catalog::Catalog,
     p: &run::Model,
 ) -> Result<usize> {
+    // Ops use what the pipeline's project was granted.
+    let granted = connections.for_project(&crate::services::projects::path_of(db, p.project_id).await?);
+    let connections = &granted;
     let kids = children(db, p.id).await?;
     let mut status = p.status()?;
     let mut stop_reason = p.status_message.clone();

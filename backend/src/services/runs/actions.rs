@@ -42,7 +42,8 @@ pub async fn submit(
     }
     // `hubRef: NAME[:VERSION]` names one of the project's components.
     let refs = crate::services::components::library(db, a.project.id).await?;
-    let (owned, catalog) = (sub.clone(), connections.clone());
+    // The project's own view of the catalog: connections not granted to it are named, never attached.
+    let (owned, catalog) = (sub.clone(), connections.for_project(&a.path()));
     let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs)).await?;
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
