@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod authz_matrix;
+mod authz_mlflow;
 mod components;
 mod openapi;
 mod pipelines;

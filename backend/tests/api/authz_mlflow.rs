@@ -1,0 +1,270 @@
+//! MLflow's routes x every kind of caller -> the expected status, as the `/api/v1` matrix does, plus the one
+//! caller only MLflow routes know: a run token (what a job gets), which reads its project and writes only its
+//! own run. Non-members get "does not exist" (404), never a hint the project is there. The route list is
+//! checked against the router, so adding an MLflow route without a row here fails.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, TestUser};
+
+const JOB: &str =
+    "kind: component\nrun: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}\n";
+const CALLERS: [&str; 7] = ["anonymous", "non-member", "viewer", "member", "admin", "owner", "run token"];
+
+/// Ids of one cell's fixtures: the project (experiment), the run whose token calls, another running run and a
+/// finished one.
+struct Ids {
+    exp: String,
+    run: String,
+    other: String,
+    done: String,
+    name: String,
+}
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: fn(&Ids, usize) -> Value,
+    expect: [u16; 7],
+}
+
+fn none(_: &Ids, _: usize) -> Value {
+    Value::Null
+}
+
+fn rows() -> Vec<Row> {
+    let row = |method, path, body, expect| Row { method, path, body, expect };
+    let read = [401, 404, 200, 200, 200, 200, 200];
+    let write_own = [401, 404, 403, 200, 200, 200, 200];
+    let write_other = [401, 404, 403, 200, 200, 200, 403];
+    vec![
+        row(Method::GET, "/api/2.0/mlflow/experiments/get?experiment_id={exp}", none, read),
+        row(Method::GET, "/api/2.0/mlflow/experiments/get-by-name?experiment_name=olive/{name}", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/search",
+            |_, _| json!({}),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/create",
+            |_, n| json!({"name": format!("made-{n}")}),
+            [401, 200, 200, 200, 200, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/update",
+            |i, n| json!({"experiment_id": i.exp, "new_name": format!("renamed-{n}")}),
+            [401, 404, 403, 403, 200, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/delete",
+            |i, _| json!({"experiment_id": i.exp}),
+            [401, 404, 403, 403, 403, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/restore",
+            |i, _| json!({"experiment_id": i.exp}),
+            [401, 404, 403, 403, 403, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/create",
+            |i, _| json!({"experiment_id": i.exp}),
+            [401, 404, 403, 200, 200, 200, 403],
+        ),
+        row(Method::GET, "/api/2.0/mlflow/runs/get?run_id={other}", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/update",
+            |i, _| json!({"run_id": i.run, "run_name": "renamed"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/update",
+            |i, _| json!({"run_id": i.other, "run_name": "renamed"}),
+            write_other,
+        ),
+        row(Method::POST, "/api/2.0/mlflow/runs/delete", |i, _| json!({"run_id": i.done}), write_other),
+        row(Method::POST, "/api/2.0/mlflow/runs/restore", |i, _| json!({"run_id": i.done}), write_other),
+        row(Method::POST, "/api/2.0/mlflow/runs/search", |i, _| json!({"experiment_ids": [i.exp]}), read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-metric",
+            |i, _| json!({"run_id": i.run, "key": "loss", "value": 1.0, "timestamp": 1, "step": 0}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-metric",
+            |i, _| json!({"run_id": i.other, "key": "loss", "value": 1.0, "timestamp": 1, "step": 0}),
+            write_other,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-batch",
+            |i, _| json!({"run_id": i.run, "metrics": [{"key": "a", "value": 1.0, "timestamp": 1, "step": 0}]}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-parameter",
+            |i, _| json!({"run_id": i.run, "key": "lr", "value": "0.1"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/set-tag",
+            |i, _| json!({"run_id": i.run, "key": "t", "value": "v"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/set-tag",
+            |i, _| json!({"run_id": i.other, "key": "t", "value": "v"}),
+            write_other,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/delete-tag",
+            |i, _| json!({"run_id": i.run, "key": "t"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-inputs",
+            |i, _| json!({"run_id": i.run, "datasets": []}),
+            write_own,
+        ),
+        row(Method::GET, "/api/2.0/mlflow/metrics/get-history?run_id={other}&metric_key=loss", none, read),
+        row(
+            Method::GET,
+            "/api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={other}&metric_key=loss",
+            none,
+            read,
+        ),
+        row(Method::GET, "/api/2.0/mlflow/artifacts/list?run_id={other}", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/logged-models/search",
+            |_, _| json!({}),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(Method::GET, "/api/2.0/mlflow-artifacts/artifacts?path={exp}/{other}/artifacts", none, read),
+        row(Method::GET, "/api/2.0/mlflow-artifacts/artifacts/{exp}/{other}/artifacts/a.txt", none, read),
+        row(Method::PUT, "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/b.txt", none, write_own),
+        row(
+            Method::PUT,
+            "/api/2.0/mlflow-artifacts/artifacts/{exp}/{other}/artifacts/b.txt",
+            none,
+            write_other,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_mlflow_route_answers_every_caller_as_expected() {
+    let app = TestApp::sqlite().await;
+    app.user("siteadmin").await;
+    let owner = app.user("olive").await;
+    let others =
+        [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for row in rows() {
+        for (i, who) in CALLERS.iter().enumerate() {
+            n += 1;
+            let name = format!("m{n}");
+            let u = backend::services::accounts::user_by_name(&app.db, "olive").await.unwrap().unwrap();
+            let created = backend::services::projects::create(&app.db, &u, &name, "").await.unwrap();
+            let access =
+                backend::services::projects::access(&app.db, Some(&u), "olive", &name).await.unwrap();
+            for (member, role) in [("adam", "admin"), ("mem", "member"), ("vic", "viewer")] {
+                let role = backend::domain::Role::parse(role).unwrap();
+                backend::services::members::add(&app.db, &access, member, role).await.unwrap();
+            }
+            let sub = backend::services::runs::Submission { content: JOB.into(), ..Default::default() };
+            let submit = || async { app.state.submit(&access, &u, &sub).await.unwrap().summary.uuid };
+            let (run, other, done) = (submit().await, submit().await, submit().await);
+            backend::services::runs::stop(&app.db, &app.state.executor, &access, done).await.unwrap();
+            let key = backend::artifacts::Artifacts::run_key(created.id, other, "artifacts/a.txt").unwrap();
+            app.state.artifacts.put(&key, "a".into()).await.unwrap();
+            let run_token = backend::store::tokens::issue(&app.db, run).await.unwrap();
+            // A tag for delete-tag to delete (deleting a missing one is MLflow's 404).
+            let tag = json!({"run_id": run.simple().to_string(), "key": "t", "value": "v"});
+            app.post("/api/2.0/mlflow/runs/set-tag").bearer(&owner.token).json(tag).send().await;
+            let hex = |id: uuid::Uuid| id.simple().to_string();
+            let ids = Ids {
+                exp: hex(created.id),
+                run: hex(run),
+                other: hex(other),
+                done: hex(done),
+                name: name.clone(),
+            };
+            let path = row
+                .path
+                .replace("{exp}", &ids.exp)
+                .replace("{run}", &ids.run)
+                .replace("{other}", &ids.other)
+                .replace("{name}", &ids.name);
+            let caller: Option<TestUser> = match i {
+                0 => None,
+                1..=4 => {
+                    Some(TestUser { name: others[i - 1].name.clone(), token: others[i - 1].token.clone() })
+                }
+                5 => Some(TestUser { name: owner.name.clone(), token: owner.token.clone() }),
+                _ => Some(TestUser { name: "job".into(), token: run_token }),
+            };
+            let mut call = app.call(row.method.clone(), &path).by(caller.as_ref());
+            let body = (row.body)(&ids, n);
+            if row.method == Method::PUT {
+                call = call.raw("application/octet-stream", "bytes");
+            } else if !body.is_null() {
+                call = call.json(body);
+            }
+            let got = call.send().await;
+            if got.status.as_u16() != row.expect[i] {
+                failures.push(format!(
+                    "{} {} as {who}: expected {}, got {} {}",
+                    row.method,
+                    row.path,
+                    row.expect[i],
+                    got.status.as_u16(),
+                    got.json
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "MLflow authorization mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_mlflow_route_has_rows() {
+    // The routes `api::mlflow::router` serves (its source is the list); a new one must get rows above.
+    let source = include_str!("../../src/api/mlflow/mod.rs");
+    let served: std::collections::BTreeSet<String> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(".route(\""))
+        .map(|l| l.split('"').next().unwrap().to_string())
+        .collect();
+    let covered: std::collections::BTreeSet<String> = rows()
+        .iter()
+        .map(|r| {
+            let p = r.path.split('?').next().unwrap();
+            let p = p.trim_start_matches("/api/2.0/mlflow-artifacts").trim_start_matches("/api/2.0/mlflow");
+            if p.starts_with("/artifacts/{exp}") {
+                "/artifacts/{*path}".into()
+            } else {
+                p.to_string()
+            }
+        })
+        .collect();
+    assert!(served.len() >= 25, "the route list was not read: {served:?}");
+    let missing: Vec<_> = served.difference(&covered).collect();
+    assert!(missing.is_empty(), "MLflow routes without rows in the matrix: {missing:?}");
+}
