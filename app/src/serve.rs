@@ -80,6 +80,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let addr: SocketAddr = args.listen.parse().map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    backend::compiling::configure_policy(args.policy());
     backend::compiling::configure(
         args.limits(),
         std::time::Duration::from_secs(args.max_compile_seconds.max(1)),

@@ -11,6 +11,17 @@ use tokio::sync::Semaphore;
 use crate::error::{Error, Result};
 
 static SETTINGS: OnceLock<(Limits, Duration)> = OnceLock::new();
+static POLICY: OnceLock<spec::policy::Policy> = OnceLock::new();
+
+/// Sets the pod policy every submit is checked against (once, at start).
+pub fn configure_policy(p: spec::policy::Policy) {
+    let _ = POLICY.set(p);
+}
+
+/// The pod policy runs are compiled against (default: baseline, no service accounts).
+pub fn policy() -> spec::policy::Policy {
+    POLICY.get().cloned().unwrap_or_default()
+}
 static SLOTS: OnceLock<Semaphore> = OnceLock::new();
 
 /// How long one compile may take unless configured (`--max-compile-seconds`).

@@ -70,9 +70,24 @@ pub struct ServeArgs {
     /// How long one compile may take before the request is answered with `limit_exceeded`.
     #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = 10)]
     pub max_compile_seconds: u64,
+    /// The pod policy submitted runs must meet: `baseline` (the Kubernetes Pod Security Standard, plus no
+    /// `nodeName`, allowed service accounts only, Secrets/ConfigMaps only through granted connections),
+    /// `restricted`, or `privileged` (no checks).
+    #[arg(long, env = "MYELIN_POD_POLICY", value_enum, default_value_t = PodPolicy::Baseline)]
+    pub pod_policy: PodPolicy,
+    /// Service accounts runs may name in `environment.serviceAccountName` (comma-separated).
+    #[arg(long, env = "MYELIN_SERVICE_ACCOUNTS", value_delimiter = ',')]
+    pub service_accounts: Vec<String>,
     /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PodPolicy {
+    Privileged,
+    Baseline,
+    Restricted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,6 +118,17 @@ impl ServeArgs {
             trusted_proxies: self.trusted_proxies.clone(),
             ..crate::auth::web::WebPolicy::for_server(Some(listen), public_url, &self.allowed_hosts, secure)
         }
+    }
+
+    /// The pod policy (`spec::policy`).
+    pub fn policy(&self) -> spec::policy::Policy {
+        use spec::policy::Profile;
+        let profile = match self.pod_policy {
+            PodPolicy::Privileged => Profile::Privileged,
+            PodPolicy::Baseline => Profile::Baseline,
+            PodPolicy::Restricted => Profile::Restricted,
+        };
+        spec::policy::Policy { profile, service_accounts: self.service_accounts.clone() }
     }
 
     /// The bounds on one compile (`spec::limits`).

@@ -121,3 +121,12 @@ test("the editor compiles in the browser: located errors, live manifest and DAG,
   await alice.waitForSelector('#run-name:has-text("from-editor")');
   await alice.waitForSelector('#run-params:has-text("edited")');
 });
+
+test("the editor shows a pod policy violation on its line while typing", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/editor`);
+  await alice.waitForSelector('#editor .cm-editor', { timeout: 15000 });
+  await alice.click('#editor .cm-content');
+  await alice.keyboard.press('Control+A');
+  await alice.keyboard.insertText("kind: component\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [echo]\n    securityContext: {privileged: true}\n");
+  await alice.waitForSelector('#editor-problems li.problem.error[data-line="7"]:has-text("pod policy rule `privileged`")');
+});

@@ -57,6 +57,7 @@ component:
 fn options(text: &str, params: Vec<(String, serde_json::Value)>) -> Options<'static> {
     Options {
         limits: Default::default(),
+        policy: None,
         files: vec![Source { name: "bench.yaml".into(), text: text.into() }],
         params,
         catalog: Default::default(),

@@ -10,6 +10,14 @@ pub struct Catalog {
     withheld: Vec<String>,
 }
 
+/// Names a project's granted connections bring into pods.
+#[derive(Debug, Clone, Default)]
+pub struct GrantedRefs {
+    pub volumes: Vec<String>,
+    pub secrets: Vec<String>,
+    pub config_maps: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub name: String,
@@ -64,6 +72,25 @@ impl Catalog {
         let (items, withheld): (Vec<_>, Vec<_>) =
             self.items.iter().cloned().partition(|c| c.granted_to(path));
         Catalog { items, withheld: withheld.into_iter().map(|c| c.name).collect() }
+    }
+
+    /// What this catalog's connections put into pods (volume names, Secret and ConfigMap names): the pod
+    /// policy lets these through.
+    pub fn granted_refs(&self) -> GrantedRefs {
+        let mut g = GrantedRefs::default();
+        for c in &self.items {
+            g.volumes.push(c.volume_name());
+            for key in ["secret", "configMap"] {
+                g.volumes.push(format!("{}-{key}", c.volume_name()).to_lowercase());
+            }
+            if let Some(n) = c.secret.as_ref().and_then(|s| s.get("name")).and_then(Value::as_str) {
+                g.secrets.push(n.into());
+            }
+            if let Some(n) = c.config_map.as_ref().and_then(|s| s.get("name")).and_then(Value::as_str) {
+                g.config_maps.push(n.into());
+            }
+        }
+        g
     }
 
     /// Whether `name` exists but is not granted to this catalog's project.

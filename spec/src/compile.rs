@@ -55,6 +55,9 @@ pub struct Options<'a> {
     pub execution: Execution,
     /// Bounds on the work this compile may do.
     pub limits: crate::limits::Limits,
+    /// The pod policy to enforce (a server's, the editor's, `myelin lint`'s); `None` for Polyaxon's own
+    /// semantics (`myelin compile`).
+    pub policy: Option<crate::policy::Policy>,
 }
 
 /// For executing a pipeline (the server's pipeline driver); the default compiles for showing.

@@ -22,6 +22,7 @@ fn index_of(ops: &[Value], name: &str) -> Option<usize> {
 fn checked(text: String) -> Result<String, Vec<String>> {
     let out = compile(&Options {
         limits: Default::default(),
+        policy: None,
         files: vec![Source { name: "polyaxonfile.yaml".into(), text: text.clone() }],
         params: vec![],
         catalog: Default::default(),

@@ -23,6 +23,7 @@ pub mod patch;
 pub mod pipeline;
 pub mod placement;
 pub mod pod;
+pub mod policy;
 pub mod render;
 mod schema;
 pub mod termination;

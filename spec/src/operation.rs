@@ -123,6 +123,16 @@ impl Compiler<'_> {
         match w.build(&kind) {
             Ok(manifests) => {
                 crate::lint::run(self, &component, &run, comp_at);
+                if let Some(policy) = self.opts.policy.clone() {
+                    let run_at = join(&comp.path, "run");
+                    for pod in crate::placement::pod_specs(&manifests) {
+                        for v in crate::policy::check(pod, &policy, &self.opts.catalog) {
+                            let path = join(&run_at, &v.run_path);
+                            let message = format!("{} (pod policy rule `{}`)", v.message, v.rule);
+                            self.error(At { doc: comp.doc, path: &path }, "policy_violation", message);
+                        }
+                    }
+                }
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(Run {
                     kind: RunKind::parse(&kind),

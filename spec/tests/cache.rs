@@ -11,6 +11,7 @@ fn compiled(params: &[(&str, Value)], image: &str) -> spec::Compiled {
     );
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
+        policy: None,
         files: vec![spec::Source { name: "f.yaml".into(), text }],
         params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         catalog: Default::default(),

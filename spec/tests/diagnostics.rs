@@ -6,6 +6,7 @@ use spec::{compile, NoRefs, Options, Source};
 fn run(yaml: &str, params: &[(&str, &str)]) -> spec::Compiled {
     compile(&Options {
         limits: Default::default(),
+        policy: None,
         files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
         params: params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
         catalog: Default::default(),

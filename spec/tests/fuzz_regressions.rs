@@ -16,6 +16,7 @@ fn past_fuzz_crashes_get_an_answer() {
         }
         let out = compile(&Options {
             limits: Default::default(),
+            policy: None,
             files,
             params: vec![("epochs".into(), serde_json::json!("3")), ("lr".into(), serde_json::json!("x"))],
             catalog: Default::default(),

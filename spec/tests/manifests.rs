@@ -17,6 +17,7 @@ fn compile(files: &[&str], retries: Retries) -> spec::Compiled {
         .collect();
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
+        policy: None,
         files: sources,
         params: vec![],
         catalog: Default::default(),
@@ -110,6 +111,7 @@ fn a_pipeline_pushes_its_termination_to_ops_that_set_none() {
 fn a_bad_termination_on_the_operation_is_located() {
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
+        policy: None,
         files: vec![spec::Source {
             name: "f.yaml".into(),
             text: "kind: operation\ntermination: {maxRetries: lots}\ncomponent:\n  run: {kind: job, container: {image: x}}\n".into(),
@@ -129,6 +131,7 @@ fn a_bad_termination_on_the_operation_is_located() {
 fn a_negative_termination_is_warned_about_and_ignored() {
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
+        policy: None,
         files: vec![spec::Source {
             name: "f.yaml".into(),
             text: "kind: component\ntermination: {maxRetries: -2, timeout: -1}\nrun: {kind: job, container: {image: x}}\n".into(),

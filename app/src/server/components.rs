@@ -61,6 +61,7 @@ pub async fn preflight(
     let out = backend::compiling::off_thread(move || {
         spec::compile(&spec::Options {
             limits: backend::compiling::limits(),
+            policy: None,
             files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content }],
             params: vec![],
             catalog,

@@ -133,6 +133,8 @@ pub fn run(args: CompileArgs, lint_only: bool) -> i32 {
     let refs = FsRefs { hub: args.hub_dir.clone(), url: args.url_dir.clone() };
     let out = compile(&Options {
         limits: Default::default(),
+        // `lint` checks the pod policy a server enforces by default; `compile` keeps Polyaxon's semantics.
+        policy: lint_only.then(spec::policy::Policy::default),
         files,
         params,
         catalog,

@@ -5,6 +5,23 @@ use serde_json::json;
 use crate::helpers::TestApp;
 use crate::runs::{logs, setup, submit, wait_for};
 
+/// Submits `file` to `ann/{project}` and expects the compiler's refusal; returns its answer.
+async fn refused(
+    app: &TestApp,
+    ann: &crate::helpers::TestUser,
+    project: &str,
+    file: &str,
+) -> serde_json::Value {
+    let r = app
+        .post(&format!("/api/v1/projects/ann/{project}/runs"))
+        .bearer(&ann.token)
+        .json(json!({"content": file}))
+        .send()
+        .await;
+    assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_spec"), "{}", r.json);
+    r.json
+}
+
 /// A job that probes what it can reach; each probe prints `LEAK <what>` when it gets through.
 fn prober(data_dir: &str, server_pid: u32) -> String {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
@@ -187,15 +204,9 @@ async fn hostile_files_are_refused_quickly_with_the_limit_they_hit() {
         (matrix, "matrix_runs"),
         (fuel, "template_fuel"),
     ] {
-        let r = app
-            .post("/api/v1/projects/ann/p/runs")
-            .bearer(&ann.token)
-            .json(json!({"content": file}))
-            .send()
-            .await;
-        assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_spec"), "{limit}: {}", r.json);
-        let msg = r.json["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(msg.contains(limit), "{limit}: {}", r.json);
+        let r = refused(&app, &ann, "p", file).await;
+        let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(limit), "{limit}: {r}");
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
     // Past the request body limit (1 MiB, as yaml_bytes): refused before it is read in full.
@@ -254,15 +265,39 @@ async fn a_project_uses_only_the_connections_granted_to_it() {
         .await;
     assert_eq!(ok.status, 201, "{}", ok.json);
     for (project, conn) in [("q", "team-s3"), ("p", "nobodys")] {
-        let r = app
-            .post(&format!("/api/v1/projects/ann/{project}/runs"))
-            .bearer(&ann.token)
-            .json(json!({"content": with(conn)}))
-            .send()
-            .await;
-        assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_spec"), "{project}/{conn}: {}", r.json);
-        let e = &r.json["errors"][0];
-        assert!(e["message"].as_str().unwrap().contains("is not granted to this project"), "{}", r.json);
-        assert!(e["line"].as_u64().unwrap_or(0) >= 1, "located: {}", r.json);
+        let r = refused(&app, &ann, project, &with(conn)).await;
+        let e = &r["errors"][0];
+        assert!(
+            e["message"].as_str().unwrap().contains("is not granted to this project"),
+            "{project}/{conn}: {r}"
+        );
+        assert!(e["line"].as_u64().unwrap_or(0) >= 1, "located: {r}");
     }
+}
+
+#[tokio::test]
+async fn pod_policy_violations_are_located_errors_at_submit() {
+    let app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let file = "kind: component\nrun:\n  kind: job\n  environment:\n    hostNetwork: true\n  container:\n    image: busybox\n    command: [echo]\n    securityContext:\n      privileged: true\n";
+    let r = refused(&app, &ann, "p", file).await;
+    let errors = r["errors"].as_array().unwrap();
+    let located: Vec<(String, u64, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(located.contains(&("run.environment.hostNetwork".into(), 5, "policy_violation")), "{located:?}");
+    assert!(
+        located.contains(&("run.container.securityContext.privileged".into(), 10, "policy_violation")),
+        "{located:?}"
+    );
+    assert!(errors.iter().any(|e| e["message"].as_str().unwrap().contains("pod policy rule `privileged`")));
+    let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
+    assert_eq!(runs.json["total"], 0, "nothing reaches the executor");
 }

@@ -7,4 +7,5 @@ mod executor;
 mod fixture;
 mod kubelet;
 mod placement;
+mod policy;
 mod support;

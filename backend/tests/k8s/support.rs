@@ -73,6 +73,18 @@ impl Api {
         );
         v
     }
+    /// A POST whose refusal is the answer the test wants (admission): the status and body, unchecked.
+    pub async fn try_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("kube-apiserver answers");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
     pub async fn post(&self, path: &str, body: Value) -> Value {
         self.send(reqwest::Method::POST, path, Some(body), false).await
     }

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let out = compile(&Options {
         limits: Default::default(),
+        policy: None,
         files,
         params: vec![("epochs".into(), serde_json::json!("3")), ("lr".into(), serde_json::json!("x"))],
         catalog: Default::default(),

@@ -49,6 +49,8 @@ pub fn inputs_of(text: &str) -> Vec<Field> {
 pub fn check(text: &str, library: &spec::library::Library, params: &[(String, String)]) -> Checked {
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
+        // The server's default pod policy, so a violation shows while typing.
+        policy: Some(spec::policy::Policy::default()),
         files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
         params: params
             .iter()

@@ -51,6 +51,7 @@ pub(crate) fn compile_with(
     );
     spec::compile(&spec::Options {
         limits: crate::compiling::limits(),
+        policy: Some(crate::compiling::policy()),
         files,
         params: params.into_iter().collect(),
         catalog: connections.clone(),
