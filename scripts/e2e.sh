@@ -13,16 +13,20 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break; sleep 0.1; done
 
 # With the test control plane up (scripts/test), a second server runs the Kubernetes executor in its own
-# namespace, as the least-privilege identity of deploy/kubernetes/rbac.yaml, next to one tainted 8-GPU node.
+# namespace, as the least-privilege identity of deploy/kubernetes (role.yaml in its namespace, clusterrole.yaml), next to one tainted 8-GPU node.
 k8s_env=()
 k8s_dir="${MYELIN_K8S_DIR:-}"
 if [ -n "$k8s_dir" ] && [ -f "$k8s_dir/dispatcher.kc" ]; then
   api=$(sed -n 's/.*server: "\(.*\)".*/\1/p' "$k8s_dir/admin.kc")
   kc() { curl -s --cacert "$k8s_dir/ca.crt" -H "Authorization: Bearer admin-tok" "$@" >/dev/null; }
   ns="e2e-$(date +%s)"
-  kc -H "Content-Type: application/yaml" --data-binary @deploy/kubernetes/rbac.yaml "$api/apis/rbac.authorization.k8s.io/v1/clusterroles"
-  kc -H "Content-Type: application/json" "$api/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" -d '{"metadata":{"name":"myelin-executor"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"myelin-executor"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"myelin-dispatcher"}]}'
+  who='"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"myelin-dispatcher"}]'
+  kc -H "Content-Type: application/yaml" --data-binary @deploy/kubernetes/clusterrole.yaml "$api/apis/rbac.authorization.k8s.io/v1/clusterroles"
+  kc -H "Content-Type: application/json" "$api/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" -d '{"metadata":{"name":"myelin-executor-read"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"myelin-executor-read"},'"$who"'}'
   kc -H "Content-Type: application/json" "$api/api/v1/namespaces" -d "{\"metadata\":{\"name\":\"$ns\"}}"
+  kc -H "Content-Type: application/yaml" --data-binary @deploy/kubernetes/role.yaml "$api/apis/rbac.authorization.k8s.io/v1/namespaces/$ns/roles"
+  kc -H "Content-Type: application/json" "$api/apis/rbac.authorization.k8s.io/v1/namespaces/$ns/rolebindings" -d '{"metadata":{"name":"myelin-executor"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"myelin-executor"},'"$who"'}'
+
   gpu='{"cpu":"32","memory":"128Gi","pods":"110","nvidia.com/gpu":"8"}'
   kc -H "Content-Type: application/json" "$api/api/v1/nodes" -d "{\"metadata\":{\"name\":\"$ns-gpu\"},\"spec\":{\"taints\":[{\"key\":\"nvidia.com/gpu\",\"value\":\"present\",\"effect\":\"NoSchedule\"}]},\"status\":{\"capacity\":$gpu,\"allocatable\":$gpu,\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"message\":\"e2e\"}]}}"
   kdata=$(mktemp -d)

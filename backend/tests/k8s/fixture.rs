@@ -1,5 +1,5 @@
 //! A Myelin server (SQLite, the Kubernetes executor with the least-privilege identity of
-//! deploy/kubernetes/rbac.yaml) on its own namespace and fake Nodes: 2 GPU nodes (8 GPUs each, tainted), 2
+//! deploy/kubernetes/role.yaml and clusterrole.yaml) on its own namespace and fake Nodes: 2 GPU nodes (8 GPUs each, tainted), 2
 //! CPU nodes, all run by the kubelet stand-in.
 
 use std::sync::Arc;
@@ -30,18 +30,30 @@ pub struct Fixture {
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
-/// The dispatcher's identity, bound to the ClusterRole Myelin documents.
-pub async fn grant(api: &Api) {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kubernetes/rbac.yaml"))
-            .unwrap();
-    let role = spec::yaml::parse("rbac.yaml", &text).expect("rbac.yaml parses").value;
-    api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", role).await;
+/// The dispatcher's identity, bound as `deploy/kubernetes` documents: the read-only ClusterRole cluster-wide,
+/// the Role in the runs' namespace `ns` only.
+pub async fn grant(api: &Api, ns: &str) {
+    let read = |file: &str| {
+        let path = format!("{}/../deploy/kubernetes/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        spec::yaml::parse(file, &text).expect("the RBAC file parses").value
+    };
+    let subject =
+        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "myelin-dispatcher"}]);
+    api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", read("clusterrole.yaml")).await;
     api.post(
         "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        json!({"metadata": {"name": "myelin-executor-read"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "myelin-executor-read"},
+            "subjects": subject}),
+    )
+    .await;
+    api.post(&format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles"), read("role.yaml")).await;
+    api.post(
+        &format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
         json!({"metadata": {"name": "myelin-executor"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "myelin-executor"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "myelin-dispatcher"}]}),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "myelin-executor"},
+            "subjects": subject}),
     )
     .await;
 }
@@ -87,9 +99,9 @@ impl Fixture {
             .try_init();
         let dir = crate::support::dir()?;
         let api = Api::connect();
-        grant(&api).await;
         let ns = format!("exec-{}", &Uuid::new_v4().simple().to_string()[..10]);
         api.post("/api/v1/namespaces", json!({"metadata": {"name": ns}})).await;
+        grant(&api, &ns).await;
         let kubelet = Kubelet::start(api.clone(), &dir, &ns).await;
         let mut nodes = Vec::new();
         for (suffix, gpus) in [("gpu-1", Some(8)), ("gpu-2", Some(8)), ("cpu-1", None), ("cpu-2", None)] {
