@@ -53,22 +53,22 @@ pub struct ServeArgs {
     #[arg(long, env = "MYELIN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest polyaxonfile (bytes) a request may submit or check.
-    #[arg(long, env = "MYELIN_MAX_YAML_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "MYELIN_MAX_YAML_BYTES", default_value_t = spec::limits::Limits::default().yaml_bytes)]
     pub max_yaml_bytes: usize,
     /// The most values a file may hold once its YAML aliases are expanded.
-    #[arg(long, env = "MYELIN_MAX_YAML_NODES", default_value_t = 200_000)]
+    #[arg(long, env = "MYELIN_MAX_YAML_NODES", default_value_t = spec::limits::Limits::default().yaml_nodes)]
     pub max_yaml_nodes: usize,
     /// The deepest nesting of mappings and sequences in a file.
-    #[arg(long, env = "MYELIN_MAX_YAML_DEPTH", default_value_t = 64)]
+    #[arg(long, env = "MYELIN_MAX_YAML_DEPTH", default_value_t = spec::limits::Limits::default().yaml_depth)]
     pub max_yaml_depth: usize,
     /// The most steps one `{{ template }}` may take.
-    #[arg(long, env = "MYELIN_TEMPLATE_FUEL", default_value_t = 100_000)]
+    #[arg(long, env = "MYELIN_TEMPLATE_FUEL", default_value_t = spec::limits::Limits::default().template_fuel)]
     pub template_fuel: u64,
     /// The most runs a matrix may ask for (every algorithm).
-    #[arg(long, env = "MYELIN_MAX_MATRIX_RUNS", default_value_t = 10_000)]
+    #[arg(long, env = "MYELIN_MAX_MATRIX_RUNS", default_value_t = spec::limits::Limits::default().matrix_runs)]
     pub max_matrix_runs: usize,
     /// How long one compile may take before the request is answered with `limit_exceeded`.
-    #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = 10)]
+    #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = crate::compiling::DEFAULT_BUDGET.as_secs())]
     pub max_compile_seconds: u64,
     /// The pod policy submitted runs must meet: `baseline` (the Kubernetes Pod Security Standard, plus no
     /// `nodeName`, allowed service accounts only, Secrets/ConfigMaps only through granted connections),

@@ -3,6 +3,25 @@ import { test, expect, open, shot, signUp, logIn, session, createProject, unique
 // Accounts: sign-up, tokens, log-out, the site admin's settings. Each journey has users of its own.
 const admin = process.env.MYELIN_E2E_ADMIN;
 
+/// The site admin, signed in, on the Account page (opened by URL, then reloaded: it must hydrate both ways).
+async function adminOnAccount(browser) {
+  const page = await session(browser, 'admin');
+  await logIn(page, admin);
+  await open(page, '/account');
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]');
+  await page.waitForSelector('#site-settings');
+  return page;
+}
+
+/// Opens or closes sign-up from the admin's Account page, and waits until the page shows it saved.
+async function setSignup(page, state) {
+  await open(page, '/account');
+  await page.selectOption('#signup', state);
+  await page.click('#site-settings button[type=submit]');
+  await page.waitForFunction(s => document.querySelector('#signup').value === s, state);
+}
+
 test('anonymous visitors are sent to the login page', async ({ browser }) => {
   const carol = await session(browser, 'carol');
   await open(carol, '/projects');
@@ -29,11 +48,8 @@ test("an API token is created once and listed by prefix", async ({ alice: { page
 
 test('a site admin closes sign-up; others do not get the setting', async ({ browser, alice: { page: alice } }) => {
   expect(admin, 'no site admin: the global setup signs one up');
-  const adminPage = await session(browser, 'admin');
-  await logIn(adminPage, admin);
-  await open(adminPage, '/account');
-  await adminPage.selectOption('#signup', 'closed');
-  await adminPage.click('#site-settings button[type=submit]');
+  const adminPage = await adminOnAccount(browser);
+  await setSignup(adminPage, 'closed');
   try {
     let status = 0;
     for (let i = 0; i < 50 && status !== 403; i++) {
@@ -48,10 +64,7 @@ test('a site admin closes sign-up; others do not get the setting', async ({ brow
     expect(await alice.locator('#site-settings').count() === 0, 'a non-admin must not see site settings');
   } finally {
     // Other journeys sign up their own users.
-    await open(adminPage, '/account');
-    await adminPage.selectOption('#signup', 'open');
-    await adminPage.click('#site-settings button[type=submit]');
-    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'open');
+    await setSignup(adminPage, 'open');
   }
 });
 
@@ -65,13 +78,9 @@ test('log out ends the session', async ({ alice: { page: alice }, project }) => 
 });
 
 test('while sign-up is closed, an invitation link lets one person in, once', async ({ browser }) => {
-  const adminPage = await session(browser, 'admin');
-  await logIn(adminPage, admin);
-  await open(adminPage, '/account');
-  await adminPage.selectOption('#signup', 'closed');
-  await adminPage.click('#site-settings button[type=submit]');
+  const adminPage = await adminOnAccount(browser);
+  await setSignup(adminPage, 'closed');
   try {
-    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'closed');
     await adminPage.fill('#invitation-note', 'for erin');
     await adminPage.click('#create-invitation');
     const link = (await (await adminPage.waitForSelector('#invitation-link code')).textContent()).trim();
@@ -80,6 +89,8 @@ test('while sign-up is closed, an invitation link lets one person in, once', asy
     // The invitee opens the link in a browser of their own.
     const erin = await session(browser, 'erin');
     await erin.goto(link);
+    await erin.waitForSelector('body[data-hydrated]');
+    await erin.reload();
     await erin.waitForSelector('body[data-hydrated]');
     await erin.waitForSelector('#invited');
     await erin.fill('#username', unique('erin'));
@@ -98,10 +109,7 @@ test('while sign-up is closed, an invitation link lets one person in, once', asy
     await adminPage.waitForSelector('#invitations tr[data-state="used"]:has-text("for erin")');
     await shot(adminPage, '07-invitations');
   } finally {
-    await open(adminPage, '/account');
-    await adminPage.selectOption('#signup', 'open');
-    await adminPage.click('#site-settings button[type=submit]');
-    await adminPage.waitForFunction(() => document.querySelector('#signup').value === 'open');
+    await setSignup(adminPage, 'open');
   }
 });
 
@@ -109,9 +117,7 @@ test('a site admin disables an account: its open session ends at once, and it ca
   const { name, page: gina } = await newUser('gina');
   await open(gina, '/projects');
   await gina.waitForSelector(`#nav-user:has-text("${name}")`);
-  const adminPage = await session(browser, 'admin');
-  await logIn(adminPage, admin);
-  await open(adminPage, '/account');
+  const adminPage = await adminOnAccount(browser);
   await adminPage.click(`#users tr[data-user="${name}"] button`);
   await adminPage.waitForSelector(`#users tr[data-user="${name}"][data-disabled="true"]`);
   await open(gina, '/projects');

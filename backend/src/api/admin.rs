@@ -6,18 +6,10 @@ use serde::Deserialize;
 
 use super::extract::Json;
 use crate::auth::CurrentUser;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::services::invitations::{self, Invitation, NewInvitation};
 use crate::services::settings::{self, SiteSettings};
 use crate::state::AppState;
-
-fn require_admin(u: &crate::entities::user::Model) -> Result<()> {
-    if u.is_admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("site administrators only".into()))
-    }
-}
 
 #[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
     responses((status = 200, body = SiteSettings), (status = 403, body = crate::error::ErrorBody)))]
@@ -25,7 +17,7 @@ pub async fn get_settings(
     State(app): State<AppState>,
     CurrentUser(u): CurrentUser,
 ) -> Result<Json<SiteSettings>> {
-    require_admin(&u)?;
+    crate::services::accounts::require_site_admin(&u)?;
     Ok(Json(settings::get(&app.db).await?))
 }
 

@@ -87,32 +87,14 @@ impl Sandbox {
         Sandbox { mode: Mode::Unisolated { why: why.into(), opted_out }, read_only: vec![] }
     }
 
-    /// Finds `bwrap` and proves it can start a sandbox here; otherwise says why.
+    /// Finds `bwrap` and proves it can start a sandbox here (once per process: every app state and test
+    /// asks); otherwise says why.
     pub fn detect(settings: &JobIsolation) -> Sandbox {
+        static PROBED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
         let read_only = settings.read_only.clone();
-        let unisolated = |why: String| Sandbox {
-            read_only: read_only.clone(),
-            ..Sandbox::unisolated(&why, settings.unsafe_local_jobs)
-        };
-        let Some(bwrap) = find_in_path("bwrap") else {
-            return unisolated("bubblewrap (`bwrap`) is not installed".into());
-        };
-        let probe = Sandbox { mode: Mode::Bubblewrap(bwrap.clone()), read_only: vec![] };
-        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("myelin-sandbox-probe-{}-{n}", std::process::id()));
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            return unisolated(format!("cannot make a probe directory {}: {e}", dir.display()));
-        }
-        let out = probe.std_command(&["true".to_string()], &dir).output();
-        let _ = std::fs::remove_dir_all(&dir);
-        match out {
-            Ok(o) if o.status.success() => Sandbox { mode: Mode::Bubblewrap(bwrap), read_only },
-            Ok(o) => unisolated(format!(
-                "bubblewrap cannot start a sandbox here: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Err(e) => unisolated(format!("cannot run {}: {e}", bwrap.display())),
+        match PROBED.get_or_init(probe) {
+            Ok(bwrap) => Sandbox { mode: Mode::Bubblewrap(bwrap.clone()), read_only },
+            Err(why) => Sandbox { read_only, ..Sandbox::unisolated(why, settings.unsafe_local_jobs) },
         }
     }
 
@@ -240,6 +222,25 @@ impl Sandbox {
         cmd.arg("--bind").arg(workdir).arg(JOB_DIR).args(["--chdir", JOB_DIR, "--remount-ro", "/"]);
         cmd.arg("--").arg(program).args(args);
         cmd
+    }
+}
+
+/// Runs `true` in a sandbox: the path of a `bwrap` that works here, or why none does.
+fn probe() -> Result<PathBuf, String> {
+    let bwrap = find_in_path("bwrap").ok_or("bubblewrap (`bwrap`) is not installed")?;
+    let dir = std::env::temp_dir().join(format!("myelin-sandbox-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot make a probe directory {}: {e}", dir.display()))?;
+    let sandbox = Sandbox { mode: Mode::Bubblewrap(bwrap.clone()), read_only: vec![] };
+    let out = sandbox.std_command(&["true".to_string()], &dir).output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match out {
+        Ok(o) if o.status.success() => Ok(bwrap),
+        Ok(o) => Err(format!(
+            "bubblewrap cannot start a sandbox here: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot run {}: {e}", bwrap.display())),
     }
 }
 

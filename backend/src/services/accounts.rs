@@ -29,6 +29,15 @@ pub async fn user_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Site-wide actions (settings, invitations, accounts, the audit log) are site administrators' only.
+pub fn require_site_admin(u: &user::Model) -> Result<()> {
+    if u.is_admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("site administrators only".into()))
+    }
+}
+
 /// The user, unless a site admin disabled the account (then sessions and tokens find no one).
 pub async fn active_user_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>> {
     Ok(user_by_id(db, id).await?.filter(|u| u.disabled_at.is_none()))
@@ -42,9 +51,7 @@ pub async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<UserInfo> {
-    if !admin.is_admin {
-        return Err(Error::Forbidden("site administrators only".into()));
-    }
+    require_site_admin(admin)?;
     let u = user_by_name(db, username).await?.ok_or(Error::NotFound("user"))?;
     if u.id == admin.id {
         return Err(Error::Conflict("you cannot disable your own account".into()));
@@ -68,9 +75,7 @@ pub async fn set_disabled(
 /// Every account, for site admins (at most 1,000, by name).
 pub async fn list_users(db: &DatabaseConnection, admin: &user::Model) -> Result<Vec<UserInfo>> {
     use sea_orm::{QueryOrder, QuerySelect};
-    if !admin.is_admin {
-        return Err(Error::Forbidden("site administrators only".into()));
-    }
+    require_site_admin(admin)?;
     let rows = user::Entity::find().order_by_asc(user::Column::Username).limit(1000).all(db).await?;
     Ok(rows.iter().map(UserInfo::from).collect())
 }

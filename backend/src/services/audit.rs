@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::entities::{audit_event, user};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Who acted: a signed-in user, or (failed log-ins) the name someone tried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +74,7 @@ pub struct AuditQuery {
 }
 
 pub async fn list(db: &DatabaseConnection, admin: &user::Model, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
-    if !admin.is_admin {
-        return Err(Error::Forbidden("site administrators only".into()));
-    }
+    super::accounts::require_site_admin(admin)?;
     let mut find = audit_event::Entity::find().order_by_desc(audit_event::Column::At);
     if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
         find = find.filter(audit_event::Column::Action.eq(a));

@@ -54,21 +54,13 @@ impl From<invitation::Model> for Invitation {
     }
 }
 
-fn require_admin(u: &user::Model) -> Result<()> {
-    if u.is_admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("site administrators only".into()))
-    }
-}
-
 pub async fn create(
     db: &DatabaseConnection,
     admin: &user::Model,
     note: &str,
     valid_hours: Option<u32>,
 ) -> Result<NewInvitation> {
-    require_admin(admin)?;
+    super::accounts::require_site_admin(admin)?;
     let note = crate::domain::bounded_text("note", note.trim(), 200)?;
     let hours = valid_hours.unwrap_or(DEFAULT_HOURS);
     if !(1..=MAX_HOURS).contains(&hours) {
@@ -103,7 +95,7 @@ pub async fn create(
 
 /// The site's invitations, newest first (at most 500).
 pub async fn list(db: &DatabaseConnection, admin: &user::Model) -> Result<Vec<Invitation>> {
-    require_admin(admin)?;
+    super::accounts::require_site_admin(admin)?;
     use sea_orm::QuerySelect;
     let rows =
         invitation::Entity::find().order_by_desc(invitation::Column::CreatedAt).limit(500).all(db).await?;
@@ -111,7 +103,7 @@ pub async fn list(db: &DatabaseConnection, admin: &user::Model) -> Result<Vec<In
 }
 
 pub async fn revoke(db: &DatabaseConnection, admin: &user::Model, id: Uuid) -> Result<()> {
-    require_admin(admin)?;
+    super::accounts::require_site_admin(admin)?;
     let done = invitation::Entity::delete_by_id(id).exec(db).await?;
     if done.rows_affected == 0 {
         return Err(Error::NotFound("invitation"));

@@ -36,9 +36,7 @@ pub async fn set_by(
     admin: &crate::entities::user::Model,
     s: &SiteSettings,
 ) -> Result<SiteSettings> {
-    if !admin.is_admin {
-        return Err(crate::error::Error::Forbidden("site administrators only".into()));
-    }
+    super::accounts::require_site_admin(admin)?;
     let saved = set(db, s).await?;
     let detail = serde_json::json!({"signup_open": saved.signup_open});
     super::audit::record(db, &super::audit::Actor::from(admin), "site.settings", "site", detail, None).await;

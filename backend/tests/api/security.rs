@@ -129,24 +129,17 @@ async fn without_isolation_only_site_admins_run_local_jobs() {
     let app = TestApp::sqlite().await;
     app.state.executor.local().unwrap().set_sandbox(Sandbox::unisolated("bwrap is missing (test)", false));
     let ann = setup(&app).await;
-    let r = app
-        .post("/api/v1/projects/ann/p/runs")
-        .bearer(&ann.token)
-        .json(json!({"content": "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\n"}))
-        .send()
-        .await;
+    let file = "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\n";
+    let submit =
+        || app.post("/api/v1/projects/ann/p/runs").bearer(&ann.token).json(json!({"content": file})).send();
+    let r = submit().await;
     assert_eq!((r.status.as_u16(), r.error()), (403, "forbidden"), "{}", r.json);
     let msg = r.json["message"].as_str().unwrap_or_default();
     assert!(msg.contains("bwrap is missing (test)") && msg.contains("--unsafe-local-jobs"), "{msg}");
     let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
     assert_eq!(runs.json["total"], 0, "nothing is stored");
     app.state.executor.local().unwrap().set_sandbox(Sandbox::unisolated("bwrap is missing (test)", true));
-    let r = app
-        .post("/api/v1/projects/ann/p/runs")
-        .bearer(&ann.token)
-        .json(json!({"content": "kind: component\nrun:\n  kind: job\n  container: {image: x, command: [true]}\n"}))
-        .send()
-        .await;
+    let r = submit().await;
     assert_eq!(r.status, 201, "the operator's opt-out admits everyone: {}", r.json);
 }
 
