@@ -39,8 +39,9 @@ pub async fn save_component(
     content: String,
 ) -> Result<String, AppError> {
     let st = state()?;
-    let me = require_user().await?;
+    // The project first: strangers, signed in or not, learn only that it does not exist.
     let a = access(&owner, &name).await?;
+    let me = require_user().await?;
     let req = backend::services::components::SaveComponent { name: component, content };
     let v = backend::services::components::save(&st.db, &a, &me, &req).await.map_err(err)?;
     Ok(format!("{}:{}", v.name, &v.version[..spec::library::SHORT]))

@@ -188,7 +188,8 @@ pub async fn change_member_role(
 #[server]
 pub async fn remove_member(owner: String, name: String, username: String) -> Result<(), AppError> {
     let st = state()?;
-    let me = require_user().await?;
+    // The project first: strangers, signed in or not, learn only that it does not exist.
     let a = access(&owner, &name).await?;
+    let me = require_user().await?;
     backend::services::members::remove(&st.db, &a, &me, &username).await.map_err(err)
 }

@@ -300,8 +300,9 @@ pub async fn submit_run(
     #[server(default)] force: Option<String>,
 ) -> Result<(), AppError> {
     let st = state()?;
-    let me = require_user().await?;
+    // The project first: strangers, signed in or not, learn only that it does not exist.
     let a = access(&owner, &name).await?;
+    let me = require_user().await?;
     let mut map = serde_json::Map::new();
     for line in params.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (k, v) = line.split_once('=').ok_or_else(|| {
@@ -328,8 +329,9 @@ pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), A
 #[server]
 pub async fn restart_run(owner: String, name: String, uuid: String) -> Result<(), AppError> {
     let st = state()?;
-    let me = require_user().await?;
+    // The project first: strangers, signed in or not, learn only that it does not exist.
     let a = access(&owner, &name).await?;
+    let me = require_user().await?;
     let r = st.restart(&a, &me, parse_uuid(&uuid)?).await.map_err(err)?;
     st.wake.notify_one();
     leptos_axum::redirect(&format!("/{owner}/{name}/runs/{}", r.summary.uuid));

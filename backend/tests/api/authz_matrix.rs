@@ -14,64 +14,74 @@ const JOB: &str =
 
 const DAG: &str = "kind: component\nrun:\n  kind: dag\n  operations: [{name: a, component: {run: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}}}]\n";
 
-const CALLERS: [&str; 6] = ["anonymous", "non-member", "viewer", "member", "admin", "owner"];
+/// "site admin" is the server's first account, a member of none of the projects: site administration gives no
+/// project access.
+const CALLERS: [&str; 7] = ["anonymous", "non-member", "viewer", "member", "admin", "owner", "site admin"];
 
 struct Row {
     method: Method,
     /// `{p}` is a fresh project's `owner/name`; `{target}` a viewer of it; `{token}` a token of the caller.
     path: &'static str,
-    expect: [u16; 6],
+    expect: [u16; 7],
 }
 
 fn rows() -> Vec<Row> {
     let row = |method: Method, path, expect| Row { method, path, expect };
     vec![
-        row(Method::POST, "/api/v1/auth/signup", [201, 201, 201, 201, 201, 201]),
-        row(Method::POST, "/api/v1/auth/login", [200, 200, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/auth/logout", [204, 204, 204, 204, 204, 204]),
-        row(Method::GET, "/api/v1/user", [401, 200, 200, 200, 200, 200]),
-        row(Method::PUT, "/api/v1/user/password", [401, 204, 204, 204, 204, 204]),
-        row(Method::GET, "/api/v1/user/tokens", [401, 200, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/user/tokens", [401, 201, 201, 201, 201, 201]),
-        row(Method::DELETE, "/api/v1/user/tokens/{token}", [401, 204, 204, 204, 204, 204]),
-        row(Method::GET, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
-        row(Method::PUT, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403]),
-        row(Method::GET, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403]),
-        row(Method::POST, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403]),
-        row(Method::DELETE, "/api/v1/admin/invitations/{invitation}", [401, 403, 403, 403, 403, 403]),
-        row(Method::GET, "/api/v1/admin/users", [401, 403, 403, 403, 403, 403]),
-        row(Method::GET, "/api/v1/admin/audit", [401, 403, 403, 403, 403, 403]),
-        row(Method::PATCH, "/api/v1/admin/users/{target}", [401, 403, 403, 403, 403, 403]),
-        row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201]),
-        row(Method::GET, "/api/v1/projects/{p}", [404, 404, 200, 200, 200, 200]),
-        row(Method::PATCH, "/api/v1/projects/{p}", [404, 404, 403, 403, 200, 200]),
-        row(Method::DELETE, "/api/v1/projects/{p}", [404, 404, 403, 403, 403, 204]),
-        row(Method::GET, "/api/v1/projects/{p}/members", [404, 404, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201]),
-        row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200]),
-        row(Method::DELETE, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 204, 204]),
-        row(Method::GET, "/api/v1/projects/{p}/components", [404, 404, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/components", [404, 404, 403, 201, 201, 201]),
-        row(Method::GET, "/api/v1/projects/{p}/components/{component}", [404, 404, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/runs", [404, 404, 403, 201, 201, 201]),
-        row(Method::GET, "/api/v1/projects/{p}/runs", [404, 404, 200, 200, 200, 200]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200]),
-        row(Method::DELETE, "/api/v1/projects/{p}/runs/{done}", [404, 404, 403, 204, 204, 204]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{pipe}/graph", [404, 404, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/auth/signup", [201, 201, 201, 201, 201, 201, 201]),
+        row(Method::POST, "/api/v1/auth/login", [200, 200, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/auth/logout", [204, 204, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/user", [401, 200, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/api/v1/user/password", [401, 204, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/user/tokens", [401, 200, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/user/tokens", [401, 201, 201, 201, 201, 201, 201]),
+        row(Method::DELETE, "/api/v1/user/tokens/{token}", [401, 204, 204, 204, 204, 204, 204]),
+        row(Method::GET, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::PUT, "/api/v1/admin/settings", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::GET, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::POST, "/api/v1/admin/invitations", [401, 403, 403, 403, 403, 403, 201]),
+        row(Method::DELETE, "/api/v1/admin/invitations/{invitation}", [401, 403, 403, 403, 403, 403, 204]),
+        row(Method::GET, "/api/v1/admin/users", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::GET, "/api/v1/admin/audit", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::PATCH, "/api/v1/admin/users/{target}", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200, 200]),
+        row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201, 201]),
+        row(Method::GET, "/api/v1/projects/{p}", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::PATCH, "/api/v1/projects/{p}", [404, 404, 403, 403, 200, 200, 404]),
+        row(Method::DELETE, "/api/v1/projects/{p}", [404, 404, 403, 403, 403, 204, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/members", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201, 404]),
+        row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200, 404]),
+        row(Method::DELETE, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 204, 204, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/components", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/components", [404, 404, 403, 201, 201, 201, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/components/{component}", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/runs", [404, 404, 403, 201, 201, 201, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/runs", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::DELETE, "/api/v1/projects/{p}/runs/{done}", [404, 404, 403, 204, 204, 204, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{pipe}/graph", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200, 404]),
         // A finished run, so the event stream ends.
-        row(Method::GET, "/api/v1/projects/{p}/runs/{done}/events", [404, 404, 200, 200, 200, 200]),
-        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/tracking", [404, 404, 403, 204, 204, 204]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/metrics/{key}", [404, 404, 200, 200, 200, 200]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts", [404, 404, 200, 200, 200, 200]),
-        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts/{path}", [404, 404, 200, 200, 200, 200]),
-        row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{done}/events", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/tracking", [404, 404, 403, 204, 204, 204, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/runs/{run}/metrics/{key}",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifacts", [404, 404, 200, 200, 200, 200, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/runs/{run}/artifacts/{path}",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200, 200]),
         // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs).
-        row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200]),
+        row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200, 200]),
     ]
 }
 
@@ -87,7 +97,7 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("POST", "/api/v1/user/tokens") => Some(json!({"name": "matrix"})),
         ("PUT", "/api/v1/admin/settings") => Some(json!({"signup_open": true})),
         ("POST", "/api/v1/admin/invitations") => Some(json!({"note": "matrix"})),
-        ("PATCH", "/api/v1/admin/users/{target}") => Some(json!({"disabled": true})),
+        ("PATCH", "/api/v1/admin/users/{target}") => Some(json!({"disabled": false})),
         ("POST", "/api/v1/projects") => Some(json!({"name": format!("created-{n}")})),
         ("PATCH", "/api/v1/projects/{p}") => Some(json!({"description": "changed"})),
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
@@ -104,16 +114,23 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
 both_dbs!(every_endpoint_answers_every_caller_as_expected);
 
 async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
-    // The first user is site admin; keep that account out of the matrix. Sign-up is open (it is a row).
-    app.user("siteadmin").await;
+    // The site admin is a member of no project. Sign-up is open (it is a row).
+    let site_admin = app.site_admin("siteadmin").await;
     let open = backend::services::settings::SiteSettings { signup_open: true };
     backend::services::settings::set(&app.db, &open).await.unwrap();
     let owner = app.user("olive").await;
     let others =
         [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
     let target = app.user("target").await;
-    let callers: [Option<&TestUser>; 6] =
-        [None, Some(&others[0]), Some(&others[1]), Some(&others[2]), Some(&others[3]), Some(&owner)];
+    let callers: [Option<&TestUser>; 7] = [
+        None,
+        Some(&others[0]),
+        Some(&others[1]),
+        Some(&others[2]),
+        Some(&others[3]),
+        Some(&owner),
+        Some(&site_admin),
+    ];
 
     let mut failures = Vec::new();
     let mut n = 0;
@@ -156,6 +173,17 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             };
             let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();
+            let invitation = if row.path.contains("{invitation}") {
+                let admin =
+                    backend::services::accounts::user_by_name(&app.db, "siteadmin").await.unwrap().unwrap();
+                backend::services::invitations::create(&app.db, &admin, "matrix", None)
+                    .await
+                    .unwrap()
+                    .invitation
+                    .id
+            } else {
+                uuid::Uuid::nil()
+            };
             let token_id = match caller {
                 Some(c) => {
                     let fresh = app
@@ -173,7 +201,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{p}", &format!("olive/{project}"))
                 .replace("{target}", &target.name)
                 .replace("{token}", &token_id)
-                .replace("{invitation}", &uuid::Uuid::new_v4().to_string())
+                .replace("{invitation}", &invitation.to_string())
                 .replace("{run}", &run.to_string())
                 .replace("{done}", &done.to_string())
                 .replace("{pipe}", &pipe.to_string())

@@ -117,7 +117,16 @@ impl TestApp {
 
     /// A user with an API token.
     pub async fn user(&self, name: &str) -> TestUser {
-        let u = backend::services::accounts::create_user(&self.db, name, PASSWORD, false)
+        self.account(name, false).await
+    }
+
+    /// A site administrator with an API token.
+    pub async fn site_admin(&self, name: &str) -> TestUser {
+        self.account(name, true).await
+    }
+
+    async fn account(&self, name: &str, site_admin: bool) -> TestUser {
+        let u = backend::services::accounts::create_user(&self.db, name, PASSWORD, site_admin)
             .await
             .expect("create user");
         let t = backend::services::tokens::create(&self.db, &u, "test").await.expect("create token");
