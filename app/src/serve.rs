@@ -99,6 +99,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut state = state;
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
+    state.streams.set_per_user(args.max_streams_per_user);
     state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
     let ungranted = state.connections.ungranted();
     if !ungranted.is_empty() {

@@ -139,6 +139,17 @@ impl Artifacts {
         Ok((size, got.into_stream()))
     }
 
+    /// At most the last `max` bytes of the object, and its whole size.
+    pub async fn read_tail(&self, key: &Path, max: u64) -> Result<(u64, Bytes)> {
+        let opts = object_store::GetOptions {
+            range: Some(object_store::GetRange::Suffix(max)),
+            ..Default::default()
+        };
+        let got = self.store.get_opts(key, opts).await.map_err(store_err)?;
+        let size = got.meta.size;
+        Ok((size, got.bytes().await.map_err(store_err)?))
+    }
+
     pub async fn read(&self, key: &Path) -> Result<Bytes> {
         let got = self.store.get(key).await.map_err(store_err)?;
         got.bytes().await.map_err(store_err)

@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// How long one compile may take before the request is answered with `limit_exceeded`.
     #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = crate::compiling::DEFAULT_BUDGET.as_secs())]
     pub max_compile_seconds: u64,
+    /// Event streams (live logs, run status) one account may hold open at once.
+    #[arg(long, env = "MYELIN_MAX_STREAMS_PER_USER", default_value_t = crate::auth::limit::STREAMS_PER_USER)]
+    pub max_streams_per_user: usize,
     /// The pod policy submitted runs must meet: `baseline` (the Kubernetes Pod Security Standard, plus no
     /// `nodeName`, allowed service accounts only, Secrets/ConfigMaps only through granted connections),
     /// `restricted`, or `privileged` (no checks).

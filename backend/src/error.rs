@@ -38,6 +38,9 @@ pub enum Error {
     /// A request would cause more work than the server allows (the message names the limit).
     #[error("{0}")]
     LimitExceeded(String),
+    /// The caller holds as many of something (open streams) as one caller may.
+    #[error("{0}")]
+    TooMany(String),
     /// DNS rebinding defence: the request named a host this server does not answer to.
     #[error("this server does not answer to host {0:?}: the operator can add it with --allowed-hosts or --public-url")]
     HostNotAllowed(String),
@@ -79,6 +82,7 @@ impl Error {
             Error::SignupClosed => "signup_closed",
             Error::HostNotAllowed(_) => "host_not_allowed",
             Error::LimitExceeded(_) => "limit_exceeded",
+            Error::TooMany(_) => "too_many_requests",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::InvalidSpec(_) => "invalid_spec",
@@ -101,6 +105,7 @@ impl Error {
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::HostNotAllowed(_) => StatusCode::MISDIRECTED_REQUEST,
             Error::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::artifacts::Artifacts;
-use crate::auth::limit::LoginLimiter;
+use crate::auth::limit::{LoginLimiter, StreamLimit};
 use crate::auth::web::WebPolicy;
 use crate::executor::{Executor, LocalExecutor};
 
@@ -15,6 +15,8 @@ use crate::executor::{Executor, LocalExecutor};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub limiter: Arc<LoginLimiter>,
+    /// Open event streams per user (`--max-streams-per-user`).
+    pub streams: Arc<StreamLimit>,
     /// How users and jobs reach this server (links in invitations, the tracking URI).
     pub public_url: Arc<str>,
     /// Allowed hosts, trusted proxies, `Secure` cookies (`auth::web`).
@@ -48,6 +50,7 @@ impl AppState {
         Self {
             db,
             limiter: Arc::new(LoginLimiter::default()),
+            streams: Arc::new(StreamLimit::default()),
             public_url: public,
             web,
             executor,

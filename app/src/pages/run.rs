@@ -236,8 +236,14 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let stored = stored.await.unwrap_or_default();
+                    let crate::server::runs::LogView { text: stored, skipped } = stored.await.unwrap_or_default();
+                    let skipped = (skipped > 0).then(|| view! {
+                        <p class="muted" id="logs-skipped">
+                            "The last MiB of the log; " {crate::server::tracking::human_size(skipped)} " before it are in the download."
+                        </p>
+                    });
                     view! {
+                        {skipped}
                         <pre class="logs" id="logs">
                             {move || {
                                 let lines = live.get();

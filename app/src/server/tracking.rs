@@ -82,8 +82,8 @@ pub async fn run_files(
         .collect())
 }
 
-#[cfg(feature = "ssr")]
-fn human_size(n: u64) -> String {
+/// `1.5 MiB`: a size as people read it (server and browser).
+pub fn human_size(n: u64) -> String {
     match n {
         n if n < 1024 => format!("{n} B"),
         n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::extract::{Json, Path, Query};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
+use crate::executor::logs::TAIL_BYTES;
 use crate::services::projects;
 use crate::services::runs::{self, RunDetail, RunPage, RunQuery, Submission};
 use crate::state::AppState;
@@ -139,13 +140,14 @@ pub async fn get_run_logs(
     Path((owner, name, id)): RunPath,
 ) -> Result<impl IntoResponse> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
-    let text = app.executor.log_text(r.project_id, runs::cache::source_of(&r)).await;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+    // Streamed from the spool or the artifact store: a log of any size costs a buffer, not its size.
+    let bytes = app.executor.logs().stream(r.project_id, runs::cache::source_of(&r)).await;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], axum::body::Body::from_stream(bytes)))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream", tag = "runs",
     params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
-    responses((status = 200, description = "Server-sent events: one `log` event per line (what is stored, then live lines), then `end`", body = String, content_type = "text/event-stream"),
+    responses((status = 200, description = "Server-sent events: one `log` event per line (the last MiB of what is stored, after a `skipped` event with the bytes left out when there is more; then live lines), then `end`", body = String, content_type = "text/event-stream"),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn stream_run_logs(
     State(app): State<AppState>,
@@ -153,12 +155,17 @@ pub async fn stream_run_logs(
     Path((owner, name, id)): RunPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
+    let permit = app.streams.open(stream_owner(&u, id))?;
     // Subscribe before reading the file, so no line falls between the two.
     let live = app.executor.subscribe(id);
-    let stored = app.executor.log_text(r.project_id, runs::cache::source_of(&r)).await;
-    let last = stored.lines().last().map(str::to_string).unwrap_or_default();
-    let stored: Vec<String> = stored.lines().map(str::to_string).collect();
-    let head = stream::iter(stored).map(|l| Ok(Event::default().event("log").data(l)));
+    let stored = app.executor.logs().tail(r.project_id, runs::cache::source_of(&r), TAIL_BYTES).await;
+    let last = stored.text.lines().last().map(str::to_string).unwrap_or_default();
+    // A long log replays its last MiB, after a `skipped` event with the bytes left out (the download has all).
+    let skipped =
+        (stored.skipped > 0).then(|| Ok(Event::default().event("skipped").data(stored.skipped.to_string())));
+    let lines: Vec<String> = stored.text.lines().map(str::to_string).collect();
+    let head =
+        stream::iter(skipped).chain(stream::iter(lines).map(|l| Ok(Event::default().event("log").data(l))));
     let tail = match live {
         Some(rx) => tokio_stream::wrappers::BroadcastStream::new(rx)
             .filter_map(move |m| {
@@ -169,7 +176,10 @@ pub async fn stream_run_logs(
             .boxed(),
         None => stream::empty().boxed(),
     };
-    let end = stream::once(async { Ok(Event::default().event("end").data("end")) });
+    let end = stream::once(async move {
+        drop(permit);
+        Ok(Event::default().event("end").data("end"))
+    });
     Ok(Sse::new(head.chain(tail).chain(end)).keep_alive(KeepAlive::default()))
 }
 
@@ -183,6 +193,7 @@ pub async fn stream_run_events(
     Path((owner, name, id)): RunPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let (a, _) = run_of(&app, &u, &owner, &name, id).await?;
+    let permit = std::sync::Arc::new(app.streams.open(stream_owner(&u, id))?);
     let db = app.db.clone();
     let started = std::time::Instant::now();
     enum Phase {
@@ -191,7 +202,7 @@ pub async fn stream_run_events(
         Finished,
     }
     let events = stream::unfold(Phase::Watching(None), move |phase| {
-        let (db, a) = (db.clone(), a.clone());
+        let (db, a, _permit) = (db.clone(), a.clone(), permit.clone());
         async move {
             let last = match phase {
                 Phase::Finished => return None,
@@ -222,4 +233,9 @@ pub async fn stream_run_events(
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Whose quota an event stream counts against: the signed-in user, or (a run token) the run.
+fn stream_owner(u: &Option<crate::entities::user::Model>, run: Uuid) -> Uuid {
+    u.as_ref().map_or(run, |u| u.id)
 }

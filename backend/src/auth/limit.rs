@@ -3,10 +3,11 @@
 //! their address locks only that address out of it, never its owner elsewhere. Memory stays bounded: keys are
 //! capped in size, quiet keys are dropped, and an address past its quota adds no account keys.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 
@@ -98,8 +99,86 @@ impl Default for LoginLimiter {
     }
 }
 
+/// Open event streams (live logs, run events) per user: each holds a connection and a task for up to an hour,
+/// so one user's tabs or scripts cannot pin the server's. A stream holds its `StreamPermit` until it ends.
+pub struct StreamLimit {
+    per_user: AtomicUsize,
+    open: Arc<Mutex<HashMap<uuid::Uuid, usize>>>,
+}
+
+/// The default of `--max-streams-per-user`.
+pub const STREAMS_PER_USER: usize = 32;
+
+impl Default for StreamLimit {
+    fn default() -> Self {
+        StreamLimit::new(STREAMS_PER_USER)
+    }
+}
+
+impl StreamLimit {
+    pub fn new(per_user: usize) -> Self {
+        StreamLimit { per_user: AtomicUsize::new(per_user.max(1)), open: Arc::default() }
+    }
+
+    /// Changes the limit (the server at start; tests). Streams open past a lowered limit run to their end.
+    pub fn set_per_user(&self, n: usize) {
+        self.per_user.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// A permit for one more stream of `user`, or `TooMany` naming the limit.
+    pub fn open(&self, user: uuid::Uuid) -> crate::error::Result<StreamPermit> {
+        let mut open = self.open.lock().expect("lock");
+        let n = open.entry(user).or_default();
+        let max = self.per_user.load(Ordering::Relaxed);
+        if *n >= max {
+            return Err(crate::error::Error::TooMany(format!(
+                "{max} event streams are open for this account (--max-streams-per-user); close a tab or wait for one to end"
+            )));
+        }
+        *n += 1;
+        Ok(StreamPermit { user, open: self.open.clone() })
+    }
+
+    /// Streams open now for `user`.
+    pub fn count(&self, user: uuid::Uuid) -> usize {
+        self.open.lock().expect("lock").get(&user).copied().unwrap_or(0)
+    }
+}
+
+/// One open stream; dropping it (the client went away, the stream ended) frees its place.
+pub struct StreamPermit {
+    user: uuid::Uuid,
+    open: Arc<Mutex<HashMap<uuid::Uuid, usize>>>,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().expect("lock");
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn streams_past_the_limit_are_refused_until_one_ends() {
+        let l = super::StreamLimit::new(2);
+        let (alice, bob) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let first = l.open(alice).unwrap();
+        let _second = l.open(alice).unwrap();
+        let refused = l.open(alice).err().expect("a third stream is refused");
+        assert_eq!(refused.code(), "too_many_requests");
+        assert!(l.open(bob).is_ok(), "another account is not affected");
+        drop(first);
+        assert_eq!(l.count(alice), 1);
+        assert!(l.open(alice).is_ok(), "a place is free again");
+    }
+
     #[test]
     fn a_stranger_locks_only_their_own_address_out_of_an_account() {
         let l = super::LoginLimiter::new(3, 100);

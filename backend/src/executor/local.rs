@@ -76,8 +76,8 @@ impl LocalExecutor {
     }
 
     /// The run's log lines (`<time> <stream> <text>`): the spool while it runs, the artifact store after.
-    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
-        self.logs.text(project, run).await
+    pub fn logs(&self) -> &super::logs::LogSpool {
+        &self.logs
     }
 
     /// A run's work directory (its current directory while it runs).

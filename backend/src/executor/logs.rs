@@ -28,18 +28,40 @@ impl LogSpool {
         self.dir.join(format!("{run}.log"))
     }
 
-    /// The spool while the run runs, the artifact store after.
-    pub async fn text(&self, project: Uuid, run: Uuid) -> String {
-        match tokio::fs::read_to_string(self.path(run)).await {
-            Ok(text) => text,
+    /// The end of the log, at most `max` bytes of whole lines: the spool while the run runs, the artifact store
+    /// after. Never reads more than `max` bytes, however long the log.
+    pub async fn tail(&self, project: Uuid, run: Uuid, max: u64) -> LogTail {
+        let (size, bytes) = match self.spool_tail(run, max).await {
+            Ok(got) => got,
             Err(_) => {
                 let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
-                self.artifacts
-                    .read(&key)
-                    .await
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default()
+                self.artifacts.read_tail(&key, max).await.unwrap_or_default()
             }
+        };
+        LogTail::of(size, &bytes)
+    }
+
+    async fn spool_tail(&self, run: Uuid, max: u64) -> std::io::Result<(u64, bytes::Bytes)> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut f = tokio::fs::File::open(self.path(run)).await?;
+        let size = f.metadata().await?.len();
+        let from = size.saturating_sub(max);
+        f.seek(std::io::SeekFrom::Start(from)).await?;
+        let mut buf = Vec::with_capacity((size - from) as usize);
+        f.take(max).read_to_end(&mut buf).await?;
+        Ok((size, buf.into()))
+    }
+
+    /// The whole log as a stream of bytes (the download): never held in memory.
+    pub async fn stream(&self, project: Uuid, run: Uuid) -> ByteStream {
+        use futures_util::{StreamExt, TryStreamExt};
+        if let Ok(f) = tokio::fs::File::open(self.path(run)).await {
+            return tokio_util::io::ReaderStream::new(f).boxed();
+        }
+        let key = Artifacts::run_key(project, run, LOG_KEY).expect("constant key");
+        match self.artifacts.get(&key).await {
+            Ok((_, s)) => s.map_err(std::io::Error::other).boxed(),
+            Err(_) => futures_util::stream::empty().boxed(),
         }
     }
 
@@ -58,6 +80,33 @@ impl LogSpool {
 }
 
 pub(super) type Stream = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+/// A log's bytes, streamed.
+pub type ByteStream = futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// The last part of a log: whole lines only, and how many bytes come before them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogTail {
+    pub text: String,
+    /// Bytes of the log before `text` (0: `text` is the whole log).
+    pub skipped: u64,
+}
+
+impl LogTail {
+    /// From the last bytes of a log of `size` bytes: a cut first line is dropped.
+    pub fn of(size: u64, bytes: &[u8]) -> LogTail {
+        let mut skipped = size.saturating_sub(bytes.len() as u64);
+        let mut start = 0;
+        if skipped > 0 {
+            start = bytes.iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| i + 1);
+            skipped += start as u64;
+        }
+        LogTail { text: String::from_utf8_lossy(&bytes[start..]).into_owned(), skipped }
+    }
+}
+
+/// What a page or a live stream shows of a log at first: its last MiB.
+pub const TAIL_BYTES: u64 = 1024 * 1024;
 
 /// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers.
 pub(super) async fn pump(
@@ -139,5 +188,21 @@ pub(super) async fn append(path: &std::path::Path, line: &str) {
     }
     if let Ok(mut f) = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
         let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogTail;
+
+    #[test]
+    fn a_tail_starts_at_a_whole_line_and_counts_what_it_skipped() {
+        let whole = LogTail::of(6, b"a\nbb\nc");
+        assert_eq!(whole, LogTail { text: "a\nbb\nc".into(), skipped: 0 });
+        // The last 5 bytes of "a\nbb\nc\n" (8 bytes) start inside "bb": that line is dropped.
+        let cut = LogTail::of(8, b"b\nc\n");
+        assert_eq!(cut, LogTail { text: "c\n".into(), skipped: 6 });
+        let no_newline = LogTail::of(100, b"xyz");
+        assert_eq!(no_newline, LogTail { text: String::new(), skipped: 100 });
     }
 }

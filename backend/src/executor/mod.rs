@@ -100,10 +100,11 @@ impl Executor {
         }
     }
 
-    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
+    /// Where runs' logs are (the spool while they run, the artifact store after).
+    pub fn logs(&self) -> &logs::LogSpool {
         match self {
-            Executor::Local(l) => l.log_text(project, run).await,
-            Executor::Kubernetes(k) => k.log_text(project, run).await,
+            Executor::Local(l) => l.logs(),
+            Executor::Kubernetes(k) => k.logs(),
         }
     }
 

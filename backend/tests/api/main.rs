@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod authz_matrix;
 mod authz_mlflow;
+mod bounds;
 mod components;
 mod openapi;
 mod pipelines;

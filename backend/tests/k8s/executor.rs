@@ -55,7 +55,7 @@ async fn a_job_runs_to_success_with_its_secret_logs_node_and_digest() {
     // The container log came through the API server from the node's kubelet, and is stored like a local run's.
     let spool = fx.data.join(format!("spool/{id}.log"));
     fx.until("the log is archived", || async { !spool.exists() }).await;
-    let log = fx.state.executor.log_text(fx.access.project.id, id).await;
+    let log = fx.state.executor.logs().tail(fx.access.project.id, id, 1 << 20).await.text;
     assert!(log.contains("stdout hello from run-"), "{log}");
     assert!(log.contains("stdout step=1 loss=0.5"), "{log}");
     assert!(log.contains("stdout done"), "followed to the end: {log}");

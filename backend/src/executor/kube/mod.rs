@@ -141,8 +141,8 @@ impl KubeExecutor {
         self.tasks.lock().expect("lock").drain(..).for_each(|t| t.abort());
     }
 
-    pub async fn log_text(&self, project: Uuid, run: Uuid) -> String {
-        self.logs.text(project, run).await
+    pub fn logs(&self) -> &crate::executor::logs::LogSpool {
+        &self.logs
     }
 
     pub fn subscribe(&self, run: Uuid) -> Option<broadcast::Receiver<String>> {
