@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::runs::{logs, setup, submit, wait_for};
+use crate::tracking::{hex, project, queued_run};
 
 fn job(command: &str) -> String {
     format!(
@@ -115,4 +116,72 @@ async fn open_event_streams_per_user_are_capped_and_freed_when_they_end() {
 
 async fn uuid_of(app: &TestApp, name: &str) -> uuid::Uuid {
     backend::services::accounts::user_by_name(&app.db, name).await.unwrap().unwrap().id
+}
+
+crate::both_dbs!(history_pages_cover_every_point_once_whatever_the_logging_order);
+
+/// 6,000 points logged in shuffled batches, with repeated steps and exact duplicates, read back in pages of 777:
+/// the pages join into the sorted history, each point once.
+async fn history_pages_cover_every_point_once_whatever_the_logging_order(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (id, _) = queued_run(&app, &ann).await;
+    let mut logged: Vec<(i64, i64, f64)> = Vec::new();
+    for batch in 0..60i64 {
+        // Batches go backwards and forwards in steps; every 10th point repeats the one before it exactly.
+        let base = if batch % 2 == 0 { batch * 50 } else { 6_000 - batch * 50 };
+        let metrics: Vec<serde_json::Value> = (0..100i64)
+            .map(|i| {
+                let (step, ts, v) = if i % 10 == 9 {
+                    logged.last().copied().unwrap()
+                } else {
+                    (base + i / 2, 1_000 + i % 3, (batch * 100 + i) as f64)
+                };
+                logged.push((step, ts, v));
+                json!({"key": "loss", "value": v, "timestamp": ts, "step": step})
+            })
+            .collect();
+        let body = json!({"run_id": hex(&id), "metrics": metrics});
+        let r = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&ann.token).json(body).send().await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    logged.sort_by(|a, b| (a.0, a.1, a.2.to_bits()).cmp(&(b.0, b.1, b.2.to_bits())));
+
+    let mut got: Vec<(i64, i64, f64)> = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = format!(
+            "/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=loss&max_results=777",
+            hex(&id)
+        );
+        if let Some(t) = &token {
+            url.push_str(&format!("&page_token={t}"));
+        }
+        let r = app.get(&url).bearer(&ann.token).send().await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let page = r.json["metrics"].as_array().unwrap();
+        assert!(page.len() <= 777);
+        got.extend(page.iter().map(|m| {
+            (m["step"].as_i64().unwrap(), m["timestamp"].as_i64().unwrap(), m["value"].as_f64().unwrap())
+        }));
+        pages += 1;
+        match r.json["next_page_token"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+        assert!(pages < 20, "paging does not end");
+    }
+    assert_eq!(pages, 8, "6,000 points in pages of 777");
+    assert_eq!(got, logged, "the pages join into the whole sorted history");
+
+    let bad =
+        format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=loss&page_token=25000", hex(&id));
+    let r = app.get(&bad).bearer(&ann.token).send().await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE")),
+        "{}",
+        r.json
+    );
 }

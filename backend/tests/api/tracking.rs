@@ -57,7 +57,7 @@ pub(crate) async fn project(app: &TestApp, u: &TestUser, name: &str) -> Value {
     r.json
 }
 
-fn hex(id: &str) -> String {
+pub(crate) fn hex(id: &str) -> String {
     id.replace('-', "")
 }
 

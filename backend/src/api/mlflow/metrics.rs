@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::runs::RunReq;
 use super::{wire, MResult, Msg, Principal};
 use crate::error::Error;
-use crate::services::tracking::history;
+use crate::services::tracking::{history, pages};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -29,15 +29,14 @@ pub async fn get_history(
     Msg(req): Msg<HistoryReq>,
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, false).await?;
-    let all = history::history(&app.db, r.id, &req.metric_key).await?;
-    let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let after = req.page_token.as_deref().filter(|t| !t.is_empty()).map(pages::Cursor::parse).transpose()?;
     // MLflow's own page: 25,000 points (`_MAX_RESULTS_GET_METRIC_HISTORY`); clients follow `next_page_token`.
     let limit = req.max_results.unwrap_or(25_000).clamp(1, 25_000) as usize;
-    let page: Vec<wire::Metric> =
-        all.iter().skip(offset).take(limit).map(|s| wire::Metric::of(&req.metric_key, s, None)).collect();
+    let (page, next) = pages::history_page(&app.db, r.id, &req.metric_key, after, limit).await?;
+    let page: Vec<wire::Metric> = page.iter().map(|s| wire::Metric::of(&req.metric_key, s, None)).collect();
     let mut out = json!({"metrics": page});
-    if all.len() > offset.saturating_add(limit) {
-        out["next_page_token"] = json!((offset + limit).to_string());
+    if let Some(next) = next {
+        out["next_page_token"] = json!(next.token());
     }
     Ok(Json(out))
 }

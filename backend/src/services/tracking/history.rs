@@ -1,4 +1,4 @@
-//! Reading metric histories: exact (MLflow's get-history), sampled at step intervals (MLflow's bulk-interval),
+//! Reading metric histories (MLflow's paged get-history is `pages`): sampled at step intervals (MLflow's bulk-interval),
 //! and downsampled for charts (min/max buckets, which keep every spike; first and last points always kept).
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -59,11 +59,6 @@ async fn load(db: &DatabaseConnection, runs: &[Uuid], key: &str) -> Result<Vec<(
         v.sort_by_key(|s| (s.step, s.timestamp));
     }
     Ok(out)
-}
-
-/// The exact history of one run's metric.
-pub async fn history(db: &DatabaseConnection, run: Uuid, key: &str) -> Result<Vec<Sample>> {
-    Ok(load(db, &[run], key).await?.pop().map(|(_, v)| v).unwrap_or_default())
 }
 
 /// Chart-ready series of `key` for several runs, each at most `max_points` long.
