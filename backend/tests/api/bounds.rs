@@ -145,7 +145,7 @@ async fn history_pages_cover_every_point_once_whatever_the_logging_order(app: Te
         let r = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&ann.token).json(body).send().await;
         assert_eq!(r.status, 200, "{}", r.json);
     }
-    logged.sort_by(|a, b| (a.0, a.1, a.2.to_bits()).cmp(&(b.0, b.1, b.2.to_bits())));
+    logged.sort_by_key(|a| (a.0, a.1, a.2.to_bits()));
 
     let mut got: Vec<(i64, i64, f64)> = Vec::new();
     let mut token: Option<String> = None;
