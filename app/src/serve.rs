@@ -100,6 +100,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut state = state;
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.streams.set_per_user(args.max_streams_per_user);
+    state.artifacts.set_quota(backend::artifacts::Quota {
+        bytes: args.artifact_quota_bytes,
+        files: args.artifact_quota_files,
+    });
     state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
     let ungranted = state.connections.ungranted();
     if !ungranted.is_empty() {

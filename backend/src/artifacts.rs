@@ -15,11 +15,30 @@ use crate::error::{Error, Result};
 /// Files larger than this are refused (`413`) unless configured otherwise.
 pub const DEFAULT_MAX_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
+/// What one project's runs may keep in the store (their uploaded artifacts; logs are the server's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub bytes: u64,
+    pub files: u64,
+}
+
+/// `--artifact-quota-bytes` and `--artifact-quota-files` unless set.
+pub const DEFAULT_QUOTA: Quota = Quota { bytes: 100 * 1024 * 1024 * 1024, files: 1_000_000 };
+
+/// Bytes and files of stored artifacts (a quota's usage, or what a delete freed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub files: u64,
+}
+
 pub struct Artifacts {
     store: Arc<dyn ObjectStore>,
     /// Where the store is, for the UI and logs (never carries credentials).
     pub location: String,
     pub max_upload: u64,
+    /// Each project's quota (`quota()`; the server sets it at start).
+    quota: [std::sync::atomic::AtomicU64; 2],
 }
 
 /// One entry of a directory listing.
@@ -31,7 +50,24 @@ pub struct Entry {
     pub size: Option<u64>,
 }
 
+fn quota_cells(q: Quota) -> [std::sync::atomic::AtomicU64; 2] {
+    [q.bytes.into(), q.files.into()]
+}
+
 impl Artifacts {
+    /// What each project's runs may keep here.
+    pub fn quota(&self) -> Quota {
+        use std::sync::atomic::Ordering::Relaxed;
+        Quota { bytes: self.quota[0].load(Relaxed), files: self.quota[1].load(Relaxed) }
+    }
+
+    /// Sets each project's quota (the server at start; tests).
+    pub fn set_quota(&self, q: Quota) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.quota[0].store(q.bytes, Relaxed);
+        self.quota[1].store(q.files, Relaxed);
+    }
+
     /// `file:///abs/dir`, `s3://bucket[/prefix]`, or nothing for `<data dir>/artifacts`.
     pub fn open(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
         let bad = |e: object_store::Error| Error::Internal(format!("artifact store: {e}"));
@@ -75,7 +111,12 @@ impl Artifacts {
             "" => s3,
             p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
         };
-        Ok(Self { store, location: url.to_string(), max_upload: DEFAULT_MAX_UPLOAD })
+        Ok(Self {
+            store,
+            location: url.to_string(),
+            max_upload: DEFAULT_MAX_UPLOAD,
+            quota: quota_cells(DEFAULT_QUOTA),
+        })
     }
 
     fn local(dir: &std::path::Path) -> Result<Self> {
@@ -86,6 +127,7 @@ impl Artifacts {
             store: Arc::new(fs.with_automatic_cleanup(true)),
             location: format!("file://{}", dir.display()),
             max_upload: DEFAULT_MAX_UPLOAD,
+            quota: quota_cells(DEFAULT_QUOTA),
         })
     }
 
@@ -101,7 +143,16 @@ impl Artifacts {
     }
 
     /// Streams a body into the store; over `max_upload` bytes the upload is aborted and nothing is kept.
-    pub async fn put_stream<S, E>(&self, key: &Path, mut body: S) -> Result<u64>
+    pub async fn put_stream<S, E>(&self, key: &Path, body: S) -> Result<u64>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        self.put_stream_within(key, body, self.max_upload).await
+    }
+
+    /// As `put_stream`, aborted (`PayloadTooLarge`, nothing kept) past `max` bytes.
+    pub async fn put_stream_within<S, E>(&self, key: &Path, mut body: S, max: u64) -> Result<u64>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -118,7 +169,7 @@ impl Artifacts {
                 }
             };
             total += chunk.len() as u64;
-            if total > self.max_upload {
+            if total > max {
                 w.abort().await.ok();
                 return Err(Error::PayloadTooLarge);
             }
@@ -200,9 +251,27 @@ impl Artifacts {
         Ok(out)
     }
 
-    /// Removes everything a run stored (its logs and artifacts).
-    pub async fn delete_run(&self, project: Uuid, run: Uuid) -> Result<()> {
-        self.delete_prefix(Path::from(format!("{project}/{run}"))).await
+    /// The size of a stored object, `None` when there is none.
+    pub async fn size_of(&self, key: &Path) -> Result<Option<u64>> {
+        match self.store.head(key).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    /// Removes everything a run stored (its logs and artifacts); what its artifacts took (for the quota).
+    pub async fn delete_run(&self, project: Uuid, run: Uuid) -> Result<Usage> {
+        let artifacts = Path::from(format!("{project}/{run}/artifacts"));
+        let mut freed = Usage::default();
+        let mut listed = self.store.list(Some(&artifacts));
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(store_err)?;
+            freed.bytes += meta.size;
+            freed.files += 1;
+        }
+        self.delete_prefix(Path::from(format!("{project}/{run}"))).await?;
+        Ok(freed)
     }
 
     /// Removes everything a project's runs stored.

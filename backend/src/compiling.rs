@@ -18,9 +18,19 @@ pub fn configure_policy(p: spec::policy::Policy) {
     let _ = POLICY.set(p);
 }
 
-/// The pod policy runs are compiled against (default: baseline, no service accounts).
+/// The server's pod policy (default: baseline, no service accounts).
 pub fn policy() -> spec::policy::Policy {
     POLICY.get().cloned().unwrap_or_default()
+}
+
+/// The pod policy a project's runs are compiled against: the profile a site admin set for the project, else
+/// the server's; the allowed service accounts are the server's.
+pub fn policy_for(project: &crate::entities::project::Model) -> spec::policy::Policy {
+    let mut p = policy();
+    if let Some(profile) = project.pod_policy.as_deref().and_then(spec::policy::Profile::parse) {
+        p.profile = profile;
+    }
+    p
 }
 static SLOTS: OnceLock<Semaphore> = OnceLock::new();
 

@@ -70,6 +70,12 @@ pub struct ServeArgs {
     /// How long one compile may take before the request is answered with `limit_exceeded`.
     #[arg(long, env = "MYELIN_MAX_COMPILE_SECONDS", default_value_t = crate::compiling::DEFAULT_BUDGET.as_secs())]
     pub max_compile_seconds: u64,
+    /// Bytes of artifacts each project's runs may keep (uploads past it are refused).
+    #[arg(long, env = "MYELIN_ARTIFACT_QUOTA_BYTES", default_value_t = crate::artifacts::DEFAULT_QUOTA.bytes)]
+    pub artifact_quota_bytes: u64,
+    /// Artifact files each project's runs may keep.
+    #[arg(long, env = "MYELIN_ARTIFACT_QUOTA_FILES", default_value_t = crate::artifacts::DEFAULT_QUOTA.files)]
+    pub artifact_quota_files: u64,
     /// Event streams (live logs, run status) one account may hold open at once.
     #[arg(long, env = "MYELIN_MAX_STREAMS_PER_USER", default_value_t = crate::auth::limit::STREAMS_PER_USER)]
     pub max_streams_per_user: usize,

@@ -12,6 +12,7 @@ mod m0007_components;
 mod m0008_invitations;
 mod m0009_disable_and_expiry;
 mod m0010_audit;
+mod m0011_project_limits;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_invitations::Migration),
             Box::new(m0009_disable_and_expiry::Migration),
             Box::new(m0010_audit::Migration),
+            Box::new(m0011_project_limits::Migration),
         ]
     }
 }

@@ -20,6 +20,25 @@ pub enum Profile {
     Restricted,
 }
 
+impl Profile {
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "privileged" => Some(Profile::Privileged),
+            "baseline" => Some(Profile::Baseline),
+            "restricted" => Some(Profile::Restricted),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Privileged => "privileged",
+            Profile::Baseline => "baseline",
+            Profile::Restricted => "restricted",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub profile: Profile,

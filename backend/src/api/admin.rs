@@ -4,10 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use super::extract::ClientIp;
 use super::extract::Json;
 use crate::auth::CurrentUser;
 use crate::error::Result;
 use crate::services::invitations::{self, Invitation, NewInvitation};
+use crate::services::project_limits::{self, PodPolicyChange, ProjectLimits};
 use crate::services::settings::{self, SiteSettings};
 use crate::state::AppState;
 
@@ -99,6 +101,34 @@ pub async fn change_user(
     Json(c): Json<UserChange>,
 ) -> Result<Json<crate::services::accounts::UserInfo>> {
     Ok(Json(crate::services::accounts::set_disabled(&app.db, &u, &username, c.disabled).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/projects/{owner}/{name}", tag = "admin",
+    params(("owner" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = ProjectLimits), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn project_limits(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path((owner, name)): Path<(String, String)>,
+) -> Result<Json<ProjectLimits>> {
+    Ok(Json(project_limits::get(&app.db, &u, &owner, &name, app.artifacts.quota()).await?))
+}
+
+/// A project's pod policy, looser or tighter than the server's (audited as `project.pod_policy`).
+#[utoipa::path(put, path = "/api/v1/admin/projects/{owner}/{name}/pod-policy", tag = "admin", request_body = PodPolicyChange,
+    params(("owner" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = ProjectLimits), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn set_pod_policy(
+    State(app): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    ClientIp(ip): ClientIp,
+    Path((owner, name)): Path<(String, String)>,
+    Json(c): Json<PodPolicyChange>,
+) -> Result<Json<ProjectLimits>> {
+    let quota = app.artifacts.quota();
+    Ok(Json(project_limits::set_pod_policy(&app.db, &u, &owner, &name, &c, quota, ip).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(crate::services::audit::AuditQuery),

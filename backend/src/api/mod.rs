@@ -45,6 +45,8 @@ where
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::change_user))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::project_limits))
+        .routes(routes!(admin::set_pod_policy))
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))

@@ -14,6 +14,12 @@ pub struct Model {
     pub concurrency: i32,
     /// Deleted as an MLflow experiment (restorable); Myelin itself still shows it.
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// The pod policy a site admin set for this project (`baseline`, `restricted`, `privileged`); `None`: the
+    /// server's (`--pod-policy`).
+    pub pod_policy: Option<String>,
+    /// What the project's runs keep in the artifact store, for its quota.
+    pub artifact_bytes: i64,
+    pub artifact_files: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

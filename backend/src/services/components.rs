@@ -72,6 +72,7 @@ pub async fn save(
         return Err(Error::invalid("content", "save a `kind: component` file (operations use components)"));
     }
     let content = req.content.clone();
+    let policy = crate::compiling::policy_for(&a.project);
     let out = crate::compiling::off_thread(move || {
         crate::services::runs::compile_with(
             &content,
@@ -79,6 +80,7 @@ pub async fn save(
             Default::default(),
             &Default::default(),
             &spec::NoRefs,
+            policy,
             spec::Execution::default(),
         )
     })

@@ -7,6 +7,7 @@ pub mod components;
 pub mod invitations;
 pub mod members;
 pub mod pipelines;
+pub mod project_limits;
 pub mod projects;
 pub mod runs;
 pub mod settings;

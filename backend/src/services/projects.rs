@@ -220,6 +220,9 @@ pub async fn create(
         updated_at: Set(now),
         concurrency: Set(2),
         deleted_at: Set(None),
+        pod_policy: Set(None),
+        artifact_bytes: Set(0),
+        artifact_files: Set(0),
     }
     .insert(&txn)
     .await

@@ -43,6 +43,9 @@ fn rows() -> Vec<Row> {
         row(Method::DELETE, "/api/v1/admin/invitations/{invitation}", [401, 403, 403, 403, 403, 403, 204]),
         row(Method::GET, "/api/v1/admin/users", [401, 403, 403, 403, 403, 403, 200]),
         row(Method::GET, "/api/v1/admin/audit", [401, 403, 403, 403, 403, 403, 200]),
+        // Site admins reach any project's limits without being a member (and learn nothing else of it).
+        row(Method::GET, "/api/v1/admin/projects/{p}", [401, 403, 403, 403, 403, 403, 200]),
+        row(Method::PUT, "/api/v1/admin/projects/{p}/pod-policy", [401, 403, 403, 403, 403, 403, 200]),
         row(Method::PATCH, "/api/v1/admin/users/{target}", [401, 403, 403, 403, 403, 403, 200]),
         row(Method::GET, "/api/v1/projects", [401, 200, 200, 200, 200, 200, 200]),
         row(Method::POST, "/api/v1/projects", [401, 201, 201, 201, 201, 201, 201]),
@@ -98,6 +101,7 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("PUT", "/api/v1/admin/settings") => Some(json!({"signup_open": true})),
         ("POST", "/api/v1/admin/invitations") => Some(json!({"note": "matrix"})),
         ("PATCH", "/api/v1/admin/users/{target}") => Some(json!({"disabled": false})),
+        ("PUT", "/api/v1/admin/projects/{p}/pod-policy") => Some(json!({"pod_policy": "restricted"})),
         ("POST", "/api/v1/projects") => Some(json!({"name": format!("created-{n}")})),
         ("PATCH", "/api/v1/projects/{p}") => Some(json!({"description": "changed"})),
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),

@@ -185,3 +185,63 @@ async fn history_pages_cover_every_point_once_whatever_the_logging_order(app: Te
         r.json
     );
 }
+
+#[tokio::test]
+async fn artifact_uploads_stop_at_the_projects_quota_and_deleting_runs_frees_it() {
+    let app = TestApp::sqlite().await;
+    let ann = app.user("ann").await;
+    let root = app.site_admin("root").await;
+    let exp = project(&app, &ann, "p").await["id"].as_str().unwrap().to_string();
+    app.state.artifacts.set_quota(backend::artifacts::Quota { bytes: 1000, files: 3 });
+    let (id, _) = queued_run(&app, &ann).await;
+    let put = |name: &str, size: usize| {
+        let url = format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{}/artifacts/{name}", hex(&id));
+        app.call(axum::http::Method::PUT, &url)
+            .bearer(&ann.token)
+            .raw("application/octet-stream", vec![b'x'; size])
+    };
+    let usage = || async {
+        let r = app.get("/api/v1/admin/projects/ann/p").bearer(&root.token).send().await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        (r.json["artifact_bytes"].as_u64().unwrap(), r.json["artifact_files"].as_u64().unwrap())
+    };
+
+    assert_eq!(put("a.bin", 600).send().await.status, 200);
+    assert_eq!(usage().await, (600, 1));
+    let over = put("b.bin", 600).send().await;
+    assert_eq!(
+        (over.status.as_u16(), over.json["error_code"].as_str()),
+        (400, Some("RESOURCE_EXHAUSTED")),
+        "{}",
+        over.json
+    );
+    assert!(over.json["message"].as_str().unwrap().contains("--artifact-quota-bytes"), "{}", over.json);
+    let key =
+        backend::artifacts::Artifacts::run_key(exp.parse().unwrap(), id.parse().unwrap(), "artifacts/b.bin")
+            .unwrap();
+    assert_eq!(
+        app.state.artifacts.size_of(&key).await.unwrap(),
+        None,
+        "nothing of the refused upload is kept"
+    );
+    assert_eq!(usage().await, (600, 1));
+    // Overwriting gives the old bytes back first.
+    assert_eq!(put("a.bin", 900).send().await.status, 200);
+    assert_eq!(usage().await, (900, 1));
+    assert_eq!(put("c.bin", 50).send().await.status, 200);
+    assert_eq!(put("d.bin", 50).send().await.status, 200);
+    let files = put("e.bin", 1).send().await;
+    assert_eq!(files.status, 400);
+    assert!(files.json["message"].as_str().unwrap().contains("--artifact-quota-files 3"), "{}", files.json);
+
+    // Deleting the run gives everything back.
+    let stop = app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+    assert_eq!(stop.status, 200);
+    let del = app
+        .call(axum::http::Method::DELETE, &format!("/api/v1/projects/ann/p/runs/{id}"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(del.status, 204, "{}", del.json);
+    assert_eq!(usage().await, (0, 0));
+}

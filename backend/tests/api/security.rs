@@ -294,3 +294,53 @@ async fn pod_policy_violations_are_located_errors_at_submit() {
     let runs = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
     assert_eq!(runs.json["total"], 0, "nothing reaches the executor");
 }
+
+#[tokio::test]
+async fn a_site_admin_can_loosen_or_tighten_one_projects_pod_policy_and_it_is_audited() {
+    let app = TestApp::sqlite().await;
+    let ann = setup(&app).await;
+    let root = app.site_admin("root").await;
+    let privileged = "kind: component\nrun:\n  kind: job\n  container:\n    image: busybox\n    command: [echo]\n    securityContext:\n      privileged: true\n";
+    refused(&app, &ann, "p", privileged).await;
+
+    let set = |who: &crate::helpers::TestUser, to: serde_json::Value| {
+        app.call(axum::http::Method::PUT, "/api/v1/admin/projects/ann/p/pod-policy")
+            .bearer(&who.token)
+            .json(json!({"pod_policy": to}))
+    };
+    let r = set(&ann, json!("privileged")).send().await;
+    assert_eq!(r.status, 403, "a project owner cannot loosen their own policy");
+    let r = set(&root, json!("root-ish")).send().await;
+    assert_eq!((r.status.as_u16(), r.error()), (400, "invalid_input"), "{}", r.json);
+    let r = set(&root, json!("privileged")).send().await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        (r.json["pod_policy"].as_str(), r.json["effective_pod_policy"].as_str()),
+        (Some("privileged"), Some("privileged"))
+    );
+    let ok = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": privileged}))
+        .send()
+        .await;
+    assert_eq!(ok.status, 201, "the project's looser policy admits it: {}", ok.json);
+
+    // Tighter than the server: restricted refuses what baseline allows (running as root).
+    let r = set(&root, json!("restricted")).send().await;
+    assert_eq!(r.json["effective_pod_policy"], "restricted");
+    let plain = "kind: component\nrun:\n  kind: job\n  container:\n    image: busybox\n    command: [echo]\n";
+    let r = refused(&app, &ann, "p", plain).await;
+    assert!(r["errors"].as_array().unwrap().iter().any(|e| e["code"] == "policy_violation"), "{r}");
+
+    let r = set(&root, serde_json::Value::Null).send().await;
+    assert_eq!(
+        (r.json["pod_policy"].clone(), r.json["effective_pod_policy"].as_str()),
+        (serde_json::Value::Null, Some("baseline"))
+    );
+    refused(&app, &ann, "p", privileged).await;
+    let audit = app.get("/api/v1/admin/audit?action=project.pod_policy").bearer(&root.token).send().await;
+    let events = audit.json.as_array().unwrap();
+    assert_eq!(events.len(), 3, "{}", audit.json);
+    assert!(events.iter().all(|e| e["actor"] == "root" && e["target"] == "ann/p"), "{}", audit.json);
+}

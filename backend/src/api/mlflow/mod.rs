@@ -92,6 +92,9 @@ impl IntoResponse for MlflowError {
             Error::AlreadyExists(_) => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
             Error::Conflict(_) => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "INVALID_PARAMETER_VALUE"),
+            // A quota (the project's artifacts): MLflow's code for an exhausted resource.
+            Error::LimitExceeded(_) => (StatusCode::BAD_REQUEST, "RESOURCE_EXHAUSTED"),
+            Error::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMIT_EXCEEDED"),
             Error::Db(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
             _ => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE"),
         };

@@ -271,7 +271,10 @@ async fn start(
         row.compiled()?
     } else {
         let refs = library.get_or_try_init(|| crate::services::components::library(db, p.project_id)).await?;
-        match recompile(p, &step.name, ops.clone(), connections, refs) {
+        let project = crate::entities::project::Entity::find_by_id(p.project_id).one(db).await?;
+        let policy =
+            project.as_ref().map(crate::compiling::policy_for).unwrap_or_else(crate::compiling::policy);
+        match recompile(p, &step.name, ops.clone(), connections, refs, policy) {
             Ok(r) => r,
             Err(why) => {
                 transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;
@@ -358,6 +361,7 @@ fn recompile(
     upstream: Map<String, Value>,
     connections: &spec::catalog::Catalog,
     refs: &dyn spec::Refs,
+    policy: spec::policy::Policy,
 ) -> std::result::Result<spec::compile::Run, String> {
     let overlays: Vec<String> = serde_json::from_value(p.overlays.clone()).unwrap_or_default();
     let execution = spec::Execution {
@@ -372,6 +376,7 @@ fn recompile(
         p.params.as_object().cloned().unwrap_or_default(),
         connections,
         refs,
+        policy,
         execution,
     );
     if !out.valid {

@@ -44,7 +44,8 @@ pub async fn submit(
     let refs = crate::services::components::library(db, a.project.id).await?;
     // The project's own view of the catalog: connections not granted to it are named, never attached.
     let (owned, catalog) = (sub.clone(), connections.for_project(&a.path()));
-    let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs)).await?;
+    let policy = crate::compiling::policy_for(&a.project);
+    let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs, policy)).await?;
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
     }

@@ -26,11 +26,16 @@ use crate::entities::{run, run_event, user};
 use crate::error::{Error, Result};
 use crate::services::projects::ProjectAccess;
 
-fn compile(sub: &Submission, connections: &spec::catalog::Catalog, refs: &dyn spec::Refs) -> spec::Compiled {
+fn compile(
+    sub: &Submission,
+    connections: &spec::catalog::Catalog,
+    refs: &dyn spec::Refs,
+    policy: spec::policy::Policy,
+) -> spec::Compiled {
     // The server executes what it compiles: every matrix child, not only the first few.
     let execution =
         spec::Execution { all_children: true, retries: spec::compile::Retries::Myelin, ..Default::default() };
-    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, refs, execution)
+    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, refs, policy, execution)
 }
 
 /// Compiles a file with its overlays and params (`execution`: for a pipeline's op, its upstream results).
@@ -40,6 +45,7 @@ pub(crate) fn compile_with(
     params: serde_json::Map<String, Value>,
     connections: &spec::catalog::Catalog,
     refs: &dyn spec::Refs,
+    policy: spec::policy::Policy,
     execution: spec::Execution,
 ) -> spec::Compiled {
     let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content.to_string() }];
@@ -51,7 +57,7 @@ pub(crate) fn compile_with(
     );
     spec::compile(&spec::Options {
         limits: crate::compiling::limits(),
-        policy: Some(crate::compiling::policy()),
+        policy: Some(policy),
         files,
         params: params.into_iter().collect(),
         catalog: connections.clone(),
@@ -257,8 +263,11 @@ pub async fn delete(
     let detail = serde_json::json!({"run": r.name, "ops": children.len()});
     crate::services::audit::record(db, &a.actor, "run.delete", &format!("{}/{id}", a.path()), detail, None)
         .await;
+    let mut freed = store.delete_run(a.project.id, id).await?;
     for c in children {
-        store.delete_run(a.project.id, c).await?;
+        let child = store.delete_run(a.project.id, c).await?;
+        freed.bytes += child.bytes;
+        freed.files += child.files;
     }
-    store.delete_run(a.project.id, id).await
+    crate::services::project_limits::refund(db, a.project.id, freed).await
 }
