@@ -107,6 +107,20 @@ impl MetricKey {
     }
 }
 
+/// The most of one kind of thing an account or a project may hold where its list has no pages (API tokens,
+/// members, component versions): each list answer, and each compile's component library, stays bounded.
+pub const MAX_HELD: u64 = 1000;
+
+/// `LimitExceeded` naming what is full, when `held` more `what` leave no room for one more.
+pub fn room_for_one(what: &str, held: u64) -> Result<()> {
+    if held >= MAX_HELD {
+        return Err(Error::LimitExceeded(format!(
+            "{what}: at most {MAX_HELD}; remove some before adding more"
+        )));
+    }
+    Ok(())
+}
+
 /// Free text with a length bound.
 pub fn bounded_text(field: &'static str, s: &str, max: usize) -> Result<String> {
     if s.chars().count() > max {

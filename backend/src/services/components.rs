@@ -3,7 +3,10 @@
 //! `hubRef: NAME` (the newest version) or `hubRef: NAME:VERSION` (a version's first 12 hex digits or more).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -98,6 +101,11 @@ pub async fn save(
     let row = match existing {
         Some(row) => row,
         None => {
+            let held = component::Entity::find()
+                .filter(component::Column::ProjectId.eq(a.project.id))
+                .count(db)
+                .await?;
+            crate::domain::room_for_one("component versions of a project", held)?;
             component::ActiveModel {
                 id: Set(Uuid::new_v4()),
                 project_id: Set(a.project.id),

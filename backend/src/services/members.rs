@@ -63,6 +63,8 @@ pub async fn add(db: &DatabaseConnection, a: &ProjectAccess, username: &str, rol
     if existing.is_some() {
         return Err(Error::AlreadyExists(format!("{} is already a member", u.username)));
     }
+    let held = member::Entity::find().filter(member::Column::ProjectId.eq(a.project.id)).count(db).await?;
+    crate::domain::room_for_one("members of a project", held)?;
     let m = member::ActiveModel {
         project_id: Set(a.project.id),
         user_id: Set(u.id),

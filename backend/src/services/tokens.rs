@@ -1,7 +1,10 @@
 //! Personal API tokens: created (shown once), listed by prefix, revoked.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -64,6 +67,8 @@ pub async fn create_expiring(
     if name.is_empty() {
         return Err(Error::invalid("name", "name: give the token a name, e.g. \"laptop cli\""));
     }
+    let held = api_token::Entity::find().filter(api_token::Column::UserId.eq(u.id)).count(db).await?;
+    crate::domain::room_for_one("API tokens of an account", held)?;
     let secret = token::generate();
     let row = api_token::ActiveModel {
         id: Set(Uuid::new_v4()),

@@ -245,3 +245,20 @@ async fn artifact_uploads_stop_at_the_projects_quota_and_deleting_runs_frees_it(
     assert_eq!(del.status, 204, "{}", del.json);
     assert_eq!(usage().await, (0, 0));
 }
+
+/// Lists without pages (tokens, members, component versions) stay bounded because what they list is.
+#[tokio::test]
+async fn an_account_holds_at_most_a_thousand_api_tokens() {
+    let app = TestApp::sqlite().await;
+    let ann = app.user("ann").await;
+    let u = backend::services::accounts::user_by_name(&app.db, "ann").await.unwrap().unwrap();
+    // `ann` holds one token already (the helper's).
+    for i in 1..backend::domain::MAX_HELD {
+        backend::services::tokens::create(&app.db, &u, &format!("t{i}")).await.unwrap();
+    }
+    let r = app.post("/api/v1/user/tokens").bearer(&ann.token).json(json!({"name": "one more"})).send().await;
+    assert_eq!((r.status.as_u16(), r.error()), (422, "limit_exceeded"), "{}", r.json);
+    assert!(r.json["message"].as_str().unwrap().contains("at most 1000"), "{}", r.json);
+    let list = app.get("/api/v1/user/tokens").bearer(&ann.token).send().await;
+    assert_eq!(list.json.as_array().unwrap().len(), 1000);
+}
