@@ -12,7 +12,7 @@ async fn main() {
     backend::db::private_files();
     match cli.command {
         backend::cli::Command::Serve(args) => {
-            if let Err(e) = app::serve::serve(args).await {
+            if let Err(e) = app::serve::serve(*args).await {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }

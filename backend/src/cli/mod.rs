@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the UI and API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Operator commands that work on the database directly (same data dir / DATABASE_URL as `serve`).
     #[command(subcommand)]
     Admin(AdminCommand),
