@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: setup build run test test-rust test-e2e lint bench clean
+.PHONY: setup build install release run test test-rust test-e2e lint bench clean
+
+BIN_DIR := $${CARGO_HOME:-$$HOME/.cargo}/bin
 
 setup:
 	scripts/setup
@@ -11,9 +13,20 @@ setup:
 build: setup
 	scripts/build.sh dev
 
-## Set up, build and serve on 127.0.0.1:8000 (SQLite + local executor under ./.myelin/).
+## An optimised, stripped `myelin` with the site inside (its size is printed).
+release: setup
+	scripts/build.sh release
+
+## `myelin` on PATH (~/.cargo/bin): the optimised build, which works from any directory.
+install: release
+	$(ENV) install -D -m 0755 "$$CARGO_TARGET_DIR/release/myelin" "$(BIN_DIR)/myelin"
+	@echo "installed $(BIN_DIR)/myelin: $$($(BIN_DIR)/myelin --version)"
+
+## Set up, build, put `myelin` on PATH and serve on 127.0.0.1:8000 (SQLite + local executor under ./.myelin/).
+## The development build: it reads the site from the build cache instead of carrying it (`make install` for that).
 run: build
-	$(ENV) "$$CARGO_TARGET_DIR/debug/myelin" serve --site-root "$$CARGO_TARGET_DIR/site"
+	$(ENV) install -D -m 0755 "$$CARGO_TARGET_DIR/debug/myelin" "$(BIN_DIR)/myelin"
+	"$(BIN_DIR)/myelin" serve
 
 ## Every test: formatting, lints, Rust unit + integration tests on SQLite and PostgreSQL, the wasm build,
 ## and the browser journeys.

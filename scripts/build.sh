@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the site: the server binary and the hydration bundle (wasm + JS glue + CSS) under
-# $CARGO_TARGET_DIR/site. Usage: scripts/build.sh [dev|release]  (release optimises the server too).
+# Builds the site (the hydration bundle: wasm + JS glue + CSS, the editor bundle) under $CARGO_TARGET_DIR/site,
+# then the server binary. Usage: scripts/build.sh [dev|release]  (release: optimised, stripped, site embedded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -11,12 +11,6 @@ pkg="$site/pkg"
 want=$(wasm_bindgen_version)
 have=$(wasm-bindgen --version | awk '{print $2}')
 [ "$have" = "$want" ] || { echo "wasm-bindgen CLI $have != crate $want: run scripts/setup" >&2; exit 1; }
-
-# scripts/test sets MYELIN_SERVER_BUILT: `cargo test` has just built target/debug/myelin (with the features the
-# tests unify), and a second build with other features would only recompile it.
-if [ -z "${MYELIN_SERVER_BUILT:-}" ]; then
-  if [ "$mode" = release ]; then cargo build -p app --bin myelin --release; else cargo build -p app --bin myelin; fi
-fi
 
 toolchain=$(cat "$MYELIN_TOOLS/wasm-toolchain" 2>/dev/null || echo rustup)
 if [ "$toolchain" = debian ]; then
@@ -44,3 +38,17 @@ cp -r public/. "$site/"
 raw=$(stat -c %s "$pkg/myelin_bg.wasm"); gz=$(gzip -9 -c "$pkg/myelin_bg.wasm" | wc -c)
 ed=$(stat -c %s "$pkg/editor.js"); edgz=$(gzip -9 -c "$pkg/editor.js" | wc -c)
 echo "site built in $site: wasm ${raw} bytes, ${gz} gzipped; editor.js ${ed} bytes, ${edgz} gzipped"
+
+# The server last: an optimised build embeds the site just built (app/src/assets.rs); a debug build reads it
+# from $site at run time. scripts/test sets MYELIN_SERVER_BUILT: `cargo test` has just built target/debug/myelin
+# (with the features the tests unify), and a second build with other features would only recompile it.
+if [ -z "${MYELIN_SERVER_BUILT:-}" ]; then
+  if [ "$mode" = release ]; then
+    MYELIN_SITE_DIR="$site" cargo build -p app --bin myelin --release
+    bin="$CARGO_TARGET_DIR/release/myelin"
+    strip "$bin"
+    echo "release binary $bin: $(stat -c %s "$bin") bytes, site included"
+  else
+    MYELIN_SITE_DIR="$site" cargo build -p app --bin myelin
+  fi
+fi

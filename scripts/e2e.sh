@@ -7,7 +7,9 @@ source scripts/env.sh
 bin="$CARGO_TARGET_DIR/${MYELIN_PROFILE:-debug}/myelin"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" --site-root "$CARGO_TARGET_DIR/site" >"$data/serve.log" 2>&1 &
+# From another directory, with the site the binary carries (a debug build reads it from the build cache); the
+# Kubernetes server below uses the --site-root override.
+(cd "$data" && exec "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$data/serve.log" 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break; sleep 0.1; done

@@ -3,8 +3,10 @@
 
 mod accounts;
 mod cluster;
+mod overview;
 mod runs;
 
 pub use accounts::*;
 pub use cluster::*;
+pub use overview::*;
 pub use runs::*;

@@ -3,6 +3,8 @@
 // Leptos views nest deep types; the editor page needs more than the default 128.
 #![recursion_limit = "256"]
 
+#[cfg(feature = "ssr")]
+mod assets;
 pub mod components;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -16,7 +18,8 @@ use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
 use pages::{
-    account, auth, cluster, editor, not_found::NotFound, pipeline, project, projects, run, runs, settings,
+    account, auth, cluster, editor, not_found::NotFound, overview, pipeline, project, projects, run, runs,
+    settings,
 };
 
 /// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
@@ -82,7 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
                     <Route path=path!("/cluster") view=cluster::Cluster ssr=SsrMode::Async />
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
-                        <Route path=path!("") view=project::Overview />
+                        <Route path=path!("") view=overview::Overview />
                         <Route path=path!("runs") view=runs::RunsTab />
                         <Route path=path!("runs/:uuid") view=run::RunPage />
                         <Route path=path!("editor") view=editor::EditorTab />

@@ -1,13 +1,17 @@
 //! The `myelin` binary: `serve` runs the UI + API; every other subcommand is the CLI.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+
+/// `0.1.0 (commit 1a2b3c4d5e6f)`.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MYELIN_COMMIT"), ")");
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    let cli = backend::cli::Cli::parse();
+    let matches = backend::cli::Cli::command().version(VERSION).get_matches();
+    let cli = backend::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The database, logs and the CLI's token file are this user's alone, whichever command makes them.
     backend::db::private_files();
     match cli.command {

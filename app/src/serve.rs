@@ -35,12 +35,19 @@ pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
     let web = state.web.clone();
     let routes = generate_route_list(App);
     let ui = UiState { app: state.clone(), leptos: leptos.clone() };
-    let site = std::path::PathBuf::from(leptos.site_root.as_ref());
-    // Static files are routed before the UI: `/pkg/x.js` would otherwise match `/{owner}/{project}`.
-    let static_files = Router::new()
-        .nest_service("/pkg", ServeDir::new(site.join("pkg")))
-        .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
-        .layer(CompressionLayer::new());
+    // Static files are routed before the UI: `/pkg/x.js` would otherwise match `/{owner}/{project}`. The site
+    // is the binary's own unless a directory is given (`--site-root`, development).
+    let static_files = if leptos.site_root.is_empty() {
+        Router::new()
+            .route("/pkg/{*file}", axum::routing::get(crate::assets::pkg))
+            .route("/favicon.ico", axum::routing::get(crate::assets::favicon))
+    } else {
+        let site = std::path::PathBuf::from(leptos.site_root.as_ref());
+        Router::new()
+            .nest_service("/pkg", ServeDir::new(site.join("pkg")))
+            .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
+    }
+    .layer(CompressionLayer::new());
     let router = Router::new()
         .merge(static_files)
         .leptos_routes_with_context(
@@ -127,7 +134,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::warn!("{orphans} run(s) left by the previous server process were brought to a true status");
     }
     state.spawn_scheduler();
-    let app = router(state, &store, leptos_options(&args.site_root, addr));
+    let site_root = args.site_root.clone().unwrap_or_default();
+    if site_root.is_empty() && !crate::assets::present() {
+        tracing::warn!("this binary carries no site (built before scripts/build.sh): pages will not load");
+    }
+    let app = router(state, &store, leptos_options(&site_root, addr));
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("myelin serving on http://{addr}");

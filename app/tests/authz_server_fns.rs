@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use leptos::server_fn::ServerFn;
 use tower::ServiceExt;
 
+use app::server::overview as ov;
 use app::server::tracking;
 use app::server::{accounts as acc, cluster, components as comp, pipelines, projects as proj, runs as run};
 
@@ -68,7 +69,7 @@ fn rows() -> Vec<Row> {
         row(acc::ListInvitations::PATH, "", SITE_ADMIN),
         row(acc::RevokeInvitation::PATH, "id={invitation}", SITE_ADMIN),
         row(cluster::GetCluster::PATH, "", SIGNED_IN),
-        row(comp::ProjectComponents::PATH, project, READ),
+        row(comp::EditorSetup::PATH, project, READ),
         row(comp::SaveComponent::PATH, "owner=olive&name={p}&component=saved&content={job}", WRITE),
         // The editor's cluster check of a file: reads the project's catalog and library, changes nothing.
         row(comp::Preflight::PATH, "owner=olive&name={p}&content={job}", READ),
@@ -83,6 +84,7 @@ fn rows() -> Vec<Row> {
         ),
         row(proj::DeleteProject::PATH, "owner=olive&name={p}&confirm={p}", OWN),
         row(proj::ListMembers::PATH, project, READ),
+        row(ov::ProjectOverview::PATH, "owner=olive&name={p}&metric=&goal=", READ),
         row(proj::AddMember::PATH, "owner=olive&name={p}&username=outsider&role=viewer", MANAGE),
         row(proj::ChangeMemberRole::PATH, "owner=olive&name={p}&username=target&role=member", MANAGE),
         row(proj::RemoveMember::PATH, "owner=olive&name={p}&username=target", MANAGE),

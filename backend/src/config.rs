@@ -87,9 +87,10 @@ pub struct ServeArgs {
     /// Service accounts runs may name in `environment.serviceAccountName` (comma-separated).
     #[arg(long, env = "MYELIN_SERVICE_ACCOUNTS", value_delimiter = ',')]
     pub service_accounts: Vec<String>,
-    /// Directory of the built site (pkg/ with the wasm bundle, CSS, favicon).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: String,
+    /// Serve the site (pkg/ with the wasm bundle, CSS, favicon) from this directory instead of the one built into
+    /// the binary (development).
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

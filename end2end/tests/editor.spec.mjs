@@ -1,4 +1,4 @@
-import { test, expect, open, shot } from '../support.mjs';
+import { test, expect, open, shot, baseURL, password } from '../support.mjs';
 
 // The editor: compiling in the browser, graph edits that round-trip to the YAML, components, Run. Each journey
 // has its own user and project (fixtures).
@@ -129,4 +129,30 @@ test("the editor shows a pod policy violation on its line while typing", async (
   await alice.keyboard.press('Control+A');
   await alice.keyboard.insertText("kind: component\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [echo]\n    securityContext: {privileged: true}\n");
   await alice.waitForSelector('#editor-problems li.problem.error[data-line="7"]:has-text("pod policy rule `privileged`")');
+});
+
+/// A site admin's call to the API (log-in by password, then the session cookie, from this site's origin).
+async function asSiteAdmin(method, path, body) {
+  const login = await fetch(`${baseURL}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: process.env.MYELIN_E2E_ADMIN, password }),
+  });
+  if (login.status !== 200) throw new Error(`admin log-in answered ${login.status}`);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  return fetch(`${baseURL}${path}`, {
+    method, headers: { 'content-type': 'application/json', cookie, origin: baseURL }, body: JSON.stringify(body),
+  });
+}
+
+test("the editor checks against the project's own pod policy", async ({ alice: { page: alice }, project }) => {
+  const set = await asSiteAdmin('PUT', `/api/v1/admin/projects/${project.path}/pod-policy`, { pod_policy: 'privileged' });
+  expect(set.status === 200, `setting the project's policy answered ${set.status}`);
+  await open(alice, `/${project.path}/editor`);
+  await alice.reload();
+  await alice.waitForSelector('#editor .cm-editor', { timeout: 15000 });
+  await alice.click('#editor .cm-content');
+  await alice.keyboard.press('Control+A');
+  await alice.keyboard.insertText("kind: component\nrun:\n  kind: job\n  container:\n    image: busybox:1.36\n    command: [echo]\n    securityContext: {privileged: true}\n");
+  await alice.waitForSelector('#editor-status:has-text("compiles")');
+  expect(await alice.locator('#editor-problems li.problem.error').count() === 0, 'no violation under a privileged project policy');
 });

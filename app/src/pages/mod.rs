@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cluster;
 pub mod editor;
 pub mod not_found;
+pub mod overview;
 pub mod pipeline;
 pub mod project;
 pub mod projects;

@@ -73,39 +73,6 @@ fn ProjectHeader(p: ProjectView) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn Overview() -> impl IntoView {
-    let project = expect_context::<ProjectResource>();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                project
-                    .await
-                    .ok()
-                    .map(|p| {
-                        let read_only = !p.can("member");
-                        view! {
-                            <section class="card">
-                                <h2>"About"</h2>
-                                <p id="project-description">
-                                    {if p.description.is_empty() { "No description.".to_string() } else { p.description.clone() }}
-                                </p>
-                                {read_only
-                                    .then(|| {
-                                        view! {
-                                            <p class="notice" id="read-only">
-                                                "You have read-only access to this project (viewer)."
-                                            </p>
-                                        }
-                                    })}
-                            </section>
-                        }
-                    })
-            })}
-        </Transition>
-    }
-}
-
 /// Tabs whose features have not landed yet say so plainly.
 #[component]
 pub fn Placeholder(tab: &'static str) -> impl IntoView {

@@ -265,8 +265,12 @@ fn KeyValues(id: &'static str, items: Vec<(String, String)>) -> impl IntoView {
         return view! { <p class="muted" id=id>"None."</p> }.into_any();
     }
     view! {
+        // Rows always inside `<tbody>`: the browser's parser adds one when the server's HTML lacks it, and the
+        // page then no longer matches what hydration walks (a panic, and a page whose buttons do nothing).
         <table class="table compact" id=id>
-            {items.into_iter().map(|(k, v)| view! { <tr><td>{k}</td><td><code>{v}</code></td></tr> }).collect_view()}
+            <tbody>
+                {items.into_iter().map(|(k, v)| view! { <tr><td>{k}</td><td><code>{v}</code></td></tr> }).collect_view()}
+            </tbody>
         </table>
     }
     .into_any()
@@ -286,11 +290,13 @@ fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::Ru
             <h3>"Metrics"</h3>
             <table class="table compact" id="run-metrics">
                 <thead><tr><th>"Metric"</th><th>"Last"</th><th>"Min"</th><th>"Max"</th><th>"Step"</th><th>"Points"</th><th></th></tr></thead>
+                <tbody>
                 {r.metrics.into_iter().map(|m| {
                     let key = m.key.clone();
                     view! { <tr><td>{m.key}</td><td>{m.last}</td><td>{m.min}</td><td>{m.max}</td><td>{m.step}</td><td>{m.points}</td>
                         <td><button class="small" on:click=move |_| set_shown.update(|s| if let Some(i) = s.iter().position(|x| *x == key) { s.remove(i); } else { s.push(key.clone()); })>"chart"</button></td></tr> }
                 }).collect_view()}
+                </tbody>
             </table>
         </section>
         <div class="charts">
@@ -332,7 +338,7 @@ fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
                             Err(e) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
                             Ok(list) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
                             Ok(list) => view! {
-                                <table class="table compact" id="files">
+                                <table class="table compact" id="files"><tbody>
                                     {list.into_iter().map(|f| {
                                         let label = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
                                         if f.is_dir {
@@ -342,7 +348,7 @@ fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
                                             view! { <tr><td><a href=format!("{base}/{}", f.path) download=label.clone()>{label.clone()}</a></td><td class="muted">{f.size}</td></tr> }.into_any()
                                         }
                                     }).collect_view()}
-                                </table>
+                                </tbody></table>
                             }.into_any(),
                         }
                     })

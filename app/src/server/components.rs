@@ -18,17 +18,25 @@ pub struct SavedComponent {
     pub content: String,
 }
 
+/// What the editor checks a file against besides the file: the project's components (every version) and the
+/// pod policy its runs must meet (the project's, else the server's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectForEditor {
+    pub components: Vec<SavedComponent>,
+    pub policy: spec::policy::Policy,
+}
+
 #[server]
-pub async fn project_components(owner: String, name: String) -> Result<Vec<SavedComponent>, AppError> {
+pub async fn editor_setup(owner: String, name: String) -> Result<ProjectForEditor, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
-    let mut out = Vec::new();
+    let mut components = Vec::new();
     for c in backend::services::components::list(&st.db, &a).await.map_err(err)? {
         for v in backend::services::components::versions(&st.db, &a, &c.name).await.map_err(err)? {
-            out.push(SavedComponent { name: v.name, version: v.version, content: v.content });
+            components.push(SavedComponent { name: v.name, version: v.version, content: v.content });
         }
     }
-    Ok(out)
+    Ok(ProjectForEditor { components, policy: backend::compiling::policy_for(&a.project) })
 }
 
 #[server]

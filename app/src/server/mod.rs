@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cluster;
 pub mod components;
+pub mod overview;
 pub mod pipelines;
 pub mod projects;
 pub mod runs;

@@ -92,7 +92,7 @@ pub struct PipelineOp {
 pub const RUNS_PER_PAGE: u64 = 50;
 
 #[cfg(feature = "ssr")]
-fn row(r: &backend::services::runs::RunSummary) -> RunRow {
+pub(crate) fn row(r: &backend::services::runs::RunSummary) -> RunRow {
     RunRow {
         cells: Vec::new(),
         uuid: r.uuid.to_string(),

@@ -50,6 +50,7 @@ where
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(projects::project_overview))
         .routes(routes!(members::list_members, members::add_member))
         .routes(routes!(members::change_member_role, members::remove_member))
         .routes(routes!(components::list_components, components::save_component))

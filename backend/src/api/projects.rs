@@ -55,6 +55,22 @@ pub async fn get_project(
     Ok(Json(projects::access(&app.db, u.as_ref(), &owner, &name).await?.view()))
 }
 
+/// Runs by status, what runs and waits now (in queue order), the latest runs and pipelines, the best runs by a
+/// metric (`?metric=loss&goal=min`).
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/overview", tag = "projects",
+    params(("owner" = String, Path), ("name" = String, Path), crate::services::overview::OverviewQuery),
+    responses((status = 200, body = api_types::ProjectOverview), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn project_overview(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<crate::services::overview::OverviewQuery>,
+) -> Result<Json<api_types::ProjectOverview>> {
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    Ok(Json(crate::services::overview::overview(&app.db, &a, &q).await?))
+}
+
 #[utoipa::path(patch, path = "/api/v1/projects/{owner}/{name}", tag = "projects", request_body = ProjectUpdate,
     params(("owner" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = Project), (status = 403, body = crate::error::ErrorBody),

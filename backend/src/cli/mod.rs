@@ -42,6 +42,11 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Check a polyaxonfile offline: errors and warnings only.
     Lint(compile::CompileArgs),
+    /// Print a shell completion script: `source <(myelin completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +98,11 @@ pub async fn run(cmd: Command) -> i32 {
         Command::Run(a) => return exit(ops::submit(a).await),
         Command::Ops(o) => return exit(ops::run(o).await),
         Command::Lint(a) => return compile::run(a, true),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "myelin", &mut std::io::stdout());
+            return 0;
+        }
         Command::Admin(a) => admin::run(a).await,
         Command::Login(l) => client::login(l).await,
         Command::Project(p) => project::run(p).await,

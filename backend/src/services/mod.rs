@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod components;
 pub mod invitations;
 pub mod members;
+pub mod overview;
 pub mod pipelines;
 pub mod project_limits;
 pub mod projects;

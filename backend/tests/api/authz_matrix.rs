@@ -52,6 +52,7 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::PATCH, "/api/v1/projects/{p}", [404, 404, 403, 403, 200, 200, 404]),
         row(Method::DELETE, "/api/v1/projects/{p}", [404, 404, 403, 403, 403, 204, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/overview", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::GET, "/api/v1/projects/{p}/members", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/members", [404, 404, 403, 403, 201, 201, 404]),
         row(Method::PATCH, "/api/v1/projects/{p}/members/{target}", [404, 404, 403, 403, 200, 200, 404]),

@@ -8,6 +8,7 @@ mod authz_mlflow;
 mod bounds;
 mod components;
 mod openapi;
+mod overview;
 mod pipelines;
 mod projects;
 mod runs;

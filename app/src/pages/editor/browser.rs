@@ -56,7 +56,7 @@ pub fn mount(
     set_text: leptos::prelude::WriteSignal<String>,
     set_checked: leptos::prelude::WriteSignal<super::check::Checked>,
     handle: leptos::prelude::StoredValue<Option<Handle>>,
-    library: leptos::prelude::StoredValue<spec::library::Library>,
+    library: leptos::prelude::StoredValue<super::check::Context>,
     values: leptos::prelude::StoredValue<Vec<(String, String)>>,
 ) {
     use leptos::prelude::*;

@@ -44,13 +44,21 @@ pub fn inputs_of(text: &str) -> Vec<Field> {
         .collect()
 }
 
+/// What a file is checked against besides itself: the project's components and the pod policy its runs must
+/// meet (baseline until the project's is known).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub library: spec::library::Library,
+    pub policy: spec::policy::Policy,
+}
+
 /// Compiles `text` as the server would (without its connections catalog), `hubRef`s resolved against the
 /// project's components, with the params set in the form.
-pub fn check(text: &str, library: &spec::library::Library, params: &[(String, String)]) -> Checked {
+pub fn check(text: &str, ctx: &Context, params: &[(String, String)]) -> Checked {
     let out = spec::compile(&spec::Options {
         limits: Default::default(),
-        // The server's default pod policy, so a violation shows while typing.
-        policy: Some(spec::policy::Policy::default()),
+        // The project's pod policy, so a violation shows while typing.
+        policy: Some(ctx.policy.clone()),
         files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: text.into() }],
         params: params
             .iter()
@@ -58,7 +66,7 @@ pub fn check(text: &str, library: &spec::library::Library, params: &[(String, St
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
         catalog: Default::default(),
-        refs: library,
+        refs: &ctx.library,
         run_uuid: None,
         // The manifests shown are those the server applies.
         execution: spec::Execution { retries: spec::compile::Retries::Myelin, ..Default::default() },

@@ -8,13 +8,13 @@ use leptos::prelude::*;
 use super::pipeline::Drawing;
 use super::runs::project_key;
 use crate::components::forms::{action_error, FormError};
-use crate::server::components::{preflight, project_components, save_component, SavedComponent};
+use crate::server::components::{editor_setup, preflight, save_component, SavedComponent};
 use crate::server::runs::SubmitRun;
 
 mod browser;
 mod check;
 
-pub use check::{check, inputs_of, Checked, Field, Problem};
+pub use check::{check, inputs_of, Checked, Context, Field, Problem};
 
 fn library_of(saved: &[SavedComponent]) -> spec::library::Library {
     spec::library::Library::new(saved.iter().map(|c| (c.name.clone(), c.version.clone(), c.content.clone())))
@@ -29,9 +29,10 @@ pub fn EditorTab() -> impl IntoView {
     let (checked, set_checked) = signal(check(EXAMPLE, &Default::default(), &[]));
     // Values set in the params form (name, value); empty means the file's default.
     let values = StoredValue::new(Vec::<(String, String)>::new());
-    // The project's saved components: `hubRef`s resolve against them, and the DAG pane adds ops from them.
-    let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| project_components(o, n));
-    let library = StoredValue::new(spec::library::Library::default());
+    // The project's saved components (`hubRef`s resolve against them, and the DAG pane adds ops from them) and
+    // its pod policy.
+    let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| editor_setup(o, n));
+    let library = StoredValue::new(Context::default());
     let recheck = move || {
         let c = library.with_value(|l| values.with_value(|v| check(&text.get_untracked(), l, v)));
         set_checked.set(c);
@@ -61,8 +62,9 @@ pub fn EditorTab() -> impl IntoView {
     };
     let (versions, set_versions) = signal(Vec::<(String, String)>::new());
     Effect::new(move |_| {
-        if let Some(Ok(list)) = saved.get() {
-            library.set_value(library_of(&list));
+        if let Some(Ok(setup)) = saved.get() {
+            let list = setup.components;
+            library.set_value(Context { library: library_of(&list), policy: setup.policy });
             let mut latest: Vec<(String, String)> = Vec::new();
             for c in &list {
                 if !latest.iter().any(|(n, _)| *n == c.name) {

@@ -138,7 +138,7 @@ pub(crate) async fn usernames(
         .collect())
 }
 
-fn summary(r: &run::Model, user: String) -> Result<RunSummary> {
+pub(crate) fn summary(r: &run::Model, user: String) -> Result<RunSummary> {
     let end = r.finished_at.unwrap_or_else(Utc::now);
     Ok(RunSummary {
         uuid: r.id,
