@@ -45,7 +45,7 @@ fi
 
 status=0
 # One file per area (end2end/tests); traces and screenshots of failed journeys go to end2end/artifacts/.
-(cd end2end && env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" npx --no-install playwright test) || status=$?
+(cd end2end && env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" npx --no-install playwright test "$@") || status=$?
 show() { grep -m3 -A12 "panicked at" "$1" || true; echo "..."; tail -30 "$1"; }
 [ $status -eq 0 ] || { echo "--- server log"; show "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; show "$kdata/serve.log"; }; }
 exit $status

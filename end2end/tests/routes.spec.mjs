@@ -31,7 +31,7 @@ async function api(page, method, path, body) {
   })).status, [method, path, body]);
 }
 
-test('every run page hydrates from a link and a reload, whatever the run's state', async ({ alice: { page }, project }) => {
+test("every run page hydrates from a link and a reload, whatever the run's state", async ({ alice: { page }, project }) => {
   test.setTimeout(180_000);
   const p = project.path;
   const run = id => `/${p}/runs/${id}`;

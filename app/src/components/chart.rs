@@ -143,14 +143,12 @@ fn fmt(v: Option<f64>) -> String {
 /// A chart of one metric with its controls; refreshes every few seconds while the run is live.
 #[component]
 pub fn MetricChart(owner: String, name: String, uuid: String, key: String, live: bool) -> impl IntoView {
-    let series = Resource::new(
-        {
-            let (o, n, u, k) = (owner, name, uuid, key.clone());
-            move || (o.clone(), n.clone(), u.clone(), k.clone())
-        },
-        |(o, n, u, k)| metric_series(o, n, u, k, 500),
-    );
-    crate::pages::runs::poll(series, 3000, move || live);
+    // Loaded in the browser (`components::browser_data`: a chart is drawn inside the run page's `Suspend`).
+    let series = super::browser_data::BrowserData::new({
+        let (o, n, u, k) = (owner, name, uuid, key.clone());
+        move || metric_series(o.clone(), n.clone(), u.clone(), k.clone(), 500)
+    });
+    series.poll(3000, move || live);
     let (x, set_x) = signal(XAxis::Step);
     let (log, set_log) = signal(false);
     let (smoothing, set_smoothing) = signal(0.0f64);
@@ -172,11 +170,11 @@ pub fn MetricChart(owner: String, name: String, uuid: String, key: String, live:
                 <label class="inline">"smoothing "<input type="range" class="chart-smooth" min="0" max="0.99" step="0.01" value="0"
                     on:input=move |e| set_smoothing.set(event_target_value(&e).parse().unwrap_or(0.0)) /></label>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match series.await {
-                        Err(e) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
-                        Ok(s) => {
+            {move || {
+                    match series.get() {
+                        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
+                        Some(Ok(s)) => {
                             let s = StoredValue::new(s);
                             let pts = Memo::new(move |_| prepare(&s.read_value(), opts()));
                             view! {
@@ -191,8 +189,7 @@ pub fn MetricChart(owner: String, name: String, uuid: String, key: String, live:
                             }.into_any()
                         }
                     }
-                })}
-            </Transition>
+            }}
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! Pieces shared by pages.
 
+pub mod browser_data;
 pub mod chart;
 pub mod forms;
 pub mod nav;

@@ -60,15 +60,13 @@ const PAD: f64 = 70.0;
 
 #[component]
 pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView {
-    let graph = Resource::new(
-        {
-            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
-            move || (o.clone(), n.clone(), u.clone())
-        },
-        |(o, n, u)| get_graph(o, n, u),
-    );
-    let going = move || graph.get().and_then(|g| g.ok()).is_some_and(|g| !g.done);
-    poll(graph, 1500, going);
+    // Loaded in the browser (`components::browser_data`: it is drawn inside the run page's `Suspend`).
+    let graph = crate::components::browser_data::BrowserData::new({
+        let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+        move || get_graph(o.clone(), n.clone(), u.clone())
+    });
+    let going = move || graph.value.with(|g| matches!(g, Some(Ok(g)) if !g.done));
+    graph.poll(1500, going);
     let (zoom, set_zoom) = signal(1.0_f64);
     let base = format!("/{owner}/{name}/runs/");
     view! {
@@ -80,17 +78,11 @@ pub fn PipelineGraph(owner: String, name: String, uuid: String) -> impl IntoView
                 <button type="button" id="dag-zoom-reset" on:click=move |_| set_zoom.set(1.0)>"100%"</button>
                 <button type="button" id="dag-zoom-in" on:click=move |_| set_zoom.update(|z| *z = (*z * 1.25).min(4.0))>"+"</button>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let base = base.clone();
-                    Suspend::new(async move {
-                        match graph.await {
-                            Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
-                            Ok(g) => view! { <Drawing g=g base=base zoom=zoom /> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            {move || match graph.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
+                Some(Ok(g)) => view! { <Drawing g=g base=base.clone() zoom=zoom /> }.into_any(),
+            }}
         </section>
     }
 }

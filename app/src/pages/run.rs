@@ -5,9 +5,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::runs::{poll, project_key, StatusBadge};
+use crate::components::browser_data::BrowserData;
 use crate::components::forms::{action_error, ErrorBox, FormError};
 use crate::server::runs::{get_run, run_logs, RestartRun, StopRun};
 
+/// The run page lives inside the project's `Suspend` (its header needs the project), and its body inside the
+/// run's. The parts below that load data of their own (logs, files, charts, the pipeline graph) load it in the
+/// browser once the page has hydrated (`components::browser_data`, which says why a `Suspense` of their own
+/// broke hydration of every run page opened by URL). `end2end/tests/routes.spec.mjs` opens every run state by
+/// URL and reloads it to keep it so.
 #[component]
 pub fn RunPage() -> impl IntoView {
     let (owner, name) = project_key();
@@ -205,13 +211,10 @@ fn RunOverview(r: crate::server::runs::RunView) -> impl IntoView {
 /// The run's log: what is stored, then live lines from the server's event stream while it runs.
 #[component]
 fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoView {
-    let stored = Resource::new(
-        {
-            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
-            move || (o.clone(), n.clone(), u.clone())
-        },
-        |(o, n, u)| run_logs(o, n, u),
-    );
+    let stored = BrowserData::new({
+        let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+        move || run_logs(o.clone(), n.clone(), u.clone())
+    });
     let (live, set_live) = signal(Vec::<String>::new());
     let (filter, set_filter) = signal(String::new());
     let stream_url = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream");
@@ -234,9 +237,10 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
                 <input type="search" placeholder="Search logs" id="log-search" on:input=move |e| set_filter.set(event_target_value(&e)) />
                 <a class="button small" href=download download="logs.txt">"Download"</a>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let crate::server::runs::LogView { text: stored, skipped } = stored.await.unwrap_or_default();
+            {move || match stored.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(got) => {
+                    let crate::server::runs::LogView { text: stored, skipped } = got.unwrap_or_default();
                     let skipped = (skipped > 0).then(|| view! {
                         <p class="muted" id="logs-skipped">
                             "The last MiB of the log; " {crate::server::tracking::human_size(skipped)} " before it are in the download."
@@ -253,8 +257,9 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
                             }}
                         </pre>
                     }
-                })}
-            </Transition>
+                    .into_any()
+                }
+            }}
         </section>
     }
 }
@@ -312,13 +317,10 @@ fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::Ru
 #[component]
 fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
     let (dir, set_dir) = signal(String::new());
-    let files = Resource::new(
-        {
-            let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
-            move || (o.clone(), n.clone(), u.clone(), dir.get())
-        },
-        |(o, n, u, d)| crate::server::tracking::run_files(o, n, u, d),
-    );
+    let files = BrowserData::new({
+        let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
+        move || crate::server::tracking::run_files(o.clone(), n.clone(), u.clone(), dir.get())
+    });
     let base = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/artifacts");
     view! {
         <section class="card">
@@ -330,14 +332,13 @@ fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
                     <button class="small" id="files-up" on:click=move |_| set_dir.update(|d| *d = d.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default())>"Up"</button>
                 })}
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
+            {move || {
                     let base = base.clone();
-                    Suspend::new(async move {
-                        match files.await {
-                            Err(e) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
-                            Ok(list) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
-                            Ok(list) => view! {
+                        match files.get() {
+                            None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                            Some(Err(e)) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
+                            Some(Ok(list)) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
+                            Some(Ok(list)) => view! {
                                 <table class="table compact" id="files"><tbody>
                                     {list.into_iter().map(|f| {
                                         let label = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
@@ -351,9 +352,7 @@ fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
                                 </tbody></table>
                             }.into_any(),
                         }
-                    })
                 }}
-            </Transition>
         </section>
     }
 }
