@@ -320,3 +320,34 @@ fn a_pipeline_from_the_cli_is_watched_and_its_ops_listed_in_order() {
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }
+
+#[test]
+fn version_names_the_commit_and_completions_cover_every_command() {
+    let (out, _) = text(&run(myelin_with(&["--version"]), None));
+    // `myelin 0.1.0 (commit 1a2b3c4d5e6f)`, or `unknown` outside a git checkout.
+    let commit = out
+        .trim()
+        .strip_prefix(concat!("myelin ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .and_then(|r| r.strip_suffix(')'));
+    let commit = commit.unwrap_or_else(|| panic!("version line: {out:?}"));
+    assert!(
+        commit == "unknown" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit:?}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(myelin_with(&["completions", shell]), None);
+        let (script, err) = text(&o);
+        assert!(o.status.success(), "{shell}: {err}");
+        for cmd in ["serve", "login", "run", "ops", "lint", "completions"] {
+            assert!(script.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+    }
+    let bad = run(myelin_with(&["completions", "tcsh"]), None);
+    assert!(!bad.status.success());
+}
+
+fn myelin_with(args: &[&str]) -> Command {
+    let mut c = myelin();
+    c.args(args);
+    c
+}
