@@ -82,6 +82,8 @@ test("every run page hydrates from a link and a reload, whatever the run's state
     // The overview with every kind of run: the queue in order, the best runs by the logged metric.
     [`/${p}`, '#overview-queued .queue-position'],
     [`/${p}?metric=loss&goal=max`, '#best-runs'],
+    // "Copy and edit" from a run page: the runs tab with the run's file in its form.
+    [`/${p}/runs?copy=${succeeded}`, '#runs-filter'],
   ];
   for (const [path, selector] of pages) await visit(page, path, selector);
 
