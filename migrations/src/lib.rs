@@ -13,6 +13,7 @@ mod m0008_invitations;
 mod m0009_disable_and_expiry;
 mod m0010_audit;
 mod m0011_project_limits;
+mod m0012_overview_indexes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_disable_and_expiry::Migration),
             Box::new(m0010_audit::Migration),
             Box::new(m0011_project_limits::Migration),
+            Box::new(m0012_overview_indexes::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/../.."
 source scripts/env.sh
 bin="$CARGO_TARGET_DIR/${1:-release}/myelin"
 data=$(mktemp -d)
-"$bin" serve --data-dir "$data" --listen 127.0.0.1:0 --site-root "$CARGO_TARGET_DIR/site" >/dev/null 2>&1 &
+"$bin" serve --data-dir "$data" --listen 127.0.0.1:0 >/dev/null 2>&1 &   # `make release`: the site is inside
 pid=$!
 sleep 3
 rss=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
