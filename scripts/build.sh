@@ -44,11 +44,11 @@ echo "site built in $site: wasm ${raw} bytes, ${gz} gzipped; editor.js ${ed} byt
 # (with the features the tests unify), and a second build with other features would only recompile it.
 if [ -z "${MYELIN_SERVER_BUILT:-}" ]; then
   if [ "$mode" = release ]; then
-    MYELIN_SITE_DIR="$site" cargo build -p app --bin myelin --release
+    cargo build -p app --bin myelin --release   # app/build.rs points the embed at $CARGO_TARGET_DIR/site
     bin="$CARGO_TARGET_DIR/release/myelin"
     strip "$bin"
     echo "release binary $bin: $(stat -c %s "$bin") bytes, site included"
   else
-    MYELIN_SITE_DIR="$site" cargo build -p app --bin myelin
+    cargo build -p app --bin myelin
   fi
 fi

@@ -261,15 +261,17 @@ fn a_server_restart_mid_run_fails_the_run_and_ends_its_process() {
         )
         .unwrap()
     };
+    // Running, and its first line written (the process may start a moment before it prints).
+    let logs = |server: &Server| text(&client(server, &token, &["ops", "logs", &uuid, "-p", "demo"])).0;
     let mut running = false;
     for _ in 0..100 {
-        if get(&server)["status"] == "running" {
+        if get(&server)["status"] == "running" && logs(&server).contains("stdout started") {
             running = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(running, "the run never started: {}", get(&server));
+    assert!(running, "the run never started: {} {}", get(&server), logs(&server));
     // The server dies without a chance to clean up.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -279,8 +281,8 @@ fn a_server_restart_mid_run_fails_the_run_and_ends_its_process() {
         (r["status"].as_str(), r["status_message"].as_str()),
         (Some("failed"), Some("server restarted while the run was running"))
     );
-    let logs = text(&client(&server, &token, &["ops", "logs", &uuid, "-p", "demo"])).0;
-    assert!(logs.contains("stdout started"), "logs written before the restart are kept: {logs}");
+    let kept = logs(&server);
+    assert!(kept.contains("stdout started"), "logs written before the restart are kept: {kept}");
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }
