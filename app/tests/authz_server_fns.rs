@@ -90,7 +90,7 @@ fn rows() -> Vec<Row> {
         row(proj::RemoveMember::PATH, "owner=olive&name={p}&username=target", MANAGE),
         row(run::ListRuns::PATH, "owner=olive&name={p}&page=1&sort=&query=&columns=", READ),
         row(run::GetRun::PATH, "owner=olive&name={p}&uuid={run}", READ),
-        row(run::RunLogs::PATH, "owner=olive&name={p}&uuid={done}", READ),
+        row(tracking::RunLogs::PATH, "owner=olive&name={p}&uuid={done}", READ),
         row(run::SubmitRun::PATH, "owner=olive&name={p}&content={job}&params=", WRITE),
         row(run::StopRun::PATH, "owner=olive&name={p}&uuid={run}", WRITE),
         row(run::RestartRun::PATH, "owner=olive&name={p}&uuid={done}", WRITE),
@@ -138,12 +138,7 @@ async fn cookie(router: &axum::Router, username: &str) -> String {
 }
 
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[tokio::test]

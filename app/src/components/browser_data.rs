@@ -63,17 +63,19 @@ impl<T: Send + Sync + 'static> BrowserData<T> {
 
     /// Reloads every `ms` milliseconds while `active()` holds.
     pub fn poll(self, ms: u64, active: impl Fn() -> bool + Copy + 'static) {
-        Effect::new(move |_| {
-            if let Ok(h) = set_interval_with_handle(
-                move || {
-                    if active() {
-                        self.reload();
-                    }
-                },
-                std::time::Duration::from_millis(ms),
-            ) {
-                on_cleanup(move || h.clear());
+        every(ms, move || {
+            if active() {
+                self.reload();
             }
         });
     }
+}
+
+/// Calls `tick` every `ms` milliseconds in the browser, until the part of the page that asked goes away.
+pub fn every(ms: u64, tick: impl Fn() + Copy + 'static) {
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(ms)) {
+            on_cleanup(move || h.clear());
+        }
+    });
 }

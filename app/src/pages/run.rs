@@ -7,7 +7,8 @@ use leptos_router::hooks::use_params_map;
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::browser_data::BrowserData;
 use crate::components::forms::{action_error, ErrorBox, FormError};
-use crate::server::runs::{get_run, run_logs, RestartRun, StopRun};
+use crate::server::runs::{get_run, RestartRun, StopRun};
+use crate::server::tracking::{run_logs, LogView};
 
 /// The run page lives inside the project's `Suspend` (its header needs the project), and its body inside the
 /// run's. The parts below that load data of their own (logs, files, charts, the pipeline graph) load it in the
@@ -240,7 +241,7 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
             {move || match stored.get() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(got) => {
-                    let crate::server::runs::LogView { text: stored, skipped } = got.unwrap_or_default();
+                    let LogView { text: stored, skipped } = got.unwrap_or_default();
                     let skipped = (skipped > 0).then(|| view! {
                         <p class="muted" id="logs-skipped">
                             "The last MiB of the log; " {crate::server::tracking::human_size(skipped)} " before it are in the download."

@@ -21,16 +21,9 @@ pub(crate) fn poll<T: Send + Sync + serde::Serialize + serde::de::DeserializeOwn
     ms: u64,
     active: impl Fn() -> bool + Copy + Send + Sync + 'static,
 ) {
-    Effect::new(move |_| {
-        if let Ok(h) = set_interval_with_handle(
-            move || {
-                if active() {
-                    r.refetch();
-                }
-            },
-            std::time::Duration::from_millis(ms),
-        ) {
-            on_cleanup(move || h.clear());
+    crate::components::browser_data::every(ms, move || {
+        if active() {
+            r.refetch();
         }
     });
 }

@@ -283,23 +283,6 @@ pub(crate) async fn run_of(
     backend::services::runs::find(&st.db, &a, parse_uuid(uuid)?).await.map_err(err)
 }
 
-/// The end of a run's log as the page first shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LogView {
-    pub text: String,
-    /// Bytes before `text` (only in the download).
-    pub skipped: u64,
-}
-
-#[server]
-pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<LogView, AppError> {
-    use backend::executor::logs::TAIL_BYTES;
-    let r = run_of(&owner, &name, &uuid).await?;
-    let source = backend::services::runs::cache::source_of(&r);
-    let tail = state()?.executor.logs().tail(r.project_id, source, TAIL_BYTES).await;
-    Ok(LogView { text: tail.text, skipped: tail.skipped })
-}
-
 /// `params`: one `name=value` per line.
 #[server]
 pub async fn submit_run(

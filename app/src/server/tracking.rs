@@ -1,4 +1,5 @@
-//! Tracking data for the run page: chart series (downsampled on the server) and the run's stored files.
+//! What a run recorded, for the run page: the end of its log, chart series (downsampled on the server) and its
+//! stored files.
 
 use leptos::prelude::*;
 
@@ -9,6 +10,23 @@ use serde::{Deserialize, Serialize};
 use super::ctx::{err, state};
 #[cfg(feature = "ssr")]
 use super::runs::run_of;
+
+/// The end of a run's log as the page first shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogView {
+    pub text: String,
+    /// Bytes before `text` (only in the download).
+    pub skipped: u64,
+}
+
+#[server]
+pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<LogView, AppError> {
+    use backend::executor::logs::TAIL_BYTES;
+    let r = run_of(&owner, &name, &uuid).await?;
+    let source = backend::services::runs::cache::source_of(&r);
+    let tail = state()?.executor.logs().tail(r.project_id, source, TAIL_BYTES).await;
+    Ok(LogView { text: tail.text, skipped: tail.skipped })
+}
 
 /// A chart-ready series: `(step, wall time ms, value)`, NaN as `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

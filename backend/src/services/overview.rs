@@ -27,8 +27,9 @@ fn live(a: &ProjectAccess) -> sea_orm::Select<run::Entity> {
         .filter(run::Column::DeletedAt.is_null())
 }
 
-async fn summaries(db: &DatabaseConnection, rows: &[run::Model]) -> Result<Vec<RunSummary>> {
-    let names = super::runs::usernames(db, rows.iter().map(|r| r.created_by)).await?;
+type Names = std::collections::HashMap<Uuid, String>;
+
+fn summaries(names: &Names, rows: &[run::Model]) -> Result<Vec<RunSummary>> {
     rows.iter()
         .map(|r| super::runs::summary(r, names.get(&r.created_by).cloned().unwrap_or_default()))
         .collect()
@@ -117,7 +118,18 @@ pub async fn overview(
                 .await?;
             let ids: Vec<Uuid> = ranked.iter().map(|m| m.run_id).collect();
             let rows = run::Entity::find().filter(run::Column::Id.is_in(ids)).all(db).await?;
-            let runs = summaries(db, &rows).await?;
+            Some((key, goal, ranked, rows))
+        }
+    };
+    // The users of every list, in one query.
+    let lists = [&running, &queued, &latest, &pipelines];
+    let ranked_rows = best.iter().flat_map(|(_, _, _, rows)| rows.iter());
+    let users = lists.iter().flat_map(|l| l.iter()).chain(ranked_rows).map(|r| r.created_by);
+    let names = super::runs::usernames(db, users).await?;
+    let best = match best {
+        None => None,
+        Some((key, goal, ranked, rows)) => {
+            let runs = summaries(&names, &rows)?;
             let runs = ranked
                 .iter()
                 .filter_map(|m| {
@@ -131,11 +143,11 @@ pub async fn overview(
     Ok(ProjectOverview {
         by_status,
         total,
-        running: summaries(db, &running).await?,
-        queued: summaries(db, &queued).await?,
+        running: summaries(&names, &running)?,
+        queued: summaries(&names, &queued)?,
         queued_total,
-        latest: summaries(db, &latest).await?,
-        pipelines: summaries(db, &pipelines).await?,
+        latest: summaries(&names, &latest)?,
+        pipelines: summaries(&names, &pipelines)?,
         metric_keys,
         best,
     })

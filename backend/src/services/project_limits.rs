@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::artifacts::{Quota, Usage};
+use crate::artifacts::{Artifacts, Quota, Usage};
 use crate::entities::{project, user};
 use crate::error::{Error, Result};
 
@@ -92,9 +92,36 @@ pub async fn set_pod_policy(
     Ok(view(&project::Entity::find_by_id(p.id).one(db).await?.ok_or(Error::NotFound("project"))?, quota))
 }
 
+/// Stores an upload of the project's runs as `key`, within what is left of its quota (an overwrite gives back
+/// the old file's bytes first), and counts it; past the quota nothing is kept.
+pub async fn store_upload<S, E>(
+    db: &DatabaseConnection,
+    artifacts: &Artifacts,
+    project_id: Uuid,
+    key: &object_store::path::Path,
+    body: S,
+) -> Result<u64>
+where
+    S: futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let p = project::Entity::find_by_id(project_id).one(db).await?.ok_or(Error::NotFound("project"))?;
+    let quota = artifacts.quota();
+    let replaced = artifacts.size_of(key).await?;
+    let room = room(&p, quota, replaced)?;
+    let written = artifacts.put_stream_within(key, body, room.min(artifacts.max_upload)).await.map_err(
+        |e| match e {
+            Error::PayloadTooLarge if room < artifacts.max_upload => over_bytes(quota),
+            other => other,
+        },
+    )?;
+    charge(db, project_id, written, replaced).await?;
+    Ok(written)
+}
+
 /// How many more bytes a project may upload now as `key` (an overwrite frees the old object's bytes), or the
 /// limit it has reached.
-pub fn room(p: &project::Model, quota: Quota, replaced: Option<u64>) -> Result<u64> {
+fn room(p: &project::Model, quota: Quota, replaced: Option<u64>) -> Result<u64> {
     let (bytes, files) = (p.artifact_bytes.max(0) as u64, p.artifact_files.max(0) as u64);
     if replaced.is_none() && files >= quota.files {
         return Err(Error::LimitExceeded(format!(
@@ -109,7 +136,7 @@ pub fn room(p: &project::Model, quota: Quota, replaced: Option<u64>) -> Result<u
     Ok(room)
 }
 
-pub fn over_bytes(quota: Quota) -> Error {
+fn over_bytes(quota: Quota) -> Error {
     Error::LimitExceeded(format!(
         "the project's artifacts would pass its quota of {} bytes (--artifact-quota-bytes); delete runs to make room",
         quota.bytes
@@ -117,12 +144,7 @@ pub fn over_bytes(quota: Quota) -> Error {
 }
 
 /// Counts a stored upload of `written` bytes against the project (replacing an object of `replaced` bytes).
-pub async fn charge(
-    db: &DatabaseConnection,
-    project: Uuid,
-    written: u64,
-    replaced: Option<u64>,
-) -> Result<()> {
+async fn charge(db: &DatabaseConnection, project: Uuid, written: u64, replaced: Option<u64>) -> Result<()> {
     let bytes = written as i64 - replaced.unwrap_or(0) as i64;
     let files = i64::from(replaced.is_none());
     adjust(db, project, bytes, files).await

@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use futures_util::TryStreamExt;
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -90,25 +89,8 @@ pub async fn upload(
         return Err(Error::invalid("path", "give a file name after artifacts/").into());
     }
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
-    // The project's quota: what is left of it (an overwrite gives back the old file's bytes) caps the upload.
-    let project = crate::entities::project::Entity::find_by_id(r.project_id)
-        .one(&app.db)
-        .await
-        .map_err(Error::from)?
-        .ok_or(Error::NotFound("run"))?;
-    let quota = app.artifacts.quota();
-    let replaced = app.artifacts.size_of(&key).await?;
-    let room = project_limits::room(&project, quota, replaced)?;
-    let max = room.min(app.artifacts.max_upload);
-    let written = app
-        .artifacts
-        .put_stream_within(&key, body.into_data_stream().map_err(|e| e.to_string()), max)
-        .await
-        .map_err(|e| match e {
-            Error::PayloadTooLarge if room < app.artifacts.max_upload => project_limits::over_bytes(quota),
-            other => other,
-        })?;
-    project_limits::charge(&app.db, r.project_id, written, replaced).await?;
+    let body = body.into_data_stream().map_err(|e| e.to_string());
+    project_limits::store_upload(&app.db, &app.artifacts, r.project_id, &key, body).await?;
     Ok(Json(json!({})))
 }
 

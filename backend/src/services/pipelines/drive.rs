@@ -13,8 +13,13 @@ use uuid::Uuid;
 
 use super::{children, Child};
 
-/// The project's components, read once per pass and only if an op has to be compiled again.
-type Library = tokio::sync::OnceCell<spec::library::Library>;
+/// What compiling an op again needs of its project — its components and its pod policy — read once per pass
+/// and only if an op has to be compiled again.
+#[derive(Default)]
+struct Library {
+    components: tokio::sync::OnceCell<spec::library::Library>,
+    policy: tokio::sync::OnceCell<spec::policy::Policy>,
+}
 use crate::entities::run;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
@@ -79,7 +84,7 @@ async fn one(
             .filter(|c| matches!(c.status(), Status::Compiled | Status::Queued) || c.status().is_active())
             .count();
         let mut free = room(p.compiled_part::<Settings>()?.concurrency, in_flight);
-        let library = Library::new();
+        let library = Library::default();
         for c in kids.iter().filter(|c| c.status() == Status::Created) {
             if let Some(info) = c.cache_info().filter(|i| i.waiting) {
                 settle_waiting(db, c, &info).await?;
@@ -270,11 +275,23 @@ async fn start(
     let compiled = if step.upstream.is_empty() || p.kind()? != RunKind::Dag {
         row.compiled()?
     } else {
-        let refs = library.get_or_try_init(|| crate::services::components::library(db, p.project_id)).await?;
-        let project = crate::entities::project::Entity::find_by_id(p.project_id).one(db).await?;
-        let policy =
-            project.as_ref().map(crate::compiling::policy_for).unwrap_or_else(crate::compiling::policy);
-        match recompile(p, &step.name, ops.clone(), connections, refs, policy) {
+        let refs = library
+            .components
+            .get_or_try_init(|| crate::services::components::library(db, p.project_id))
+            .await?;
+        let policy = library
+            .policy
+            .get_or_try_init(|| async {
+                let project = crate::entities::project::Entity::find_by_id(p.project_id).one(db).await?;
+                Ok::<_, Error>(
+                    project
+                        .as_ref()
+                        .map(crate::compiling::policy_for)
+                        .unwrap_or_else(crate::compiling::policy),
+                )
+            })
+            .await?;
+        match recompile(p, &step.name, ops.clone(), connections, refs, policy.clone()) {
             Ok(r) => r,
             Err(why) => {
                 transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;
