@@ -3,10 +3,12 @@
 
 mod accounts;
 mod cluster;
+mod graph;
 mod overview;
 mod runs;
 
 pub use accounts::*;
 pub use cluster::*;
+pub use graph::*;
 pub use overview::*;
 pub use runs::*;

@@ -10,9 +10,12 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod serve;
 pub mod server;
+pub mod site;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -23,16 +26,21 @@ use pages::{
 };
 
 /// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
-/// the page's inline scripts (`auth::web::page_policy`).
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(resp)) =
-        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-    {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&backend::auth::web::page_policy(&nonce)) {
-            resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+/// the page's inline scripts (`auth::web::page_policy`). Pages are never cached (they are per user and link
+/// the current asset names); the assets they link are (`assets.rs`).
+#[cfg(feature = "ssr")]
+pub fn shell(mut options: LeptosOptions) -> impl IntoView {
+    use axum::http::{header, HeaderValue};
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(nonce) = leptos::nonce::use_nonce() {
+            if let Ok(v) = HeaderValue::from_str(&backend::auth::web::page_policy(&nonce)) {
+                resp.insert_header(header::CONTENT_SECURITY_POLICY, v);
+            }
         }
     }
+    options.output_name = assets::output_name().into();
+    let editor = serde_json::to_string(&site::EditorAssets::of_site()).unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -40,6 +48,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.ico" />
+                <link rel="stylesheet" id="myelin" href=assets::url("myelin.css") />
+                <meta name=site::EDITOR_META content=editor />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -72,7 +82,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="myelin" href="/pkg/myelin.css" />
         <Title text="Myelin" />
         <Router>
             <Nav session />

@@ -135,6 +135,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     state.spawn_scheduler();
     let site_root = args.site_root.clone().unwrap_or_default();
+    crate::assets::init(&site_root);
     if site_root.is_empty() && !crate::assets::present() {
         tracing::warn!("this binary carries no site (built before scripts/build.sh): pages will not load");
     }

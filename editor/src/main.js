@@ -1,6 +1,7 @@
 // The polyaxonfile editor: CodeMirror 6 with YAML, line numbers, folding, bracket and indent handling, search,
-// undo, lint gutter and autocompletion. Myelin's Leptos app mounts it and drives it (window.MyelinEditor):
-// the app compiles every change with spec (WASM, in the browser) and hands the diagnostics back.
+// undo, lint gutter and autocompletion. Myelin's Leptos app loads it on the editor page only, mounts it and
+// drives it (window.MyelinEditor): the app compiles every change with the compiler module (`editor_core`, wasm,
+// loaded here on demand) and hands the diagnostics back.
 import { EditorState } from '@codemirror/state';
 import {
   EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection,
@@ -14,18 +15,25 @@ import { searchKeymap, highlightSelectionMatches } from '@codemirror/search';
 import { lintGutter, setDiagnostics } from '@codemirror/lint';
 import { autocompletion, completionKeymap, closeBrackets, closeBracketsKeymap } from '@codemirror/autocomplete';
 
-/// `complete(text, pos)` -> `{from, options: [{label, detail}]}` or null, answered by the app (spec's schema).
-function completions(complete) {
+/// The compiler module: its wasm-bindgen glue at `js`, its wasm at `wasm` (both content-hashed). Loaded once.
+let core = null;
+function loadCore(js, wasm) {
+  core = core || import(js).then(m => m.default({ module_or_path: wasm }).then(() => m));
+  return core;
+}
+
+/// Candidates from the compiler module's `complete(text, pos)`: `{from, options: [name]}` or null (spec's schema).
+function completions(compiler) {
   return ctx => {
-    if (!complete) return null;
-    const r = complete(ctx.state.doc.toString(), ctx.pos);
+    if (!compiler) return null;
+    const r = JSON.parse(compiler.complete(ctx.state.doc.toString(), ctx.pos));
     if (!r || !r.options || r.options.length === 0) return null;
     if (r.from === ctx.pos && !ctx.explicit) return null;
-    return { from: r.from, options: r.options };
+    return { from: r.from, options: r.options.map(label => ({ label, type: 'property' })) };
   };
 }
 
-function mount(parent, text, onChange, complete) {
+function mount(parent, text, onChange, compiler) {
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -34,7 +42,7 @@ function mount(parent, text, onChange, complete) {
         lineNumbers(), foldGutter(), history(), drawSelection(), indentOnInput(), bracketMatching(),
         closeBrackets(), highlightActiveLine(), highlightActiveLineGutter(), highlightSelectionMatches(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }), yaml(), lintGutter(),
-        autocompletion({ override: [completions(complete)] }),
+        autocompletion({ override: [completions(compiler)] }),
         keymap.of([
           ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap,
           ...completionKeymap, indentWithTab,
@@ -72,4 +80,4 @@ function mount(parent, text, onChange, complete) {
   };
 }
 
-window.MyelinEditor = { mount };
+window.MyelinEditor = { mount, loadCore };

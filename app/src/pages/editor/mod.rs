@@ -1,43 +1,50 @@
-//! The editor tab: CodeMirror 6 (the `editor/` bundle, served as `/pkg/editor.js`) with `spec` compiling every
-//! change in the browser (WASM, no server round-trip): diagnostics underlined at their line and column and listed
-//! in a problems pane, the compiled manifests, the resolved params and, for DAGs, the graph. Run submits the text
-//! as the CLI would and opens the run.
+//! The editor tab: CodeMirror 6 (the `editor/` bundle) with the compiler (`editor_core`, its own wasm module)
+//! compiling every change in the browser, no server round-trip: diagnostics underlined at their line and column
+//! and listed in a problems pane, the compiled manifests, the resolved params and, for DAGs, the graph. Both
+//! parts load on this page only, after it has hydrated. Run submits the text as the CLI would and opens the run.
 
 use leptos::prelude::*;
 
 use super::pipeline::Drawing;
 use super::runs::project_key;
 use crate::components::forms::{action_error, FormError};
-use crate::server::components::{editor_setup, preflight, save_component, SavedComponent};
+use crate::server::components::{editor_setup, preflight, save_component, ProjectForEditor};
 use crate::server::runs::SubmitRun;
+use editor_core::{Checked, Edit, EXAMPLE};
 
 mod browser;
-mod check;
 
-pub use check::{check, inputs_of, Checked, Context, Field, Problem};
-
-fn library_of(saved: &[SavedComponent]) -> spec::library::Library {
-    spec::library::Library::new(saved.iter().map(|c| (c.name.clone(), c.version.clone(), c.content.clone())))
+/// What the page first shows of the example: the server compiles it, and the browser takes the server's answer
+/// while hydrating (it has no compiler until the editor's module loads). A page reached by a link inside the app
+/// starts pending.
+fn first_check() -> Checked {
+    #[cfg(feature = "ssr")]
+    return editor_core::check(EXAMPLE, &Default::default(), &[]);
+    #[cfg(not(feature = "ssr"))]
+    Checked { pending: true, ..Default::default() }
 }
-
-const EXAMPLE: &str = "kind: component\nname: train\ninputs:\n- {name: lr, type: float, value: 0.01, isOptional: true}\nrun:\n  kind: job\n  container:\n    image: python:3.12-slim\n    command: [python, -c]\n    args: [\"print('training with lr={{ lr }}')\"]\n";
 
 #[component]
 pub fn EditorTab() -> impl IntoView {
     let (owner, name) = project_key();
     let (text, set_text) = signal(EXAMPLE.to_string());
-    let (checked, set_checked) = signal(check(EXAMPLE, &Default::default(), &[]));
+    let (checked, set_checked) = signal(leptos::server::SharedValue::new(first_check).into_inner());
     // Values set in the params form (name, value); empty means the file's default.
     let values = StoredValue::new(Vec::<(String, String)>::new());
     // The project's saved components (`hubRef`s resolve against them, and the DAG pane adds ops from them) and
     // its pod policy.
     let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| editor_setup(o, n));
-    let library = StoredValue::new(Context::default());
+    let setup = StoredValue::new(None::<ProjectForEditor>);
+    // The compiler: the browser's once loaded; on the server, its own.
+    let core = StoredValue::new(browser::Core::native());
     let recheck = move || {
-        let c = library.with_value(|l| values.with_value(|v| check(&text.get_untracked(), l, v)));
-        set_checked.set(c);
+        let c =
+            core.with_value(|c| c.as_ref().map(|c| values.with_value(|v| c.check(&text.get_untracked(), v))));
+        if let Some(c) = c {
+            set_checked.set(c);
+        }
     };
-    let fields = Memo::new(move |_| inputs_of(&text.get()));
+    let fields = Memo::new(move |_| checked.with(|c| c.inputs.clone()));
     // The cluster's word on the file (a Kubernetes server's pre-flight check), asked once typing pauses.
     let cluster = Action::new(move |content: &String| {
         preflight(owner.get_untracked(), name.get_untracked(), content.clone())
@@ -62,16 +69,16 @@ pub fn EditorTab() -> impl IntoView {
     };
     let (versions, set_versions) = signal(Vec::<(String, String)>::new());
     Effect::new(move |_| {
-        if let Some(Ok(setup)) = saved.get() {
-            let list = setup.components;
-            library.set_value(Context { library: library_of(&list), policy: setup.policy });
+        if let Some(Ok(project)) = saved.get() {
+            core.with_value(|c| c.as_ref().map(|c| c.set_context(&project)));
             let mut latest: Vec<(String, String)> = Vec::new();
-            for c in &list {
+            for c in &project.components {
                 if !latest.iter().any(|(n, _)| *n == c.name) {
                     latest.push((c.name.clone(), c.version[..spec::library::SHORT].to_string()));
                 }
             }
             set_versions.set(latest);
+            setup.set_value(Some(project));
             recheck();
         }
     });
@@ -94,15 +101,51 @@ pub fn EditorTab() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(el) = host.get() {
-            browser::mount(el.into(), text.get_untracked(), set_text, set_checked, jump, library, values);
+            leptos::task::spawn_local(async move {
+                match browser::load().await {
+                    Ok((api, c)) => {
+                        setup.with_value(|s| s.as_ref().map(|s| c.set_context(s)));
+                        // The page may be gone by now.
+                        if core.try_set_value(Some(c.clone())).is_none() {
+                            browser::mount(
+                                &api,
+                                el.into(),
+                                c,
+                                text.get_untracked(),
+                                set_text,
+                                set_checked,
+                                jump,
+                                values,
+                            );
+                        }
+                    }
+                    Err(why) => {
+                        set_checked.try_set(Checked {
+                            problems: vec![editor_core::Problem {
+                                line: 0,
+                                column: 0,
+                                severity: "error".into(),
+                                code: "editor".into(),
+                                message: why,
+                            }],
+                            ..Default::default()
+                        });
+                    }
+                }
+            });
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (set_text, set_checked);
+    let _ = (set_text, host);
     let problems = move || checked.with(|c| c.problems.clone());
     // Graph editing: click an op, then another to make the first its upstream; or delete the selected op.
     let selected = RwSignal::new(None::<String>);
     let edit_note = RwSignal::new(String::new());
+    let edit = move |e: Edit| {
+        let t = text.get_untracked();
+        core.with_value(|c| c.as_ref().map(|c| c.edit(&t, &e)))
+            .unwrap_or_else(|| Err(vec!["the editor is still loading".into()]))
+    };
     let apply = move |result: Result<String, Vec<String>>| match result {
         Ok(new) => {
             jump.with_value(|h| {
@@ -118,12 +161,7 @@ pub fn EditorTab() -> impl IntoView {
         Some(up) if up != op => {
             selected.set(None);
             // Clicking an existing edge's ends again removes it.
-            let t = text.get_untracked();
-            if spec::edit::depends_on(&t, &op, &up) {
-                apply(spec::edit::remove_dependency(&t, &op, &up));
-            } else {
-                apply(spec::edit::add_dependency(&t, &op, &up));
-            }
+            apply(edit(Edit::ToggleDependency { op, upstream: up }));
         }
         Some(_) => selected.set(None),
         None => {
@@ -134,27 +172,24 @@ pub fn EditorTab() -> impl IntoView {
     let delete = move |_| {
         if let Some(op) = selected.get_untracked() {
             selected.set(None);
-            apply(spec::edit::remove_op(&text.get_untracked(), &op));
+            apply(edit(Edit::RemoveOp { op }));
         }
     };
     let (param_name, set_param_name) = signal(String::new());
     let (param_value, set_param_value) = signal(String::new());
     let set_op_param = move |_| {
         if let Some(op) = selected.get_untracked() {
-            apply(spec::edit::set_param(
-                &text.get_untracked(),
-                &op,
-                &param_name.get_untracked(),
-                &param_value.get_untracked(),
-            ));
+            apply(edit(Edit::SetParam {
+                op,
+                name: param_name.get_untracked(),
+                value: param_value.get_untracked(),
+            }));
         }
     };
     let op_params = move || {
         let op = selected.get()?;
-        let list: Vec<(String, String)> = spec::edit::params_of(&text.get(), &op)
-            .into_iter()
-            .map(|(k, v)| (k, v.get("value").map(|x| x.to_string()).unwrap_or_else(|| v.to_string())))
-            .collect();
+        let t = text.get();
+        let list = core.with_value(|c| c.as_ref().map(|c| c.params_of(&t, &op))).unwrap_or_default();
         Some((op, list))
     };
     let add_op = move |_| {
@@ -163,7 +198,7 @@ pub fn EditorTab() -> impl IntoView {
             edit_note.set("pick a component and name the op".into());
             return;
         }
-        apply(spec::edit::add_op(&text.get_untracked(), &op, &from));
+        apply(edit(Edit::AddOp { name: op, hub_ref: from }));
     };
     let errors = move || checked.with(|c| c.problems.iter().filter(|p| p.severity == "error").count());
     let head = view! {
@@ -171,6 +206,7 @@ pub fn EditorTab() -> impl IntoView {
             <h3>"Polyaxonfile"</h3>
             <span class="muted" id="editor-status">
                 {move || match errors() {
+                    _ if checked.with(|c| c.pending) => "loading the compiler…".to_string(),
                     0 => "compiles".to_string(),
                     n => format!("{n} error(s)"),
                 }}
@@ -184,7 +220,7 @@ pub fn EditorTab() -> impl IntoView {
                     checked.track();
                     values.with_value(|v| v.iter().filter(|(_, x)| !x.is_empty()).map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join("\n"))
                 } />
-                <button type="submit" class="primary" id="editor-run" prop:disabled=move || { errors() > 0 }>"Run"</button>
+                <button type="submit" class="primary" id="editor-run" prop:disabled=move || { errors() > 0 || checked.with(|c| c.pending) }>"Run"</button>
             </ActionForm>
         </div>
         <FormError error=action_error(move || submit.value().get()) />
@@ -275,7 +311,6 @@ pub fn EditorTab() -> impl IntoView {
     }
     .into_any();
     view! {
-        <script src="/pkg/editor.js"></script>
         <div class="editor-layout">
             <section class="card editor-main">
                 {head}

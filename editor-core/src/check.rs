@@ -1,24 +1,30 @@
-//! What the editor shows of a text: `spec` compiles it in the browser (diagnostics, manifests, params, the DAG).
+//! What the editor shows of a text: diagnostics, manifests, params and, for a DAG, its graph.
 
-use crate::server::pipelines::{GraphEdge, GraphNode, GraphView};
+use api_types::{GraphEdge, GraphNode, GraphView};
+use serde::{Deserialize, Serialize};
 
 /// A diagnostic as the editor shows it (1-based line and column; 0 when unknown).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     pub line: u32,
     pub column: u32,
-    pub severity: &'static str,
-    pub code: &'static str,
+    /// `error` or `warning`.
+    pub severity: String,
+    pub code: String,
     pub message: String,
 }
 
 /// What the compiler says of the text.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Checked {
+    /// Not compiled yet (the browser is still loading the compiler).
+    pub pending: bool,
     pub problems: Vec<Problem>,
     pub manifest: String,
     pub params: Vec<(String, String)>,
     pub graph: Option<GraphView>,
+    /// The file's declared inputs, for the params form.
+    pub inputs: Vec<Field>,
 }
 
 /// A declared input, for the params form: `(name, type, default, required)`.
@@ -79,8 +85,8 @@ pub fn check(text: &str, ctx: &Context, params: &[(String, String)]) -> Checked 
         .map(|(d, severity)| Problem {
             line: d.line,
             column: d.column,
-            severity,
-            code: d.code,
+            severity: severity.into(),
+            code: d.code.into(),
             message: d.message.clone(),
         })
         .collect();
@@ -99,7 +105,7 @@ pub fn check(text: &str, ctx: &Context, params: &[(String, String)]) -> Checked 
     }
     let params = out.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
     let graph = (!out.run.ops.is_empty()).then(|| graph_of(&out.run.ops));
-    Checked { problems, manifest: docs.join("---\n"), params, graph }
+    Checked { pending: false, problems, manifest: docs.join("---\n"), params, graph, inputs: inputs_of(text) }
 }
 
 fn graph_of(ops: &[spec::compile::Op]) -> GraphView {
