@@ -76,8 +76,8 @@ page=$(( $(gz myelin.js) + $(gz myelin_bg.wasm) ))
 editor=$(( $(gz editor.js) + $(gz editor_core.js) + $(gz editor_core_bg.wasm) ))
 echo "site built in $site: every page $page bytes gzipped (wasm $(stat -c %s "$pkg/${names[myelin_bg.wasm]}") raw);" \
   "the editor adds $editor bytes gzipped"
-# A regression guard at today's size plus 3%; issue 15's target is 600 KB (route-level splitting is next).
-budget=760000
+# A regression guard at today's size (788 KB with the compare page) plus 4%; issue 15's target is 600 KB (route-level splitting is next).
+budget=820000
 [ "$page" -le "$budget" ] || {
   echo "build.sh: the bundle every page downloads is $page bytes gzipped, over its $budget budget:" \
     "did a page start using the compiler, layout or editing code? (they belong in editor-core)" >&2

@@ -3,12 +3,14 @@
 
 mod accounts;
 mod cluster;
+mod compare;
 mod graph;
 mod overview;
 mod runs;
 
 pub use accounts::*;
 pub use cluster::*;
+pub use compare::*;
 pub use graph::*;
 pub use overview::*;
 pub use runs::*;

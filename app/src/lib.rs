@@ -21,8 +21,8 @@ use leptos_router::{path, SsrMode};
 
 use components::nav::Nav;
 use pages::{
-    account, auth, cluster, editor, not_found::NotFound, overview, pipeline, project, projects, run, runs,
-    settings,
+    account, auth, cluster, compare, editor, not_found::NotFound, overview, pipeline, project, projects, run,
+    runs, settings,
 };
 
 /// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
@@ -99,7 +99,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("runs/:uuid") view=run::RunPage />
                         <Route path=path!("editor") view=editor::EditorTab />
                         <Route path=path!("pipelines") view=pipeline::PipelinesTab />
-                        <Route path=path!("compare") view=|| view! { <project::Placeholder tab="compare" /> } />
+                        <Route path=path!("compare") view=compare::CompareTab />
                         <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
                         <Route path=path!("models") view=|| view! { <project::Placeholder tab="models" /> } />
                         <Route path=path!("settings") view=settings::ProjectSettings />

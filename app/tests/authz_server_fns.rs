@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use leptos::server_fn::ServerFn;
 use tower::ServiceExt;
 
+use app::server::compare as cmp;
 use app::server::overview as ov;
 use app::server::tracking;
 use app::server::{accounts as acc, cluster, components as comp, pipelines, projects as proj, runs as run};
@@ -85,6 +86,7 @@ fn rows() -> Vec<Row> {
         row(proj::DeleteProject::PATH, "owner=olive&name={p}&confirm={p}", OWN),
         row(proj::ListMembers::PATH, project, READ),
         row(ov::ProjectOverview::PATH, "owner=olive&name={p}&metric=&goal=", READ),
+        row(cmp::CompareRuns::PATH, "owner=olive&name={p}&runs={run},{done}&q=&metrics=loss&baseline=", READ),
         row(proj::AddMember::PATH, "owner=olive&name={p}&username=outsider&role=viewer", MANAGE),
         row(proj::ChangeMemberRole::PATH, "owner=olive&name={p}&username=target&role=member", MANAGE),
         row(proj::RemoveMember::PATH, "owner=olive&name={p}&username=target", MANAGE),

@@ -226,6 +226,22 @@ fn runs_from_the_cli_are_watched_listed_and_inspected() {
         .0
         .contains("stdout hello world"));
 
+    // Two runs side by side: only what differs, unless --all.
+    let other = client(&server, &token, &["run", "-f", f, "-p", "demo", "-P", "who=moon", "--watch"]);
+    let moon = text(&other).0.lines().next().unwrap().trim().to_string();
+    let table = text(&client(&server, &token, &["ops", "compare", &uuid, &moon, "-p", "demo"])).0;
+    assert!(table.contains("params.who") && table.contains("world") && table.contains("moon"), "{table}");
+    assert!(!table.contains("status "), "equal rows are hidden: {table}");
+    assert!(text(&client(&server, &token, &["ops", "compare", &uuid, &moon, "-p", "demo", "--all"]))
+        .0
+        .contains("status"));
+    let json =
+        text(&client(&server, &token, &["ops", "compare", &uuid, &moon, "-p", "demo", "-o", "json"])).0;
+    let c: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(c["runs"][1]["uuid"], moon.as_str());
+    let bad = client(&server, &token, &["ops", "compare", "nope", "-p", "demo"]);
+    assert!(!bad.status.success() && text(&bad).1.contains("not a run uuid"), "{:?}", text(&bad));
+
     std::fs::write(&file, "kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'exit 7']}\n").unwrap();
     let failed = client(&server, &token, &["run", "-f", f, "-p", "demo", "--watch"]);
     assert_eq!(failed.status.code(), Some(1));

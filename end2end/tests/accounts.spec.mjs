@@ -129,6 +129,9 @@ test('a site admin disables an account: its open session ends at once, and it ca
   // Both changes are in the audit log, with who made them.
   await open(adminPage, '/account');
   await adminPage.selectOption('#audit-action', 'user.disable');
+  // The filtered page replaces the whole list: wait for it, not for a row the unfiltered list also has.
+  await adminPage.waitForFunction(() => document.querySelectorAll('#audit tr[data-action]').length > 0 &&
+    [...document.querySelectorAll('#audit tr[data-action]')].every(r => r.dataset.action === 'user.disable'));
   await adminPage.waitForSelector(`#audit tr[data-action="user.disable"]:has-text("${name}"):has-text("${admin}")`);
   expect(await adminPage.locator('#audit tr[data-action="user.enable"]').count() === 0, 'the filter shows one action');
 });

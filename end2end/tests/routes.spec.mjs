@@ -102,7 +102,7 @@ test('every other route hydrates from a link and a reload', async ({ browser, al
     [`${p}/runs`, '#runs-filter'],
     [`${p}/editor`, '#editor .cm-editor'],
     [`${p}/pipelines`, 'main'],
-    [`${p}/compare`, 'main'],
+    [`${p}/compare`, '#compare-empty'],
     [`${p}/artifacts`, 'main'],
     [`${p}/models`, 'main'],
     [`${p}/settings`, '#members'],

@@ -10,8 +10,8 @@ use crate::server::tracking::{metric_series, SeriesView};
 pub const W: u32 = 560;
 pub const H: u32 = 260;
 /// The plotting area's left edge and right margin in SVG pixels (margin + y labels; margin).
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 10.0;
+pub(crate) const LEFT: f64 = 70.0;
+pub(crate) const RIGHT: f64 = 10.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum XAxis {
@@ -30,15 +30,20 @@ pub struct Opts {
 
 /// The points to draw as `(x, y, raw y)`: NaN dropped, smoothed, and (for a log scale) only positive values.
 pub fn prepare(s: &SeriesView, o: Opts) -> Vec<(f64, f64, f64)> {
+    prepare_points(&s.points, s.started, o)
+}
+
+/// `prepare` for `(step, timestamp ms, value)` points; relative time counts from `started` (ms).
+pub fn prepare_points(points: &[(i64, i64, Option<f64>)], started: i64, o: Opts) -> Vec<(f64, f64, f64)> {
     let mut ema = 0.0;
-    let mut out = Vec::with_capacity(s.points.len());
-    for (i, (step, ts, v)) in s.points.iter().filter(|p| p.2.is_some_and(f64::is_finite)).enumerate() {
+    let mut out = Vec::with_capacity(points.len());
+    for (i, (step, ts, v)) in points.iter().filter(|p| p.2.is_some_and(f64::is_finite)).enumerate() {
         let v = v.unwrap_or_default();
         ema = ema * o.smoothing + (1.0 - o.smoothing) * v;
         let y = if o.smoothing > 0.0 { ema / (1.0 - o.smoothing.powi(i as i32 + 1)) } else { v };
         let x = match o.x {
             XAxis::Step => *step as f64,
-            XAxis::Relative => (*ts - s.started) as f64 / 1000.0,
+            XAxis::Relative => (*ts - started) as f64 / 1000.0,
             XAxis::Wall => *ts as f64 / 1000.0,
         };
         if !o.log || y > 0.0 {
@@ -48,12 +53,12 @@ pub fn prepare(s: &SeriesView, o: Opts) -> Vec<(f64, f64, f64)> {
     out
 }
 
-fn clock(secs: f64) -> String {
+pub(crate) fn clock(secs: f64) -> String {
     let s = secs.rem_euclid(86_400.0) as u64;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn x_label(x: XAxis) -> &'static str {
+pub(crate) fn x_label(x: XAxis) -> &'static str {
     match x {
         XAxis::Step => "step",
         XAxis::Relative => "seconds since the first point",
@@ -61,7 +66,7 @@ fn x_label(x: XAxis) -> &'static str {
     }
 }
 
-fn bounds(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+pub(crate) fn bounds(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let lo = v.clone().fold(f64::INFINITY, f64::min);
     let hi = v.fold(f64::NEG_INFINITY, f64::max);
     match (lo.is_finite(), hi.is_finite()) {
@@ -196,7 +201,7 @@ pub fn MetricChart(owner: String, name: String, uuid: String, key: String, live:
 
 /// The mouse's horizontal position in the chart's SVG pixels.
 #[allow(unused_variables)]
-fn hover_at(e: &leptos::ev::MouseEvent) -> Option<f64> {
+pub(crate) fn hover_at(e: &leptos::ev::MouseEvent) -> Option<f64> {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;

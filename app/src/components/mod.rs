@@ -3,4 +3,5 @@
 pub mod browser_data;
 pub mod chart;
 pub mod forms;
+pub mod lines_chart;
 pub mod nav;

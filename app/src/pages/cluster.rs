@@ -12,24 +12,36 @@ use crate::server::cluster::get_cluster;
 #[component]
 pub fn Cluster() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_cluster());
+    // While runs wait, the page follows the queue (a scheduler's verdict can come a moment later).
+    let waiting = move || data.get().and_then(|r| r.ok()).is_some_and(|c| !c.queue.is_empty());
+    super::runs::poll(data, 3000, waiting);
     view! {
         <Title text="Cluster · Myelin" />
         <div class="page-head"><h1>"Cluster"</h1></div>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(c) => view! { <ClusterBody c=c /> }.into_any(),
                     Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// `-0` (a sum of nothing) shows as `0`.
+fn count(v: f64) -> f64 {
+    if v == 0.0 {
+        0.0
+    } else {
+        v
     }
 }
 
 #[component]
 fn ClusterBody(c: ClusterPage) -> impl IntoView {
     let total_gpus: f64 = c.nodes.iter().map(|n| n.node.gpus).sum();
-    let used_gpus: f64 = c.nodes.iter().map(|n| n.node.gpus_used).sum();
+    let used_gpus = count(c.nodes.iter().map(|n| n.node.gpus_used).sum());
     let heading = match &c.namespace {
         Some(ns) => format!(
             "Kubernetes, namespace {ns}: {} nodes, {used_gpus} of {total_gpus} GPUs allocated",
@@ -51,7 +63,7 @@ fn ClusterBody(c: ClusterPage) -> impl IntoView {
                         view! {
                             <tr data-node=n.name.clone()>
                                 <td>{n.name.clone()}<span class="muted">{state}</span></td>
-                                <td class="gpus">{if n.gpus > 0.0 { format!("{} / {}", n.gpus_used, n.gpus) } else { "—".into() }}</td>
+                                <td class="gpus">{if n.gpus > 0.0 { format!("{} / {}", count(n.gpus_used), n.gpus) } else { "—".into() }}</td>
                                 <td>{format!("{} / {}", (n.cpus_used * 100.0).round() / 100.0, n.cpus)}</td>
                                 <td>{format!("{} / {}", gib(n.memory_used), gib(n.memory))}</td>
                                 <td>{n.taints.join(", ")}</td>

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod cluster;
+pub mod compare;
 pub mod editor;
 pub mod not_found;
 pub mod overview;

@@ -81,9 +81,6 @@ pub fn Placeholder(tab: &'static str) -> impl IntoView {
             "No runs yet",
             "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here.",
         ),
-        "compare" => {
-            ("Nothing to compare", "Select runs in the Runs tab to compare their params and metrics.")
-        }
         "artifacts" => ("No artifacts yet", "Files logged by runs appear here."),
         _ => ("No models yet", "Registered models and their versions appear here."),
     };

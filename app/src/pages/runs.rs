@@ -290,7 +290,24 @@ fn RunTable(
     let columns = list.columns.clone();
     let confirm_msg = move |verb: &str| format!("{verb} {} selected run(s)?", selected.get().len());
     let key = StoredValue::new((owner.clone(), name.clone()));
+    let compare_base = format!("/{owner}/{name}/compare");
+    let compare_href = move || {
+        let runs = selected.get().join(",");
+        format!("{compare_base}?runs={runs}")
+    };
+    let all_href = format!(
+        "/{owner}/{name}/compare?q={}",
+        form_urlencoded::byte_serialize(listing.q.as_bytes()).collect::<String>()
+    );
     view! {
+        <div class="row" id="compare-row">
+            <a class="button small" id="compare-selected" href=compare_href
+                class:disabled=move || selected.get().is_empty()
+                on:click=move |ev| if selected.get_untracked().is_empty() { ev.prevent_default() }>
+                {move || format!("Compare selected ({})", selected.get().len())}
+            </a>
+            <a class="small" id="compare-matching" href=all_href>"Compare all matching (up to 1,000)"</a>
+        </div>
         {can_act.then(|| view! {
             <div class="row bulk">
                 <span class="muted">{move || format!("{} selected", selected.get().len())}</span>

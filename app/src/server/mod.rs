@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cluster;
+pub mod compare;
 pub mod components;
 pub mod overview;
 pub mod pipelines;

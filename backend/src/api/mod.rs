@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod cluster;
+pub mod compare;
 pub mod components;
 pub mod extract;
 pub mod members;
@@ -58,6 +59,7 @@ where
         .routes(routes!(runs::list_runs, runs::create_run))
         .routes(routes!(runs::get_run, runs::delete_run))
         .routes(routes!(runs::get_run_graph))
+        .routes(routes!(compare::compare_runs))
         .routes(routes!(runs::stop_run))
         .routes(routes!(runs::restart_run))
         .routes(routes!(runs::get_run_logs))

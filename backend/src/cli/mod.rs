@@ -4,6 +4,7 @@
 mod admin;
 mod client;
 mod cluster;
+mod compare;
 pub mod compile;
 mod ops;
 mod project;

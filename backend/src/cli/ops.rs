@@ -79,6 +79,19 @@ pub enum OpsCommand {
         #[arg(short, long, env = "MYELIN_PROJECT")]
         project: String,
     },
+    /// Runs side by side: what differs in params, tags, image and commit, and each metric's last value with the
+    /// best marked and deltas against the first run.
+    Compare {
+        #[arg(required = true, num_args = 1..)]
+        uuids: Vec<String>,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        /// Every row, not only those that differ.
+        #[arg(long)]
+        all: bool,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 /// `owner/name`, filling in the caller as owner when only a name is given.
@@ -220,6 +233,10 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
             let r: RunDetail =
                 client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/stop"), None).await?;
             println!("{} {}", uuid, r.summary.status);
+        }
+        OpsCommand::Compare { uuids, project, all, output } => {
+            let project = project_path(&client, &project).await?;
+            return super::compare::compare(&client, &project, &uuids, all, output).await;
         }
         OpsCommand::Restart { uuid, project } => {
             let project = project_path(&client, &project).await?;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod cluster;
+pub mod compare;
 pub mod components;
 pub mod invitations;
 pub mod members;

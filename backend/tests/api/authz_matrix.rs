@@ -65,6 +65,8 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::DELETE, "/api/v1/projects/{p}/runs/{done}", [404, 404, 403, 204, 204, 204, 404]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{pipe}/graph", [404, 404, 200, 200, 200, 200, 404]),
+        // Reading: viewers compare too.
+        row(Method::POST, "/api/v1/projects/{p}/compare", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201, 404]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200, 404]),
@@ -217,7 +219,13 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 path.push_str(&format!("?confirm={project}"));
             }
             let mut call = app.call(row.method.clone(), &path).by(*caller);
-            if let Some(b) = body(&row, n, *caller, "outsider") {
+            let compared = json!({"runs": [run, done], "metrics": ["loss"]});
+            let b = if row.path.ends_with("/compare") {
+                Some(compared)
+            } else {
+                body(&row, n, *caller, "outsider")
+            };
+            if let Some(b) = b {
                 call = call.json(b);
             }
             let got = call.send().await;

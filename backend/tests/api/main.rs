@@ -6,6 +6,7 @@ mod accounts;
 mod authz_matrix;
 mod authz_mlflow;
 mod bounds;
+mod compare;
 mod components;
 mod openapi;
 mod overview;

@@ -89,6 +89,26 @@ pub async fn series(
     Ok(out)
 }
 
+/// Each run's points of `key` within steps `[from, to]`, downsampled to `max`, with how many there were.
+pub async fn lines(
+    db: &DatabaseConnection,
+    runs: &[Uuid],
+    key: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    max: usize,
+) -> Result<Vec<(Uuid, Vec<Sample>, usize)>> {
+    Ok(load(db, runs, key)
+        .await?
+        .into_iter()
+        .map(|(run, mut points)| {
+            points.retain(|p| from.is_none_or(|f| p.step >= f) && to.is_none_or(|t| p.step <= t));
+            let total = points.len();
+            (run, downsample(&points, max), total)
+        })
+        .collect())
+}
+
 /// At most `max` points: per bucket its minimum and maximum (in step order), plus the first and last point.
 pub fn downsample(points: &[Sample], max: usize) -> Vec<Sample> {
     let n = points.len();

@@ -1,0 +1,111 @@
+//! Comparing runs: what they were given (params, tags, image, commit) side by side with what they logged
+//! (metric summaries and chart-ready series), against a baseline.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `POST /api/v1/projects/{owner}/{name}/compare`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CompareRequest {
+    /// The runs, in the order to show them (1 to 1,000).
+    pub runs: Vec<Uuid>,
+    /// Metric keys to chart; empty: none (the table still summarises every key).
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// Deltas are against this run (one of `runs`); default: the first.
+    #[serde(default)]
+    pub baseline: Option<Uuid>,
+    /// Points per line at most (2 to 500; default 500): each bucket keeps its minimum and maximum.
+    #[serde(default)]
+    pub points: Option<usize>,
+    /// Only the steps in `[from_step, to_step]` (a zoomed chart re-fetched at full resolution).
+    #[serde(default)]
+    pub from_step: Option<i64>,
+    #[serde(default)]
+    pub to_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Comparison {
+    /// The runs compared, in the order asked.
+    pub runs: Vec<ComparedRun>,
+    /// The baseline's index in `runs`.
+    pub baseline: usize,
+    /// Every param of any run (nested dicts flattened to `a.b`), sorted by key.
+    pub params: Vec<DiffRow>,
+    pub tags: Vec<DiffRow>,
+    /// What decides a result besides params: image, image digest, git commit, kind, status.
+    pub facts: Vec<DiffRow>,
+    /// Every metric key any of the runs logged, with each run's last / min / max.
+    pub metrics: Vec<MetricRow>,
+    /// The chosen keys' series, one line per run that logged the key.
+    pub series: Vec<ChartSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ComparedRun {
+    pub uuid: Uuid,
+    pub name: String,
+    pub status: String,
+    /// Seconds from start to finish (or to now while running).
+    pub duration: Option<f64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The time of the run's first metric point (ms since the epoch): relative time counts from it.
+    pub started: Option<i64>,
+}
+
+/// One key across the runs: each run's value (`null`: the run has none), and whether they differ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DiffRow {
+    pub key: String,
+    pub values: Vec<Option<String>>,
+    pub differs: bool,
+}
+
+/// Which way a metric improves: guessed from its name (`loss`, `error`, `mae`, `rmse`, … go down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct MetricRow {
+    pub key: String,
+    pub goal: Goal,
+    pub last: Vec<Option<f64>>,
+    pub min: Vec<Option<f64>>,
+    pub max: Vec<Option<f64>>,
+    /// The index of the best run by each aggregate (by `goal`; `null` when no run has a value).
+    pub best_last: Option<usize>,
+    pub best_min: Option<usize>,
+    pub best_max: Option<usize>,
+    /// Each run's last value minus the baseline's.
+    pub delta_last: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ChartSeries {
+    pub key: String,
+    pub lines: Vec<Line>,
+}
+
+/// One run's line: `(step, timestamp ms, value or null for NaN)`, at most `points` of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Line {
+    /// The run's index in `Comparison::runs`.
+    pub run: usize,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Vec<f64>>))]
+    pub points: Vec<(i64, i64, Option<f64>)>,
+    /// Points stored in the range (before downsampling).
+    pub total: usize,
+}

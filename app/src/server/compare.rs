@@ -1,0 +1,67 @@
+//! Runs compared, for the compare page (`backend::services::compare`): chosen by uuid, or every run a query
+//! matches (at most 1,000).
+
+use leptos::prelude::*;
+
+use super::AppError;
+pub use api_types::Comparison;
+
+/// `runs`: comma-separated uuids; when empty, the runs `q` matches (Polyaxon's query language), newest first.
+/// `metrics`: comma-separated keys to chart. `from`/`to`: a step range (a zoomed chart).
+// A server function's arguments are its form fields: the compare page's URL, one for one.
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn compare_runs(
+    owner: String,
+    name: String,
+    runs: String,
+    q: String,
+    metrics: String,
+    baseline: String,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Comparison, AppError> {
+    use super::ctx::{err, state};
+    use backend::services::compare::MAX_RUNS;
+    use backend::services::runs::RunQuery;
+    let st = state()?;
+    let a = super::projects::access(&owner, &name).await?;
+    let bad = |what: &str| AppError {
+        code: "invalid_argument".into(),
+        message: format!("{what} is not a run uuid"),
+    };
+    let mut ids = Vec::new();
+    for r in runs.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        ids.push(r.parse::<uuid::Uuid>().map_err(|_| bad(r))?);
+    }
+    if ids.is_empty() {
+        // Every run the query matches, a page at a time (pages hold 500).
+        while ids.len() < MAX_RUNS {
+            let page = RunQuery {
+                query: Some(q.clone()),
+                limit: Some(500),
+                offset: Some(ids.len() as u64),
+                ..Default::default()
+            };
+            let got = backend::services::runs::list(&st.db, &a, &page).await.map_err(err)?;
+            let n = got.items.len();
+            ids.extend(got.items.into_iter().map(|r| r.uuid).take(MAX_RUNS - ids.len()));
+            if n < 500 {
+                break;
+            }
+        }
+    }
+    let baseline = match baseline.trim() {
+        "" => None,
+        b => Some(b.parse().map_err(|_| bad(b))?),
+    };
+    let req = api_types::CompareRequest {
+        runs: ids,
+        metrics: metrics.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect(),
+        baseline,
+        points: None,
+        from_step: from,
+        to_step: to,
+    };
+    backend::services::compare::compare(&st.db, &a, &req).await.map_err(err)
+}

@@ -1,0 +1,142 @@
+//! Comparing runs of a project: params, tags and what decides a result side by side, metric summaries with the
+//! best run of each, and chart-ready series (min/max downsampled) of the chosen keys.
+
+mod diff;
+
+use std::collections::{BTreeMap, HashMap};
+
+use api_types::{ChartSeries, CompareRequest, ComparedRun, Comparison, Line};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+pub use diff::{best, flatten, goal_of, metric_rows, rows};
+
+use crate::entities::run;
+use crate::error::{Error, Result};
+use crate::services::projects::ProjectAccess;
+
+/// Runs one comparison may hold.
+pub const MAX_RUNS: usize = 1000;
+/// Metric keys one comparison may chart.
+pub const MAX_CHARTS: usize = 20;
+/// Points per line at most.
+pub const MAX_POINTS: usize = 500;
+
+pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRequest) -> Result<Comparison> {
+    let mut ids: Vec<Uuid> = Vec::with_capacity(req.runs.len());
+    for id in &req.runs {
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_RUNS {
+        return Err(Error::invalid("runs", format!("compare 1 to {MAX_RUNS} runs, not {}", ids.len())));
+    }
+    if req.metrics.len() > MAX_CHARTS {
+        return Err(Error::invalid("metrics", format!("chart at most {MAX_CHARTS} metrics at once")));
+    }
+    let points = req.points.unwrap_or(MAX_POINTS);
+    if !(2..=MAX_POINTS).contains(&points) {
+        return Err(Error::invalid("points", format!("points per line: 2 to {MAX_POINTS}")));
+    }
+    let baseline = match req.baseline {
+        None => 0,
+        Some(b) => ids.iter().position(|id| *id == b).ok_or_else(|| {
+            Error::invalid("baseline", "the baseline must be one of the runs compared".to_string())
+        })?,
+    };
+    let mut found: HashMap<Uuid, run::Model> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for r in run::Entity::find()
+            .filter(run::Column::ProjectId.eq(a.project.id))
+            .filter(run::Column::DeletedAt.is_null())
+            .filter(run::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            found.insert(r.id, r);
+        }
+    }
+    let runs: Vec<run::Model> =
+        ids.iter().map(|id| found.remove(id).ok_or(Error::NotFound("run"))).collect::<Result<_>>()?;
+    // A reused run's results are its original's.
+    let sources: Vec<Uuid> = runs.iter().map(super::runs::cache::source_of).collect();
+    let mut data = super::tracking::data_of(db, &sources).await?;
+    let data: Vec<super::tracking::RunData> =
+        sources.iter().map(|s| data.remove(s).unwrap_or_default()).collect();
+
+    let mut params = Vec::with_capacity(runs.len());
+    for (r, d) in runs.iter().zip(&data) {
+        let mut cells = BTreeMap::new();
+        for (k, v) in r.compiled_params()? {
+            flatten(&k, &v, &mut cells);
+        }
+        // Params logged through the tracking API (external runs have only these).
+        for (k, v) in &d.params {
+            cells.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        params.push(cells);
+    }
+    let facts: Vec<BTreeMap<String, String>> = runs
+        .iter()
+        .map(|r| {
+            [
+                ("kind", Some(r.kind.clone())),
+                ("status", Some(r.status.clone())),
+                ("image", r.image.clone()),
+                ("image digest", r.image_id.clone()),
+                ("git commit", r.git_commit.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect()
+        })
+        .collect();
+    let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
+    let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
+
+    let index: HashMap<Uuid, usize> = sources.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let mut series = Vec::with_capacity(req.metrics.len());
+    for key in &req.metrics {
+        let lines =
+            super::tracking::history::lines(db, &sources, key, req.from_step, req.to_step, points).await?;
+        let lines = lines
+            .into_iter()
+            .filter(|(_, pts, _)| !pts.is_empty())
+            .filter_map(|(source, pts, total)| {
+                Some(Line {
+                    run: *index.get(&source)?,
+                    points: pts
+                        .iter()
+                        .map(|p| (p.step, p.timestamp, Some(p.value).filter(|v| !v.is_nan())))
+                        .collect(),
+                    total,
+                })
+            })
+            .collect();
+        series.push(ChartSeries { key: key.clone(), lines });
+    }
+    let compared = runs
+        .iter()
+        .map(|r| -> Result<ComparedRun> {
+            let s = super::runs::summary(r, String::new())?;
+            Ok(ComparedRun {
+                uuid: r.id,
+                name: r.name.clone(),
+                status: r.status.clone(),
+                duration: s.duration,
+                created_at: r.created_at,
+                started: Some(r.started_at.unwrap_or(r.created_at).timestamp_millis()),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Comparison {
+        runs: compared,
+        baseline,
+        params: rows(&params),
+        tags: rows(&tags),
+        facts: rows(&facts),
+        metrics: metric_rows(&summaries, baseline),
+        series,
+    })
+}

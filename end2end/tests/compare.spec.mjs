@@ -1,0 +1,82 @@
+import { test, expect, open, session, waitForRun } from '../support.mjs';
+
+// Comparing runs: tick runs in the runs table, compare them; one line per run with a readout of every run's
+// value; equal params hidden until asked; the best value marked; a drag zooms in. The link, opened directly in a
+// new browser session and reloaded, shows the same page.
+
+// A run's line (the grid's lines are 1 px wide).
+const LINE = 'polyline[stroke-width="2"]';
+const TRAIN = `kind: component\nname: train\ninputs:\n- {name: lr, type: float}\n- {name: batch, type: int}\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: ['true']}\n`;
+
+async function call(page, method, path, body) {
+  return page.evaluate(async ([method, path, body]) => {
+    const r = await fetch(path, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    return [r.status, await r.text()];
+  }, [method, path, body]);
+}
+
+test('three runs compared: lines, readout, diff-only params, best value, zoom, and the link opened anew', async ({ browser, alice, project }) => {
+  const page = alice.page;
+  const p = project.path;
+  const ids = [];
+  for (const [i, lr] of [0.1, 0.01, 0.001].entries()) {
+    const [status, body] = await call(page, 'POST', `/api/v1/projects/${p}/runs`, { content: TRAIN, params: { lr, batch: 32 }, name: `lr-${i}` });
+    expect(status === 201, `submit: ${status} ${body}`);
+    ids.push(JSON.parse(body).uuid);
+  }
+  for (const [i, id] of ids.entries()) {
+    await waitForRun(page, p, id, ['succeeded']);
+    const metrics = Array.from({ length: 50 }, (_, s) => ({ key: 'loss', value: 1 / (1 + s) + i * 0.1, timestamp: 1000 + s, step: s }));
+    const [status] = await call(page, 'POST', `/api/v1/projects/${p}/runs/${id}/tracking`, { metrics });
+    expect(status === 204, `metrics logged: ${status}`);
+  }
+
+  await open(page, `/${p}/runs`);
+  for (const id of ids) await page.check(`#runs tr[data-run="${id}"] input.pick`);
+  await page.click('#compare-selected');
+  await page.waitForURL(u => u.pathname.endsWith('/compare') && u.searchParams.get('runs')?.split(',').length === 3);
+  await page.waitForSelector('#compare-table');
+  await page.check('#compare-metrics input[data-key="loss"]');
+  await page.waitForURL(u => u.searchParams.get('metrics') === 'loss');
+  const chart = '#compare-charts [data-key="loss"]';
+  await page.waitForSelector(`${chart} svg`);
+  expect(await page.locator(`${chart} ${LINE}`).count() === 3, 'one line per run');
+
+  // The readout lists every run's value at the hovered x.
+  const box = await page.locator(`${chart} .chart-svg`).boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  await page.waitForSelector(`${chart} .chart-hover li[data-run-index="2"]`);
+  expect(await page.locator(`${chart} .chart-hover li[data-run-index]`).count() === 3, 'three values in the readout');
+
+  // Diff-only by default: lr differs, batch is hidden until asked.
+  expect(await page.locator('#compare-table tr[data-key="params.lr"]').count() === 1, 'lr shown');
+  expect(await page.locator('#compare-table tr[data-key="params.batch"]').count() === 0, 'equal batch hidden');
+  await page.check('#compare-all');
+  await page.waitForSelector('#compare-table tr[data-key="params.batch"]');
+  // Lowest last loss is the first run's, marked.
+  const best = page.locator('#compare-table tr[data-key="metrics.loss"] td.best');
+  expect(await best.count() === 1, 'one best value');
+  expect((await best.textContent()).startsWith('0.0'), `the best is the lowest loss: ${await best.textContent()}`);
+
+  // Dragging across the chart zooms in (re-fetched for the step range).
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(u => u.searchParams.has('from') && u.searchParams.has('to'));
+  await page.waitForSelector('#compare-zoom');
+  const url = page.url();
+
+  // The link, opened directly in a new session and reloaded, shows the same.
+  const other = await session(browser, `${alice.name}-link`);
+  await other.context().addCookies(await page.context().cookies());
+  for (const visit of [() => open(other, url.replace(/^https?:\/\/[^/]+/, '')), async () => { await other.reload(); await other.waitForSelector('body[data-hydrated]'); }]) {
+    await visit();
+    await other.waitForSelector(`${chart} svg`);
+    expect(await other.locator(`${chart} ${LINE}`).count() === 3, 'the same three lines');
+    expect(await other.locator('#compare-table tr[data-key="params.batch"]').count() === 1, 'equal rows still shown');
+    expect(await other.locator('#compare-zoom').count() === 1, 'still zoomed');
+  }
+  await other.click('#compare-unzoom');
+  await other.waitForURL(u => !u.searchParams.has('from'));
+});
