@@ -53,15 +53,25 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
   expect(await page.locator('#compare-table tr[data-key="params.batch"]').count() === 0, 'equal batch hidden');
   await page.check('#compare-all');
   await page.waitForSelector('#compare-table tr[data-key="params.batch"]');
+  // The table and each chart save as files.
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#compare-csv')]);
+  expect(csv.suggestedFilename() === 'comparison.csv', `csv named ${csv.suggestedFilename()}`);
+  const text = (await (await csv.createReadStream()).toArray()).join('');
+  expect(text.startsWith('key,lr-0,lr-1,lr-2') && text.includes('params.lr,0.1,0.01,0.001'), `csv: ${text}`);
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click(`${chart} .chart-svg-save`)]);
+  const drawing = (await (await svg.createReadStream()).toArray()).join('');
+  expect(svg.suggestedFilename() === 'loss.svg' && drawing.startsWith('<svg') && (drawing.match(/stroke-width="2"/g) || []).length === 3, 'the chart as SVG');
   // Lowest last loss is the first run's, marked.
   const best = page.locator('#compare-table tr[data-key="metrics.loss"] td.best');
   expect(await best.count() === 1, 'one best value');
   expect((await best.textContent()).startsWith('0.0'), `the best is the lowest loss: ${await best.textContent()}`);
 
-  // Dragging across the chart zooms in (re-fetched for the step range).
-  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  // Dragging across the chart zooms in (re-fetched for the step range). The downloads scrolled the page.
+  await page.locator(`${chart} .chart-svg`).scrollIntoViewIfNeeded();
+  const at = await page.locator(`${chart} .chart-svg`).boundingBox();
+  await page.mouse.move(at.x + at.width * 0.3, at.y + at.height / 2);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(at.x + at.width * 0.7, at.y + at.height / 2, { steps: 5 });
   await page.mouse.up();
   await page.waitForURL(u => u.searchParams.has('from') && u.searchParams.has('to'));
   await page.waitForSelector('#compare-zoom');

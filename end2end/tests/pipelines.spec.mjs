@@ -42,6 +42,9 @@ run:
   await alice.waitForSelector('#dag .dag-label:has-text("src = v1")');
   await alice.waitForSelector('#pipeline-progress:has-text("3 of 3 done")');
   await alice.waitForSelector('#pipeline-ops tr[data-op="train"] .cache-why:has-text("reused results of run")');
+  // Its ops side by side: one column per op's run.
+  const compare = await alice.getAttribute('#pipeline-compare', 'href');
+  expect(new URL(compare, 'http://x').searchParams.get('runs').split(',').length === 3, `compare link: ${compare}`);
   const y = async op => Number(await alice.getAttribute(`#dag .dag-node[data-op="${op}"] rect`, 'y'));
   expect(await y('prepare') < await y('train') && await y('train') < await y('report'), 'layers go down the DAG');
   await alice.click('#dag-zoom-in');

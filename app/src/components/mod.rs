@@ -2,6 +2,7 @@
 
 pub mod browser_data;
 pub mod chart;
+pub mod download;
 pub mod forms;
 pub mod lines_chart;
 pub mod nav;

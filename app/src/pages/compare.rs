@@ -8,6 +8,7 @@ use leptos_router::NavigateOptions;
 
 use super::runs::{project_key, StatusBadge};
 use crate::components::chart::{hover_at, prepare_points, Opts, XAxis};
+use crate::components::download;
 use crate::components::forms::ErrorBox;
 use crate::components::lines_chart::{self, css, Drawn};
 use crate::server::compare::{compare_runs, Comparison};
@@ -275,7 +276,14 @@ fn CompareChart(
     };
     view! {
         <section class="card chart" id=id data-key=key.clone()>
-            <strong>{key.clone()}</strong>
+            <div class="row">
+                <strong>{key.clone()}</strong>
+                <div class="spacer"></div>
+                <button type="button" class="small chart-svg-save" on:click={
+                    let file = format!("{}.svg", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+                    move |_| download::save(&file, "image/svg+xml", &drawn.with_untracked(|d| lines_chart::svg(d, opts())))
+                }>"SVG"</button>
+            </div>
             <div class="chart-svg"
                 inner_html=move || drawn.with(|d| lines_chart::svg(d, opts()))
                 on:mousemove=move |e| set_hover.set(hover_at(&e).map(|px| drawn.with(|d| lines_chart::readout(d, px, opts()))).unwrap_or_default())
@@ -298,6 +306,33 @@ fn CompareChart(
             </ul>
         </section>
     }
+}
+
+/// The table as CSV rows: a column per run; the rows shown (`all`: equal ones too), then each metric's last,
+/// min, max and delta against the baseline.
+fn table_rows(c: &Comparison, all: bool) -> Vec<Vec<String>> {
+    let mut rows =
+        vec![std::iter::once("key".to_string()).chain(c.runs.iter().map(|r| r.name.clone())).collect()];
+    rows.push(std::iter::once("uuid".to_string()).chain(c.runs.iter().map(|r| r.uuid.to_string())).collect());
+    for (prefix, list) in [("", &c.facts), ("params.", &c.params), ("tags.", &c.tags)] {
+        for r in list.iter().filter(|r| all || r.differs) {
+            rows.push(
+                std::iter::once(format!("{prefix}{}", r.key))
+                    .chain(r.values.iter().map(|v| v.clone().unwrap_or_default()))
+                    .collect(),
+            );
+        }
+    }
+    let text = |v: &Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for m in &c.metrics {
+        for (what, values) in [("last", &m.last), ("min", &m.min), ("max", &m.max), ("delta", &m.delta_last)]
+        {
+            rows.push(
+                std::iter::once(format!("metrics.{}.{what}", m.key)).chain(values.iter().map(text)).collect(),
+            );
+        }
+    }
+    rows
 }
 
 fn cell(v: &Option<String>) -> String {
@@ -344,6 +379,7 @@ fn CompareTable(c: Comparison, all: bool) -> impl IntoView {
             </tr>
         }
     };
+    let csv_rows = table_rows(&c, all);
     let durations =
         c.runs.iter().map(|r| r.duration.map(|d| format!("{d:.1} s")).unwrap_or_else(|| "–".into()));
     view! {
@@ -365,6 +401,57 @@ fn CompareTable(c: Comparison, all: bool) -> impl IntoView {
                 </tbody>
             </table>
             {(!all && hidden > 0).then(|| view! { <p class="muted" id="compare-hidden">{format!("{hidden} equal rows hidden (show equal rows to see them).")}</p> })}
+            <button type="button" class="small" id="compare-csv"
+                on:click=move |_| download::save("comparison.csv", "text/csv", &download::csv(&csv_rows))>"Download CSV"</button>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api_types::{ComparedRun, Goal};
+
+    #[test]
+    fn the_csv_has_a_column_per_run_and_the_rows_shown() {
+        let run = |name: &str| ComparedRun {
+            uuid: uuid::Uuid::nil(),
+            name: name.into(),
+            status: "succeeded".into(),
+            duration: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            started: None,
+        };
+        let row = |key: &str, a: &str, b: &str| DiffRow {
+            key: key.into(),
+            values: vec![Some(a.into()), Some(b.into())],
+            differs: a != b,
+        };
+        let c = Comparison {
+            runs: vec![run("a"), run("b")],
+            baseline: 0,
+            params: vec![row("lr", "0.1", "0.2"), row("batch", "32", "32")],
+            tags: vec![],
+            facts: vec![],
+            metrics: vec![MetricRow {
+                key: "loss".into(),
+                goal: Goal::Min,
+                last: vec![Some(0.5), None],
+                min: vec![Some(0.4), None],
+                max: vec![Some(1.0), None],
+                best_last: Some(0),
+                best_min: Some(0),
+                best_max: Some(0),
+                delta_last: vec![Some(0.0), None],
+            }],
+            series: vec![],
+        };
+        let rows = table_rows(&c, false);
+        assert_eq!(rows[0], vec!["key", "a", "b"]);
+        assert!(rows.iter().any(|r| r[0] == "params.lr") && !rows.iter().any(|r| r[0] == "params.batch"));
+        assert!(rows
+            .iter()
+            .any(|r| r == &vec!["metrics.loss.last".to_string(), "0.5".into(), String::new()]));
+        assert!(table_rows(&c, true).iter().any(|r| r[0] == "params.batch"));
     }
 }

@@ -154,8 +154,16 @@ pub(crate) fn Drawing(
             }
         })
         .collect_view();
+    // Its ops (or matrix children) side by side on the compare page.
+    let ran: Vec<String> = g.nodes.iter().filter(|n| !n.run.is_empty()).map(|n| n.run.clone()).collect();
+    let compare = base
+        .strip_suffix("runs/")
+        .filter(|_| links && ran.len() > 1)
+        .map(|project| format!("{project}compare?runs={}", ran.join(",")));
     view! {
-        <p class="muted" id="pipeline-progress">{g.progress.clone()}</p>
+        <p class="muted" id="pipeline-progress">{g.progress.clone()} " "
+            {compare.map(|href| view! { <a id="pipeline-compare" href=href>"Compare these runs"</a> })}
+        </p>
         <div class="dag-view">
             <svg id="dag" viewBox=format!("0 0 {w} {h}") width=move || w * zoom.get() height=move || h * zoom.get() data-kind=g.kind.clone()>
                 <defs>
