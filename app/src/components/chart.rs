@@ -53,12 +53,21 @@ pub fn prepare_points(points: &[(i64, i64, Option<f64>)], started: i64, o: Opts)
     out
 }
 
-pub(crate) fn clock(secs: f64) -> String {
+fn clock(secs: f64) -> String {
     let s = secs.rem_euclid(86_400.0) as u64;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-pub(crate) fn x_label(x: XAxis) -> &'static str {
+/// A hovered point's x as the readouts show it.
+pub(crate) fn x_text(x: f64, o: Opts) -> String {
+    if o.x == XAxis::Wall {
+        clock(x)
+    } else {
+        format!("{}", (x * 1000.0).round() / 1000.0)
+    }
+}
+
+fn x_label(x: XAxis) -> &'static str {
     match x {
         XAxis::Step => "step",
         XAxis::Relative => "seconds since the first point",
@@ -78,14 +87,22 @@ pub(crate) fn bounds(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 
 /// The chart as an SVG document.
 pub fn svg(points: &[(f64, f64, f64)], o: Opts) -> String {
-    let (x0, x1) = bounds(points.iter().map(|p| p.0));
-    let (y0, y1) = bounds(points.iter().map(|p| p.1));
+    svg_lines(&[((37, 99, 235), points)], o)
+}
+
+/// One line of a chart: its colour (r, g, b) and its prepared points.
+pub type Coloured<'a> = ((u8, u8, u8), &'a [(f64, f64, f64)]);
+
+/// Several lines on one chart, on shared axes (the compare page's charts).
+pub fn svg_lines(lines: &[Coloured], o: Opts) -> String {
+    let (x0, x1) = bounds(lines.iter().flat_map(|l| l.1.iter().map(|p| p.0)));
+    let (y0, y1) = bounds(lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)));
     let mut out = String::new();
     let drawn = if o.log {
-        draw(&mut out, points, o, x0..x1, (y0.max(f64::MIN_POSITIVE)..y1).log_scale())
+        draw(&mut out, lines, o, x0..x1, (y0.max(f64::MIN_POSITIVE)..y1).log_scale())
     } else {
         let pad = (y1 - y0) * 0.05;
-        draw(&mut out, points, o, x0..x1, (y0 - pad)..(y1 + pad))
+        draw(&mut out, lines, o, x0..x1, (y0 - pad)..(y1 + pad))
     };
     if drawn.is_err() {
         out.clear();
@@ -95,7 +112,7 @@ pub fn svg(points: &[(f64, f64, f64)], o: Opts) -> String {
 
 fn draw<Y>(
     out: &mut String,
-    points: &[(f64, f64, f64)],
+    lines: &[Coloured],
     o: Opts,
     x: std::ops::Range<f64>,
     y: Y,
@@ -121,8 +138,10 @@ where
         .y_label_formatter(&|v| format!("{v:.3e}").replace("e0", ""))
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
-    let line = RGBColor(37, 99, 235);
-    chart.draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), line.stroke_width(2)))?;
+    for ((r, g, b), points) in lines {
+        let colour = RGBColor(*r, *g, *b);
+        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?;
+    }
     root.present()?;
     Ok(())
 }
@@ -136,7 +155,7 @@ pub fn nearest(points: &[(f64, f64, f64)], px: f64, o: Opts) -> Option<String> {
     let frac = ((px - LEFT) / (W as f64 - LEFT - RIGHT)).clamp(0.0, 1.0);
     let want = x0 + frac * (x1 - x0);
     let p = points.iter().min_by(|a, b| (a.0 - want).abs().total_cmp(&(b.0 - want).abs()))?;
-    let x = if o.x == XAxis::Wall { clock(p.0) } else { format!("{}", (p.0 * 1000.0).round() / 1000.0) };
+    let x = x_text(p.0, o);
     let smoothed = if o.smoothing > 0.0 { format!(" (smoothed {:.6})", p.1) } else { String::new() };
     Some(format!("{} {x}: {}{smoothed}", x_label(o.x), p.2))
 }

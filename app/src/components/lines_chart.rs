@@ -1,10 +1,7 @@
 //! Several runs' lines of one metric on one chart (the compare page): a stable colour per run, the same
 //! x-axis, log and smoothing options as a run's chart, and a readout of every run's value at the hovered x.
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::prelude::*;
-
-use super::chart::{bounds, clock, x_label, Opts, XAxis, H, LEFT, RIGHT, W};
+use super::chart::{bounds, x_text, Opts, LEFT, RIGHT, W};
 
 /// Tableau's ten: distinct for the first ten runs; later runs reuse them lighter or darker.
 const PALETTE: [(u8, u8, u8); 10] = [
@@ -43,59 +40,8 @@ pub type Drawn = (usize, Vec<(f64, f64, f64)>);
 
 /// The chart as an SVG document.
 pub fn svg(lines: &[Drawn], o: Opts) -> String {
-    let xs = lines.iter().flat_map(|l| l.1.iter().map(|p| p.0));
-    let ys = lines.iter().flat_map(|l| l.1.iter().map(|p| p.1));
-    let ((x0, x1), (y0, y1)) = (bounds(xs), bounds(ys));
-    let mut out = String::new();
-    let drawn = if o.log {
-        draw(&mut out, lines, o, x0..x1, (y0.max(f64::MIN_POSITIVE)..y1).log_scale())
-    } else {
-        let pad = (y1 - y0) * 0.05;
-        draw(&mut out, lines, o, x0..x1, (y0 - pad)..(y1 + pad))
-    };
-    if drawn.is_err() {
-        out.clear();
-    }
-    out
-}
-
-fn draw<Y>(
-    out: &mut String,
-    lines: &[Drawn],
-    o: Opts,
-    x: std::ops::Range<f64>,
-    y: Y,
-) -> Result<(), Box<dyn std::error::Error>>
-where
-    Y: AsRangedCoord<Value = f64>,
-    Y::CoordDescType: ValueFormatter<f64>,
-{
-    let root = SVGBackend::with_string(out, (W, H)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(RIGHT as u32)
-        .x_label_area_size(30)
-        .y_label_area_size((LEFT - RIGHT) as u32)
-        .build_cartesian_2d(x, y)?;
-    let wall = o.x == XAxis::Wall;
-    chart
-        .configure_mesh()
-        .x_desc(x_label(o.x))
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|v| if wall { clock(*v) } else { format!("{}", (v * 100.0).round() / 100.0) })
-        .y_label_formatter(&|v| format!("{v:.3e}").replace("e0", ""))
-        .light_line_style(RGBColor(240, 240, 240))
-        .draw()?;
-    for (run, points) in lines {
-        let (r, g, b) = colour(*run);
-        chart.draw_series(LineSeries::new(
-            points.iter().map(|p| (p.0, p.1)),
-            RGBColor(r, g, b).stroke_width(2),
-        ))?;
-    }
-    root.present()?;
-    Ok(())
+    let coloured: Vec<_> = lines.iter().map(|(run, points)| (colour(*run), points.as_slice())).collect();
+    super::chart::svg_lines(&coloured, o)
 }
 
 /// Every run's point nearest to the hovered horizontal position `px` (SVG pixels): `(run, x as shown, raw y)`,
@@ -108,8 +54,7 @@ pub fn readout(lines: &[Drawn], px: f64, o: Opts) -> Vec<(usize, String, f64)> {
         .iter()
         .filter_map(|(run, points)| {
             let p = points.iter().min_by(|a, b| (a.0 - want).abs().total_cmp(&(b.0 - want).abs()))?;
-            let x =
-                if o.x == XAxis::Wall { clock(p.0) } else { format!("{}", (p.0 * 1000.0).round() / 1000.0) };
+            let x = x_text(p.0, o);
             Some((*run, x, p.2))
         })
         .collect()
@@ -126,6 +71,7 @@ pub fn x_between(lines: &[Drawn], a: f64, b: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::chart::XAxis;
 
     #[test]
     fn each_run_keeps_its_colour_and_the_readout_lists_every_line() {
