@@ -109,3 +109,33 @@ pub struct Line {
     /// Points stored in the range (before downsampling).
     pub total: usize,
 }
+
+/// `POST /api/v1/projects/{owner}/{name}/compare/why`: two runs of the project.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WhyRequest {
+    pub a: Uuid,
+    pub b: Uuid,
+}
+
+/// Everything that decides a result, for two runs side by side: each section's rows hold `[a, b]` values (rows
+/// that are equal too, marked so); `cache` says in words what differs in the cache key's inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WhyDifferent {
+    pub a: ComparedRun,
+    pub b: ComparedRun,
+    /// Params, command and environment, image and code, datasets, upstream values, in that order.
+    pub sections: Vec<WhySection>,
+    /// The cache keys' inputs compared (`spec::cache::explain`): empty when they are the same.
+    pub cache: Vec<String>,
+    /// Whether the two runs' cache keys are equal.
+    pub same_key: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WhySection {
+    pub title: String,
+    pub rows: Vec<DiffRow>,
+}

@@ -89,4 +89,53 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
   }
   await other.click('#compare-unzoom');
   await other.waitForURL(u => !u.searchParams.has('from'));
+
+  // Group by a param every run shares: one mean line with its min-max band, named with its size.
+  await other.selectOption('#compare-group', 'params.batch');
+  await other.waitForURL(u => u.searchParams.get('group') === 'params.batch');
+  await other.waitForSelector(`${chart} svg polygon`);
+  expect(await other.locator(`${chart} ${LINE}`).count() === 1, 'one line for the group');
+  expect((await other.locator(`${chart} .chart-groups li`).textContent()).includes('batch=32 (3 runs)'), 'the group named with its size');
+  await other.selectOption('#compare-spread', 'std');
+  await other.waitForURL(u => u.searchParams.get('spread') === 'std');
+  await other.selectOption('#compare-group', '');
+  await other.waitForURL(u => !u.searchParams.has('group'));
+  await other.waitForFunction(sel => document.querySelectorAll(sel).length === 3, `${chart} ${LINE}`);
+
+  // The scatter draws a dot per run; PNG export draws the chart on a canvas.
+  expect(await other.locator('#compare-scatter circle').count() === 3, 'three dots');
+  const [png] = await Promise.all([other.waitForEvent('download'), other.click(`${chart} .chart-png-save`)]);
+  const bytes = Buffer.concat(await (await png.createReadStream()).toArray());
+  expect(png.suggestedFilename() === 'loss.png' && bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, `a PNG: ${bytes.length} bytes`);
+
+  // Brushing the top of the lr axis keeps lr=0.1 only, in every view.
+  const pc = other.locator('#compare-parallel svg.parallel');
+  await pc.scrollIntoViewIfNeeded();
+  const pb = await pc.boundingBox();
+  const lrAxis = pb.x + (70 / 900) * pb.width;
+  await other.mouse.move(lrAxis, pb.y + (20 / 320) * pb.height);
+  await other.mouse.down();
+  await other.mouse.move(lrAxis, pb.y + (80 / 320) * pb.height, { steps: 4 });
+  await other.mouse.up();
+  await other.waitForURL(u => (u.searchParams.get('brush') || '').startsWith('params.lr:'));
+  await other.waitForFunction(sel => document.querySelectorAll(sel).length === 1, `${chart} ${LINE}`);
+  expect(await other.locator('#compare-table thead th[data-run]').count() === 1, 'the table keeps the brushed run');
+  expect(await other.locator('#compare-parallel path.kept').count() === 1 && await other.locator('#compare-parallel path.faded').count() === 2, 'two runs faded');
+  expect(await other.locator('#compare-filtered').count() === 1, 'the table says runs are filtered');
+
+  // A row per run, then why the baseline and lr-1 differ: lr, and the cache key's param.
+  await other.check('#compare-transpose');
+  await other.waitForSelector('#compare-table.transposed tr[data-run-row]');
+  await other.waitForSelector('#why-table tr[data-key="lr"].differs');
+  expect((await other.locator('#why-cache').textContent()).includes('param lr'), 'the cache key inputs differ in lr');
+
+  // All of it in the link: reopened, the same brush, orientation and filter.
+  const brushed = other.url().replace(/^https?:\/\/[^/]+/, '');
+  await open(other, brushed);
+  await other.waitForSelector(`${chart} svg`);
+  expect(await other.locator(`${chart} ${LINE}`).count() === 1, 'still brushed');
+  expect(await other.locator('#compare-table.transposed tr[data-run-row]').count() === 1, 'still transposed, one run');
+  await other.click('#compare-unbrush');
+  await other.waitForURL(u => !u.searchParams.has('brush'));
+  await other.waitForFunction(sel => document.querySelectorAll(sel).length === 3, `${chart} ${LINE}`);
 });

@@ -93,16 +93,39 @@ pub fn svg(points: &[(f64, f64, f64)], o: Opts) -> String {
 /// One line of a chart: its colour (r, g, b) and its prepared points.
 pub type Coloured<'a> = ((u8, u8, u8), &'a [(f64, f64, f64)]);
 
+/// A group's band behind its line: its colour and `(x, low, high)` points.
+pub type Band<'a> = ((u8, u8, u8), &'a [(f64, f64, f64)]);
+
 /// Several lines on one chart, on shared axes (the compare page's charts).
 pub fn svg_lines(lines: &[Coloured], o: Opts) -> String {
-    let (x0, x1) = bounds(lines.iter().flat_map(|l| l.1.iter().map(|p| p.0)));
-    let (y0, y1) = bounds(lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)));
+    svg_chart(lines, &[], o)
+}
+
+/// Lines and shaded bands (a group's min–max or ±std) on shared axes.
+pub fn svg_chart(lines: &[Coloured], bands: &[Band], o: Opts) -> String {
+    let xs = lines
+        .iter()
+        .flat_map(|l| l.1.iter().map(|p| p.0))
+        .chain(bands.iter().flat_map(|b| b.1.iter().map(|p| p.0)));
+    let (x0, x1) = bounds(xs);
+    let ys = lines.iter().flat_map(|l| l.1.iter().map(|p| p.1));
+    let band_ys =
+        bands.iter().flat_map(|b| b.1.iter().flat_map(|p| [p.1, p.2])).filter(|y| !o.log || *y > 0.0);
+    let (y0, y1) = bounds(ys.chain(band_ys));
     let mut out = String::new();
     let drawn = if o.log {
-        draw(&mut out, lines, o, x0..x1, (y0.max(f64::MIN_POSITIVE)..y1).log_scale())
+        draw(
+            &mut out,
+            lines,
+            bands,
+            o,
+            x0..x1,
+            (y0.max(f64::MIN_POSITIVE)..y1).log_scale(),
+            y0.max(f64::MIN_POSITIVE),
+        )
     } else {
         let pad = (y1 - y0) * 0.05;
-        draw(&mut out, lines, o, x0..x1, (y0 - pad)..(y1 + pad))
+        draw(&mut out, lines, bands, o, x0..x1, (y0 - pad)..(y1 + pad), f64::NEG_INFINITY)
     };
     if drawn.is_err() {
         out.clear();
@@ -110,12 +133,15 @@ pub fn svg_lines(lines: &[Coloured], o: Opts) -> String {
     out
 }
 
+/// `floor`: the lowest y the scale can show (a band's low edge is clipped to it on a log scale).
 fn draw<Y>(
     out: &mut String,
     lines: &[Coloured],
+    bands: &[Band],
     o: Opts,
     x: std::ops::Range<f64>,
     y: Y,
+    floor: f64,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
     Y: AsRangedCoord<Value = f64>,
@@ -138,6 +164,12 @@ where
         .y_label_formatter(&|v| format!("{v:.3e}").replace("e0", ""))
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
+    for ((r, g, b), points) in bands {
+        let upper = points.iter().map(|p| (p.0, p.2.max(floor)));
+        let outline: Vec<(f64, f64)> =
+            upper.chain(points.iter().rev().map(|p| (p.0, p.1.max(floor)))).collect();
+        chart.draw_series(std::iter::once(Polygon::new(outline, RGBColor(*r, *g, *b).mix(0.18).filled())))?;
+    }
     for ((r, g, b), points) in lines {
         let colour = RGBColor(*r, *g, *b);
         chart.draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?;

@@ -38,14 +38,28 @@ pub fn css(i: usize) -> String {
 /// One run's prepared line: its index among the runs compared, and `(x, y, raw y)` points.
 pub type Drawn = (usize, Vec<(f64, f64, f64)>);
 
-/// The chart as an SVG document.
-pub fn svg(lines: &[Drawn], o: Opts) -> String {
-    let coloured: Vec<_> = lines.iter().map(|(run, points)| (colour(*run), points.as_slice())).collect();
-    super::chart::svg_lines(&coloured, o)
+/// What one chart draws: a line per run (or per group: its mean or median), the groups' bands as
+/// `(group, (x, low, high) points)`, and the name of each line's index (a run's, or a group's `key=value`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plot {
+    pub lines: Vec<Drawn>,
+    pub bands: Vec<Drawn>,
+    pub names: Vec<String>,
 }
 
-/// Every run's point nearest to the hovered horizontal position `px` (SVG pixels): `(run, x as shown, raw y)`,
-/// in the lines' order.
+/// The chart as an SVG document.
+pub fn svg(lines: &[Drawn], o: Opts) -> String {
+    plot_svg(&Plot { lines: lines.to_vec(), ..Default::default() }, o)
+}
+
+pub fn plot_svg(p: &Plot, o: Opts) -> String {
+    let coloured: Vec<_> = p.lines.iter().map(|(i, points)| (colour(*i), points.as_slice())).collect();
+    let bands: Vec<_> = p.bands.iter().map(|(i, points)| (colour(*i), points.as_slice())).collect();
+    super::chart::svg_chart(&coloured, &bands, o)
+}
+
+/// Every line's point nearest to the hovered horizontal position `px` (SVG pixels): `(index, x as shown, raw
+/// y)`, in the lines' order.
 pub fn readout(lines: &[Drawn], px: f64, o: Opts) -> Vec<(usize, String, f64)> {
     let (x0, x1) = bounds(lines.iter().flat_map(|l| l.1.iter().map(|p| p.0)));
     let frac = ((px - LEFT) / (W as f64 - LEFT - RIGHT)).clamp(0.0, 1.0);
@@ -91,5 +105,24 @@ mod tests {
         assert_eq!(right, vec![(0, "10".into(), 0.5), (3, "10".into(), 1.0)]);
         let (a, b) = x_between(&lines, W as f64, LEFT);
         assert_eq!((a, b), (0.0, 10.0));
+    }
+
+    #[test]
+    fn a_group_draws_its_band_behind_its_line() {
+        let o = Opts { x: XAxis::Step, log: true, smoothing: 0.0 };
+        let plot = Plot {
+            lines: vec![(1, vec![(0.0, 1.0, 1.0), (10.0, 0.5, 0.5)])],
+            bands: vec![(1, vec![(0.0, -1.0, 2.0), (10.0, 0.25, 1.0)])],
+            names: vec!["lr=0.1".into(), "lr=0.01".into()],
+        };
+        let doc = plot_svg(&plot, o);
+        let (r, g, b) = colour(1);
+        let fill = format!(r##"opacity="0.18" fill="#{r:02X}{g:02X}{b:02X}""##);
+        assert!(
+            doc.contains(&fill) && doc.contains("<polygon"),
+            "the band is shaded in the group's colour: {doc}"
+        );
+        assert!(doc.find("<polygon") < doc.find(r#"stroke-width="2""#), "the band is under the line");
+        assert_eq!(doc.matches(r#"stroke-width="2""#).count(), 1);
     }
 }

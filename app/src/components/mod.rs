@@ -6,3 +6,4 @@ pub mod download;
 pub mod forms;
 pub mod lines_chart;
 pub mod nav;
+pub mod scatter;

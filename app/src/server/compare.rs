@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::AppError;
-pub use api_types::Comparison;
+pub use api_types::{Comparison, WhyDifferent};
 
 /// `runs`: comma-separated uuids; when empty, the runs `q` matches (Polyaxon's query language), newest first.
 /// `metrics`: comma-separated keys to chart. `from`/`to`: a step range (a zoomed chart).
@@ -64,4 +64,24 @@ pub async fn compare_runs(
         to_step: to,
     };
     backend::services::compare::compare(&st.db, &a, &req).await.map_err(err)
+}
+
+/// Two of the project's runs side by side in everything that decides a result (`backend::services::compare::why`).
+#[server]
+pub async fn explain_difference(
+    owner: String,
+    name: String,
+    a: String,
+    b: String,
+) -> Result<WhyDifferent, AppError> {
+    use super::ctx::{err, state};
+    let st = state()?;
+    let access = super::projects::access(&owner, &name).await?;
+    let id = |s: &str| {
+        s.trim().parse::<uuid::Uuid>().map_err(|_| AppError {
+            code: "invalid_argument".into(),
+            message: format!("{s} is not a run uuid"),
+        })
+    };
+    backend::services::compare::why(&st.db, &access, id(&a)?, id(&b)?).await.map_err(err)
 }

@@ -60,6 +60,7 @@ where
         .routes(routes!(runs::get_run, runs::delete_run))
         .routes(routes!(runs::get_run_graph))
         .routes(routes!(compare::compare_runs))
+        .routes(routes!(compare::why_different))
         .routes(routes!(runs::stop_run))
         .routes(routes!(runs::restart_run))
         .routes(routes!(runs::get_run_logs))

@@ -67,6 +67,7 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/projects/{p}/runs/{pipe}/graph", [404, 404, 200, 200, 200, 200, 404]),
         // Reading: viewers compare too.
         row(Method::POST, "/api/v1/projects/{p}/compare", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/projects/{p}/compare/why", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201, 404]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200, 404]),
@@ -222,6 +223,8 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             let compared = json!({"runs": [run, done], "metrics": ["loss"]});
             let b = if row.path.ends_with("/compare") {
                 Some(compared)
+            } else if row.path.ends_with("/compare/why") {
+                Some(json!({"a": run, "b": done}))
             } else {
                 body(&row, n, *caller, "outsider")
             };

@@ -132,3 +132,79 @@ async fn runs_compare_side_by_side(app: TestApp) {
         .await;
     assert_eq!(r.status, 404, "{}", r.json);
 }
+
+both_dbs!(why_two_runs_differ);
+
+/// Two runs side by side in what decides a result: params, datasets (MLflow `log-inputs` digests), the command,
+/// and the cache key's inputs in words; a run against itself differs in nothing.
+async fn why_two_runs_differ(app: TestApp) {
+    let ann = setup(&app).await;
+    let mut ids = Vec::new();
+    for (lr, digest) in [(0.1, "aaa111"), (0.01, "bbb222")] {
+        let params = json!({"lr": lr, "batch": 32, "opt": {"name": "adam"}});
+        let r = submit(&app, &ann, TRAIN, params).await;
+        let id = r["uuid"].as_str().unwrap().to_string();
+        wait_for(&app, &ann, &id, &["succeeded"]).await;
+        let datasets = json!([{"dataset": {"name": "iris", "digest": digest, "source_type": "local"},
+                               "tags": [{"key": "mlflow.data.context", "value": "train"}]}]);
+        let r = app
+            .post("/api/2.0/mlflow/runs/log-inputs")
+            .bearer(&ann.token)
+            .json(json!({"run_id": id, "datasets": datasets}))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        ids.push(id);
+    }
+    let why = |a: &str, b: &str| {
+        let (app, token) = (&app, ann.token.clone());
+        let body = json!({"a": a, "b": b});
+        async move { app.post("/api/v1/projects/ann/p/compare/why").bearer(&token).json(body).send().await }
+    };
+    let r = why(&ids[0], &ids[1]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let section = |title: &str| {
+        r.json["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["title"] == title)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let row = |title: &str, key: &str| {
+        section(title)["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row("Params", "lr")["values"], json!(["0.1", "0.01"]));
+    assert_eq!(row("Params", "batch")["differs"], false);
+    assert_eq!(row("Datasets", "iris (train)")["values"], json!(["aaa111 from local", "bbb222 from local"]));
+    let command = section("Command and environment")["rows"].as_array().unwrap().clone();
+    assert!(
+        command.iter().any(|r| r["key"].as_str().unwrap().ends_with(".command") && r["differs"] == false),
+        "the same command: {command:?}"
+    );
+    assert!(
+        command.iter().all(|r| r["differs"] == false || r["values"].to_string().contains("0.01")),
+        "only what the param changed differs (the run's own uuid is neutral): {command:?}"
+    );
+    assert_eq!(r.json["same_key"], false);
+    let cache = r.json["cache"].as_array().unwrap();
+    assert!(cache.iter().any(|l| l.as_str().unwrap().contains("param lr 0.1 -> 0.01")), "{cache:?}");
+
+    // A run against itself: nothing differs, the keys are equal.
+    let r = why(&ids[0], &ids[0]).await;
+    assert_eq!((r.status.as_u16(), &r.json["same_key"]), (200, &json!(true)), "{}", r.json);
+    let differing =
+        r.json["sections"].as_array().unwrap().iter().flat_map(|s| s["rows"].as_array().unwrap().clone());
+    let differing: Vec<Value> = differing.filter(|r| r["differs"] == true).collect();
+    assert!(differing.is_empty(), "{differing:?}");
+    // A run of no project here, and a malformed body.
+    assert_eq!(why(&ids[0], &uuid::Uuid::new_v4().to_string()).await.status, 404);
+    assert_eq!(why(&ids[0], "nope").await.status, 400);
+}

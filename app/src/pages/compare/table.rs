@@ -35,72 +35,191 @@ fn table_rows(c: &Comparison, all: bool) -> Vec<Vec<String>> {
     rows
 }
 
-fn cell(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "–".into())
+/// A value as a cell shows it: `–` for none, `""` for an empty string (never an empty text node, which the
+/// server's HTML cannot carry to hydration).
+pub(super) fn cell(v: &Option<String>) -> String {
+    match v.as_deref() {
+        None => "–".into(),
+        Some("") => "\"\"".into(),
+        Some(s) => s.into(),
+    }
 }
 
 fn num(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "–".into())
 }
 
-/// A column per run: what decided each result, then what each logged.
-#[component]
-pub(super) fn CompareTable(c: Comparison, all: bool) -> impl IntoView {
-    let shown = |rows: &[DiffRow]| rows.iter().filter(|r| all || r.differs).cloned().collect::<Vec<_>>();
-    let hidden = c.params.iter().chain(&c.tags).chain(&c.facts).filter(|r| !r.differs).count();
-    let section = |title: &'static str, prefix: &'static str, rows: Vec<DiffRow>| {
-        (!rows.is_empty()).then(|| view! {
-            <tr class="section"><th colspan="100">{title}</th></tr>
-            {rows.into_iter().map(|r| view! {
-                <tr data-key=format!("{prefix}{}", r.key) class=if r.differs { "differs" } else { "same" }>
-                    <th>{r.key.clone()}</th>
-                    {r.values.iter().map(|v| view! { <td>{cell(v)}</td> }).collect_view()}
-                </tr>
-            }).collect_view()}
-        })
+/// One row of the table as a column per run shows it (a column of the transposed table).
+struct Row {
+    key: String,
+    title: AnyView,
+    class: &'static str,
+    cells: Vec<Cell>,
+}
+
+#[derive(Default)]
+struct Cell {
+    text: String,
+    best: bool,
+    numeric: bool,
+    note: Option<String>,
+    detail: Option<String>,
+}
+
+/// The rows shown, by section: what decided each result (equal ones only when `all`), then what each logged.
+fn grid(c: &Comparison, all: bool) -> Vec<(&'static str, Vec<Row>)> {
+    let diff_rows = |prefix: &'static str, rows: &[DiffRow]| -> Vec<Row> {
+        rows.iter()
+            .filter(|r| all || r.differs)
+            .map(|r| Row {
+                key: format!("{prefix}{}", r.key),
+                title: r.key.clone().into_any(),
+                class: if r.differs { "differs" } else { "same" },
+                cells: r.values.iter().map(|v| Cell { text: cell(v), ..Default::default() }).collect(),
+            })
+            .collect()
     };
-    let metric = |m: MetricRow, baseline: usize| {
-        let key = m.key.clone();
+    let duration = Row {
+        key: "duration".into(),
+        title: "duration".into_any(),
+        class: "",
+        cells: c
+            .runs
+            .iter()
+            .map(|r| Cell {
+                text: r.duration.map(|d| format!("{d:.1} s")).unwrap_or_else(|| "–".into()),
+                numeric: true,
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let metric = |m: &MetricRow| {
         let goal = if m.goal == api_types::Goal::Min { "lower is better" } else { "higher is better" };
-        view! {
-            <tr data-key=format!("metrics.{key}")>
-                <th>{key.clone()} <span class="muted">{format!(" ({goal})")}</span></th>
-                {m.last.iter().enumerate().map(|(i, v)| {
-                    let best = m.best_last == Some(i);
-                    let delta = m.delta_last[i].filter(|_| i != baseline).map(|d| format!(" ({d:+.4})"));
-                    let range = format!("min {} · max {}", num(m.min[i]), num(m.max[i]));
-                    view! {
-                        <td class=if best { "num best" } else { "num" } title=range.clone()>
-                            {num(*v)} <span class="muted delta">{delta}</span>
-                            <div class="muted small">{range.clone()}</div>
-                        </td>
-                    }
-                }).collect_view()}
-            </tr>
+        Row {
+            key: format!("metrics.{}", m.key),
+            title: view! { {m.key.clone()} <span class="muted">{format!(" ({goal})")}</span> }.into_any(),
+            class: "",
+            cells: m
+                .last
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Cell {
+                    text: num(*v),
+                    best: m.best_last == Some(i),
+                    numeric: true,
+                    note: m.delta_last[i].filter(|_| i != c.baseline).map(|d| format!(" ({d:+.4})")),
+                    detail: Some(format!("min {} · max {}", num(m.min[i]), num(m.max[i]))),
+                })
+                .collect(),
         }
     };
-    let csv_rows = table_rows(&c, all);
-    let durations =
-        c.runs.iter().map(|r| r.duration.map(|d| format!("{d:.1} s")).unwrap_or_else(|| "–".into()));
+    let mut run = vec![duration];
+    run.extend(diff_rows("", &c.facts));
+    vec![
+        ("Run", run),
+        ("Params", diff_rows("params.", &c.params)),
+        ("Tags", diff_rows("tags.", &c.tags)),
+        (
+            "Metrics (last; the best is marked, deltas against the baseline)",
+            c.metrics.iter().map(metric).collect(),
+        ),
+    ]
+}
+
+fn td(c: Cell) -> impl IntoView {
+    let title = c.detail.clone().unwrap_or_default();
+    let class = match (c.numeric, c.best) {
+        (true, true) => "num best",
+        (true, false) => "num",
+        _ => "",
+    };
     view! {
-        <section class="card">
-            <table class="table compare" id="compare-table">
-                <thead><tr>
-                    <th></th>
-                    {c.runs.iter().enumerate().map(|(i, r)| view! {
-                        <th data-run=r.uuid.to_string()><span class="swatch" style=format!("background:{}", css(i))></span>{r.name.clone()}</th>
-                    }).collect_view()}
-                </tr></thead>
-                <tbody>
-                    <tr data-key="duration"><th>"duration"</th>{durations.map(|d| view! { <td class="num">{d}</td> }).collect_view()}</tr>
-                    {section("Run", "", shown(&c.facts))}
-                    {section("Params", "params.", shown(&c.params))}
-                    {section("Tags", "tags.", shown(&c.tags))}
-                    {(!c.metrics.is_empty()).then(|| view! { <tr class="section"><th colspan="100">"Metrics (last; the best is marked, deltas against the baseline)"</th></tr> })}
-                    {c.metrics.iter().cloned().map(|m| metric(m, c.baseline)).collect_view()}
-                </tbody>
+        <td class=class title=title>
+            {c.text} <span class="muted delta">{c.note}</span>
+            {c.detail.map(|d| view! { <div class="muted small">{d}</div> })}
+        </td>
+    }
+}
+
+/// A column per run (or, `transposed`, a row per run): what decided each result, then what each logged. Runs the
+/// brushes filter out (`kept` false) are left out, here and in the CSV.
+#[component]
+pub(super) fn CompareTable(c: Comparison, all: bool, transposed: bool, kept: Vec<bool>) -> impl IntoView {
+    let hidden = c.params.iter().chain(&c.tags).chain(&c.facts).filter(|r| !r.differs).count();
+    let shown: Vec<usize> = (0..c.runs.len()).filter(|i| kept.get(*i).copied().unwrap_or(true)).collect();
+    let mut csv_rows = table_rows(&c, all);
+    for row in &mut csv_rows {
+        let first = row[0].clone();
+        *row = std::iter::once(first).chain(shown.iter().map(|i| row[i + 1].clone())).collect();
+    }
+    if transposed {
+        csv_rows = (0..csv_rows[0].len()).map(|j| csv_rows.iter().map(|r| r[j].clone()).collect()).collect();
+    }
+    let run_head = |i: usize| {
+        let r = &c.runs[i];
+        view! { <th data-run=r.uuid.to_string()><span class="swatch" style=format!("background:{}", css(i))></span>{r.name.clone()}</th> }
+    };
+    let sections = grid(&c, all);
+    let table = if transposed {
+        // A row per run; a column per key, the section's name above its keys.
+        let mut cells: Vec<Vec<Cell>> = shown.iter().map(|_| Vec::new()).collect();
+        let mut heads = Vec::new();
+        let mut groups = Vec::new();
+        for (title, rows) in sections {
+            if rows.is_empty() {
+                continue;
+            }
+            groups.push(view! { <th colspan=rows.len().to_string()>{title}</th> });
+            for mut row in rows {
+                heads.push(view! { <th data-key=row.key.clone() class=row.class>{row.title}</th> });
+                let mut taken: Vec<Option<Cell>> = row.cells.drain(..).map(Some).collect();
+                for (k, i) in shown.iter().enumerate() {
+                    cells[k].push(taken[*i].take().unwrap_or_default());
+                }
+            }
+        }
+        let body = shown
+            .iter()
+            .zip(cells)
+            .map(|(i, row)| view! { <tr data-run-row=c.runs[*i].uuid.to_string()>{run_head(*i)}{row.into_iter().map(td).collect_view()}</tr> })
+            .collect_view();
+        view! {
+            <table class="table compare transposed" id="compare-table">
+                <thead><tr class="section"><th></th>{groups}</tr><tr><th>"run"</th>{heads}</tr></thead>
+                <tbody>{body}</tbody>
             </table>
+        }
+        .into_any()
+    } else {
+        let body = sections
+            .into_iter()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(title, rows)| {
+                let rows = rows
+                    .into_iter()
+                    .map(|mut row| {
+                        let mut taken: Vec<Option<Cell>> = row.cells.drain(..).map(Some).collect();
+                        let cells =
+                            shown.iter().map(|i| td(taken[*i].take().unwrap_or_default())).collect_view();
+                        view! { <tr data-key=row.key class=row.class><th>{row.title}</th>{cells}</tr> }
+                    })
+                    .collect_view();
+                view! { <tr class="section"><th colspan="100">{title}</th></tr>{rows} }
+            })
+            .collect_view();
+        view! {
+            <table class="table compare" id="compare-table">
+                <thead><tr><th></th>{shown.iter().map(|i| run_head(*i)).collect_view()}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card table-wrap">
+            {table}
             {(!all && hidden > 0).then(|| view! { <p class="muted" id="compare-hidden">{format!("{hidden} equal rows hidden (show equal rows to see them).")}</p> })}
+            {(shown.len() < c.runs.len()).then(|| view! { <p class="muted" id="compare-filtered">{format!("{} runs filtered out by the parallel coordinates' brushes.", c.runs.len() - shown.len())}</p> })}
             <button type="button" class="small" id="compare-csv"
                 on:click=move |_| download::save("comparison.csv", "text/csv", &download::csv(&csv_rows))>"Download CSV"</button>
         </section>

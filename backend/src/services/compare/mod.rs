@@ -2,6 +2,7 @@
 //! best run of each, and chart-ready series (min/max downsampled) of the chosen keys.
 
 mod diff;
+mod why;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,6 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 pub use diff::{best, flatten, goal_of, metric_rows, rows};
+pub use why::{datasets, pods, why};
 
 use crate::entities::run;
 use crate::error::{Error, Result};
@@ -65,33 +67,8 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     let data: Vec<super::tracking::RunData> =
         sources.iter().map(|s| data.remove(s).unwrap_or_default()).collect();
 
-    let mut params = Vec::with_capacity(runs.len());
-    for (r, d) in runs.iter().zip(&data) {
-        let mut cells = BTreeMap::new();
-        for (k, v) in r.compiled_params()? {
-            flatten(&k, &v, &mut cells);
-        }
-        // Params logged through the tracking API (external runs have only these).
-        for (k, v) in &d.params {
-            cells.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        params.push(cells);
-    }
-    let facts: Vec<BTreeMap<String, String>> = runs
-        .iter()
-        .map(|r| {
-            [
-                ("kind", Some(r.kind.clone())),
-                ("status", Some(r.status.clone())),
-                ("image", r.image.clone()),
-                ("image digest", r.image_id.clone()),
-                ("git commit", r.git_commit.clone()),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-            .collect()
-        })
-        .collect();
+    let params = runs.iter().zip(&data).map(|(r, d)| params_of(r, d)).collect::<Result<Vec<_>>>()?;
+    let facts: Vec<BTreeMap<String, String>> = runs.iter().map(facts_of).collect();
     let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
     let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
 
@@ -116,20 +93,7 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
             .collect();
         series.push(ChartSeries { key: key.clone(), lines });
     }
-    let compared = runs
-        .iter()
-        .map(|r| -> Result<ComparedRun> {
-            let s = super::runs::summary(r, String::new())?;
-            Ok(ComparedRun {
-                uuid: r.id,
-                name: r.name.clone(),
-                status: r.status.clone(),
-                duration: s.duration,
-                created_at: r.created_at,
-                started: Some(r.started_at.unwrap_or(r.created_at).timestamp_millis()),
-            })
-        })
-        .collect::<Result<_>>()?;
+    let compared = runs.iter().map(compared).collect::<Result<_>>()?;
     Ok(Comparison {
         runs: compared,
         baseline,
@@ -138,5 +102,44 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
         facts: rows(&facts),
         metrics: metric_rows(&summaries, baseline),
         series,
+    })
+}
+
+/// A run's params as the table shows them: the compiled ones (dicts flattened), then any logged through tracking.
+fn params_of(r: &run::Model, d: &super::tracking::RunData) -> Result<BTreeMap<String, String>> {
+    let mut cells = BTreeMap::new();
+    for (k, v) in r.compiled_params()? {
+        flatten(&k, &v, &mut cells);
+    }
+    // Params logged through the tracking API (external runs have only these).
+    for (k, v) in &d.params {
+        cells.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Ok(cells)
+}
+
+/// What decides a result besides params.
+fn facts_of(r: &run::Model) -> BTreeMap<String, String> {
+    [
+        ("kind", Some(r.kind.clone())),
+        ("status", Some(r.status.clone())),
+        ("image", r.image.clone()),
+        ("image digest", r.image_id.clone()),
+        ("git commit", r.git_commit.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+    .collect()
+}
+
+fn compared(r: &run::Model) -> Result<ComparedRun> {
+    let s = super::runs::summary(r, String::new())?;
+    Ok(ComparedRun {
+        uuid: r.id,
+        name: r.name.clone(),
+        status: r.status.clone(),
+        duration: s.duration,
+        created_at: r.created_at,
+        started: Some(r.started_at.unwrap_or(r.created_at).timestamp_millis()),
     })
 }
