@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::Settings;
+use crate::components::browser_data::BrowserData;
 use crate::components::forms::ErrorBox;
 use crate::components::lines_chart::css;
 use crate::server::compare::{explain_difference, Comparison};
@@ -30,13 +31,12 @@ pub(super) fn WhyDifferent(
             found.or_else(|| (0..c.runs.len()).find(|i| ok(*i))).unwrap_or(0)
         })
     });
-    let answer = Resource::new(
-        move || (owner.get(), name.get(), c.with_value(|c| c.runs[c.baseline].uuid.to_string()), other.get()),
-        move |(o, n, a, b)| async move {
-            let b = c.with_value(|c| c.runs[b].uuid.to_string());
-            explain_difference(o, n, a, b).await
-        },
-    );
+    // Loaded in the browser (`components::browser_data`): this part is drawn inside the compare page's `Suspend`.
+    let answer = BrowserData::new(move || {
+        let (o, n, b) = (owner.get(), name.get(), other.get());
+        let (a, b) = c.with_value(|c| (c.runs[c.baseline].uuid.to_string(), c.runs[b].uuid.to_string()));
+        explain_difference(o, n, a, b)
+    });
     let options = runs
         .iter()
         .enumerate()
@@ -54,12 +54,12 @@ pub(super) fn WhyDifferent(
                     set.run(s);
                 }>{options}</select>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match answer.await {
-                        Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
-                        Ok(w) => {
-                            let all = settings.with_untracked(|s| s.flag("all"));
+            {move || {
+                    match answer.get() {
+                        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
+                        Some(Ok(w)) => {
+                            let all = settings.with(|s| s.flag("all"));
                             let b = other.get_untracked();
                             let cache = if w.same_key {
                                 view! { <p id="why-cache" class="muted">"Their cache keys are the same: one would reuse the other's results."</p> }.into_any()
@@ -100,8 +100,7 @@ pub(super) fn WhyDifferent(
                             }.into_any()
                         }
                     }
-                })}
-            </Transition>
+            }}
         </section>
     }
     .into_any()
