@@ -7,7 +7,8 @@
 //! also seeds MLflow's server with the 500 runs' params and one metric and times what its compare view needs:
 //! `runs/search` for those runs and `get-history-bulk-interval` (100 runs a call, its limit) for the metric.
 //! Sizes: `MYELIN_BENCH_RUNS` (2000), `MYELIN_BENCH_PARAMS` (30), `MYELIN_BENCH_METRICS` (10),
-//! `MYELIN_BENCH_STEPS` (10000).
+//! `MYELIN_BENCH_STEPS` (10000). `MYELIN_BENCH_DATA_DIR=DIR` keeps the seeded SQLite database there and reuses it
+//! on the next run (seeding 200 million points takes minutes).
 
 use std::time::{Duration, Instant};
 
@@ -45,22 +46,47 @@ fn params(run: usize, n: usize) -> Vec<(String, String)> {
 
 /// Seeds Myelin through the tracking service; returns the server's base URL, a token and the runs' uuids.
 async fn myelin(s: &Sizes) -> (String, String, Vec<String>) {
-    let dir = std::env::temp_dir().join(format!("myelin-bench-{}", uuid::Uuid::new_v4().simple()));
+    let kept = std::env::var("MYELIN_BENCH_DATA_DIR").ok().map(std::path::PathBuf::from);
+    let dir = kept.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("myelin-bench-{}", uuid::Uuid::new_v4().simple()))
+    });
+    let marker = dir.join(format!("seeded-{}x{}x{}x{}", s.runs, s.params, s.metrics, s.steps));
     let url = std::env::var("MYELIN_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| backend::config::database_url(&dir, None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
     let (state, store) = backend::server::prepare(&url, false, &dir, &public, None).await.unwrap();
     let db = state.db.clone();
-    let u =
-        backend::services::accounts::create_user(&db, "bench", "a long enough password", true).await.unwrap();
-    let token = backend::services::tokens::create(&db, &u, "bench").await.unwrap().token;
-    backend::services::projects::create(&db, &u, "cmp", "").await.unwrap();
+    let reuse = kept.is_some() && marker.exists();
+    let u = if reuse {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let user = backend::entities::user::Entity::find()
+            .filter(backend::entities::user::Column::Username.eq("bench"));
+        user.one(&db).await.unwrap().expect("the seeded user")
+    } else {
+        backend::services::accounts::create_user(&db, "bench", "a long enough password", true).await.unwrap()
+    };
+    let label = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let token = backend::services::tokens::create(&db, &u, &label).await.unwrap().token;
+    if !reuse {
+        backend::services::projects::create(&db, &u, "cmp", "").await.unwrap();
+    }
     let access = backend::services::projects::access(&db, Some(&u), "bench", "cmp").await.unwrap();
     let app = backend::server::api_only(state, &store)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
+    if reuse {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let runs = backend::entities::run::Entity::find()
+            .filter(backend::entities::run::Column::ProjectId.eq(access.project.id))
+            .order_by_asc(backend::entities::run::Column::CreatedAt)
+            .all(&db)
+            .await
+            .unwrap();
+        eprintln!("myelin: reusing {} seeded runs in {}", runs.len(), dir.display());
+        return (public, token, runs.into_iter().map(|r| r.id.to_string()).collect());
+    }
     let seed = Instant::now();
     let mut ids = Vec::with_capacity(s.runs);
     for r in 0..s.runs {
@@ -234,7 +260,7 @@ fn main() {
         println!("\n| compare (server time to all the page's data, p50 of 11) | ms | response |\n|---|---|---|");
         for n in [100, 500, 1000] {
             let runs = &ids[..n.min(ids.len())];
-            for keys in [&["m0"][..], &["m0", "m1", "m2"][..]] {
+            for keys in [&[][..], &["m0"][..], &["m0", "m1", "m2"][..]] {
                 let (ms, bytes) = time_compare(&http, &base, &token, runs, keys).await;
                 println!("| {} runs, {} charted key(s) | {ms:.1} | {:.1} MB |", runs.len(), keys.len(), bytes as f64 / 1e6);
             }

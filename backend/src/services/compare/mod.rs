@@ -23,6 +23,9 @@ pub const MAX_RUNS: usize = 1000;
 pub const MAX_CHARTS: usize = 20;
 /// Points per line at most.
 pub const MAX_POINTS: usize = 500;
+/// Points per chart at most: past 200 runs a chart's lines get fewer points each (200 a line at 500 runs, 100 at
+/// 1,000: still more than a chart is pixels wide), so the page's data stays a few megabytes.
+pub const CHART_POINTS: usize = 100_000;
 
 pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRequest) -> Result<Comparison> {
     let mut ids: Vec<Uuid> = Vec::with_capacity(req.runs.len());
@@ -41,6 +44,7 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     if !(2..=MAX_POINTS).contains(&points) {
         return Err(Error::invalid("points", format!("points per line: 2 to {MAX_POINTS}")));
     }
+    let points = per_line(points, ids.len());
     let baseline = match req.baseline {
         None => 0,
         Some(b) => ids.iter().position(|id| *id == b).ok_or_else(|| {
@@ -72,26 +76,32 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
     let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
 
-    let index: HashMap<Uuid, usize> = sources.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    // Runs reusing the same original share its lines; each source is read once. Keys are read concurrently
+    // (SQLite and PostgreSQL read on their own threads).
+    let mut by_source: HashMap<Uuid, Vec<usize>> = HashMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        by_source.entry(*s).or_default().push(i);
+    }
+    let unique: Vec<Uuid> = by_source.keys().copied().collect();
+    let read =
+        req.metrics.iter().map(|key| {
+            let unique = &unique;
+            async move {
+                super::tracking::history::lines(db, unique, key, req.from_step, req.to_step, points).await
+            }
+        });
     let mut series = Vec::with_capacity(req.metrics.len());
-    for key in &req.metrics {
-        let lines =
-            super::tracking::history::lines(db, &sources, key, req.from_step, req.to_step, points).await?;
-        let lines = lines
-            .into_iter()
-            .filter(|(_, pts, _)| !pts.is_empty())
-            .filter_map(|(source, pts, total)| {
-                Some(Line {
-                    run: *index.get(&source)?,
-                    points: pts
-                        .iter()
-                        .map(|p| (p.step, p.timestamp, Some(p.value).filter(|v| !v.is_nan())))
-                        .collect(),
-                    total,
-                })
-            })
-            .collect();
-        series.push(ChartSeries { key: key.clone(), lines });
+    for (key, lines) in req.metrics.iter().zip(futures_util::future::try_join_all(read).await?) {
+        let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+        for (source, pts, total) in lines {
+            let points: Vec<(i64, i64, Option<f64>)> =
+                pts.iter().map(|p| (p.step, p.timestamp, Some(p.value).filter(|v| !v.is_nan()))).collect();
+            for run in by_source.get(&source).into_iter().flatten() {
+                out.push(Line { run: *run, points: points.clone(), total });
+            }
+        }
+        out.sort_by_key(|l| l.run);
+        series.push(ChartSeries { key: key.clone(), lines: out });
     }
     let compared = runs.iter().map(compared).collect::<Result<_>>()?;
     Ok(Comparison {
@@ -142,4 +152,21 @@ fn compared(r: &run::Model) -> Result<ComparedRun> {
         created_at: r.created_at,
         started: Some(r.started_at.unwrap_or(r.created_at).timestamp_millis()),
     })
+}
+
+/// Points per line for `runs` lines when `asked` were asked for: a chart holds `CHART_POINTS` at most.
+pub fn per_line(asked: usize, runs: usize) -> usize {
+    asked.min(CHART_POINTS / runs.max(1)).max(2)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn many_runs_share_a_charts_points() {
+        assert_eq!(super::per_line(500, 3), 500);
+        assert_eq!(super::per_line(500, 200), 500);
+        assert_eq!(super::per_line(500, 500), 200);
+        assert_eq!(super::per_line(500, 1000), 100);
+        assert_eq!(super::per_line(50, 1000), 50, "fewer asked, fewer given");
+    }
 }
