@@ -108,6 +108,14 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
   const bytes = Buffer.concat(await (await png.createReadStream()).toArray());
   expect(png.suggestedFilename() === 'loss.png' && bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, `a PNG: ${bytes.length} bytes`);
 
+  // The scatter and the parallel coordinates save as files too.
+  const [scatterSvg] = await Promise.all([other.waitForEvent('download'), other.click('#scatter-svg')]);
+  const dots = (await (await scatterSvg.createReadStream()).toArray()).join('');
+  expect(dots.startsWith('<svg') && (dots.match(/<circle/g) || []).length === 3, 'the scatter as SVG');
+  const [pcPng] = await Promise.all([other.waitForEvent('download'), other.click('#parallel-png')]);
+  const pcBytes = Buffer.concat(await (await pcPng.createReadStream()).toArray());
+  expect(pcPng.suggestedFilename() === 'parallel-coordinates.png' && pcBytes.subarray(1, 4).toString() === 'PNG', 'the parallel coordinates as PNG');
+
   // Brushing the top of the lr axis keeps lr=0.1 only, in every view.
   const pc = other.locator('#compare-parallel svg.parallel');
   await pc.scrollIntoViewIfNeeded();

@@ -207,11 +207,20 @@ fn Compared(c: Comparison, settings: Memo<Settings>, base: String) -> impl IntoV
             .map(|(i, r)| {
                 let href = base.with_value(|b| format!("{b}/runs/{}", r.uuid));
                 let base_mark = (i == c.baseline).then_some(" (baseline)");
+                // What tells this run apart: its values of the first params that differ.
+                let distinct: Vec<String> = c
+                    .params
+                    .iter()
+                    .filter(|p| p.differs)
+                    .take(3)
+                    .map(|p| format!("{}={}", p.key, table::cell(&p.values[i])))
+                    .collect();
+                let distinct = (!distinct.is_empty()).then(|| view! { " " <span class="muted params">{distinct.join(" · ")}</span> });
                 view! {
                     <li data-run=r.uuid.to_string() class:faded=move || !kept.with(|k| k[i])>
                         <span class="swatch" style=format!("background:{}", css(i))></span>
                         <a href=href>{r.name.clone()}</a> " " <span class="muted uuid">{r.uuid.to_string()[..8].to_string()}</span>
-                        " " <StatusBadge status=r.status.clone() /> <span class="muted">{base_mark}</span>
+                        {distinct} " " <StatusBadge status=r.status.clone() /> <span class="muted">{base_mark}</span>
                     </li>
                 }
             })

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::analysis::{self, Brush, Column};
 use super::Settings;
 use crate::components::lines_chart::{colour, css};
-use crate::components::scatter;
+use crate::components::{download, scatter};
 use crate::server::compare::Comparison;
 
 const PW: f64 = 900.0;
@@ -114,6 +114,16 @@ fn point_in(e: &leptos::ev::MouseEvent, w: f64, h: f64) -> Option<(f64, f64)> {
     None
 }
 
+/// The drawing's markup as the browser has it (empty on the server, where nothing is clicked).
+#[allow(unused_variables)]
+fn markup(drawing: NodeRef<leptos::svg::Svg>) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(svg) = drawing.get_untracked() {
+        return svg.outer_html();
+    }
+    String::new()
+}
+
 #[component]
 pub(super) fn ParallelCoords(
     c: StoredValue<Comparison>,
@@ -139,6 +149,7 @@ pub(super) fn ParallelCoords(
     });
     let brushes = Memo::new(move |_| settings.with(|s| analysis::parse_brushes(s.get("brush"))));
     let (drag, set_drag) = signal(None::<(usize, f64, f64)>);
+    let drawing = NodeRef::<leptos::svg::Svg>::new();
     let change = move |f: &dyn Fn(&mut Settings)| {
         let mut s = settings.get_untracked();
         f(&mut s);
@@ -246,8 +257,10 @@ pub(super) fn ParallelCoords(
                 {move || (!brushes.get().is_empty()).then(|| view! {
                     <button type="button" class="small" id="compare-unbrush" on:click=move |_| change(&|s| s.set("brush", ""))>"Clear filters"</button>
                 })}
+                <button type="button" class="small" id="parallel-svg" on:click=move |_| download::save("parallel-coordinates.svg", "image/svg+xml", &markup(drawing))>"SVG"</button>
+                <button type="button" class="small" id="parallel-png" on:click=move |_| download::save_png("parallel-coordinates.png", &markup(drawing))>"PNG"</button>
             </div>
-            <svg class="parallel" viewBox=format!("0 0 {PW} {PH}") on:mousedown=down on:mousemove=moved on:mouseup=up
+            <svg class="parallel" node_ref=drawing xmlns="http://www.w3.org/2000/svg" width=PW height=PH viewBox=format!("0 0 {PW} {PH}") on:mousedown=down on:mousemove=moved on:mouseup=up
                 on:mouseleave=move |_| set_drag.set(None)>
                 {lines}
                 {axes_drawn}
@@ -351,6 +364,7 @@ fn Scatter(
             )
         })
     };
+    let drawing = Memo::new(move |_| drawing());
     let select = move |which: &'static str, id: &'static str, slot: usize, none: bool| {
         let options = keys.clone();
         view! {
@@ -377,8 +391,10 @@ fn Scatter(
                 <label class="inline">"x "{select("sx", "scatter-x", 0, false)}</label>
                 <label class="inline">"y "{select("sy", "scatter-y", 1, false)}</label>
                 <label class="inline">"colour "{select("sc", "scatter-colour", 2, true)}</label>
+                <button type="button" class="small" id="scatter-svg" on:click=move |_| download::save("scatter.svg", "image/svg+xml", &drawing.get_untracked())>"SVG"</button>
+                <button type="button" class="small" id="scatter-png" on:click=move |_| download::save_png("scatter.png", &drawing.get_untracked())>"PNG"</button>
             </div>
-            <div class="chart-svg" inner_html=drawing></div>
+            <div class="chart-svg" inner_html=move || drawing.get()></div>
         </section>
     }
 }
