@@ -208,7 +208,7 @@ async fn mlflow(python: &str, s: &Sizes, n: usize) -> f64 {
     // Four clients at a time (the server has two workers): seeding 5 million points takes minutes.
     let seeded = futures_util::stream::iter(0..n)
         .map(|r| {
-            let (post, exp, steps, nparams) = (post.clone(), exp.clone(), s.steps, s.params);
+            let (post, exp, steps, nparams) = (post, exp.clone(), s.steps, s.params);
             async move {
                 let run = post("runs/create", json!({"experiment_id": exp, "start_time": 0})).await;
                 let id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
