@@ -237,7 +237,9 @@ async fn mlflow(python: &str, s: &Sizes, n: usize) -> f64 {
         let found =
             post("runs/search", json!({"experiment_ids": [exp], "filter": filter, "max_results": n})).await;
         assert_eq!(found["runs"].as_array().map(Vec::len), Some(n));
+        eprintln!("mlflow: runs/search for {n} runs took {:.0?}", start.elapsed());
         for chunk in ids.chunks(100) {
+            let call = Instant::now();
             let q: Vec<(String, String)> = chunk
                 .iter()
                 .map(|i| ("run_ids".to_string(), i.clone()))
@@ -247,7 +249,9 @@ async fn mlflow(python: &str, s: &Sizes, n: usize) -> f64 {
                 http.get(format!("{base}/metrics/get-history-bulk-interval")).query(&q).send().await.unwrap();
             assert!(r.status().is_success(), "bulk-interval: {}", r.status());
             r.bytes().await.unwrap();
+            eprintln!("mlflow: bulk-interval for {} runs took {:.0?}", chunk.len(), call.elapsed());
         }
+        eprintln!("mlflow: all the page's data took {:.0?}", start.elapsed());
         lat.push(start.elapsed());
     }
     p50(lat)
