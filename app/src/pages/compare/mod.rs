@@ -15,6 +15,7 @@ use crate::server::compare::{compare_runs, Comparison};
 
 mod analysis;
 mod parallel;
+mod scatter;
 mod table;
 mod why;
 use analysis::{band, Centre, Spread};
