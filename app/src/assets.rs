@@ -28,10 +28,13 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Plain name -> hashed name, from the site being served.
 static NAMES: OnceLock<HashMap<String, String>> = OnceLock::new();
+/// `--site-root`, when given.
+static SITE_ROOT: OnceLock<String> = OnceLock::new();
 
 /// Reads the asset names of the site to serve: the binary's own, or `site_root`'s (`--site-root`). Called once
 /// at start-up; without it the binary's own site is assumed.
 pub fn init(site_root: &str) {
+    let _ = SITE_ROOT.set(site_root.to_string());
     let _ = NAMES.set(read_names(site_root));
 }
 
@@ -57,6 +60,21 @@ pub fn url(plain: &str) -> String {
 /// for `<name>.js` and `<name>_bg.wasm`.
 pub fn output_name() -> String {
     names().get("myelin.js").and_then(|n| n.strip_suffix(".js")).unwrap_or("myelin").to_string()
+}
+
+/// The lazy routes' chunks (`scripts/build.sh` splits the app's wasm at them): the folder they are served from,
+/// each split point's chunks (file stems) and the loader's file name, as Leptos wants them to preload the chunks
+/// a page needs. `None` when the site was built unsplit.
+pub fn split_manifest() -> Option<(String, HashMap<String, Vec<String>>, String)> {
+    const LOADER: &str = "__wasm_split.______________________.js";
+    let manifest = names().get("__wasm_split_manifest.json")?;
+    let folder = manifest.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let bytes = match SITE_ROOT.get().filter(|r| !r.is_empty()) {
+        None => Site::get(&format!("pkg/{manifest}")).map(|f| f.data.into_owned()),
+        Some(root) => std::fs::read(PathBuf::from(root).join("pkg").join(manifest)).ok(),
+    }?;
+    let chunks = serde_json::from_slice(&bytes).ok()?;
+    Some((format!("/pkg/{folder}"), chunks, LOADER.to_string()))
 }
 
 /// Whether the binary carries (or, in a debug build, can read) a built site.

@@ -17,13 +17,10 @@ use leptos::prelude::*;
 use leptos_meta::MetaTags;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use components::nav::Nav;
-use pages::{
-    account, auth, cluster, compare, editor, not_found::NotFound, overview, pipeline, project, projects, run,
-    runs, settings,
-};
+use pages::{auth, lazy, not_found::NotFound, project, projects};
 
 /// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
 /// the page's inline scripts (`auth::web::page_policy`). Pages are never cached (they are per user and link
@@ -40,6 +37,11 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
         }
     }
     options.output_name = assets::output_name().into();
+    // The chunks of the lazy routes this page renders are preloaded with the main module (leptos_axum adds
+    // their `<link rel=preload>` when this is in context).
+    if let Some(split) = assets::split_manifest() {
+        provide_context(leptos::WasmSplitManifest(ArcStoredValue::new(split)));
+    }
     let editor = serde_json::to_string(&site::EditorAssets::of_site()).unwrap_or_default();
     view! {
         <!DOCTYPE html>
@@ -90,19 +92,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=projects::Home />
                     <Route path=path!("/login") view=auth::Login />
                     <Route path=path!("/signup") view=auth::Signup />
-                    <Route path=path!("/projects") view=projects::Projects ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
-                    <Route path=path!("/cluster") view=cluster::Cluster ssr=SsrMode::Async />
+                    <Route path=path!("/projects") view={Lazy::<lazy::Projects>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/account") view={Lazy::<lazy::Account>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/cluster") view={Lazy::<lazy::Cluster>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
-                        <Route path=path!("") view=overview::Overview />
-                        <Route path=path!("runs") view=runs::RunsTab />
-                        <Route path=path!("runs/:uuid") view=run::RunPage />
-                        <Route path=path!("editor") view=editor::EditorTab />
-                        <Route path=path!("pipelines") view=pipeline::PipelinesTab />
-                        <Route path=path!("compare") view=compare::CompareTab />
+                        <Route path=path!("") view={Lazy::<lazy::Overview>::new()} />
+                        <Route path=path!("runs") view={Lazy::<lazy::Runs>::new()} />
+                        <Route path=path!("runs/:uuid") view={Lazy::<lazy::Run>::new()} />
+                        <Route path=path!("editor") view={Lazy::<lazy::Editor>::new()} />
+                        <Route path=path!("pipelines") view={Lazy::<lazy::Pipelines>::new()} />
+                        <Route path=path!("compare") view={Lazy::<lazy::Compare>::new()} />
                         <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
                         <Route path=path!("models") view=|| view! { <project::Placeholder tab="models" /> } />
-                        <Route path=path!("settings") view=settings::ProjectSettings />
+                        <Route path=path!("settings") view={Lazy::<lazy::Settings>::new()} />
                     </ParentRoute>
                 </Routes>
             </main>

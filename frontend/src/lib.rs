@@ -3,5 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy: a page's route chunk (app/src/pages/lazy.rs) loads before its view hydrates.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cluster;
 pub mod compare;
 pub mod editor;
+pub mod lazy;
 pub mod not_found;
 pub mod overview;
 pub mod pipeline;
