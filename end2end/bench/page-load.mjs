@@ -38,20 +38,23 @@ async function visit(path, link) {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, ...link });
   }
   let bytes = 0;
-  page.on('requestfinished', async r => { bytes += (await r.sizes()).responseBodySize; });
+  let files = 0;
+  const sizes = [];
+  page.on('requestfinished', r => sizes.push(r.sizes().then(s => { bytes += s.responseBodySize; files += 1; }, () => {})));
   const t0 = performance.now();
   await page.goto(base + path);
   await page.waitForSelector('body[data-hydrated]', { timeout: 60000 });
   const ms = performance.now() - t0;
+  await Promise.allSettled(sizes);
   await ctx.close();
-  return { ms, bytes };
+  return { ms, bytes, files };
 }
 
 const links = {
   loopback: null,
   '20 Mbit/s, 20 ms': { latency: 20, downloadThroughput: 20e6 / 8, uploadThroughput: 5e6 / 8 },
 };
-const pages = { 'run page': `/${user}/bench/runs/${run}`, 'runs tab': `/${user}/bench/runs`, editor: `/${user}/bench/editor` };
+const pages = { 'run page': `/${user}/bench/runs/${run}`, 'runs tab': `/${user}/bench/runs`, projects: '/projects', editor: `/${user}/bench/editor` };
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 for (const [name, link] of Object.entries(links)) {
   for (const [label, path] of Object.entries(pages)) {
@@ -60,7 +63,7 @@ for (const [name, link] of Object.entries(links)) {
     for (let i = 0; i < visits; i++) got.push(await visit(path, link));
     const ms = got.map(g => g.ms);
     console.log(`${label.padEnd(9)} ${name.padEnd(17)} hydrated p50 ${q(ms, 0.5).toFixed(0)} ms, p90 ${q(ms, 0.9).toFixed(0)} ms; ` +
-      `${(got[0].bytes / 1000).toFixed(0)} KB over the wire (${visits} cold visits)`);
+      `${(got[0].bytes / 1000).toFixed(0)} KB in ${got[0].files} files over the wire (${visits} cold visits)`);
   }
 }
 await browser.close();
