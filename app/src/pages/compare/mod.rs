@@ -355,6 +355,8 @@ fn CompareChart(
     let (hover, set_hover) = signal(Vec::<(usize, String, f64)>::new());
     let (drag, set_drag) = signal(None::<f64>);
     let opts = move || settings.with(|s| s.opts());
+    let kept_server_drawing =
+        StoredValue::new(Owner::current_shared_context().is_some_and(|sc| sc.during_hydration()));
     let id = format!("compare-chart-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
     let file = key.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
     let release = move |e: leptos::ev::MouseEvent| {
@@ -395,7 +397,18 @@ fn CompareChart(
             </div>
             <ul class="legend chart-groups">{groups}</ul>
             <div class="chart-svg"
-                inner_html=move || drawn.with(|d| lines_chart::plot_svg(d, opts()))
+                inner_html=move || {
+                    // Hydrating, the page already holds the server's drawing of the same lines: the browser keeps
+                    // it rather than draw them again (hundreds of lines take it longer than the rest of the page),
+                    // and draws only when a setting or the brushing changes them.
+                    if kept_server_drawing.get_value() {
+                        kept_server_drawing.set_value(false);
+                        drawn.track();
+                        settings.track();
+                        return String::new();
+                    }
+                    drawn.with(|d| lines_chart::plot_svg(d, opts()))
+                }
                 on:mousemove=move |e| set_hover.set(hover_at(&e).map(|px| drawn.with(|d| lines_chart::readout(&d.lines, px, opts()))).unwrap_or_default())
                 on:mousedown=move |e| set_drag.set(hover_at(&e))
                 on:mouseup=release
