@@ -1,6 +1,7 @@
 // The compare page in chromium at scale: N runs (MLflow-logged, each a metric of STEPS steps and 30 params),
 // opened by their link with a cold cache; the time from navigation to the page hydrated with every chart's
-// lines drawn. Usage (scripts/bench-page-load starts the server):
+// lines drawn (PHASES=1: each visit's HTML, chunks and hydration times too). Usage (scripts/bench-page-load
+// starts the server):
 //   MYELIN_BENCH_SCRIPT=compare-page.mjs scripts/bench-page-load BIN [visits]
 // Sizes: COMPARE_RUNS (comma-separated counts, default 500,1000), STEPS (2000; each line is drawn from at most
 // 500 points whatever the steps, so more steps change the server's time, not the page's).
@@ -53,8 +54,19 @@ async function visit(path, lines) {
   const t0 = performance.now();
   await page.goto(base + path);
   await page.waitForSelector('body[data-hydrated]', { timeout: 120000 });
+  const th = performance.now() - t0;
   await page.waitForFunction(n => document.querySelectorAll('#compare-charts polyline[stroke-width="2"]').length >= n, lines, { timeout: 120000 });
   const ms = performance.now() - t0;
+  // Where the time goes: the HTML (its first and last byte, its size), the page's scripts and chunks, hydration.
+  const nav = await page.evaluate(() => {
+    const n = performance.getEntriesByType('navigation')[0];
+    const chunks = performance.getEntriesByType('resource');
+    return { first: n.responseStart, last: n.responseEnd, bytes: n.transferSize, files: chunks.length, loaded: Math.max(...chunks.map(c => c.responseEnd)) };
+  });
+  if (process.env.PHASES) {
+    console.log(`  HTML ${(nav.bytes / 1e6).toFixed(1)} MB: first byte ${nav.first.toFixed(0)} ms, last ${nav.last.toFixed(0)} ms; ` +
+      `${nav.files} scripts and chunks loaded by ${nav.loaded.toFixed(0)} ms; hydrated ${th.toFixed(0)} ms; drawn ${ms.toFixed(0)} ms`);
+  }
   await ctx.close();
   if (errors.length) throw new Error(errors.join('\n'));
   return ms;
