@@ -77,12 +77,6 @@ pub fn page_title(text: impl Into<String>) -> String {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = server::accounts::SessionActions::provide();
-    // Effects run only in the browser: this marks the page as hydrated (the browser tests wait for it).
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title text="Myelin" />
         <Router>
