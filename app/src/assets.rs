@@ -28,23 +28,39 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Plain name -> hashed name, from the site being served.
 static NAMES: OnceLock<HashMap<String, String>> = OnceLock::new();
-/// `--site-root`, when given.
-static SITE_ROOT: OnceLock<String> = OnceLock::new();
+/// The lazy routes' chunks, from the same site (`split_manifest`).
+static SPLIT: OnceLock<Option<SplitManifest>> = OnceLock::new();
+
+/// The folder the split bundle is served from, each split point's chunks (file stems), the loader's file name.
+type SplitManifest = (String, HashMap<String, Vec<String>>, String);
 
 /// Reads the asset names of the site to serve: the binary's own, or `site_root`'s (`--site-root`). Called once
 /// at start-up; without it the binary's own site is assumed.
 pub fn init(site_root: &str) {
-    let _ = SITE_ROOT.set(site_root.to_string());
-    let _ = NAMES.set(read_names(site_root));
+    let names = NAMES.get_or_init(|| read_names(site_root));
+    let _ = SPLIT.set(read_split(site_root, names));
+}
+
+/// A file of the site to serve, parsed as JSON: the binary's own (`site_root` empty) or `site_root`'s.
+fn read_json<T: serde::de::DeserializeOwned>(site_root: &str, path: &str) -> Option<T> {
+    let bytes = if site_root.is_empty() {
+        Site::get(path).map(|f| f.data.into_owned())
+    } else {
+        std::fs::read(PathBuf::from(site_root).join(path)).ok()
+    };
+    bytes.and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 fn read_names(site_root: &str) -> HashMap<String, String> {
-    let bytes = if site_root.is_empty() {
-        Site::get(MANIFEST).map(|f| f.data.into_owned())
-    } else {
-        std::fs::read(PathBuf::from(site_root).join(MANIFEST)).ok()
-    };
-    bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    read_json(site_root, MANIFEST).unwrap_or_default()
+}
+
+fn read_split(site_root: &str, names: &HashMap<String, String>) -> Option<SplitManifest> {
+    const LOADER: &str = "__wasm_split.______________________.js";
+    let manifest = names.get("__wasm_split_manifest.json")?;
+    let folder = manifest.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let chunks = read_json(site_root, &format!("pkg/{manifest}"))?;
+    Some((format!("/pkg/{folder}"), chunks, LOADER.to_string()))
 }
 
 fn names() -> &'static HashMap<String, String> {
@@ -62,19 +78,10 @@ pub fn output_name() -> String {
     names().get("myelin.js").and_then(|n| n.strip_suffix(".js")).unwrap_or("myelin").to_string()
 }
 
-/// The lazy routes' chunks (`scripts/build.sh` splits the app's wasm at them): the folder they are served from,
-/// each split point's chunks (file stems) and the loader's file name, as Leptos wants them to preload the chunks
-/// a page needs. `None` when the site was built unsplit.
-pub fn split_manifest() -> Option<(String, HashMap<String, Vec<String>>, String)> {
-    const LOADER: &str = "__wasm_split.______________________.js";
-    let manifest = names().get("__wasm_split_manifest.json")?;
-    let folder = manifest.rsplit_once('/').map_or("", |(folder, _)| folder);
-    let bytes = match SITE_ROOT.get().filter(|r| !r.is_empty()) {
-        None => Site::get(&format!("pkg/{manifest}")).map(|f| f.data.into_owned()),
-        Some(root) => std::fs::read(PathBuf::from(root).join("pkg").join(manifest)).ok(),
-    }?;
-    let chunks = serde_json::from_slice(&bytes).ok()?;
-    Some((format!("/pkg/{folder}"), chunks, LOADER.to_string()))
+/// The lazy routes' chunks (`scripts/build.sh` splits the app's wasm at them), as Leptos wants them to preload
+/// the chunks a page needs; read once, at start-up. `None` when the site was built unsplit.
+pub fn split_manifest() -> Option<SplitManifest> {
+    SPLIT.get_or_init(|| read_split("", names())).clone()
 }
 
 /// Whether the binary carries (or, in a debug build, can read) a built site.
