@@ -85,7 +85,20 @@ export async function closeSession(page) {
 export async function open(page, path, at = baseURL) {
   const resp = await page.goto(at + path);
   await page.waitForSelector('body[data-hydrated]', { timeout: 15000 });
+  expectDataOnce(await resp.text(), path);
   return resp;
+}
+
+/// Each answer the server rendered a page from is written into it once: Leptos re-walks a `Suspense`'s children
+/// on the server, and a resource created in that walk (not through `page_resource`) was fetched and written once
+/// per walk. Two equal answers of some size mean one resource written twice.
+export function expectDataOnce(html, path) {
+  const seen = new Map();
+  for (const [, id, value] of html.matchAll(/__RESOLVED_RESOURCES\[(\d+)\] = ("(?:[^"\\]|\\.)*")/g)) {
+    if (value.length < 64) continue;
+    expect(!seen.has(value), `${path}: resources ${seen.get(value)} and ${id} hold the same answer (${value.length} bytes): a resource made twice in one render`);
+    seen.set(value, id);
+  }
 }
 
 export async function shot(page, name) { await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true }); }

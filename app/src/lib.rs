@@ -76,6 +76,7 @@ pub fn page_title(text: impl Into<String>) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(components::page_data::RenderCache::default());
     let session = server::accounts::SessionActions::provide();
     view! {
         <Title text="Myelin" />

@@ -30,11 +30,17 @@ pub struct Opts {
 
 /// The points to draw as `(x, y, raw y)`: NaN dropped, smoothed, and (for a log scale) only positive values.
 pub fn prepare(s: &SeriesView, o: Opts) -> Vec<(f64, f64, f64)> {
-    prepare_points(&s.points, s.started, o)
+    prepare_points(&s.points, 0, s.started, o)
 }
 
-/// `prepare` for `(step, timestamp ms, value)` points; relative time counts from `started` (ms).
-pub fn prepare_points(points: &[(i64, i64, Option<f64>)], started: i64, o: Opts) -> Vec<(f64, f64, f64)> {
+/// `prepare` for `(step, time ms, value)` points whose times count from `origin` (ms since the epoch: 0 when they
+/// are timestamps); relative time counts from `started` (ms since the epoch).
+pub fn prepare_points(
+    points: &[(i64, i64, Option<f64>)],
+    origin: i64,
+    started: i64,
+    o: Opts,
+) -> Vec<(f64, f64, f64)> {
     let mut ema = 0.0;
     let mut out = Vec::with_capacity(points.len());
     for (i, (step, ts, v)) in points.iter().filter(|p| p.2.is_some_and(f64::is_finite)).enumerate() {
@@ -43,8 +49,8 @@ pub fn prepare_points(points: &[(i64, i64, Option<f64>)], started: i64, o: Opts)
         let y = if o.smoothing > 0.0 { ema / (1.0 - o.smoothing.powi(i as i32 + 1)) } else { v };
         let x = match o.x {
             XAxis::Step => *step as f64,
-            XAxis::Relative => (*ts - started) as f64 / 1000.0,
-            XAxis::Wall => *ts as f64 / 1000.0,
+            XAxis::Relative => (origin + *ts - started) as f64 / 1000.0,
+            XAxis::Wall => (origin + *ts) as f64 / 1000.0,
         };
         if !o.log || y > 0.0 {
             out.push((x, y, v));

@@ -6,4 +6,5 @@ pub mod download;
 pub mod forms;
 pub mod lines_chart;
 pub mod nav;
+pub mod page_data;
 pub mod scatter;

@@ -1,6 +1,8 @@
 //! The account page: password and personal API tokens.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
@@ -16,11 +18,11 @@ pub fn Account() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let tokens = page_resource(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
     let new_token = move || create.value().get().and_then(|r| r.ok());
     let password_ok = move || matches!(password.value().get(), Some(Ok(())));
     let set_signup = ServerAction::<SetSignup>::new();
-    let signup = Resource::new(move || set_signup.version().get(), |_| site_signup_open());
+    let signup = page_resource(move || set_signup.version().get(), |_| site_signup_open());
     view! {
         <Title text="Account · Myelin" />
         <Transition fallback=|| ()>
@@ -167,7 +169,7 @@ fn Invitations() -> impl IntoView {
     let create = ServerAction::<CreateInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let rows =
-        Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_invitations());
+        page_resource(move || (create.version().get(), revoke.version().get()), |_| list_invitations());
     let link = move || create.value().get().and_then(|r| r.ok());
     view! {
         <h3>"Invitations"</h3>
@@ -222,7 +224,7 @@ fn Invitations() -> impl IntoView {
 #[component]
 fn Users() -> impl IntoView {
     let change = ServerAction::<SetUserDisabled>::new();
-    let rows = Resource::new(move || change.version().get(), |_| list_users());
+    let rows = page_resource(move || change.version().get(), |_| list_users());
     view! {
         <h3>"Accounts"</h3>
         <FormError error=action_error(move || change.value().get()) />
@@ -265,7 +267,7 @@ fn Users() -> impl IntoView {
 #[component]
 fn AuditLog() -> impl IntoView {
     let (action, set_action) = signal(String::new());
-    let rows = Resource::new(move || action.get(), audit_events);
+    let rows = page_resource(move || action.get(), audit_events);
     view! {
         <h3>"Audit log"</h3>
         <div class="row">

@@ -2,6 +2,8 @@
 //! then the queue, each waiting run with why it waits.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_meta::Title;
 
 use crate::components::forms::{EmptyState, ErrorBox};
@@ -11,7 +13,7 @@ use crate::server::cluster::get_cluster;
 
 #[component]
 pub fn Cluster() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_cluster());
+    let data = page_resource(|| (), |_| get_cluster());
     // While runs wait, the page follows the queue (a scheduler's verdict can come a moment later).
     let waiting = move || data.get().and_then(|r| r.ok()).is_some_and(|c| !c.queue.is_empty());
     super::runs::poll(data, 3000, waiting);

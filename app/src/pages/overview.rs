@@ -2,6 +2,8 @@
 //! the latest runs and pipelines, and the best runs by a metric chosen in the URL (`?metric=loss&goal=min`).
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_router::hooks::use_query_map;
 
 use super::project::ProjectResource;
@@ -18,7 +20,7 @@ pub fn Overview() -> impl IntoView {
     let query = use_query_map();
     let metric = Memo::new(move |_| query.read().get("metric").unwrap_or_default());
     let goal = Memo::new(move |_| query.read().get("goal").unwrap_or_default());
-    let overview = Resource::new(
+    let overview = page_resource(
         move || (owner.get(), name.get(), metric.get(), goal.get()),
         |(o, n, m, g)| project_overview(o, n, m, g),
     );

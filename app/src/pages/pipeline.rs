@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::page_data::page_resource;
+
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::forms::{EmptyState, ErrorBox};
 use crate::server::pipelines::{get_graph, GraphView};
@@ -13,7 +15,7 @@ use crate::server::runs::list_runs;
 #[component]
 pub fn PipelinesTab() -> impl IntoView {
     let (owner, name) = project_key();
-    let list = Resource::new(
+    let list = page_resource(
         move || (owner.get(), name.get()),
         |(o, n)| list_runs(o, n, 0, String::new(), None, "kind:dag|matrix".into(), String::new()),
     );

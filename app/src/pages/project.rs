@@ -1,6 +1,8 @@
 //! The project page: header, tabs, and the tab pages that later features fill.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
@@ -28,7 +30,7 @@ pub fn ProjectShell() -> impl IntoView {
     let params = use_params_map();
     let owner = move || params.read().get("owner").unwrap_or_default();
     let name = move || params.read().get("project").unwrap_or_default();
-    let project: ProjectResource = Resource::new(move || (owner(), name()), |(o, n)| get_project(o, n));
+    let project: ProjectResource = page_resource(move || (owner(), name()), |(o, n)| get_project(o, n));
     provide_context(project);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -1,6 +1,8 @@
 //! The projects list: search, sort, paging, and creating a project.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
@@ -21,7 +23,7 @@ pub fn Projects() -> impl IntoView {
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
     let create = ServerAction::<CreateProject>::new();
     let create_error = action_error(move || create.value().get());
-    let list = Resource::new(move || (q(), sort(), page()), |(q, s, p)| list_projects(q, s, p));
+    let list = page_resource(move || (q(), sort(), page()), |(q, s, p)| list_projects(q, s, p));
 
     view! {
         <Title text="Projects · Myelin" />

@@ -1,6 +1,8 @@
 //! One run: overview, queue position, timeline, live logs, the spec as submitted and compiled, actions.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
@@ -22,7 +24,7 @@ pub fn RunPage() -> impl IntoView {
     let uuid = Memo::new(move |_| params.read().get("uuid").unwrap_or_default());
     let stop = ServerAction::<StopRun>::new();
     let restart = ServerAction::<RestartRun>::new();
-    let run = Resource::new(
+    let run = page_resource(
         move || (owner.get(), name.get(), uuid.get(), stop.version().get()),
         |(o, n, u, _)| get_run(o, n, u),
     );

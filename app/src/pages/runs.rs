@@ -1,6 +1,8 @@
 //! The runs tab: the table (sort, paging, bulk actions, live status) and the new-run form.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::project::ProjectResource;
@@ -50,13 +52,13 @@ pub fn RunsTab() -> impl IntoView {
     };
     let submit = ServerAction::<SubmitRun>::new();
     let bulk = ServerAction::<BulkRuns>::new();
-    let runs = Resource::new(
+    let runs = page_resource(
         move || (owner.get(), name.get(), view_state(), bulk.version().get()),
         |(o, n, l, _)| list_runs(o, n, l.page, l.sort, l.asc, l.q, l.cols),
     );
     // "Copy and edit" from a run page: its polyaxonfile prefills the form.
     let copy = move || query.read().get("copy");
-    let copied = Resource::new(
+    let copied = page_resource(
         move || (owner.get(), name.get(), copy()),
         |(o, n, c)| async move {
             match c {

@@ -1,6 +1,8 @@
 //! Project settings: name and description, members and roles, deletion.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_router::hooks::use_params_map;
 
 use super::project::ProjectResource;
@@ -34,7 +36,7 @@ pub fn ProjectSettings() -> impl IntoView {
         remove: ServerAction::new(),
     };
     // Created here, not inside a Suspend, so server and browser number their resources alike.
-    let members = Resource::new(
+    let members = page_resource(
         move || {
             let p = params.read();
             (

@@ -17,7 +17,10 @@ pub(super) fn plot(c: &Comparison, lines: &[api_types::Line], s: &Settings, keep
     let prepared: Vec<Drawn> = lines
         .iter()
         .filter(|l| keep.get(l.run).copied().unwrap_or(false))
-        .map(|l| (l.run, prepare_points(&l.points, c.runs[l.run].started.unwrap_or(0), o)))
+        .map(|l| {
+            let started = c.runs[l.run].started.unwrap_or(0);
+            (l.run, prepare_points(&l.points, started, started, o))
+        })
         .collect();
     let group = s.get("group");
     if group.is_empty() {

@@ -3,6 +3,8 @@
 //! the same page to whoever opens it.
 
 use leptos::prelude::*;
+
+use crate::components::page_data::page_resource;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
@@ -115,7 +117,7 @@ pub fn CompareTab() -> impl IntoView {
         )
     };
     // Nothing chosen, nothing asked.
-    let data = Resource::new(fetched, |(o, n, runs, q, metrics, baseline, from, to)| async move {
+    let data = page_resource(fetched, |(o, n, runs, q, metrics, baseline, from, to)| async move {
         if runs.is_empty() && q.is_empty() {
             return Ok(None);
         }

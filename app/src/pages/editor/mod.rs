@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::page_data::{page_resource, page_value};
+
 use super::pipeline::Drawing;
 use super::runs::project_key;
 use crate::components::forms::{action_error, FormError};
@@ -28,12 +30,12 @@ fn first_check() -> Checked {
 pub fn EditorTab() -> impl IntoView {
     let (owner, name) = project_key();
     let (text, set_text) = signal(EXAMPLE.to_string());
-    let (checked, set_checked) = signal(leptos::server::SharedValue::new(first_check).into_inner());
+    let (checked, set_checked) = signal(page_value(first_check));
     // Values set in the params form (name, value); empty means the file's default.
     let values = StoredValue::new(Vec::<(String, String)>::new());
     // The project's saved components (`hubRef`s resolve against them, and the DAG pane adds ops from them) and
     // its pod policy.
-    let saved = Resource::new(move || (owner.get(), name.get()), |(o, n)| editor_setup(o, n));
+    let saved = page_resource(move || (owner.get(), name.get()), |(o, n)| editor_setup(o, n));
     let setup = StoredValue::new(None::<ProjectForEditor>);
     // The compiler: the browser's once loaded; on the server, its own.
     let core = StoredValue::new(browser::Core::native());

@@ -90,20 +90,24 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
                 super::tracking::history::lines(db, unique, key, req.from_step, req.to_step, points).await
             }
         });
+    let compared: Vec<ComparedRun> = runs.iter().map(compared).collect::<Result<_>>()?;
     let mut series = Vec::with_capacity(req.metrics.len());
     for (key, lines) in req.metrics.iter().zip(futures_util::future::try_join_all(read).await?) {
         let mut out: Vec<Line> = Vec::with_capacity(lines.len());
         for (source, pts, total) in lines {
-            let points: Vec<(i64, i64, Option<f64>)> =
-                pts.iter().map(|p| (p.step, p.timestamp, Some(p.value).filter(|v| !v.is_nan()))).collect();
             for run in by_source.get(&source).into_iter().flatten() {
-                out.push(Line { run: *run, points: points.clone(), total });
+                // Times from the run's start: a few digits a point instead of thirteen.
+                let started = compared[*run].started.unwrap_or(0);
+                let points = pts
+                    .iter()
+                    .map(|p| (p.step, p.timestamp - started, Some(p.value).filter(|v| !v.is_nan())))
+                    .collect();
+                out.push(Line { run: *run, points, total });
             }
         }
         out.sort_by_key(|l| l.run);
         series.push(ChartSeries { key: key.clone(), lines: out });
     }
-    let compared = runs.iter().map(compared).collect::<Result<_>>()?;
     Ok(Comparison {
         runs: compared,
         baseline,
