@@ -299,6 +299,19 @@ mod tests {
     }
 
     #[test]
+    fn times_from_an_origin_give_the_same_axes_as_timestamps() {
+        let started = 1_700_000_000_000;
+        let stamped = [(0, started + 500, Some(1.0)), (1, started + 2500, Some(2.0))];
+        let from_start = [(0, 500, Some(1.0)), (1, 2500, Some(2.0))];
+        for x in [XAxis::Step, XAxis::Relative, XAxis::Wall] {
+            let o = Opts { x, log: false, smoothing: 0.0 };
+            assert_eq!(prepare_points(&stamped, 0, started, o), prepare_points(&from_start, started, started, o));
+        }
+        let o = Opts { x: XAxis::Relative, log: false, smoothing: 0.0 };
+        assert_eq!(prepare_points(&from_start, started, started, o)[1].0, 2.5);
+    }
+
+    #[test]
     fn draws_an_svg_and_finds_the_hovered_point() {
         let pts = prepare(&series(&[3.0, 2.0, 1.0]), Opts { x: XAxis::Step, log: true, smoothing: 0.0 });
         let o = Opts { x: XAxis::Step, log: true, smoothing: 0.0 };
