@@ -171,7 +171,9 @@ mod tests {
     fn wire(v: f64) -> String {
         let l = Line { run: 0, points: vec![(3, -20, Some(v))], total: 1 };
         let text = serde_json::to_string(&l).unwrap();
-        text.trim_start_matches(r#"{"run":0,"points":[[3,-20,"#).trim_end_matches(r#"]],"total":1}"#).to_string()
+        text.trim_start_matches(r#"{"run":0,"points":[[3,-20,"#)
+            .trim_end_matches(r#"]],"total":1}"#)
+            .to_string()
     }
 
     #[test]

@@ -29,14 +29,15 @@ const experiment = JSON.parse(exp).experiment.experiment_id;
 const ids = [];
 const t0 = performance.now();
 for (let r = 0; r < Math.max(...counts); r++) {
-  const [, made] = await call('POST', '/api/2.0/mlflow/runs/create', { experiment_id: experiment, run_name: `run-${r}`, start_time: Date.now() });
+  const started = Date.now();
+  const [, made] = await call('POST', '/api/2.0/mlflow/runs/create', { experiment_id: experiment, run_name: `run-${r}`, start_time: started });
   const id = JSON.parse(made).run.info.run_id;
   const params = Array.from({ length: 30 }, (_, p) => ({ key: `p${p}`, value: p % 3 ? String((r * (p + 1)) % 50) : 'same' }));
   await call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: id, params });
   for (let start = 0; start < steps; start += 1000) {
     const metrics = [];
     for (let s = start; s < Math.min(steps, start + 1000); s++) {
-      metrics.push({ key: 'm0', value: 1 / (1 + s / (100 + r)) + ((r * 31 + s) % 97) / 1000, timestamp: 1.7e12 + s, step: s });
+      metrics.push({ key: 'm0', value: 1 / (1 + s / (100 + r)) + ((r * 31 + s) % 97) / 1000, timestamp: started + 250 * s, step: s });
     }
     await call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: id, metrics });
   }

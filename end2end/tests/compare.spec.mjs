@@ -87,6 +87,16 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
     expect(await other.locator('#compare-table tr[data-key="params.batch"]').count() === 1, 'equal rows still shown');
     expect(await other.locator('#compare-zoom').count() === 1, 'still zoomed');
   }
+  // Opened by its link, the page carries the lines without their points (the server drew them) and fetches them
+  // once hydrated: then the readout lists every run's value.
+  const ob = await other.locator(`${chart} .chart-svg`).boundingBox();
+  let values = 0;
+  for (let i = 0; i < 50 && values < 3; i++) {
+    await other.mouse.move(ob.x + ob.width * (0.5 + (i % 2) / 10), ob.y + ob.height / 2);
+    values = await other.locator(`${chart} .chart-hover li[data-run-index]`).count();
+    if (values < 3) await other.waitForTimeout(100);
+  }
+  expect(values === 3, `the readout of a page opened by its link lists ${values} values, not 3`);
   await other.click('#compare-unzoom');
   await other.waitForURL(u => !u.searchParams.has('from'));
 
@@ -96,6 +106,10 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
   await other.waitForSelector(`${chart} svg polygon`);
   expect(await other.locator(`${chart} ${LINE}`).count() === 1, 'one line for the group');
   expect((await other.locator(`${chart} .chart-groups li`).textContent()).includes('batch=32 (3 runs)'), 'the group named with its size');
+  // Opened by its link while grouped (the page has no points yet): the same group, band and name.
+  await open(other, other.url().replace(/^https?:\/\/[^/]+/, ''));
+  await other.waitForSelector(`${chart} svg polygon`);
+  expect((await other.locator(`${chart} .chart-groups li`).textContent()).includes('batch=32 (3 runs)'), 'the group still named');
   await other.selectOption('#compare-spread', 'std');
   await other.waitForURL(u => u.searchParams.get('spread') === 'std');
   await other.selectOption('#compare-group', '');

@@ -305,7 +305,10 @@ mod tests {
         let from_start = [(0, 500, Some(1.0)), (1, 2500, Some(2.0))];
         for x in [XAxis::Step, XAxis::Relative, XAxis::Wall] {
             let o = Opts { x, log: false, smoothing: 0.0 };
-            assert_eq!(prepare_points(&stamped, 0, started, o), prepare_points(&from_start, started, started, o));
+            assert_eq!(
+                prepare_points(&stamped, 0, started, o),
+                prepare_points(&from_start, started, started, o)
+            );
         }
         let o = Opts { x: XAxis::Relative, log: false, smoothing: 0.0 };
         assert_eq!(prepare_points(&from_start, started, started, o)[1].0, 2.5);

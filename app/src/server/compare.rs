@@ -3,8 +3,55 @@
 
 use leptos::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::AppError;
-pub use api_types::{Comparison, WhyDifferent};
+pub use api_types::{ChartSeries, Comparison, Line, WhyDifferent};
+
+/// The compare page's data. On the server its lines have their points, to draw the charts; written into the
+/// page they have none (`elided`): the points are most of its bytes (3 of 5.6 MB at 500 runs, and the browser
+/// parses all of it before it runs a line of the app). The browser keeps the server's drawing and fetches the
+/// points once the page has hydrated, for the hover readout and redrawing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComparePage {
+    pub c: Comparison,
+    pub elided: bool,
+}
+
+impl ComparePage {
+    pub fn fetched(c: Comparison) -> Self {
+        ComparePage { c, elided: false }
+    }
+}
+
+impl Serialize for ComparePage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            c: &'a Comparison,
+            elided: bool,
+        }
+        let c = &self.c;
+        let series = c
+            .series
+            .iter()
+            .map(|x| ChartSeries {
+                key: x.key.clone(),
+                lines: x.lines.iter().map(|l| Line { run: l.run, points: vec![], total: l.total }).collect(),
+            })
+            .collect();
+        let light = Comparison {
+            runs: c.runs.clone(),
+            baseline: c.baseline,
+            params: c.params.clone(),
+            tags: c.tags.clone(),
+            facts: c.facts.clone(),
+            metrics: c.metrics.clone(),
+            series,
+        };
+        Wire { c: &light, elided: true }.serialize(s)
+    }
+}
 
 /// `runs`: comma-separated uuids; when empty, the runs `q` matches (Polyaxon's query language), newest first.
 /// `metrics`: comma-separated keys to chart. `from`/`to`: a step range (a zoomed chart).

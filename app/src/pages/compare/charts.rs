@@ -113,6 +113,8 @@ pub(super) fn ChartControls(
 pub(super) fn CompareChart(
     key: String,
     drawn: Memo<Plot>,
+    /// With a group-by, each group's colour index and name.
+    groups: Memo<Vec<(usize, String)>>,
     settings: Memo<Settings>,
     zoom: Callback<Settings>,
 ) -> impl IntoView {
@@ -136,13 +138,10 @@ pub(super) fn CompareChart(
         zoom.run(s);
     };
     let groups = move || {
-        drawn.with(|p| {
-            (!p.bands.is_empty()).then(|| {
-                p.lines
-                    .iter()
-                    .map(|(g, _)| view! { <li class="group"><span class="swatch" style=format!("background:{}", css(*g))></span>{p.names[*g].clone()}</li> })
-                    .collect_view()
-            })
+        groups.with(|gs| {
+            gs.iter()
+                .map(|(g, name)| view! { <li class="group"><span class="swatch" style=format!("background:{}", css(*g))></span>{name.clone()}</li> })
+                .collect_view()
         })
     };
     view! {

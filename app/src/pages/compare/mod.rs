@@ -9,10 +9,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use super::runs::{project_key, StatusBadge};
+use crate::components::browser_data::BrowserData;
 use crate::components::chart::{Opts, XAxis};
 use crate::components::forms::ErrorBox;
 use crate::components::lines_chart::css;
-use crate::server::compare::{compare_runs, Comparison};
+use crate::server::compare::{compare_runs, ComparePage, Comparison};
 
 mod analysis;
 mod charts;
@@ -121,7 +122,7 @@ pub fn CompareTab() -> impl IntoView {
         if runs.is_empty() && q.is_empty() {
             return Ok(None);
         }
-        compare_runs(o, n, runs, q, metrics, baseline, from, to).await.map(Some)
+        compare_runs(o, n, runs, q, metrics, baseline, from, to).await.map(|c| Some(ComparePage::fetched(c)))
     });
     let nothing = move || settings.with(|s| s.get("runs").is_empty() && s.get("q").is_empty());
     view! {
@@ -135,7 +136,12 @@ pub fn CompareTab() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(None) => ().into_any(),
-                        Ok(Some(c)) => view! { <Compared c settings base=format!("/{}/{}", owner.get_untracked(), name.get_untracked()) /> }.into_any(),
+                        Ok(Some(p)) => {
+                            let base = format!("/{}/{}", owner.get_untracked(), name.get_untracked());
+                            // The lines' points left out of the page: fetched again, with them, once hydrated.
+                            let points = p.elided.then(|| untrack(fetched));
+                            view! { <Compared c=p.c points settings base /> }.into_any()
+                        }
                         Err(e) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
                     }
                 })}
@@ -144,8 +150,17 @@ pub fn CompareTab() -> impl IntoView {
     }
 }
 
+/// What `compare_runs` is asked.
+type Asked = (String, String, String, String, String, String, Option<i64>, Option<i64>);
+
+/// `points`: the lines came without their points (as the page carries them); ask this for them.
 #[component]
-fn Compared(c: Comparison, settings: Memo<Settings>, base: String) -> impl IntoView {
+fn Compared(
+    mut c: Comparison,
+    points: Option<Asked>,
+    settings: Memo<Settings>,
+    base: String,
+) -> impl IntoView {
     let navigate = use_navigate();
     let base = StoredValue::new(base);
     let go = Callback::new(move |s: Settings| {
@@ -156,6 +171,26 @@ fn Compared(c: Comparison, settings: Memo<Settings>, base: String) -> impl IntoV
         s.set(k, v);
         go.run(s);
     };
+    let series = RwSignal::new(std::mem::take(&mut c.series));
+    if let Some((o, n, runs, q, metrics, baseline, from, to)) = points {
+        let full = BrowserData::new(move || {
+            compare_runs(
+                o.clone(),
+                n.clone(),
+                runs.clone(),
+                q.clone(),
+                metrics.clone(),
+                baseline.clone(),
+                from,
+                to,
+            )
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(c)) = full.get() {
+                series.set(c.series);
+            }
+        });
+    }
     let c = StoredValue::new(c);
     let kept = Memo::new(move |_| {
         settings.with(|s| c.with_value(|c| analysis::kept(c, &analysis::parse_brushes(s.get("brush")))))
@@ -205,6 +240,21 @@ fn Compared(c: Comparison, settings: Memo<Settings>, base: String) -> impl IntoV
             })
             .collect_view()
     });
+    // Grouped, each group's name in every chart: from the runs, not from the points (the page may not have them yet).
+    let groups = Memo::new(move |_| {
+        let keep = kept.get();
+        settings.with(|s| {
+            let key = s.get("group");
+            if key.is_empty() {
+                return vec![];
+            }
+            c.with_value(|c| analysis::groups(c, key, &keep))
+                .into_iter()
+                .enumerate()
+                .map(|(g, (label, members))| (g, format!("{label} ({} runs)", members.len())))
+                .collect::<Vec<_>>()
+        })
+    });
     let metric_keys = c.with_value(|c| c.metrics.iter().map(|m| m.key.clone()).collect::<Vec<_>>());
     let group_keys: Vec<String> = c.with_value(|c| {
         analysis::column_keys(c).into_iter().filter(|k| !k.starts_with("metrics.")).collect()
@@ -236,13 +286,12 @@ fn Compared(c: Comparison, settings: Memo<Settings>, base: String) -> impl IntoV
             <ChartControls settings set=go group_keys />
         </section>
         <div class="charts" id="compare-charts">
-            {c.with_value(|c| c.series.clone()).into_iter().map(|series| {
-                let lines = StoredValue::new(series.lines);
+            {series.with_untracked(|all| all.iter().map(|x| x.key.clone()).collect::<Vec<_>>()).into_iter().enumerate().map(|(i, key)| {
                 let drawn = Memo::new(move |_| {
                     let keep = kept.get();
-                    settings.with(|s| c.with_value(|c| lines.with_value(|ls| plot(c, ls, s, &keep))))
+                    series.with(|all| settings.with(|s| c.with_value(|c| plot(c, &all[i].lines, s, &keep))))
                 });
-                view! { <CompareChart key=series.key drawn settings zoom=go /> }
+                view! { <CompareChart key drawn groups settings zoom=go /> }
             }).collect_view()}
         </div>
         <parallel::ParallelCoords c settings kept set=go />
