@@ -161,3 +161,33 @@ test('three runs compared: lines, readout, diff-only params, best value, zoom, a
   await other.waitForURL(u => !u.searchParams.has('brush'));
   await other.waitForFunction(sel => document.querySelectorAll(sel).length === 3, `${chart} ${LINE}`);
 });
+
+test('past 100 runs the table shows the first 100 and the rest on asking; the charts and the CSV have every run', async ({ alice: { page }, project }) => {
+  const p = project.path;
+  const [, exp] = await call(page, 'GET', `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${p}`);
+  const experiment = JSON.parse(exp).experiment.experiment_id;
+  const ids = await page.evaluate(async experiment => {
+    const post = async (path, body) => (await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+    const ids = [];
+    for (let r = 0; r < 104; r++) {
+      const run = (await post('/api/2.0/mlflow/runs/create', { experiment_id: experiment, run_name: `many-${r}` })).run.info.run_id;
+      await post('/api/2.0/mlflow/runs/log-batch', { run_id: run, params: [{ key: 'seed', value: String(r) }], metrics: [0, 1].map(step => ({ key: 'acc', value: r / 100 + step, timestamp: 1000 + step, step })) });
+      ids.push(run);
+    }
+    return ids;
+  }, experiment);
+  const path = `/${p}/compare?runs=${ids.join(',')}&metrics=acc`;
+  await open(page, path);
+  await page.waitForSelector('#compare-first');
+  expect(await page.locator('#compare-table thead th[data-run]').count() === 100, 'the first 100 runs in the table');
+  expect(await page.locator(`#compare-charts ${LINE}`).count() === 104, 'every run in the chart');
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#compare-csv')]);
+  const header = (await (await csv.createReadStream()).toArray()).join('').split('\n')[0];
+  expect(header.split(',').length === 105, `every run in the CSV: ${header.split(',').length - 1} columns`);
+  await page.click('#compare-wide');
+  await page.waitForURL(u => u.searchParams.get('wide') === '1');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th[data-run]').length === 104);
+  expect(await page.locator('#compare-first').count() === 0, 'no note once every run is shown');
+  await open(page, page.url().replace(/^https?:\/\/[^/]+/, ''));
+  expect(await page.locator('#compare-table thead th[data-run]').count() === 104, 'the link keeps every run in the table');
+});

@@ -25,13 +25,13 @@ use charts::{plot, ChartControls, CompareChart};
 use table::CompareTable;
 
 /// Every setting the URL may hold, in the order links write them.
-const KEYS: [&str; 22] = [
-    "runs", "q", "metrics", "baseline", "all", "t", "x", "log", "smooth", "from", "to", "group", "centre",
-    "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why",
+const KEYS: [&str; 23] = [
+    "runs", "q", "metrics", "baseline", "all", "t", "wide", "x", "log", "smooth", "from", "to", "group",
+    "centre", "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why",
 ];
 
 /// The page's state, as the URL holds it: `runs`, `q` (every run a query matches), `metrics` (charted keys),
-/// `baseline`, `all` (equal rows too), `t` (transposed table); the charts' `x`, `log`, `smooth`, `from`/`to` (a
+/// `baseline`, `all` (equal rows too), `t` (transposed table), `wide` (every run in the table); the charts' `x`, `log`, `smooth`, `from`/`to` (a
 /// zoom), `group` (a column), `centre` (`median`), `spread` (`std`); the parallel coordinates' `axes`, `alog`,
 /// `flip`, `brush`; the scatter's `sx`, `sy`, `sc`; the second run of "why different", `why`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -295,7 +295,8 @@ fn Compared(
             }).collect_view()}
         </div>
         <parallel::ParallelCoords c settings kept set=go />
-        {move || view! { <CompareTable c=c.get_value() all=settings.with(|s| s.flag("all")) transposed=settings.with(|s| s.flag("t")) kept=kept.get() /> }}
+        {move || view! { <CompareTable c=c.get_value() all=settings.with(|s| s.flag("all")) transposed=settings.with(|s| s.flag("t")) kept=kept.get()
+            wide=settings.with(|s| s.flag("wide")) show_all=Callback::new(move |()| set("wide", "1".into())) /> }}
         <why::WhyDifferent c settings set=go />
     }
 }

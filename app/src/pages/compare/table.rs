@@ -141,17 +141,31 @@ fn td(c: Cell) -> impl IntoView {
     }
 }
 
+/// Runs the table shows unless asked for every one: a column each is a lot of page (500 runs are 11,000 cells,
+/// most of what the browser builds and hydrates) and more than anyone reads; the CSV holds them all.
+pub(super) const TABLE_RUNS: usize = 100;
+
 /// A column per run (or, `transposed`, a row per run): what decided each result, then what each logged. Runs the
-/// brushes filter out (`kept` false) are left out, here and in the CSV.
+/// brushes filter out (`kept` false) are left out, here and in the CSV. Past `TABLE_RUNS` runs only the first
+/// `TABLE_RUNS` are drawn unless `wide`; `show_all` asks for the rest.
 #[component]
-pub(super) fn CompareTable(c: Comparison, all: bool, transposed: bool, kept: Vec<bool>) -> impl IntoView {
+pub(super) fn CompareTable(
+    c: Comparison,
+    all: bool,
+    transposed: bool,
+    kept: Vec<bool>,
+    wide: bool,
+    show_all: Callback<()>,
+) -> impl IntoView {
     let hidden = c.params.iter().chain(&c.tags).chain(&c.facts).filter(|r| !r.differs).count();
-    let shown: Vec<usize> = (0..c.runs.len()).filter(|i| kept.get(*i).copied().unwrap_or(true)).collect();
+    let kept_runs: Vec<usize> = (0..c.runs.len()).filter(|i| kept.get(*i).copied().unwrap_or(true)).collect();
     let mut csv_rows = table_rows(&c, all);
     for row in &mut csv_rows {
         let first = row[0].clone();
-        *row = std::iter::once(first).chain(shown.iter().map(|i| row[i + 1].clone())).collect();
+        *row = std::iter::once(first).chain(kept_runs.iter().map(|i| row[i + 1].clone())).collect();
     }
+    let shown: Vec<usize> =
+        if wide { kept_runs.clone() } else { kept_runs.iter().copied().take(TABLE_RUNS).collect() };
     if transposed {
         csv_rows = (0..csv_rows[0].len()).map(|j| csv_rows.iter().map(|r| r[j].clone()).collect()).collect();
     }
@@ -219,7 +233,15 @@ pub(super) fn CompareTable(c: Comparison, all: bool, transposed: bool, kept: Vec
         <section class="card table-wrap">
             {table}
             {(!all && hidden > 0).then(|| view! { <p class="muted" id="compare-hidden">{format!("{hidden} equal rows hidden (show equal rows to see them).")}</p> })}
-            {(shown.len() < c.runs.len()).then(|| view! { <p class="muted" id="compare-filtered">{format!("{} runs filtered out by the parallel coordinates' brushes.", c.runs.len() - shown.len())}</p> })}
+            {(kept_runs.len() < c.runs.len()).then(|| view! { <p class="muted" id="compare-filtered">{format!("{} runs filtered out by the parallel coordinates' brushes.", c.runs.len() - kept_runs.len())}</p> })}
+            {(shown.len() < kept_runs.len()).then(|| view! {
+                <p class="muted" id="compare-first">
+                    {format!("The table shows the first {} of {} runs (the CSV holds every one). ", shown.len(), kept_runs.len())}
+                    <button type="button" class="small" id="compare-wide" on:click=move |_| show_all.run(())>
+                        {format!("Show all {}", kept_runs.len())}
+                    </button>
+                </p>
+            })}
             <button type="button" class="small" id="compare-csv"
                 on:click=move |_| download::save("comparison.csv", "text/csv", &download::csv(&csv_rows))>"Download CSV"</button>
         </section>
