@@ -101,8 +101,7 @@ pub struct ChartSeries {
 
 /// One run's line: `(step, ms since the run started (its `ComparedRun::started`), value or null for NaN)`, at
 /// most `points` of them. Values are written to a chart's precision (single precision, 7 significant digits,
-/// where that holds them; the table's last / min / max are exact): a chart of 1,000 runs holds 100,000 points,
-/// and every byte of each is in the compare page.
+/// where that holds them; the table's last / min / max are exact): a chart of 1,000 runs holds 100,000 points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Line {

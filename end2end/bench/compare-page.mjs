@@ -61,8 +61,8 @@ async function visit(path, lines) {
   // Where the time goes: the HTML (its first and last byte, its size), the page's scripts and chunks, hydration.
   const nav = await page.evaluate(() => {
     const n = performance.getEntriesByType('navigation')[0];
-    // The app's files (not the points it fetches once hydrated).
-    const chunks = performance.getEntriesByType('resource').filter(c => c.initiatorType !== 'fetch');
+    // The app's files (the split loader fetches its chunks), not the server functions (the points asked once hydrated).
+    const chunks = performance.getEntriesByType('resource').filter(c => !new URL(c.name).pathname.startsWith('/api/'));
     return { first: n.responseStart, last: n.responseEnd, parsed: n.domInteractive, bytes: n.transferSize, files: chunks.length, loaded: Math.max(...chunks.map(c => c.responseEnd)) };
   });
   if (process.env.PHASES) {
