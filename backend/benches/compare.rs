@@ -86,12 +86,6 @@ async fn myelin(s: &Sizes) -> (String, String, Vec<String>) {
             .await
             .unwrap();
         eprintln!("myelin: reusing {} seeded runs in {}", runs.len(), dir.display());
-        // Chunks seeded before summaries existed get theirs first (a server does it in the background).
-        let t = Instant::now();
-        let n = backend::services::tracking::chunks::summarise_stored(&db).await.unwrap();
-        if n > 0 {
-            eprintln!("myelin: summarised {n} stored chunks in {:.0?}", t.elapsed());
-        }
         return (public, token, runs.into_iter().map(|r| r.id.to_string()).collect());
     }
     let seed = Instant::now();

@@ -32,16 +32,6 @@ pub async fn prepare_with(
     namespace: Option<String>,
 ) -> Result<(AppState, Store)> {
     let db = crate::db::connect(database_url).await?;
-    // Metric chunks stored before summaries existed get theirs in the background; charts read them whole
-    // meanwhile.
-    let summarising = db.clone();
-    tokio::spawn(async move {
-        match crate::services::tracking::chunks::summarise_stored(&summarising).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("summarised {n} stored metric chunks"),
-            Err(e) => tracing::warn!("summarising stored metric chunks: {e}"),
-        }
-    });
     let store = Store::for_db(&db).await?;
     let artifacts = std::sync::Arc::new(crate::artifacts::Artifacts::open(artifacts_url, data_dir)?);
     let mut state =

@@ -12,9 +12,6 @@ pub struct Model {
     pub first_step: i64,
     pub last_step: i64,
     pub data: Vec<u8>,
-    /// For chunks of more than `chunks::SUMMARISE_OVER` points: per slice its lowest and highest point (same
-    /// packing, step order), for charts over many points (`chunks::summary`).
-    pub summary: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

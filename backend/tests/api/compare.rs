@@ -88,7 +88,6 @@ async fn runs_compare_side_by_side(app: TestApp) {
         assert_eq!(l["total"], 2000);
     }
     let first = lines.iter().find(|l| l["run"] == 0).unwrap();
-    // 2,000 points for 100 are read from the chunks' summaries: the spike, the first and the last step stay.
     let pts = first["points"].as_array().unwrap();
     assert!(pts.iter().any(|p| p[2] == 99.0), "the spike survives downsampling");
     assert_eq!(
@@ -212,52 +211,4 @@ async fn why_two_runs_differ(app: TestApp) {
     // A run of no project here, and a malformed body.
     assert_eq!(why(&ids[0], &uuid::Uuid::new_v4().to_string()).await.status, 404);
     assert_eq!(why(&ids[0], "nope").await.status, 400);
-}
-
-both_dbs!(chunks_stored_before_summaries_get_them);
-
-/// A database from before chunk summaries: its large chunks get the summary a new chunk is stored with.
-async fn chunks_stored_before_summaries_get_them(app: TestApp) {
-    use backend::entities::metric_chunk;
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{EntityTrait, QueryOrder};
-    let ann = setup(&app).await;
-    let r = submit(&app, &ann, TRAIN, json!({"lr": 0.1, "batch": 1, "opt": {}})).await;
-    let id = r["uuid"].as_str().unwrap().to_string();
-    wait_for(&app, &ann, &id, &["succeeded"]).await;
-    for (from, n) in [(0, 1000), (1000, 20)] {
-        let metrics: Vec<Value> = (from..from + n)
-            .map(|s| json!({"key": "loss", "value": s % 13, "timestamp": s, "step": s}))
-            .collect();
-        let r = app
-            .post(&format!("/api/v1/projects/ann/p/runs/{id}/tracking"))
-            .bearer(&ann.token)
-            .json(json!({"metrics": metrics}))
-            .send()
-            .await;
-        assert_eq!(r.status, 204, "{}", r.json);
-    }
-    let chunks = || async {
-        metric_chunk::Entity::find()
-            .order_by_asc(metric_chunk::Column::Id)
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.n, c.summary))
-            .collect::<Vec<_>>()
-    };
-    let stored = chunks().await;
-    assert_eq!(
-        stored.iter().map(|(n, s)| (*n, s.is_some())).collect::<Vec<_>>(),
-        vec![(1000, true), (20, false)]
-    );
-    metric_chunk::Entity::update_many()
-        .col_expr(metric_chunk::Column::Summary, Expr::value(Option::<Vec<u8>>::None))
-        .exec(&app.db)
-        .await
-        .unwrap();
-    let done = backend::services::tracking::chunks::summarise_stored(&app.db).await.unwrap();
-    assert_eq!(done, 1, "only the large chunk is summarised");
-    assert_eq!(chunks().await, stored, "the same summary a new chunk gets");
 }

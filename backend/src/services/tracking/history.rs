@@ -89,15 +89,9 @@ pub async fn series(
     Ok(out)
 }
 
-/// A run is read from its chunks' summaries (`chunks::summary`) when it has this many times the points asked
-/// for or more and the whole range is asked: a downsampling bucket then spans several of the summaries' slices,
-/// and keeps what it would keep from every point.
-const COARSE_OVER: i64 = 8;
-
 /// Each run's points of `key` within steps `[from, to]`, downsampled to `max`, with how many there were (runs
 /// without points there are left out). Streamed a run at a time, skipping chunks outside the range: at most one
-/// run's points are in memory, whatever the number of runs. Over the whole range, runs of many points are read
-/// from their chunks' summaries: a chart of 500 runs of 10,000 steps reads 30 times fewer bytes.
+/// run's points are in memory, whatever the number of runs.
 pub async fn lines(
     db: &DatabaseConnection,
     runs: &[Uuid],
@@ -107,69 +101,43 @@ pub async fn lines(
     max: usize,
 ) -> Result<Vec<(Uuid, Vec<Sample>, usize)>> {
     use futures_util::TryStreamExt;
-    use sea_orm::sea_query::Expr;
-    let whole = from.is_none() && to.is_none();
-    let mut counted: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
-    if whole {
-        for ids in runs.chunks(500) {
-            let rows: Vec<(Uuid, i64)> = metric_chunk::Entity::find()
-                .select_only()
-                .column(metric_chunk::Column::RunId)
-                .expr_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), "n")
-                .filter(metric_chunk::Column::Key.eq(key))
-                .filter(metric_chunk::Column::RunId.is_in(ids.to_vec()))
-                .group_by(metric_chunk::Column::RunId)
-                .into_tuple()
-                .all(db)
-                .await?;
-            counted.extend(rows.into_iter().filter(|(_, n)| *n >= COARSE_OVER * max as i64));
-        }
-    }
-    let (coarse, fine): (Vec<Uuid>, Vec<Uuid>) = runs.iter().partition(|r| counted.contains_key(r));
     let finish = |run: Uuid, mut points: Vec<Sample>| {
         points.retain(|p| from.is_none_or(|f| p.step >= f) && to.is_none_or(|t| p.step <= t));
         points.sort_by_key(|s| (s.step, s.timestamp));
-        let total = counted.get(&run).map_or(points.len(), |n| *n as usize);
+        let total = points.len();
         (run, downsample(&points, max), total)
     };
     let mut out = Vec::with_capacity(runs.len());
-    for (list, summaries) in [(&coarse, true), (&fine, false)] {
-        for ids in list.chunks(500) {
-            let mut q = metric_chunk::Entity::find().select_only().column(metric_chunk::Column::RunId);
-            q = if summaries {
-                // Chunks too small for a summary are read whole.
-                q.expr_as(Expr::cust("COALESCE(summary, data)"), "data")
-            } else {
-                q.column(metric_chunk::Column::Data)
-            };
-            q = q
-                .filter(metric_chunk::Column::Key.eq(key))
-                .filter(metric_chunk::Column::RunId.is_in(ids.to_vec()));
-            if let Some(f) = from {
-                q = q.filter(metric_chunk::Column::LastStep.gte(f));
-            }
-            if let Some(t) = to {
-                q = q.filter(metric_chunk::Column::FirstStep.lte(t));
-            }
-            let mut rows = q
-                .order_by_asc(metric_chunk::Column::RunId)
-                .order_by_asc(metric_chunk::Column::Id)
-                .into_tuple::<(Uuid, Vec<u8>)>()
-                .stream(db)
-                .await?;
-            let mut current: Option<(Uuid, Vec<Sample>)> = None;
-            while let Some((run, data)) = rows.try_next().await? {
-                if current.as_ref().is_none_or(|c| c.0 != run) {
-                    out.extend(current.take().map(|(r, p)| finish(r, p)));
-                    current = Some((run, Vec::new()));
-                }
-                if let Some((_, v)) = current.as_mut() {
-                    v.reserve(data.len() / 24);
-                    decode(&data, |step, timestamp, value| v.push(Sample { step, timestamp, value }));
-                }
-            }
-            out.extend(current.take().map(|(r, p)| finish(r, p)));
+    for ids in runs.chunks(500) {
+        let mut q = metric_chunk::Entity::find()
+            .select_only()
+            .columns([metric_chunk::Column::RunId, metric_chunk::Column::Data])
+            .filter(metric_chunk::Column::Key.eq(key))
+            .filter(metric_chunk::Column::RunId.is_in(ids.to_vec()));
+        if let Some(f) = from {
+            q = q.filter(metric_chunk::Column::LastStep.gte(f));
         }
+        if let Some(t) = to {
+            q = q.filter(metric_chunk::Column::FirstStep.lte(t));
+        }
+        let mut rows = q
+            .order_by_asc(metric_chunk::Column::RunId)
+            .order_by_asc(metric_chunk::Column::Id)
+            .into_tuple::<(Uuid, Vec<u8>)>()
+            .stream(db)
+            .await?;
+        let mut current: Option<(Uuid, Vec<Sample>)> = None;
+        while let Some((run, data)) = rows.try_next().await? {
+            if current.as_ref().is_none_or(|c| c.0 != run) {
+                out.extend(current.take().map(|(r, p)| finish(r, p)));
+                current = Some((run, Vec::new()));
+            }
+            if let Some((_, v)) = current.as_mut() {
+                v.reserve(data.len() / 24);
+                decode(&data, |step, timestamp, value| v.push(Sample { step, timestamp, value }));
+            }
+        }
+        out.extend(current.take().map(|(r, p)| finish(r, p)));
     }
     out.retain(|l| l.2 > 0);
     Ok(out)
