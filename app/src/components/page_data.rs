@@ -28,7 +28,25 @@ mod cache {
     use std::collections::HashMap;
     use std::panic::Location;
 
-    pub type Map = HashMap<(&'static Location<'static>, String), Box<dyn Any + Send + Sync>>;
+    pub type Key = (&'static Location<'static>, String);
+    pub type Map = HashMap<Key, Box<dyn Any + Send + Sync>>;
+
+    impl super::RenderCache {
+        /// The value kept under `key`, or `make()`'s, kept.
+        pub fn get_or_make<T: Clone + Send + Sync + 'static>(&self, key: Key, make: impl FnOnce() -> T) -> T {
+            let found =
+                self.0.lock().ok().and_then(|m| m.get(&key).and_then(|v| v.downcast_ref::<T>().cloned()));
+            if let Some(v) = found {
+                return v;
+            }
+            // Made without the lock held: making may render, and read the cache again.
+            let v = make();
+            if let Ok(mut m) = self.0.lock() {
+                m.insert(key, Box::new(v.clone()));
+            }
+            v
+        }
+    }
 }
 
 /// `Resource::new(source, fetcher)`, shared by every walk of one server render.
@@ -43,23 +61,12 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     #[cfg(feature = "ssr")]
-    if let Some(RenderCache(cache)) = use_context::<RenderCache>() {
+    if let Some(cache) = use_context::<RenderCache>() {
         // The source cannot change during a server render: the resource keeps the value, not the closure (whose
         // signals may belong to a walk that is already gone).
         let value = untrack(&source);
         let key = (std::panic::Location::caller(), format!("{value:?}"));
-        let found = cache
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).and_then(|r| r.downcast_ref::<ArcResource<T>>().cloned()));
-        if let Some(r) = found {
-            return r.into();
-        }
-        let r = ArcResource::new(move || value.clone(), fetcher);
-        if let Ok(mut m) = cache.lock() {
-            m.insert(key, Box::new(r.clone()));
-        }
-        return r.into();
+        return cache.get_or_make(key, || ArcResource::new(move || value.clone(), fetcher)).into();
     }
     Resource::new(source, fetcher)
 }
@@ -72,17 +79,9 @@ where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     #[cfg(feature = "ssr")]
-    if let Some(RenderCache(cache)) = use_context::<RenderCache>() {
+    if let Some(cache) = use_context::<RenderCache>() {
         let key = (std::panic::Location::caller(), String::new());
-        let found = cache.lock().ok().and_then(|m| m.get(&key).and_then(|v| v.downcast_ref::<T>().cloned()));
-        if let Some(v) = found {
-            return v;
-        }
-        let v = leptos::server::SharedValue::new(make).into_inner();
-        if let Ok(mut m) = cache.lock() {
-            m.insert(key, Box::new(v.clone()));
-        }
-        return v;
+        return cache.get_or_make(key, || leptos::server::SharedValue::new(make).into_inner());
     }
     leptos::server::SharedValue::new(make).into_inner()
 }

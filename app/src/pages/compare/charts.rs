@@ -36,7 +36,7 @@ pub(super) fn plot(c: &Comparison, lines: &[api_types::Line], s: &Settings, keep
     for (g, (label, members)) in analysis::groups(c, group, keep).into_iter().enumerate() {
         let member_lines: Vec<&[(f64, f64, f64)]> =
             prepared.iter().filter(|(r, _)| members.contains(r)).map(|(_, p)| p.as_slice()).collect();
-        out.names.push(format!("{label} ({} runs)", members.len()));
+        out.names.push(group_name(&label, members.len()));
         let b = band(&member_lines, centre, spread, 200);
         if b.is_empty() {
             continue;
@@ -45,6 +45,11 @@ pub(super) fn plot(c: &Comparison, lines: &[api_types::Line], s: &Settings, keep
         out.bands.push((g, b.iter().map(|p| (p.0, p.2, p.3)).collect()));
     }
     out
+}
+
+/// A group as legends and readouts name it.
+pub(super) fn group_name(label: &str, runs: usize) -> String {
+    format!("{label} ({runs} runs)")
 }
 
 /// X-axis, log scale, smoothing, the zoom and grouping, for every chart at once.

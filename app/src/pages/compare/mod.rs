@@ -251,7 +251,7 @@ fn Compared(
             c.with_value(|c| analysis::groups(c, key, &keep))
                 .into_iter()
                 .enumerate()
-                .map(|(g, (label, members))| (g, format!("{label} ({} runs)", members.len())))
+                .map(|(g, (label, members))| (g, charts::group_name(&label, members.len())))
                 .collect::<Vec<_>>()
         })
     });
