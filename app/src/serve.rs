@@ -105,6 +105,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     let mut state = state;
+    // Charts read chunks without a summary whole: summarising older ones only makes them faster.
+    tokio::spawn(backend::services::tracking::chunks::backfill(state.db.clone()));
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.streams.set_per_user(args.max_streams_per_user);
     state.artifacts.set_quota(backend::artifacts::Quota {

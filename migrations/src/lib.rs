@@ -14,6 +14,7 @@ mod m0009_disable_and_expiry;
 mod m0010_audit;
 mod m0011_project_limits;
 mod m0012_overview_indexes;
+mod m0013_metric_summaries;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_audit::Migration),
             Box::new(m0011_project_limits::Migration),
             Box::new(m0012_overview_indexes::Migration),
+            Box::new(m0013_metric_summaries::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod invitation;
 pub mod latest_metric;
 pub mod member;
 pub mod metric_chunk;
+pub mod metric_summary;
 pub mod project;
 pub mod run;
 pub mod run_event;

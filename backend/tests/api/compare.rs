@@ -105,6 +105,46 @@ async fn runs_compare_side_by_side(app: TestApp) {
         assert_eq!((pts.len(), l["total"].as_u64()), (50, Some(50)));
         assert!(pts.iter().all(|p| (1200..=1249).contains(&p[0].as_i64().unwrap())));
     }
+    // Long lines are drawn from the chunks' summaries; a range that cuts a chunk reads that chunk whole, so
+    // counts and ends stay exact, and the spike is still there.
+    let wide = json!({"runs": ids, "metrics": ["loss"], "from_step": 500, "to_step": 1999, "points": 50});
+    let r = compare(wide.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let zoomed = r.json["series"][0]["lines"].clone();
+    for l in zoomed.as_array().unwrap() {
+        let pts = l["points"].as_array().unwrap();
+        assert_eq!(l["total"], 1500);
+        assert!(pts.len() <= 50 && pts.len() >= 40, "{}", pts.len());
+        assert_eq!((pts[0][0].as_i64(), pts[pts.len() - 1][0].as_i64()), (Some(500), Some(1999)));
+    }
+    let spiked = zoomed.as_array().unwrap().iter().find(|l| l["run"] == 0).unwrap();
+    assert!(spiked["points"].as_array().unwrap().iter().any(|p| p[2] == 99.0), "{spiked}");
+    // Chunks stored before summaries existed are read whole, then summarised at start-up: the lines agree.
+    use sea_orm::EntityTrait;
+    let summaries = backend::entities::metric_summary::Entity::delete_many().exec(&app.db).await.unwrap();
+    assert_eq!(summaries.rows_affected, 6, "a summary per stored chunk of 1,000 points");
+    let unsummarised = compare(wide.clone()).await;
+    assert_eq!(unsummarised.json["series"][0]["lines"].as_array().unwrap().len(), 3);
+    let written = backend::services::tracking::chunks::summarise_missing(&app.db).await.unwrap();
+    assert_eq!(written, 6);
+    let again = compare(wide).await;
+    assert_eq!(again.json["series"][0]["lines"], zoomed, "the same lines from the backfilled summaries");
+    for (a, b) in
+        unsummarised.json["series"][0]["lines"].as_array().unwrap().iter().zip(zoomed.as_array().unwrap())
+    {
+        let max = |l: &Value| {
+            l["points"].as_array().unwrap().iter().filter_map(|p| p[2].as_f64()).fold(f64::MIN, f64::max)
+        };
+        let min = |l: &Value| {
+            l["points"].as_array().unwrap().iter().filter_map(|p| p[2].as_f64()).fold(f64::MAX, f64::min)
+        };
+        assert_eq!(
+            (a["total"].clone(), max(a), min(a)),
+            (b["total"].clone(), max(b), min(b)),
+            "same extremes"
+        );
+    }
+
     // Duplicates are compared once; the default baseline is the first.
     let r = compare(json!({"runs": [ids[0], ids[0], ids[2]]})).await;
     assert_eq!(

@@ -317,6 +317,16 @@ async fn many_small_writes_are_compacted_and_read_back_exactly(app: TestApp) {
         .await
         .unwrap();
     assert!(chunks < 40, "300 single writes left {chunks} chunks");
+    // Merged chunks long enough have a summary; the summaries of chunks merged away went with them.
+    let long = backend::entities::metric_chunk::Entity::find()
+        .filter(
+            backend::entities::metric_chunk::Column::N.gte(backend::services::tracking::chunks::SUMMARISE_AT),
+        )
+        .count(&app.db)
+        .await
+        .unwrap();
+    let summaries = backend::entities::metric_summary::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!((long, summaries), (1, 1), "one merged chunk of 256 points or more, and its summary");
     let h = app
         .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=loss", hex(&id)))
         .bearer(&ann.token)

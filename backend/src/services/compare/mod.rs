@@ -67,7 +67,22 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
         ids.iter().map(|id| found.remove(id).ok_or(Error::NotFound("run"))).collect::<Result<_>>()?;
     // A reused run's results are its original's.
     let sources: Vec<Uuid> = runs.iter().map(super::runs::cache::source_of).collect();
-    let mut data = super::tracking::data_of(db, &sources).await?;
+    // Runs reusing the same original share its lines; each source is read once. The table's data and each
+    // key's lines are read concurrently (SQLite and PostgreSQL read on their own threads).
+    let mut by_source: HashMap<Uuid, Vec<usize>> = HashMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        by_source.entry(*s).or_default().push(i);
+    }
+    let unique: Vec<Uuid> = by_source.keys().copied().collect();
+    let read = req
+        .metrics
+        .iter()
+        .map(|key| super::tracking::lines::lines(db, &unique, key, req.from_step, req.to_step, points));
+    let (mut data, read) = futures_util::future::try_join(
+        super::tracking::data_of(db, &sources),
+        futures_util::future::try_join_all(read),
+    )
+    .await?;
     let data: Vec<super::tracking::RunData> =
         sources.iter().map(|s| data.remove(s).unwrap_or_default()).collect();
 
@@ -75,24 +90,9 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     let facts: Vec<BTreeMap<String, String>> = runs.iter().map(facts_of).collect();
     let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
     let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
-
-    // Runs reusing the same original share its lines; each source is read once. Keys are read concurrently
-    // (SQLite and PostgreSQL read on their own threads).
-    let mut by_source: HashMap<Uuid, Vec<usize>> = HashMap::new();
-    for (i, s) in sources.iter().enumerate() {
-        by_source.entry(*s).or_default().push(i);
-    }
-    let unique: Vec<Uuid> = by_source.keys().copied().collect();
-    let read =
-        req.metrics.iter().map(|key| {
-            let unique = &unique;
-            async move {
-                super::tracking::history::lines(db, unique, key, req.from_step, req.to_step, points).await
-            }
-        });
     let compared: Vec<ComparedRun> = runs.iter().map(compared).collect::<Result<_>>()?;
     let mut series = Vec::with_capacity(req.metrics.len());
-    for (key, lines) in req.metrics.iter().zip(futures_util::future::try_join_all(read).await?) {
+    for (key, lines) in req.metrics.iter().zip(read) {
         let mut out: Vec<Line> = Vec::with_capacity(lines.len());
         for (source, pts, total) in lines {
             for run in by_source.get(&source).into_iter().flatten() {

@@ -1,16 +1,18 @@
 //! Metric points are stored in chunks: each logged batch adds one small chunk per key, and once a key has
 //! gathered enough small chunks they are merged into chunks of `CHUNK` points. Reads then touch a handful of
-//! rows per run and key instead of one row per point.
+//! rows per run and key instead of one row per point. Chunks of `SUMMARISE_AT` points or more also get a
+//! summary row (`metric_summaries`) that charts of long series read instead.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
 use uuid::Uuid;
 
+use super::history::Sample;
 use super::Point;
-use crate::entities::{latest_metric, metric_chunk};
+use crate::entities::{latest_metric, metric_chunk, metric_summary};
 use crate::error::Result;
 
 /// Points per merged chunk (24 KiB).
@@ -18,6 +20,10 @@ pub const CHUNK: usize = 1024;
 /// Small chunks a key may gather before they are merged.
 pub const COMPACT_AT: i32 = 32;
 const POINT: usize = 24;
+/// Chunks of at least this many points get a summary.
+pub const SUMMARISE_AT: i32 = 256;
+/// Points a summary's block stands for: it keeps each block's minimum and maximum (a sixteenth of the points).
+pub const BLOCK: usize = 32;
 
 pub fn encode(points: &[&Point]) -> Vec<u8> {
     let mut out = Vec::with_capacity(points.len() * POINT);
@@ -91,16 +97,181 @@ pub async fn compact(db: &DatabaseConnection, run: Uuid, key: &super::MetricKey)
     Ok(())
 }
 
+/// Inserts chunks, and the summaries of those long enough to have one.
 pub async fn insert_rows<C: ConnectionTrait>(db: &C, rows: Vec<metric_chunk::ActiveModel>) -> Result<()> {
-    if !rows.is_empty() {
-        metric_chunk::Entity::insert_many(rows).exec_without_returning(db).await?;
+    let (long, short): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| *r.n.as_ref() >= SUMMARISE_AT);
+    if !short.is_empty() {
+        metric_chunk::Entity::insert_many(short).exec_without_returning(db).await?;
+    }
+    for row in long {
+        let (run, key) = (*row.run_id.as_ref(), row.key.as_ref().clone());
+        let (n, data) = (*row.n.as_ref(), row.data.as_ref().clone());
+        let id = metric_chunk::Entity::insert(row).exec(db).await?.last_insert_id;
+        metric_summary::Entity::insert(summary(id, run, key, n, &data)).exec_without_returning(db).await?;
     }
     Ok(())
+}
+
+/// A chunk's summary: its points in step order thinned to each `BLOCK`'s minimum and maximum, first and last kept.
+fn summary(chunk: i64, run: Uuid, key: String, n: i32, data: &[u8]) -> metric_summary::ActiveModel {
+    let mut points = Vec::with_capacity(data.len() / POINT);
+    decode(data, |step, timestamp, value| points.push(Sample { step, timestamp, value }));
+    points.sort_by_key(|p| (p.step, p.timestamp));
+    let mut kept: Vec<&Sample> = Vec::with_capacity(2 + 2 * points.len().div_ceil(BLOCK));
+    kept.extend(points.first());
+    for block in points.chunks(BLOCK) {
+        let finite = block.iter().filter(|p| !p.value.is_nan());
+        let lo = finite.clone().min_by(|a, b| a.value.total_cmp(&b.value));
+        let hi = finite.max_by(|a, b| a.value.total_cmp(&b.value));
+        match (lo, hi) {
+            (Some(a), Some(b)) if (a.step, a.timestamp) <= (b.step, b.timestamp) => kept.extend([a, b]),
+            (Some(a), Some(b)) => kept.extend([b, a]),
+            _ => kept.extend(block.first()),
+        }
+    }
+    kept.extend(points.last());
+    kept.dedup_by(|a, b| std::ptr::eq(*a, *b));
+    let mut out = Vec::with_capacity(kept.len() * POINT);
+    for p in kept {
+        out.extend_from_slice(&p.step.to_le_bytes());
+        out.extend_from_slice(&p.timestamp.to_le_bytes());
+        out.extend_from_slice(&p.value.to_le_bytes());
+    }
+    metric_summary::ActiveModel {
+        chunk_id: Set(chunk),
+        run_id: Set(run),
+        key: Set(key),
+        n: Set(n),
+        first_step: Set(points.first().map_or(0, |p| p.step)),
+        last_step: Set(points.last().map_or(0, |p| p.step)),
+        data: Set(out),
+    }
+}
+
+/// The condition "this chunk has a summary", for queries on `metric_chunks`.
+pub fn summarised() -> sea_orm::sea_query::SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(metric_summary::Entity)
+            .and_where(
+                Expr::col((metric_summary::Entity, metric_summary::Column::ChunkId))
+                    .equals((metric_chunk::Entity, metric_chunk::Column::Id)),
+            )
+            .to_owned(),
+    )
+}
+
+/// `summarise_missing` in the background at start-up, a batch at a time with a pause as long as the batch took
+/// (writers waiting for SQLite's lock get their turn), tried again after a failure.
+pub async fn backfill(db: DatabaseConnection) {
+    let (mut written, mut failures, mut after) = (0, 0u64, 0);
+    while failures < 5 {
+        let t = std::time::Instant::now();
+        match summarise_some(&db, after).await {
+            Ok(None) => break,
+            Ok(Some((n, last))) => (written, after) = (written + n, last),
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(failures, "summarising metric chunks: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(failures * 5)).await;
+            }
+        }
+        tokio::time::sleep(t.elapsed().max(std::time::Duration::from_millis(20))).await;
+    }
+    if written > 0 {
+        tracing::info!("summarised {written} metric chunks stored before summaries existed");
+    }
+}
+
+/// Summarises the chunks stored before summaries existed; returns how many it wrote. Reads of a chunk without a
+/// summary use its points, so this only makes charts faster.
+pub async fn summarise_missing(db: &DatabaseConnection) -> Result<u64> {
+    let (mut written, mut after) = (0, 0);
+    while let Some((n, last)) = summarise_some(db, after).await? {
+        (written, after) = (written + n, last);
+    }
+    Ok(written)
+}
+
+/// One transaction of `summarise_missing`: up to 64 chunks after chunk `after`; how many, and the last one's id
+/// (`None`: no more).
+async fn summarise_some(db: &DatabaseConnection, after: i64) -> Result<Option<(u64, i64)>> {
+    let txn = db.begin().await?;
+    // A write first, as `compact` does: SQLite then takes its write lock now (waiting its turn) rather than fail
+    // to upgrade a read made before another writer's commit.
+    metric_summary::Entity::delete_many().filter(metric_summary::Column::ChunkId.eq(-1)).exec(&txn).await?;
+    let batch: Vec<metric_chunk::Model> = metric_chunk::Entity::find()
+        .filter(metric_chunk::Column::Id.gt(after))
+        .filter(metric_chunk::Column::N.gte(SUMMARISE_AT))
+        .filter(summarised().not())
+        .order_by_asc(metric_chunk::Column::Id)
+        .limit(64)
+        .all(&txn)
+        .await?;
+    let Some(last) = batch.last().map(|c| c.id) else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    let n = batch.len() as u64;
+    let rows = batch.into_iter().map(|c| summary(c.id, c.run_id, c.key, c.n, &c.data));
+    metric_summary::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(Some((n, last)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_keeps_each_blocks_extremes_and_the_ends() {
+        // Out of step order on purpose: a summary is of the points sorted by step.
+        let pts: Vec<Point> = (0..1024)
+            .rev()
+            .map(|i| Point {
+                key: "k".into(),
+                value: if i == 700 {
+                    50.0
+                } else if i == 300 {
+                    -50.0
+                } else {
+                    (i % 13) as f64
+                },
+                timestamp: i,
+                step: i,
+            })
+            .collect();
+        let data = encode(&pts.iter().collect::<Vec<_>>());
+        let s = summary(7, Uuid::nil(), "k".into(), 1024, &data);
+        let mut back = Vec::new();
+        decode(s.data.as_ref(), |step, _, value| back.push((step, value)));
+        assert!(back.len() <= 2 + 2 * 1024 / BLOCK, "{}", back.len());
+        assert_eq!((back[0].0, back[back.len() - 1].0), (0, 1023));
+        assert!(back.windows(2).all(|w| w[0].0 < w[1].0), "in step order");
+        assert!(back.contains(&(700, 50.0)) && back.contains(&(300, -50.0)));
+        for block in 0..1024 / BLOCK as i64 {
+            let inside: Vec<f64> = back.iter().filter(|p| p.0 / BLOCK as i64 == block).map(|p| p.1).collect();
+            let all: Vec<f64> = (block * BLOCK as i64..(block + 1) * BLOCK as i64)
+                .map(|i| {
+                    if i == 700 {
+                        50.0
+                    } else if i == 300 {
+                        -50.0
+                    } else {
+                        (i % 13) as f64
+                    }
+                })
+                .collect();
+            let (lo, hi) =
+                (all.iter().cloned().fold(f64::MAX, f64::min), all.iter().cloned().fold(f64::MIN, f64::max));
+            assert!(
+                inside.contains(&lo) && inside.contains(&hi),
+                "block {block}: {inside:?} lacks {lo} or {hi}"
+            );
+        }
+        assert_eq!((*s.first_step.as_ref(), *s.last_step.as_ref(), *s.n.as_ref()), (0, 1023, 1024));
+    }
 
     #[test]
     fn chunks_round_trip_every_float() {

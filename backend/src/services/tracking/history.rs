@@ -89,60 +89,6 @@ pub async fn series(
     Ok(out)
 }
 
-/// Each run's points of `key` within steps `[from, to]`, downsampled to `max`, with how many there were (runs
-/// without points there are left out). Streamed a run at a time, skipping chunks outside the range: at most one
-/// run's points are in memory, whatever the number of runs.
-pub async fn lines(
-    db: &DatabaseConnection,
-    runs: &[Uuid],
-    key: &str,
-    from: Option<i64>,
-    to: Option<i64>,
-    max: usize,
-) -> Result<Vec<(Uuid, Vec<Sample>, usize)>> {
-    use futures_util::TryStreamExt;
-    let finish = |run: Uuid, mut points: Vec<Sample>| {
-        points.retain(|p| from.is_none_or(|f| p.step >= f) && to.is_none_or(|t| p.step <= t));
-        points.sort_by_key(|s| (s.step, s.timestamp));
-        let total = points.len();
-        (run, downsample(&points, max), total)
-    };
-    let mut out = Vec::with_capacity(runs.len());
-    for ids in runs.chunks(500) {
-        let mut q = metric_chunk::Entity::find()
-            .select_only()
-            .columns([metric_chunk::Column::RunId, metric_chunk::Column::Data])
-            .filter(metric_chunk::Column::Key.eq(key))
-            .filter(metric_chunk::Column::RunId.is_in(ids.to_vec()));
-        if let Some(f) = from {
-            q = q.filter(metric_chunk::Column::LastStep.gte(f));
-        }
-        if let Some(t) = to {
-            q = q.filter(metric_chunk::Column::FirstStep.lte(t));
-        }
-        let mut rows = q
-            .order_by_asc(metric_chunk::Column::RunId)
-            .order_by_asc(metric_chunk::Column::Id)
-            .into_tuple::<(Uuid, Vec<u8>)>()
-            .stream(db)
-            .await?;
-        let mut current: Option<(Uuid, Vec<Sample>)> = None;
-        while let Some((run, data)) = rows.try_next().await? {
-            if current.as_ref().is_none_or(|c| c.0 != run) {
-                out.extend(current.take().map(|(r, p)| finish(r, p)));
-                current = Some((run, Vec::new()));
-            }
-            if let Some((_, v)) = current.as_mut() {
-                v.reserve(data.len() / 24);
-                decode(&data, |step, timestamp, value| v.push(Sample { step, timestamp, value }));
-            }
-        }
-        out.extend(current.take().map(|(r, p)| finish(r, p)));
-    }
-    out.retain(|l| l.2 > 0);
-    Ok(out)
-}
-
 /// At most `max` points: per bucket its minimum and maximum (in step order), plus the first and last point.
 pub fn downsample(points: &[Sample], max: usize) -> Vec<Sample> {
     let n = points.len();

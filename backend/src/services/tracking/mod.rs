@@ -4,6 +4,7 @@
 pub mod chunks;
 pub mod filter;
 pub mod history;
+pub mod lines;
 pub mod pages;
 pub mod pql;
 pub mod search;
