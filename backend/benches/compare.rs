@@ -125,6 +125,9 @@ async fn myelin(s: &Sizes) -> (String, String, Vec<String>) {
         s.steps,
         seed.elapsed()
     );
+    if kept.is_some() {
+        std::fs::write(&marker, "").unwrap();
+    }
     (public, token, ids)
 }
 
