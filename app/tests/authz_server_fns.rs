@@ -87,6 +87,11 @@ fn rows() -> Vec<Row> {
         row(proj::ListMembers::PATH, project, READ),
         row(ov::ProjectOverview::PATH, "owner=olive&name={p}&metric=&goal=", READ),
         row(cmp::CompareRuns::PATH, "owner=olive&name={p}&runs={run},{done}&q=&metrics=loss&baseline=", READ),
+        row(
+            cmp::CompareLines::PATH,
+            "owner=olive&name={p}&runs={run},{done}&q=&metrics=loss&baseline=",
+            READ,
+        ),
         row(cmp::ExplainDifference::PATH, "owner=olive&name={p}&a={run}&b={done}", READ),
         row(proj::AddMember::PATH, "owner=olive&name={p}&username=outsider&role=viewer", MANAGE),
         row(proj::ChangeMemberRole::PATH, "owner=olive&name={p}&username=target&role=member", MANAGE),

@@ -11,7 +11,7 @@ pub use api_types::{ChartSeries, Comparison, Line, WhyDifferent};
 /// The compare page's data. On the server its lines have their points, to draw the charts; written into the
 /// page they have none (`elided`): the points are most of its bytes (3 of 5.6 MB at 500 runs, and the browser
 /// parses all of it before it runs a line of the app). The browser keeps the server's drawing and fetches the
-/// points once the page has hydrated, for the hover readout and redrawing.
+/// lines with their points (`compare_lines`) once the page has hydrated, for the hover readout and redrawing.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ComparePage {
     pub c: Comparison,
@@ -68,49 +68,90 @@ pub async fn compare_runs(
     from: Option<i64>,
     to: Option<i64>,
 ) -> Result<Comparison, AppError> {
-    use super::ctx::{err, state};
-    use backend::services::compare::MAX_RUNS;
-    use backend::services::runs::RunQuery;
-    let st = state()?;
+    // The app's state before any await: the context is not reachable after one.
+    let st = super::ctx::state()?;
     let a = super::projects::access(&owner, &name).await?;
-    let bad = |what: &str| AppError {
-        code: "invalid_argument".into(),
-        message: format!("{what} is not a run uuid"),
-    };
-    let mut ids = Vec::new();
-    for r in runs.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        ids.push(r.parse::<uuid::Uuid>().map_err(|_| bad(r))?);
-    }
-    if ids.is_empty() {
-        // Every run the query matches, a page at a time (pages hold 500).
-        while ids.len() < MAX_RUNS {
-            let page = RunQuery {
-                query: Some(q.clone()),
-                limit: Some(500),
-                offset: Some(ids.len() as u64),
-                ..Default::default()
-            };
-            let got = backend::services::runs::list(&st.db, &a, &page).await.map_err(err)?;
-            let n = got.items.len();
-            ids.extend(got.items.into_iter().map(|r| r.uuid).take(MAX_RUNS - ids.len()));
-            if n < 500 {
-                break;
+    let req = ssr::request(&st, &a, runs, q, metrics, baseline, from, to).await?;
+    backend::services::compare::compare(&st.db, &a, &req).await.map_err(super::ctx::err)
+}
+
+/// Only the charted lines of what `compare_runs` answers (with their points): the page already holds the rest.
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn compare_lines(
+    owner: String,
+    name: String,
+    runs: String,
+    q: String,
+    metrics: String,
+    baseline: String,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Vec<ChartSeries>, AppError> {
+    let st = super::ctx::state()?;
+    let a = super::projects::access(&owner, &name).await?;
+    let req = ssr::request(&st, &a, runs, q, metrics, baseline, from, to).await?;
+    backend::services::compare::series(&st.db, &a, &req).await.map_err(super::ctx::err)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use backend::services::projects::ProjectAccess;
+
+    /// The compare request a page's URL stands for: its runs by uuid, or every run the query matches (at most
+    /// `MAX_RUNS`, a page of 500 at a time).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn request(
+        st: &backend::AppState,
+        a: &ProjectAccess,
+        runs: String,
+        q: String,
+        metrics: String,
+        baseline: String,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<api_types::CompareRequest, AppError> {
+        use crate::server::ctx::err;
+        use backend::services::compare::MAX_RUNS;
+        use backend::services::runs::RunQuery;
+        let bad = |what: &str| AppError {
+            code: "invalid_argument".into(),
+            message: format!("{what} is not a run uuid"),
+        };
+        let mut ids = Vec::new();
+        for r in runs.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            ids.push(r.parse::<uuid::Uuid>().map_err(|_| bad(r))?);
+        }
+        if ids.is_empty() {
+            while ids.len() < MAX_RUNS {
+                let page = RunQuery {
+                    query: Some(q.clone()),
+                    limit: Some(500),
+                    offset: Some(ids.len() as u64),
+                    ..Default::default()
+                };
+                let got = backend::services::runs::list(&st.db, a, &page).await.map_err(err)?;
+                let n = got.items.len();
+                ids.extend(got.items.into_iter().map(|r| r.uuid).take(MAX_RUNS - ids.len()));
+                if n < 500 {
+                    break;
+                }
             }
         }
+        let baseline = match baseline.trim() {
+            "" => None,
+            b => Some(b.parse().map_err(|_| bad(b))?),
+        };
+        Ok(api_types::CompareRequest {
+            runs: ids,
+            metrics: metrics.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect(),
+            baseline,
+            points: None,
+            from_step: from,
+            to_step: to,
+        })
     }
-    let baseline = match baseline.trim() {
-        "" => None,
-        b => Some(b.parse().map_err(|_| bad(b))?),
-    };
-    let req = api_types::CompareRequest {
-        runs: ids,
-        metrics: metrics.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect(),
-        baseline,
-        points: None,
-        from_step: from,
-        to_step: to,
-    };
-    backend::services::compare::compare(&st.db, &a, &req).await.map_err(err)
 }
 
 /// Two of the project's runs side by side in everything that decides a result (`backend::services::compare::why`).

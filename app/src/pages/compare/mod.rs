@@ -13,7 +13,7 @@ use crate::components::browser_data::BrowserData;
 use crate::components::chart::{Opts, XAxis};
 use crate::components::forms::ErrorBox;
 use crate::components::lines_chart::css;
-use crate::server::compare::{compare_runs, ComparePage, Comparison};
+use crate::server::compare::{compare_lines, compare_runs, ComparePage, Comparison};
 
 mod analysis;
 mod charts;
@@ -153,7 +153,7 @@ pub fn CompareTab() -> impl IntoView {
 /// What `compare_runs` is asked.
 type Asked = (String, String, String, String, String, String, Option<i64>, Option<i64>);
 
-/// `points`: the lines came without their points (as the page carries them); ask this for them.
+/// `points`: the lines came without their points (as the page carries them); ask `compare_lines` this for them.
 #[component]
 fn Compared(
     mut c: Comparison,
@@ -174,7 +174,7 @@ fn Compared(
     let series = RwSignal::new(std::mem::take(&mut c.series));
     if let Some((o, n, runs, q, metrics, baseline, from, to)) = points {
         let full = BrowserData::new(move || {
-            compare_runs(
+            compare_lines(
                 o.clone(),
                 n.clone(),
                 runs.clone(),
@@ -186,8 +186,8 @@ fn Compared(
             )
         });
         Effect::new(move |_| {
-            if let Some(Ok(c)) = full.get() {
-                series.set(c.series);
+            if let Some(Ok(lines)) = full.get() {
+                series.set(lines);
             }
         });
     }

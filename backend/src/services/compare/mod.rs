@@ -27,7 +27,17 @@ pub const MAX_POINTS: usize = 500;
 /// 1,000: still more than a chart is pixels wide), so the page's data stays a few megabytes.
 pub const CHART_POINTS: usize = 100_000;
 
-pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRequest) -> Result<Comparison> {
+/// The runs a request compares, checked and loaded in the order asked, with where each one's results live.
+struct Chosen {
+    runs: Vec<run::Model>,
+    /// A reused run's results are its original's.
+    sources: Vec<Uuid>,
+    baseline: usize,
+    /// Points per line.
+    points: usize,
+}
+
+async fn choose(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRequest) -> Result<Chosen> {
     let mut ids: Vec<Uuid> = Vec::with_capacity(req.runs.len());
     for id in &req.runs {
         if !ids.contains(id) {
@@ -44,7 +54,6 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     if !(2..=MAX_POINTS).contains(&points) {
         return Err(Error::invalid("points", format!("points per line: 2 to {MAX_POINTS}")));
     }
-    let points = per_line(points, ids.len());
     let baseline = match req.baseline {
         None => 0,
         Some(b) => ids.iter().position(|id| *id == b).ok_or_else(|| {
@@ -65,39 +74,29 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
     }
     let runs: Vec<run::Model> =
         ids.iter().map(|id| found.remove(id).ok_or(Error::NotFound("run"))).collect::<Result<_>>()?;
-    // A reused run's results are its original's.
-    let sources: Vec<Uuid> = runs.iter().map(super::runs::cache::source_of).collect();
-    // Runs reusing the same original share its lines; each source is read once. The table's data and each
-    // key's lines are read concurrently (SQLite and PostgreSQL read on their own threads).
+    let sources = runs.iter().map(super::runs::cache::source_of).collect();
+    Ok(Chosen { points: per_line(points, runs.len()), runs, sources, baseline })
+}
+
+/// Every charted key's lines: each source read once (runs reusing the same original share its lines), the keys
+/// concurrently (SQLite and PostgreSQL read on their own threads).
+async fn series_of(db: &DatabaseConnection, ch: &Chosen, req: &CompareRequest) -> Result<Vec<ChartSeries>> {
     let mut by_source: HashMap<Uuid, Vec<usize>> = HashMap::new();
-    for (i, s) in sources.iter().enumerate() {
+    for (i, s) in ch.sources.iter().enumerate() {
         by_source.entry(*s).or_default().push(i);
     }
     let unique: Vec<Uuid> = by_source.keys().copied().collect();
     let read = req
         .metrics
         .iter()
-        .map(|key| super::tracking::lines::lines(db, &unique, key, req.from_step, req.to_step, points));
-    let (mut data, read) = futures_util::future::try_join(
-        super::tracking::data_of(db, &sources),
-        futures_util::future::try_join_all(read),
-    )
-    .await?;
-    let data: Vec<super::tracking::RunData> =
-        sources.iter().map(|s| data.remove(s).unwrap_or_default()).collect();
-
-    let params = runs.iter().zip(&data).map(|(r, d)| params_of(r, d)).collect::<Result<Vec<_>>>()?;
-    let facts: Vec<BTreeMap<String, String>> = runs.iter().map(facts_of).collect();
-    let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
-    let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
-    let compared: Vec<ComparedRun> = runs.iter().map(compared).collect::<Result<_>>()?;
+        .map(|key| super::tracking::lines::lines(db, &unique, key, req.from_step, req.to_step, ch.points));
     let mut series = Vec::with_capacity(req.metrics.len());
-    for (key, lines) in req.metrics.iter().zip(read) {
+    for (key, lines) in req.metrics.iter().zip(futures_util::future::try_join_all(read).await?) {
         let mut out: Vec<Line> = Vec::with_capacity(lines.len());
         for (source, pts, total) in lines {
             for run in by_source.get(&source).into_iter().flatten() {
                 // Times from the run's start: a few digits a point instead of thirteen.
-                let started = compared[*run].started.unwrap_or(0);
+                let started = started(&ch.runs[*run]);
                 let points = pts
                     .iter()
                     .map(|p| (p.step, p.timestamp - started, Some(p.value).filter(|v| !v.is_nan())))
@@ -108,15 +107,47 @@ pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRe
         out.sort_by_key(|l| l.run);
         series.push(ChartSeries { key: key.clone(), lines: out });
     }
+    Ok(series)
+}
+
+/// The runs side by side: the table and the charted keys' lines.
+pub async fn compare(db: &DatabaseConnection, a: &ProjectAccess, req: &CompareRequest) -> Result<Comparison> {
+    let ch = choose(db, a, req).await?;
+    // The table's data is read while the lines are.
+    let (mut data, series) =
+        futures_util::future::try_join(super::tracking::data_of(db, &ch.sources), series_of(db, &ch, req))
+            .await?;
+    let data: Vec<super::tracking::RunData> =
+        ch.sources.iter().map(|s| data.remove(s).unwrap_or_default()).collect();
+    let params = ch.runs.iter().zip(&data).map(|(r, d)| params_of(r, d)).collect::<Result<Vec<_>>>()?;
+    let facts: Vec<BTreeMap<String, String>> = ch.runs.iter().map(facts_of).collect();
+    let tags: Vec<BTreeMap<String, String>> = data.iter().map(|d| d.tags.clone()).collect();
+    let summaries: Vec<Vec<api_types::MetricSummary>> = data.iter().map(|d| d.metrics.clone()).collect();
     Ok(Comparison {
-        runs: compared,
-        baseline,
+        runs: ch.runs.iter().map(compared).collect::<Result<_>>()?,
+        baseline: ch.baseline,
         params: rows(&params),
         tags: rows(&tags),
         facts: rows(&facts),
-        metrics: metric_rows(&summaries, baseline),
+        metrics: metric_rows(&summaries, ch.baseline),
         series,
     })
+}
+
+/// Only the charted keys' lines of a comparison (what a page showing its table already needs), as `compare`
+/// answers them.
+pub async fn series(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    req: &CompareRequest,
+) -> Result<Vec<ChartSeries>> {
+    let ch = choose(db, a, req).await?;
+    series_of(db, &ch, req).await
+}
+
+/// When a run started, in ms since the epoch (its creation if it never did): lines' times are relative to it.
+fn started(r: &run::Model) -> i64 {
+    r.started_at.unwrap_or(r.created_at).timestamp_millis()
 }
 
 /// A run's params as the table shows them: the compiled ones (dicts flattened), then any logged through tracking.
@@ -154,7 +185,7 @@ fn compared(r: &run::Model) -> Result<ComparedRun> {
         status: r.status.clone(),
         duration: s.duration,
         created_at: r.created_at,
-        started: Some(r.started_at.unwrap_or(r.created_at).timestamp_millis()),
+        started: Some(started(r)),
     })
 }
 
