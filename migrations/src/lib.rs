@@ -15,6 +15,7 @@ mod m0010_audit;
 mod m0011_project_limits;
 mod m0012_overview_indexes;
 mod m0013_metric_summaries;
+mod m0014_registry;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_project_limits::Migration),
             Box::new(m0012_overview_indexes::Migration),
             Box::new(m0013_metric_summaries::Migration),
+            Box::new(m0014_registry::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod overview;
 pub mod pipelines;
 pub mod project_limits;
 pub mod projects;
+pub mod registry;
 pub mod runs;
 pub mod settings;
 pub mod tokens;

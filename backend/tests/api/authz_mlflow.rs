@@ -155,6 +155,121 @@ fn rows() -> Vec<Row> {
             |_, _| json!({}),
             [401, 200, 200, 200, 200, 200, 200],
         ),
+        // The registry: each cell's project has a model named as the project, version 1 from the run `other`
+        // with the tag `t`, the model's tag `t`, and the alias `staging` on version 1.
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/create",
+            |_, n| json!({"name": format!("made-{n}")}),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(Method::GET, "/api/2.0/mlflow/registered-models/get?name={name}", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/rename",
+            |i, n| json!({"name": i.name, "new_name": format!("renamed-{n}")}),
+            write_own,
+        ),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/registered-models/update",
+            |i, _| json!({"name": i.name, "description": "d"}),
+            write_own,
+        ),
+        row(
+            Method::DELETE,
+            "/api/2.0/mlflow/registered-models/delete",
+            |i, _| json!({"name": i.name}),
+            [401, 404, 403, 403, 200, 200, 403],
+        ),
+        row(
+            Method::GET,
+            "/api/2.0/mlflow/registered-models/search?filter=name%3D%27{name}%27",
+            none,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/get-latest-versions",
+            |i, _| json!({"name": i.name}),
+            read,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/set-tag",
+            |i, _| json!({"name": i.name, "key": "k", "value": "v"}),
+            write_own,
+        ),
+        row(
+            Method::DELETE,
+            "/api/2.0/mlflow/registered-models/delete-tag",
+            |i, _| json!({"name": i.name, "key": "t"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/alias",
+            |i, _| json!({"name": i.name, "alias": "candidate", "version": "1"}),
+            write_own,
+        ),
+        // A protected alias moves through no route, whoever calls.
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/alias",
+            |i, _| json!({"name": i.name, "alias": "production", "version": "1"}),
+            [401, 404, 403, 403, 403, 403, 403],
+        ),
+        row(
+            Method::DELETE,
+            "/api/2.0/mlflow/registered-models/alias",
+            |i, _| json!({"name": i.name, "alias": "staging"}),
+            write_own,
+        ),
+        row(Method::GET, "/api/2.0/mlflow/registered-models/alias?name={name}&alias=staging", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/model-versions/create",
+            |i, _| json!({"name": i.name, "source": format!("runs:/{}/model", i.other), "run_id": i.other}),
+            write_own,
+        ),
+        row(Method::GET, "/api/2.0/mlflow/model-versions/get?name={name}&version=1", none, read),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/model-versions/update",
+            |i, _| json!({"name": i.name, "version": "1", "description": "d"}),
+            write_own,
+        ),
+        row(
+            Method::DELETE,
+            "/api/2.0/mlflow/model-versions/delete",
+            |i, _| json!({"name": i.name, "version": "1"}),
+            write_own,
+        ),
+        row(
+            Method::GET,
+            "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27",
+            none,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(Method::GET, "/api/2.0/mlflow/model-versions/get-download-uri?name={name}&version=1", none, read),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/model-versions/set-tag",
+            |i, _| json!({"name": i.name, "version": "1", "key": "k", "value": "v"}),
+            write_own,
+        ),
+        row(
+            Method::DELETE,
+            "/api/2.0/mlflow/model-versions/delete-tag",
+            |i, _| json!({"name": i.name, "version": "1", "key": "t"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/model-versions/transition-stage",
+            |i, _| json!({"name": i.name, "version": "1", "stage": "Staging", "archive_existing_versions": false}),
+            write_own,
+        ),
         row(Method::GET, "/api/2.0/mlflow-artifacts/artifacts?path={exp}/{other}/artifacts", none, read),
         row(Method::GET, "/api/2.0/mlflow-artifacts/artifacts/{exp}/{other}/artifacts/a.txt", none, read),
         row(Method::PUT, "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/b.txt", none, write_own),
@@ -195,6 +310,24 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
             let key = backend::artifacts::Artifacts::run_key(created.id, other, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();
             let run_token = backend::store::tokens::issue(&app.db, run).await.unwrap();
+            {
+                use backend::services::registry::{self, versions, Caller};
+                let c = Caller { user: &u, only: None };
+                registry::create(&app.db, c, created.id, &name, "", &[("t".into(), "v".into())])
+                    .await
+                    .unwrap();
+                let source = format!("runs:/{}/model", other.simple());
+                let tags = [("t".to_string(), "v".to_string())];
+                let n = versions::NewVersion {
+                    source: &source,
+                    run_id: Some(other),
+                    run_link: "",
+                    description: "",
+                    tags: &tags,
+                };
+                versions::create(&app.db, c, &name, n).await.unwrap();
+                registry::set_alias(&app.db, c, &name, "staging", 1).await.unwrap();
+            }
             // A tag for delete-tag to delete (deleting a missing one is MLflow's 404).
             let tag = json!({"run_id": run.simple().to_string(), "key": "t", "value": "v"});
             app.post("/api/2.0/mlflow/runs/set-tag").bearer(&owner.token).json(tag).send().await;

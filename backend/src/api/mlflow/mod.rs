@@ -7,13 +7,14 @@ mod artifacts;
 mod experiments;
 mod logging;
 mod metrics;
+mod registry;
 mod runs;
 mod wire;
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -31,6 +32,9 @@ where
     AppState: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
+    // One line per route: the authorization matrix test reads this list.
+    let latest = get(registry::latest_versions).post(registry::latest_versions);
+    let alias = get(registry::get_by_alias).post(registry::set_alias).delete(registry::delete_alias);
     let api = Router::new()
         .route("/experiments/create", post(experiments::create))
         .route("/experiments/get", get(experiments::get))
@@ -55,6 +59,25 @@ where
         .route("/metrics/get-history-bulk-interval", get(metrics::get_history_bulk_interval))
         .route("/artifacts/list", get(artifacts::list_for_run))
         // MLflow 3's `search_runs` asks for logged models; Myelin has none yet (the registry is separate).
+        .route("/registered-models/create", post(registry::create_model))
+        .route("/registered-models/get", get(registry::get_model))
+        .route("/registered-models/rename", post(registry::rename_model))
+        .route("/registered-models/update", patch(registry::update_model))
+        .route("/registered-models/delete", delete(registry::delete_model))
+        .route("/registered-models/search", get(registry::search_models).post(registry::search_models))
+        .route("/registered-models/get-latest-versions", latest)
+        .route("/registered-models/set-tag", post(registry::set_model_tag))
+        .route("/registered-models/delete-tag", delete(registry::delete_model_tag))
+        .route("/registered-models/alias", alias)
+        .route("/model-versions/create", post(registry::create_version))
+        .route("/model-versions/get", get(registry::get_version))
+        .route("/model-versions/update", patch(registry::update_version))
+        .route("/model-versions/delete", delete(registry::delete_version))
+        .route("/model-versions/search", get(registry::search_versions).post(registry::search_versions))
+        .route("/model-versions/get-download-uri", get(registry::download_uri))
+        .route("/model-versions/set-tag", post(registry::set_version_tag))
+        .route("/model-versions/delete-tag", delete(registry::delete_version_tag))
+        .route("/model-versions/transition-stage", post(registry::transition_stage))
         .route("/logged-models/search", post(|_: Principal| async { Json(json!({"models": []})) }))
         .fallback(|| async { MlflowError(Error::NotFound("MLflow endpoint")) })
         .layer(DefaultBodyLimit::max(super::BODY_LIMIT * 16));
