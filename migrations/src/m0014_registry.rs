@@ -1,5 +1,6 @@
 //! The model registry: registered models (one project each, names unique in it), their versions (each from a
-//! source, usually a run's artifacts), tags on both, and aliases (a name pointing at one version of a model).
+//! source, usually a run's artifacts), tags on both, and aliases (a name pointing at one version of a model);
+//! MLflow 3's logged models (a model a run logged, with its own tags and params), and which runs output them.
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +32,8 @@ enum ModelVersions {
     ModelId,
     Version,
     Source,
+    Storage,
+    LoggedModelId,
     RunId,
     RunLink,
     Description,
@@ -39,6 +42,53 @@ enum ModelVersions {
     CreatedBy,
     CreatedMs,
     UpdatedMs,
+}
+
+#[derive(DeriveIden)]
+enum Runs {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum LoggedModels {
+    Table,
+    Id,
+    ProjectId,
+    RunId,
+    Name,
+    ModelType,
+    Status,
+    StatusMessage,
+    CreatedBy,
+    CreatedMs,
+    UpdatedMs,
+}
+
+/// Tags and params of logged models share a shape.
+#[derive(DeriveIden)]
+enum LoggedModelTags {
+    Table,
+}
+
+#[derive(DeriveIden)]
+enum LoggedModelParams {
+    Table,
+}
+
+#[derive(DeriveIden)]
+enum Kv {
+    ModelId,
+    Key,
+    Value,
+}
+
+#[derive(DeriveIden)]
+enum RunModelOutputs {
+    Table,
+    RunId,
+    ModelId,
+    Step,
 }
 
 #[derive(DeriveIden)]
@@ -109,6 +159,8 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ModelVersions::ModelId).uuid().not_null())
                 .col(ColumnDef::new(ModelVersions::Version).integer().not_null())
                 .col(ColumnDef::new(ModelVersions::Source).text().not_null())
+                .col(ColumnDef::new(ModelVersions::Storage).text().not_null())
+                .col(ColumnDef::new(ModelVersions::LoggedModelId).string_len(64).null())
                 .col(ColumnDef::new(ModelVersions::RunId).uuid().null())
                 .col(ColumnDef::new(ModelVersions::RunLink).text().not_null())
                 .col(ColumnDef::new(ModelVersions::Description).text().not_null())
@@ -187,11 +239,87 @@ impl MigrationTrait for Migration {
                 ))
                 .to_owned(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(LoggedModels::Table)
+                .col(ColumnDef::new(LoggedModels::Id).string_len(64).not_null().primary_key())
+                .col(ColumnDef::new(LoggedModels::ProjectId).uuid().not_null())
+                .col(ColumnDef::new(LoggedModels::RunId).uuid().not_null())
+                .col(ColumnDef::new(LoggedModels::Name).string_len(256).not_null())
+                .col(ColumnDef::new(LoggedModels::ModelType).string_len(256).not_null())
+                .col(ColumnDef::new(LoggedModels::Status).string_len(32).not_null())
+                .col(ColumnDef::new(LoggedModels::StatusMessage).text().not_null())
+                .col(ColumnDef::new(LoggedModels::CreatedBy).uuid().not_null())
+                .col(ColumnDef::new(LoggedModels::CreatedMs).big_integer().not_null())
+                .col(ColumnDef::new(LoggedModels::UpdatedMs).big_integer().not_null())
+                .foreign_key(&mut cascade(
+                    (LoggedModels::Table, LoggedModels::ProjectId),
+                    (Projects::Table, Projects::Id),
+                ))
+                .foreign_key(&mut cascade(
+                    (LoggedModels::Table, LoggedModels::RunId),
+                    (Runs::Table, Runs::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("logged_models_project_name")
+                .table(LoggedModels::Table)
+                .col(LoggedModels::ProjectId)
+                .col(LoggedModels::Name)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("logged_models_run")
+                .table(LoggedModels::Table)
+                .col(LoggedModels::RunId)
+                .to_owned(),
+        )
+        .await?;
+        for table in [LoggedModelTags::Table.into_iden(), LoggedModelParams::Table.into_iden()] {
+            m.create_table(
+                Table::create()
+                    .table(table.clone())
+                    .col(ColumnDef::new(Kv::ModelId).string_len(64).not_null())
+                    .col(ColumnDef::new(Kv::Key).string_len(250).not_null())
+                    .col(ColumnDef::new(Kv::Value).text().not_null())
+                    .primary_key(Index::create().col(Kv::ModelId).col(Kv::Key))
+                    .foreign_key(&mut cascade((table, Kv::ModelId), (LoggedModels::Table, LoggedModels::Id)))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(RunModelOutputs::Table)
+                .col(ColumnDef::new(RunModelOutputs::RunId).uuid().not_null())
+                .col(ColumnDef::new(RunModelOutputs::ModelId).string_len(64).not_null())
+                .col(ColumnDef::new(RunModelOutputs::Step).big_integer().not_null())
+                .primary_key(Index::create().col(RunModelOutputs::RunId).col(RunModelOutputs::ModelId))
+                .foreign_key(&mut cascade(
+                    (RunModelOutputs::Table, RunModelOutputs::RunId),
+                    (Runs::Table, Runs::Id),
+                ))
+                .foreign_key(&mut cascade(
+                    (RunModelOutputs::Table, RunModelOutputs::ModelId),
+                    (LoggedModels::Table, LoggedModels::Id),
+                ))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            "run_model_outputs",
+            "logged_model_params",
+            "logged_model_tags",
+            "logged_models",
             "model_aliases",
             "model_version_tags",
             "registered_model_tags",

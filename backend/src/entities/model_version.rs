@@ -9,7 +9,12 @@ pub struct Model {
     pub id: Uuid,
     pub model_id: Uuid,
     pub version: i32,
+    /// What the client gave (`runs:/…`, `models:/m-…`, an artifact URI).
     pub source: String,
+    /// Where the files are: the source resolved to an artifact URI the proxy serves (MLflow's storage location).
+    pub storage: String,
+    /// The MLflow 3 logged model registered, when the source named one.
+    pub logged_model_id: Option<String>,
     pub run_id: Option<Uuid>,
     pub run_link: String,
     pub description: String,

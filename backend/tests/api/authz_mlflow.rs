@@ -20,6 +20,9 @@ struct Ids {
     other: String,
     done: String,
     name: String,
+    /// Logged models of `run` and of `other`.
+    lm_run: String,
+    lm_other: String,
 }
 
 struct Row {
@@ -228,6 +231,63 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/2.0/mlflow/registered-models/alias?name={name}&alias=staging", none, read),
         row(
             Method::POST,
+            "/api/2.0/mlflow/logged-models",
+            |i, _| json!({"experiment_id": i.exp, "source_run_id": i.run, "name": "model"}),
+            write_own,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/logged-models",
+            |i, _| json!({"experiment_id": i.exp, "source_run_id": i.other, "name": "model"}),
+            write_other,
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/logged-models/search",
+            |i, _| json!({"experiment_ids": [i.exp]}),
+            read,
+        ),
+        row(Method::GET, "/api/2.0/mlflow/logged-models/{lm_other}", none, read),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/logged-models/{lm_run}",
+            |i, _| json!({"model_id": i.lm_run, "status": "LOGGED_MODEL_READY"}),
+            write_own,
+        ),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/logged-models/{lm_other}",
+            |i, _| json!({"model_id": i.lm_other, "status": "LOGGED_MODEL_READY"}),
+            write_other,
+        ),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/logged-models/{lm_other}/tags",
+            |_, _| json!({"tags": [{"key": "k", "value": "v"}]}),
+            write_other,
+        ),
+        row(
+            Method::PATCH,
+            "/api/2.0/mlflow/logged-models/{lm_run}/tags",
+            |_, _| json!({"tags": [{"key": "k", "value": "v"}]}),
+            write_own,
+        ),
+        row(Method::DELETE, "/api/2.0/mlflow/logged-models/{lm_other}/tags/t", none, write_other),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/logged-models/{lm_run}/params",
+            |_, _| json!({"params": [{"key": "k", "value": "v"}]}),
+            write_own,
+        ),
+        row(Method::DELETE, "/api/2.0/mlflow/logged-models/{lm_other}", none, write_other),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/runs/outputs",
+            |i, _| json!({"run_id": i.run, "models": [{"model_id": i.lm_run, "step": 0}]}),
+            write_own,
+        ),
+        row(
+            Method::POST,
             "/api/2.0/mlflow/model-versions/create",
             |i, _| json!({"name": i.name, "source": format!("runs:/{}/model", i.other), "run_id": i.other}),
             write_own,
@@ -312,7 +372,7 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
             let run_token = backend::store::tokens::issue(&app.db, run).await.unwrap();
             {
                 use backend::services::registry::{self, versions, Caller};
-                let c = Caller { user: &u, only: None };
+                let c = Caller { user: &u, only: None, run: None };
                 registry::create(&app.db, c, created.id, &name, "", &[("t".into(), "v".into())])
                     .await
                     .unwrap();
@@ -321,6 +381,7 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
                 let n = versions::NewVersion {
                     source: &source,
                     run_id: Some(other),
+                    model_id: None,
                     run_link: "",
                     description: "",
                     tags: &tags,
@@ -328,6 +389,16 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
                 versions::create(&app.db, c, &name, n).await.unwrap();
                 registry::set_alias(&app.db, c, &name, "staging", 1).await.unwrap();
             }
+            let mut logged = Vec::new();
+            for id in [run, other] {
+                let r = backend::services::runs::access::load(&app.db, id).await.unwrap();
+                let c = backend::services::registry::Caller { user: &u, only: None, run: None };
+                let t = [("t".to_string(), "v".to_string())];
+                let m =
+                    backend::services::registry::logged::create(&app.db, c, &r, Some("model"), "", &t, &[]);
+                logged.push(m.await.unwrap().id);
+            }
+            let (lm_run, lm_other) = (logged[0].clone(), logged[1].clone());
             // A tag for delete-tag to delete (deleting a missing one is MLflow's 404).
             let tag = json!({"run_id": run.simple().to_string(), "key": "t", "value": "v"});
             app.post("/api/2.0/mlflow/runs/set-tag").bearer(&owner.token).json(tag).send().await;
@@ -338,13 +409,17 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
                 other: hex(other),
                 done: hex(done),
                 name: name.clone(),
+                lm_run: lm_run.clone(),
+                lm_other: lm_other.clone(),
             };
             let path = row
                 .path
                 .replace("{exp}", &ids.exp)
                 .replace("{run}", &ids.run)
                 .replace("{other}", &ids.other)
-                .replace("{name}", &ids.name);
+                .replace("{name}", &ids.name)
+                .replace("{lm_run}", &ids.lm_run)
+                .replace("{lm_other}", &ids.lm_other);
             let caller: Option<TestUser> = match i {
                 0 => None,
                 1..=4 => {
@@ -390,6 +465,11 @@ fn every_mlflow_route_has_rows() {
         .map(|r| {
             let p = r.path.split('?').next().unwrap();
             let p = p.trim_start_matches("/api/2.0/mlflow-artifacts").trim_start_matches("/api/2.0/mlflow");
+            let p = p
+                .replace("{lm_run}", "{model_id}")
+                .replace("{lm_other}", "{model_id}")
+                .replace("/tags/t", "/tags/{tag_key}");
+            let p = p.as_str();
             if p.starts_with("/artifacts/{exp}") {
                 "/artifacts/{*path}".into()
             } else {

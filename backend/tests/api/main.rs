@@ -12,6 +12,7 @@ mod openapi;
 mod overview;
 mod pipelines;
 mod projects;
+mod registry;
 mod runs;
 mod s3;
 mod security;

@@ -5,6 +5,7 @@
 
 mod artifacts;
 mod experiments;
+mod logged;
 mod logging;
 mod metrics;
 mod registry;
@@ -15,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Re
 use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use tower_sessions::Session;
@@ -35,6 +36,7 @@ where
     // One line per route: the authorization matrix test reads this list.
     let latest = get(registry::latest_versions).post(registry::latest_versions);
     let alias = get(registry::get_by_alias).post(registry::set_alias).delete(registry::delete_alias);
+    let logged_model = get(logged::get).patch(logged::finalize).delete(logged::delete);
     let api = Router::new()
         .route("/experiments/create", post(experiments::create))
         .route("/experiments/get", get(experiments::get))
@@ -58,7 +60,13 @@ where
         .route("/metrics/get-history", get(metrics::get_history))
         .route("/metrics/get-history-bulk-interval", get(metrics::get_history_bulk_interval))
         .route("/artifacts/list", get(artifacts::list_for_run))
-        // MLflow 3's `search_runs` asks for logged models; Myelin has none yet (the registry is separate).
+        .route("/runs/outputs", post(logged::log_outputs))
+        .route("/logged-models", post(logged::create))
+        .route("/logged-models/search", post(logged::search))
+        .route("/logged-models/{model_id}", logged_model)
+        .route("/logged-models/{model_id}/tags", patch(logged::set_tags))
+        .route("/logged-models/{model_id}/tags/{tag_key}", delete(logged::delete_tag))
+        .route("/logged-models/{model_id}/params", post(logged::log_params))
         .route("/registered-models/create", post(registry::create_model))
         .route("/registered-models/get", get(registry::get_model))
         .route("/registered-models/rename", post(registry::rename_model))
@@ -78,7 +86,6 @@ where
         .route("/model-versions/set-tag", post(registry::set_version_tag))
         .route("/model-versions/delete-tag", delete(registry::delete_version_tag))
         .route("/model-versions/transition-stage", post(registry::transition_stage))
-        .route("/logged-models/search", post(|_: Principal| async { Json(json!({"models": []})) }))
         .fallback(|| async { MlflowError(Error::NotFound("MLflow endpoint")) })
         .layer(DefaultBodyLimit::max(super::BODY_LIMIT * 16));
     let proxy = Router::new()

@@ -19,10 +19,10 @@ const MODELS_MAX: usize = 1000;
 const VERSIONS_DEFAULT: usize = 10_000;
 const VERSIONS_MAX: usize = 10_000;
 
-fn caller(p: &Principal) -> Caller<'_> {
+pub(super) fn caller(p: &Principal) -> Caller<'_> {
     match p {
-        Principal::User(u) => Caller { user: u, only: None },
-        Principal::Run { run, user } => Caller { user, only: Some(run.project_id) },
+        Principal::User(u) => Caller { user: u, only: None, run: None },
+        Principal::Run { run, user } => Caller { user, only: Some(run.project_id), run: Some(run.id) },
     }
 }
 
@@ -34,7 +34,7 @@ async fn home(app: &AppState, p: &Principal) -> MResult<uuid::Uuid> {
     })
 }
 
-fn tags_json(tags: &[(String, String)]) -> Value {
+pub(super) fn tags_json(tags: &[(String, String)]) -> Value {
     Value::Array(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect())
 }
 
@@ -50,6 +50,7 @@ fn version_json(v: &versions::VersionView) -> Value {
         "source": m.source,
         "run_id": m.run_id.map(hex).unwrap_or_default(),
         "run_link": m.run_link,
+        "model_id": m.logged_model_id.clone().unwrap_or_default(),
         "status": m.status,
         "tags": tags_json(&v.tags),
         "aliases": v.aliases,
@@ -92,7 +93,12 @@ async fn one_version(app: &AppState, v: crate::entities::model_version::Model) -
     Ok(Json(json!({"model_version": version_json(v)})))
 }
 
-fn page(token: Option<&str>, max: Option<i64>, default: usize, limit: usize) -> MResult<(usize, usize)> {
+pub(super) fn page(
+    token: Option<&str>,
+    max: Option<i64>,
+    default: usize,
+    limit: usize,
+) -> MResult<(usize, usize)> {
     let offset = match token.filter(|t| !t.is_empty()) {
         None => 0,
         Some(t) => {
@@ -303,6 +309,8 @@ pub struct CreateVersionReq {
     description: String,
     #[serde(default)]
     tags: Vec<KV>,
+    #[serde(default)]
+    model_id: Option<String>,
 }
 
 pub async fn create_version(
@@ -318,6 +326,7 @@ pub async fn create_version(
     let n = versions::NewVersion {
         source: &r.source,
         run_id,
+        model_id: r.model_id.as_deref(),
         run_link: &r.run_link,
         description: &r.description,
         tags: &tags,
@@ -369,8 +378,8 @@ pub async fn download_uri(
     who: Principal,
     Msg(r): Msg<VersionReq>,
 ) -> MResult<Json<Value>> {
-    let (f, v) = versions::get(&app.db, caller(&who), &r.name, versions::parse_version(&r.version)?).await?;
-    Ok(Json(json!({"artifact_uri": versions::download_uri(&v, f.model.project_id)})))
+    let (_, v) = versions::get(&app.db, caller(&who), &r.name, versions::parse_version(&r.version)?).await?;
+    Ok(Json(json!({"artifact_uri": v.storage})))
 }
 
 pub async fn set_version_tag(

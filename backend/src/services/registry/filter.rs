@@ -1,5 +1,6 @@
 //! MLflow's registry search filters: clauses joined by `AND`, each `field op value`. Fields: `name`, `run_id`,
-//! `source_path`, `version_number`, `tags.key` (backticks around a key with other characters: tags.`my key`).
+//! `source_path`, `version_number`, `tags.key` (backticks around a key with other characters: tags.`my key`);
+//! for logged models also `source_run_id`, `model_id`, `status` and `model_type`.
 //! Operators: `=`, `!=`, `LIKE`, `ILIKE` (`%` any run, `_` one character), `IN (…)`, `NOT IN (…)`, and for
 //! `version_number` also `<`, `<=`, `>`, `>=`. Strings in single or double quotes.
 
@@ -12,7 +13,15 @@ pub enum Field {
     Source,
     Version,
     Tag(String),
+    /// A logged model's attribute (`source_run_id`, `model_id`, `status`, `model_type`).
+    Attr(&'static str),
 }
+
+/// The tag MLflow marks prompts with (a model without it is not a prompt).
+const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+/// Logged models' attributes a filter may name.
+const ATTRS: [&str; 4] = ["source_run_id", "model_id", "status", "model_type"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Op {
@@ -52,6 +61,7 @@ pub fn parse(text: &str, fields: &[&str]) -> Result<Filter> {
             Field::Source => "source_path",
             Field::Version => "version_number",
             Field::Tag(_) => "tags",
+            Field::Attr(a) => a,
         };
         if !fields.contains(&name) {
             return Err(bad(format!("{name} cannot be searched here (fields: {})", fields.join(", "))));
@@ -86,16 +96,22 @@ impl Filter {
     /// Whether a row passes every clause; `get` gives a field's value (`None`: the row has no such tag).
     pub fn matches(&self, get: impl Fn(&Field) -> Option<String>) -> bool {
         self.0.iter().all(|c| {
-            // A row without the tag matches no clause on it (as a join on the tags would).
-            let Some(v) = get(&c.field) else { return false };
+            // A row without the tag matches no clause on it (as a join on the tags would), except MLflow's
+            // prompt marker: clients exclude prompts with `tags.`mlflow.prompt.is_prompt` != 'true'`.
+            let Some(v) = get(&c.field) else {
+                let prompt = matches!(&c.field, Field::Tag(k) if k == PROMPT_TAG);
+                return prompt
+                    && ((c.op == Op::Eq && c.values[0] == "false")
+                        || (c.op == Op::Ne && c.values[0] == "true"));
+            };
             let first = c.values[0].as_str();
             match c.op {
                 Op::Eq => v == first,
                 Op::Ne => v != first,
                 Op::Like => like(&v, first),
                 Op::ILike => like(&v.to_lowercase(), &first.to_lowercase()),
-                Op::In => c.values.iter().any(|x| *x == v),
-                Op::NotIn => !c.values.iter().any(|x| *x == v),
+                Op::In => c.values.contains(&v),
+                Op::NotIn => !c.values.contains(&v),
                 Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                     let (Ok(a), Ok(b)) = (v.parse::<i64>(), first.parse::<i64>()) else { return false };
                     match c.op {
@@ -143,7 +159,7 @@ fn field(s: &str) -> Option<(Field, &str)> {
         "run_id" => Field::RunId,
         "source_path" => Field::Source,
         "version_number" => Field::Version,
-        _ => return None,
+        other => Field::Attr(ATTRS.into_iter().find(|a| *a == other)?),
     };
     Some((f, &s[end..]))
 }
@@ -236,7 +252,18 @@ mod tests {
             Field::Version => "3".into(),
             Field::Tag(k) if k == "my key" => "v 1".into(),
             Field::Tag(_) => return None,
+            Field::Attr("status") => "LOGGED_MODEL_READY".into(),
+            Field::Attr(_) => return None,
         })
+    }
+
+    #[test]
+    fn logged_models_filter_on_their_attributes_where_allowed() {
+        let fields = &["name", "source_run_id", "status"];
+        assert!(parse("status = 'LOGGED_MODEL_READY'", fields).unwrap().matches(row));
+        assert!(!parse("source_run_id = 'x'", fields).unwrap().matches(row));
+        let e = parse("status = 'x'", ALL).unwrap_err().to_string();
+        assert!(e.contains("status cannot be searched here"), "{e}");
     }
 
     #[test]
@@ -256,6 +283,8 @@ mod tests {
             ("version_number >= 3 and version_number < 4", true),
             ("version_number > 3", false),
             ("attributes.name = \"clf-Prod\"", true),
+            ("name LIKE 'clf%' AND tags.`mlflow.prompt.is_prompt` != 'true'", true),
+            ("tags.`mlflow.prompt.is_prompt` = 'true'", false),
         ] {
             assert_eq!(parse(f, ALL).unwrap().matches(row), want, "{f}");
         }

@@ -9,6 +9,7 @@
 //! through these calls: they move through an approved promotion request.
 
 pub mod filter;
+pub mod logged;
 pub mod versions;
 
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ pub const MAX_TAG_VALUE: usize = 5000;
 pub struct Caller<'a> {
     pub user: &'a user::Model,
     pub only: Option<Uuid>,
+    /// A run token's run: the only run whose logged models it writes.
+    pub run: Option<Uuid>,
 }
 
 /// A model with the caller's role in its project.

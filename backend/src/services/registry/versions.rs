@@ -38,25 +38,24 @@ pub fn run_of_source(source: &str) -> Option<Uuid> {
     Uuid::parse_str(rest.trim_start_matches('/').split('/').nth(1)?).ok()
 }
 
-/// Where a version's files are: a `runs:/` source resolved to its run's artifacts behind the proxy.
-pub fn download_uri(v: &mv::Model, project: Uuid) -> String {
-    match (v.source.strip_prefix("runs:/"), v.run_id) {
-        (Some(rest), Some(run)) => {
-            let path = rest.split_once('/').map_or("", |(_, p)| p).trim_matches('/');
-            let base = format!("mlflow-artifacts:/{}/{}/artifacts", project.simple(), run.simple());
-            if path.is_empty() {
-                base
-            } else {
-                format!("{base}/{path}")
-            }
-        }
-        _ => v.source.clone(),
-    }
+/// Where a `runs:/RUN/path` source's files are: its run's artifacts behind the proxy.
+fn run_storage(source: &str, project: Uuid, run: Uuid) -> Option<String> {
+    let rest = source.strip_prefix("runs:/")?;
+    let path = rest.split_once('/').map_or("", |(_, p)| p).trim_matches('/');
+    let base = format!("mlflow-artifacts:/{}/{}/artifacts", project.simple(), run.simple());
+    Some(if path.is_empty() { base } else { format!("{base}/{path}") })
+}
+
+/// The logged model a `models:/m-…` source names.
+fn logged_of_source(source: &str) -> Option<&str> {
+    source.strip_prefix("models:/").filter(|id| id.starts_with("m-") && !id.contains('/'))
 }
 
 pub struct NewVersion<'a> {
     pub source: &'a str,
     pub run_id: Option<Uuid>,
+    /// MLflow 3's logged model (`m-…`) the version registers.
+    pub model_id: Option<&'a str>,
     pub run_link: &'a str,
     pub description: &'a str,
     pub tags: &'a [(String, String)],
@@ -72,7 +71,11 @@ pub async fn create(
 ) -> Result<(Found, mv::Model)> {
     let mut f = find(db, c, name).await?;
     f.require(Role::Member)?;
-    let run_id = n.run_id.or_else(|| run_of_source(n.source));
+    let logged = match n.model_id.filter(|m| !m.is_empty()).or_else(|| logged_of_source(n.source)) {
+        Some(id) => Some(super::logged::get(db, c, id).await?),
+        None => None,
+    };
+    let run_id = logged.as_ref().map(|l| l.run_id).or(n.run_id).or_else(|| run_of_source(n.source));
     if let Some(id) = run_id {
         let r = run::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("run"))?;
         let projects = readable(db, c).await?;
@@ -117,11 +120,20 @@ pub async fn create(
         .await?
         .flatten();
     let now = now_ms();
+    let storage = match (&logged, run_id) {
+        (Some(l), _) => super::logged::artifact_uri(l),
+        (None, Some(run)) => {
+            run_storage(n.source, f.model.project_id, run).unwrap_or_else(|| n.source.to_string())
+        }
+        (None, None) => n.source.to_string(),
+    };
     let v = mv::ActiveModel {
         id: Set(Uuid::new_v4()),
         model_id: Set(f.model.id),
         version: Set(last.unwrap_or(0) + 1),
         source: Set(n.source.to_string()),
+        storage: Set(storage),
+        logged_model_id: Set(logged.map(|l| l.id)),
         run_id: Set(run_id),
         run_link: Set(n.run_link.to_string()),
         description: Set(n.description.to_string()),
@@ -408,6 +420,7 @@ pub async fn search(
                 filter::Field::Source => Some(v.source.clone()),
                 filter::Field::Version => Some(v.version.to_string()),
                 filter::Field::Tag(k) => tags.get(&v.id).and_then(|t| t.get(k).cloned()),
+                filter::Field::Attr(_) => None,
             })
         })
         .collect();
