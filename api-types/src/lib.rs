@@ -6,6 +6,7 @@ mod cluster;
 mod compare;
 mod graph;
 mod overview;
+mod registry;
 mod runs;
 
 pub use accounts::*;
@@ -13,4 +14,5 @@ pub use cluster::*;
 pub use compare::*;
 pub use graph::*;
 pub use overview::*;
+pub use registry::*;
 pub use runs::*;

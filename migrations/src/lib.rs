@@ -16,6 +16,7 @@ mod m0011_project_limits;
 mod m0012_overview_indexes;
 mod m0013_metric_summaries;
 mod m0014_registry;
+mod m0015_reviews;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_overview_indexes::Migration),
             Box::new(m0013_metric_summaries::Migration),
             Box::new(m0014_registry::Migration),
+            Box::new(m0015_reviews::Migration),
         ]
     }
 }

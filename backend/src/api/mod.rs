@@ -10,6 +10,7 @@ pub mod members;
 pub mod mlflow;
 pub mod openapi;
 pub mod projects;
+pub mod registry;
 pub mod runs;
 pub mod tokens;
 pub mod tracking;
@@ -61,6 +62,20 @@ where
         .routes(routes!(runs::get_run_graph))
         .routes(routes!(compare::compare_runs))
         .routes(routes!(compare::why_different))
+        .routes(routes!(registry::list_models))
+        .routes(routes!(registry::get_model, registry::update_model))
+        .routes(routes!(registry::set_reviewers))
+        .routes(routes!(registry::get_version))
+        .routes(routes!(registry::request_promotion))
+        .routes(routes!(registry::alias_history))
+        .routes(routes!(registry::get_policy, registry::set_policy))
+        .routes(routes!(registry::audit_trail))
+        .routes(routes!(registry::inbox))
+        .routes(routes!(registry::get_request))
+        .routes(routes!(registry::approve))
+        .routes(routes!(registry::reject))
+        .routes(routes!(registry::comment))
+        .routes(routes!(registry::cancel))
         .routes(routes!(runs::stop_run))
         .routes(routes!(runs::restart_run))
         .routes(routes!(runs::get_run_logs))

@@ -86,6 +86,40 @@ fn rows() -> Vec<Row> {
             "/api/v1/projects/{p}/runs/{run}/artifacts/{path}",
             [404, 404, 200, 200, 200, 200, 404],
         ),
+        // The registry: viewers read; members register and ask; admins and owners review and set the policy.
+        row(Method::GET, "/api/v1/projects/{p}/models", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/models/{model}", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::PATCH, "/api/v1/projects/{p}/models/{model}", [404, 404, 403, 200, 200, 200, 404]),
+        row(
+            Method::PUT,
+            "/api/v1/projects/{p}/models/{model}/reviewers",
+            [404, 404, 403, 403, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/models/{model}/versions/{version}",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/projects/{p}/models/{model}/promotions",
+            [404, 404, 403, 201, 201, 201, 404],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/models/{model}/aliases/{alias}/history",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(Method::GET, "/api/v1/projects/{p}/registry/policy", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::PUT, "/api/v1/projects/{p}/registry/policy", [404, 404, 403, 403, 200, 200, 404]),
+        row(Method::GET, "/api/v1/projects/{p}/registry/audit", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::GET, "/api/v1/reviews", [401, 200, 200, 200, 200, 200, 200]),
+        // A request another member ("requester") opened.
+        row(Method::GET, "/api/v1/reviews/{request}", [404, 404, 200, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/reviews/{request}/approve", [404, 404, 403, 403, 200, 200, 404]),
+        row(Method::POST, "/api/v1/reviews/{request}/reject", [404, 404, 403, 403, 200, 200, 404]),
+        row(Method::POST, "/api/v1/reviews/{request}/comment", [404, 404, 403, 200, 200, 200, 404]),
+        row(Method::POST, "/api/v1/reviews/{request}/cancel", [404, 404, 403, 403, 200, 200, 404]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200, 200]),
         // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs).
         row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200, 200]),
@@ -112,6 +146,16 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
         ("POST", "/api/v1/projects/{p}/runs") => Some(json!({"content": JOB})),
         ("POST", "/api/v1/projects/{p}/components") => Some(json!({"name": "saved", "content": JOB})),
+        ("PATCH", "/api/v1/projects/{p}/models/{model}") => Some(json!({"description": "d"})),
+        ("PUT", "/api/v1/projects/{p}/models/{model}/reviewers") => Some(json!({"reviewers": []})),
+        ("POST", "/api/v1/projects/{p}/models/{model}/promotions") => {
+            Some(json!({"version": 1, "alias": "production", "reason": "r"}))
+        }
+        ("PUT", "/api/v1/projects/{p}/registry/policy") => {
+            Some(json!({"protected_aliases": ["production"], "required_approvals": 1}))
+        }
+        ("POST", "/api/v1/reviews/{request}/approve" | "/api/v1/reviews/{request}/reject") => Some(json!({})),
+        ("POST", "/api/v1/reviews/{request}/comment") => Some(json!({"body": "c"})),
         ("POST", "/api/v1/projects/{p}/runs/{run}/tracking") => Some(
             json!({"metrics": [{"key": "loss", "value": 0.5, "timestamp": 1, "step": 0}], "tags": {"t": "v"}}),
         ),
@@ -130,6 +174,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
     let others =
         [app.user("outsider").await, app.user("vic").await, app.user("mem").await, app.user("adam").await];
     let target = app.user("target").await;
+    app.user("requester").await;
     let callers: [Option<&TestUser>; 7] = [
         None,
         Some(&others[0]),
@@ -179,6 +224,11 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             } else {
                 uuid::Uuid::nil()
             };
+            let request = if row.path.contains("/models") || row.path.contains("/reviews/") {
+                registry_fixture(&app, &access, &u, run).await
+            } else {
+                uuid::Uuid::nil()
+            };
             let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();
             let invitation = if row.path.contains("{invitation}") {
@@ -214,6 +264,10 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{done}", &done.to_string())
                 .replace("{pipe}", &pipe.to_string())
                 .replace("{component}", "step")
+                .replace("{model}", &project)
+                .replace("{version}", "1")
+                .replace("{alias}", "production")
+                .replace("{request}", &request.to_string())
                 .replace("{key}", "loss")
                 .replace("{path}", "artifacts/a.txt");
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
@@ -246,6 +300,34 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
         }
     }
     assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+}
+
+/// A model named as the project (names are unique among a user's projects) with version 1 from `run`, and an open request for `production` by "requester" (a member).
+async fn registry_fixture(
+    app: &TestApp,
+    access: &backend::services::projects::ProjectAccess,
+    owner: &backend::entities::user::Model,
+    run: uuid::Uuid,
+) -> uuid::Uuid {
+    use backend::services::registry::{self, review, versions, Caller};
+    let member = backend::domain::Role::Member;
+    backend::services::members::add(&app.db, access, "requester", member).await.unwrap();
+    let c = Caller { user: owner, only: None, run: None };
+    let name = &access.project.name;
+    registry::create(&app.db, c, access.project.id, name, "", &[]).await.unwrap();
+    let source = format!("runs:/{}/model", run.simple());
+    let n = versions::NewVersion {
+        source: &source,
+        run_id: Some(run),
+        model_id: None,
+        run_link: "",
+        description: "",
+        tags: &[],
+    };
+    versions::create(&app.db, c, name, n).await.unwrap();
+    let req = backend::services::accounts::user_by_name(&app.db, "requester").await.unwrap().unwrap();
+    let a = backend::services::projects::access_by_id(&app.db, &req, access.project.id).await.unwrap();
+    review::open(&app.db, &a, &req, name, 1, "production", "r").await.unwrap().id
 }
 
 #[tokio::test]

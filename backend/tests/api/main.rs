@@ -13,6 +13,7 @@ mod overview;
 mod pipelines;
 mod projects;
 mod registry;
+mod review;
 mod runs;
 mod s3;
 mod security;

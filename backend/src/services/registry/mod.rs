@@ -5,17 +5,25 @@
 //! project, so a name is looked up among the projects the caller can read (a run token: its run's project
 //! only); a name in two of them is refused as ambiguous. A model is created in the caller's `default` project
 //! (MLflow's experiment 0) and moves, with its first version, to the project of that version's source run:
-//! `mlflow.register_model("runs:/…")` puts the model beside the run. Protected aliases (`PROTECTED`) never move
-//! through these calls: they move through an approved promotion request.
+//! `mlflow.register_model("runs:/…")` puts the model beside the run. Protected aliases (the project's
+//! `policy`) never move through these calls: they move through an approved promotion request (`review`).
+//! Every alias move is in the project's audit trail (`audit`).
 
+pub mod audit;
+pub mod catalog;
 pub mod filter;
 pub mod logged;
+pub mod policy;
+pub mod review;
 pub mod versions;
 
 use std::collections::HashMap;
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::domain::Role;
@@ -24,8 +32,6 @@ use crate::entities::{
 };
 use crate::error::{Error, Result};
 
-/// Aliases that move only through an approved promotion request.
-pub const PROTECTED: [&str; 2] = ["production", "champion"];
 /// MLflow's limits on names and tag values.
 pub const MAX_NAME: usize = 256;
 pub const MAX_TAG_VALUE: usize = 5000;
@@ -171,12 +177,10 @@ pub async fn update(
 pub async fn delete(db: &DatabaseConnection, c: Caller<'_>, name: &str) -> Result<()> {
     let f = find(db, c, name).await?;
     f.require(Role::Admin)?;
-    let guarded = model_alias::Entity::find()
-        .filter(model_alias::Column::ModelId.eq(f.model.id))
-        .filter(model_alias::Column::Alias.is_in(PROTECTED))
-        .one(db)
-        .await?;
-    if let Some(a) = guarded {
+    let policy = policy::of(db, f.model.project_id).await?;
+    let held =
+        model_alias::Entity::find().filter(model_alias::Column::ModelId.eq(f.model.id)).all(db).await?;
+    if let Some(a) = held.iter().find(|a| policy.protects(&a.alias)) {
         return Err(Error::Forbidden(format!(
             "{name} has the protected alias {:?}: it moves only through an approved promotion request",
             a.alias
@@ -234,7 +238,7 @@ pub fn check_tag(key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_alias(alias: &str) -> Result<()> {
+pub(crate) fn check_alias(alias: &str) -> Result<()> {
     let ok = !alias.is_empty()
         && alias.len() <= MAX_NAME
         && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -254,8 +258,9 @@ fn check_alias(alias: &str) -> Result<()> {
     Ok(())
 }
 
-fn protected(name: &str, alias: &str) -> Result<()> {
-    if PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(alias)) {
+async fn protected(db: &DatabaseConnection, model: &rm::Model, alias: &str) -> Result<()> {
+    if policy::of(db, model.project_id).await?.protects(alias) {
+        let name = &model.name;
         return Err(Error::Forbidden(format!(
             "the alias {alias:?} of {name} is protected: it moves only through an approved promotion request \
              (`myelin models promote {name} VERSION --alias {alias}`)"
@@ -264,7 +269,7 @@ fn protected(name: &str, alias: &str) -> Result<()> {
     Ok(())
 }
 
-/// Points `alias` at a version (moving it from another).
+/// Points `alias` at a version (moving it from another): any alias but a protected one.
 pub async fn set_alias(
     db: &DatabaseConnection,
     c: Caller<'_>,
@@ -275,9 +280,24 @@ pub async fn set_alias(
     check_alias(alias)?;
     let (f, v) = versions::get(db, c, name, version).await?;
     f.require(Role::Member)?;
-    protected(name, alias)?;
+    protected(db, &f.model, alias).await?;
+    let txn = db.begin().await?;
+    move_alias(&txn, c.user, &f.model, alias, &v, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Points `alias` at `v` and writes the move to the audit trail, in the caller's transaction.
+pub(crate) async fn move_alias<C: ConnectionTrait>(
+    txn: &C,
+    actor: &user::Model,
+    model: &rm::Model,
+    alias: &str,
+    v: &model_version::Model,
+    request: Option<Uuid>,
+) -> Result<()> {
     model_alias::Entity::insert(model_alias::ActiveModel {
-        model_id: Set(f.model.id),
+        model_id: Set(model.id),
         alias: Set(alias.to_string()),
         version_id: Set(v.id),
     })
@@ -286,19 +306,41 @@ pub async fn set_alias(
             .update_column(model_alias::Column::VersionId)
             .to_owned(),
     )
-    .exec(db)
+    .exec(txn)
     .await?;
+    let e = audit::Entry {
+        actor,
+        action: "alias.set",
+        model,
+        alias: Some(alias),
+        version: Some(v.version),
+        request,
+        detail: serde_json::json!({}),
+    };
+    audit::append(txn, e).await?;
     Ok(())
 }
 
 pub async fn delete_alias(db: &DatabaseConnection, c: Caller<'_>, name: &str, alias: &str) -> Result<()> {
     let f = find(db, c, name).await?;
     f.require(Role::Member)?;
-    protected(name, alias)?;
-    let r = model_alias::Entity::delete_by_id((f.model.id, alias.to_string())).exec(db).await?;
+    protected(db, &f.model, alias).await?;
+    let txn = db.begin().await?;
+    let r = model_alias::Entity::delete_by_id((f.model.id, alias.to_string())).exec(&txn).await?;
     if r.rows_affected == 0 {
         return Err(Error::NotFound("alias"));
     }
+    let e = audit::Entry {
+        actor: c.user,
+        action: "alias.delete",
+        model: &f.model,
+        alias: Some(alias),
+        version: None,
+        request: None,
+        detail: serde_json::json!({}),
+    };
+    audit::append(&txn, e).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -210,22 +210,34 @@ pub async fn update(
     Ok((f, v))
 }
 
-/// Deleting a version a protected alias points at is refused (it would move the alias).
+/// Deleting a version a protected alias points at is refused (it would move the alias); the other aliases on
+/// it go with it, each a move in the audit trail.
 pub async fn delete(db: &DatabaseConnection, c: Caller<'_>, name: &str, version: i32) -> Result<()> {
     let (f, v) = get(db, c, name, version).await?;
     f.require(Role::Member)?;
-    let guarded = model_alias::Entity::find()
-        .filter(model_alias::Column::VersionId.eq(v.id))
-        .filter(model_alias::Column::Alias.is_in(super::PROTECTED))
-        .one(db)
-        .await?;
-    if let Some(a) = guarded {
+    let policy = super::policy::of(db, f.model.project_id).await?;
+    let held = model_alias::Entity::find().filter(model_alias::Column::VersionId.eq(v.id)).all(db).await?;
+    if let Some(a) = held.iter().find(|a| policy.protects(&a.alias)) {
         return Err(Error::Forbidden(format!(
             "version {version} of {name} holds the protected alias {:?}: it moves only through an approved promotion request",
             a.alias
         )));
     }
-    mv::Entity::delete_by_id(v.id).exec(db).await?;
+    let txn = db.begin().await?;
+    for a in &held {
+        let e = super::audit::Entry {
+            actor: c.user,
+            action: "alias.delete",
+            model: &f.model,
+            alias: Some(&a.alias),
+            version: None,
+            request: None,
+            detail: serde_json::json!({"reason": format!("version {version} deleted")}),
+        };
+        super::audit::append(&txn, e).await?;
+    }
+    mv::Entity::delete_by_id(v.id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
