@@ -369,3 +369,114 @@ fn myelin_with(args: &[&str]) -> Command {
     c.args(args);
     c
 }
+
+/// One HTTP/1.1 request with a bearer token and a JSON body (the test needs no HTTP client crate).
+fn http(url: &str, method: &str, path: &str, token: &str, body: &serde_json::Value) -> serde_json::Value {
+    use std::io::Read;
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.to_string();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, rest) = out.split_once("\r\n\r\n").unwrap();
+    // A chunked body: the JSON is between the first chunk's size line and its end.
+    let json = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        rest.split_once("\r\n").map(|(_, b)| b.rsplit_once("\r\n0\r\n").map_or(b, |(j, _)| j)).unwrap_or("")
+    } else {
+        rest
+    };
+    serde_json::from_str(json.trim()).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_model_is_promoted_and_reviewed_from_the_cli() {
+    let (data, token, server) = setup_server();
+    let mut create = myelin();
+    create.args(["admin", "create-user", "--username", "rev", "--password-stdin", "--data-dir"]).arg(&data);
+    assert!(run(create, Some("reviewer password\n")).status.success());
+    let mut t = myelin();
+    t.args(["admin", "create-token", "--username", "rev", "--data-dir"]).arg(&data);
+    let rev = text(&run(t, None)).0.trim().to_string();
+    assert!(client(&server, &token, &["project", "create", "demo"]).status.success());
+    let url = &server.url;
+    let added = http(
+        url,
+        "POST",
+        "/api/v1/projects/ops/demo/members",
+        &token,
+        &serde_json::json!({"username": "rev", "role": "admin"}),
+    );
+    assert_eq!(added["role"], "admin", "{added}");
+    // A run and a registered version through MLflow's API, as the mlflow client makes them.
+    let exp = http(
+        url,
+        "GET",
+        "/api/2.0/mlflow/experiments/get-by-name?experiment_name=ops/demo",
+        &token,
+        &serde_json::json!({}),
+    );
+    let exp = exp["experiment"]["experiment_id"].as_str().unwrap().to_string();
+    let r =
+        http(url, "POST", "/api/2.0/mlflow/runs/create", &token, &serde_json::json!({"experiment_id": exp}));
+    let run_id = r["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    let m = serde_json::json!({"run_id": run_id, "metrics": [{"key": "accuracy", "value": 0.93, "timestamp": 1, "step": 0}]});
+    http(url, "POST", "/api/2.0/mlflow/runs/log-batch", &token, &m);
+    http(
+        url,
+        "POST",
+        "/api/2.0/mlflow/registered-models/create",
+        &token,
+        &serde_json::json!({"name": "clf"}),
+    );
+    let v = serde_json::json!({"name": "clf", "source": format!("runs:/{run_id}/model"), "run_id": run_id});
+    assert_eq!(
+        http(url, "POST", "/api/2.0/mlflow/model-versions/create", &token, &v)["model_version"]["version"],
+        "1"
+    );
+
+    let ls = text(&client(&server, &token, &["models", "ls", "-p", "demo"])).0;
+    assert!(ls.contains("clf") && ls.contains("v1"), "{ls}");
+    let versions = text(&client(&server, &token, &["models", "versions", "clf", "-p", "demo"])).0;
+    assert!(versions.contains("accuracy=0.9300"), "{versions}");
+    let out = client(
+        &server,
+        &token,
+        &[
+            "models",
+            "promote",
+            "clf",
+            "1",
+            "--alias",
+            "production",
+            "--reason",
+            "best so far",
+            "-p",
+            "demo",
+            "-o",
+            "json",
+        ],
+    );
+    let req: serde_json::Value =
+        serde_json::from_str(&text(&out).0).unwrap_or_else(|_| panic!("{:?}", text(&out)));
+    let id = req["id"].as_str().unwrap().to_string();
+    let own = client(&server, &token, &["reviews", "approve", &id]);
+    assert!(!own.status.success() && text(&own).1.contains("your own request"), "{:?}", text(&own));
+    let inbox = text(&client(&server, &rev, &["reviews", "ls"])).0;
+    assert!(inbox.contains(&id) && inbox.contains("clf v1 -> production"), "{inbox}");
+    let c = text(&client(&server, &rev, &["reviews", "comment", &id, "accuracy holds up"])).0;
+    assert!(c.contains("rev comment: accuracy holds up"), "{c}");
+    let done = client(&server, &rev, &["reviews", "approve", &id, "-o", "json"]);
+    let d: serde_json::Value =
+        serde_json::from_str(&text(&done).0).unwrap_or_else(|_| panic!("{:?}", text(&done)));
+    assert_eq!(d["request"]["state"], "approved");
+    let get = text(&client(&server, &token, &["models", "get", "clf", "-p", "demo"])).0;
+    assert!(get.contains("production*=v1"), "{get}");
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
+}

@@ -6,6 +6,7 @@ mod client;
 mod cluster;
 mod compare;
 pub mod compile;
+mod models;
 mod ops;
 mod project;
 
@@ -37,6 +38,12 @@ pub enum Command {
     /// Runs: ls, get, logs, stop, restart.
     #[command(subcommand)]
     Ops(ops::OpsCommand),
+    /// The model registry: ls, get, versions, promote (asks reviewers to move an alias).
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Promotion requests: ls (your inbox), show, approve, reject, comment, cancel.
+    #[command(subcommand)]
+    Reviews(models::ReviewsCommand),
     /// The cluster: nodes, GPU allocation, runs per node, and the queue with why each run waits.
     Cluster(cluster::ClusterArgs),
     /// Compile a polyaxonfile offline: diagnostics, params, Kubernetes manifests, DAG ops, matrix.
@@ -108,6 +115,8 @@ pub async fn run(cmd: Command) -> i32 {
         Command::Login(l) => client::login(l).await,
         Command::Project(p) => project::run(p).await,
         Command::Cluster(c) => cluster::run(c).await,
+        Command::Models(m) => models::models(m).await,
+        Command::Reviews(r) => models::reviews(r).await,
     };
     match result {
         Ok(()) => 0,

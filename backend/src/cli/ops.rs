@@ -95,7 +95,7 @@ pub enum OpsCommand {
 }
 
 /// `owner/name`, filling in the caller as owner when only a name is given.
-async fn project_path(client: &Client, project: &str) -> Result<String, String> {
+pub(super) async fn project_path(client: &Client, project: &str) -> Result<String, String> {
     if project.contains('/') {
         return Ok(project.to_string());
     }

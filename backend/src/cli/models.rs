@@ -1,0 +1,298 @@
+//! `myelin models ls|get|versions|promote` and `myelin reviews ls|show|approve|reject|comment|cancel`: the
+//! registry and its review flow over the REST API.
+
+use api_types::{Inbox, ModelDetail, ModelSummary, RequestDetail, RequestSummary, VersionSummary};
+use reqwest::Method;
+
+use super::client::Client;
+use super::Output;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelsCommand {
+    /// The project's models: latest version and aliases (`*`: protected).
+    Ls {
+        /// `owner/name` or `name` (one of yours).
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        /// Only models whose name contains this.
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// A model: description, aliases, reviewers, open requests.
+    Get {
+        model: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// A model's versions, newest first, with their source runs and metrics.
+    Versions {
+        model: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Ask for an alias to point at a version; the project's reviewers approve it (`myelin reviews`).
+    Promote {
+        model: String,
+        version: i32,
+        #[arg(long)]
+        alias: String,
+        /// Why this version should have the alias.
+        #[arg(long)]
+        reason: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewsCommand {
+    /// Requests awaiting your review, and those you opened.
+    Ls {
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// A request: its evidence and thread.
+    Show {
+        request: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Approve a request (not your own); at the required approvals its alias moves.
+    Approve {
+        request: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Reject a request.
+    Reject {
+        request: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Add a comment (Markdown) to a request's thread.
+    Comment {
+        request: String,
+        text: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Withdraw an open request (yours, or as a project admin).
+    Cancel {
+        request: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+}
+
+fn json<T: serde::Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).expect("json"));
+}
+
+fn aliases(m: &ModelSummary) -> String {
+    let list: Vec<String> = m
+        .aliases
+        .iter()
+        .map(|a| format!("{}{}=v{}", a.alias, if a.protected { "*" } else { "" }, a.version))
+        .collect();
+    if list.is_empty() {
+        "-".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn versions_table(vs: &[VersionSummary]) {
+    println!("{:<8} {:<10} {:<20} {:<24} METRICS", "VERSION", "STAGE", "ALIASES", "RUN");
+    for v in vs {
+        let run = match (&v.run_name, v.run) {
+            (Some(n), Some(id)) => format!("{n} ({})", &id.to_string()[..8]),
+            _ => v.source.clone(),
+        };
+        let metrics: Vec<String> = v.metrics.iter().take(4).map(|(k, x)| format!("{k}={x:.4}")).collect();
+        let aliases = if v.aliases.is_empty() { "-".into() } else { v.aliases.join(",") };
+        println!("{:<8} {:<10} {:<20} {:<24} {}", v.version, v.stage, aliases, run, metrics.join(" "));
+    }
+}
+
+fn requests_table(title: &str, rs: &[RequestSummary]) {
+    println!("{title}");
+    if rs.is_empty() {
+        println!("  (none)");
+        return;
+    }
+    for r in rs {
+        println!(
+            "  {}  {}  {} v{} -> {}  {}/{} approvals  {}  by {}",
+            r.id, r.project, r.model, r.version, r.alias, r.approvals, r.required, r.state, r.requested_by
+        );
+    }
+}
+
+fn request_text(d: &RequestDetail) {
+    let r = &d.request;
+    println!(
+        "{} v{} -> {} ({}), {}/{} approvals",
+        r.model, r.version, r.alias, r.state, r.approvals, r.required
+    );
+    println!("asked by {}: {}", r.requested_by, r.reason);
+    let ev = &d.evidence;
+    match ev.current_version {
+        Some(v) => println!("against the current {}: v{v}", r.alias),
+        None => println!("{} points at no version yet", r.alias),
+    }
+    if let Some(c) = &ev.comparison {
+        if c.runs.len() == 2 {
+            for m in &c.metrics {
+                let (Some(Some(now)), Some(Some(new))) = (m.last.first(), m.last.get(1)) else { continue };
+                let better = match m.goal {
+                    api_types::Goal::Max => new > now,
+                    api_types::Goal::Min => new < now,
+                };
+                let mark = if new == now {
+                    "="
+                } else if better {
+                    "better"
+                } else {
+                    "worse"
+                };
+                println!("  {:<24} {now:>12.6} -> {new:>12.6}  {mark}", m.key);
+            }
+        }
+    }
+    for e in &d.thread {
+        println!("- {} {}: {}", e.user, e.kind, e.body);
+    }
+}
+
+async fn model_detail(client: &Client, project: &str, model: &str) -> Result<ModelDetail, String> {
+    let project = super::ops::project_path(client, project).await?;
+    client.call(Method::GET, &format!("/projects/{project}/models/{model}"), None).await
+}
+
+pub async fn models(cmd: ModelsCommand) -> Result<(), String> {
+    let client = Client::from_env()?;
+    match cmd {
+        ModelsCommand::Ls { project, query, output } => {
+            let params: Vec<(&str, String)> = query.into_iter().map(|q| ("q", q)).collect();
+            let path = format!("/projects/{}/models", super::ops::project_path(&client, &project).await?);
+            let ms: Vec<ModelSummary> = client.call_with_query(Method::GET, &path, &params, None).await?;
+            match output {
+                Output::Json => json(&ms),
+                Output::Table => {
+                    println!("{:<32} {:<8} {:<9} ALIASES (* protected)", "MODEL", "LATEST", "VERSIONS");
+                    for m in &ms {
+                        let latest = m.latest_version.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
+                        println!("{:<32} {:<8} {:<9} {}", m.name, latest, m.versions, aliases(m));
+                    }
+                }
+            }
+        }
+        ModelsCommand::Versions { model, project, output } => {
+            let d = model_detail(&client, &project, &model).await?;
+            match output {
+                Output::Json => json(&d.versions),
+                Output::Table => versions_table(&d.versions),
+            }
+        }
+        ModelsCommand::Get { model, project, output } => {
+            let d = model_detail(&client, &project, &model).await?;
+            match output {
+                Output::Json => json(&d),
+                Output::Table => {
+                    let latest =
+                        d.model.latest_version.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
+                    println!("{}  latest {latest}  aliases: {}", d.model.name, aliases(&d.model));
+                    if !d.model.description.is_empty() {
+                        println!("{}", d.model.description);
+                    }
+                    let listed = if d.reviewers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", d.reviewers.join(", "))
+                    };
+                    println!(
+                        "reviewers: project admins and owner{listed}; {} approval(s) needed",
+                        d.policy.required_approvals
+                    );
+                    versions_table(&d.versions);
+                    let open: Vec<RequestSummary> =
+                        d.requests.into_iter().filter(|r| r.state == "open").collect();
+                    requests_table("open requests:", &open);
+                }
+            }
+        }
+        ModelsCommand::Promote { model, version, alias, reason, project, output } => {
+            let body = serde_json::json!({"version": version, "alias": alias, "reason": reason});
+            let project = super::ops::project_path(&client, &project).await?;
+            let path = format!("/projects/{project}/models/{model}/promotions");
+            let r: RequestSummary = client.call(Method::POST, &path, Some(&body)).await?;
+            match output {
+                Output::Json => json(&r),
+                Output::Table => println!(
+                    "requested {} v{} -> {}: {} (needs {} approval(s); `myelin reviews show {}`)",
+                    r.model, r.version, r.alias, r.id, r.required, r.id
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn reviews(cmd: ReviewsCommand) -> Result<(), String> {
+    let client = Client::from_env()?;
+    let (path, method, body, output) = match cmd {
+        ReviewsCommand::Ls { output } => {
+            let inbox: Inbox = client.call(Method::GET, "/reviews", None).await?;
+            match output {
+                Output::Json => json(&inbox),
+                Output::Table => {
+                    requests_table("awaiting your review:", &inbox.awaiting);
+                    requests_table("opened by you:", &inbox.mine);
+                }
+            }
+            return Ok(());
+        }
+        ReviewsCommand::Show { request, output } => {
+            (format!("/reviews/{request}"), Method::GET, None, output)
+        }
+        ReviewsCommand::Approve { request, comment, output } => (
+            format!("/reviews/{request}/approve"),
+            Method::POST,
+            Some(serde_json::json!({"body": comment})),
+            output,
+        ),
+        ReviewsCommand::Reject { request, comment, output } => (
+            format!("/reviews/{request}/reject"),
+            Method::POST,
+            Some(serde_json::json!({"body": comment})),
+            output,
+        ),
+        ReviewsCommand::Comment { request, text, output } => (
+            format!("/reviews/{request}/comment"),
+            Method::POST,
+            Some(serde_json::json!({"body": text})),
+            output,
+        ),
+        ReviewsCommand::Cancel { request, output } => {
+            (format!("/reviews/{request}/cancel"), Method::POST, None, output)
+        }
+    };
+    let d: RequestDetail = client.call(method, &path, body.as_ref()).await?;
+    match output {
+        Output::Json => json(&d),
+        Output::Table => request_text(&d),
+    }
+    Ok(())
+}
