@@ -90,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") view={Lazy::<lazy::Projects>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/account") view={Lazy::<lazy::Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/cluster") view={Lazy::<lazy::Cluster>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reviews") view={Lazy::<lazy::Reviews>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reviews/:id") view={Lazy::<lazy::Request>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=path!("/:owner/:project") view=project::ProjectShell ssr=SsrMode::Async>
                         <Route path=path!("") view={Lazy::<lazy::Overview>::new()} />
                         <Route path=path!("runs") view={Lazy::<lazy::Runs>::new()} />
@@ -98,7 +100,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("pipelines") view={Lazy::<lazy::Pipelines>::new()} />
                         <Route path=path!("compare") view={Lazy::<lazy::Compare>::new()} />
                         <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
-                        <Route path=path!("models") view=|| view! { <project::Placeholder tab="models" /> } />
+                        <Route path=path!("models") view={Lazy::<lazy::Models>::new()} />
+                        <Route path=path!("models/:model") view={Lazy::<lazy::Model>::new()} />
+                        <Route path=path!("models/:model/versions/:version") view={Lazy::<lazy::Version>::new()} />
                         <Route path=path!("settings") view={Lazy::<lazy::Settings>::new()} />
                     </ParentRoute>
                 </Routes>

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 
 use app::server::compare as cmp;
 use app::server::overview as ov;
+use app::server::registry as reg;
 use app::server::tracking;
 use app::server::{accounts as acc, cluster, components as comp, pipelines, projects as proj, runs as run};
 
@@ -107,6 +108,29 @@ fn rows() -> Vec<Row> {
         row(run::DescribeInputs::PATH, "content={job}", SIGNED_IN),
         row(tracking::MetricSeries::PATH, "owner=olive&name={p}&uuid={run}&key=loss&points=100", READ),
         row(tracking::RunFiles::PATH, "owner=olive&name={p}&uuid={run}&dir=", READ),
+        // The registry: a model named as the project, version 1 from {run}, an open request by "requester".
+        row(reg::ListModels::PATH, "owner=olive&name={p}&q=", READ),
+        row(reg::GetModel::PATH, "owner=olive&name={p}&model={p}", READ),
+        row(reg::UpdateModel::PATH, "owner=olive&name={p}&model={p}&description=x", WRITE),
+        row(reg::GetVersion::PATH, "owner=olive&name={p}&model={p}&version=1", READ),
+        row(
+            reg::RequestPromotion::PATH,
+            "owner=olive&name={p}&model={p}&version=1&alias=production&reason=r",
+            WRITE,
+        ),
+        row(reg::ReviewInbox::PATH, "", SIGNED_IN),
+        // Requests are reached by id: a caller without a session is asked to sign in.
+        row(reg::GetRequest::PATH, "id={request}", [401, 404, 200, 200, 200, 200, 404, 401]),
+        row(
+            reg::ReviewRequest::PATH,
+            "id={request}&what=approve&body=",
+            [401, 404, 403, 403, 200, 200, 404, 401],
+        ),
+        row(
+            reg::ReviewRequest::PATH,
+            "id={request}&what=comment&body=c",
+            [401, 404, 403, 200, 200, 200, 404, 401],
+        ),
     ]
 }
 
@@ -157,7 +181,7 @@ async fn every_server_function_answers_every_caller_as_expected() {
     accounts::create_user(db, "siteadmin", PASSWORD, true).await.unwrap();
     settings::set(db, &settings::SiteSettings { signup_open: true }).await.unwrap();
     let owner = accounts::create_user(db, "olive", PASSWORD, false).await.unwrap();
-    for name in ["outsider", "vic", "mem", "adam", "target"] {
+    for name in ["outsider", "vic", "mem", "adam", "target", "requester"] {
         accounts::create_user(db, name, PASSWORD, false).await.unwrap();
     }
     let names =
@@ -183,6 +207,11 @@ async fn every_server_function_answers_every_caller_as_expected() {
             let pipe = f.state.submit(&access, &owner, &dag).await.unwrap().summary.uuid;
             let save = components::SaveComponent { name: "step".into(), content: JOB.into() };
             components::save(db, &access, &owner, &save).await.unwrap();
+            let request = if row.args.contains("model=") || row.args.contains("{request}") {
+                registry_fixture(db, &access, &owner, run_id).await
+            } else {
+                uuid::Uuid::nil()
+            };
 
             let me = names.get(i).copied().flatten();
             let session = match me {
@@ -208,7 +237,8 @@ async fn every_server_function_answers_every_caller_as_expected() {
                 .replace("{token}", &token)
                 .replace("{invitation}", &invitation.to_string())
                 .replace("{job}", &encode(JOB))
-                .replace("{n}", &n.to_string());
+                .replace("{n}", &n.to_string())
+                .replace("{request}", &request.to_string());
 
             let mut req = Request::post(row.path)
                 .header(header::HOST, HOST)
@@ -236,6 +266,34 @@ async fn every_server_function_answers_every_caller_as_expected() {
         }
     }
     assert!(failures.is_empty(), "server function matrix mismatches:\n{}", failures.join("\n"));
+}
+
+/// A model named as the project with version 1 from `run`, and an open request for `production` by
+/// "requester" (made a member).
+async fn registry_fixture(
+    db: &sea_orm::DatabaseConnection,
+    access: &projects::ProjectAccess,
+    owner: &backend::entities::user::Model,
+    run: uuid::Uuid,
+) -> uuid::Uuid {
+    use backend::services::registry::{self, review, versions, Caller};
+    members::add(db, access, "requester", Role::Member).await.unwrap();
+    let c = Caller { user: owner, only: None, run: None };
+    let name = &access.project.name;
+    registry::create(db, c, access.project.id, name, "", &[]).await.unwrap();
+    let source = format!("runs:/{}/model", run.simple());
+    let n = versions::NewVersion {
+        source: &source,
+        run_id: Some(run),
+        model_id: None,
+        run_link: "",
+        description: "",
+        tags: &[],
+    };
+    versions::create(db, c, name, n).await.unwrap();
+    let req = accounts::user_by_name(db, "requester").await.unwrap().unwrap();
+    let a = projects::access_by_id(db, &req, access.project.id).await.unwrap();
+    review::open(db, &a, &req, name, 1, "production", "r").await.unwrap().id
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod executor;
+pub mod markdown;
 pub mod scheduler;
 pub mod server;
 pub mod services;

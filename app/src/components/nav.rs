@@ -15,6 +15,7 @@ pub fn Nav(session: SessionActions) -> impl IntoView {
             <nav class="topnav">
                 <a href="/projects">"Projects"</a>
                 <a href="/cluster" id="nav-cluster">"Cluster"</a>
+                <a href="/reviews" id="nav-reviews">"Reviews"</a>
             </nav>
             <div class="spacer"></div>
             <Transition fallback=|| ()>

@@ -82,3 +82,10 @@ lazy_group!(admin_pages, __preload_admin_pages, Admin {
     Settings => super::settings::ProjectSettings,
     Pipelines => super::pipeline::PipelinesTab,
 });
+lazy_group!(registry_pages, __preload_registry_pages, Registry {
+    Models => super::models::ModelsTab,
+    Model => super::models::ModelPage,
+    Version => super::models::VersionPage,
+    Reviews => super::reviews::Inbox,
+    Request => super::reviews::RequestView,
+});

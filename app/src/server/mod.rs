@@ -7,6 +7,7 @@ pub mod components;
 pub mod overview;
 pub mod pipelines;
 pub mod projects;
+pub mod registry;
 pub mod runs;
 pub mod tracking;
 
