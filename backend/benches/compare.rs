@@ -10,6 +10,9 @@
 //! `MYELIN_BENCH_STEPS` (10000). `MYELIN_BENCH_DATA_DIR=DIR` keeps the seeded SQLite database there and reuses it
 //! on the next run (seeding 200 million points takes minutes).
 
+#[path = "peer/mlflow_server.rs"]
+mod mlflow_server;
+
 use std::time::{Duration, Instant};
 
 use backend::services::tracking::Point;
@@ -163,42 +166,9 @@ async fn time_compare(
 /// MLflow's server seeded with the same 500 runs' params and one metric; the p50 of what its compare view asks
 /// for those runs: `runs/search` (run_id IN …) and the metric's bulk-interval history, 100 runs a call.
 async fn mlflow(python: &str, s: &Sizes, n: usize) -> f64 {
-    let dir = std::env::temp_dir().join(format!("mlflow-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _child = tokio::process::Command::new(python)
-        .args([
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--workers",
-            "2",
-        ])
-        .arg("--backend-store-uri")
-        .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start mlflow server");
-    let base = format!("http://127.0.0.1:{port}/api/2.0/mlflow");
+    let (_child, root) = mlflow_server::start(python).await;
+    let base = format!("{root}/api/2.0/mlflow");
     let http = reqwest::Client::new();
-    for _ in 0..600 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     let post = |path: &str, body: Value| {
         let (http, url, path) = (http.clone(), format!("{base}/{path}"), path.to_string());
         async move {

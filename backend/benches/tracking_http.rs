@@ -5,6 +5,9 @@
 //! and prints the ratios. Sizes: `MYELIN_BENCH_RUNS` (10000), `MYELIN_BENCH_HISTORY_RUNS` (100),
 //! `MYELIN_BENCH_STEPS` (10000).
 
+#[path = "peer/mlflow_server.rs"]
+mod mlflow_server;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -259,40 +262,8 @@ async fn myelin() -> Target {
 }
 
 async fn mlflow(python: &str) -> (Target, tokio::process::Child) {
-    let dir = std::env::temp_dir().join(format!("mlflow-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = tokio::process::Command::new(python)
-        .args([
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--workers",
-            "2",
-        ])
-        .arg("--backend-store-uri")
-        .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
-        .arg("--artifacts-destination")
-        .arg(dir.join("artifacts"))
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start mlflow server");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..600 {
-        if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    (Target { name: "mlflow", base, token: None, http }, child)
+    let (child, base) = mlflow_server::start(python).await;
+    (Target { name: "mlflow", base, token: None, http: reqwest::Client::new() }, child)
 }
 
 fn main() {

@@ -97,6 +97,10 @@ test('a member asks for production, an admin reviews and approves, the alias mov
   // Every page of the journey, opened from its link and reloaded.
   await visit(page, `/${p}/models?q=cl`, '#models tr[data-model="clf"]');
   await visit(page, `/${p}/models/clf`, '#model-name .protected');
+  // What is in production now, and which run produced it: one click from the model.
+  await page.click('#model-name a[data-alias="production"]');
+  await page.waitForSelector('#version-title:has-text("v2")');
+  await page.waitForSelector(`#lineage-run[href$="/runs/${runs[1]}"]`);
   await visit(page, `/${p}/models/clf/versions/1`, '#version-history li');
   await visit(page, '/reviews', `#mine a[href="${requestPath}"]`);
   await visit(page, requestPath, '#request-state:has-text("approved")');

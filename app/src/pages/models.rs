@@ -39,15 +39,17 @@ macro_rules! with_project {
     };
 }
 
-fn alias_chips(aliases: &[api_types::AliasInfo]) -> impl IntoView {
+/// Each alias links to the version it points at (`model` is the model page's path).
+fn alias_chips(model: &str, aliases: &[api_types::AliasInfo]) -> impl IntoView {
     aliases
         .iter()
         .map(|a| {
             let title = if a.protected { "protected: moves only through an approved request" } else { "" };
+            let href = format!("{model}/versions/{}", a.version);
             view! {
-                <span class="badge alias" class:protected=a.protected title=title data-alias=a.alias.clone()>
+                <a class="badge alias" class:protected=a.protected title=title data-alias=a.alias.clone() href=href>
                     {if a.protected { "🔒 " } else { "" }} {a.alias.clone()} " → v" {a.version}
-                </span>
+                </a>
                 " "
             }
         })
@@ -93,10 +95,10 @@ fn ModelList(p: ProjectView, list: Vec<ModelSummary>, q: String) -> impl IntoVie
             let href = format!("{base}/{}", m.name);
             view! {
                 <tr data-model=m.name.clone()>
-                    <td><a href=href>{m.name.clone()}</a></td>
+                    <td><a href=href.clone()>{m.name.clone()}</a></td>
                     <td>{m.latest_version.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into())}</td>
                     <td>{m.versions}</td>
-                    <td>{alias_chips(&m.aliases)}</td>
+                    <td>{alias_chips(&href, &m.aliases)}</td>
                     <td class="muted">{when(m.updated_ms)}</td>
                 </tr>
             }
@@ -203,7 +205,7 @@ fn ModelBody(
     let description = d.model.description.clone();
     let (o2, p2, m2) = (owner.clone(), project.clone(), model.clone());
     view! {
-        <h2 id="model-name">{d.model.name.clone()} " " {alias_chips(&d.model.aliases)}</h2>
+        <h2 id="model-name">{d.model.name.clone()} " " {alias_chips(&base, &d.model.aliases)}</h2>
         <section class="card">
             <ActionForm action=update>
                 <input type="hidden" name="owner" value=owner.clone() />

@@ -1,0 +1,43 @@
+//! MLflow's own server (the full `mlflow` package: `scripts/bench/mlflow-server-venv`) on a loopback port, with
+//! a fresh SQLite store and artifact directory and two workers, for benchmarks side by side with Myelin. It is
+//! killed when the returned child is dropped.
+
+use std::time::Duration;
+
+/// Starts it and waits until `/health` answers; returns the child and its base URL (`http://127.0.0.1:PORT`).
+pub async fn start(python: &str) -> (tokio::process::Child, String) {
+    let dir = std::env::temp_dir().join(format!("mlflow-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new(python)
+        .args([
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--workers",
+            "2",
+        ])
+        .arg("--backend-store-uri")
+        .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.join("artifacts"))
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start mlflow server");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (child, base)
+}
