@@ -415,13 +415,16 @@ pub async fn search(
         vq = vq.filter(mv::Column::RunId.is_in(runs));
     }
     let versions = vq.all(db).await?;
+    // Tags are read only for a filter that names them (the page's own are read for the answer).
     let mut tags: HashMap<Uuid, HashMap<String, String>> = HashMap::new();
-    for t in tag::Entity::find()
-        .filter(tag::Column::VersionId.is_in(versions.iter().map(|v| v.id)))
-        .all(db)
-        .await?
-    {
-        tags.entry(t.version_id).or_default().insert(t.key, t.value);
+    if filter.contains("tag") {
+        for t in tag::Entity::find()
+            .filter(tag::Column::VersionId.is_in(versions.iter().map(|v| v.id)))
+            .all(db)
+            .await?
+        {
+            tags.entry(t.version_id).or_default().insert(t.key, t.value);
+        }
     }
     let mut hits: Vec<mv::Model> = versions
         .into_iter()
