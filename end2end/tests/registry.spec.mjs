@@ -1,4 +1,4 @@
-import { test, expect, open, waitForRun } from '../support.mjs';
+import { test, expect, open, waitForRun, createProject, unique } from '../support.mjs';
 
 // Team review of a model: a member registers a version and asks for `production`; a project admin finds it in
 // the inbox, reads the evidence, comments and approves; the alias moves and the history shows both versions.
@@ -105,4 +105,12 @@ test('a member asks for production, an admin reviews and approves, the alias mov
   await visit(page, '/reviews', `#mine a[href="${requestPath}"]`);
   await visit(page, requestPath, '#request-state:has-text("approved")');
   await visit(admin, requestPath, '#thread li[data-kind="approve"]');
+
+  // Other states, by URL: a rejected request, and a project without models.
+  const other = await ok(page, 'POST', `/api/v1/projects/${p}/models/clf/promotions`, { version: 1, alias: 'champion', reason: 'try' }, 201);
+  await ok(admin, 'POST', `/api/v1/reviews/${other.id}/reject`, { body: 'no' });
+  await visit(page, `/reviews/${other.id}`, '#request-state:has-text("rejected")');
+  const empty = unique('empty');
+  await createProject(admin, empty);
+  await visit(admin, `/${alice.name}/${empty}/models`, '.empty');
 });
