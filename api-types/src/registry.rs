@@ -241,4 +241,6 @@ pub struct AuditTrail {
     pub intact: bool,
     /// The first entry where the chain breaks.
     pub broken_at: Option<i64>,
+    /// Pass as `before` for the page of older entries; none when this page reaches the first.
+    pub next_before: Option<i64>,
 }

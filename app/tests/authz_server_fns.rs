@@ -118,6 +118,9 @@ fn rows() -> Vec<Row> {
             "owner=olive&name={p}&model={p}&version=1&alias=production&reason=r",
             WRITE,
         ),
+        row(reg::SetModelReviewers::PATH, "owner=olive&name={p}&model={p}&reviewers=", MANAGE),
+        row(reg::RegistrySettings::PATH, "owner=olive&name={p}", READ),
+        row(reg::SetRegistryPolicy::PATH, "owner=olive&name={p}&protected=production&approvals=1", MANAGE),
         row(reg::ReviewInbox::PATH, "", SIGNED_IN),
         // Requests are reached by id: a caller without a session is asked to sign in.
         row(reg::GetRequest::PATH, "id={request}", [401, 404, 200, 200, 200, 200, 404, 401]),

@@ -477,6 +477,39 @@ fn a_model_is_promoted_and_reviewed_from_the_cli() {
     assert_eq!(d["request"]["state"], "approved");
     let get = text(&client(&server, &token, &["models", "get", "clf", "-p", "demo"])).0;
     assert!(get.contains("production*=v1"), "{get}");
+
+    // The project's policy and the model's reviewers, read and set; the audit trail shows what happened.
+    let p = text(&client(&server, &token, &["models", "policy", "-p", "demo"])).0;
+    assert!(p.contains("protected aliases: production, champion; a request needs 1 approval(s)"), "{p}");
+    let p = client(
+        &server,
+        &token,
+        &["models", "policy", "--protect", "production,staging", "--approvals", "2", "-p", "demo"],
+    );
+    assert!(
+        text(&p).0.contains("protected aliases: production, staging; a request needs 2 approval(s)"),
+        "{:?}",
+        text(&p)
+    );
+    let bad = client(&server, &token, &["models", "policy", "--approvals", "11", "-p", "demo"]);
+    assert!(!bad.status.success() && text(&bad).1.contains("1 to 10 approvals"), "{:?}", text(&bad));
+    let r = text(&client(&server, &token, &["models", "reviewers", "clf", "--set", "rev", "-p", "demo"])).0;
+    assert!(r.contains("admins and owner, and rev"), "{r}");
+    let nobody = client(&server, &token, &["models", "reviewers", "clf", "--set", "ghost", "-p", "demo"]);
+    assert!(
+        !nobody.status.success() && text(&nobody).1.contains("ghost is not a member"),
+        "{:?}",
+        text(&nobody)
+    );
+    let r = text(&client(&server, &rev, &["models", "reviewers", "clf", "-p", "ops/demo", "-o", "json"])).0;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&r).unwrap(), serde_json::json!(["rev"]));
+    let a = text(&client(&server, &rev, &["models", "audit", "-p", "ops/demo"])).0;
+    assert!(
+        a.contains("hash chain: intact") && a.contains("alias.set") && a.contains("request.approve"),
+        "{a}"
+    );
+    let page = text(&client(&server, &rev, &["models", "audit", "--limit", "1", "-p", "ops/demo"])).0;
+    assert!(page.contains("older entries: --before"), "{page}");
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }

@@ -54,7 +54,7 @@ test("a viewer sees the project, read-only", async ({ alice: { page: alice }, pr
   await bob.waitForSelector('#read-only');
   await open(bob, `/${project.path}/settings`);
   await bob.waitForSelector('#read-only');
-  expect(await bob.locator('fieldset[disabled]').count() === 1, 'general settings should be disabled for a viewer');
+  expect(await bob.locator('fieldset[disabled]').count() === 2, 'general and registry settings should be disabled for a viewer');
   expect(await bob.locator('#add-member').count() === 0, 'a viewer must not get the add-member form');
   expect(await bob.locator('#delete-project').count() === 0, 'a viewer must not get the delete form');
   await open(bob, `/${project.path}/runs`);

@@ -74,8 +74,11 @@ test('a member asks for production, an admin reviews and approves, the alias mov
   const [own] = await call(page, 'POST', `/api/v1/reviews/${requestPath.split('/')[2]}/approve`, {});
   expect(own === 403, `approving one's own request: ${own}`);
 
-  // The admin: the inbox, the evidence (accuracy up against v1, lr differs), a comment, approval.
+  // The admin: the top bar counts what awaits them; the inbox, the evidence (accuracy up against v1, lr
+  // differs), a comment, approval.
   await visit(admin, '/reviews', `#awaiting a[href="${requestPath}"]`);
+  expect((await admin.textContent('#nav-awaiting')).includes('1 to review'), 'the top bar counts the request');
+  expect(await page.locator('#nav-awaiting').count() === 0, 'nothing awaits the requester');
   await admin.click(`#awaiting a[href="${requestPath}"]`);
   await admin.waitForSelector('#evidence-metrics tr[data-metric="accuracy"][data-verdict="better"]');
   await admin.waitForSelector('#evidence-diff th:has-text("lr")');
@@ -85,6 +88,7 @@ test('a member asks for production, an admin reviews and approves, the alias mov
   expect(await admin.evaluate(() => window.pwned) === undefined, 'a comment\'s HTML is text');
   await admin.click('#approve-button');
   await admin.waitForSelector('#request-state:has-text("approved")');
+  await admin.waitForSelector('#nav-awaiting', { state: 'detached' });
 
   // The alias moved; the version page's history shows v1 then v2.
   const got = await ok(page, 'GET', '/api/2.0/mlflow/registered-models/alias?name=clf&alias=production');
@@ -106,7 +110,54 @@ test('a member asks for production, an admin reviews and approves, the alias mov
   await visit(page, requestPath, '#request-state:has-text("approved")');
   await visit(admin, requestPath, '#thread li[data-kind="approve"]');
 
-  // Other states, by URL: a rejected request, and a project without models.
+  // The version's files, listed from where it was registered (the run's `artifacts/model`).
+  const exp = (await ok(page, 'GET', `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${p}`)).experiment.experiment_id;
+  const [put, putText] = await page.evaluate(async path => {
+    const r = await fetch(path, { method: 'PUT', body: 'flavors: {}\n' });
+    return [r.status, await r.text()];
+  }, `/api/2.0/mlflow-artifacts/artifacts/${exp}/${hex(runs[1])}/artifacts/model/MLmodel`);
+  expect(put === 200, `uploading MLmodel: ${put} ${putText}`);
+  await visit(page, `/${p}/models/clf/versions/2`, '#version-files a:has-text("MLmodel")');
+  expect((await page.textContent('#version-files #files-dir')).includes('/artifacts/model'), 'files start at the model');
+
+  // The admin names the member a reviewer on the model page (the member sees no such form), and sets the
+  // project's policy in its settings, where the audit trail shows what happened and that its chain holds.
+  expect(await page.locator('#reviewers-form').count() === 0, 'only admins name reviewers');
+  await visit(admin, `/${p}/models/clf`, '#reviewers-form');
+  await admin.fill('#model-reviewers', mem.name);
+  await admin.click('#save-reviewers');
+  await admin.waitForSelector(`#review-rule:has-text("and ${mem.name}")`);
+  await visit(admin, `/${p}/settings`, '#registry-policy');
+  expect((await admin.textContent('#audit-chain')).includes('holds'), 'the chain holds');
+  await admin.waitForSelector('#audit-trail td code:has-text("alias.set")');
+  await admin.fill('#policy-protected', 'production, champion, staging');
+  await admin.fill('#policy-approvals', '2');
+  await admin.click('#policy-save');
+  await admin.waitForFunction(() => document.querySelector('#policy-protected')?.value === 'production, champion, staging');
+  await admin.reload();
+  await admin.waitForSelector('body[data-hydrated]');
+  expect(await admin.inputValue('#policy-approvals') === '2', 'the policy is saved');
+  const pol = await ok(page, 'GET', `/api/v1/projects/${p}/registry/policy`);
+  expect(pol.required_approvals === 2 && pol.protected_aliases.includes('staging'), `policy: ${JSON.stringify(pol)}`);
+  await visit(page, `/${p}/settings`, '#registry-policy');
+  expect(await page.locator('#policy-save').isDisabled(), 'a member reads the policy but cannot change it');
+
+  // Other states, by URL: cancelled and superseded requests, a model without versions, a version whose run
+  // was deleted, a rejected request, and a project without models.
+  const gone = await ok(page, 'POST', `/api/v1/projects/${p}/models/clf/promotions`, { version: 1, alias: 'staging', reason: 'a' }, 201);
+  await ok(page, 'POST', `/api/v1/reviews/${gone.id}/cancel`, {});
+  await visit(page, `/reviews/${gone.id}`, '#request-state:has-text("cancelled")');
+  const old = await ok(page, 'POST', `/api/v1/projects/${p}/models/clf/promotions`, { version: 1, alias: 'staging', reason: 'b' }, 201);
+  await ok(page, 'POST', `/api/v1/projects/${p}/models/clf/promotions`, { version: 2, alias: 'staging', reason: 'c' }, 201);
+  await visit(admin, `/reviews/${old.id}`, '#request-state:has-text("superseded")');
+  expect(await admin.locator('#approve-button').count() === 0, 'a superseded request cannot be approved');
+  // (A new model lands beside its first version's run; deleting that version leaves it empty, in this project.)
+  await ok(page, 'POST', '/api/2.0/mlflow/registered-models/create', { name: 'bare' });
+  await ok(page, 'POST', '/api/2.0/mlflow/model-versions/create', { name: 'bare', source: `runs:/${hex(runs[1])}/model`, run_id: hex(runs[1]) });
+  await ok(page, 'DELETE', '/api/2.0/mlflow/model-versions/delete', { name: 'bare', version: '1' });
+  await visit(page, `/${p}/models/bare`, '#no-versions');
+  await ok(admin, 'DELETE', `/api/v1/projects/${p}/runs/${runs[0]}`, undefined, 204);
+  await visit(page, `/${p}/models/clf/versions/1`, '#lineage:has-text("The source run is gone")');
   const other = await ok(page, 'POST', `/api/v1/projects/${p}/models/clf/promotions`, { version: 1, alias: 'champion', reason: 'try' }, 201);
   await ok(admin, 'POST', `/api/v1/reviews/${other.id}/reject`, { body: 'no' });
   await visit(page, `/reviews/${other.id}`, '#request-state:has-text("rejected")');

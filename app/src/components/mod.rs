@@ -3,6 +3,7 @@
 pub mod browser_data;
 pub mod chart;
 pub mod download;
+pub mod files;
 pub mod forms;
 pub mod lines_chart;
 pub mod nav;

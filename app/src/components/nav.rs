@@ -22,7 +22,16 @@ pub fn Nav(session: SessionActions) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match session.me.await {
                         Ok(Some(me)) => {
+                            let n = me.awaiting_reviews;
                             view! {
+                                {(n > 0)
+                                    .then(|| {
+                                        view! {
+                                            <a class="badge count" href="/reviews" id="nav-awaiting" title="Promotion requests awaiting your review">
+                                                {format!("{n} to review")}
+                                            </a>
+                                        }
+                                    })}
                                 <a class="user" href="/account" id="nav-user">
                                     {me.username}
                                 </a>

@@ -12,6 +12,7 @@ pub mod overview;
 pub mod pipeline;
 pub mod project;
 pub mod projects;
+pub mod registry_settings;
 pub mod reviews;
 pub mod run;
 pub mod runs;

@@ -6,10 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::project::ProjectResource;
+use crate::components::files::Files;
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
 use crate::components::page_data::page_resource;
 use crate::server::projects::ProjectView;
-use crate::server::registry::{get_model, get_version, list_models, RequestPromotion, UpdateModel};
+use crate::server::registry::{
+    get_model, get_version, list_models, RequestPromotion, SetModelReviewers, UpdateModel,
+};
 
 /// `2026-12-03 08:40 UTC`.
 pub fn when(ms: i64) -> String {
@@ -152,11 +155,12 @@ pub fn ModelPage() -> impl IntoView {
     let (owner, name, model) = (param("owner"), param("project"), param("model"));
     let update = ServerAction::<UpdateModel>::new();
     let promote = ServerAction::<RequestPromotion>::new();
+    let reviewers = ServerAction::<SetModelReviewers>::new();
     let detail = page_resource(
-        move || (owner.get(), name.get(), model.get(), update.version().get()),
+        move || (owner.get(), name.get(), model.get(), update.version().get() + reviewers.version().get()),
         |(o, n, m, _)| get_model(o, n, m),
     );
-    with_project!(project, detail, |p, d| view! { <ModelBody p d update promote /> })
+    with_project!(project, detail, |p, d| view! { <ModelBody p d update promote reviewers /> })
 }
 
 #[component]
@@ -165,11 +169,16 @@ fn ModelBody(
     d: ModelDetail,
     update: ServerAction<UpdateModel>,
     promote: ServerAction<RequestPromotion>,
+    reviewers: ServerAction<SetModelReviewers>,
 ) -> impl IntoView {
     let base = format!("{}/models/{}", p.path(), d.model.name);
     let member = p.can("member");
+    let admin = p.can("admin");
+    let listed = d.reviewers.join(", ");
+    let set_reviewers = reviewers;
+    let no_versions = d.versions.is_empty();
     let protected = d.policy.protected_aliases.join(", ");
-    let reviewers = if d.reviewers.is_empty() {
+    let reviewers_text = if d.reviewers.is_empty() {
         "the project's admins and owner".to_string()
     } else {
         format!("the project's admins and owner, and {}", d.reviewers.join(", "))
@@ -204,6 +213,7 @@ fn ModelBody(
     let (owner, project, model) = (p.owner.clone(), p.name.clone(), d.model.name.clone());
     let description = d.model.description.clone();
     let (o2, p2, m2) = (owner.clone(), project.clone(), model.clone());
+    let (o3, p3, m3) = (owner.clone(), project.clone(), model.clone());
     view! {
         <h2 id="model-name">{d.model.name.clone()} " " {alias_chips(&base, &d.model.aliases)}</h2>
         <section class="card">
@@ -219,16 +229,38 @@ fn ModelBody(
                 </fieldset>
             </ActionForm>
             <FormError error=action_error(move || update.value().get()) />
-            <p class="muted">{format!("Protected aliases: {protected}. A request needs {} approval(s) from {reviewers}.", d.policy.required_approvals)}</p>
+            {admin.then(|| view! {
+                <ActionForm action=set_reviewers attr:id="reviewers-form">
+                    <input type="hidden" name="owner" value=o3 />
+                    <input type="hidden" name="name" value=p3 />
+                    <input type="hidden" name="model" value=m3 />
+                    <div class="row">
+                        <label>"Reviewers of this model " <input name="reviewers" id="model-reviewers" value=listed placeholder="usernames, separated by commas" maxlength="5000" /></label>
+                        <button type="submit" id="save-reviewers">"Save reviewers"</button>
+                    </div>
+                </ActionForm>
+                <FormError error=action_error(move || set_reviewers.value().get()) />
+            })}
+            <p class="muted" id="review-rule">{format!("Protected aliases: {protected}. A request needs {} approval(s) from {reviewers_text}.", d.policy.required_approvals)}</p>
         </section>
         <section class="card">
             <h3>"Versions"</h3>
-            <table class="table" id="versions">
-                <thead><tr><th>"Version"</th><th>"Aliases"</th><th>"Source run"</th><th>"Metrics"</th><th>"Tags"</th><th>"Registered"</th></tr></thead>
-                <tbody>{versions}</tbody>
-            </table>
+            {if no_versions {
+                view! {
+                    <p class="muted" id="no-versions">
+                        "No versions yet. Register one from a run: " <code>{format!("mlflow.register_model(\"runs:/<run id>/model\", \"{}\")", d.model.name)}</code>
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <table class="table" id="versions">
+                        <thead><tr><th>"Version"</th><th>"Aliases"</th><th>"Source run"</th><th>"Metrics"</th><th>"Tags"</th><th>"Registered"</th></tr></thead>
+                        <tbody>{versions}</tbody>
+                    </table>
+                }.into_any()
+            }}
         </section>
-        {member.then(|| view! {
+        {(member && !no_versions).then(|| view! {
             <section class="card">
                 <h3>"Request a promotion"</h3>
                 <ActionForm action=promote attr:id="promote-form">
@@ -276,7 +308,11 @@ fn VersionBody(p: ProjectView, d: VersionDetail) -> impl IntoView {
         Some(l) => {
             let run_href = format!("{}/runs/{}", p.path(), l.run);
             let files = d.files_path.clone().map(|f| {
-                view! { <p id="version-files">"Files: " <code>{f}</code> " among " <a href=run_href.clone()>"the run's files"</a></p> }
+                view! {
+                    <div id="version-files">
+                        <Files owner=p.owner.clone() name=p.name.clone() uuid=l.run.to_string() root=f />
+                    </div>
+                }
             });
             view! {
                 <p>"Produced by run " <a href=run_href.clone() id="lineage-run">{l.run_name.clone()}</a> " (" {l.status.clone()} ")"</p>

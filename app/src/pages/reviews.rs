@@ -39,6 +39,13 @@ pub fn RequestView() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let act = ServerAction::<ReviewRequest>::new();
     let page = page_resource(move || (id.get(), act.version().get()), |(id, _)| get_request(id));
+    // A decision changes how many requests await the caller: the top bar's count follows.
+    let session = expect_context::<crate::server::accounts::SessionActions>();
+    Effect::new(move |_| {
+        if act.version().get() > 0 {
+            session.me.refetch();
+        }
+    });
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::browser_data::BrowserData;
+use crate::components::files::Files;
 use crate::components::forms::{action_error, ErrorBox, FormError};
 use crate::server::runs::{get_run, RestartRun, StopRun};
 use crate::server::tracking::{run_logs, LogView};
@@ -314,48 +315,4 @@ fn Metrics(owner: String, name: String, uuid: String, r: crate::server::runs::Ru
         </div>
     }
     .into_any()
-}
-
-/// The run's stored files (artifacts, logs), one directory at a time, with downloads.
-#[component]
-fn Files(owner: String, name: String, uuid: String) -> impl IntoView {
-    let (dir, set_dir) = signal(String::new());
-    let files = BrowserData::new({
-        let (o, n, u) = (owner.clone(), name.clone(), uuid.clone());
-        move || crate::server::tracking::run_files(o.clone(), n.clone(), u.clone(), dir.get())
-    });
-    let base = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/artifacts");
-    view! {
-        <section class="card">
-            <div class="row">
-                <h3>"Files"</h3>
-                <span class="muted" id="files-dir">{move || format!("/{}", dir.get())}</span>
-                <div class="spacer"></div>
-                {move || (!dir.get().is_empty()).then(|| view! {
-                    <button class="small" id="files-up" on:click=move |_| set_dir.update(|d| *d = d.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default())>"Up"</button>
-                })}
-            </div>
-            {move || {
-                    let base = base.clone();
-                        match files.get() {
-                            None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                            Some(Err(e)) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
-                            Some(Ok(list)) if list.is_empty() => view! { <p class="muted" id="files">"No files yet."</p> }.into_any(),
-                            Some(Ok(list)) => view! {
-                                <table class="table compact" id="files"><tbody>
-                                    {list.into_iter().map(|f| {
-                                        let label = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
-                                        if f.is_dir {
-                                            let p = f.path.clone();
-                                            view! { <tr><td><a href="#" class="dir" on:click=move |e| { e.prevent_default(); set_dir.set(p.clone()); }>{label}"/"</a></td><td></td></tr> }.into_any()
-                                        } else {
-                                            view! { <tr><td><a href=format!("{base}/{}", f.path) download=label.clone()>{label.clone()}</a></td><td class="muted">{f.size}</td></tr> }.into_any()
-                                        }
-                                    }).collect_view()}
-                                </tbody></table>
-                            }.into_any(),
-                        }
-                }}
-        </section>
-    }
 }

@@ -6,11 +6,13 @@ use crate::components::page_data::page_resource;
 use leptos_router::hooks::use_params_map;
 
 use super::project::ProjectResource;
+use super::registry_settings::RegistrySection;
 use crate::components::forms::{action_error, ErrorBox, FormError};
 use crate::server::projects::{
     list_members, AddMember, ChangeMemberRole, DeleteProject, MemberView, ProjectView, RemoveMember,
     UpdateProject,
 };
+use crate::server::registry::{registry_settings, RegistryPage, SetRegistryPolicy};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 
@@ -22,6 +24,7 @@ struct Actions {
     add: ServerAction<AddMember>,
     change: ServerAction<ChangeMemberRole>,
     remove: ServerAction<RemoveMember>,
+    policy: ServerAction<SetRegistryPolicy>,
 }
 
 #[component]
@@ -34,6 +37,7 @@ pub fn ProjectSettings() -> impl IntoView {
         add: ServerAction::new(),
         change: ServerAction::new(),
         remove: ServerAction::new(),
+        policy: ServerAction::new(),
     };
     // Created here, not inside a Suspend, so server and browser number their resources alike.
     let members = page_resource(
@@ -47,14 +51,28 @@ pub fn ProjectSettings() -> impl IntoView {
         },
         |(owner, name, _)| list_members(owner, name),
     );
+    let registry = page_resource(
+        move || {
+            let p = params.read();
+            (
+                p.get("owner").unwrap_or_default(),
+                p.get("project").unwrap_or_default(),
+                a.policy.version().get(),
+            )
+        },
+        |(owner, name, _)| registry_settings(owner, name),
+    );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let p = project.await;
                 let list = members.await;
-                match (p, list) {
-                    (Ok(p), Ok(list)) => view! { <SettingsBody p list a /> }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
+                let registry = registry.await;
+                match (p, list, registry) {
+                    (Ok(p), Ok(list), Ok(registry)) => view! { <SettingsBody p list registry a /> }.into_any(),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                        view! { <ErrorBox message=e.message.clone() /> }.into_any()
+                    }
                 }
             })}
         </Transition>
@@ -62,8 +80,8 @@ pub fn ProjectSettings() -> impl IntoView {
 }
 
 #[component]
-fn SettingsBody(p: ProjectView, list: Vec<MemberView>, a: Actions) -> impl IntoView {
-    let Actions { update, delete, add, change, remove } = a;
+fn SettingsBody(p: ProjectView, list: Vec<MemberView>, registry: RegistryPage, a: Actions) -> impl IntoView {
+    let Actions { update, delete, add, change, remove, policy } = a;
     let is_admin = p.can("admin");
     let is_owner = p.can("owner");
     let member_error = move || {
@@ -132,6 +150,7 @@ fn SettingsBody(p: ProjectView, list: Vec<MemberView>, a: Actions) -> impl IntoV
                 })}
             <FormError error=member_error />
         </section>
+        <RegistrySection owner=owner() name=name() is_admin r=registry action=policy />
         {is_owner
             .then(|| {
                 view! {

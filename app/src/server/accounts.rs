@@ -12,6 +12,8 @@ use super::ctx::{err, require_user, session, state};
 pub struct Me {
     pub username: String,
     pub is_admin: bool,
+    /// Promotion requests awaiting this user's review (the count beside "Reviews").
+    pub awaiting_reviews: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +28,11 @@ pub struct Token {
 
 #[server]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
-    Ok(super::ctx::user().await?.map(|u| Me { username: u.username, is_admin: u.is_admin }))
+    let st = state()?;
+    let Some(u) = super::ctx::user().await? else { return Ok(None) };
+    let awaiting_reviews =
+        backend::services::registry::inbox::awaiting_count(&st.db, &u).await.map_err(err)?;
+    Ok(Some(Me { username: u.username, is_admin: u.is_admin, awaiting_reviews }))
 }
 
 /// Where to go after signing in: only local paths, never another site.

@@ -1,7 +1,7 @@
 //! The model registry and its reviews for the browser (`backend::services::registry`): the API's own types,
 //! and Markdown already made safe HTML on the server.
 
-use api_types::{Inbox, ModelDetail, ModelSummary, RequestDetail, VersionDetail};
+use api_types::{AuditTrail, Inbox, ModelDetail, ModelSummary, RegistryPolicy, RequestDetail, VersionDetail};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +73,7 @@ pub async fn request_promotion(
 pub async fn review_inbox() -> Result<Inbox, AppError> {
     let st = state()?;
     let me = require_user().await?;
-    backend::services::registry::review::inbox(&st.db, &me).await.map_err(err)
+    backend::services::registry::inbox::inbox(&st.db, &me).await.map_err(err)
 }
 
 /// A request page's data: the request, and its reason and thread as safe HTML.
@@ -116,5 +116,66 @@ pub async fn review_request(id: String, what: String, body: String) -> Result<()
         }
     }
     .map_err(err)?;
+    Ok(())
+}
+
+/// A project admin names a model's reviewers: usernames separated by commas or spaces (empty: none).
+#[server]
+pub async fn set_model_reviewers(
+    owner: String,
+    name: String,
+    model: String,
+    reviewers: String,
+) -> Result<(), AppError> {
+    let st = state()?;
+    let a = super::projects::access(&owner, &name).await?;
+    let users: Vec<String> = reviewers
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .collect();
+    backend::services::registry::catalog::set_reviewers(&st.db, &a, &model, &users).await.map_err(err)?;
+    Ok(())
+}
+
+/// Entries of the audit trail the settings page shows (the latest).
+pub const AUDIT_SHOWN: u64 = 50;
+
+/// The registry section of a project's settings: its policy and the latest audit entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryPage {
+    pub policy: RegistryPolicy,
+    pub audit: AuditTrail,
+}
+
+#[server]
+pub async fn registry_settings(owner: String, name: String) -> Result<RegistryPage, AppError> {
+    use backend::services::registry::{catalog, policy};
+    let st = state()?;
+    let a = super::projects::access(&owner, &name).await?;
+    let p = policy::of(&st.db, a.project.id).await.map_err(err)?;
+    let audit = catalog::audit_trail(&st.db, &a, None, Some(AUDIT_SHOWN)).await.map_err(err)?;
+    Ok(RegistryPage { policy: catalog::policy_view(&p), audit })
+}
+
+/// Sets the project's protected aliases (separated by commas or spaces) and required approvals (admins).
+#[server]
+pub async fn set_registry_policy(
+    owner: String,
+    name: String,
+    protected: String,
+    approvals: i32,
+) -> Result<(), AppError> {
+    let st = state()?;
+    let a = super::projects::access(&owner, &name).await?;
+    let p = RegistryPolicy {
+        protected_aliases: protected
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        required_approvals: approvals,
+    };
+    backend::services::registry::catalog::set_policy(&st.db, &a, &p).await.map_err(err)?;
     Ok(())
 }

@@ -22,9 +22,10 @@ pub struct LogView {
 #[server]
 pub async fn run_logs(owner: String, name: String, uuid: String) -> Result<LogView, AppError> {
     use backend::executor::logs::TAIL_BYTES;
+    let st = state()?;
     let r = run_of(&owner, &name, &uuid).await?;
     let source = backend::services::runs::cache::source_of(&r);
-    let tail = state()?.executor.logs().tail(r.project_id, source, TAIL_BYTES).await;
+    let tail = st.executor.logs().tail(r.project_id, source, TAIL_BYTES).await;
     Ok(LogView { text: tail.text, skipped: tail.skipped })
 }
 
@@ -57,8 +58,8 @@ pub async fn metric_series(
     key: String,
     points: usize,
 ) -> Result<SeriesView, AppError> {
-    let r = run_of(&owner, &name, &uuid).await?;
     let st = state()?;
+    let r = run_of(&owner, &name, &uuid).await?;
     let s = backend::services::tracking::history::series(&st.db, &[r.id], &key, points.clamp(2, 5000))
         .await
         .map_err(err)?
@@ -87,8 +88,8 @@ pub async fn run_files(
     uuid: String,
     dir: String,
 ) -> Result<Vec<FileView>, AppError> {
-    let r = run_of(&owner, &name, &uuid).await?;
     let st = state()?;
+    let r = run_of(&owner, &name, &uuid).await?;
     let entries = st.artifacts.list(r.project_id, r.id, &dir).await.map_err(err)?;
     Ok(entries
         .into_iter()

@@ -12,10 +12,9 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::Caller;
-use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::services::projects;
-use crate::services::registry::{catalog, policy, review};
+use crate::services::registry::{catalog, inbox, policy, review};
 use crate::state::AppState;
 
 type E = crate::error::ErrorBody;
@@ -160,25 +159,29 @@ pub async fn set_policy(
     Json(b): Json<RegistryPolicy>,
 ) -> Result<Json<RegistryPolicy>> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
-    if a.role < Role::Admin {
-        return Err(Error::Forbidden("changing the registry policy needs the admin role".into()));
-    }
-    let p = policy::Policy { protected: b.protected_aliases, approvals: b.required_approvals };
-    Ok(Json(catalog::policy_view(&policy::set(&app.db, a.project.id, &p).await?)))
+    Ok(Json(catalog::set_policy(&app.db, &a, &b).await?))
 }
 
-/// The project's registry audit trail (requests, reviews, comments, alias moves) and whether its hash chain
-/// holds.
+/// Which page of the audit trail: the `limit` (at most 500) entries before sequence number `before`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditPage {
+    pub before: Option<i64>,
+    pub limit: Option<u64>,
+}
+
+/// The project's registry audit trail (requests, reviews, comments, alias moves), a page at a time, oldest
+/// first within it, and whether the whole hash chain holds.
 #[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/registry/audit", tag = "registry",
-    params(("owner" = String, Path), ("name" = String, Path)),
+    params(("owner" = String, Path), ("name" = String, Path), AuditPage),
     responses((status = 200, body = AuditTrail), (status = 404, body = E)))]
 pub async fn audit_trail(
     State(app): State<AppState>,
     Caller(u): Caller,
     Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<AuditPage>,
 ) -> Result<Json<AuditTrail>> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
-    Ok(Json(catalog::audit_trail(&app.db, &a).await?))
+    Ok(Json(catalog::audit_trail(&app.db, &a, q.before, q.limit).await?))
 }
 
 /// Requests awaiting the caller's review, and those the caller opened.
@@ -186,7 +189,7 @@ pub async fn audit_trail(
     responses((status = 200, body = Inbox), (status = 401, body = E)))]
 pub async fn inbox(State(app): State<AppState>, Caller(u): Caller) -> Result<Json<Inbox>> {
     let me = u.ok_or(Error::Unauthenticated)?;
-    Ok(Json(review::inbox(&app.db, &me).await?))
+    Ok(Json(inbox::inbox(&app.db, &me).await?))
 }
 
 /// A request with its evidence (the candidate against the alias's current version) and thread.

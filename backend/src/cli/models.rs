@@ -1,7 +1,10 @@
-//! `myelin models ls|get|versions|promote` and `myelin reviews ls|show|approve|reject|comment|cancel`: the
+//! `myelin models ls|get|versions|promote|reviewers|policy|audit` and `myelin reviews ls|show|approve|reject|comment|cancel`: the
 //! registry and its review flow over the REST API.
 
-use api_types::{Inbox, ModelDetail, ModelSummary, RequestDetail, RequestSummary, VersionSummary};
+use api_types::{
+    AuditTrail, Inbox, ModelDetail, ModelSummary, RegistryPolicy, RequestDetail, RequestSummary,
+    VersionSummary,
+};
 use reqwest::Method;
 
 use super::client::Client;
@@ -45,6 +48,42 @@ pub enum ModelsCommand {
         /// Why this version should have the alias.
         #[arg(long)]
         reason: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// A model's reviewers besides the project's admins and owner; `--set` names them (admins).
+    Reviewers {
+        model: String,
+        /// Usernames separated by commas (members of the project); `--set ''` leaves only the admins.
+        #[arg(long)]
+        set: Option<String>,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// The project's protected aliases and the approvals a request needs; the flags change them (admins).
+    Policy {
+        /// Aliases separated by commas; they move only through an approved request.
+        #[arg(long)]
+        protect: Option<String>,
+        /// Approvals a promotion request needs (1 to 10).
+        #[arg(long)]
+        approvals: Option<i32>,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// The project's registry audit trail (the latest entries) and whether its hash chain holds.
+    Audit {
+        /// Entries before this sequence number (the next page of older ones).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
         #[arg(short, long, env = "MYELIN_PROJECT")]
         project: String,
         #[arg(short, long, value_enum, default_value_t)]
@@ -181,6 +220,34 @@ async fn model_detail(client: &Client, project: &str, model: &str) -> Result<Mod
     client.call(Method::GET, &format!("/projects/{project}/models/{model}"), None).await
 }
 
+fn list_of(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace()).filter(|x| !x.is_empty()).map(String::from).collect()
+}
+
+fn policy_text(p: &RegistryPolicy) {
+    let protected =
+        if p.protected_aliases.is_empty() { "none".to_string() } else { p.protected_aliases.join(", ") };
+    println!("protected aliases: {protected}; a request needs {} approval(s)", p.required_approvals);
+}
+
+fn audit_text(t: &AuditTrail) {
+    match t.broken_at {
+        None => println!("hash chain: intact"),
+        Some(at) => println!("hash chain: BROKEN at entry {at} (an entry was rewritten or removed)"),
+    }
+    for e in &t.entries {
+        let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let alias = e.alias.as_deref().map(|a| format!(" {a}")).unwrap_or_default();
+        let version = e.version.map(|v| format!(" v{v}")).unwrap_or_default();
+        println!("{:>6}  {at}  {:<12} {:<18} {}{alias}{version}", e.seq, e.actor, e.action, e.model);
+    }
+    if let Some(b) = t.next_before {
+        println!("older entries: --before {b}");
+    }
+}
+
 pub async fn models(cmd: ModelsCommand) -> Result<(), String> {
     let client = Client::from_env()?;
     match cmd {
@@ -244,6 +311,60 @@ pub async fn models(cmd: ModelsCommand) -> Result<(), String> {
                     "requested {} v{} -> {}: {} (needs {} approval(s); `myelin reviews show {}`)",
                     r.model, r.version, r.alias, r.id, r.required, r.id
                 ),
+            }
+        }
+        ModelsCommand::Reviewers { model, set, project, output } => {
+            let d = match set {
+                None => model_detail(&client, &project, &model).await?,
+                Some(list) => {
+                    let project = super::ops::project_path(&client, &project).await?;
+                    let path = format!("/projects/{project}/models/{model}/reviewers");
+                    let body = serde_json::json!({"reviewers": list_of(&list)});
+                    client.call(Method::PUT, &path, Some(&body)).await?
+                }
+            };
+            match output {
+                Output::Json => json(&d.reviewers),
+                Output::Table if d.reviewers.is_empty() => {
+                    println!("{}: reviewed by the project's admins and owner only", d.model.name)
+                }
+                Output::Table => println!(
+                    "{}: reviewed by the project's admins and owner, and {}",
+                    d.model.name,
+                    d.reviewers.join(", ")
+                ),
+            }
+        }
+        ModelsCommand::Policy { protect, approvals, project, output } => {
+            let path =
+                format!("/projects/{}/registry/policy", super::ops::project_path(&client, &project).await?);
+            let mut p: RegistryPolicy = client.call(Method::GET, &path, None).await?;
+            if protect.is_some() || approvals.is_some() {
+                if let Some(list) = protect {
+                    p.protected_aliases = list_of(&list);
+                }
+                if let Some(n) = approvals {
+                    p.required_approvals = n;
+                }
+                let body = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+                p = client.call(Method::PUT, &path, Some(&body)).await?;
+            }
+            match output {
+                Output::Json => json(&p),
+                Output::Table => policy_text(&p),
+            }
+        }
+        ModelsCommand::Audit { before, limit, project, output } => {
+            let path =
+                format!("/projects/{}/registry/audit", super::ops::project_path(&client, &project).await?);
+            let mut params = vec![("limit", limit.to_string())];
+            if let Some(b) = before {
+                params.push(("before", b.to_string()));
+            }
+            let t: AuditTrail = client.call_with_query(Method::GET, &path, &params, None).await?;
+            match output {
+                Output::Json => json(&t),
+                Output::Table => audit_text(&t),
             }
         }
     }

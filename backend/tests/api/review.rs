@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 use crate::both_dbs;
 use crate::helpers::{TestApp, TestUser};
 
-both_dbs!(a_promotion_is_requested_reviewed_and_moves_the_alias, the_audit_chain_shows_a_rewritten_row,);
+both_dbs!(
+    a_promotion_is_requested_reviewed_and_moves_the_alias,
+    the_audit_chain_shows_a_rewritten_row,
+    the_audit_trail_reads_a_page_at_a_time,
+);
 
 const P: &str = "/api/v1/projects/ann/p";
 
@@ -293,4 +297,32 @@ async fn the_audit_chain_shows_a_rewritten_row(app: TestApp) {
         "{}",
         a.json
     );
+}
+
+async fn the_audit_trail_reads_a_page_at_a_time(app: TestApp) {
+    let (mem, adam, _, _, _) = setup(&app).await;
+    let id = request(&app, &mem, 1, "production").await.json["id"].as_str().unwrap().to_string();
+    for i in 0..4 {
+        act(&app, &adam, &id, "comment", &format!("note {i}")).await;
+    }
+    // request.open + 4 comments: 5 entries, read two at a time from the newest.
+    let page = |before: Option<i64>| {
+        let q = before.map(|b| format!("&before={b}")).unwrap_or_default();
+        app.get(&format!("{P}/registry/audit?limit=2{q}")).bearer(&mem.token).send()
+    };
+    let seqs = |j: &serde_json::Value| -> Vec<i64> {
+        j["entries"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+    };
+    let a = page(None).await;
+    assert_eq!((seqs(&a.json), a.json["next_before"].as_i64()), (vec![4, 5], Some(4)), "{}", a.json);
+    let b = page(Some(4)).await;
+    assert_eq!((seqs(&b.json), b.json["next_before"].as_i64()), (vec![2, 3], Some(2)), "{}", b.json);
+    let c = page(Some(2)).await;
+    assert_eq!((seqs(&c.json), c.json["next_before"].as_i64()), (vec![1], None), "{}", c.json);
+    // A page never hides a broken chain elsewhere: `intact` is about the whole trail.
+    assert_eq!(c.json["intact"], true);
+    let all = app.get(&format!("{P}/registry/audit?limit=100000")).bearer(&mem.token).send().await;
+    assert_eq!(seqs(&all.json), vec![1, 2, 3, 4, 5], "a too-large limit is capped, not refused");
+    let bad = app.get(&format!("{P}/registry/audit?limit=many")).bearer(&mem.token).send().await;
+    assert_eq!(bad.status, 400, "{}", bad.json);
 }

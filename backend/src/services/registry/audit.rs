@@ -87,6 +87,24 @@ pub async fn entries<C: ConnectionTrait>(db: &C, project: Uuid) -> Result<Vec<ro
         .await?)
 }
 
+/// A page of the project's trail, oldest first: the `limit` entries before sequence number `before` (the
+/// latest when `None`).
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    project: Uuid,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<row::Model>> {
+    use sea_orm::QuerySelect;
+    let mut q = row::Entity::find().filter(row::Column::ProjectId.eq(project));
+    if let Some(b) = before {
+        q = q.filter(row::Column::Seq.lt(b));
+    }
+    let mut rows = q.order_by_desc(row::Column::Seq).limit(limit).all(db).await?;
+    rows.reverse();
+    Ok(rows)
+}
+
 /// The first entry (by sequence number) where the chain breaks, `None` when it is intact: a row whose hash
 /// does not match its fields, a gap, a row out of its chain, or a chain shorter than the head says.
 pub async fn verify<C: ConnectionTrait>(db: &C, project: Uuid) -> Result<Option<i64>> {

@@ -13,7 +13,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::review::{model_in, usernames, version_in};
+use super::inbox::usernames;
+use super::review::{model_in, version_in};
 use super::{audit, now_ms, policy};
 use crate::domain::Role;
 use crate::entities::{
@@ -162,7 +163,7 @@ pub async fn model(db: &DatabaseConnection, a: &ProjectAccess, name: &str) -> Re
     let people: Vec<Uuid> = reviewers.iter().map(|r| r.user_id).collect();
     let mut reviewers: Vec<String> = usernames(db, people).await?.into_values().collect();
     reviewers.sort();
-    let requests = super::review::of_model(db, m.id, None).await?;
+    let requests = super::inbox::of_model(db, m.id, None).await?;
     Ok(ModelDetail {
         model: summaries(db, a.project.id, vec![m]).await?.remove(0),
         versions: version_summaries(db, versions).await?,
@@ -259,7 +260,7 @@ pub async fn version(
         on.insert(alias, here);
     }
     let files_path = v.storage.split("/artifacts/").nth(1).map(|p| format!("artifacts/{p}"));
-    let requests = super::review::of_model(db, m.id, Some(v.id)).await?;
+    let requests = super::inbox::of_model(db, m.id, Some(v.id)).await?;
     Ok(VersionDetail {
         model: m.name,
         storage: v.storage.clone(),
@@ -318,9 +319,21 @@ pub async fn alias_history(
     })
 }
 
-pub async fn audit_trail(db: &DatabaseConnection, a: &ProjectAccess) -> Result<AuditTrail> {
-    let rows = audit::entries(db, a.project.id).await?;
+/// Entries an audit page holds at most (and by default).
+pub const AUDIT_PAGE: u64 = 500;
+
+/// A page of the project's trail (the `limit` entries before `before`, oldest first) and whether the whole
+/// chain holds.
+pub async fn audit_trail(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    before: Option<i64>,
+    limit: Option<u64>,
+) -> Result<AuditTrail> {
+    let limit = limit.unwrap_or(AUDIT_PAGE).clamp(1, AUDIT_PAGE);
+    let rows = audit::page(db, a.project.id, before, limit).await?;
     let broken_at = audit::verify(db, a.project.id).await?;
+    let next_before = rows.first().map(|r| r.seq).filter(|s| *s > 1 && rows.len() as u64 == limit);
     Ok(AuditTrail {
         entries: rows
             .into_iter()
@@ -339,5 +352,19 @@ pub async fn audit_trail(db: &DatabaseConnection, a: &ProjectAccess) -> Result<A
             .collect(),
         intact: broken_at.is_none(),
         broken_at,
+        next_before,
     })
+}
+
+/// Sets the project's registry policy: a project admin's call.
+pub async fn set_policy(
+    db: &DatabaseConnection,
+    a: &ProjectAccess,
+    p: &RegistryPolicy,
+) -> Result<RegistryPolicy> {
+    if a.role < Role::Admin {
+        return Err(Error::Forbidden("changing the registry policy needs the admin role".into()));
+    }
+    let p = policy::Policy { protected: p.protected_aliases.clone(), approvals: p.required_approvals };
+    Ok(policy_view(&policy::set(db, a.project.id, &p).await?))
 }

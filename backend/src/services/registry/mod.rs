@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod filter;
+pub mod inbox;
 pub mod logged;
 pub mod policy;
 pub mod review;
