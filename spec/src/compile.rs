@@ -321,7 +321,15 @@ impl<'a> Compiler<'a> {
                 self.docs[d].wrapped = true;
                 let mut op = Map::new();
                 op.insert("kind".into(), json!("operation"));
-                op.insert("component".into(), v.clone());
+                // Polyaxon 2.x reads one shape for both kinds: a component's operation fields (`params`,
+                // `matrix`, `schedule`, …) configure the run it becomes.
+                let mut comp = m.clone();
+                for k in crate::schema::OPERATION_ONLY {
+                    if let Some(x) = comp.remove(*k) {
+                        op.insert(k.to_string(), x);
+                    }
+                }
+                op.insert("component".into(), Value::Object(comp));
                 Some(Value::Object(op))
             }
             Some(other) => {

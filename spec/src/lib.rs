@@ -9,6 +9,7 @@ mod dag;
 pub mod diag;
 pub mod edit;
 pub mod io;
+mod kube_schema;
 pub mod layout;
 pub mod library;
 pub mod lifecycle;
@@ -27,6 +28,7 @@ pub mod policy;
 pub mod render;
 mod schema;
 pub mod termination;
+mod typed;
 pub mod yaml;
 
 pub use compile::{compile, Compiled, Execution, NoRefs, Options, Refs, Source};

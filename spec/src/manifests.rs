@@ -14,6 +14,8 @@ pub struct Workload<'a> {
     /// Who retries a failed Job (Myelin's server does it itself, with a new Job per attempt).
     pub retries: Retries,
     pub catalog: &'a Catalog,
+    /// The run has a `build` that provides its image.
+    pub built: bool,
 }
 
 impl Workload<'_> {
@@ -40,6 +42,7 @@ impl Workload<'_> {
             restart_policy: restart,
             catalog: self.catalog,
             run_labels: &labels,
+            built: self.built,
         })
     }
 

@@ -111,7 +111,9 @@ impl Compiler<'_> {
                 ..Default::default()
             });
         }
+        self.not_run_yet(&component, comp_at);
         let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
+        crate::typed::check_run(self, &run, &kind, At { doc: comp.doc, path: &join(&comp.path, "run") });
         expose_env(&mut run, op, &params, &runtime);
         let w = crate::manifests::Workload {
             uuid: &inh.uuid,
@@ -119,6 +121,7 @@ impl Compiler<'_> {
             termination,
             retries: self.opts.execution.retries,
             catalog: &self.opts.catalog,
+            built: component.get("build").is_some_and(|b| !b.is_null()),
         };
         match w.build(&kind) {
             Ok(manifests) => {
@@ -177,6 +180,63 @@ impl Compiler<'_> {
             .into_iter()
             .filter(|k| op.get(*k).is_some_and(|v| !v.is_null()))
             .collect();
+        let inline: Map<String, Value> = schema::COMPONENT
+            .iter()
+            .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        if inline.is_empty() {
+            return self.referenced(op, at, inh, &refs);
+        }
+        if refs.is_empty() {
+            // The operation's root is its component (Polyaxon 2.x): its fields and the root shortcuts.
+            let mut comp = inline;
+            comp.insert("kind".into(), Value::from("component"));
+            for k in schema::SHORTCUTS {
+                if let Some(v) = op.get(*k).filter(|v| !v.is_null()) {
+                    comp.insert(k.to_string(), v.clone());
+                }
+            }
+            return Some(Component { value: Value::Object(comp), doc: at.doc, path: at.path.to_string() });
+        }
+        // A reference with component fields beside it: they patch what it refers to.
+        let mut comp = self.referenced(op, at, inh, &refs)?;
+        let strategy =
+            Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
+        for (k, v) in inline {
+            let base = comp.value.get(&k).cloned().unwrap_or(Value::Null);
+            comp.value[&k] = match k.as_str() {
+                "run" if base.is_object() => patch_run(base, v, strategy),
+                "inputs" | "outputs" => by_name(base, v),
+                _ => merge(base, v, strategy),
+            };
+        }
+        Some(comp)
+    }
+
+    /// Sections Polyaxon acts on that Myelin accepts but does not act on yet: said, never silently dropped.
+    fn not_run_yet(&mut self, component: &Value, at: At) {
+        let set = |k: &str| component.get(k).is_some_and(|v| !v.is_null());
+        if set("build") {
+            let p = join(at.path, "build");
+            self.warn(
+                At { doc: at.doc, path: &p },
+                "build_not_run",
+                "Myelin does not run `build` yet: nothing builds this run's image, so a container without \
+                 `image` cannot start; name an image that exists in `run.container.image`",
+            );
+        }
+        if set("hooks") {
+            let p = join(at.path, "hooks");
+            self.warn(
+                At { doc: at.doc, path: &p },
+                "hooks_not_run",
+                "Myelin does not run `hooks` yet: no operation starts when this run ends",
+            );
+        }
+    }
+
+    /// The component an operation refers to (`component`, `hubRef`, `urlRef`, `pathRef`, `dagRef`).
+    fn referenced(&mut self, op: &Value, at: At, inh: &Inherited, refs: &[&str]) -> Option<Component> {
         if refs.len() > 1 {
             self.error(
                 at,
@@ -309,6 +369,19 @@ fn public_params(params: &[(Io, Value)], runtime: &[String]) -> Map<String, Valu
 
 /// `runPatch` onto a run. For distributed kinds, pod-level keys (`container`, `environment`, ...) patch every
 /// replica, as Polyaxon does.
+/// Inputs or outputs: the patch's replace those of the same name, the others are added.
+fn by_name(base: Value, patch: Value) -> Value {
+    let Value::Array(mut list) = base else { return patch };
+    for io in patch.as_array().into_iter().flatten() {
+        let name = io.get("name");
+        match list.iter_mut().find(|x| x.get("name") == name) {
+            Some(x) => *x = io.clone(),
+            None => list.push(io.clone()),
+        }
+    }
+    Value::Array(list)
+}
+
 fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
     const POD_KEYS: &[&str] = &["container", "environment", "init", "sidecars", "connections", "volumes"];
     let replicas = crate::schema::replica_keys(run["kind"].as_str().unwrap_or_default());

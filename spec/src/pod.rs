@@ -35,7 +35,7 @@ pub fn camel(v: &Value) -> Value {
     }
 }
 
-fn camel_key(k: &str) -> String {
+pub(crate) fn camel_key(k: &str) -> String {
     let mut out = String::with_capacity(k.len());
     let mut up = false;
     for (i, c) in k.chars().enumerate() {
@@ -133,6 +133,8 @@ pub struct PodInput<'a> {
     pub restart_policy: Option<&'a str>,
     pub catalog: &'a Catalog,
     pub run_labels: &'a Map<String, Value>,
+    /// The run has a `build`: its image is the one the build pushes, so the container may name none.
+    pub built: bool,
 }
 
 /// The pod template (`{metadata, spec}`) of a run section.
@@ -158,7 +160,7 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
 
     let mut volumes: Vec<Value> = as_list(s.get("volumes")).iter().map(camel).collect();
     let mut main = container(s.get("container").unwrap_or(&Value::Null), p.main_name);
-    if main.get("image").is_none_or(Value::is_null) {
+    if main.get("image").is_none_or(Value::is_null) && !p.built {
         return Err("the run has no container image (`run.container.image`)".into());
     }
     let mut mounts = as_list(main.get("volumeMounts"));

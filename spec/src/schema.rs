@@ -55,6 +55,22 @@ pub(crate) const OPERATION: &[&str] = &[
     "component",
 ];
 pub(crate) const COMPONENT: &[&str] = &["inputs", "outputs", "run", "template"];
+/// An operation's own fields that configure its run, not a component reference: a component file may carry
+/// them too (Polyaxon 2.x reads both kinds with one model).
+pub(crate) const OPERATION_ONLY: &[&str] = &[
+    "schedule",
+    "events",
+    "matrix",
+    "joins",
+    "dependencies",
+    "trigger",
+    "conditions",
+    "skipOnUpstreamSkip",
+    "params",
+    "runPatch",
+    "patchStrategy",
+    "isPreset",
+];
 const JOB: &[&str] = &["kind", "environment", "connections", "volumes", "init", "sidecars", "container"];
 const TRIGGERS: &[&str] =
     &["all_succeeded", "all_failed", "all_done", "one_succeeded", "one_failed", "one_done"];
@@ -154,18 +170,142 @@ pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
     ok
 }
 
-fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&str], at: At, what: &str) {
+fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&'static str], at: At, what: &str) {
     let Some(m) = v.as_object() else { return };
     for k in m.keys() {
         if !allowed.contains(&k.as_str()) {
             let path = join(at.path, k);
+            let hint = crate::kube_schema::nearest(k, allowed)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
             c.error(
                 At { doc: at.doc, path: &path },
                 "unknown_key",
-                format!("unexpected key `{k}` in {what}"),
+                format!("unexpected key `{k}` in {what}{hint}"),
             );
         }
     }
+}
+
+/// The keys of Polyaxon's nested sections (each model forbids others).
+const TERMINATION: &[&str] = &["maxRetries", "ttl", "timeout", "culling", "probe", "podFailurePolicy"];
+const PLUGINS: &[&str] = &[
+    "auth",
+    "docker",
+    "shm",
+    "tmux",
+    "sandbox",
+    "ssh",
+    "mountArtifactsStore",
+    "collectArtifacts",
+    "collectLogs",
+    "collectResources",
+    "syncStatuses",
+    "autoResume",
+    "logLevel",
+    "externalHost",
+    "sidecar",
+    "notifications",
+];
+const CACHE: &[&str] = &["disable", "ttl", "io", "sections"];
+const HOOK: &[&str] = &[
+    "hubRef",
+    "connection",
+    "trigger",
+    "conditions",
+    "presets",
+    "queue",
+    "namespace",
+    "params",
+    "disableDefaults",
+];
+const JOIN: &[&str] = &["ref", "query", "sort", "limit", "offset", "params"];
+const BUILD: &[&str] = &[
+    "hubRef",
+    "connection",
+    "presets",
+    "queue",
+    "namespace",
+    "cache",
+    "params",
+    "runPatch",
+    "patchStrategy",
+];
+const EVENT: &[&str] = &["kinds", "ref"];
+const NOTIFICATION: &[&str] = &["connections", "trigger"];
+const INIT: &[&str] = &[
+    "artifacts",
+    "paths",
+    "git",
+    "dockerfile",
+    "file",
+    "tensorboard",
+    "lineageRef",
+    "modelRef",
+    "artifactRef",
+    "connection",
+    "path",
+    "container",
+];
+const ENVIRONMENT: &[&str] = &[
+    "labels",
+    "annotations",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "nodeName",
+    "serviceAccountName",
+    "hostAliases",
+    "securityContext",
+    "imagePullSecrets",
+    "hostNetwork",
+    "hostPID",
+    "dnsPolicy",
+    "dnsConfig",
+    "schedulerName",
+    "priorityClassName",
+    "priority",
+    "restartPolicy",
+];
+
+/// The sections an operation and a component share (`termination`, `plugins`, `cache`, `build`, `hooks`),
+/// each against the keys Polyaxon allows there.
+fn check_shared(c: &mut Compiler, v: &Value, at: At) {
+    for (key, allowed) in
+        [("termination", TERMINATION), ("plugins", PLUGINS), ("cache", CACHE), ("build", BUILD)]
+    {
+        if let Some(x) = v.get(key).filter(|x| x.is_object()) {
+            unknown_keys(c, x, allowed, At { doc: at.doc, path: &join(at.path, key) }, &format!("`{key}`"));
+        }
+    }
+    if let Some(n) = v.get("plugins").and_then(|p| p.get("notifications")).and_then(Value::as_array) {
+        for (i, x) in n.iter().enumerate() {
+            let p = join(at.path, &format!("plugins.notifications[{i}]"));
+            unknown_keys(c, x, NOTIFICATION, At { doc: at.doc, path: &p }, "a notification");
+        }
+    }
+    list_keys(c, v, "hooks", HOOK, at, "a hook");
+}
+
+fn list_keys(c: &mut Compiler, v: &Value, key: &str, allowed: &[&'static str], at: At, what: &str) {
+    for (i, x) in v.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let p = join(at.path, &format!("{key}[{i}]"));
+        unknown_keys(c, x, allowed, At { doc: at.doc, path: &p }, what);
+    }
+}
+
+/// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
+fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
+    if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
+        unknown_keys(
+            c,
+            e,
+            ENVIRONMENT,
+            At { doc: at.doc, path: &join(at.path, "environment") },
+            "`environment`",
+        );
+    }
+    list_keys(c, v, "init", INIT, at, "an init entry");
 }
 
 fn check_name(c: &mut Compiler, v: &Value, at: At) {
@@ -185,9 +325,13 @@ fn check_name(c: &mut Compiler, v: &Value, at: At) {
 }
 
 pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
-    let allowed = [SHARED, OPERATION].concat();
+    // Component fields at an operation's root make it an inline component (or patch the referenced one).
+    let allowed = [SHARED, OPERATION, COMPONENT].concat();
     unknown_keys(c, op, &allowed, at, "an operation");
     check_name(c, op, at);
+    check_shared(c, op, at);
+    list_keys(c, op, "joins", JOIN, at, "a join");
+    list_keys(c, op, "events", EVENT, at, "an event trigger");
     if let Some(t) = op.get("trigger").filter(|t| !t.is_null()) {
         if !t.as_str().is_some_and(|t| TRIGGERS.contains(&t)) {
             let path = join(at.path, "trigger");
@@ -202,19 +346,32 @@ pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
         crate::matrix::check(c, m, At { doc: at.doc, path: &join(at.path, "matrix") });
     }
     if let Some(s) = op.get("schedule").filter(|s| !s.is_null()) {
-        let kinds = ["cron", "interval", "datetime"];
-        if !s.get("kind").and_then(Value::as_str).is_some_and(|k| kinds.contains(&k)) {
-            let path = join(at.path, "schedule.kind");
-            c.error(
-                At { doc: at.doc, path: &path },
-                "invalid_value",
-                "schedule.kind must be cron, interval or datetime",
-            );
+        let keys: Option<&[&'static str]> = match s.get("kind").and_then(Value::as_str) {
+            Some("cron") => Some(&["kind", "cron", "startAt", "endAt", "maxRuns", "dependsOnPast"]),
+            Some("interval") => Some(&["kind", "startAt", "endAt", "maxRuns", "frequency", "dependsOnPast"]),
+            Some("datetime") => Some(&["kind", "startAt"]),
+            _ => None,
+        };
+        match keys {
+            Some(keys) => {
+                let p = join(at.path, "schedule");
+                unknown_keys(c, s, keys, At { doc: at.doc, path: &p }, "`schedule`");
+            }
+            None => {
+                let path = join(at.path, "schedule.kind");
+                c.error(
+                    At { doc: at.doc, path: &path },
+                    "invalid_value",
+                    "schedule.kind must be cron, interval or datetime",
+                );
+            }
         }
     }
     if let Some(j) = op.get("joins").and_then(Value::as_array) {
         for (i, join_) in j.iter().enumerate() {
-            if join_.get("limit").is_some_and(|l| !l.is_null() && !l.is_i64()) {
+            // An integer, or a template of one (`{{ params.top }}`) that Polyaxon resolves with the params.
+            let template = |l: &Value| l.as_str().is_some_and(|t| t.contains("{{"));
+            if join_.get("limit").is_some_and(|l| !l.is_null() && !l.is_i64() && !template(l)) {
                 let path = join(at.path, &format!("joins[{i}].limit"));
                 c.error(At { doc: at.doc, path: &path }, "invalid_type", "joins.limit must be an integer");
             }
@@ -267,34 +424,44 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
     if let Some(t) = comp.get("termination").filter(|t| !t.is_null()) {
         check_termination(c, t, at);
     }
-    if let Some(cache) = comp.get("cache").filter(|v| !v.is_null()) {
-        unknown_keys(
-            c,
-            cache,
-            &["disable", "ttl", "io", "sections"],
-            At { doc: at.doc, path: &join(at.path, "cache") },
-            "cache",
-        );
+    check_shared(c, comp, at);
+    match kind {
+        "job" | "service" | "dag" => check_pod_sections(c, run, run_at),
+        _ => {
+            for r in replica_keys(kind) {
+                if let Some(rep) = run.get(*r).filter(|v| v.is_object()) {
+                    check_pod_sections(c, rep, At { doc: at.doc, path: &join(&run_path, r) });
+                }
+            }
+            if let Some(Value::Object(workers)) = run.get("workers") {
+                for (name, w) in workers {
+                    let p = join(&join(&run_path, "workers"), name);
+                    check_pod_sections(c, w, At { doc: at.doc, path: &p });
+                }
+            }
+        }
     }
 }
+
+/// The 2.x root shortcuts, in the order they apply.
+pub(crate) const SHORTCUTS: &[&str] = &[
+    "container",
+    "cmd",
+    "env",
+    "resources",
+    "ports",
+    "environment",
+    "init",
+    "connections",
+    "sidecars",
+    "volumes",
+];
 
 /// Polyaxon 2.x root shortcuts (`container`, `cmd`, `env`, `resources`, `ports`, ...) moved into `run`.
 pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
     let Some(m) = comp.as_object_mut() else { return comp };
     let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
-    let shortcut = [
-        "container",
-        "cmd",
-        "env",
-        "resources",
-        "ports",
-        "environment",
-        "init",
-        "connections",
-        "sidecars",
-        "volumes",
-    ];
-    if !shortcut.iter().any(|k| has(m, k)) {
+    if !SHORTCUTS.iter().any(|k| has(m, k)) {
         return comp;
     }
     let mut run = match m.remove("run") {

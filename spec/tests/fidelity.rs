@@ -1,0 +1,163 @@
+//! Polyaxon 2.18's reading of shapes the public kit does not cover, each checked against its oracle
+//! (`../shared/conformance/oracle`): typos inside Kubernetes-typed sections are refused with the nearest field
+//! (deeper ones warned about, as Polyaxon lets them through), nested sections refuse unknown keys, an operation's
+//! root may be its component, a component may carry operation fields, a build provides a replica's image.
+
+use serde_json::json;
+use spec::{compile, NoRefs, Options, Source};
+
+fn run(yaml: &str) -> spec::Compiled {
+    compile(&Options {
+        limits: Default::default(),
+        policy: None,
+        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
+        params: Default::default(),
+        catalog: Default::default(),
+        refs: &NoRefs,
+        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
+        execution: Default::default(),
+    })
+}
+
+fn errors(c: &spec::Compiled) -> Vec<(&str, &str, u32, String)> {
+    c.errors.iter().map(|e| (e.code, e.path.as_str(), e.line, e.message.clone())).collect()
+}
+
+fn warning<'c>(c: &'c spec::Compiled, code: &str) -> Vec<(&'c str, &'c str)> {
+    c.warnings.iter().filter(|w| w.code == code).map(|w| (w.path.as_str(), w.message.as_str())).collect()
+}
+
+const JOB: &str = "kind: component\nrun:\n  kind: job\n";
+
+#[test]
+fn a_typo_in_the_container_is_refused_with_the_field_it_meant_not_dropped_by_the_cluster() {
+    let c = run(&format!(
+        "{JOB}  container:\n    image: x:1\n    resourcez: {{limits: {{nvidia.com/gpu: 1}}}}\n"
+    ));
+    assert_eq!(
+        errors(&c),
+        [(
+            "unknown_field",
+            "run.container.resourcez",
+            6,
+            "`resourcez` is not a field of a Kubernetes Container (did you mean `resources`?): the cluster would drop it"
+                .to_string()
+        )]
+    );
+}
+
+#[test]
+fn every_kubernetes_typed_section_is_read_against_its_type() {
+    let cases = [
+        (
+            "  container: {image: 'x:1'}\n  sidecars: [{name: s, image: 'x:1', comand: [a]}]\n",
+            "run.sidecars[0].comand",
+        ),
+        (
+            "  container: {image: 'x:1'}\n  init: [{container: {image: 'x:1', argz: [a]}}]\n",
+            "run.init[0].container.argz",
+        ),
+        ("  container: {image: 'x:1'}\n  volumes: [{name: v, emptyDirr: {}}]\n", "run.volumes[0].emptyDirr"),
+        (
+            "  container: {image: 'x:1'}\n  environment: {tolerations: [{key: a, efect: NoSchedule}]}\n",
+            "run.environment.tolerations[0].efect",
+        ),
+        (
+            "  container: {image: 'x:1'}\n  environment: {affinity: {nodeAffinityy: {}}}\n",
+            "run.environment.affinity.nodeAffinityy",
+        ),
+        // Polyaxon reads the environment's securityContext as a container's: pod-level fields are refused.
+        (
+            "  container: {image: 'x:1'}\n  environment: {securityContext: {fsGroup: 1}}\n",
+            "run.environment.securityContext.fsGroup",
+        ),
+    ];
+    for (body, path) in cases {
+        let c = run(&format!("{JOB}{body}"));
+        let got = errors(&c);
+        assert!(got.len() == 1 && got[0].0 == "unknown_field" && got[0].1 == path, "{body}: {got:?}");
+    }
+}
+
+#[test]
+fn snake_case_fields_are_fields_and_distributed_replicas_are_read_too() {
+    let c = run(&format!("{JOB}  container: {{image: 'x:1', volume_mounts: [{{name: v, mount_path: /d}}]}}\n  volumes: [{{name: v, empty_dir: {{}}}}]\n"));
+    assert!(c.valid, "{:?}", c.errors);
+    let c = run("kind: component\nrun:\n  kind: tfjob\n  worker:\n    replicas: 2\n    container: {image: 'x:1', imagePulPolicy: Always}\n");
+    assert_eq!(errors(&c)[0].1, "run.worker.container.imagePulPolicy");
+    assert!(errors(&c)[0].3.contains("did you mean `imagePullPolicy`?"));
+}
+
+#[test]
+fn deeper_typos_and_wrong_types_are_warned_about_as_polyaxon_lets_them_through() {
+    let c = run(&format!(
+        "{JOB}  container:\n    image: x:1\n    resources: {{limitz: {{cpu: 1}}}}\n    ports: [{{containerPort: http}}]\n"
+    ));
+    assert!(c.valid, "{:?}", c.errors);
+    let w = warning(&c, "kubernetes_schema");
+    assert_eq!(
+        w.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        ["run.container.ports[0].containerPort", "run.container.resources.limitz"]
+    );
+    assert!(w[1].1.contains("did you mean `limits`?"), "{w:?}");
+}
+
+#[test]
+fn nested_sections_refuse_keys_polyaxon_does_not_know() {
+    let cases = [
+        ("kind: operation\ncache: {disable: false, ttll: 10}\ncomponent: {run: {kind: job, container: {image: 'x:1'}}}\n", "cache.ttll", "ttl"),
+        (&format!("{JOB}  container: {{image: 'x:1'}}\n  environment: {{nodeSelectr: {{a: b}}}}\n"), "run.environment.nodeSelectr", "nodeSelector"),
+        (&format!("{JOB}  container: {{image: 'x:1'}}\n  init: [{{contaner: {{image: 'x:1'}}}}]\n"), "run.init[0].contaner", "container"),
+        ("kind: component\ntermination: {maxRetry: 1}\nrun: {kind: job, container: {image: 'x:1'}}\n", "termination.maxRetry", "maxRetries"),
+        ("kind: component\nplugins: {colectLogs: false}\nrun: {kind: job, container: {image: 'x:1'}}\n", "plugins.colectLogs", "collectLogs"),
+        ("kind: operation\nschedule: {kind: cron, cron: '* * * * *', maxRun: 2}\ncomponent: {run: {kind: job, container: {image: 'x:1'}}}\n", "schedule.maxRun", "maxRuns"),
+    ];
+    for (yaml, path, near) in cases {
+        let c = run(yaml);
+        let got = errors(&c);
+        assert!(
+            got.len() == 1
+                && got[0].0 == "unknown_key"
+                && got[0].1 == path
+                && got[0].3.contains(&format!("`{near}`")),
+            "{yaml}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn an_operations_root_may_be_its_component() {
+    let c = run("kind: operation\nparams: {lr: {value: 0.05}}\ninputs: [{name: lr, type: float}]\nrun:\n  kind: job\n  container: {image: 'python:3.11', command: [python, -c, 'print({{ lr }})']}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(c.run.params.get("lr"), Some(&json!(0.05)));
+    assert_eq!(c.run.main_container().unwrap()["command"], json!(["python", "-c", "print(0.05)"]));
+}
+
+#[test]
+fn a_component_may_carry_an_operations_params() {
+    let c = run("kind: component\nparams: {lr: {value: 0.05}}\ninputs: [{name: lr, type: float}]\nrun:\n  kind: job\n  container: {image: 'python:3.11', command: ['{{ lr }}']}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(c.run.main_container().unwrap()["command"], json!(["0.05"]));
+}
+
+#[test]
+fn a_join_limit_may_be_a_template_of_a_param() {
+    let c = run("kind: operation\nparams: {top: {value: 3}}\njoins: [{query: 'metrics.loss:<0.5', limit: '{{ top }}', params: {losses: {value: outputs.loss}}}]\ncomponent:\n  inputs: [{name: top, type: int}, {name: losses, type: float, isList: true, isOptional: true}]\n  run: {kind: job, container: {image: 'x:1'}}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    let c = run("kind: operation\njoins: [{query: 'a', limit: lots}]\ncomponent: {run: {kind: job, container: {image: 'x:1'}}}\n");
+    assert_eq!(errors(&c)[0].1, "joins[0].limit");
+}
+
+#[test]
+fn a_build_provides_the_image_of_replicas_that_name_none_and_says_it_is_not_run() {
+    let c = run("kind: component\nbuild: {hubRef: kaniko, params: {destination: {value: 'reg/img:1'}}}\nrun:\n  kind: tfjob\n  chief: {container: {command: [python, train.py]}}\n  ps: {replicas: 1, container: {command: [python, ps.py]}}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(warning(&c, "build_not_run").len(), 1, "{:?}", c.warnings);
+}
+
+#[test]
+fn hooks_are_said_to_be_not_run_yet_wherever_the_file_is_compiled() {
+    let c = run("kind: component\nhooks: [{hubRef: slack, trigger: failed}]\nrun: {kind: job, container: {image: 'x:1'}}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(warning(&c, "hooks_not_run").iter().map(|w| w.0).collect::<Vec<_>>(), ["hooks"]);
+}
