@@ -201,7 +201,18 @@ impl Workload<'_> {
             }
         }
         if let Some(head) = self.run.get("head").filter(|v| !v.is_null()) {
-            let template = self.pod(head, "main", None).map_err(|e| format!("head: {e}"))?;
+            let mut template = self.pod(head, "main", None).map_err(|e| format!("head: {e}"))?;
+            // Ray's ports on a head that names none (Polyaxon's and KubeRay's defaults).
+            if let Some(main) =
+                main_of(&mut template).filter(|m| m["ports"].as_array().is_none_or(Vec::is_empty))
+            {
+                main["ports"] = json!([
+                    {"containerPort": 6379, "name": "gcs-server", "protocol": "TCP"},
+                    {"containerPort": 8265, "name": "dashboard", "protocol": "TCP"},
+                    {"containerPort": 10001, "name": "client", "protocol": "TCP"},
+                    {"containerPort": 8000, "name": "serve", "protocol": "TCP"},
+                ]);
+            }
             // The dashboard must listen beyond the pod's loopback to be reachable (KubeRay's and Polyaxon's default).
             let mut params =
                 head.get("rayStartParams").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -211,7 +222,14 @@ impl Workload<'_> {
         let mut groups = Vec::new();
         if let Some(Value::Object(workers)) = self.run.get("workers") {
             for (name, w) in workers {
-                let template = self.pod(w, "main", None).map_err(|e| format!("workers.{name}: {e}"))?;
+                let mut template = self.pod(w, "main", None).map_err(|e| format!("workers.{name}: {e}"))?;
+                // A worker leaves the cluster cleanly when its pod stops, unless it says otherwise.
+                if let Some(main) =
+                    main_of(&mut template).filter(|m| m.get("lifecycle").is_none_or(Value::is_null))
+                {
+                    main["lifecycle"] =
+                        json!({"preStop": {"exec": {"command": ["/bin/sh", "-c", "ray stop"]}}});
+                }
                 let mut g = json!({"groupName": name, "replicas": w.get("replicas").cloned().unwrap_or(json!(1)), "rayStartParams": w.get("rayStartParams").cloned().unwrap_or(json!({})), "template": template});
                 for k in ["minReplicas", "maxReplicas"] {
                     if let Some(v) = w.get(k).filter(|v| !v.is_null()) {
@@ -282,4 +300,9 @@ impl Workload<'_> {
         }
         Ok(out)
     }
+}
+
+/// The main container of a pod template.
+fn main_of(template: &mut Value) -> Option<&mut Value> {
+    template["spec"]["containers"].as_array_mut()?.iter_mut().find(|c| c["name"] == "main")
 }

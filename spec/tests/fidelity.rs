@@ -161,3 +161,31 @@ fn hooks_are_said_to_be_not_run_yet_wherever_the_file_is_compiled() {
     assert!(c.valid, "{:?}", c.errors);
     assert_eq!(warning(&c, "hooks_not_run").iter().map(|w| w.0).collect::<Vec<_>>(), ["hooks"]);
 }
+
+#[test]
+fn a_ray_head_gets_rays_ports_and_workers_stop_ray_before_their_pod_ends() {
+    let c = run("kind: component\nrun:\n  kind: raycluster\n  head: {container: {image: 'ray:2'}}\n  workers:\n    small: {replicas: 1, container: {image: 'ray:2'}}\n    own: {replicas: 1, container: {image: 'ray:2', lifecycle: {postStart: {exec: {command: [a]}}}}}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    let spec = &c.run.manifests[0]["spec"];
+    let head = &spec["headGroupSpec"]["template"]["spec"]["containers"][0];
+    let ports: Vec<(i64, &str)> = head["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["containerPort"].as_i64().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ports, [(6379, "gcs-server"), (8265, "dashboard"), (10001, "client"), (8000, "serve")]);
+    let main = |g: usize| spec["workerGroupSpecs"][g]["template"]["spec"]["containers"][0].clone();
+    assert_eq!(main(0)["lifecycle"]["preStop"]["exec"]["command"], json!(["/bin/sh", "-c", "ray stop"]));
+    assert_eq!(
+        main(1)["lifecycle"],
+        json!({"postStart": {"exec": {"command": ["a"]}}}),
+        "its own lifecycle stays"
+    );
+    // A head that names its ports keeps them.
+    let c = run("kind: component\nrun:\n  kind: raycluster\n  head: {container: {image: 'ray:2', ports: [{containerPort: 1}]}}\n");
+    assert_eq!(
+        c.run.manifests[0]["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 1}])
+    );
+}
