@@ -102,6 +102,12 @@ fn rows() -> Vec<Row> {
         row(tracking::RunLogs::PATH, "owner=olive&name={p}&uuid={done}", READ),
         row(run::SubmitRun::PATH, "owner=olive&name={p}&content={job}&params=", WRITE),
         row(run::StopRun::PATH, "owner=olive&name={p}&uuid={run}", WRITE),
+        // {run} waits for no approval: members get as far as the conflict.
+        row(
+            run::ApproveRun::PATH,
+            "owner=olive&name={p}&uuid={run}",
+            [404, 404, 403, 409, 409, 409, 404, 404],
+        ),
         row(run::RestartRun::PATH, "owner=olive&name={p}&uuid={done}", WRITE),
         row(run::BulkRuns::PATH, "owner=olive&name={p}&action=stop&uuids={run}", WRITE),
         // Describes a file the caller sends: no project data, but compiling is work, so a session is needed.

@@ -513,3 +513,28 @@ fn a_model_is_promoted_and_reviewed_from_the_cli() {
     drop(server);
     std::fs::remove_dir_all(&data).ok();
 }
+
+#[test]
+fn a_run_held_for_approval_is_approved_from_the_cli() {
+    let (data, token, server) = setup_server();
+    assert!(client(&server, &token, &["project", "create", "demo"]).status.success());
+    let file = data.join("held.yaml");
+    std::fs::write(
+        &file,
+        "kind: component\nisApproved: false\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [echo, hi]}\n",
+    )
+    .unwrap();
+    let out = client(&server, &token, &["run", "-f", file.to_str().unwrap(), "-p", "demo"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let uuid = text(&out).0.lines().next().unwrap().trim().to_string();
+    let ok = client(&server, &token, &["ops", "approve", &uuid, "-p", "demo"]);
+    assert!(text(&ok).0.contains("queued (approved by ops)"), "{:?}", text(&ok));
+    let again = client(&server, &token, &["ops", "approve", &uuid, "-p", "demo"]);
+    assert!(
+        !again.status.success() && text(&again).1.contains("waits for no approval"),
+        "{:?}",
+        text(&again)
+    );
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
+}

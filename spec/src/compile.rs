@@ -110,6 +110,9 @@ pub struct Run {
     /// A pipeline's `earlyStopping` policies.
     #[serde(skip_serializing_if = "Value::is_null", default)]
     pub early_stopping: Value,
+    /// `isApproved: false`: the run waits, compiled, until a project member approves it.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub needs_approval: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

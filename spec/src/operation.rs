@@ -40,7 +40,7 @@ impl Compiler<'_> {
                 component[key] = merge(component[key].clone(), op_level, Strategy::PostMerge);
             }
         }
-        for key in ["queue", "namespace", "build", "hooks", "name", "tags"] {
+        for key in ["queue", "namespace", "build", "hooks", "name", "tags", "isApproved"] {
             if let Some(v) = op.get(key).filter(|v| !v.is_null()) {
                 component[key] = v.clone();
             }
@@ -61,6 +61,20 @@ impl Compiler<'_> {
                 merge(component["run"]["environment"].clone(), env.clone(), Strategy::PreMerge);
         }
         let kind = component["run"]["kind"].as_str().unwrap_or_default().to_string();
+        let needs_approval = component.get("isApproved") == Some(&Value::Bool(false));
+        if needs_approval && kind == "dag" {
+            let (doc, p) = if op.get("isApproved").is_some() {
+                (at.doc, join(at.path, "isApproved"))
+            } else {
+                (comp.doc, join(&comp.path, "isApproved"))
+            };
+            self.warn(
+                At { doc, path: &p },
+                "approval_on_pipeline",
+                "Myelin does not hold a whole DAG for approval yet: it starts at once; put `isApproved: false` \
+                 on the operations that must wait",
+            );
+        }
         let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
 
@@ -138,6 +152,7 @@ impl Compiler<'_> {
                 }
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(Run {
+                    needs_approval,
                     kind: RunKind::parse(&kind),
                     pipeline: None,
                     name,

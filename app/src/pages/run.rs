@@ -10,7 +10,7 @@ use super::runs::{poll, project_key, StatusBadge};
 use crate::components::browser_data::BrowserData;
 use crate::components::files::Files;
 use crate::components::forms::{action_error, ErrorBox, FormError};
-use crate::server::runs::{get_run, RestartRun, StopRun};
+use crate::server::runs::{get_run, ApproveRun, RestartRun, StopRun};
 use crate::server::tracking::{run_logs, LogView};
 
 /// The run page lives inside the project's `Suspend` (its header needs the project), and its body inside the
@@ -25,8 +25,9 @@ pub fn RunPage() -> impl IntoView {
     let uuid = Memo::new(move |_| params.read().get("uuid").unwrap_or_default());
     let stop = ServerAction::<StopRun>::new();
     let restart = ServerAction::<RestartRun>::new();
+    let approve = ServerAction::<ApproveRun>::new();
     let run = page_resource(
-        move || (owner.get(), name.get(), uuid.get(), stop.version().get()),
+        move || (owner.get(), name.get(), uuid.get(), stop.version().get() + approve.version().get()),
         |(o, n, u, _)| get_run(o, n, u),
     );
     let running = move || run.get().and_then(|r| r.ok()).is_some_and(|r| !r.done);
@@ -72,6 +73,20 @@ pub fn RunPage() -> impl IntoView {
                                     </ActionForm>
                                 })}
                             </div>
+                            {r.waiting_for_approval.then(|| view! {
+                                <div class="notice row" id="approval">
+                                    <span>"Waiting for approval (" <code>"isApproved: false"</code> "): it starts once a project member approves it."</span>
+                                    {r.can_act.then(|| view! {
+                                        <ActionForm action=approve>
+                                            <input type="hidden" name="owner" value=owner.get_untracked() />
+                                            <input type="hidden" name="name" value=name.get_untracked() />
+                                            <input type="hidden" name="uuid" value=uuid.get_untracked() />
+                                            <button type="submit" class="primary" id="approve-run">"Approve"</button>
+                                        </ActionForm>
+                                    })}
+                                </div>
+                            })}
+                            <FormError error=action_error(move || approve.value().get()) />
                             <FormError error=action_error(move || stop.value().get()) />
                             <FormError error=action_error(move || restart.value().get()) />
                             {matches!(r.kind.as_str(), "dag" | "matrix").then(|| view! {

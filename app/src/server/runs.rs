@@ -53,6 +53,8 @@ pub struct RunView {
     pub manifest: String,
     pub original: Option<String>,
     pub can_act: bool,
+    /// Held by `isApproved: false` until a member approves it.
+    pub waiting_for_approval: bool,
     pub metrics: Vec<MetricRow>,
     pub logged_params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
@@ -209,7 +211,10 @@ pub async fn get_run(owner: String, name: String, uuid: String) -> Result<RunVie
     let compiled = <spec::compile::Run as serde::Deserialize>::deserialize(&r.reproducibility.compiled)
         .map_err(|e| err(backend::Error::Internal(format!("run {uuid}: stored compiled spec: {e}"))))?;
     let manifest = compiled.manifests.iter().map(spec::yaml::to_string).collect::<Vec<_>>().join("---\n");
+    let waiting_for_approval = r.summary.status == spec::lifecycle::Status::Compiled
+        && r.status_reason.as_deref() == Some(backend::services::runs::WAITING_FOR_APPROVAL);
     Ok(RunView {
+        waiting_for_approval,
         row: row(&r.summary),
         done,
         message: r.status_message.clone().unwrap_or_default(),
@@ -317,6 +322,16 @@ pub async fn stop_run(owner: String, name: String, uuid: String) -> Result<(), A
     let a = access(&owner, &name).await?;
     let id = parse_uuid(&uuid)?;
     backend::services::runs::stop(&st.db, &st.executor, &a, id).await.map_err(err)
+}
+
+/// Approves a run held by `isApproved: false`.
+#[server]
+pub async fn approve_run(owner: String, name: String, uuid: String) -> Result<(), AppError> {
+    let st = state()?;
+    let a = access(&owner, &name).await?;
+    let id = parse_uuid(&uuid)?;
+    backend::services::runs::approve(&st.db, &a, id).await.map_err(err)?;
+    Ok(())
 }
 
 #[server]

@@ -77,6 +77,7 @@ where
         .routes(routes!(registry::comment))
         .routes(routes!(registry::cancel))
         .routes(routes!(runs::stop_run))
+        .routes(routes!(runs::approve_run))
         .routes(routes!(runs::restart_run))
         .routes(routes!(runs::get_run_logs))
         .routes(routes!(runs::stream_run_logs))

@@ -101,6 +101,21 @@ pub async fn stop_run(
     Ok(Json(runs::get(&app.db, &a, id).await?))
 }
 
+/// Approves a run that waits with `isApproved: false` (members): it is queued, and its history names the
+/// approver.
+#[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/approve", tag = "runs",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, body = RunDetail), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn approve_run(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Json<RunDetail>> {
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    Ok(Json(runs::approve(&app.db, &a, id).await?))
+}
+
 #[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/restart", tag = "runs",
     params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
     responses((status = 201, body = RunDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]

@@ -73,6 +73,12 @@ pub enum OpsCommand {
         #[arg(short, long, env = "MYELIN_PROJECT")]
         project: String,
     },
+    /// Approve a run that waits with `isApproved: false`: it is queued, and its history names you.
+    Approve {
+        uuid: String,
+        #[arg(short, long, env = "MYELIN_PROJECT")]
+        project: String,
+    },
     /// Run again with the same spec and params (prints the new uuid).
     Restart {
         uuid: String,
@@ -233,6 +239,12 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
             let r: RunDetail =
                 client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/stop"), None).await?;
             println!("{} {}", uuid, r.summary.status);
+        }
+        OpsCommand::Approve { uuid, project } => {
+            let project = project_path(&client, &project).await?;
+            let r: RunDetail =
+                client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/approve"), None).await?;
+            println!("{} {} ({})", uuid, r.summary.status, r.status_message.unwrap_or_default());
         }
         OpsCommand::Compare { uuids, project, all, output } => {
             let project = project_path(&client, &project).await?;

@@ -69,6 +69,8 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/projects/{p}/compare", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/compare/why", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/stop", [404, 404, 403, 200, 200, 200, 404]),
+        // {run} waits for no approval: members get as far as the conflict.
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/approve", [404, 404, 403, 409, 409, 409, 404]),
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/restart", [404, 404, 403, 201, 201, 201, 404]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/logs/stream", [404, 404, 200, 200, 200, 200, 404]),

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod approval;
 mod authz_matrix;
 mod authz_mlflow;
 mod bounds;

@@ -339,6 +339,13 @@ async fn start(
     if !logged.is_empty() {
         tracking::insert_params(db, c.id, &logged).await?;
     }
+    if compiled.needs_approval {
+        // `isApproved: false` on the op: compiled, held until a project member approves it (then queued).
+        let (reason, message) =
+            (crate::services::runs::WAITING_FOR_APPROVAL, crate::services::runs::APPROVAL_MESSAGE);
+        transition_with(db, c.id, Status::Compiled, reason, Some(message), also).await?;
+        return Ok(false);
+    }
     match decision.as_ref().filter(|d| d.info.hit) {
         Some(d) if d.info.waiting => {
             let mut u = run::Entity::update_many().filter(run::Column::Id.eq(c.id));

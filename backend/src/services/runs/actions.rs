@@ -111,7 +111,14 @@ pub async fn submit(
         event(&txn, id, status, Some(reason), None).await?;
     }
     let mut done = run::Entity::update_many().filter(run::Column::Id.eq(id));
-    if let Some(d) = cached.as_ref().filter(|d| d.info.hit) {
+    if out.run.needs_approval {
+        // `isApproved: false`: compiled, and held until a project member approves it (`approve`).
+        event(&txn, id, Status::Compiled, Some(WAITING_FOR_APPROVAL), Some(APPROVAL_MESSAGE)).await?;
+        done = done
+            .col_expr(run::Column::Status, Expr::value(Status::Compiled.as_str()))
+            .col_expr(run::Column::StatusReason, Expr::value(WAITING_FOR_APPROVAL))
+            .col_expr(run::Column::StatusMessage, Expr::value(APPROVAL_MESSAGE));
+    } else if let Some(d) = cached.as_ref().filter(|d| d.info.hit) {
         // A hit is never queued: it is done, with its original's results.
         let why = d.info.explanation.join("; ");
         event(&txn, id, Status::Succeeded, Some("CacheHit"), Some(&why)).await?;
@@ -128,6 +135,42 @@ pub async fn submit(
     }
     done.exec(&txn).await?;
     txn.commit().await?;
+    get(db, a, id).await
+}
+
+/// Why a compiled run waits: `isApproved: false` (Polyaxon's `pending=approval`).
+pub const WAITING_FOR_APPROVAL: &str = "WaitingForApproval";
+pub const APPROVAL_MESSAGE: &str =
+    "isApproved: false — waits until a project member approves it (the run page, `myelin ops approve`, or the API)";
+
+/// Approves a run held by `isApproved: false` (a project member's call): it is queued, and its history
+/// records who approved it.
+pub async fn approve(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Result<RunDetail> {
+    a.require(Role::Member)?;
+    let r = find(db, a, id).await?;
+    let waiting = r.status()? == Status::Compiled && r.status_reason.as_deref() == Some(WAITING_FOR_APPROVAL);
+    if !waiting {
+        return Err(Error::Conflict(format!("the run is {} and waits for no approval", r.status)));
+    }
+    let by = format!("approved by {}", a.actor.name);
+    let txn = db.begin().await?;
+    // Compare-and-set: of two approvals at once, one queues the run.
+    let moved = run::Entity::update_many()
+        .col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()))
+        .col_expr(run::Column::StatusReason, Expr::value("Approved"))
+        .col_expr(run::Column::StatusMessage, Expr::value(by.clone()))
+        .filter(run::Column::Id.eq(id))
+        .filter(run::Column::Status.eq(Status::Compiled.as_str()))
+        .filter(run::Column::StatusReason.eq(WAITING_FOR_APPROVAL))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(Error::Conflict("the run was approved or stopped meanwhile".into()));
+    }
+    event(&txn, id, Status::Queued, Some("Approved"), Some(&by)).await?;
+    txn.commit().await?;
+    let detail = serde_json::json!({"run": id.to_string(), "name": r.name});
+    crate::services::audit::record(db, &a.actor, "run.approve", &a.path(), detail, None).await;
     get(db, a, id).await
 }
 

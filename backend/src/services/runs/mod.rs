@@ -15,7 +15,7 @@ mod views;
 
 pub use crate::store::status::{record, transition, transition_with};
 pub(crate) use actions::with_compiled;
-pub use actions::{restart, stop, submit};
+pub use actions::{approve, restart, stop, submit, APPROVAL_MESSAGE, WAITING_FOR_APPROVAL};
 pub use external::{create_external, set_deleted};
 pub use list::{list, RunQuery};
 
