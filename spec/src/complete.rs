@@ -3,28 +3,9 @@
 
 use serde_json::Value;
 
-use crate::schema::{run_keys, COMPONENT, OPERATION, SHARED};
+use crate::schema::{run_keys, COMPONENT, OPERATION_ONLY, REFERENCES, SHARED};
+use crate::sections::{CACHE, ENVIRONMENT};
 
-const ENVIRONMENT: &[&str] = &[
-    "nodeSelector",
-    "tolerations",
-    "affinity",
-    "labels",
-    "annotations",
-    "serviceAccountName",
-    "imagePullSecrets",
-    "hostAliases",
-    "securityContext",
-    "restartPolicy",
-    "hostNetwork",
-    "hostPID",
-    "dnsPolicy",
-    "dnsConfig",
-    "schedulerName",
-    "priorityClassName",
-    "priority",
-    "nodeName",
-];
 const CONTAINER: &[&str] = &[
     "name",
     "image",
@@ -59,12 +40,12 @@ const IO: &[&str] = &[
 pub fn keys_at(path: &[&str], kind: Option<&str>) -> Vec<&'static str> {
     let tail: Vec<&str> = path.iter().copied().filter(|k| *k != "component").collect();
     let mut keys: Vec<&'static str> = match tail.as_slice() {
-        [] => [SHARED, OPERATION, COMPONENT].concat(),
+        [] => [SHARED, OPERATION_ONLY, REFERENCES, COMPONENT].concat(),
         [.., "run"] => run_keys(kind.unwrap_or("job")).unwrap_or_default(),
         [.., "environment"] => ENVIRONMENT.to_vec(),
         [.., "container"] | [.., "sidecars"] | [.., "init"] => CONTAINER.to_vec(),
         [.., "inputs"] | [.., "outputs"] => IO.to_vec(),
-        [.., "cache"] => vec!["disable", "ttl", "io", "sections"],
+        [.., "cache"] => CACHE.to_vec(),
         [.., "termination"] => vec!["maxRetries", "ttl", "timeout"],
         [.., "resources"] => vec!["limits", "requests"],
         [.., "matrix"] => vec![
@@ -80,7 +61,7 @@ pub fn keys_at(path: &[&str], kind: Option<&str>) -> Vec<&'static str> {
             "resource",
             "metric",
         ],
-        [.., "operations"] => [SHARED, OPERATION].concat(),
+        [.., "operations"] => [SHARED, OPERATION_ONLY, REFERENCES].concat(),
         [.., "components"] => [SHARED, COMPONENT].concat(),
         _ => vec![],
     };

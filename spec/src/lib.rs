@@ -27,6 +27,7 @@ pub mod pod;
 pub mod policy;
 pub mod render;
 mod schema;
+mod sections;
 pub mod termination;
 mod typed;
 pub mod yaml;

@@ -191,10 +191,8 @@ impl Compiler<'_> {
 
     /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`.
     pub(crate) fn component_of(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Component> {
-        let refs: Vec<&str> = ["component", "hubRef", "urlRef", "pathRef", "dagRef"]
-            .into_iter()
-            .filter(|k| op.get(*k).is_some_and(|v| !v.is_null()))
-            .collect();
+        let refs: Vec<&str> =
+            schema::REFERENCES.iter().copied().filter(|k| op.get(*k).is_some_and(|v| !v.is_null())).collect();
         let inline: Map<String, Value> = schema::COMPONENT
             .iter()
             .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::compile::{join, At, Compiler};
+use crate::sections;
 
 pub(crate) const SHARED: &[&str] = &[
     "version",
@@ -35,25 +36,8 @@ pub(crate) const SHARED: &[&str] = &[
     "sidecars",
     "volumes",
 ];
-pub(crate) const OPERATION: &[&str] = &[
-    "schedule",
-    "events",
-    "matrix",
-    "joins",
-    "dependencies",
-    "trigger",
-    "conditions",
-    "skipOnUpstreamSkip",
-    "params",
-    "runPatch",
-    "patchStrategy",
-    "isPreset",
-    "hubRef",
-    "dagRef",
-    "urlRef",
-    "pathRef",
-    "component",
-];
+/// The ways an operation names its component (at most one of them).
+pub(crate) const REFERENCES: &[&str] = &["component", "hubRef", "urlRef", "pathRef", "dagRef"];
 pub(crate) const COMPONENT: &[&str] = &["inputs", "outputs", "run", "template"];
 /// An operation's own fields that configure its run, not a component reference: a component file may carry
 /// them too (Polyaxon 2.x reads both kinds with one model).
@@ -170,7 +154,7 @@ pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
     ok
 }
 
-fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&'static str], at: At, what: &str) {
+pub(crate) fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&'static str], at: At, what: &str) {
     let Some(m) = v.as_object() else { return };
     for k in m.keys() {
         if !allowed.contains(&k.as_str()) {
@@ -185,127 +169,6 @@ fn unknown_keys(c: &mut Compiler, v: &Value, allowed: &[&'static str], at: At, w
             );
         }
     }
-}
-
-/// The keys of Polyaxon's nested sections (each model forbids others).
-const TERMINATION: &[&str] = &["maxRetries", "ttl", "timeout", "culling", "probe", "podFailurePolicy"];
-const PLUGINS: &[&str] = &[
-    "auth",
-    "docker",
-    "shm",
-    "tmux",
-    "sandbox",
-    "ssh",
-    "mountArtifactsStore",
-    "collectArtifacts",
-    "collectLogs",
-    "collectResources",
-    "syncStatuses",
-    "autoResume",
-    "logLevel",
-    "externalHost",
-    "sidecar",
-    "notifications",
-];
-const CACHE: &[&str] = &["disable", "ttl", "io", "sections"];
-const HOOK: &[&str] = &[
-    "hubRef",
-    "connection",
-    "trigger",
-    "conditions",
-    "presets",
-    "queue",
-    "namespace",
-    "params",
-    "disableDefaults",
-];
-const JOIN: &[&str] = &["ref", "query", "sort", "limit", "offset", "params"];
-const BUILD: &[&str] = &[
-    "hubRef",
-    "connection",
-    "presets",
-    "queue",
-    "namespace",
-    "cache",
-    "params",
-    "runPatch",
-    "patchStrategy",
-];
-const EVENT: &[&str] = &["kinds", "ref"];
-const NOTIFICATION: &[&str] = &["connections", "trigger"];
-const INIT: &[&str] = &[
-    "artifacts",
-    "paths",
-    "git",
-    "dockerfile",
-    "file",
-    "tensorboard",
-    "lineageRef",
-    "modelRef",
-    "artifactRef",
-    "connection",
-    "path",
-    "container",
-];
-const ENVIRONMENT: &[&str] = &[
-    "labels",
-    "annotations",
-    "nodeSelector",
-    "affinity",
-    "tolerations",
-    "nodeName",
-    "serviceAccountName",
-    "hostAliases",
-    "securityContext",
-    "imagePullSecrets",
-    "hostNetwork",
-    "hostPID",
-    "dnsPolicy",
-    "dnsConfig",
-    "schedulerName",
-    "priorityClassName",
-    "priority",
-    "restartPolicy",
-];
-
-/// The sections an operation and a component share (`termination`, `plugins`, `cache`, `build`, `hooks`),
-/// each against the keys Polyaxon allows there.
-fn check_shared(c: &mut Compiler, v: &Value, at: At) {
-    for (key, allowed) in
-        [("termination", TERMINATION), ("plugins", PLUGINS), ("cache", CACHE), ("build", BUILD)]
-    {
-        if let Some(x) = v.get(key).filter(|x| x.is_object()) {
-            unknown_keys(c, x, allowed, At { doc: at.doc, path: &join(at.path, key) }, &format!("`{key}`"));
-        }
-    }
-    if let Some(n) = v.get("plugins").and_then(|p| p.get("notifications")).and_then(Value::as_array) {
-        for (i, x) in n.iter().enumerate() {
-            let p = join(at.path, &format!("plugins.notifications[{i}]"));
-            unknown_keys(c, x, NOTIFICATION, At { doc: at.doc, path: &p }, "a notification");
-        }
-    }
-    list_keys(c, v, "hooks", HOOK, at, "a hook");
-}
-
-fn list_keys(c: &mut Compiler, v: &Value, key: &str, allowed: &[&'static str], at: At, what: &str) {
-    for (i, x) in v.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let p = join(at.path, &format!("{key}[{i}]"));
-        unknown_keys(c, x, allowed, At { doc: at.doc, path: &p }, what);
-    }
-}
-
-/// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
-fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
-    if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
-        unknown_keys(
-            c,
-            e,
-            ENVIRONMENT,
-            At { doc: at.doc, path: &join(at.path, "environment") },
-            "`environment`",
-        );
-    }
-    list_keys(c, v, "init", INIT, at, "an init entry");
 }
 
 fn check_name(c: &mut Compiler, v: &Value, at: At) {
@@ -326,12 +189,12 @@ fn check_name(c: &mut Compiler, v: &Value, at: At) {
 
 pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
     // Component fields at an operation's root make it an inline component (or patch the referenced one).
-    let allowed = [SHARED, OPERATION, COMPONENT].concat();
+    let allowed = [SHARED, OPERATION_ONLY, REFERENCES, COMPONENT].concat();
     unknown_keys(c, op, &allowed, at, "an operation");
     check_name(c, op, at);
-    check_shared(c, op, at);
-    list_keys(c, op, "joins", JOIN, at, "a join");
-    list_keys(c, op, "events", EVENT, at, "an event trigger");
+    sections::check_shared(c, op, at);
+    sections::list_keys(c, op, "joins", sections::JOIN, at, "a join");
+    sections::list_keys(c, op, "events", sections::EVENT, at, "an event trigger");
     if let Some(t) = op.get("trigger").filter(|t| !t.is_null()) {
         if !t.as_str().is_some_and(|t| TRIGGERS.contains(&t)) {
             let path = join(at.path, "trigger");
@@ -424,19 +287,19 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
     if let Some(t) = comp.get("termination").filter(|t| !t.is_null()) {
         check_termination(c, t, at);
     }
-    check_shared(c, comp, at);
+    sections::check_shared(c, comp, at);
     match kind {
-        "job" | "service" | "dag" => check_pod_sections(c, run, run_at),
+        "job" | "service" | "dag" => sections::check_pod_sections(c, run, run_at),
         _ => {
             for r in replica_keys(kind) {
                 if let Some(rep) = run.get(*r).filter(|v| v.is_object()) {
-                    check_pod_sections(c, rep, At { doc: at.doc, path: &join(&run_path, r) });
+                    sections::check_pod_sections(c, rep, At { doc: at.doc, path: &join(&run_path, r) });
                 }
             }
             if let Some(Value::Object(workers)) = run.get("workers") {
                 for (name, w) in workers {
                     let p = join(&join(&run_path, "workers"), name);
-                    check_pod_sections(c, w, At { doc: at.doc, path: &p });
+                    sections::check_pod_sections(c, w, At { doc: at.doc, path: &p });
                 }
             }
         }

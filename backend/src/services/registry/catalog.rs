@@ -13,7 +13,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::inbox::usernames;
 use super::review::{model_in, version_in};
 use super::{audit, now_ms, policy};
 use crate::domain::Role;
@@ -128,7 +127,7 @@ async fn version_summaries(db: &DatabaseConnection, versions: Vec<mv::Model>) ->
         tags.entry(t.version_id).or_default().insert(t.key, t.value);
     }
     let people: Vec<Uuid> = versions.iter().map(|v| v.created_by).collect();
-    let names = usernames(db, people).await?;
+    let names = crate::services::runs::usernames(db, people.into_iter()).await?;
     Ok(versions
         .into_iter()
         .map(|v| {
@@ -161,7 +160,8 @@ pub async fn model(db: &DatabaseConnection, a: &ProjectAccess, name: &str) -> Re
     let reviewers =
         model_reviewer::Entity::find().filter(model_reviewer::Column::ModelId.eq(m.id)).all(db).await?;
     let people: Vec<Uuid> = reviewers.iter().map(|r| r.user_id).collect();
-    let mut reviewers: Vec<String> = usernames(db, people).await?.into_values().collect();
+    let mut reviewers: Vec<String> =
+        crate::services::runs::usernames(db, people.into_iter()).await?.into_values().collect();
     reviewers.sort();
     let requests = super::inbox::of_model(db, m.id, None).await?;
     Ok(ModelDetail {

@@ -101,16 +101,6 @@ pub async fn of_model(
     summaries(db, q.order_by_desc(req::Column::CreatedMs).all(db).await?).await
 }
 
-pub async fn usernames(db: &DatabaseConnection, ids: Vec<Uuid>) -> Result<HashMap<Uuid, String>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect())
-}
-
 /// Requests as the API shows them: names for ids, approvals counted.
 pub async fn summaries(db: &DatabaseConnection, rows: Vec<req::Model>) -> Result<Vec<RequestSummary>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -139,7 +129,7 @@ pub async fn summaries(db: &DatabaseConnection, rows: Vec<req::Model>) -> Result
         .collect();
     let mut people: Vec<Uuid> = rows.iter().map(|r| r.requested_by).collect();
     people.extend(rows.iter().filter_map(|r| r.closed_by));
-    let names = usernames(db, people).await?;
+    let names = crate::services::runs::usernames(db, people.into_iter()).await?;
     let mut paths: BTreeMap<Uuid, String> = BTreeMap::new();
     let projects: Vec<Uuid> = rows.iter().map(|r| r.project_id).collect();
     for p in projects {

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::inbox::{summaries, usernames};
+use super::inbox::summaries;
 use super::{audit, now_ms, policy};
 use crate::domain::Role;
 use crate::entities::{
@@ -164,7 +164,7 @@ pub async fn detail(db: &DatabaseConnection, u: &user::Model, id: Uuid) -> Resul
         .all(db)
         .await?;
     let people: Vec<Uuid> = thread_rows.iter().map(|e| e.user_id).collect();
-    let names = usernames(db, people).await?;
+    let names = crate::services::runs::usernames(db, people.into_iter()).await?;
     let thread = thread_rows
         .iter()
         .map(|e| ThreadEntry {

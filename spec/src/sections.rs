@@ -1,0 +1,135 @@
+//! Polyaxon's nested sections (`termination`, `plugins`, `cache`, `build`, `hooks`, `joins`, `events`,
+//! `environment`, `init` entries): each of its models forbids keys it does not know, and so does Myelin.
+
+use serde_json::Value;
+
+use crate::compile::{join, At, Compiler};
+use crate::schema::unknown_keys;
+
+/// The keys of Polyaxon's nested sections (each model forbids others).
+const TERMINATION: &[&str] = &["maxRetries", "ttl", "timeout", "culling", "probe", "podFailurePolicy"];
+const PLUGINS: &[&str] = &[
+    "auth",
+    "docker",
+    "shm",
+    "tmux",
+    "sandbox",
+    "ssh",
+    "mountArtifactsStore",
+    "collectArtifacts",
+    "collectLogs",
+    "collectResources",
+    "syncStatuses",
+    "autoResume",
+    "logLevel",
+    "externalHost",
+    "sidecar",
+    "notifications",
+];
+pub(crate) const CACHE: &[&str] = &["disable", "ttl", "io", "sections"];
+const HOOK: &[&str] = &[
+    "hubRef",
+    "connection",
+    "trigger",
+    "conditions",
+    "presets",
+    "queue",
+    "namespace",
+    "params",
+    "disableDefaults",
+];
+pub(crate) const JOIN: &[&str] = &["ref", "query", "sort", "limit", "offset", "params"];
+const BUILD: &[&str] = &[
+    "hubRef",
+    "connection",
+    "presets",
+    "queue",
+    "namespace",
+    "cache",
+    "params",
+    "runPatch",
+    "patchStrategy",
+];
+pub(crate) const EVENT: &[&str] = &["kinds", "ref"];
+const NOTIFICATION: &[&str] = &["connections", "trigger"];
+const INIT: &[&str] = &[
+    "artifacts",
+    "paths",
+    "git",
+    "dockerfile",
+    "file",
+    "tensorboard",
+    "lineageRef",
+    "modelRef",
+    "artifactRef",
+    "connection",
+    "path",
+    "container",
+];
+pub(crate) const ENVIRONMENT: &[&str] = &[
+    "labels",
+    "annotations",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "nodeName",
+    "serviceAccountName",
+    "hostAliases",
+    "securityContext",
+    "imagePullSecrets",
+    "hostNetwork",
+    "hostPID",
+    "dnsPolicy",
+    "dnsConfig",
+    "schedulerName",
+    "priorityClassName",
+    "priority",
+    "restartPolicy",
+];
+
+/// The sections an operation and a component share (`termination`, `plugins`, `cache`, `build`, `hooks`),
+/// each against the keys Polyaxon allows there.
+pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {
+    for (key, allowed) in
+        [("termination", TERMINATION), ("plugins", PLUGINS), ("cache", CACHE), ("build", BUILD)]
+    {
+        if let Some(x) = v.get(key).filter(|x| x.is_object()) {
+            unknown_keys(c, x, allowed, At { doc: at.doc, path: &join(at.path, key) }, &format!("`{key}`"));
+        }
+    }
+    if let Some(n) = v.get("plugins").and_then(|p| p.get("notifications")).and_then(Value::as_array) {
+        for (i, x) in n.iter().enumerate() {
+            let p = join(at.path, &format!("plugins.notifications[{i}]"));
+            unknown_keys(c, x, NOTIFICATION, At { doc: at.doc, path: &p }, "a notification");
+        }
+    }
+    list_keys(c, v, "hooks", HOOK, at, "a hook");
+}
+
+pub(crate) fn list_keys(
+    c: &mut Compiler,
+    v: &Value,
+    key: &str,
+    allowed: &[&'static str],
+    at: At,
+    what: &str,
+) {
+    for (i, x) in v.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let p = join(at.path, &format!("{key}[{i}]"));
+        unknown_keys(c, x, allowed, At { doc: at.doc, path: &p }, what);
+    }
+}
+
+/// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
+pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
+    if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
+        unknown_keys(
+            c,
+            e,
+            ENVIRONMENT,
+            At { doc: at.doc, path: &join(at.path, "environment") },
+            "`environment`",
+        );
+    }
+    list_keys(c, v, "init", INIT, at, "an init entry");
+}
