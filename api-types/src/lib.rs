@@ -2,6 +2,7 @@
 //! the `utoipa` feature), the CLI (which reads typed bodies) and the UI. Wasm-safe: serde only.
 
 mod accounts;
+mod artifacts;
 mod cluster;
 mod compare;
 mod graph;
@@ -10,6 +11,7 @@ mod registry;
 mod runs;
 
 pub use accounts::*;
+pub use artifacts::*;
 pub use cluster::*;
 pub use compare::*;
 pub use graph::*;

@@ -17,6 +17,7 @@ mod m0012_overview_indexes;
 mod m0013_metric_summaries;
 mod m0014_registry;
 mod m0015_reviews;
+mod m0016_artifacts;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_metric_summaries::Migration),
             Box::new(m0014_registry::Migration),
             Box::new(m0015_reviews::Migration),
+            Box::new(m0016_artifacts::Migration),
         ]
     }
 }

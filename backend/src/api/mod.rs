@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod artifacts;
 pub mod cluster;
 pub mod compare;
 pub mod components;
@@ -84,8 +85,11 @@ where
         .routes(routes!(runs::stream_run_events))
         .routes(routes!(tracking::log_tracking))
         .routes(rest_of_path(routes!(tracking::get_metric_series)))
-        .routes(routes!(tracking::list_run_artifacts))
-        .routes(rest_of_path(routes!(tracking::download_run_artifact)))
+        .routes(routes!(artifacts::search_artifacts))
+        .routes(routes!(artifacts::list_run_artifacts))
+        .routes(routes!(artifacts::artifact_dir))
+        .routes(rest_of_path(routes!(artifacts::preview_artifact)))
+        .routes(rest_of_path(routes!(artifacts::download_run_artifact, artifacts::upload_run_artifact)))
 }
 
 pub fn router<S>() -> Router<S>

@@ -1,6 +1,7 @@
 //! sea-orm models of the tables in `migrations`.
 
 pub mod api_token;
+pub mod artifact;
 pub mod audit_event;
 pub mod component;
 pub mod invitation;
@@ -24,6 +25,7 @@ pub mod registry_audit;
 pub mod registry_policy;
 pub mod run;
 pub mod run_event;
+pub mod run_input;
 pub mod run_model_output;
 pub mod run_param;
 pub mod run_tag;

@@ -1,6 +1,7 @@
 //! What the API, the UI's server functions and the CLI call: rules and storage, no HTTP.
 
 pub mod accounts;
+pub mod artifacts;
 pub mod audit;
 pub mod cluster;
 pub mod compare;

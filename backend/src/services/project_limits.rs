@@ -100,7 +100,7 @@ pub async fn store_upload<S, E>(
     project_id: Uuid,
     key: &object_store::path::Path,
     body: S,
-) -> Result<u64>
+) -> Result<crate::artifacts::Stored>
 where
     S: futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -115,7 +115,7 @@ where
             other => other,
         },
     )?;
-    charge(db, project_id, written, replaced).await?;
+    charge(db, project_id, written.size, replaced).await?;
     Ok(written)
 }
 

@@ -88,6 +88,18 @@ fn rows() -> Vec<Row> {
             "/api/v1/projects/{p}/runs/{run}/artifacts/{path}",
             [404, 404, 200, 200, 200, 200, 404],
         ),
+        row(
+            Method::PUT,
+            "/api/v1/projects/{p}/runs/{run}/artifacts/{path}",
+            [404, 404, 403, 201, 201, 201, 404],
+        ),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/artifact-dir", [404, 404, 200, 200, 200, 200, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/runs/{run}/preview/{path}",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(Method::GET, "/api/v1/projects/{p}/artifacts", [404, 404, 200, 200, 200, 200, 404]),
         // The registry: viewers read; members register and ask; admins and owners review and set the policy.
         row(Method::GET, "/api/v1/projects/{p}/models", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::GET, "/api/v1/projects/{p}/models/{model}", [404, 404, 200, 200, 200, 200, 404]),

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod approval;
+mod artifacts;
 mod authz_matrix;
 mod authz_mlflow;
 mod bounds;

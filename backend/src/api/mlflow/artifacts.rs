@@ -13,7 +13,6 @@ use super::{hex, parse_id, MResult, Msg, Principal};
 use crate::artifacts::{normalise, Artifacts};
 use crate::entities::run;
 use crate::error::Error;
-use crate::services::project_limits;
 use crate::state::AppState;
 
 /// `<experiment>/<run>/artifacts[/<path>]` -> the run (checked against the experiment) and `artifacts[/path]`.
@@ -72,10 +71,11 @@ pub async fn download(
     State(app): State<AppState>,
     who: Principal,
     Path(path): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> MResult<impl IntoResponse> {
     let (r, rel) = locate(&app, &who, &path, false).await?;
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
-    Ok(crate::api::tracking::serve_file(&app, &key, None).await?)
+    Ok(crate::api::artifacts::serve_file(&app, &key, &headers, crate::api::artifacts::Serve::Bare).await?)
 }
 
 pub async fn upload(
@@ -88,9 +88,8 @@ pub async fn upload(
     if rel == "artifacts" {
         return Err(Error::invalid("path", "give a file name after artifacts/").into());
     }
-    let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
     let body = body.into_data_stream().map_err(|e| e.to_string());
-    project_limits::store_upload(&app.db, &app.artifacts, r.project_id, &key, body).await?;
+    crate::services::artifacts::upload(&app.db, &app.artifacts, &r, &rel, body).await?;
     Ok(Json(json!({})))
 }
 

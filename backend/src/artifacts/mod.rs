@@ -12,6 +12,24 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod preview;
+pub mod zip;
+
+/// What an upload stored: its size and sha256 (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A stored object's metadata, for conditional and range requests.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub size: u64,
+    pub e_tag: Option<String>,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+}
+
 /// Files larger than this are refused (`413`) unless configured otherwise.
 pub const DEFAULT_MAX_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -143,7 +161,7 @@ impl Artifacts {
     }
 
     /// Streams a body into the store; over `max_upload` bytes the upload is aborted and nothing is kept.
-    pub async fn put_stream<S, E>(&self, key: &Path, body: S) -> Result<u64>
+    pub async fn put_stream<S, E>(&self, key: &Path, body: S) -> Result<Stored>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -151,15 +169,18 @@ impl Artifacts {
         self.put_stream_within(key, body, self.max_upload).await
     }
 
-    /// As `put_stream`, aborted (`PayloadTooLarge`, nothing kept) past `max` bytes.
-    pub async fn put_stream_within<S, E>(&self, key: &Path, mut body: S, max: u64) -> Result<u64>
+    /// As `put_stream`, aborted (`PayloadTooLarge`, nothing kept) past `max` bytes. The object appears whole or
+    /// not at all (a multipart upload completes last), and its digest is taken on the way.
+    pub async fn put_stream_within<S, E>(&self, key: &Path, mut body: S, max: u64) -> Result<Stored>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        use sha2::Digest;
         let upload = self.store.put_multipart(key).await.map_err(store_err)?;
         let mut w = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
         let mut total = 0u64;
+        let mut digest = sha2::Sha256::new();
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -173,11 +194,53 @@ impl Artifacts {
                 w.abort().await.ok();
                 return Err(Error::PayloadTooLarge);
             }
+            digest.update(&chunk);
             w.wait_for_capacity(4).await.map_err(store_err)?;
             w.write(&chunk);
         }
         w.finish().await.map_err(store_err)?;
-        Ok(total)
+        Ok(Stored { size: total, sha256: hex::encode(digest.finalize()) })
+    }
+
+    /// An object's size, tag and time; `NotFound` when absent.
+    pub async fn meta(&self, key: &Path) -> Result<Meta> {
+        let m = self.store.head(key).await.map_err(store_err)?;
+        Ok(Meta { size: m.size, e_tag: m.e_tag, last_modified: m.last_modified })
+    }
+
+    /// Bytes `range` of the object (the whole of it when `None`) as a stream.
+    pub async fn get_range(
+        &self,
+        key: &Path,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<impl Stream<Item = std::result::Result<Bytes, object_store::Error>> + use<>> {
+        let opts = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+        Ok(self.store.get_opts(key, opts).await.map_err(store_err)?.into_stream())
+    }
+
+    /// At most the first `max` bytes of the object, and its whole size.
+    pub async fn read_head(&self, key: &Path, max: u64) -> Result<(u64, Bytes)> {
+        let meta = self.meta(key).await?;
+        if meta.size == 0 {
+            return Ok((0, Bytes::new()));
+        }
+        let opts =
+            object_store::GetOptions { range: Some((0..meta.size.min(max)).into()), ..Default::default() };
+        let got = self.store.get_opts(key, opts).await.map_err(store_err)?;
+        Ok((meta.size, got.bytes().await.map_err(store_err)?))
+    }
+
+    /// Every object under `<project>/<run>/<dir>` with its size, as paths relative to `dir`, by path.
+    pub async fn walk(&self, project: Uuid, run: Uuid, dir: &str) -> Result<Vec<(String, u64)>> {
+        let prefix = Self::run_key(project, run, dir)?;
+        let root = format!("{prefix}/");
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(store_err)?;
+        let mut out: Vec<(String, u64)> = metas
+            .into_iter()
+            .filter_map(|m| Some((m.location.as_ref().strip_prefix(&root)?.to_string(), m.size)))
+            .collect();
+        out.sort();
+        Ok(out)
     }
 
     /// The object's bytes as a stream, and its size; `NotFound` when absent.

@@ -1,0 +1,107 @@
+//! Artifacts: a project's stored files across runs (with digest and producer run), one run's files by directory,
+//! typed previews, and lineage (what a run consumed and produced, and who consumed a digest).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One stored file of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactInfo {
+    /// The run that produced it.
+    pub run: Uuid,
+    pub run_name: String,
+    /// Relative to the run's root (`artifacts/model/MLmodel`).
+    pub path: String,
+    pub name: String,
+    /// What previews it: `image`, `svg`, `table`, `text`, `markdown`, `html`, `pdf`, `mlmodel`, `other`.
+    pub kind: String,
+    pub size: u64,
+    pub sha256: String,
+    /// ms since the epoch.
+    pub created_ms: i64,
+}
+
+/// A page of a project's artifacts, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactPage {
+    pub items: Vec<ArtifactInfo>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next: Option<String>,
+}
+
+/// One directory of a run's artifacts: its subdirectories, then a page of its files by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactDir {
+    pub run: Uuid,
+    pub run_name: String,
+    /// Relative to the run's root (`artifacts`, `artifacts/model`).
+    pub path: String,
+    /// Subdirectory paths (only on the first page).
+    pub dirs: Vec<String>,
+    pub files: Vec<ArtifactInfo>,
+    /// Pass as `after` for the next page of files.
+    pub next: Option<String>,
+    /// When the directory holds an MLflow model (`MLmodel`), its summary.
+    pub model: Option<ModelSummaryCard>,
+}
+
+/// What an `MLmodel` file says: flavours, signature, where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ModelSummaryCard {
+    /// Flavour names with their loader module or version when given (`python_function`, `sklearn 1.5.0`).
+    pub flavors: Vec<String>,
+    /// Signature inputs and outputs as `name: type` (or the type alone for tensors without names).
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub run_id: Option<String>,
+    pub created: Option<String>,
+    pub mlflow_version: Option<String>,
+}
+
+/// A file's preview, shaped for the page to render without trusting the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Preview {
+    /// Shown with `<img>` from the raw address (an SVG's scripts never run in an image).
+    Image { src: String },
+    /// The first rows of a CSV or TSV (read from the start of the file only).
+    Table { header: Vec<String>, rows: Vec<Vec<String>>, truncated: bool },
+    /// Text with a language for highlighting (`json`, `yaml`, `python`, `log`, `text`, ...).
+    Text { language: String, text: String, truncated: bool },
+    /// Markdown rendered with raw HTML shown as text and only safe link targets.
+    Markdown { html: String, truncated: bool },
+    /// HTML or PDF: only inside a sandboxed frame from the raw address (served with `CSP: sandbox`).
+    Frame { src: String, mime: String },
+    /// An `MLmodel` file.
+    Model { card: ModelSummaryCard },
+    /// Nothing to show: download it.
+    Download { reason: String },
+}
+
+/// One file, with what it previews as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactView {
+    pub info: ArtifactInfo,
+    pub preview: Preview,
+    /// Where to download it.
+    pub download: String,
+    /// Runs that consumed this digest (lineage).
+    pub consumers: Vec<LineageRun>,
+}
+
+/// A run on one side of a lineage edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct LineageRun {
+    pub uuid: Uuid,
+    pub name: String,
+    pub status: String,
+    /// What flowed: the artifact path, dataset name or output name.
+    pub what: String,
+}
