@@ -99,7 +99,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("editor") view={Lazy::<lazy::Editor>::new()} />
                         <Route path=path!("pipelines") view={Lazy::<lazy::Pipelines>::new()} />
                         <Route path=path!("compare") view={Lazy::<lazy::Compare>::new()} />
-                        <Route path=path!("artifacts") view=|| view! { <project::Placeholder tab="artifacts" /> } />
+                        <Route path=path!("artifacts") view={Lazy::<lazy::Artifacts>::new()} />
+                        <Route path=path!("artifacts/:uuid") view={Lazy::<lazy::Artifact>::new()} />
+                        <Route path=path!("artifacts/:uuid/*path") view={Lazy::<lazy::Artifact>::new()} />
                         <Route path=path!("models") view={Lazy::<lazy::Models>::new()} />
                         <Route path=path!("models/:model") view={Lazy::<lazy::Model>::new()} />
                         <Route path=path!("models/:model/versions/:version") view={Lazy::<lazy::Version>::new()} />

@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use leptos::server_fn::ServerFn;
 use tower::ServiceExt;
 
+use app::server::artifacts as arts;
 use app::server::compare as cmp;
 use app::server::overview as ov;
 use app::server::registry as reg;
@@ -114,6 +115,8 @@ fn rows() -> Vec<Row> {
         row(run::DescribeInputs::PATH, "content={job}", SIGNED_IN),
         row(tracking::MetricSeries::PATH, "owner=olive&name={p}&uuid={run}&key=loss&points=100", READ),
         row(tracking::RunFiles::PATH, "owner=olive&name={p}&uuid={run}&dir=", READ),
+        row(arts::SearchArtifacts::PATH, "owner=olive&name={p}&q=&kind=", READ),
+        row(arts::ArtifactAt::PATH, "owner=olive&name={p}&uuid={run}&path=", READ),
         // The registry: a model named as the project, version 1 from {run}, an open request by "requester".
         row(reg::ListModels::PATH, "owner=olive&name={p}&q=", READ),
         row(reg::GetModel::PATH, "owner=olive&name={p}&model={p}", READ),

@@ -108,10 +108,14 @@ test("a job logs metrics and an artifact; the run page charts them and lists the
   expect(hovered.includes('seconds since the first point 199: 0.005'), `hover shows ${hovered}`);
   await shot(alice, '02d-run-metrics');
   await alice.click('#files a.dir:has-text("artifacts")');
-  await alice.waitForSelector('#files a:has-text("model.txt")');
-  const href = await alice.getAttribute('#files a:has-text("model.txt")', 'href');
+  await alice.waitForSelector('#files a.preview:has-text("model.txt")');
+  const href = await alice.getAttribute('#files tr:has(a:has-text("model.txt")) a.download', 'href');
   const body = await alice.evaluate(async u => (await fetch(u)).text(), href);
   expect(body === 'weights', `artifact download returned ${body}`);
+  // The name opens the file's page, with its preview and producer.
+  await alice.click('#files a.preview:has-text("model.txt")');
+  await alice.waitForSelector('#preview-text:has-text("weights")');
+  await alice.waitForSelector('#artifact-run');
 });
 
 test("a run with caching on is reused the second time, and its page says so", async ({ alice: { page: alice }, project }) => {

@@ -22,6 +22,7 @@ pub fn Files(
         move || crate::server::tracking::run_files(o.clone(), n.clone(), u.clone(), dir.get())
     });
     let base = format!("/api/v1/projects/{owner}/{name}/runs/{uuid}/artifacts");
+    let (project, run) = (format!("{owner}/{name}"), uuid.clone());
     view! {
         <section class="card">
             <div class="row">
@@ -33,7 +34,7 @@ pub fn Files(
                 })}
             </div>
             {move || {
-                    let base = base.clone();
+                    let (base, project, run) = (base.clone(), project.clone(), run.clone());
                         match files.get() {
                             None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                             Some(Err(e)) => view! { <p class="error">{e.message.clone()}</p> }.into_any(),
@@ -44,9 +45,16 @@ pub fn Files(
                                         let label = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
                                         if f.is_dir {
                                             let p = f.path.clone();
-                                            view! { <tr><td><a href="#" class="dir" on:click=move |e| { e.prevent_default(); set_dir.set(p.clone()); }>{label}"/"</a></td><td></td></tr> }.into_any()
+                                            view! { <tr><td><a href="#" class="dir" on:click=move |e| { e.prevent_default(); set_dir.set(p.clone()); }>{label}"/"</a></td><td></td><td></td></tr> }.into_any()
                                         } else {
-                                            view! { <tr><td><a href=format!("{base}/{}", f.path) download=label.clone()>{label.clone()}</a></td><td class="muted">{f.size}</td></tr> }.into_any()
+                                            let page = crate::pages::artifacts::artifact_href(&project, &run, &f.path);
+                                            view! {
+                                                <tr>
+                                                    <td><a class="preview" href=page>{label.clone()}</a></td>
+                                                    <td class="muted">{f.size}</td>
+                                                    <td><a class="download" href=format!("{base}/{}", crate::pages::artifacts::encode(&f.path)) download=label.clone() title="Download">"↓"</a></td>
+                                                </tr>
+                                            }.into_any()
                                         }
                                     }).collect_view()}
                                 </tbody></table>

@@ -2,6 +2,7 @@
 
 pub mod browser_data;
 pub mod chart;
+pub mod code;
 pub mod download;
 pub mod files;
 pub mod forms;

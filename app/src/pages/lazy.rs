@@ -82,6 +82,10 @@ lazy_group!(admin_pages, __preload_admin_pages, Admin {
     Settings => super::settings::ProjectSettings,
     Pipelines => super::pipeline::PipelinesTab,
 });
+lazy_group!(artifact_pages, __preload_artifact_pages, ArtifactPages {
+    Artifacts => super::artifacts::ArtifactsTab,
+    Artifact => super::artifacts::ArtifactPage,
+});
 lazy_group!(registry_pages, __preload_registry_pages, Registry {
     Models => super::models::ModelsTab,
     Model => super::models::ModelPage,

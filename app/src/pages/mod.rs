@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod artifacts;
 pub mod auth;
 pub mod cluster;
 pub mod compare;

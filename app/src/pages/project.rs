@@ -8,7 +8,7 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
 use super::not_found::NotFound;
-use crate::components::forms::{EmptyState, ErrorBox};
+use crate::components::forms::ErrorBox;
 use crate::server::projects::{get_project, ProjectView};
 use crate::server::AppError;
 
@@ -73,18 +73,4 @@ fn ProjectHeader(p: ProjectView) -> impl IntoView {
                 .collect_view()}
         </nav>
     }
-}
-
-/// Tabs whose features have not landed yet say so plainly.
-#[component]
-pub fn Placeholder(tab: &'static str) -> impl IntoView {
-    let (title, text) = match tab {
-        "runs" => (
-            "No runs yet",
-            "Runs you submit from the editor or `myelin run -f file.yaml -p PROJECT` appear here.",
-        ),
-        "artifacts" => ("No artifacts yet", "Files logged by runs appear here."),
-        _ => ("No models yet", "Registered models and their versions appear here."),
-    };
-    view! { <EmptyState title>{text}</EmptyState> }
 }

@@ -1,6 +1,7 @@
 //! Server functions, by area. Their bodies call `backend` services; the UI sees only the types below.
 
 pub mod accounts;
+pub mod artifacts;
 pub mod cluster;
 pub mod compare;
 pub mod components;

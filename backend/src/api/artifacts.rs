@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use super::runs::{run_of, RunPath};
-use crate::artifacts::preview::{self, PREVIEW_BYTES};
+use crate::artifacts::preview;
 use crate::artifacts::{normalise, Artifacts, Entry};
 use crate::auth::Caller;
 use crate::domain::Role;
@@ -88,53 +88,7 @@ pub async fn preview_artifact(
     Path((owner, name, id, path)): FilePath,
 ) -> Result<Json<ArtifactView>> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
-    Ok(Json(view(&app, &owner, &name, &r, &path).await?))
-}
-
-/// A file of the run with its preview, its download address and the runs that consumed it.
-pub async fn view(
-    app: &AppState,
-    owner: &str,
-    project: &str,
-    r: &crate::entities::run::Model,
-    path: &str,
-) -> Result<ArtifactView> {
-    let rel = normalise(path)?;
-    let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
-    let file = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    let download =
-        format!("/api/v1/projects/{owner}/{project}/runs/{}/artifacts/{}", r.id, encode_path(&rel));
-    let raw = format!("{download}?inline=1");
-    let (size, head) = match preview::kind_of(&file) {
-        "image" | "svg" | "html" | "pdf" => (app.artifacts.meta(&key).await?.size, bytes::Bytes::new()),
-        _ => app.artifacts.read_head(&key, PREVIEW_BYTES).await?,
-    };
-    let info = match artifacts::find(&app.db, r, &rel).await? {
-        Some(i) => i,
-        // Stored before the index existed: shown, without a digest.
-        None => ArtifactInfo {
-            run: r.id,
-            run_name: r.name.clone(),
-            path: rel.clone(),
-            name: file.clone(),
-            kind: preview::kind_of(&file).to_string(),
-            size,
-            sha256: String::new(),
-            created_ms: 0,
-        },
-    };
-    let consumers = artifacts::consumers(&app.db, r.project_id, &info.sha256).await?;
-    Ok(ArtifactView { preview: preview::preview(&file, size, &head, &raw), info, download, consumers })
-}
-
-/// What a path segment keeps as it is (RFC 3986's unreserved characters).
-const SEGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// Each segment percent-encoded, the slashes kept.
-pub fn encode_path(rel: &str) -> String {
-    use percent_encoding::utf8_percent_encode;
-    rel.split('/').map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
+    Ok(Json(artifacts::view(&app.db, &app.artifacts, &format!("{owner}/{name}"), &r, &path).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -233,7 +187,7 @@ const SANDBOX: &str = "sandbox allow-scripts; default-src 'none'; script-src 'un
 fn disposition(kind: &str, name: &str) -> HeaderValue {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
-    let encoded = percent_encoding::utf8_percent_encode(name, SEGMENT);
+    let encoded = percent_encoding::utf8_percent_encode(name, artifacts::SEGMENT);
     HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or(HeaderValue::from_static("attachment"))
 }
@@ -259,9 +213,7 @@ pub(crate) async fn serve_file(
     );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if not_modified(req, etag.as_deref(), meta.last_modified) {
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
-    }
+    // A 304 carries the same policy as the answer it stands for: a browser merges its headers into the copy.
     match how {
         Serve::Attachment(name) => {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -276,6 +228,9 @@ pub(crate) async fn serve_file(
         Serve::Bare => {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
         }
+    }
+    if not_modified(req, etag.as_deref(), meta.last_modified) {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
     let (status, range) = match wanted_range(req, etag.as_deref(), &modified, meta.size) {
         Ok(None) => (StatusCode::OK, None),

@@ -2,7 +2,7 @@
 //! run, so a project's artifacts are searched, paged and browsed by directory from the database (a run with
 //! 100,000 files lists a page, not the store), and a file's consumers are found by its digest.
 
-use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, LineageRun};
+use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView, LineageRun};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -293,4 +293,54 @@ pub(crate) async fn lineage_runs(
             Some(LineageRun { uuid: id, name: r.name.clone(), status: r.status.clone(), what })
         })
         .collect())
+}
+
+/// A file of the run with its preview, its download address and the runs that consumed it.
+pub async fn view(
+    db: &DatabaseConnection,
+    store: &Artifacts,
+    project_path: &str,
+    r: &run::Model,
+    path: &str,
+) -> Result<ArtifactView> {
+    let rel = normalise(path)?;
+    let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
+    let file = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+    let download = format!("/api/v1/projects/{project_path}/runs/{}/artifacts/{}", r.id, encode_path(&rel));
+    let raw = format!("{download}?inline=1");
+    let (size, head) = match kind_of(&file) {
+        "image" | "svg" | "html" | "pdf" => (store.meta(&key).await?.size, bytes::Bytes::new()),
+        _ => store.read_head(&key, crate::artifacts::preview::PREVIEW_BYTES).await?,
+    };
+    let info = match find(db, r, &rel).await? {
+        Some(i) => i,
+        // Stored before the index existed: shown, without a digest.
+        None => ArtifactInfo {
+            run: r.id,
+            run_name: r.name.clone(),
+            path: rel.clone(),
+            name: file.clone(),
+            kind: kind_of(&file).to_string(),
+            size,
+            sha256: String::new(),
+            created_ms: 0,
+        },
+    };
+    let consumers = consumers(db, r.project_id, &info.sha256).await?;
+    Ok(ArtifactView {
+        preview: crate::artifacts::preview::preview(&file, size, &head, &raw),
+        info,
+        download,
+        consumers,
+    })
+}
+
+/// What a path segment keeps as it is (RFC 3986's unreserved characters).
+pub const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Each segment percent-encoded, the slashes kept.
+pub fn encode_path(rel: &str) -> String {
+    use percent_encoding::utf8_percent_encode;
+    rel.split('/').map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }

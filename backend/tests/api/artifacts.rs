@@ -168,6 +168,12 @@ async fn indexed_searched_browsed_and_previewed(app: TestApp) {
     assert!(csp.contains("connect-src 'none'"), "{csp}");
     assert_eq!(inline.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
     assert_eq!(inline.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    // A revalidation keeps the sandbox (browsers merge a 304's headers into their copy).
+    let etag = inline.headers[header::ETAG].to_str().unwrap().to_string();
+    let again = app.get(&src).bearer(&ann.token).header("if-none-match", &etag).send().await;
+    assert_eq!(again.status, 304);
+    assert_eq!(again.headers[header::CONTENT_SECURITY_POLICY], csp);
+    assert_eq!(again.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
     let svg = app
         .get(&format!("{}/artifacts/artifacts/plot.svg?inline=1", base(&run)))
         .bearer(&ann.token)
