@@ -105,3 +105,33 @@ pub struct LineageRun {
     /// What flowed: the artifact path, dataset name or output name.
     pub what: String,
 }
+
+/// Something a run consumed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct LineageInput {
+    /// `run` (an upstream op's outputs), `dataset` (MLflow `log_inputs`), `artifact`, `git`.
+    pub kind: String,
+    pub name: String,
+    pub path: Option<String>,
+    pub digest: Option<String>,
+    /// The run it came from, when known (an upstream op, or the producer of an artifact with that digest).
+    pub source: Option<LineageRun>,
+}
+
+/// Where a run's inputs came from and where its outputs went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RunLineage {
+    pub inputs: Vec<LineageInput>,
+    /// Runs whose outputs this run consumed.
+    pub upstream: Vec<LineageRun>,
+    /// Runs that consumed this run's outputs (an upstream link, or one of its artifacts' digests).
+    pub downstream: Vec<LineageRun>,
+    /// The first of its stored artifacts, by path.
+    pub outputs: Vec<ArtifactInfo>,
+    /// How many artifacts it stored in all.
+    pub output_count: u64,
+    /// Registered model versions made from it (`name v3`).
+    pub models: Vec<String>,
+}

@@ -117,6 +117,7 @@ fn rows() -> Vec<Row> {
         row(tracking::RunFiles::PATH, "owner=olive&name={p}&uuid={run}&dir=", READ),
         row(arts::SearchArtifacts::PATH, "owner=olive&name={p}&q=&kind=", READ),
         row(arts::ArtifactAt::PATH, "owner=olive&name={p}&uuid={run}&path=", READ),
+        row(arts::RunLineage::PATH, "owner=olive&name={p}&uuid={run}", READ),
         // The registry: a model named as the project, version 1 from {run}, an open request by "requester".
         row(reg::ListModels::PATH, "owner=olive&name={p}&q=", READ),
         row(reg::GetModel::PATH, "owner=olive&name={p}&model={p}", READ),

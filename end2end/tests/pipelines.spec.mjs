@@ -55,4 +55,14 @@ run:
   await alice.waitForSelector('#run-pipeline:has-text("train")');
   await alice.waitForSelector('#run-cache[data-hit="true"]');
   await alice.waitForSelector('#run-params:has-text("v1")');
+  // Its lineage: the op whose output it read above it, the op that read its output below; so from its link too.
+  await alice.waitForSelector('#lineage-graph .dag-node[data-op="prepare"]');
+  await alice.waitForSelector('#lineage-inputs tr[data-input="prepare"]');
+  const opPage = new URL(alice.url()).pathname;
+  await open(alice, opPage);
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector('#lineage-graph .dag-node[data-op="prepare"]');
+  const down = await alice.locator('#lineage-graph .dag-node').count();
+  expect(down >= 3, `train's lineage shows prepare, itself and what read it (${down} nodes)`);
 });

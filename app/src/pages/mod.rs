@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod compare;
 pub mod editor;
 pub mod lazy;
+pub mod lineage;
 pub mod models;
 pub mod not_found;
 pub mod overview;

@@ -167,7 +167,7 @@ pub(crate) fn Drawing(
             {compare.map(|href| view! { <a id="pipeline-compare" href=href>"Compare these runs"</a> })}
         </p>
         <div class="dag-view">
-            <svg id="dag" viewBox=format!("0 0 {w} {h}") width=move || w * zoom.get() height=move || h * zoom.get() data-kind=g.kind.clone()>
+            <svg id=if g.kind == "lineage" { "lineage-graph" } else { "dag" } viewBox=format!("0 0 {w} {h}") width=move || w * zoom.get() height=move || h * zoom.get() data-kind=g.kind.clone()>
                 <defs>
                     <marker id="dag-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
                         <path d="M 0 0 L 10 5 L 0 10 z" />

@@ -95,6 +95,7 @@ pub fn RunPage() -> impl IntoView {
                             <RunOverview r=r.clone() />
                             <Metrics owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() r=r.clone() />
                             <Files owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
+                            <super::lineage::Lineage owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() />
                             <LiveLogs owner=owner.get_untracked() name=name.get_untracked() uuid=uuid.get_untracked() done=r.done />
                             <details class="card">
                                 <summary><strong>"Spec"</strong> <span class="muted">" — as submitted and as compiled"</span></summary>

@@ -70,3 +70,63 @@ pub async fn artifact_at(
     }
     Ok(PathView::Folder(Box::new(dir)))
 }
+
+/// A run's lineage and its picture: upstream runs above it, the runs that consumed its outputs below.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageView {
+    pub lineage: api_types::RunLineage,
+    pub graph: api_types::GraphView,
+}
+
+#[server]
+pub async fn run_lineage(owner: String, name: String, uuid: String) -> Result<LineageView, AppError> {
+    let st = state()?;
+    let r = run_of(&owner, &name, &uuid).await?;
+    let lineage = backend::services::lineage::of_run(&st.db, &r).await.map_err(err)?;
+    Ok(LineageView { graph: lineage_graph(&r, &lineage), lineage })
+}
+
+/// Upstream runs, the run, downstream runs, laid out as a DAG.
+#[cfg(feature = "ssr")]
+fn lineage_graph(r: &backend::entities::run::Model, l: &api_types::RunLineage) -> api_types::GraphView {
+    use api_types::{GraphEdge, GraphNode};
+    let mut nodes: Vec<(String, String, String, String)> =
+        vec![(r.name.clone(), r.id.to_string(), r.status.clone(), "this run".into())];
+    let mut links = Vec::new();
+    for u in &l.upstream {
+        nodes.push((u.name.clone(), u.uuid.to_string(), u.status.clone(), u.what.clone()));
+        links.push((nodes.len() - 1, 0));
+    }
+    for d in &l.downstream {
+        nodes.push((d.name.clone(), d.uuid.to_string(), d.status.clone(), d.what.clone()));
+        links.push((0, nodes.len() - 1));
+    }
+    let placed = spec::layout::layout(nodes.len(), &links, 150.0);
+    let at = |i: usize| placed.positions[i];
+    let edges =
+        links.iter().map(|(a, b)| GraphEdge { from: at(*a), to: at(*b), label: String::new() }).collect();
+    let nodes = nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, run, status, detail))| GraphNode {
+            name,
+            run,
+            status,
+            cache_hit: false,
+            cache_why: String::new(),
+            detail,
+            x: at(i).0,
+            y: at(i).1,
+        })
+        .collect();
+    api_types::GraphView {
+        kind: "lineage".into(),
+        status: r.status.clone(),
+        done: true,
+        progress: String::new(),
+        nodes,
+        edges,
+        width: placed.width,
+        height: placed.height,
+    }
+}

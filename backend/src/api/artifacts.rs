@@ -17,9 +17,10 @@ use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::services::artifacts::{self, Search};
+use crate::services::lineage;
 use crate::services::projects;
 use crate::state::AppState;
-use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView};
+use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView, LineageRun, RunLineage};
 
 type FilePath = Path<(String, String, Uuid, String)>;
 
@@ -89,6 +90,37 @@ pub async fn preview_artifact(
 ) -> Result<Json<ArtifactView>> {
     let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
     Ok(Json(artifacts::view(&app.db, &app.artifacts, &format!("{owner}/{name}"), &r, &path).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/lineage", tag = "artifacts",
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
+    responses((status = 200, body = RunLineage), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn run_lineage(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name, id)): RunPath,
+) -> Result<Json<RunLineage>> {
+    let (_, r) = run_of(&app, &u, &owner, &name, id).await?;
+    Ok(Json(lineage::of_run(&app.db, &r).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DigestQuery {
+    /// An artifact's sha256, or a dataset's digest.
+    pub digest: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/artifacts/consumers", tag = "artifacts",
+    params(("owner" = String, Path), ("name" = String, Path), DigestQuery),
+    responses((status = 200, body = Vec<LineageRun>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn digest_consumers(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<DigestQuery>,
+) -> Result<Json<Vec<LineageRun>>> {
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    Ok(Json(lineage::consumers(&app.db, a.project.id, &q.digest).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

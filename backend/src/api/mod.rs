@@ -86,6 +86,8 @@ where
         .routes(routes!(tracking::log_tracking))
         .routes(rest_of_path(routes!(tracking::get_metric_series)))
         .routes(routes!(artifacts::search_artifacts))
+        .routes(routes!(artifacts::digest_consumers))
+        .routes(routes!(artifacts::run_lineage))
         .routes(routes!(artifacts::list_run_artifacts))
         .routes(routes!(artifacts::artifact_dir))
         .routes(rest_of_path(routes!(artifacts::preview_artifact)))

@@ -155,7 +155,7 @@ pub async fn search(db: &DatabaseConnection, a: &ProjectAccess, s: &Search) -> R
     Ok(ArtifactPage { items: infos(db, rows).await?, next })
 }
 
-async fn infos(db: &DatabaseConnection, rows: Vec<artifact::Model>) -> Result<Vec<ArtifactInfo>> {
+pub(crate) async fn infos(db: &DatabaseConnection, rows: Vec<artifact::Model>) -> Result<Vec<ArtifactInfo>> {
     let mut ids: Vec<Uuid> = rows.iter().map(|r| r.run_id).collect();
     ids.sort();
     ids.dedup();

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod compare;
 pub mod components;
 pub mod invitations;
+pub mod lineage;
 pub mod members;
 pub mod overview;
 pub mod pipelines;

@@ -303,3 +303,58 @@ async fn an_s3_store_behaves_the_same() {
     ranges_conditions_and_zips(&app, &ann, &run).await;
     assert!(s3.files_under("myelin/browse").iter().any(|f| f.ends_with("artifacts/model/MLmodel")));
 }
+
+/// Lineage by digest: a run that logs, as an MLflow dataset, the digest of another run's artifact consumed it;
+/// both runs' lineage and the artifact's page say so, and logging it twice records it once.
+async fn lineage_follows_digests(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (producer, _) = queued_run(&app, &ann).await;
+    let (consumer, _) = queued_run(&app, &ann).await;
+    let up = put(&app, &ann, &producer, "artifacts/train.csv", b"a,b\n1,2\n".to_vec()).await;
+    let digest = up.json["sha256"].as_str().unwrap().to_string();
+    let dataset = json!({"run_id": hex(&consumer), "datasets": [{"dataset": {"name": "train", "digest": digest,
+        "source_type": "local", "source": "{\"uri\": \"train.csv\"}"}, "tags": []}]});
+    for _ in 0..2 {
+        let r =
+            app.post("/api/2.0/mlflow/runs/log-inputs").bearer(&ann.token).json(dataset.clone()).send().await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    let consumers = app
+        .get(&format!("/api/v1/projects/ann/p/artifacts/consumers?digest={digest}"))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(consumers.status, 200, "{}", consumers.json);
+    assert_eq!(consumers.json.as_array().unwrap().len(), 1, "{}", consumers.json);
+    assert_eq!(consumers.json[0]["uuid"], consumer.as_str());
+
+    let of = |run: String| {
+        let app = &app;
+        let token = ann.token.clone();
+        async move { app.get(&format!("{}/lineage", base(&run))).bearer(&token).send().await.json }
+    };
+    let down = of(producer.clone()).await;
+    assert_eq!(down["downstream"][0]["uuid"], consumer.as_str(), "{down}");
+    assert_eq!(down["output_count"], 1);
+    assert_eq!(down["outputs"][0]["path"], "artifacts/train.csv");
+    let up = of(consumer.clone()).await;
+    assert_eq!(up["inputs"].as_array().unwrap().len(), 1, "{up}");
+    assert_eq!(up["inputs"][0]["kind"], "dataset");
+    assert_eq!(up["inputs"][0]["source"]["uuid"], producer.as_str(), "{up}");
+    assert_eq!(up["upstream"][0]["uuid"], producer.as_str());
+    let view =
+        app.get(&format!("{}/preview/artifacts/train.csv", base(&producer))).bearer(&ann.token).send().await;
+    assert_eq!(view.json["consumers"][0]["uuid"], consumer.as_str(), "{}", view.json);
+    // Another project's digests are not this one's.
+    let bob = app.user("bob").await;
+    project(&app, &bob, "q").await;
+    let theirs = app
+        .get(&format!("/api/v1/projects/bob/q/artifacts/consumers?digest={digest}"))
+        .bearer(&bob.token)
+        .send()
+        .await;
+    assert_eq!(theirs.json, json!([]));
+}
+
+both_dbs!(lineage_follows_digests);

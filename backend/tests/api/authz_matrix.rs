@@ -100,6 +100,12 @@ fn rows() -> Vec<Row> {
             [404, 404, 200, 200, 200, 200, 404],
         ),
         row(Method::GET, "/api/v1/projects/{p}/artifacts", [404, 404, 200, 200, 200, 200, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/artifacts/consumers?digest=ab",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
+        row(Method::GET, "/api/v1/projects/{p}/runs/{run}/lineage", [404, 404, 200, 200, 200, 200, 404]),
         // The registry: viewers read; members register and ask; admins and owners review and set the policy.
         row(Method::GET, "/api/v1/projects/{p}/models", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::GET, "/api/v1/projects/{p}/models/{model}", [404, 404, 200, 200, 200, 200, 404]),
@@ -362,7 +368,10 @@ async fn the_matrix_covers_every_endpoint_in_the_openapi_document() {
 
 /// `/projects/{owner}/{name}` and `/projects/{p}` name the same route.
 fn normalise(path: &str) -> String {
-    path.replace("{owner}/{name}", "{p}")
+    path.split('?')
+        .next()
+        .unwrap_or(path)
+        .replace("{owner}/{name}", "{p}")
         .replace("{username}", "{target}")
         .replace("{id}", "{token}")
         .replace("{run}", "{uuid}")

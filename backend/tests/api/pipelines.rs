@@ -179,6 +179,24 @@ async fn a_dag_passes_outputs_downstream_and_a_param_change_reruns_only_what_it_
     assert_eq!(edge["labels"], json!(["src = data-v1:None"]));
     assert_eq!(g.json["progress"]["done"], 4);
 
+    // Lineage: each op names the op whose outputs it read, and that op names it downstream.
+    let lineage = |run: &Value| {
+        app.get(&format!("/api/v1/projects/ann/p/runs/{}/lineage", run["uuid"].as_str().unwrap()))
+            .bearer(&ann.token)
+            .send()
+    };
+    let up = lineage(&evaluate).await;
+    assert_eq!(up.status, 200, "{}", up.json);
+    assert_eq!(up.json["upstream"][0]["uuid"], train["uuid"], "{}", up.json);
+    assert_eq!(
+        (up.json["inputs"][0]["kind"].as_str(), up.json["inputs"][0]["name"].as_str()),
+        (Some("run"), Some("train"))
+    );
+    let down = lineage(&train).await;
+    let names: Vec<&str> =
+        down.json["downstream"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(names.iter().any(|n| n.contains("evaluate")), "{}", down.json);
+
     // The same pipeline again: every op reuses its results.
     let again = submit(&app, &ann, &flow, json!({})).await;
     let again_id = again["uuid"].as_str().unwrap().to_string();

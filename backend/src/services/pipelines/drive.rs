@@ -250,6 +250,7 @@ async fn start(
     let row = run::Entity::find_by_id(c.id).one(db).await?.ok_or(Error::NotFound("run"))?;
     let mut ops = Map::new();
     let mut upstream_values = BTreeMap::new();
+    let mut consumed = Vec::new();
     for u in &step.upstream {
         let Some(uc) = by_name.get(u.as_str()) else { continue };
         let Some(full) = run::Entity::find_by_id(uc.id).one(db).await? else { continue };
@@ -267,11 +268,21 @@ async fn start(
         for (_, _, key) in step.feeds.iter().filter(|(_, up, _)| up == u) {
             upstream_values.insert(format!("{u}.{key}"), outputs.get(key).cloned().unwrap_or(Value::Null));
         }
+        let reads: Vec<&String> =
+            step.feeds.iter().filter(|(_, up, _)| up == u).map(|(_, _, key)| key).collect();
+        consumed.push(crate::services::lineage::Input {
+            kind: "run",
+            name: u.clone(),
+            source_run: Some(uc.id),
+            detail: json!({"reads": reads, "results_of": source}),
+            ..Default::default()
+        });
         ops.insert(
             u.clone(),
             json!({"outputs": outputs, "inputs": upstream.params, "status": full.status, "uuid": uuid}),
         );
     }
+    crate::services::lineage::record(db, &row, consumed).await?;
     let compiled = if step.upstream.is_empty() || p.kind()? != RunKind::Dag {
         row.compiled()?
     } else {

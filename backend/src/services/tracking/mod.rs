@@ -308,6 +308,7 @@ pub async fn log_inputs(
     datasets: Vec<serde_json::Value>,
 ) -> Result<()> {
     use serde_json::Value;
+    let lineage = crate::services::lineage::datasets(&datasets);
     let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
     let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
     for d in datasets {
@@ -323,7 +324,7 @@ pub async fn log_inputs(
         .filter(run::Column::Id.eq(r.id))
         .exec(db)
         .await?;
-    Ok(())
+    crate::services::lineage::record(db, r, lineage).await
 }
 
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).

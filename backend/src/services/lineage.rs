@@ -1,0 +1,198 @@
+//! Lineage: what each run consumed (upstream ops' outputs, MLflow datasets, artifacts by digest), recorded as it
+//! happens, and read both ways: a run's upstream and downstream, and the runs that consumed a digest.
+
+use api_types::{LineageInput, LineageRun, RunLineage};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::artifacts::{lineage_runs, MAX_PAGE};
+use crate::entities::{artifact, model_version, registered_model, run, run_input};
+use crate::error::Result;
+
+/// One thing a run consumed.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub kind: &'static str,
+    pub name: String,
+    pub source_run: Option<Uuid>,
+    pub path: Option<String>,
+    pub digest: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Records what `r` consumed; an input it already has (same kind, name, source and digest) is not repeated.
+pub async fn record(db: &DatabaseConnection, r: &run::Model, inputs: Vec<Input>) -> Result<()> {
+    let have = run_input::Entity::find().filter(run_input::Column::RunId.eq(r.id)).all(db).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let fresh: Vec<run_input::ActiveModel> = inputs
+        .into_iter()
+        .filter(|i| {
+            !have.iter().any(|h| {
+                h.kind == i.kind
+                    && h.name == i.name
+                    && h.source_run_id == i.source_run
+                    && h.digest == i.digest
+            })
+        })
+        .take(MAX_PAGE as usize)
+        .map(|i| run_input::ActiveModel {
+            run_id: Set(r.id),
+            project_id: Set(r.project_id),
+            kind: Set(i.kind.to_string()),
+            name: Set(i.name.chars().take(1000).collect()),
+            source_run_id: Set(i.source_run),
+            path: Set(i.path),
+            digest: Set(i.digest.map(|d| d.chars().take(128).collect())),
+            detail: Set(i.detail.to_string()),
+            created_ms: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    if !fresh.is_empty() {
+        run_input::Entity::insert_many(fresh).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// MLflow datasets (`log_inputs`) as inputs: name, digest, source.
+pub fn datasets(datasets: &[serde_json::Value]) -> Vec<Input> {
+    datasets
+        .iter()
+        .filter_map(|d| {
+            let ds = &d["dataset"];
+            Some(Input {
+                kind: "dataset",
+                name: ds["name"].as_str()?.to_string(),
+                digest: ds["digest"].as_str().map(str::to_string),
+                detail: serde_json::json!({"source_type": ds["source_type"], "source": ds["source"]}),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// The producers (runs of the project) of artifacts with these digests: `digest -> (run, path)`.
+async fn producers(
+    db: &DatabaseConnection,
+    project: Uuid,
+    digests: Vec<String>,
+) -> Result<std::collections::HashMap<String, (Uuid, String)>> {
+    if digests.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = artifact::Entity::find()
+        .filter(artifact::Column::ProjectId.eq(project))
+        .filter(artifact::Column::Sha256.is_in(digests))
+        .order_by_asc(artifact::Column::CreatedMs)
+        .limit(MAX_PAGE)
+        .all(db)
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for a in rows {
+        out.entry(a.sha256).or_insert((a.run_id, a.path));
+    }
+    Ok(out)
+}
+
+/// Where `r`'s inputs came from and where its outputs went.
+pub async fn of_run(db: &DatabaseConnection, r: &run::Model) -> Result<RunLineage> {
+    let inputs = run_input::Entity::find()
+        .filter(run_input::Column::RunId.eq(r.id))
+        .order_by_asc(run_input::Column::Id)
+        .limit(MAX_PAGE)
+        .all(db)
+        .await?;
+    let made = producers(db, r.project_id, inputs.iter().filter_map(|i| i.digest.clone()).collect()).await?;
+    // An input's source: the run it names, else the producer of an artifact with its digest (not itself).
+    let sources: Vec<Option<(Uuid, String)>> = inputs
+        .iter()
+        .map(|i| match i.source_run_id {
+            Some(s) => Some((s, i.name.clone())),
+            None => i
+                .digest
+                .as_ref()
+                .and_then(|d| made.get(d))
+                .filter(|(run, _)| *run != r.id)
+                .map(|(run, path)| (*run, path.clone())),
+        })
+        .collect();
+    let upstream_runs = lineage_runs(db, sources.iter().flatten().cloned()).await?;
+    let found = |id: Uuid| upstream_runs.iter().find(|u| u.uuid == id).cloned();
+    let mut upstream: Vec<LineageRun> = Vec::new();
+    for u in &upstream_runs {
+        if !upstream.iter().any(|x| x.uuid == u.uuid) {
+            upstream.push(u.clone());
+        }
+    }
+    let inputs = inputs
+        .into_iter()
+        .zip(sources)
+        .map(|(i, s)| LineageInput {
+            kind: i.kind,
+            name: i.name,
+            path: i.path,
+            digest: i.digest,
+            source: s.and_then(|(id, _)| found(id)),
+        })
+        .collect();
+
+    let output_count = artifact::Entity::find().filter(artifact::Column::RunId.eq(r.id)).count(db).await?;
+    let outputs = artifact::Entity::find()
+        .filter(artifact::Column::RunId.eq(r.id))
+        .order_by_asc(artifact::Column::Path)
+        .limit(100)
+        .all(db)
+        .await?;
+    let digests: Vec<String> = artifact::Entity::find()
+        .select_only()
+        .column(artifact::Column::Sha256)
+        .filter(artifact::Column::RunId.eq(r.id))
+        .limit(MAX_PAGE)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut consumers = run_input::Entity::find()
+        .filter(run_input::Column::ProjectId.eq(r.project_id))
+        .filter(run_input::Column::SourceRunId.eq(r.id))
+        .limit(MAX_PAGE)
+        .all(db)
+        .await?;
+    if !digests.is_empty() {
+        consumers.extend(
+            run_input::Entity::find()
+                .filter(run_input::Column::ProjectId.eq(r.project_id))
+                .filter(run_input::Column::Digest.is_in(digests))
+                .filter(run_input::Column::RunId.ne(r.id))
+                .limit(MAX_PAGE)
+                .all(db)
+                .await?,
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    consumers.retain(|c| seen.insert(c.run_id));
+    let downstream =
+        lineage_runs(db, consumers.into_iter().map(|c| (c.run_id, c.path.unwrap_or(c.name)))).await?;
+    let versions =
+        model_version::Entity::find().filter(model_version::Column::RunId.eq(r.id)).all(db).await?;
+    let mut models = Vec::new();
+    for v in versions {
+        if let Some(m) = registered_model::Entity::find_by_id(v.model_id).one(db).await? {
+            models.push(format!("{} v{}", m.name, v.version));
+        }
+    }
+    Ok(RunLineage {
+        inputs,
+        upstream,
+        downstream,
+        outputs: super::artifacts::infos(db, outputs).await?,
+        output_count,
+        models,
+    })
+}
+
+/// Runs of the project that consumed `digest` (an artifact's sha256 or a dataset's digest).
+pub async fn consumers(db: &DatabaseConnection, project: Uuid, digest: &str) -> Result<Vec<LineageRun>> {
+    super::artifacts::consumers(db, project, digest).await
+}
