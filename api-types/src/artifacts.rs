@@ -135,3 +135,19 @@ pub struct RunLineage {
     /// Registered model versions made from it (`name v3`).
     pub models: Vec<String>,
 }
+
+/// `s` with every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded: a path segment or
+/// a query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Each segment of a `/`-separated path percent-encoded, the slashes kept.
+pub fn encode_path(path: &str) -> String {
+    path.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
+}

@@ -219,7 +219,7 @@ const SANDBOX: &str = "sandbox allow-scripts; default-src 'none'; script-src 'un
 fn disposition(kind: &str, name: &str) -> HeaderValue {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
-    let encoded = percent_encoding::utf8_percent_encode(name, artifacts::SEGMENT);
+    let encoded = api_types::percent_encode(name);
     HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or(HeaderValue::from_static("attachment"))
 }

@@ -2,7 +2,7 @@
 //! run, so a project's artifacts are searched, paged and browsed by directory from the database (a run with
 //! 100,000 files lists a page, not the store), and a file's consumers are found by its digest.
 
-use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView, LineageRun};
+use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::projects::ProjectAccess;
 use crate::artifacts::preview::kind_of;
 use crate::artifacts::{normalise, Artifacts, Stored};
-use crate::entities::{artifact, run, run_input};
+use crate::entities::{artifact, run};
 use crate::error::{Error, Result};
 
 /// Most rows one page returns.
@@ -259,42 +259,6 @@ pub async fn find(db: &DatabaseConnection, r: &run::Model, rel: &str) -> Result<
     Ok(infos(db, row.into_iter().collect()).await?.pop())
 }
 
-/// Runs of the project that consumed `sha256`.
-pub async fn consumers(db: &DatabaseConnection, project: Uuid, sha256: &str) -> Result<Vec<LineageRun>> {
-    if sha256.is_empty() {
-        return Ok(Vec::new());
-    }
-    let inputs = run_input::Entity::find()
-        .filter(run_input::Column::ProjectId.eq(project))
-        .filter(run_input::Column::Digest.eq(sha256))
-        .limit(MAX_PAGE)
-        .all(db)
-        .await?;
-    lineage_runs(db, inputs.into_iter().map(|i| (i.run_id, i.path.unwrap_or(i.name)))).await
-}
-
-/// `(run, what)` pairs as runs with their names and status, in the given order.
-pub(crate) async fn lineage_runs(
-    db: &DatabaseConnection,
-    pairs: impl Iterator<Item = (Uuid, String)>,
-) -> Result<Vec<LineageRun>> {
-    let pairs: Vec<(Uuid, String)> = pairs.collect();
-    let runs: std::collections::HashMap<Uuid, run::Model> = run::Entity::find()
-        .filter(run::Column::Id.is_in(pairs.iter().map(|p| p.0).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(id, what)| {
-            let r = runs.get(&id)?;
-            Some(LineageRun { uuid: id, name: r.name.clone(), status: r.status.clone(), what })
-        })
-        .collect())
-}
-
 /// A file of the run with its preview, its download address and the runs that consumed it.
 pub async fn view(
     db: &DatabaseConnection,
@@ -306,7 +270,8 @@ pub async fn view(
     let rel = normalise(path)?;
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
     let file = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    let download = format!("/api/v1/projects/{project_path}/runs/{}/artifacts/{}", r.id, encode_path(&rel));
+    let download =
+        format!("/api/v1/projects/{project_path}/runs/{}/artifacts/{}", r.id, api_types::encode_path(&rel));
     let raw = format!("{download}?inline=1");
     let (size, head) = match kind_of(&file) {
         "image" | "svg" | "html" | "pdf" => (store.meta(&key).await?.size, bytes::Bytes::new()),
@@ -326,21 +291,11 @@ pub async fn view(
             created_ms: 0,
         },
     };
-    let consumers = consumers(db, r.project_id, &info.sha256).await?;
+    let consumers = super::lineage::consumers(db, r.project_id, &info.sha256).await?;
     Ok(ArtifactView {
         preview: crate::artifacts::preview::preview(&file, size, &head, &raw),
         info,
         download,
         consumers,
     })
-}
-
-/// What a path segment keeps as it is (RFC 3986's unreserved characters).
-pub const SEGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// Each segment percent-encoded, the slashes kept.
-pub fn encode_path(rel: &str) -> String {
-    use percent_encoding::utf8_percent_encode;
-    rel.split('/').map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }

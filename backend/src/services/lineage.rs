@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::artifacts::{lineage_runs, MAX_PAGE};
+use super::artifacts::MAX_PAGE;
 use crate::entities::{artifact, model_version, registered_model, run, run_input};
 use crate::error::Result;
 
@@ -194,5 +194,36 @@ pub async fn of_run(db: &DatabaseConnection, r: &run::Model) -> Result<RunLineag
 
 /// Runs of the project that consumed `digest` (an artifact's sha256 or a dataset's digest).
 pub async fn consumers(db: &DatabaseConnection, project: Uuid, digest: &str) -> Result<Vec<LineageRun>> {
-    super::artifacts::consumers(db, project, digest).await
+    if digest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inputs = run_input::Entity::find()
+        .filter(run_input::Column::ProjectId.eq(project))
+        .filter(run_input::Column::Digest.eq(digest))
+        .limit(MAX_PAGE)
+        .all(db)
+        .await?;
+    lineage_runs(db, inputs.into_iter().map(|i| (i.run_id, i.path.unwrap_or(i.name)))).await
+}
+
+/// `(run, what)` pairs as runs with their names and status, in the given order.
+async fn lineage_runs(
+    db: &DatabaseConnection,
+    pairs: impl Iterator<Item = (Uuid, String)>,
+) -> Result<Vec<LineageRun>> {
+    let pairs: Vec<(Uuid, String)> = pairs.collect();
+    let runs: std::collections::HashMap<Uuid, run::Model> = run::Entity::find()
+        .filter(run::Column::Id.is_in(pairs.iter().map(|p| p.0).collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(id, what)| {
+            let r = runs.get(&id)?;
+            Some(LineageRun { uuid: id, name: r.name.clone(), status: r.status.clone(), what })
+        })
+        .collect())
 }
