@@ -136,6 +136,39 @@ pub struct RunLineage {
     pub models: Vec<String>,
 }
 
+/// Starts (or resumes) an upload of one large file in parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewUpload {
+    /// Where it goes, relative to the run's root (`artifacts/data/train.parquet`).
+    pub path: String,
+    /// Its whole size in bytes.
+    pub size: u64,
+    /// Says which local file this is (the CLI sends size and modification time): an open upload of the same
+    /// path, size and fingerprint by the same user is resumed instead of started again.
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+/// An upload in parts: send part `next_part` (bytes `received..received + part_size`), then complete it. The
+/// file appears at `path` only when it is complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct UploadSession {
+    pub id: Uuid,
+    pub run: Uuid,
+    pub path: String,
+    pub size: u64,
+    /// Every part but the last has this many bytes.
+    pub part_size: u64,
+    /// Bytes received so far (whole parts).
+    pub received: u64,
+    /// The part the server expects next (from 0).
+    pub next_part: u32,
+    /// When an idle session is dropped, ms since the epoch.
+    pub expires_ms: i64,
+}
+
 /// `s` with every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded: a path segment or
 /// a query value.
 pub fn percent_encode(s: &str) -> String {

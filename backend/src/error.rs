@@ -55,6 +55,9 @@ pub enum Error {
     /// The pre-flight check: no node of the cluster could ever take the run (`force` queues it anyway).
     #[error("no node could ever run this: {message}; fix the spec, or submit with force to queue it anyway")]
     Unplaceable { code: &'static str, message: String },
+    /// The artifact store cannot be reached or refuses the server (the message names the fix).
+    #[error("{0}")]
+    StoreUnavailable(String),
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -88,6 +91,7 @@ impl Error {
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Unsupported(_) => "unsupported",
             Error::Unplaceable { .. } => "unplaceable",
+            Error::StoreUnavailable(_) => "store_unavailable",
             Error::Db(_) | Error::Internal(_) => "internal",
         }
     }
@@ -108,6 +112,7 @@ impl Error {
             Error::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod executor;
 pub mod markdown;
+pub mod reach;
 pub mod scheduler;
 pub mod server;
 pub mod services;

@@ -26,6 +26,8 @@ pub struct AppState {
     /// `connections:` format; `--connections FILE`).
     pub connections: Arc<spec::catalog::Catalog>,
     pub artifacts: Arc<Artifacts>,
+    /// Uploads in parts under way (`services::uploads`).
+    pub uploads: Arc<crate::services::uploads::Uploads>,
     /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
     pub wake: Arc<Notify>,
 }
@@ -56,6 +58,7 @@ impl AppState {
             executor,
             connections: Arc::default(),
             artifacts,
+            uploads: Arc::default(),
             wake: Arc::new(Notify::new()),
         }
     }

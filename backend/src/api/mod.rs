@@ -15,6 +15,7 @@ pub mod registry;
 pub mod runs;
 pub mod tokens;
 pub mod tracking;
+pub mod uploads;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
@@ -92,6 +93,10 @@ where
         .routes(routes!(artifacts::artifact_dir))
         .routes(rest_of_path(routes!(artifacts::preview_artifact)))
         .routes(rest_of_path(routes!(artifacts::download_run_artifact, artifacts::upload_run_artifact)))
+        .routes(routes!(uploads::start_upload))
+        .routes(routes!(uploads::get_upload, uploads::cancel_upload))
+        .routes(routes!(uploads::put_upload_part))
+        .routes(routes!(uploads::complete_upload))
 }
 
 pub fn router<S>() -> Router<S>

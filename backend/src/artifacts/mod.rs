@@ -202,6 +202,11 @@ impl Artifacts {
         Ok(Stored { size: total, sha256: hex::encode(digest.finalize()) })
     }
 
+    /// A multipart upload to `key`: parts are added in order, and the object appears when it completes.
+    pub async fn start_upload(&self, key: &Path) -> Result<Box<dyn object_store::MultipartUpload>> {
+        self.store.put_multipart(key).await.map_err(store_err)
+    }
+
     /// An object's size, tag and time; `NotFound` when absent.
     pub async fn meta(&self, key: &Path) -> Result<Meta> {
         let m = self.store.head(key).await.map_err(store_err)?;
@@ -237,7 +242,7 @@ impl Artifacts {
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(store_err)?;
         let mut out: Vec<(String, u64)> = metas
             .into_iter()
-            .filter_map(|m| Some((m.location.as_ref().strip_prefix(&root)?.to_string(), m.size)))
+            .filter_map(|m| Some((decoded(&m.location).strip_prefix(&root)?.to_string(), m.size)))
             .collect();
         out.sort();
         Ok(out)
@@ -278,7 +283,8 @@ impl Artifacts {
         };
         let listing = self.store.list_with_delimiter(Some(&prefix)).await.map_err(store_err)?;
         let rel = |p: &Path| {
-            p.as_ref().strip_prefix(&root).unwrap_or(p.as_ref()).trim_start_matches('/').to_string()
+            let p = decoded(p);
+            p.strip_prefix(&root).unwrap_or(&p).trim_start_matches('/').to_string()
         };
         let mut out: Vec<Entry> = listing
             .common_prefixes
@@ -302,12 +308,8 @@ impl Artifacts {
         let mut out: Vec<String> = metas
             .iter()
             .map(|m| {
-                m.location
-                    .as_ref()
-                    .strip_prefix(&root)
-                    .unwrap_or(m.location.as_ref())
-                    .trim_start_matches('/')
-                    .to_string()
+                let p = decoded(&m.location);
+                p.strip_prefix(&root).unwrap_or(&p).trim_start_matches('/').to_string()
             })
             .collect();
         out.sort();
@@ -352,11 +354,64 @@ impl Artifacts {
     }
 }
 
-fn store_err(e: object_store::Error) -> Error {
+pub(crate) fn store_err(e: object_store::Error) -> Error {
     match e {
         object_store::Error::NotFound { .. } => Error::NotFound("artifact"),
-        other => Error::Internal(format!("artifact store: {other}")),
+        other => match unreachable_because(&other) {
+            Some(why) => {
+                tracing::warn!(error = %other, "artifact store unavailable");
+                Error::StoreUnavailable(why)
+            }
+            None => Error::Internal(format!("artifact store: {other}")),
+        },
     }
+}
+
+/// Why the store cannot be used, in words that name the fix, when the error says it is out of reach or refuses
+/// the server (rather than a fault of the request).
+fn unreachable_because(e: &object_store::Error) -> Option<String> {
+    use crate::reach::{chain, classify, first_line, proxy_from_env, Unreachable};
+    let text = chain(e);
+    let refused = matches!(
+        e,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    );
+    let why = match classify(&text, proxy_from_env()) {
+        _ if refused => Unreachable::Credentials,
+        Some(u) => u,
+        None => return None,
+    };
+    let why = match why {
+        Unreachable::Credentials => "the artifact store refuses the server's credentials: check AWS_ACCESS_KEY_ID \
+            and AWS_SECRET_ACCESS_KEY (or the role) the server runs with, and that they may read and write the bucket"
+            .to_string(),
+        Unreachable::NoBucket => {
+            "the artifact store has no such bucket: create it, or fix the bucket in --artifacts-url".to_string()
+        }
+        Unreachable::Dns => "the server cannot resolve the artifact store's host name: check AWS_ENDPOINT_URL and \
+            --artifacts-url, or the server's DNS"
+            .to_string(),
+        Unreachable::Proxy { var, url } => format!(
+            "the artifact store is not reachable through the proxy {var}={url}: fix the proxy, or add the store's \
+             host to NO_PROXY if the server reaches it directly"
+        ),
+        Unreachable::Refused => "nothing answers at the artifact store's address: check that the store is running \
+            and that AWS_ENDPOINT_URL points at it"
+            .to_string(),
+        Unreachable::Timeout => {
+            "the artifact store did not answer in time: check the network between the server and the store".into()
+        }
+        Unreachable::Tls => "the server does not trust the artifact store's TLS certificate: install its CA on \
+            the server's host, or use the host name the certificate names in AWS_ENDPOINT_URL"
+            .to_string(),
+    };
+    Some(format!("{why} (the store said: {})", first_line(&text)))
+}
+
+/// A key as the user named it: the store percent-encodes what it may not hold (non-ASCII, `%`, `#`, ...), and
+/// `run_key` encodes it again from the name.
+fn decoded(p: &Path) -> String {
+    percent_encoding::percent_decode_str(p.as_ref()).decode_utf8_lossy().into_owned()
 }
 
 /// `a/b/c.txt` from what a user sent; refuses `..`, `.`, empty segments (other than a trailing slash), absolute

@@ -45,6 +45,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of the server at `url` acting with `token`.
+    pub fn new(url: &str, token: &str) -> Self {
+        Self { url: url.trim_end_matches('/').into(), token: token.into(), http: reqwest::Client::new() }
+    }
+
     /// From `MYELIN_URL`/`MYELIN_TOKEN`, else the file `myelin login` wrote.
     pub fn from_env() -> Result<Self, String> {
         let saved = load_saved();
@@ -81,8 +86,48 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| format!("cannot reach {}: {e}", self.url))?;
+        let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         decode(resp).await
+    }
+
+    /// A request to `/api/v1{path}` as the logged-in user, to send with [`Client::send`].
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}/api/v1{path}", self.url)).bearer_auth(&self.token)
+    }
+
+    /// Sends `req`; a failure to reach the server is said in words that name the fix.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
+        req.send().await.map_err(|e| self.unreachable(&e))
+    }
+
+    /// Why the server could not be reached, and what to do about it.
+    fn unreachable(&self, e: &reqwest::Error) -> String {
+        use crate::reach::{chain, classify, first_line, proxy_from_env, Unreachable};
+        let text = chain(e);
+        let url = &self.url;
+        let why = match classify(&text, proxy_from_env()) {
+            Some(Unreachable::Dns) => format!(
+                "cannot resolve the host of {url}: check the address (MYELIN_URL, or `myelin login --url`) and this \
+                 machine's DNS"
+            ),
+            Some(Unreachable::Proxy { var, url: proxy }) => format!(
+                "cannot reach {url} through the proxy {var}={proxy}: if the server is inside your network, add its \
+                 host to NO_PROXY; otherwise fix the proxy"
+            ),
+            Some(Unreachable::Refused) => format!(
+                "nothing answers at {url}: is the server running (`myelin serve`), and is MYELIN_URL (or `myelin \
+                 login --url`) its address?"
+            ),
+            Some(Unreachable::Timeout) => {
+                format!("{url} did not answer in time: check the network to it (a firewall, VPN or proxy)")
+            }
+            Some(Unreachable::Tls) => format!(
+                "the TLS certificate of {url} is not trusted here: use the host name it was issued for, or ask \
+                 the operator for a certificate from a trusted authority"
+            ),
+            _ => format!("cannot reach {url}"),
+        };
+        format!("{why} ({})", first_line(&text))
     }
 }
 
@@ -95,7 +140,7 @@ impl Client {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.url))?;
+            .map_err(|e| self.unreachable(&e))?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
@@ -114,7 +159,8 @@ impl Client {
     }
 }
 
-async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, String> {
+/// The server's answer as `T`, or its error in words (a refused token says how to get a new one).
+pub async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, String> {
     let status = resp.status();
     let text = resp.text().await.map_err(|e| e.to_string())?;
     if status.is_success() {
@@ -122,6 +168,10 @@ async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, Strin
         return serde_json::from_str(text).map_err(|e| format!("unexpected answer from server: {e}"));
     }
     match serde_json::from_str::<crate::error::ErrorBody>(&text) {
+        Ok(e) if e.error == "invalid_token" || e.error == "unauthenticated" => Err(format!(
+            "{} ({}): run `myelin login` again, or set MYELIN_TOKEN to a valid token",
+            e.message, e.error
+        )),
         Ok(e) => Err(format!("{} ({})", e.message, e.error)),
         Err(_) => Err(format!("server answered {status}")),
     }
@@ -145,12 +195,9 @@ pub async fn login(args: LoginArgs) -> Result<(), String> {
             };
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into());
             let body = serde_json::json!({"username": username, "password": password, "token_name": format!("myelin cli on {host}")});
-            let resp = reqwest::Client::new()
-                .post(format!("{url}/api/v1/auth/login"))
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| format!("cannot reach {url}: {e}"))?;
+            let anonymous = Client { url: url.clone(), token: String::new(), http: reqwest::Client::new() };
+            let resp =
+                anonymous.send(anonymous.http.post(format!("{url}/api/v1/auth/login")).json(&body)).await?;
             let r: crate::api::accounts::LoginResponse = decode(resp).await?;
             r.token.ok_or("server returned no token")?
         }

@@ -2,7 +2,8 @@
 //! client commands that talk to a server's REST API.
 
 mod admin;
-mod client;
+pub mod artifacts;
+pub mod client;
 mod cluster;
 mod compare;
 pub mod compile;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Promotion requests: ls (your inbox), show, approve, reject, comment, cancel.
     #[command(subcommand)]
     Reviews(models::ReviewsCommand),
+    /// A run's files through the server: upload (large files resume) and download.
+    #[command(subcommand)]
+    Artifacts(artifacts::ArtifactsCommand),
     /// The cluster: nodes, GPU allocation, runs per node, and the queue with why each run waits.
     Cluster(cluster::ClusterArgs),
     /// Compile a polyaxonfile offline: diagnostics, params, Kubernetes manifests, DAG ops, matrix.
@@ -115,6 +119,7 @@ pub async fn run(cmd: Command) -> i32 {
         Command::Login(l) => client::login(l).await,
         Command::Project(p) => project::run(p).await,
         Command::Cluster(c) => cluster::run(c).await,
+        Command::Artifacts(a) => artifacts::run(a).await,
         Command::Models(m) => models::models(m).await,
         Command::Reviews(r) => models::reviews(r).await,
     };

@@ -18,3 +18,4 @@ pub mod runs;
 pub mod settings;
 pub mod tokens;
 pub mod tracking;
+pub mod uploads;

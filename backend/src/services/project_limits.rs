@@ -119,6 +119,40 @@ where
     Ok(written)
 }
 
+/// Refuses, before anything is sent, a file of `size` bytes the project's quota (or the store's largest upload)
+/// cannot take as `key`; `Some(old size)` when it replaces a file.
+pub async fn check_fits(
+    db: &DatabaseConnection,
+    artifacts: &Artifacts,
+    project_id: Uuid,
+    key: &object_store::path::Path,
+    size: u64,
+) -> Result<Option<u64>> {
+    if size > artifacts.max_upload {
+        return Err(Error::LimitExceeded(format!(
+            "the file has {size} bytes; this server takes files of at most {} bytes",
+            artifacts.max_upload
+        )));
+    }
+    let p = project::Entity::find_by_id(project_id).one(db).await?.ok_or(Error::NotFound("project"))?;
+    let quota = artifacts.quota();
+    let replaced = artifacts.size_of(key).await?;
+    if size > room(&p, quota, replaced)? {
+        return Err(over_bytes(quota));
+    }
+    Ok(replaced)
+}
+
+/// Counts a file stored outside `store_upload` (an upload in parts) against the project.
+pub async fn charge_stored(
+    db: &DatabaseConnection,
+    project_id: Uuid,
+    written: u64,
+    replaced: Option<u64>,
+) -> Result<()> {
+    charge(db, project_id, written, replaced).await
+}
+
 /// How many more bytes a project may upload now as `key` (an overwrite frees the old object's bytes), or the
 /// limit it has reached.
 fn room(p: &project::Model, quota: Quota, replaced: Option<u64>) -> Result<u64> {

@@ -106,6 +106,28 @@ fn rows() -> Vec<Row> {
             [404, 404, 200, 200, 200, 200, 404],
         ),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/lineage", [404, 404, 200, 200, 200, 200, 404]),
+        // Uploads in parts: members write; each sees only the uploads they started (`{upload}` is the caller's).
+        row(Method::POST, "/api/v1/projects/{p}/runs/{run}/uploads", [404, 404, 403, 201, 201, 201, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/runs/{run}/uploads/{upload}",
+            [404, 404, 403, 200, 200, 200, 404],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/projects/{p}/runs/{run}/uploads/{upload}",
+            [404, 404, 403, 204, 204, 204, 404],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/projects/{p}/runs/{run}/uploads/{upload}/parts/0",
+            [404, 404, 403, 200, 200, 200, 404],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/projects/{p}/runs/{run}/uploads/{upload}/complete",
+            [404, 404, 403, 201, 201, 201, 404],
+        ),
         // The registry: viewers read; members register and ask; admins and owners review and set the policy.
         row(Method::GET, "/api/v1/projects/{p}/models", [404, 404, 200, 200, 200, 200, 404]),
         row(Method::GET, "/api/v1/projects/{p}/models/{model}", [404, 404, 200, 200, 200, 200, 404]),
@@ -165,6 +187,11 @@ fn body(row: &Row, n: usize, caller: Option<&TestUser>, outsider: &str) -> Optio
         ("POST", "/api/v1/projects/{p}/members") => Some(json!({"username": outsider, "role": "viewer"})),
         ("PATCH", "/api/v1/projects/{p}/members/{target}") => Some(json!({"role": "member"})),
         ("POST", "/api/v1/projects/{p}/runs") => Some(json!({"content": JOB})),
+        ("POST", "/api/v1/projects/{p}/runs/{run}/uploads") => {
+            Some(json!({"path": "artifacts/u.bin", "size": 1, "fingerprint": "m"}))
+        }
+        // The part is the JSON `1`: one byte, the size of the `{upload}` fixture's file.
+        ("PUT", "/api/v1/projects/{p}/runs/{run}/uploads/{upload}/parts/0") => Some(json!(1)),
         ("POST", "/api/v1/projects/{p}/components") => Some(json!({"name": "saved", "content": JOB})),
         ("PATCH", "/api/v1/projects/{p}/models/{model}") => Some(json!({"description": "d"})),
         ("PUT", "/api/v1/projects/{p}/models/{model}/reviewers") => Some(json!({"reviewers": []})),
@@ -249,6 +276,11 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
             } else {
                 uuid::Uuid::nil()
             };
+            let upload = if row.path.contains("{upload}") {
+                upload_fixture(&app, *caller, run, row.path.contains("/parts/")).await
+            } else {
+                uuid::Uuid::nil()
+            };
             let key = backend::artifacts::Artifacts::run_key(created.id, run, "artifacts/a.txt").unwrap();
             app.state.artifacts.put(&key, "a".into()).await.unwrap();
             let invitation = if row.path.contains("{invitation}") {
@@ -288,6 +320,7 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
                 .replace("{version}", "1")
                 .replace("{alias}", "production")
                 .replace("{request}", &request.to_string())
+                .replace("{upload}", &upload.to_string())
                 .replace("{key}", "loss")
                 .replace("{path}", "artifacts/a.txt");
             if row.method == Method::DELETE && row.path == "/api/v1/projects/{p}" {
@@ -320,6 +353,36 @@ async fn every_endpoint_answers_every_caller_as_expected(app: TestApp) {
         }
     }
     assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+}
+
+/// An upload into `run` started by the caller (by its owner when the caller has no account): of one byte when
+/// parts are to be sent, else empty (so it completes at once).
+async fn upload_fixture(
+    app: &TestApp,
+    caller: Option<&TestUser>,
+    run: uuid::Uuid,
+    one_byte: bool,
+) -> uuid::Uuid {
+    use sea_orm::EntityTrait;
+    let name = caller.map_or("olive", |c| c.name.as_str());
+    let user = backend::services::accounts::user_by_name(&app.db, name).await.unwrap().unwrap();
+    let r = backend::entities::run::Entity::find_by_id(run).one(&app.db).await.unwrap().unwrap();
+    let new = api_types::NewUpload {
+        path: "artifacts/up.bin".into(),
+        size: u64::from(one_byte),
+        fingerprint: String::new(),
+    };
+    let (_, s) = backend::services::uploads::create(
+        &app.db,
+        &app.state.artifacts,
+        &app.state.uploads,
+        user.id,
+        &r,
+        &new,
+    )
+    .await
+    .unwrap();
+    s.id
 }
 
 /// A model named as the project (names are unique among a user's projects) with version 1 from `run`, and an open request for `production` by "requester" (a member).
@@ -377,4 +440,5 @@ fn normalise(path: &str) -> String {
         .replace("{run}", "{uuid}")
         .replace("{done}", "{uuid}")
         .replace("{pipe}", "{uuid}")
+        .replace("/parts/0", "/parts/{part}")
 }

@@ -221,6 +221,9 @@ impl Resp {
     pub fn error(&self) -> &str {
         self.json["error"].as_str().unwrap_or("")
     }
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or("")
+    }
 }
 
 /// Drops the per-test PostgreSQL database when the test ends.
@@ -311,6 +314,11 @@ impl S3Server {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Some(Self { child, root, endpoint: format!("http://127.0.0.1:{port}") })
+    }
+
+    /// Where it listens (`http://127.0.0.1:port`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The store at `s3://<bucket/prefix>` on this server.

@@ -21,3 +21,4 @@ mod s3;
 mod security;
 mod tokens;
 mod tracking;
+mod uploads;

@@ -125,6 +125,7 @@ impl IntoResponse for MlflowError {
             // A quota (the project's artifacts): MLflow's code for an exhausted resource.
             Error::LimitExceeded(_) => (StatusCode::BAD_REQUEST, "RESOURCE_EXHAUSTED"),
             Error::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMIT_EXCEEDED"),
+            Error::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE"),
             Error::Db(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
             _ => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE"),
         };

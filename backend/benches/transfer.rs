@@ -1,0 +1,216 @@
+//! Upload and download throughput through the server against a direct copy into the same store (issue #18: at
+//! least 80 %). One 512 MiB file, the median of 3 of each:
+//! - direct: the `object_store` client, as a tool holding the store's credentials would (multipart, 8 MiB parts);
+//! - one request: `PUT …/artifacts/{path}`, the body streamed from the file;
+//! - in parts: `myelin artifacts upload`'s own code (`cli::artifacts::upload_file`, 16 MiB parts, sha256 checked);
+//! - downloads: the object streamed to a file, directly and through `GET …/artifacts/{path}`.
+//!
+//! `cargo bench -p backend --bench transfer` (a local store in the temp directory; with `MYELIN_S3_SERVER`
+//! pointing at s3s-fs, as `scripts/setup` builds it, the same against an S3-compatible server).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use object_store::{ObjectStore, WriteMultipart};
+use tokio::io::AsyncWriteExt;
+
+const SIZE: usize = 512 * 1024 * 1024;
+const ROUNDS: usize = 3;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn mib_s(d: Duration) -> f64 {
+    SIZE as f64 / 1024.0 / 1024.0 / d.as_secs_f64()
+}
+
+/// A store the bench can also reach directly, and how to open it for the server.
+struct Store {
+    label: &'static str,
+    direct: Arc<dyn ObjectStore>,
+    server: Arc<backend::artifacts::Artifacts>,
+    _child: Option<std::process::Child>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(c) = self._child.as_mut() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+fn local(dir: &std::path::Path) -> Store {
+    let root = dir.join("artifacts");
+    std::fs::create_dir_all(&root).unwrap();
+    let direct = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap());
+    let server = Arc::new(backend::artifacts::Artifacts::open(None, dir).unwrap());
+    Store { label: "local disk", direct, server, _child: None }
+}
+
+fn s3(dir: &std::path::Path) -> Option<Store> {
+    let bin = std::env::var("MYELIN_S3_SERVER").ok().filter(|p| std::path::Path::new(p).exists())?;
+    let root = dir.join("s3");
+    std::fs::create_dir_all(root.join("bench")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "k", "--secret-key", "s"])
+        .arg(&root)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let builder = || {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(format!("http://127.0.0.1:{port}"))
+            .with_access_key_id("k")
+            .with_secret_access_key("s")
+            .with_region("us-east-1")
+    };
+    let built = builder()
+        .with_bucket_name("bench")
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false)
+        .build();
+    let (Ok(direct), Ok(server)) = (built, backend::artifacts::Artifacts::s3("s3://bench", builder())) else {
+        child.kill().ok();
+        child.wait().ok();
+        return None;
+    };
+    let (direct, server) = (Arc::new(direct), Arc::new(server));
+    Some(Store { label: "S3-compatible (s3s-fs)", direct, server, _child: Some(child) })
+}
+
+async fn direct_upload(store: &Arc<dyn ObjectStore>, file: &std::path::Path, key: &str) -> Duration {
+    let t = Instant::now();
+    let upload = store.put_multipart(&key.into()).await.unwrap();
+    let mut w = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+    let mut body =
+        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::open(file).await.unwrap(), 1 << 20);
+    while let Some(chunk) = body.next().await {
+        w.wait_for_capacity(4).await.unwrap();
+        w.write(&chunk.unwrap());
+    }
+    w.finish().await.unwrap();
+    t.elapsed()
+}
+
+async fn direct_download(store: &Arc<dyn ObjectStore>, key: &str, out: &std::path::Path) -> Duration {
+    let t = Instant::now();
+    let mut f = tokio::fs::File::create(out).await.unwrap();
+    let mut s = store.get(&key.into()).await.unwrap().into_stream();
+    while let Some(chunk) = s.next().await {
+        f.write_all(&chunk.unwrap()).await.unwrap();
+    }
+    f.flush().await.unwrap();
+    t.elapsed()
+}
+
+async fn http_download(http: &reqwest::Client, url: &str, token: &str, out: &std::path::Path) -> Duration {
+    let t = Instant::now();
+    let mut f = tokio::fs::File::create(out).await.unwrap();
+    let r = http.get(url).bearer_auth(token).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    let mut s = r.bytes_stream();
+    while let Some(chunk) = s.next().await {
+        f.write_all(&chunk.unwrap()).await.unwrap();
+    }
+    f.flush().await.unwrap();
+    t.elapsed()
+}
+
+async fn bench(store: Store, dir: &std::path::Path, file: &std::path::Path) {
+    let db_dir = dir.join(format!("db-{}", uuid::Uuid::new_v4().simple()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let db = backend::db::connect(&backend::config::database_url(&db_dir, None)).await.unwrap();
+    let sessions = backend::auth::session::Store::for_db(&db).await.unwrap();
+    let server = store.server.clone();
+    let state = backend::AppState::new(db.clone(), false, db_dir.clone(), public.clone(), server);
+    let u =
+        backend::services::accounts::create_user(&db, "bench", "a long enough password", true).await.unwrap();
+    let token = backend::services::tokens::create(&db, &u, "bench").await.unwrap().token;
+    backend::services::projects::create(&db, &u, "io", "").await.unwrap();
+    let access = backend::services::projects::access(&db, Some(&u), "bench", "io").await.unwrap();
+    let run = backend::services::runs::create_external(&db, &access, &u, Some("io"), None).await.unwrap();
+    let app = backend::server::api_only(state, &sessions)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let base = format!("/projects/bench/io/runs/{}", run.id);
+    let client = backend::cli::client::Client::new(&public, &token);
+    let target = backend::cli::artifacts::Target::new(&client, "bench/io", run.id).await.unwrap();
+    let out = dir.join("downloaded.bin");
+
+    let mut rows: Vec<(&str, Vec<Duration>)> =
+        ["direct upload", "upload, one request", "upload, in parts (CLI)", "direct download", "download"]
+            .into_iter()
+            .map(|l| (l, Vec::new()))
+            .collect();
+    for round in 0..ROUNDS {
+        rows[0].1.push(direct_upload(&store.direct, file, &format!("direct/{round}.bin")).await);
+        let t = Instant::now();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+            tokio::fs::File::open(file).await.unwrap(),
+            1 << 20,
+        ));
+        let url = format!("{public}/api/v1{base}/artifacts/artifacts/one-{round}.bin");
+        let r = http.put(&url).bearer_auth(&token).body(body).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        rows[1].1.push(t.elapsed());
+        let t = Instant::now();
+        let bar = indicatif::ProgressBar::hidden();
+        backend::cli::artifacts::upload_file(&target, file, &format!("artifacts/parts-{round}.bin"), &bar)
+            .await
+            .unwrap();
+        rows[2].1.push(t.elapsed());
+        rows[3].1.push(direct_download(&store.direct, &format!("direct/{round}.bin"), &out).await);
+        let url = format!("{public}/api/v1{base}/artifacts/artifacts/one-{round}.bin");
+        rows[4].1.push(http_download(&http, &url, &token, &out).await);
+        // Keep the disk from filling: this round's objects go.
+        let prefix = format!("{}/{}/artifacts", access.project.id, run.id);
+        for key in [
+            format!("direct/{round}.bin"),
+            format!("{prefix}/one-{round}.bin"),
+            format!("{prefix}/parts-{round}.bin"),
+        ] {
+            store.direct.delete(&key.as_str().into()).await.unwrap();
+        }
+    }
+    let up = median(rows[0].1.clone());
+    let down = median(rows[3].1.clone());
+    println!("\n{} — 512 MiB, median of {ROUNDS}", store.label);
+    println!("| measure | MiB/s | vs direct |");
+    println!("| --- | --- | --- |");
+    for (i, (label, times)) in rows.iter().enumerate() {
+        let d = median(times.clone());
+        let peer = if i < 3 { up } else { down };
+        println!("| {label} | {:.0} | {:.0} % |", mib_s(d), 100.0 * peer.as_secs_f64() / d.as_secs_f64());
+    }
+    std::fs::remove_dir_all(&db_dir).ok();
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = std::env::temp_dir().join(format!("myelin-transfer-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("data.bin");
+        let data: Vec<u8> = (0..SIZE).map(|i| (i * 31 + i / 4093) as u8).collect();
+        std::fs::write(&file, data).unwrap();
+        bench(local(&dir.join("local")), &dir, &file).await;
+        if let Some(s3) = s3(&dir) {
+            bench(s3, &dir, &file).await;
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
