@@ -69,8 +69,16 @@ pub struct ModelSummaryCard {
 pub enum Preview {
     /// Shown with `<img>` from the raw address (an SVG's scripts never run in an image).
     Image { src: String },
-    /// The first rows of a CSV or TSV (read from the start of the file only).
-    Table { header: Vec<String>, rows: Vec<Vec<String>>, truncated: bool },
+    /// The first rows of a CSV or TSV (read from the start of the file only), or of a Parquet file (its schema as
+    /// the header, `name: type`; read from its footer and first row group only).
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        truncated: bool,
+        /// What else is known (a Parquet file's row count, or why its rows are not shown).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
     /// Text with a language for highlighting (`json`, `yaml`, `python`, `log`, `text`, ...).
     Text { language: String, text: String, truncated: bool },
     /// Markdown rendered with raw HTML shown as text and only safe link targets.
@@ -134,6 +142,50 @@ pub struct RunLineage {
     pub output_count: u64,
     /// Registered model versions made from it (`name v3`).
     pub models: Vec<String>,
+}
+
+/// One line of a text diff: `same`, `removed` (only in the first run's file), `added` (only in the second's), or
+/// `gap` (unchanged lines left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DiffLine {
+    pub tag: String,
+    /// Its line number in the first file, and in the second.
+    pub a: Option<u32>,
+    pub b: Option<u32>,
+    pub text: String,
+}
+
+/// One side of a file compared across runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactSide {
+    pub run: Uuid,
+    pub run_name: String,
+    /// The file's size; absent when the run has no file at that path.
+    pub size: Option<u64>,
+    /// Its sha256 (empty when it was stored before digests were recorded, or is absent).
+    pub sha256: String,
+    /// Its inline address, to show an image.
+    pub src: Option<String>,
+    pub download: Option<String>,
+}
+
+/// The same path in two runs, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ArtifactDiff {
+    pub path: String,
+    /// How they are compared: `image` (shown side by side), `text` (a line diff), `other` (facts only).
+    pub kind: String,
+    pub a: ArtifactSide,
+    pub b: ArtifactSide,
+    /// Both runs have it, with the same sha256.
+    pub same: bool,
+    /// For `text`: the changed lines with context (empty when equal).
+    pub lines: Vec<DiffLine>,
+    /// Lines were left out: the files are longer than a diff reads, or the diff is longer than it shows.
+    pub truncated: bool,
 }
 
 /// Starts (or resumes) an upload of one large file in parts.

@@ -118,6 +118,7 @@ fn rows() -> Vec<Row> {
         row(arts::SearchArtifacts::PATH, "owner=olive&name={p}&q=&kind=", READ),
         row(arts::ArtifactAt::PATH, "owner=olive&name={p}&uuid={run}&path=", READ),
         row(arts::RunLineage::PATH, "owner=olive&name={p}&uuid={run}", READ),
+        row(cmp::CompareArtifact::PATH, "owner=olive&name={p}&a={run}&b={done}&path=artifacts/a.txt", READ),
         // The registry: a model named as the project, version 1 from {run}, an open request by "requester".
         row(reg::ListModels::PATH, "owner=olive&name={p}&q=", READ),
         row(reg::GetModel::PATH, "owner=olive&name={p}&model={p}", READ),
@@ -218,6 +219,11 @@ async fn every_server_function_answers_every_caller_as_expected() {
             runs::stop(db, &f.state.executor, &access, done).await.unwrap();
             let dag = runs::Submission { content: DAG.into(), ..Default::default() };
             let pipe = f.state.submit(&access, &owner, &dag).await.unwrap().summary.uuid;
+            if row.args.contains("path=artifacts/a.txt") {
+                let key =
+                    backend::artifacts::Artifacts::run_key(created.id, run_id, "artifacts/a.txt").unwrap();
+                f.state.artifacts.put(&key, "a".into()).await.unwrap();
+            }
             let save = components::SaveComponent { name: "step".into(), content: JOB.into() };
             components::save(db, &access, &owner, &save).await.unwrap();
             let request = if row.args.contains("model=") || row.args.contains("{request}") {

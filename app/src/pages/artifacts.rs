@@ -18,7 +18,7 @@ const KINDS: [(&str, &str); 10] = [
     ("", "Any type"),
     ("image", "Images"),
     ("svg", "SVG"),
-    ("table", "Tables (CSV, TSV)"),
+    ("table", "Tables (CSV, TSV, Parquet)"),
     ("text", "Text, logs, JSON, YAML"),
     ("markdown", "Markdown"),
     ("html", "HTML"),
@@ -309,7 +309,8 @@ fn FileView(p: ProjectView, v: ArtifactView) -> impl IntoView {
     let i = v.info.clone();
     let preview = match v.preview.clone() {
         Preview::Image { src } => view! { <img class="artifact-image" id="preview-image" src=src alt=i.name.clone() /> }.into_any(),
-        Preview::Table { header, rows, truncated } => view! {
+        Preview::Table { header, rows, truncated, note } => view! {
+            {note.map(|n| view! { <p class="muted" id="preview-note">{n}</p> })}
             <div class="scroll-x">
                 <table class="table compact" id="preview-table">
                     <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>

@@ -46,7 +46,7 @@ pub fn Lineage(owner: String, name: String, uuid: String) -> impl IntoView {
                         {if linked {
                             view! { <crate::pages::pipeline::Drawing g=v.graph base=runs.clone() zoom=zoom /> }.into_any()
                         } else {
-                            view! { <p class="muted" id="lineage-none">"No recorded link to other runs: pipeline ops, and runs that log another run's artifact as an MLflow dataset (" <code>"mlflow.log_input"</code> ", by digest), appear here."</p> }.into_any()
+                            view! { <p class="muted" id="lineage-none">"No links to other runs recorded."</p> }.into_any()
                         }}
                         {(!l.inputs.is_empty()).then(|| view! {
                             <h4>"Inputs"</h4>

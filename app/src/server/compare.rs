@@ -173,3 +173,20 @@ pub async fn explain_difference(
     };
     backend::services::compare::why(&st.db, &access, id(&a)?, id(&b)?).await.map_err(err)
 }
+
+/// The file `path` of runs `a` and `b` side by side (the compare page's `file`).
+#[server]
+pub async fn compare_artifact(
+    owner: String,
+    name: String,
+    a: String,
+    b: String,
+    path: String,
+) -> Result<api_types::ArtifactDiff, AppError> {
+    use super::ctx::{err, state};
+    use super::runs::run_of;
+    let st = state()?;
+    let (ra, rb) = (run_of(&owner, &name, &a).await?, run_of(&owner, &name, &b).await?);
+    let project = format!("{owner}/{name}");
+    backend::services::artifacts::diff(&st.db, &st.artifacts, &project, [&ra, &rb], &path).await.map_err(err)
+}

@@ -19,8 +19,11 @@ use crate::error::{Error, Result};
 use crate::services::artifacts::{self, Search};
 use crate::services::lineage;
 use crate::services::projects;
+use crate::services::runs;
 use crate::state::AppState;
-use api_types::{ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView, LineageRun, RunLineage};
+use api_types::{
+    ArtifactDiff, ArtifactDir, ArtifactInfo, ArtifactPage, ArtifactView, LineageRun, RunLineage,
+};
 
 type FilePath = Path<(String, String, Uuid, String)>;
 
@@ -121,6 +124,31 @@ pub async fn digest_consumers(
 ) -> Result<Json<Vec<LineageRun>>> {
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     Ok(Json(lineage::consumers(&app.db, a.project.id, &q.digest).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DiffQuery {
+    /// The first run.
+    pub a: Uuid,
+    /// The second run.
+    pub b: Uuid,
+    /// The path in both, e.g. `artifacts/config.yaml`.
+    pub path: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/artifacts/diff", tag = "artifacts",
+    params(("owner" = String, Path), ("name" = String, Path), DiffQuery),
+    responses((status = 200, body = ArtifactDiff), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn diff_artifacts(
+    State(app): State<AppState>,
+    Caller(u): Caller,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<DiffQuery>,
+) -> Result<Json<ArtifactDiff>> {
+    let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
+    let (ra, rb) = (runs::find(&app.db, &a, q.a).await?, runs::find(&app.db, &a, q.b).await?);
+    let project = format!("{owner}/{name}");
+    Ok(Json(artifacts::diff(&app.db, &app.artifacts, &project, [&ra, &rb], &q.path).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -88,6 +88,7 @@ where
         .routes(rest_of_path(routes!(tracking::get_metric_series)))
         .routes(routes!(artifacts::search_artifacts))
         .routes(routes!(artifacts::digest_consumers))
+        .routes(routes!(artifacts::diff_artifacts))
         .routes(routes!(artifacts::run_lineage))
         .routes(routes!(artifacts::list_run_artifacts))
         .routes(routes!(artifacts::artifact_dir))

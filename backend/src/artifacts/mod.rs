@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod diff;
+pub mod parquet;
 pub mod preview;
 pub mod zip;
 
@@ -221,6 +223,11 @@ impl Artifacts {
     ) -> Result<impl Stream<Item = std::result::Result<Bytes, object_store::Error>> + use<>> {
         let opts = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
         Ok(self.store.get_opts(key, opts).await.map_err(store_err)?.into_stream())
+    }
+
+    /// Bytes `range` of the object.
+    pub async fn read_range(&self, key: &Path, range: std::ops::Range<u64>) -> Result<Bytes> {
+        self.store.get_range(key, range).await.map_err(store_err)
     }
 
     /// At most the first `max` bytes of the object, and its whole size.

@@ -18,7 +18,7 @@ pub fn kind_of(name: &str) -> &'static str {
     match extension(name).as_str() {
         "png" | "jpg" | "jpeg" | "gif" | "webp" => "image",
         "svg" => "svg",
-        "csv" | "tsv" => "table",
+        "csv" | "tsv" | "parquet" => "table",
         "md" | "markdown" => "markdown",
         "html" | "htm" => "html",
         "pdf" => "pdf",
@@ -75,6 +75,9 @@ pub fn preview(name: &str, size: u64, head: &[u8], raw: &str) -> Preview {
     match kind_of(name) {
         "image" | "svg" => Preview::Image { src: raw.to_string() },
         "html" | "pdf" => Preview::Frame { src: raw.to_string(), mime: mime_of(name).to_string() },
+        "table" if extension(name) == "parquet" => {
+            Preview::Download { reason: "a Parquet file is previewed from its footer".to_string() }
+        }
         "table" => table(head, if extension(name) == "tsv" { b'\t' } else { b',' }, truncated),
         "markdown" => {
             Preview::Markdown { html: crate::markdown::to_html(&text_of(head, truncated)), truncated }
@@ -104,7 +107,7 @@ fn text(language: &str, head: &[u8], truncated: bool) -> Preview {
 }
 
 /// Printable text: valid UTF-8 (but for a character cut at the end) with no NULs.
-fn looks_textual(head: &[u8]) -> bool {
+pub fn looks_textual(head: &[u8]) -> bool {
     let sample = &head[..head.len().min(8192)];
     if sample.contains(&0) {
         return false;
@@ -144,7 +147,7 @@ fn table(head: &[u8], delimiter: u8, truncated: bool) -> Preview {
             }
         }
     }
-    Preview::Table { header, rows, truncated: more }
+    Preview::Table { header, rows, truncated: more, note: None }
 }
 
 /// An `MLmodel` file's flavours, signature and origin; `None` when it is not YAML of that shape.
@@ -222,7 +225,9 @@ mod tests {
     #[test]
     fn a_cut_csv_keeps_whole_rows_only() {
         let head = b"a,b\n1,2\n3,4\n5,";
-        let Preview::Table { header, rows, truncated } = preview("x.csv", 1000, head, "") else { panic!() };
+        let Preview::Table { header, rows, truncated, .. } = preview("x.csv", 1000, head, "") else {
+            panic!()
+        };
         assert_eq!(header, ["a", "b"]);
         assert_eq!(rows, [vec!["1", "2"], vec!["3", "4"]]);
         assert!(truncated);

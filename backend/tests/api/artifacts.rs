@@ -31,6 +31,61 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// A Parquet file: `rows` rows of (epoch INT32, score DOUBLE), gzip-compressed, in row groups of 64.
+pub(crate) fn parquet_file(rows: i32) -> Vec<u8> {
+    use parquet::data_type::{DoubleType, Int32Type};
+    let schema = parquet::schema::parser::parse_message_type(
+        "message scores { required int32 epoch; optional double score; }",
+    )
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::GZIP(Default::default()))
+        .build();
+    let mut out = Vec::new();
+    let mut w = parquet::file::writer::SerializedFileWriter::new(
+        &mut out,
+        std::sync::Arc::new(schema),
+        std::sync::Arc::new(props),
+    )
+    .unwrap();
+    for chunk in (0..rows).collect::<Vec<_>>().chunks(64) {
+        let scores: Vec<f64> = chunk.iter().map(|e| f64::from(*e) / 4.0).collect();
+        let mut g = w.next_row_group().unwrap();
+        let mut c = g.next_column().unwrap().unwrap();
+        c.typed::<Int32Type>().write_batch(chunk, None, None).unwrap();
+        c.close().unwrap();
+        let mut c = g.next_column().unwrap().unwrap();
+        c.typed::<DoubleType>().write_batch(&scores, Some(&vec![1; chunk.len()]), None).unwrap();
+        c.close().unwrap();
+        g.close().unwrap();
+    }
+    w.close().unwrap();
+    out
+}
+
+/// The preview of a Parquet file of 300 rows uploaded to the run: its schema, first rows and row count.
+async fn parquet_previews(app: &TestApp, ann: &TestUser, run: &str) {
+    let up = put(app, ann, run, "artifacts/data/scores.parquet", parquet_file(300)).await;
+    assert_eq!((up.status.as_u16(), up.json["kind"].as_str()), (201, Some("table")), "{}", up.json);
+    let p = app
+        .get(&format!("{}/preview/artifacts/data/scores.parquet", base(run)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(p.status, 200, "{}", p.json);
+    let t = &p.json["preview"];
+    assert_eq!(t["type"], "table", "{}", p.json);
+    assert_eq!(t["header"], json!(["epoch: INT32", "score: DOUBLE"]));
+    assert_eq!(t["rows"].as_array().unwrap().len(), 64, "the first row group's rows");
+    assert_eq!(t["rows"][2], json!(["2", "0.5"]));
+    assert_eq!(t["truncated"], true);
+    assert_eq!(t["note"], "Parquet: 300 rows in 5 row groups");
+    // Not Parquet inside: said plainly.
+    put(app, ann, run, "artifacts/fake.parquet", b"a,b\n1,2\n".to_vec()).await;
+    let p = app.get(&format!("{}/preview/artifacts/fake.parquet", base(run))).bearer(&ann.token).send().await;
+    assert_eq!(p.json["preview"], json!({"type": "download", "reason": "not a Parquet file"}));
+}
+
 async fn put(app: &TestApp, u: &TestUser, run: &str, path: &str, body: Vec<u8>) -> crate::helpers::Resp {
     app.call(Method::PUT, &format!("/api/v1/projects/ann/p/runs/{run}/artifacts/{path}"))
         .bearer(&u.token)
@@ -158,6 +213,7 @@ async fn indexed_searched_browsed_and_previewed(app: TestApp) {
     assert_eq!(preview("artifacts/model/model.pkl").await.json["preview"]["type"], "download");
     assert_eq!(preview("artifacts/model/MLmodel").await.json["preview"]["type"], "model");
     assert_eq!(preview("artifacts/plot.svg").await.json["preview"]["type"], "image");
+    parquet_previews(&app, &ann, &run).await;
     assert_eq!(preview("artifacts/nothing.txt").await.status, 404);
 
     // Inline files are sandboxed: no script in Myelin's origin, framed only by Myelin.
@@ -301,6 +357,7 @@ async fn an_s3_store_behaves_the_same() {
     assert_eq!(csv.json["preview"]["type"], "table", "{}", csv.json);
     assert_eq!(csv.json["info"]["sha256"].as_str().unwrap().len(), 64);
     ranges_conditions_and_zips(&app, &ann, &run).await;
+    parquet_previews(&app, &ann, &run).await;
     assert!(s3.files_under("myelin/browse").iter().any(|f| f.ends_with("artifacts/model/MLmodel")));
 }
 
@@ -358,3 +415,81 @@ async fn lineage_follows_digests(app: TestApp) {
 }
 
 both_dbs!(lineage_follows_digests);
+
+/// The same path in two runs: text as a numbered line diff, images side by side, equal digests said so, a file
+/// only one run has, and the compare page's "why different" listing each path with whether it differs.
+async fn the_same_path_in_two_runs(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (a, _) = queued_run(&app, &ann).await;
+    let (b, _) = queued_run(&app, &ann).await;
+    let config = |lr: &str| format!("model: resnet\nlayers: 50\nlr: {lr}\nepochs: 10\n").into_bytes();
+    put(&app, &ann, &a, "artifacts/config.yaml", config("0.1")).await;
+    put(&app, &ann, &b, "artifacts/config.yaml", config("0.01")).await;
+    let png = b"\x89PNG\r\n\x1a\nnot really".to_vec();
+    put(&app, &ann, &a, "artifacts/plot.png", png.clone()).await;
+    put(&app, &ann, &b, "artifacts/plot.png", png).await;
+    put(&app, &ann, &a, "artifacts/only-a.txt", b"a".to_vec()).await;
+    let diff = |path: &str| {
+        let url = format!("/api/v1/projects/ann/p/artifacts/diff?a={a}&b={b}&path={path}");
+        let token = ann.token.clone();
+        let app = &app;
+        async move { app.get(&url).bearer(&token).send().await }
+    };
+    let text = diff("artifacts/config.yaml").await;
+    assert_eq!(text.status, 200, "{}", text.json);
+    assert_eq!((text.json["kind"].as_str(), text.json["same"].as_bool()), (Some("text"), Some(false)));
+    assert_eq!(
+        text.json["lines"],
+        json!([
+            {"tag": "same", "a": 1, "b": 1, "text": "model: resnet"},
+            {"tag": "same", "a": 2, "b": 2, "text": "layers: 50"},
+            {"tag": "removed", "a": 3, "b": null, "text": "lr: 0.1"},
+            {"tag": "added", "a": null, "b": 3, "text": "lr: 0.01"},
+            {"tag": "same", "a": 4, "b": 4, "text": "epochs: 10"},
+        ])
+    );
+    assert_eq!(text.json["a"]["run"], a.as_str());
+    let image = diff("artifacts/plot.png").await;
+    assert_eq!((image.json["kind"].as_str(), image.json["same"].as_bool()), (Some("image"), Some(true)));
+    assert!(image.json["b"]["src"].as_str().unwrap().ends_with("/artifacts/artifacts/plot.png?inline=1"));
+    let one = diff("artifacts/only-a.txt").await;
+    assert_eq!(one.status, 200, "{}", one.json);
+    assert!(one.json["b"]["size"].is_null() && one.json["b"]["download"].is_null());
+    assert_eq!(one.json["a"]["size"], 1);
+    assert_eq!(one.json["lines"][0]["tag"], "removed");
+    assert_eq!(diff("artifacts/neither.txt").await.status, 404);
+    assert_eq!(diff("artifacts/../x").await.status, 400);
+    // Another project's run is not reachable this way.
+    let bob = app.user("bob").await;
+    project(&app, &bob, "q").await;
+    let url = format!("/api/v1/projects/ann/p/artifacts/diff?a={a}&b={b}&path=artifacts/config.yaml");
+    assert_eq!(app.get(&url).bearer(&bob.token).send().await.status, 404);
+
+    // "Why different" lists the files of both runs, each differing or not.
+    let why = app
+        .post("/api/v1/projects/ann/p/compare/why")
+        .bearer(&ann.token)
+        .json(json!({"a": a, "b": b}))
+        .send()
+        .await;
+    assert_eq!(why.status, 200, "{}", why.json);
+    let files =
+        why.json["sections"].as_array().unwrap().iter().find(|s| s["title"] == "Artifacts").cloned().unwrap();
+    let differs: Vec<(String, bool)> = files["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r["differs"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        differs,
+        vec![
+            ("artifacts/config.yaml".to_string(), true),
+            ("artifacts/only-a.txt".to_string(), true),
+            ("artifacts/plot.png".to_string(), false),
+        ]
+    );
+}
+
+both_dbs!(the_same_path_in_two_runs);

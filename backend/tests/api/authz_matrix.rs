@@ -106,6 +106,11 @@ fn rows() -> Vec<Row> {
             [404, 404, 200, 200, 200, 200, 404],
         ),
         row(Method::GET, "/api/v1/projects/{p}/runs/{run}/lineage", [404, 404, 200, 200, 200, 200, 404]),
+        row(
+            Method::GET,
+            "/api/v1/projects/{p}/artifacts/diff?a={run}&b={done}&path=artifacts/a.txt",
+            [404, 404, 200, 200, 200, 200, 404],
+        ),
         // Uploads in parts: members write; each sees only the uploads they started (`{upload}` is the caller's).
         row(Method::POST, "/api/v1/projects/{p}/runs/{run}/uploads", [404, 404, 403, 201, 201, 201, 404]),
         row(

@@ -17,6 +17,7 @@ use crate::server::compare::{compare_lines, compare_runs, ComparePage, Compariso
 
 mod analysis;
 mod charts;
+mod files;
 mod parallel;
 mod scatter;
 mod table;
@@ -25,15 +26,16 @@ use charts::{plot, ChartControls, CompareChart};
 use table::CompareTable;
 
 /// Every setting the URL may hold, in the order links write them.
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 24] = [
     "runs", "q", "metrics", "baseline", "all", "t", "wide", "x", "log", "smooth", "from", "to", "group",
-    "centre", "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why",
+    "centre", "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why", "file",
 ];
 
 /// The page's state, as the URL holds it: `runs`, `q` (every run a query matches), `metrics` (charted keys),
 /// `baseline`, `all` (equal rows too), `t` (transposed table), `wide` (every run in the table); the charts' `x`, `log`, `smooth`, `from`/`to` (a
 /// zoom), `group` (a column), `centre` (`median`), `spread` (`std`); the parallel coordinates' `axes`, `alog`,
-/// `flip`, `brush`; the scatter's `sx`, `sy`, `sc`; the second run of "why different", `why`.
+/// `flip`, `brush`; the scatter's `sx`, `sy`, `sc`; the second run of "why different", `why`, and the artifact path
+/// shown side by side in both, `file`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Settings(std::collections::BTreeMap<&'static str, String>);
 

@@ -79,6 +79,15 @@ pub(super) fn WhyDifferent(
                                     </tr></thead>
                                     <tbody>
                                         {w.sections.into_iter().map(|s| {
+                                            // A file's row opens the two files side by side (the URL's `file`).
+                                            let files = (s.title == "Artifacts").then(|| {
+                                                let base = format!("/{}/{}", owner.get_untracked(), name.get_untracked());
+                                                move |path: &str| {
+                                                    let mut s = settings.get_untracked();
+                                                    s.set("file", path);
+                                                    s.href(&base)
+                                                }
+                                            });
                                             let rows: Vec<_> = s.rows.into_iter().filter(|r| all || r.differs).collect();
                                             let empty = rows.is_empty().then(|| view! { <tr class="same"><td colspan="3" class="muted">"the same"</td></tr> });
                                             view! {
@@ -88,7 +97,10 @@ pub(super) fn WhyDifferent(
                                                     let cell = |v: Option<&Option<String>>| super::table::cell(&v.cloned().flatten());
                                                     view! {
                                                         <tr data-key=r.key.clone() class=if r.differs { "differs" } else { "same" }>
-                                                            <th>{r.key.clone()}</th><td><code>{cell(r.values.first())}</code></td><td><code>{cell(r.values.get(1))}</code></td>
+                                                            <th>{match &files {
+                                                                Some(href) => view! { <a href=href(&r.key)>{r.key.clone()}</a> }.into_any(),
+                                                                None => r.key.clone().into_any(),
+                                                            }}</th><td><code>{cell(r.values.first())}</code></td><td><code>{cell(r.values.get(1))}</code></td>
                                                         </tr>
                                                     }
                                                 }).collect_view()}
@@ -97,6 +109,12 @@ pub(super) fn WhyDifferent(
                                     </tbody>
                                 </table>
                                 {cache}
+                                {settings.with(|s| s.get("file").to_string()).chars().next().is_some().then(|| {
+                                    let (mut rest, base) = (settings.get_untracked(), format!("/{}/{}", owner.get_untracked(), name.get_untracked()));
+                                    let path = rest.get("file").to_string();
+                                    rest.set("file", "");
+                                    view! { <super::files::FileCompare a=w.a.uuid.to_string() b=w.b.uuid.to_string() path close=rest.href(&base) /> }
+                                })}
                             }.into_any()
                         }
                     }

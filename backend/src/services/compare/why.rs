@@ -1,6 +1,7 @@
 //! "Why different" for two runs: everything that decides a result side by side — params, each container's
 //! command, args, environment and resources, image / digest / commit, dataset inputs (`log-inputs` digests),
-//! upstream values — and the cache key's inputs compared in words (`spec::cache::explain`).
+//! upstream values, stored artifacts (by digest) — and the cache key's inputs compared in words
+//! (`spec::cache::explain`).
 
 use std::collections::BTreeMap;
 
@@ -33,8 +34,8 @@ pub async fn why(
     let sources: Vec<Uuid> = runs.iter().map(source_of).collect();
     let data = crate::services::tracking::data_of(db, &sources).await?;
     let mut params = Vec::with_capacity(2);
-    let (mut commands, mut facts, mut inputs, mut upstream, mut keys) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut commands, mut facts, mut inputs, mut upstream, mut keys, mut files) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (r, s) in runs.iter().zip(&sources) {
         params.push(params_of(r, &data.get(s).cloned().unwrap_or_default())?);
         commands.push(pods(&r.manifests()?, r.id));
@@ -43,6 +44,7 @@ pub async fn why(
         let key = key_inputs(r)?;
         upstream.push(key.upstream.iter().map(|(k, v)| (k.clone(), text(v))).collect::<BTreeMap<_, _>>());
         keys.push(key);
+        files.push(crate::services::artifacts::digests_of(db, *s).await?);
     }
     let sections = [
         ("Params", rows(&params)),
@@ -50,6 +52,8 @@ pub async fn why(
         ("Image and code", rows(&facts)),
         ("Datasets", rows(&inputs)),
         ("Upstream values", rows(&upstream)),
+        // Each path opens the two files side by side (the compare page links it).
+        ("Artifacts", rows(&files)),
     ]
     .into_iter()
     .map(|(title, rows)| WhySection { title: title.into(), rows })
