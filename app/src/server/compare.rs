@@ -188,5 +188,7 @@ pub async fn compare_artifact(
     let st = state()?;
     let (ra, rb) = (run_of(&owner, &name, &a).await?, run_of(&owner, &name, &b).await?);
     let project = format!("{owner}/{name}");
-    backend::services::artifacts::diff(&st.db, &st.artifacts, &project, [&ra, &rb], &path).await.map_err(err)
+    backend::services::artifact_diff::diff(&st.db, &st.artifacts, &project, [&ra, &rb], &path)
+        .await
+        .map_err(err)
 }

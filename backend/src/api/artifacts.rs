@@ -148,7 +148,9 @@ pub async fn diff_artifacts(
     let a = projects::access(&app.db, u.as_ref(), &owner, &name).await?;
     let (ra, rb) = (runs::find(&app.db, &a, q.a).await?, runs::find(&app.db, &a, q.b).await?);
     let project = format!("{owner}/{name}");
-    Ok(Json(artifacts::diff(&app.db, &app.artifacts, &project, [&ra, &rb], &q.path).await?))
+    Ok(Json(
+        crate::services::artifact_diff::diff(&app.db, &app.artifacts, &project, [&ra, &rb], &q.path).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -1,6 +1,7 @@
 //! What the API, the UI's server functions and the CLI call: rules and storage, no HTTP.
 
 pub mod accounts;
+pub mod artifact_diff;
 pub mod artifacts;
 pub mod audit;
 pub mod cluster;

@@ -150,6 +150,30 @@ fn sha(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// An earlier upload of `local` as `dest` that died after sending its first `parts` parts of `part_size` bytes
+/// (started as the CLI starts one, with the file's fingerprint); the file's bytes.
+async fn died_after(
+    app: &TestApp,
+    u: &TestUser,
+    run: &str,
+    local: &Path,
+    dest: &str,
+    parts: u32,
+    part_size: usize,
+) -> Vec<u8> {
+    let meta = std::fs::metadata(local).unwrap();
+    let new = json!({"path": dest, "size": meta.len(), "fingerprint": fingerprint(&meta)});
+    let r = app.post(&format!("{}/uploads", base(run))).bearer(&u.token).json(new).send().await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let session = format!("{}/uploads/{}", base(run), r.json["id"].as_str().unwrap());
+    let bytes = std::fs::read(local).unwrap();
+    for n in 0..parts {
+        let at = n as usize * part_size;
+        assert_eq!(part(app, u, &session, n, &bytes[at..at + part_size]).await.status, 200);
+    }
+    bytes
+}
+
 /// `myelin artifacts upload`: a large file goes in parts and, interrupted (the process killed, or dead after
 /// some parts), resumes where the server's copy stopped; the file appears only when whole.
 #[tokio::test]
@@ -167,16 +191,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
     std::fs::write(&local, data(size)).unwrap();
 
     // An earlier upload of this file died after three parts.
-    let meta = std::fs::metadata(&local).unwrap();
-    let new = json!({"path": "artifacts/weights.bin", "size": size, "fingerprint": fingerprint(&meta)});
-    let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(new).send().await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    let session = format!("{}/uploads/{}", base(&run), r.json["id"].as_str().unwrap());
-    let bytes = std::fs::read(&local).unwrap();
-    for n in 0..3u32 {
-        let at = n as usize * 256 * 1024;
-        assert_eq!(part(&app, &ann, &session, n, &bytes[at..at + 256 * 1024]).await.status, 200);
-    }
+    let bytes = died_after(&app, &ann, &run, &local, "artifacts/weights.bin", 3, 256 * 1024).await;
     let bar = indicatif::ProgressBar::hidden();
     let done = upload_file(&t, &local, "artifacts/weights.bin", &bar).await.unwrap();
     assert_eq!(done.resumed_at, 3 * 256 * 1024);
@@ -227,13 +242,7 @@ async fn parts_on_an_s3_store() {
     let local = dir.join("big.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 1_000_003;
     std::fs::write(&local, data(size)).unwrap();
-    let meta = std::fs::metadata(&local).unwrap();
-    let new = json!({"path": "artifacts/big.bin", "size": size, "fingerprint": fingerprint(&meta)});
-    let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(new).send().await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    let session = format!("{}/uploads/{}", base(&run), r.json["id"].as_str().unwrap());
-    let bytes = std::fs::read(&local).unwrap();
-    assert_eq!(part(&app, &ann, &session, 0, &bytes[..5 * 1024 * 1024]).await.status, 200);
+    let bytes = died_after(&app, &ann, &run, &local, "artifacts/big.bin", 1, 5 * 1024 * 1024).await;
     assert!(
         !s3.files_under("myelin/parts").iter().any(|f| f.ends_with("big.bin")),
         "visible before complete"

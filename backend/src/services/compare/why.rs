@@ -44,7 +44,7 @@ pub async fn why(
         let key = key_inputs(r)?;
         upstream.push(key.upstream.iter().map(|(k, v)| (k.clone(), text(v))).collect::<BTreeMap<_, _>>());
         keys.push(key);
-        files.push(crate::services::artifacts::digests_of(db, *s).await?);
+        files.push(crate::services::artifact_diff::digests_of(db, *s).await?);
     }
     let sections = [
         ("Params", rows(&params)),
