@@ -142,6 +142,19 @@ pub struct RunLineage {
     pub output_count: u64,
     /// Registered model versions made from it (`name v3`).
     pub models: Vec<String>,
+    /// The outputs its spec declares, with the values it gave them.
+    pub declared: Vec<DeclaredOutput>,
+}
+
+/// An output a run's spec declares: the value the run gave it (a metric, param or tag of that name; `None` until
+/// it does) and, for an artifact output (`path`, `artifacts`), the recorded files that value names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DeclaredOutput {
+    pub name: String,
+    pub value: Option<String>,
+    pub artifact: bool,
+    pub files: Vec<ArtifactInfo>,
 }
 
 /// One line of a text diff: `same`, `removed` (only in the first run's file), `added` (only in the second's), or

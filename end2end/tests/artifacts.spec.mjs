@@ -2,7 +2,7 @@ import { test, expect, open, submitRun, waitForRun } from '../support.mjs';
 
 // The Artifacts tab and a file's page, opened from their links and reloaded: search by name and type, each
 // preview (table, Markdown without raw HTML, a sandboxed HTML report whose script cannot read Myelin's cookies
-// or DOM, an image, highlighted text, an MLflow model's card, a binary that only downloads), a folder's listing
+// or DOM, an image, highlighted text, an MLflow model's card, a Parquet file's schema and rows, a binary that only downloads), a folder's listing
 // and its zip. (The guard fails the test on any page or console error.)
 
 const JOB = `kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo done']}\n`;
@@ -14,6 +14,8 @@ try { r.push('parent:' + parent.document.title); } catch (e) { r.push('parent:bl
 try { localStorage.setItem('x', '1'); r.push('storage:open'); } catch (e) { r.push('storage:blocked'); }
 document.getElementById('out').textContent = r.join(' ');
 </script></body></html>`;
+// A Parquet file of 10 rows (epoch INT32, score DOUBLE), gzip-compressed (backend/tests/api/artifacts.rs).
+const PARQUET = 'UEFSMRUEFVAVXEwVFBUAEgAAH4sIAAAAAAAA/2NgYGBgBGImIGYGYhYgZgViNiBmB2IOIOYEYgACee+NKAAAABUAFRQVPCwVFBUQFQYVBgAAH4sIAAAAAAAA/2NhFTAKKZvBwMAAANaeyHoKAAAAFQQVoAEVckwVFBUAEgAAH4sIAAAAAAAA/03FIRYAIAhEwX1eTO6fPILRaCAQCAR+YMpI09n95cefnYOTZd2yAuQmSQtQAAAAFQAVIBVGLBUUFRAVBhUGAAAfiwgAAAAAAAD/Y2JgYBBhZGEVMAopmwFkAwDVkck8EAAAABkSAhkYBAAAAAAZGAQJAAAAFQIZFgAAGRICGRgIAAAAAAAAAAAZGAgAAAAAAAACQBUCGRYAKSYAFBkWAAAZHBaAARVeFgAAABkcFu4CFWgWAAAAFQIZPEgGc2NvcmVzFQQAFQIlABgFZXBvY2gAFQolAhgFc2NvcmUAFhQZHBksJgAcFQIZNQAGEBkYBWVwb2NoFQQWFBaiARbWASaAASYIHBgECQAAABgEAAAAABYAKAQJAAAAGAQAAAAAEREAGSwVBBUAFQIAFQAVEBUCAAAW0AQVFhbWAxUuACYAHBUKGTUABhAZGAVzY29yZRUEFhQWgAIW+AEm7gIm3gEcNgAoCAAAAAAAAAJAGAgAAAAAAAAAABERFgAAGSwVBBUAFQIAFQAVEBUCADw5JgAUAAAW5gQVFhaEBBVMABaiAxYUJggWzgMUAAAoGXBhcnF1ZXQtcnMgdmVyc2lvbiA2MC4xLjAZLBwAACwAAAAZAQAAUEFSMQ==';
 const MLMODEL = `artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    sklearn_version: 1.5.0\nmlflow_version: 2.16.0\nsignature:\n  inputs: '[{"type": "double", "name": "x"}]'\n  outputs: '[{"type": "long"}]'\n`;
 
 function csv() {
@@ -120,6 +122,19 @@ test('a project\'s artifacts are searched, previewed safely and downloaded', asy
   // Up through the crumbs to the run's artifacts folder.
   await page.click('#artifact-crumbs a[data-path="artifacts"]');
   await page.waitForSelector('#folder tr.dir:has-text("data/")');
+
+  // A Parquet file, opened from its link and reloaded: its schema as the header, its rows, the counts.
+  const pq = await page.evaluate(async ([u, b64]) => (await fetch(u, { method: 'PUT', body: Uint8Array.from(atob(b64), c => c.charCodeAt(0)) })).status,
+    [`/api/v1/projects/${p}/runs/${run}/artifacts/artifacts/scores.parquet`, PARQUET]);
+  expect(pq === 201, `parquet upload answered ${pq}`);
+  await open(page, fileUrl('artifacts/scores.parquet'));
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]');
+  await page.waitForSelector('#preview-table');
+  const head = await page.textContent('#preview-table thead');
+  expect(head.includes('epoch: INT32') && head.includes('score: DOUBLE'), `the schema as the header: ${head}`);
+  expect(await page.locator('#preview-table tbody tr').count() === 10, 'its ten rows');
+  expect((await page.textContent('#preview-note')).includes('10 rows'), 'the row count');
 
   // A path that is not there is a clear not-found page.
   await open(page, fileUrl('artifacts/missing.txt'));

@@ -189,7 +189,7 @@ pub fn ArtifactPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (project.await, at.await) {
-                    (Ok(p), Ok(PathView::File(v))) => view! { <FileView p v=*v /> }.into_any(),
+                    (Ok(p), Ok(PathView::File(v, graph))) => view! { <FileView p v=*v graph=graph.map(|g| *g) /> }.into_any(),
                     (Ok(p), Ok(PathView::Folder(d))) => view! { <FolderView p d=*d /> }.into_any(),
                     (_, Err(e)) if e.code == "not_found" => view! { <super::not_found::NotFound what="artifact" /> }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
@@ -304,7 +304,7 @@ fn ModelCard(card: ModelSummaryCard) -> impl IntoView {
 }
 
 #[component]
-fn FileView(p: ProjectView, v: ArtifactView) -> impl IntoView {
+fn FileView(p: ProjectView, v: ArtifactView, graph: Option<api_types::GraphView>) -> impl IntoView {
     let path = format!("{}/{}", p.owner, p.name);
     let i = v.info.clone();
     let preview = match v.preview.clone() {
@@ -354,6 +354,10 @@ fn FileView(p: ProjectView, v: ArtifactView) -> impl IntoView {
         <section class="card" id="preview">{preview}</section>
         <section class="card" id="consumers">
             <h3>"Used by"</h3>
+            {graph.map(|g| {
+                let (zoom, _) = signal(1.0_f64);
+                view! { <crate::pages::pipeline::Drawing g base=format!("/{path}/runs/") zoom /> }
+            })}
             {if consumers.is_empty() {
                 view! { <p class="muted">"No run has recorded this file (by its digest) as an input."</p> }.into_any()
             } else {

@@ -1,12 +1,12 @@
 //! A run's lineage on its page: the runs whose outputs it consumed above it, the runs that consumed its outputs
-//! below (the pipeline view's drawing), then its inputs (datasets with digests, upstream ops) and outputs.
+//! below (the pipeline view's drawing), then its inputs (datasets, files, git commits, upstream outputs, each by
+//! digest). Its files are the Files card's; its outputs' values the overview's.
 
 use leptos::prelude::*;
 
 use crate::components::browser_data::BrowserData;
 use crate::components::forms::ErrorBox;
 use crate::server::artifacts::run_lineage;
-use crate::server::tracking::human_size;
 
 #[component]
 pub fn Lineage(owner: String, name: String, uuid: String) -> impl IntoView {
@@ -16,17 +16,15 @@ pub fn Lineage(owner: String, name: String, uuid: String) -> impl IntoView {
         move || run_lineage(o.clone(), n.clone(), u.clone())
     });
     let (zoom, _) = signal(1.0_f64);
-    let project = format!("{owner}/{name}");
-    let runs = format!("/{project}/runs/");
+    let runs = format!("/{owner}/{name}/runs/");
     view! {
         <section class="card" id="lineage">
             <h3>"Lineage"</h3>
             {move || match data.get() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox message=e.message.clone() /> }.into_any(),
-                Some(Ok(v)) => {
-                    let l = v.lineage;
-                    let linked = !l.upstream.is_empty() || !l.downstream.is_empty();
+                Some(Ok(l)) => {
+                    let linked = !l.graph.edges.is_empty();
                     let inputs = l.inputs.iter().map(|i| {
                         let source = i.source.clone().map(|s| view! { <a href=format!("{runs}{}", s.uuid)>{s.name}</a> });
                         view! {
@@ -38,13 +36,9 @@ pub fn Lineage(owner: String, name: String, uuid: String) -> impl IntoView {
                             </tr>
                         }
                     }).collect_view();
-                    let outputs = l.outputs.iter().map(|o| view! {
-                        <li><a href=super::artifacts::artifact_href(&project, &o.run, &o.path)>{o.path.clone()}</a>
-                            " " <span class="muted">{human_size(o.size)}</span></li>
-                    }).collect_view();
                     view! {
                         {if linked {
-                            view! { <crate::pages::pipeline::Drawing g=v.graph base=runs.clone() zoom=zoom /> }.into_any()
+                            view! { <crate::pages::pipeline::Drawing g=l.graph base=runs.clone() zoom=zoom /> }.into_any()
                         } else {
                             view! { <p class="muted" id="lineage-none">"No links to other runs recorded."</p> }.into_any()
                         }}
@@ -55,8 +49,6 @@ pub fn Lineage(owner: String, name: String, uuid: String) -> impl IntoView {
                                 <tbody>{inputs}</tbody>
                             </table>
                         })}
-                        <h4>{format!("Outputs ({} files)", l.output_count)}</h4>
-                        <ul id="lineage-outputs">{outputs}</ul>
                         {(!l.models.is_empty()).then(|| view! { <p>"Registered as " {l.models.join(", ")}</p> })}
                     }.into_any()
                 }

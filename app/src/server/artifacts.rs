@@ -11,10 +11,11 @@ use super::ctx::{err, state};
 use super::runs::run_of;
 use super::AppError;
 
-/// What a path of a run is: a file with its preview, or a folder.
+/// What a path of a run is: a file with its preview (and, once a run consumed it, the picture of its producer
+/// above the runs that consumed it), or a folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PathView {
-    File(Box<ArtifactView>),
+    File(Box<ArtifactView>, Option<Box<api_types::GraphView>>),
     Folder(Box<ArtifactDir>),
 }
 
@@ -56,7 +57,18 @@ pub async fn artifact_at(
         None
     } else {
         match artifacts::view(&st.db, &st.artifacts, &format!("{owner}/{name}"), &r, &path).await {
-            Ok(v) => return Ok(PathView::File(Box::new(v))),
+            Ok(v) => {
+                let graph = (!v.consumers.is_empty()).then(|| {
+                    let made = api_types::LineageRun {
+                        uuid: r.id,
+                        name: r.name.clone(),
+                        status: r.status.clone(),
+                        what: format!("made {}", v.info.name),
+                    };
+                    Box::new(graph_of(&made, &[], &v.consumers, &r.status))
+                });
+                return Ok(PathView::File(Box::new(v), graph));
+            }
             Err(e @ backend::Error::Invalid { .. }) => return Err(err(e)),
             Err(e) => Some(e),
         }
@@ -71,10 +83,12 @@ pub async fn artifact_at(
     Ok(PathView::Folder(Box::new(dir)))
 }
 
-/// A run's lineage and its picture: upstream runs above it, the runs that consumed its outputs below.
+/// What the run page shows of a run's lineage (`api_types::RunLineage` holds more): its picture (upstream runs
+/// above it, the runs that consumed its outputs below), its inputs, and the model versions made from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineageView {
-    pub lineage: api_types::RunLineage,
+    pub inputs: Vec<api_types::LineageInput>,
+    pub models: Vec<String>,
     pub graph: api_types::GraphView,
 }
 
@@ -83,21 +97,34 @@ pub async fn run_lineage(owner: String, name: String, uuid: String) -> Result<Li
     let st = state()?;
     let r = run_of(&owner, &name, &uuid).await?;
     let lineage = backend::services::lineage::of_run(&st.db, &r).await.map_err(err)?;
-    Ok(LineageView { graph: lineage_graph(&r, &lineage), lineage })
+    let this = api_types::LineageRun {
+        uuid: r.id,
+        name: r.name.clone(),
+        status: r.status.clone(),
+        what: "this run".into(),
+    };
+    let graph = graph_of(&this, &lineage.upstream, &lineage.downstream, &r.status);
+    Ok(LineageView { inputs: lineage.inputs, models: lineage.models, graph })
 }
 
-/// Upstream runs, the run, downstream runs, laid out as a DAG.
+/// Upstream runs, `center`, downstream runs, laid out as a DAG.
 #[cfg(feature = "ssr")]
-fn lineage_graph(r: &backend::entities::run::Model, l: &api_types::RunLineage) -> api_types::GraphView {
+fn graph_of(
+    center: &api_types::LineageRun,
+    upstream: &[api_types::LineageRun],
+    downstream: &[api_types::LineageRun],
+    status: &str,
+) -> api_types::GraphView {
     use api_types::{GraphEdge, GraphNode};
+    let c = center;
     let mut nodes: Vec<(String, String, String, String)> =
-        vec![(r.name.clone(), r.id.to_string(), r.status.clone(), "this run".into())];
+        vec![(c.name.clone(), c.uuid.to_string(), c.status.clone(), c.what.clone())];
     let mut links = Vec::new();
-    for u in &l.upstream {
+    for u in upstream {
         nodes.push((u.name.clone(), u.uuid.to_string(), u.status.clone(), u.what.clone()));
         links.push((nodes.len() - 1, 0));
     }
-    for d in &l.downstream {
+    for d in downstream {
         nodes.push((d.name.clone(), d.uuid.to_string(), d.status.clone(), d.what.clone()));
         links.push((0, nodes.len() - 1));
     }
@@ -121,7 +148,7 @@ fn lineage_graph(r: &backend::entities::run::Model, l: &api_types::RunLineage) -
         .collect();
     api_types::GraphView {
         kind: "lineage".into(),
-        status: r.status.clone(),
+        status: status.to_string(),
         done: true,
         progress: String::new(),
         nodes,

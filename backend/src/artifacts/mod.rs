@@ -242,9 +242,13 @@ impl Artifacts {
         Ok((meta.size, got.bytes().await.map_err(store_err)?))
     }
 
-    /// Every object under `<project>/<run>/<dir>` with its size, as paths relative to `dir`, by path.
+    /// Every object under `<project>/<run>/<dir>` (`""`: the whole run) with its size, as paths relative to
+    /// `dir`, by path.
     pub async fn walk(&self, project: Uuid, run: Uuid, dir: &str) -> Result<Vec<(String, u64)>> {
-        let prefix = Self::run_key(project, run, dir)?;
+        let prefix = match dir {
+            "" => Path::from(format!("{project}/{run}")),
+            dir => Self::run_key(project, run, dir)?,
+        };
         let root = format!("{prefix}/");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(store_err)?;
         let mut out: Vec<(String, u64)> = metas

@@ -76,6 +76,19 @@ pub enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Index files in the artifact store that the server has not recorded (stored by an older version, or
+    /// copied into the store directly): each is read once for its sha256, so search, previews' digests and
+    /// lineage see it. Safe to run again; files already indexed are skipped.
+    ReindexArtifacts {
+        /// Only this project's runs (`owner/name`); all projects without it.
+        #[arg(long)]
+        project: Option<String>,
+        /// The artifact store, as `serve` is given it (local disk under the data directory without it).
+        #[arg(long, env = "MYELIN_ARTIFACTS_URL")]
+        artifacts_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Create a personal API token for a user and print it.
     CreateToken {
         #[arg(long)]

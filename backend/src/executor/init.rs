@@ -6,11 +6,14 @@ use std::path::{Component, Path};
 
 use serde_json::Value;
 
-/// What the init steps did: log lines, and the commit of the (last) git step.
+/// What the init steps did: log lines, the commit of the (last) git step, each repository cloned with its
+/// commit, and each artifact copied (its path relative to the project's store, its sha256).
 #[derive(Default)]
 pub struct Done {
     pub lines: Vec<String>,
     pub git_commit: Option<String>,
+    pub git: Vec<(String, String)>,
+    pub copied: Vec<(String, String)>,
 }
 
 /// Where `artifacts` init steps read from: the store and the run's project (paths are relative to it).
@@ -44,6 +47,7 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
                 }
                 let commit = git(&["rev-parse", "HEAD"], &dest).await?.trim().to_string();
                 done.lines.push(format!("init git: cloned {url} at {commit} into {}", dest.display()));
+                done.git.push((url.to_string(), commit.clone()));
                 done.git_commit = Some(commit);
             }
             "file" => {
@@ -68,14 +72,15 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
             }
             "artifacts" => {
                 let a = &step["artifacts"];
-                let mut copied = 0;
+                let before = done.copied.len();
                 for (list, is_dir) in [(&a["files"], false), (&a["dirs"], true)] {
                     for p in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
-                        copied += copy_artifacts(store, p, is_dir, workdir).await?;
+                        done.copied.extend(copy_artifacts(store, p, is_dir, workdir).await?);
                     }
                 }
                 done.lines.push(format!(
-                    "init artifacts: copied {copied} file(s) from the project's artifact store"
+                    "init artifacts: copied {} file(s) from the project's artifact store",
+                    done.copied.len() - before
                 ));
             }
             other => done.lines.push(format!(
@@ -87,34 +92,63 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
 }
 
 /// Copies `path` (a file, or every file under a directory) from `<project>/<path>` in the store to
-/// `<workdir>/<path>`.
+/// `<workdir>/<path>`. A path that starts with a run's uuid (`{{ ops.x.outputs.y }}`, in either spelling) reads
+/// that run's files, at its root or else under its `artifacts/` (where MLflow's `log_artifact` puts them).
+/// Returns each file copied: its path relative to the project, and the sha256 of what was read.
 async fn copy_artifacts(
     store: &Store<'_>,
     path: &str,
     is_dir: bool,
     workdir: &Path,
-) -> Result<usize, String> {
+) -> Result<Vec<(String, String)>, String> {
+    use sha2::Digest;
     let clean = crate::artifacts::normalise(path).map_err(|e| e.to_string())?;
-    let keys = if is_dir {
-        store.artifacts.list_all(store.project, &clean).await.map_err(|e| e.to_string())?
-    } else {
-        vec![clean.clone()]
+    let candidates = match crate::services::lineage::sources::run_relative(&clean) {
+        Some((run, "")) => vec![run.to_string()],
+        Some((run, rest)) => vec![format!("{run}/{rest}"), format!("{run}/artifacts/{rest}")],
+        None => vec![clean.clone()],
     };
-    if is_dir && keys.is_empty() {
-        return Err(format!("init artifacts: no files under {clean:?} in the project's artifact store"));
+    // Each file: where it is in the store (relative to the project), and where it goes under `clean`.
+    let mut files: Vec<(String, String)> = Vec::new();
+    for from in &candidates {
+        if is_dir {
+            let keys = store.artifacts.list_all(store.project, from).await.map_err(|e| e.to_string())?;
+            files = keys
+                .into_iter()
+                .map(|k| {
+                    let under =
+                        k.strip_prefix(from.as_str()).unwrap_or(&k).trim_start_matches('/').to_string();
+                    (k, format!("{clean}/{under}"))
+                })
+                .collect();
+        } else {
+            let key = object_store::path::Path::from(format!("{}/{from}", store.project));
+            if store.artifacts.size_of(&key).await.map_err(|e| e.to_string())?.is_some() {
+                files = vec![(from.clone(), clean.clone())];
+            }
+        }
+        if !files.is_empty() {
+            break;
+        }
     }
-    for rel in &keys {
+    if files.is_empty() {
+        let what = if is_dir { "no files under" } else { "no file" };
+        return Err(format!("init artifacts: {what} {clean:?} in the project's artifact store"));
+    }
+    let mut copied = Vec::with_capacity(files.len());
+    for (rel, to) in files {
         let key = object_store::path::Path::from(format!("{}/{rel}", store.project));
         let bytes = store.artifacts.read(&key).await.map_err(|e| {
             format!("init artifacts: cannot read {rel:?} from the project's artifact store: {e}")
         })?;
-        let dest = confined(workdir, rel)?;
+        let dest = confined(workdir, &to)?;
         if let Some(dir) = dest.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
         }
         tokio::fs::write(&dest, &bytes).await.map_err(|e| format!("{}: {e}", dest.display()))?;
+        copied.push((rel, hex::encode(sha2::Sha256::digest(&bytes))));
     }
-    Ok(keys.len())
+    Ok(copied)
 }
 
 fn repo_name(url: &str) -> String {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod artifact_diff;
+pub mod artifact_index;
 pub mod artifacts;
 pub mod audit;
 pub mod cluster;

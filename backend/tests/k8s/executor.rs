@@ -2,6 +2,7 @@
 //! and scheduler, logs through the API server, and a diagnosis for every way a run waits or dies.
 
 use backend::error::Error;
+use sea_orm::EntityTrait;
 use serde_json::Value;
 use spec::lifecycle::Status;
 use uuid::Uuid;
@@ -474,5 +475,36 @@ async fn a_pipeline_runs_its_ops_as_jobs_in_order_and_reuses_them_by_digest() {
         let r = fx.run(k.id).await;
         assert_eq!(r.status_reason.as_deref(), Some("CacheHit"), "{}: {:?}", k.name, r.cache);
     }
+    fx.end().await;
+}
+
+/// On a cluster the initializer does the cloning, so the lineage records the revision the run asked for (and an
+/// init file by its content's digest) once the run is dispatched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_steps_are_lineage_inputs_when_dispatched() {
+    let Some(fx) = Fixture::start().await else { return };
+    let rev = "0123456789abcdef0123456789abcdef01234567";
+    let yaml = format!(
+        "version: 1.1\nkind: component\nname: train\nrun:\n  kind: job\n  init:\n  - git: {{url: 'https://git.example/team/model.git', revision: {rev}}}\n  - file: {{filename: conf.json, content: x}}\n  container: {{image: myelin.test/succeed:1, command: [python, train.py]}}\n"
+    );
+    let id = fx.submit(&yaml, false).await.unwrap();
+    fx.wait(id, "dispatched", |r| {
+        r.status_reason.as_deref() == Some("Dispatched") || status(r) != Status::Queued
+    })
+    .await;
+    let run = backend::entities::run::Entity::find_by_id(id).one(&fx.state.db).await.unwrap().unwrap();
+    let db = &fx.state.db;
+    fx.until("the init steps are recorded", || async {
+        backend::services::lineage::of_run(db, &run).await.unwrap().inputs.len() == 2
+    })
+    .await;
+    let inputs = backend::services::lineage::of_run(db, &run).await.unwrap().inputs;
+    let git = inputs.iter().find(|i| i.kind == "git").expect("a git input");
+    assert_eq!((git.name.as_str(), git.digest.as_deref()), ("https://git.example/team/model.git", Some(rev)));
+    let file = inputs.iter().find(|i| i.kind == "file").expect("a file input");
+    assert_eq!(
+        file.digest.as_deref(),
+        Some("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881")
+    );
     fx.end().await;
 }

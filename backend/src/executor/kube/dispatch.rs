@@ -46,6 +46,7 @@ impl KubeExecutor {
             Ok(name) => {
                 self.clear_backoff();
                 let msg = format!("{name} applied in namespace {}", self.namespace);
+                self.record_inputs(&r).await;
                 report_note(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg)).await;
                 self.dirty.push(id);
             }
@@ -79,6 +80,19 @@ impl KubeExecutor {
                     wake.notify_one();
                 });
             }
+        }
+    }
+
+    /// What the run's init steps will bring in (the revision asked for; artifacts by the index's digests).
+    async fn record_inputs(&self, r: &run::Model) {
+        let Ok(manifests) = r.manifests() else { return };
+        let Some(pod) = spec::placement::pod_specs(&manifests).first().copied().cloned() else { return };
+        let recorded = async {
+            let inputs = crate::services::lineage::sources::init_inputs(&self.db, &pod, None).await?;
+            crate::services::lineage::record(&self.db, r, inputs).await
+        };
+        if let Err(e) = recorded.await {
+            tracing::warn!(run = %r.id, "lineage of the init steps not recorded: {e}");
         }
     }
 

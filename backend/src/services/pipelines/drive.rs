@@ -277,6 +277,14 @@ async fn start(
             detail: json!({"reads": reads, "results_of": source}),
             ..Default::default()
         });
+        // The files behind the artifact outputs it reads, by digest.
+        for key in reads.iter().filter(|k| upstream.artifact_outputs.contains(k)) {
+            if let Some(v) = outputs.get(key.as_str()) {
+                consumed.extend(
+                    crate::services::lineage::sources::upstream_outputs(db, source, u, key, v).await?,
+                );
+            }
+        }
         ops.insert(
             u.clone(),
             json!({"outputs": outputs, "inputs": upstream.params, "status": full.status, "uuid": uuid}),

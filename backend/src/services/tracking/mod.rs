@@ -120,6 +120,9 @@ pub async fn log(
     for key in by_key.keys().filter(|k| compact.iter().any(|c| c == k.as_str())) {
         chunks::compact(db, r.id, key).await?;
     }
+    if let Some(git) = crate::services::lineage::sources::git_tags(tags) {
+        crate::services::lineage::record(db, r, vec![git]).await?;
+    }
     Ok(())
 }
 
@@ -308,7 +311,7 @@ pub async fn log_inputs(
     datasets: Vec<serde_json::Value>,
 ) -> Result<()> {
     use serde_json::Value;
-    let lineage = crate::services::lineage::datasets(&datasets);
+    let lineage = crate::services::lineage::sources::datasets(&datasets);
     let mut all: Vec<Value> = r.inputs.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
     let id = |d: &Value| (d["dataset"]["name"].clone(), d["dataset"]["digest"].clone());
     for d in datasets {

@@ -1,7 +1,10 @@
-//! Lineage: what each run consumed (upstream ops' outputs, MLflow datasets, artifacts by digest), recorded as it
-//! happens, and read both ways: a run's upstream and downstream, and the runs that consumed a digest.
+//! Lineage: what each run consumed (upstream ops' outputs, MLflow datasets, artifacts by digest, git commits,
+//! files from its spec), recorded as it happens (`sources`), and read both ways: a run's upstream and downstream,
+//! and the runs that consumed a digest.
 
-use api_types::{LineageInput, LineageRun, RunLineage};
+pub mod sources;
+
+use api_types::{DeclaredOutput, LineageInput, LineageRun, RunLineage};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -54,23 +57,6 @@ pub async fn record(db: &DatabaseConnection, r: &run::Model, inputs: Vec<Input>)
         run_input::Entity::insert_many(fresh).exec(db).await?;
     }
     Ok(())
-}
-
-/// MLflow datasets (`log_inputs`) as inputs: name, digest, source.
-pub fn datasets(datasets: &[serde_json::Value]) -> Vec<Input> {
-    datasets
-        .iter()
-        .filter_map(|d| {
-            let ds = &d["dataset"];
-            Some(Input {
-                kind: "dataset",
-                name: ds["name"].as_str()?.to_string(),
-                digest: ds["digest"].as_str().map(str::to_string),
-                detail: serde_json::json!({"source_type": ds["source_type"], "source": ds["source"]}),
-                ..Default::default()
-            })
-        })
-        .collect()
 }
 
 /// The producers (runs of the project) of artifacts with these digests: `digest -> (run, path)`.
@@ -189,7 +175,39 @@ pub async fn of_run(db: &DatabaseConnection, r: &run::Model) -> Result<RunLineag
         outputs: super::artifacts::infos(db, outputs).await?,
         output_count,
         models,
+        declared: declared(db, r).await?,
     })
+}
+
+/// The outputs `r`'s spec declares, with their values and, for artifact outputs, the files they name (a cache
+/// hit's come from the run whose results it reused).
+async fn declared(db: &DatabaseConnection, r: &run::Model) -> Result<Vec<DeclaredOutput>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Part {
+        outputs: Vec<String>,
+        artifact_outputs: Vec<String>,
+    }
+    let part = r.compiled_part::<Part>().unwrap_or_default();
+    if part.outputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let source = super::runs::cache::source_of(r);
+    let data = super::tracking::data_of(db, &[source]).await?.remove(&source).unwrap_or_default();
+    let values = super::tracking::outputs(&part.outputs, &data);
+    let mut out = Vec::new();
+    for name in part.outputs {
+        let value = values.get(&name).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let artifact = part.artifact_outputs.contains(&name);
+        let mut files = Vec::new();
+        if let (true, Some(v)) = (artifact, values.get(&name)) {
+            for p in sources::paths_of(v) {
+                files.extend(sources::files_named(db, source, &p).await?);
+            }
+        }
+        out.push(DeclaredOutput { name, value, artifact, files: super::artifacts::infos(db, files).await? });
+    }
+    Ok(out)
 }
 
 /// Runs of the project that consumed `digest` (an artifact's sha256 or a dataset's digest).
