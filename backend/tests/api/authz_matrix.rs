@@ -168,7 +168,8 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/reviews/{request}/comment", [404, 404, 403, 200, 200, 200, 404]),
         row(Method::POST, "/api/v1/reviews/{request}/cancel", [404, 404, 403, 403, 200, 200, 404]),
         row(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200, 200]),
-        // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs).
+        // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs, and on a
+        // cluster tests/k8s/executor.rs).
         row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200, 200]),
     ]
 }

@@ -140,6 +140,25 @@ async fn pending_runs_say_why_and_the_scheduler_words_stay_beside() {
     assert!(gpu_nodes.iter().all(|n| n.node.taints == ["nvidia.com/gpu=present:NoSchedule"]));
     let waiting = page.queue.iter().find(|w| w.run.uuid == c).expect("the waiting run is in the queue");
     assert_eq!(waiting.diagnosis.as_ref().unwrap().code, "insufficient_gpu");
+    // Someone outside the project sees the same Nodes and allocation, its runs counted but not named, and
+    // nothing of its queue.
+    let outsider = backend::services::accounts::create_user(
+        &fx.state.db,
+        &format!("out{}", &Uuid::new_v4().simple().to_string()[..8]),
+        "correct horse battery",
+        false,
+    )
+    .await
+    .unwrap();
+    let theirs = backend::services::cluster::page(&fx.state.db, &fx.state.executor, &outsider).await.unwrap();
+    let seen: Vec<_> =
+        theirs.nodes.iter().filter(|n| n.node.name.starts_with(&fx.ns) && n.node.gpus > 0.0).collect();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter().all(|n| n.node.gpus_used == 8.0 && n.runs.is_empty() && n.other_runs == 1),
+        "{seen:?}"
+    );
+    assert!(theirs.queue.iter().all(|w| w.run.uuid != c), "another project's queue is not shown");
 
     fx.stop(a).await;
     fx.wait(a, "stopped", |r| status(r) == Status::Stopped).await;
