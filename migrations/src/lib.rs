@@ -18,6 +18,7 @@ mod m0013_metric_summaries;
 mod m0014_registry;
 mod m0015_reviews;
 mod m0016_artifacts;
+mod m0017_experiment_tags;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_registry::Migration),
             Box::new(m0015_reviews::Migration),
             Box::new(m0016_artifacts::Migration),
+            Box::new(m0017_experiment_tags::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ pub mod model_reviewer;
 pub mod model_version;
 pub mod model_version_tag;
 pub mod project;
+pub mod project_tag;
 pub mod promotion_event;
 pub mod promotion_request;
 pub mod registered_model;

@@ -1,6 +1,7 @@
 //! Files stored before the artifacts index existed (or written to the store by something other than the server)
 //! indexed after the fact: each run's files in the store that the index lacks are read once, hashed and recorded,
-//! so search, digests and lineage see them too. `myelin admin reindex-artifacts`.
+//! so search, digests and lineage see them too (not a run's log archive, `logs/main.log`, which is its Logs tab's).
+//! `myelin admin reindex-artifacts`.
 
 use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -59,6 +60,10 @@ pub async fn reindex(
                 .into_iter()
                 .collect();
             for (path, _) in stored {
+                // The run's log archive is its Logs tab's, not one of its artifacts.
+                if path == crate::executor::logs::LOG_KEY {
+                    continue;
+                }
                 if known.contains(&path) {
                     done.known += 1;
                     continue;

@@ -14,6 +14,7 @@ pub mod members;
 pub mod overview;
 pub mod pipelines;
 pub mod project_limits;
+pub mod project_tags;
 pub mod projects;
 pub mod registry;
 pub mod runs;

@@ -64,6 +64,24 @@ fn rows() -> Vec<Row> {
         ),
         row(
             Method::POST,
+            "/api/2.0/mlflow/experiments/set-experiment-tag",
+            |i, _| json!({"experiment_id": i.exp, "key": "stage", "value": "dev"}),
+            [401, 404, 403, 200, 200, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/set-experiment-tag",
+            |i, _| json!({"experiment_id": i.exp, "key": "mlflow.note.content", "value": "about"}),
+            [401, 404, 403, 403, 200, 200, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/delete-experiment-tag",
+            |i, _| json!({"experiment_id": i.exp, "key": "team"}),
+            [401, 404, 403, 200, 200, 200, 403],
+        ),
+        row(
+            Method::POST,
             "/api/2.0/mlflow/experiments/delete",
             |i, _| json!({"experiment_id": i.exp}),
             [401, 404, 403, 403, 403, 200, 403],
@@ -402,6 +420,11 @@ async fn every_mlflow_route_answers_every_caller_as_expected() {
             // A tag for delete-tag to delete (deleting a missing one is MLflow's 404).
             let tag = json!({"run_id": run.simple().to_string(), "key": "t", "value": "v"});
             app.post("/api/2.0/mlflow/runs/set-tag").bearer(&owner.token).json(tag).send().await;
+            let tag =
+                json!({"experiment_id": created.id.simple().to_string(), "key": "team", "value": "vision"});
+            let set =
+                app.post("/api/2.0/mlflow/experiments/set-experiment-tag").bearer(&owner.token).json(tag);
+            assert_eq!(set.send().await.status, 200);
             let hex = |id: uuid::Uuid| id.simple().to_string();
             let ids = Ids {
                 exp: hex(created.id),

@@ -11,6 +11,7 @@ mod bounds;
 mod cluster;
 mod compare;
 mod components;
+mod experiments;
 mod lineage;
 mod openapi;
 mod overview;

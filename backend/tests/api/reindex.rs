@@ -1,6 +1,6 @@
 //! `myelin admin reindex-artifacts`: files in the store that the index lacks (stored before it existed, or
 //! copied in directly) are hashed and recorded once; a second pass finds nothing to do; one project's reindex
-//! leaves the others alone.
+//! leaves the others alone; a run's log archive is not an artifact.
 
 use serde_json::json;
 use sha2::Digest;
@@ -29,6 +29,9 @@ async fn files_the_index_lacks_are_hashed_and_recorded(app: TestApp) {
         .await;
     assert!(up.status.is_success(), "{}", up.json);
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    // The run's log archive is there too, and is not an artifact.
+    let log = backend::artifacts::Artifacts::run_key(pid, rid, backend::executor::logs::LOG_KEY).unwrap();
+    app.state.artifacts.put(&log, bytes::Bytes::from_static(b"a log line")).await.unwrap();
     for (path, body) in
         [("artifacts/old/weights.bin", big.clone()), ("artifacts/notes é.txt", b"old".to_vec())]
     {

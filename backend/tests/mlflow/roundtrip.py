@@ -14,6 +14,22 @@ user = os.environ["MYELIN_USER"]
 exp_id = mlflow.set_experiment("tracking-demo").experiment_id
 assert mlflow.get_experiment_by_name(f"{user}/tracking-demo").experiment_id == exp_id
 
+# Experiment tags: set, read back (get, by name, search by name), replaced, deleted; the note is the description.
+mlflow.set_experiment_tag("team", "vision")
+mlflow.set_experiment_tags({"stage": "dev", "team": "vision-2"})
+MlflowClient().set_experiment_tag(exp_id, "mlflow.note.content", "digits, from scratch")
+tags = mlflow.get_experiment(exp_id).tags
+assert tags["team"] == "vision-2" and tags["stage"] == "dev", tags
+assert tags["mlflow.note.content"] == "digits, from scratch", tags
+MlflowClient().delete_experiment_tag(exp_id, "stage")
+assert "stage" not in mlflow.get_experiment_by_name(f"{user}/tracking-demo").tags
+found = mlflow.search_experiments(filter_string="name LIKE '%tracking-demo'")
+assert [e.experiment_id for e in found] == [exp_id] and found[0].tags["team"] == "vision-2", found
+tagged = MlflowClient().create_experiment("tagged-demo", tags={"owner": "ml-team"})
+assert mlflow.get_experiment(tagged).tags["owner"] == "ml-team"
+by_tag = mlflow.search_experiments(filter_string="tags.owner = 'ml-team'")
+assert [e.experiment_id for e in by_tag] == [tagged], by_tag
+
 with mlflow.start_run(run_name="baseline", tags={"team": "vision"}) as run:
     mlflow.log_param("lr", 0.01)
     mlflow.log_params({"epochs": 3, "optimizer": "adam"})

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::{hex, wire, MResult, Msg, Principal};
 use crate::entities::user;
 use crate::error::{Error, Result};
+use crate::services::project_tags;
 use crate::services::projects::{self, ProjectAccess, ProjectUpdate};
 use crate::state::AppState;
 
@@ -48,6 +49,8 @@ async fn by_name(app: &AppState, who: &Principal, name: &str) -> MResult<Project
 #[derive(Deserialize)]
 pub struct CreateReq {
     name: String,
+    #[serde(default)]
+    tags: Vec<super::runs::KV>,
 }
 
 pub async fn create(
@@ -68,11 +71,26 @@ pub async fn create(
         }
         None => req.name.as_str(),
     };
+    for t in &req.tags {
+        crate::domain::validate_key("tag", &t.key)?;
+    }
     let p = projects::create(&app.db, u, name, "").await.map_err(|e| match e {
         Error::AlreadyExists(_) => Error::AlreadyExists(format!("experiment {:?} already exists", req.name)),
         other => other,
     })?;
+    if !req.tags.is_empty() {
+        let a = projects::access_by_id(&app.db, u, p.id).await?;
+        for t in &req.tags {
+            project_tags::set(&app.db, &a, &t.key, &t.value).await?;
+        }
+    }
     Ok(Json(json!({"experiment_id": hex(p.id)})))
+}
+
+/// The experiment as MLflow answers it, with its tags.
+async fn answer(app: &AppState, a: &ProjectAccess) -> MResult<Json<Value>> {
+    let tags = project_tags::of(&app.db, &[a.project.id]).await?.remove(&a.project.id).unwrap_or_default();
+    Ok(Json(json!({"experiment": wire::experiment(&a.project, &a.owner, &tags)})))
 }
 
 #[derive(Deserialize)]
@@ -82,7 +100,7 @@ pub struct GetReq {
 
 pub async fn get(State(app): State<AppState>, who: Principal, Msg(req): Msg<GetReq>) -> MResult<Json<Value>> {
     let a = who.experiment(&app, &req.experiment_id).await?;
-    Ok(Json(json!({"experiment": wire::experiment(&a)})))
+    answer(&app, &a).await
 }
 
 #[derive(Deserialize)]
@@ -96,7 +114,7 @@ pub async fn get_by_name(
     Msg(req): Msg<ByNameReq>,
 ) -> MResult<Json<Value>> {
     let a = by_name(&app, &who, &req.experiment_name).await?;
-    Ok(Json(json!({"experiment": wire::experiment(&a)})))
+    answer(&app, &a).await
 }
 
 #[derive(Deserialize)]
@@ -116,45 +134,86 @@ pub async fn search(
     who: Principal,
     Msg(req): Msg<SearchReq>,
 ) -> MResult<Json<Value>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    use crate::entities::{member, project};
     let clauses = crate::services::tracking::filter::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let ids: Vec<uuid::Uuid> = match &who {
-        Principal::Run { run, .. } => vec![run.project_id],
-        Principal::User(u) => projects::member_of(&app.db, u).await?,
+    // One query for the caller's projects (a run token: its own), newest first; one for their owners' names.
+    let mut q =
+        project::Entity::find().order_by_desc(project::Column::CreatedAt).order_by_desc(project::Column::Id);
+    q = match &who {
+        Principal::Run { run, .. } => q.filter(project::Column::Id.eq(run.project_id)),
+        Principal::User(u) => q.inner_join(member::Entity).filter(member::Column::UserId.eq(u.id)),
     };
-    let mut found = Vec::new();
-    for id in ids {
-        let a = projects::access_by_id(&app.db, who.user(), id).await?;
-        let deleted = a.project.deleted_at.is_some();
-        let view_ok = match req.view_type.as_deref().unwrap_or("ACTIVE_ONLY") {
-            "DELETED_ONLY" => deleted,
-            "ALL" => true,
-            _ => !deleted,
-        };
-        let full = format!("{}/{}", a.owner, a.project.name);
-        if view_ok && clauses.iter().all(|c| name_matches(c, &full)) {
-            found.push(a);
-        }
-    }
-    found.sort_by_key(|a| std::cmp::Reverse(a.project.created_at));
+    q = match req.view_type.as_deref().unwrap_or("ACTIVE_ONLY") {
+        "DELETED_ONLY" => q.filter(project::Column::DeletedAt.is_not_null()),
+        "ALL" => q,
+        _ => q.filter(project::Column::DeletedAt.is_null()),
+    };
+    let mine = q.all(&app.db).await?;
+    let mut owner_ids: Vec<uuid::Uuid> = mine.iter().map(|p| p.owner_id).collect();
+    owner_ids.sort();
+    owner_ids.dedup();
+    let owners: std::collections::HashMap<uuid::Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(owner_ids))
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    // Tags are read for every project only when a clause filters on them, else for the page alone.
+    use crate::services::tracking::filter::Field;
+    let by_tag = clauses.iter().any(|c| matches!(c.field, Field::Tag(_)));
+    let mut tags = if by_tag {
+        project_tags::of(&app.db, &mine.iter().map(|p| p.id).collect::<Vec<_>>()).await?
+    } else {
+        Default::default()
+    };
+    let none = Vec::new();
+    let found: Vec<(&project::Model, &str)> = mine
+        .iter()
+        .map(|p| (p, owners.get(&p.owner_id).map_or("", String::as_str)))
+        .filter(|(p, owner)| {
+            let (name, t) = (format!("{owner}/{}", p.name), tags.get(&p.id).unwrap_or(&none));
+            clauses.iter().all(|c| clause_matches(c, &name, t))
+        })
+        .collect();
     let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
     let limit = req.max_results.unwrap_or(1000).clamp(1, 50_000) as usize;
-    let page: Vec<Value> = found.iter().skip(offset).take(limit).map(wire::experiment).collect();
-    let mut out = json!({"experiments": page});
+    let page: Vec<(&project::Model, &str)> = found.iter().skip(offset).take(limit).copied().collect();
+    if !by_tag {
+        tags = project_tags::of(&app.db, &page.iter().map(|(p, _)| p.id).collect::<Vec<_>>()).await?;
+    }
+    let experiments: Vec<Value> =
+        page.iter().map(|(p, owner)| wire::experiment(p, owner, tags.get(&p.id).unwrap_or(&none))).collect();
+    let mut out = json!({"experiments": experiments});
     if found.len() > offset + limit {
         out["next_page_token"] = json!((offset + limit).to_string());
     }
     Ok(Json(out))
 }
 
-/// Experiment searches filter on `name` (`=`, `!=`, `LIKE`, `ILIKE`); other clauses match nothing.
-fn name_matches(c: &crate::services::tracking::filter::Clause, name: &str) -> bool {
+/// Experiment searches filter on `name` and `tags.KEY` (`=`, `!=`, `LIKE`, `ILIKE`); other clauses match nothing.
+fn clause_matches(
+    c: &crate::services::tracking::filter::Clause,
+    name: &str,
+    tags: &[(String, String)],
+) -> bool {
     use crate::services::tracking::filter::{Field, Lit, Op};
-    let (Field::RunName, Lit::Str(v)) = (&c.field, &c.value) else { return false };
+    let Lit::Str(v) = &c.value else { return false };
+    let have = match &c.field {
+        Field::RunName => name,
+        Field::Tag(k) => match tags.iter().find(|(key, _)| key == k) {
+            Some((_, value)) => value.as_str(),
+            None => return false,
+        },
+        _ => return false,
+    };
     match c.op {
-        Op::Eq => name == v,
-        Op::Ne => name != v,
-        Op::Like => like(v, name),
-        Op::ILike => like(&v.to_lowercase(), &name.to_lowercase()),
+        Op::Eq => have == v,
+        Op::Ne => have != v,
+        Op::Like => like(v, have),
+        Op::ILike => like(&v.to_lowercase(), &have.to_lowercase()),
         _ => false,
     }
 }
@@ -228,6 +287,42 @@ pub async fn update(
         let name = n.rsplit_once('/').map_or(n.as_str(), |(_, n)| n).to_string();
         projects::update(&app.db, &a, &ProjectUpdate { name: Some(name), ..Default::default() }).await?;
     }
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct SetTagReq {
+    experiment_id: String,
+    key: String,
+    value: String,
+}
+
+/// `set-experiment-tag`: members and up (the description, `mlflow.note.content`, admins); never a job's token.
+pub async fn set_tag(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<SetTagReq>,
+) -> MResult<Json<Value>> {
+    not_a_run_token(&who)?;
+    let a = who.experiment(&app, &req.experiment_id).await?;
+    project_tags::set(&app.db, &a, &req.key, &req.value).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteTagReq {
+    experiment_id: String,
+    key: String,
+}
+
+pub async fn delete_tag(
+    State(app): State<AppState>,
+    who: Principal,
+    Msg(req): Msg<DeleteTagReq>,
+) -> MResult<Json<Value>> {
+    not_a_run_token(&who)?;
+    let a = who.experiment(&app, &req.experiment_id).await?;
+    project_tags::delete(&app.db, &a, &req.key).await?;
     Ok(Json(json!({})))
 }
 

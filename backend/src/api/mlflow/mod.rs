@@ -45,6 +45,8 @@ where
         .route("/experiments/delete", post(experiments::delete))
         .route("/experiments/restore", post(experiments::restore))
         .route("/experiments/update", post(experiments::update))
+        .route("/experiments/set-experiment-tag", post(experiments::set_tag))
+        .route("/experiments/delete-experiment-tag", post(experiments::delete_tag))
         .route("/runs/create", post(runs::create))
         .route("/runs/get", get(runs::get))
         .route("/runs/update", post(runs::update))

@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use super::hex;
 use crate::entities::run;
-use crate::services::projects::ProjectAccess;
 use crate::services::tracking::search::mlflow_status;
 use crate::services::tracking::{RunData, RUN_NAME_TAG};
 
@@ -101,16 +100,18 @@ pub fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub fn experiment(a: &ProjectAccess) -> Value {
-    let p = &a.project;
+/// A project as an MLflow experiment: `owner/name`, its description as the `mlflow.note.content` tag, then its tags.
+pub fn experiment(p: &crate::entities::project::Model, owner: &str, tags: &[(String, String)]) -> Value {
+    let mut all = vec![json!({"key": crate::services::project_tags::NOTE, "value": p.description})];
+    all.extend(tags.iter().map(|(k, v)| json!({"key": k, "value": v})));
     json!({
         "experiment_id": hex(p.id),
-        "name": format!("{}/{}", a.owner, p.name),
+        "name": format!("{owner}/{}", p.name),
         "artifact_location": format!("mlflow-artifacts:/{}", hex(p.id)),
         "lifecycle_stage": if p.deleted_at.is_some() { "deleted" } else { "active" },
         "creation_time": millis(p.created_at),
         "last_update_time": millis(p.updated_at),
-        "tags": [{"key": "mlflow.note.content", "value": p.description}],
+        "tags": all,
     })
 }
 
