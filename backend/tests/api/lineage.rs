@@ -90,23 +90,7 @@ async fn init_steps_are_inputs_by_digest(app: TestApp) {
     assert!(up.status.is_success(), "{} {}", up.status, up.json);
     assert_eq!(up.json["sha256"], sha(data));
 
-    let repo = std::env::temp_dir().join(format!("myelin-repo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::write(repo.join("README"), "code\n").unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@e.x"])
-            .args(args)
-            .current_dir(&repo)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    git(&["init", "-q"]);
-    git(&["add", "README"]);
-    git(&["commit", "-q", "-m", "first"]);
-    let head = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (repo, head) = crate::runs::git_repo("code\n");
 
     // The file is named by the producer's uuid (as `{{ ops.x.outputs.y }}` names it): found under `artifacts/`.
     let simple = producer.replace('-', "");

@@ -51,6 +51,28 @@ pub(crate) async fn get(app: &TestApp, u: &TestUser, id: &str) -> Value {
     app.get(&format!("/api/v1/projects/ann/p/runs/{id}")).bearer(&u.token).send().await.json
 }
 
+/// A git repository in a temporary folder with one commit of `README` holding `readme`: its path and HEAD.
+pub(crate) fn git_repo(readme: &str) -> (std::path::PathBuf, String) {
+    let repo = std::env::temp_dir().join(format!("myelin-repo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README"), readme).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@e.x"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "README"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let head = git(&["rev-parse", "HEAD"]).trim().to_string();
+    (repo, head)
+}
+
 /// Drives the scheduler and waits until the run is done (or `until` status is reached).
 pub(crate) async fn wait_for(app: &TestApp, u: &TestUser, id: &str, until: &[&str]) -> Value {
     for _ in 0..200 {
@@ -330,23 +352,7 @@ async fn runs_left_running_by_a_dead_server_are_failed_at_start(app: TestApp) {
 
 async fn init_steps_clone_a_local_repo_and_write_files(app: TestApp) {
     let ann = setup(&app).await;
-    let repo = std::env::temp_dir().join(format!("myelin-repo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::write(repo.join("README"), "model code\n").unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@e.x"])
-            .args(args)
-            .current_dir(&repo)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    git(&["init", "-q"]);
-    git(&["add", "README"]);
-    git(&["commit", "-q", "-m", "first"]);
-    let head = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (repo, head) = git_repo("model code\n");
     let extra = format!(
         "termination: {{ttl: 1}}\nrun:\n  kind: job\n  init:\n  - git: {{url: 'file://{}'}}\n  - file: {{filename: conf/settings.json, content: '{{\"lr\": 1}}'}}\n",
         repo.display()

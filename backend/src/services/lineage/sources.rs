@@ -113,16 +113,21 @@ pub async fn upstream_outputs(
                 ..Default::default()
             });
         }
-        out.extend(files.into_iter().map(|a| Input {
-            kind: "artifact",
-            name: a.path.clone(),
-            source_run: Some(upstream),
-            path: Some(a.path),
-            digest: Some(a.sha256).filter(|d| !d.is_empty()),
-            detail: json!({"op": op, "output": output}),
-        }));
+        out.extend(files.into_iter().map(|a| indexed(a, json!({"op": op, "output": output}))));
     }
     Ok(out)
+}
+
+/// An indexed file of another run as an input, by its digest.
+fn indexed(a: artifact::Model, detail: Value) -> Input {
+    Input {
+        kind: "artifact",
+        name: a.path.clone(),
+        source_run: Some(a.run_id),
+        path: Some(a.path),
+        digest: Some(a.sha256).filter(|d| !d.is_empty()),
+        detail,
+    }
 }
 
 /// What a run's init steps bring in. `done` is what the local executor did (the commit it checked out, the
@@ -176,14 +181,8 @@ pub async fn init_inputs(
                     });
                     continue;
                 };
-                out.extend(files_named(db, run, rest).await?.into_iter().map(|a| Input {
-                    kind: "artifact",
-                    name: a.path.clone(),
-                    source_run: Some(run),
-                    path: Some(a.path),
-                    digest: Some(a.sha256).filter(|d| !d.is_empty()),
-                    detail: json!({"from": "init.artifacts"}),
-                }));
+                let files = files_named(db, run, rest).await?;
+                out.extend(files.into_iter().map(|a| indexed(a, json!({"from": "init.artifacts"}))));
             }
         }
     }
