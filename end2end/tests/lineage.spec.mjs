@@ -42,6 +42,8 @@ test('a file\'s page draws who made it and who consumed it', async ({ alice, pro
   // A file nobody consumed draws no graph.
   await page.evaluate(async u => fetch(u, { method: 'PUT', body: 'alone' }), `/api/v1/projects/${p}/runs/${made}/artifacts/artifacts/alone.txt`);
   await open(page, `/${p}/artifacts/${made}/artifacts/alone.txt`);
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]');
   await page.waitForSelector('#consumers');
   expect(await page.locator('#consumers #lineage-graph').count() === 0, 'no graph without consumers');
 });
