@@ -128,7 +128,8 @@ impl Compiler<'_> {
                 upstream: upstream[&name].iter().cloned().collect(),
                 trigger: op.get("trigger").and_then(Value::as_str).unwrap_or("all_succeeded").to_string(),
                 conditions: op.get("conditions").and_then(Value::as_str).map(str::to_string),
-                skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(Value::as_bool) == Some(true),
+                skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(crate::scalars::lax_bool)
+                    == Some(true),
                 feeds,
                 run,
             });

@@ -26,10 +26,12 @@ pub mod placement;
 pub mod pod;
 pub mod policy;
 pub mod render;
+mod scalars;
 mod schema;
 mod sections;
 pub mod termination;
 mod typed;
+mod unheeded;
 pub mod yaml;
 
 pub use compile::{compile, Compiled, Execution, NoRefs, Options, Refs, Source};

@@ -16,6 +16,8 @@ pub struct Workload<'a> {
     pub catalog: &'a Catalog,
     /// The run has a `build` that provides its image.
     pub built: bool,
+    /// `plugins.shm`: main containers get a memory-backed `/dev/shm`.
+    pub shm: bool,
 }
 
 impl Workload<'_> {
@@ -43,6 +45,7 @@ impl Workload<'_> {
             catalog: self.catalog,
             run_labels: &labels,
             built: self.built,
+            shm: self.shm,
         })
     }
 

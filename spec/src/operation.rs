@@ -9,6 +9,7 @@ use crate::lifecycle::RunKind;
 use crate::params::{expose_env, Resolved};
 use crate::patch::{merge, Strategy};
 use crate::schema;
+use crate::unheeded::Written;
 
 /// A component with where it was written.
 #[derive(Clone)]
@@ -61,8 +62,8 @@ impl Compiler<'_> {
                 merge(component["run"]["environment"].clone(), env.clone(), Strategy::PreMerge);
         }
         let kind = component["run"]["kind"].as_str().unwrap_or_default().to_string();
-        let needs_approval = component.get("isApproved") == Some(&Value::Bool(false));
-        if needs_approval && kind == "dag" {
+        let approval = component.get("isApproved").cloned().unwrap_or(Value::Null);
+        if crate::scalars::lax_bool(&approval) == Some(false) && kind == "dag" {
             let (doc, p) = if op.get("isApproved").is_some() {
                 (at.doc, join(at.path, "isApproved"))
             } else {
@@ -77,6 +78,8 @@ impl Compiler<'_> {
         }
         let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
+        self.unheeded(&component, &Written { op, at, comp_at }, &kind);
+        self.unheeded_triggers(op, at);
 
         if op.get("schedule").is_some_and(|s| !s.is_null()) {
             let mut tick = op.clone();
@@ -125,7 +128,7 @@ impl Compiler<'_> {
                 ..Default::default()
             });
         }
-        self.not_run_yet(&component, comp_at);
+        let needs_approval = self.approval(&approval, &ctx, &Written { op, at, comp_at }, &component)?;
         let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
         crate::typed::check_run(self, &run, &kind, At { doc: comp.doc, path: &join(&comp.path, "run") });
         expose_env(&mut run, op, &params, &runtime);
@@ -136,6 +139,7 @@ impl Compiler<'_> {
             retries: self.opts.execution.retries,
             catalog: &self.opts.catalog,
             built: component.get("build").is_some_and(|b| !b.is_null()),
+            shm: crate::scalars::lax_bool(&component["plugins"]["shm"]) != Some(false),
         };
         match w.build(&kind) {
             Ok(manifests) => {
@@ -226,25 +230,35 @@ impl Compiler<'_> {
         Some(comp)
     }
 
-    /// Sections Polyaxon acts on that Myelin accepts but does not act on yet: said, never silently dropped.
-    fn not_run_yet(&mut self, component: &Value, at: At) {
-        let set = |k: &str| component.get(k).is_some_and(|v| !v.is_null());
-        if set("build") {
-            let p = join(at.path, "build");
-            self.warn(
-                At { doc: at.doc, path: &p },
-                "build_not_run",
-                "Myelin does not run `build` yet: nothing builds this run's image, so a container without \
-                 `image` cannot start; name an image that exists in `run.container.image`",
-            );
+    /// Whether the run waits for approval: `isApproved: false`, in any spelling Polyaxon reads as false, or a
+    /// template of the params that renders to one.
+    fn approval(&mut self, v: &Value, ctx: &Value, w: &Written, component: &Value) -> Option<bool> {
+        let value = match v.as_str().filter(|s| s.contains("{{")) {
+            Some(t) => match self.render.render(t, ctx) {
+                Ok(r) => Value::String(r),
+                Err(e) => {
+                    let (doc, path) =
+                        w.of(component, "isApproved").unwrap_or((w.at.doc, w.at.path.to_string()));
+                    self.error(At { doc, path: &path }, "template_error", format!("isApproved: {e}"));
+                    return None;
+                }
+            },
+            None => v.clone(),
+        };
+        if value.is_null() {
+            return Some(false);
         }
-        if set("hooks") {
-            let p = join(at.path, "hooks");
-            self.warn(
-                At { doc: at.doc, path: &p },
-                "hooks_not_run",
-                "Myelin does not run `hooks` yet: no operation starts when this run ends",
-            );
+        match crate::scalars::lax_bool(&value) {
+            Some(approved) => Some(!approved),
+            None => {
+                let (doc, path) = w.of(component, "isApproved").unwrap_or((w.at.doc, w.at.path.to_string()));
+                self.error(
+                    At { doc, path: &path },
+                    "invalid_type",
+                    format!("isApproved must be a boolean, found {value}"),
+                );
+                None
+            }
         }
     }
 

@@ -38,6 +38,11 @@ impl Compiler<'_> {
             }
         };
         let params = normalize_params(op.get("params"));
+        let strict = [op, component]
+            .iter()
+            .find_map(|v| v.get("strictParams").filter(|s| !s.is_null()))
+            .and_then(crate::scalars::lax_bool)
+            == Some(true);
         let mut runtime: Vec<String> = joins_params(op);
         let mut given: Map<String, Value> = Map::new();
         let mut ctx_params = Map::new();
@@ -45,6 +50,22 @@ impl Compiler<'_> {
             let ppath = join(&join(at.path, "params"), name);
             let pat = At { doc: at.doc, path: &ppath };
             let is_io = inputs.iter().chain(&outputs).any(|io| &io.name == name);
+            if !is_io {
+                // Polyaxon: `contextOnly: false` demands an input/output; `strictParams` demands one unless the
+                // param says it is for templates only (`contextOnly: true`).
+                let context_only = p.get("contextOnly").and_then(Value::as_bool);
+                if context_only == Some(false) || (strict && context_only != Some(true)) {
+                    let why = if context_only == Some(false) {
+                        "matches no input or output of the component".to_string()
+                    } else {
+                        "matches no input or output of the component, and `strictParams` is on: declare \
+                         it, or set `contextOnly: true` to use it in templates only"
+                            .to_string()
+                    };
+                    self.error(pat, "unknown_param", format!("param `{name}` {why}"));
+                    continue;
+                }
+            }
             // Some(value) when known now; None when only known at run time (ops.X / runs.<uuid>).
             let value = match p.get("ref").and_then(Value::as_str) {
                 Some("dag") => {
@@ -72,11 +93,6 @@ impl Compiler<'_> {
                 Some(v) if is_io => {
                     given.insert(name.clone(), v);
                 }
-                Some(_) if p.get("contextOnly").and_then(Value::as_bool) == Some(false) => self.error(
-                    pat,
-                    "unknown_param",
-                    format!("param `{name}` matches no input or output of the component"),
-                ),
                 Some(v) => {
                     ctx_params.insert(name.clone(), v);
                 }

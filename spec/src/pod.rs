@@ -135,6 +135,9 @@ pub struct PodInput<'a> {
     pub run_labels: &'a Map<String, Value>,
     /// The run has a `build`: its image is the one the build pushes, so the container may name none.
     pub built: bool,
+    /// `plugins.shm` (Polyaxon's default: on): a memory-backed `/dev/shm` for the main container, which
+    /// otherwise gets the container runtime's 64 MB (PyTorch's DataLoader workers need more).
+    pub shm: bool,
 }
 
 /// The pod template (`{metadata, spec}`) of a run section.
@@ -169,6 +172,12 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
         let name = name.as_str().unwrap_or_default().to_string();
         let c = p.catalog.get(&name).ok_or_else(|| p.catalog.missing(&name))?;
         c.attach(&mut volumes, &mut mounts, &mut env_from);
+    }
+    let shm_mounted =
+        mounts.iter().any(|m| m["mountPath"].as_str().is_some_and(|p| p.trim_end_matches('/') == "/dev/shm"));
+    if p.shm && !shm_mounted {
+        volumes.push(json!({"name": "myelin-shm", "emptyDir": {"medium": "Memory"}}));
+        mounts.push(json!({"name": "myelin-shm", "mountPath": "/dev/shm"}));
     }
     let mut main_env = as_list(main.get("env"));
     if !requests_gpu(&main) {

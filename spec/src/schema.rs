@@ -192,6 +192,7 @@ pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
     let allowed = [SHARED, OPERATION_ONLY, REFERENCES, COMPONENT].concat();
     unknown_keys(c, op, &allowed, at, "an operation");
     check_name(c, op, at);
+    crate::scalars::check(c, op, at, true);
     sections::check_shared(c, op, at);
     sections::list_keys(c, op, "joins", sections::JOIN, at, "a join");
     sections::list_keys(c, op, "events", sections::EVENT, at, "an event trigger");
@@ -250,6 +251,7 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
     let allowed = [SHARED, COMPONENT].concat();
     unknown_keys(c, comp, &allowed, at, "a component");
     check_name(c, comp, at);
+    crate::scalars::check(c, comp, at, false);
     let run_path = join(at.path, "run");
     let run_at = At { doc: at.doc, path: &run_path };
     let Some(run) = comp.get("run").filter(|r| r.is_object()) else {
