@@ -113,6 +113,12 @@ pub struct Run {
     /// `isApproved: false`: the run waits, compiled, until a project member approves it.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub needs_approval: bool,
+    /// The run's `tags` (the operation's over its component's; a string is a comma-separated list).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tags: Vec<String>,
+    /// The run's `description` (the operation's over its component's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

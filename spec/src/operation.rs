@@ -41,7 +41,7 @@ impl Compiler<'_> {
                 component[key] = merge(component[key].clone(), op_level, Strategy::PostMerge);
             }
         }
-        for key in ["queue", "namespace", "build", "hooks", "name", "tags", "isApproved"] {
+        for key in ["queue", "namespace", "build", "hooks", "name", "description", "tags", "isApproved"] {
             if let Some(v) = op.get(key).filter(|v| !v.is_null()) {
                 component[key] = v.clone();
             }
@@ -78,6 +78,11 @@ impl Compiler<'_> {
         }
         let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
+        let labelled = |run: Run| Run {
+            tags: tags_of(&component["tags"]),
+            description: component.get("description").and_then(Value::as_str).map(str::to_string),
+            ..run
+        };
         self.unheeded(&component, &Written { op, at, comp_at }, &kind);
         self.unheeded_triggers(op, at);
 
@@ -98,7 +103,7 @@ impl Compiler<'_> {
 
         if let Some(m) = matrix {
             let run = self.matrix(op, &m, at, inh, &kind, params)?;
-            return Some(Run { name, ..run });
+            return Some(labelled(Run { name, ..run }));
         }
         let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh, globals);
         for (name, p) in normalize_params(op.get("params")) {
@@ -117,15 +122,17 @@ impl Compiler<'_> {
                 );
                 return None;
             }
-            return self.dag(&component, comp_at, &params, inh).map(|ops| Run {
-                kind: Some(RunKind::Dag),
-                name,
-                pipeline: Some("dag".into()),
-                params: public_params(&params, &runtime),
-                ops,
-                concurrency: component["run"]["concurrency"].as_u64(),
-                early_stopping: component["run"]["earlyStopping"].clone(),
-                ..Default::default()
+            return self.dag(&component, comp_at, &params, inh).map(|ops| {
+                labelled(Run {
+                    kind: Some(RunKind::Dag),
+                    name,
+                    pipeline: Some("dag".into()),
+                    params: public_params(&params, &runtime),
+                    ops,
+                    concurrency: component["run"]["concurrency"].as_u64(),
+                    early_stopping: component["run"]["earlyStopping"].clone(),
+                    ..Default::default()
+                })
             });
         }
         let needs_approval = self.approval(&approval, &ctx, &Written { op, at, comp_at }, &component)?;
@@ -155,7 +162,7 @@ impl Compiler<'_> {
                     }
                 }
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
-                Some(Run {
+                Some(labelled(Run {
                     needs_approval,
                     kind: RunKind::parse(&kind),
                     pipeline: None,
@@ -177,7 +184,7 @@ impl Compiler<'_> {
                         .map(|io| io.name.clone())
                         .collect(),
                     ..Default::default()
-                })
+                }))
             }
             Err(e) => {
                 self.error(At { doc: comp.doc, path: &join(&comp.path, "run") }, "invalid_run", e);
@@ -431,4 +438,20 @@ fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
         }
     }
     merge(run, Value::Object(p), s)
+}
+
+/// `tags` as Polyaxon reads them: a list, or a comma-separated string; blank ones and repeats dropped.
+fn tags_of(v: &Value) -> Vec<String> {
+    let raw: Vec<&str> = match v {
+        Value::String(s) => s.split(',').collect(),
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for t in raw.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        if !tags.iter().any(|x| x == t) {
+            tags.push(t.to_string());
+        }
+    }
+    tags
 }

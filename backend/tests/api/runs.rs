@@ -23,6 +23,7 @@ both_dbs!(
     init_steps_clone_a_local_repo_and_write_files,
     init_artifacts_steps_copy_from_the_project_store,
     cached_runs_reuse_results_and_a_miss_says_what_changed,
+    a_files_tags_and_description_are_the_runs_tags,
 );
 
 fn job(command: &str, extra: &str) -> String {
@@ -480,4 +481,54 @@ async fn cached_runs_reuse_results_and_a_miss_says_what_changed(app: TestApp) {
     );
     let plain = submit(&app, &ann, &cached.replace("cache: {disable: false}\n", ""), json!({})).await;
     assert!(plain["cache"].is_null(), "{}", plain["cache"]);
+}
+
+async fn a_files_tags_and_description_are_the_runs_tags(app: TestApp) {
+    let ann = setup(&app).await;
+    let run = submit(
+        &app,
+        &ann,
+        &job("echo hi", "tags: [baseline, gpu, baseline]\ndescription: first try\n"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(run["tags"], json!({"baseline": "", "gpu": "", "mlflow.note.content": "first try"}), "{run}");
+    let list = |q: &str| {
+        let url = format!("/api/v1/projects/ann/p/runs?query={q}");
+        let (app, ann) = (&app, &ann);
+        async move { app.get(&url).bearer(&ann.token).send().await.json }
+    };
+    assert_eq!(list("tags:gpu").await["total"], 1);
+    // MLflow's client reads them back as the run's tags.
+    let r = app
+        .get(&format!("/api/2.0/mlflow/runs/get?run_id={}", run["uuid"].as_str().unwrap()))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    let tags = r.json["run"]["data"]["tags"].as_array().cloned().unwrap_or_default();
+    assert!(tags.contains(&json!({"key": "mlflow.note.content", "value": "first try"})), "{}", r.json);
+
+    // A pipeline's ops carry their own tags (a string is a comma-separated list); the pipeline its own.
+    let dag = "kind: operation\ntags: nightly\ncomponent:\n  run:\n    kind: dag\n    operations:\n    - name: a\n      tags: 'prep, cpu'\n      component: {run: {kind: job, container: {image: 'busybox:1.36', command: [true]}}}\n";
+    submit(&app, &ann, dag, json!({})).await;
+    let prep = list("tags:prep").await;
+    assert_eq!(prep["total"], 1, "{prep}");
+    assert_eq!(prep["items"][0]["name"], "a");
+    let nightly = list("tags:nightly").await;
+    assert_eq!(
+        (nightly["total"].as_u64(), nightly["items"][0]["kind"].as_str()),
+        (Some(1), Some("dag")),
+        "{nightly}"
+    );
+
+    // A tag MLflow cannot hold is refused, naming it; nothing is stored.
+    let r = app
+        .post("/api/v1/projects/ann/p/runs")
+        .bearer(&ann.token)
+        .json(json!({"content": job("echo hi", "tags: ['a|b']\n")}))
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json["message"].as_str().unwrap().contains("\"a|b\""), "{}", r.json);
+    assert_eq!(list("").await["total"], 3);
 }

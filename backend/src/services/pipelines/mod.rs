@@ -103,6 +103,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
             Status::Running,
         )
     };
+    let mut tags = vec![(id, crate::services::tracking::spec_tags(&out.run)?)];
     let mut rows = Vec::with_capacity(children.len());
     let mut events = Vec::with_capacity(children.len() + 3);
     for (status, reason) in
@@ -115,6 +116,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         let kind = child.kind.or(out.run.kind).filter(|k| *k != RunKind::Dag).unwrap_or(RunKind::Job);
         let kind = if what == "matrix" { out.run.kind.unwrap_or(kind) } else { kind };
         let row = base(cid, step.name.clone(), kind, Status::Created);
+        tags.push((cid, crate::services::tracking::spec_tags(child)?));
         rows.push(run::ActiveModel {
             pipeline_id: Set(Some(id)),
             step: Set(Some(serde_json::to_value(&step).unwrap_or_default())),
@@ -143,6 +145,9 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     while events.peek().is_some() {
         let chunk: Vec<run_event::ActiveModel> = events.by_ref().take(1000).collect();
         run_event::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+    }
+    for (run, tags) in &tags {
+        crate::services::tracking::insert_tags(&txn, *run, tags).await?;
     }
     txn.commit().await?;
     crate::store::nudge();

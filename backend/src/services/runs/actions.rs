@@ -87,6 +87,7 @@ pub async fn submit(
         upstream: Default::default(),
         restart: original.is_some(),
     };
+    let tags = crate::services::tracking::spec_tags(&out.run)?;
     let cached = cache::decide(db, &ask).await?;
     let reused = cached.as_ref().and_then(|d| d.original.as_ref()).map(|o| o.id);
     let now = Utc::now();
@@ -107,6 +108,7 @@ pub async fn submit(
     if !logged.is_empty() {
         crate::services::tracking::insert_params(&txn, id, &logged).await?;
     }
+    crate::services::tracking::insert_tags(&txn, id, &tags).await?;
     for (status, reason) in [(Status::Created, "Submitted"), (Status::Compiled, "Compiled")] {
         event(&txn, id, status, Some(reason), None).await?;
     }

@@ -330,6 +330,39 @@ pub async fn log_inputs(
     crate::services::lineage::record(db, r, lineage).await
 }
 
+/// MLflow's tag for a run's description (its UI's "Description").
+pub const NOTE_TAG: &str = "mlflow.note.content";
+
+/// A submitted run's polyaxonfile `tags` and `description` as its MLflow tags: each tag a key with an empty
+/// value (so `tags:baseline` finds it), the description as MLflow's note. A tag MLflow could not hold is
+/// refused with the rule it breaks, never dropped.
+pub fn spec_tags(run: &spec::compile::Run) -> Result<Vec<(String, String)>> {
+    if run.tags.len() > MAX_TAGS {
+        return Err(Error::invalid(
+            "tag",
+            format!("a run has at most {MAX_TAGS} tags; the file gives {}", run.tags.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(run.tags.len() + 1);
+    for t in &run.tags {
+        crate::domain::validate_key("tag", t)?;
+        out.push((t.clone(), String::new()));
+    }
+    if let Some(d) = run.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        check_value("tag", NOTE_TAG, d, MAX_TAG_VALUE)?;
+        out.push((NOTE_TAG.to_string(), d.to_string()));
+    }
+    Ok(out)
+}
+
+/// Records a new run's tags from its file (`spec_tags`), in the transaction that creates it.
+pub async fn insert_tags<C: ConnectionTrait>(db: &C, run: Uuid, tags: &[(String, String)]) -> Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    set_tags(db, run, tags).await
+}
+
 /// A submitted run's Polyaxon params, logged as its MLflow params (`params.lr` works in searches).
 pub fn params_as_strings(params: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     params
