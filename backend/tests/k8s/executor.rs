@@ -438,7 +438,14 @@ async fn connections_reach_the_pod_as_compiled_and_an_unbound_claim_is_explained
     let spec = "version: 1.1\nkind: component\nname: reader\nrun:\n  kind: job\n  connections: [datasets, s3-creds, gcs]\n  container: {image: myelin.test/run:1, command: [python, read.py]}\n";
     let id = fx.submit(spec, false).await.unwrap();
     let r = fx.wait(id, "waiting on its volume", |r| code(r) == "volume").await;
-    assert!(r.diagnosis.unwrap().scheduler_message.unwrap().contains("PersistentVolumeClaim"));
+    let d = r.diagnosis.unwrap();
+    let verbatim = d.scheduler_message.unwrap();
+    assert!(verbatim.contains("PersistentVolumeClaim"), "{verbatim}");
+    assert!(
+        d.message.contains("`datasets-pvc` to be bound to a volume: give the claim a StorageClass"),
+        "{} ({verbatim})",
+        d.message
+    );
 
     let j = fx.api.get(&format!("/apis/batch/v1/namespaces/{}/jobs/run-{id}", fx.ns)).await;
     let pod = &j["spec"]["template"]["spec"];
@@ -525,5 +532,61 @@ async fn init_steps_are_lineage_inputs_when_dispatched() {
         file.digest.as_deref(),
         Some("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881")
     );
+    fx.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_or_limit_range_that_refuses_the_pod_is_diagnosed_with_the_fix() {
+    let Some(fx) = Fixture::start().await else { return };
+    let ns = fx.ns.clone();
+    // The apiserver enforces both itself (its ResourceQuota and LimitRanger admission), the Job controller says so
+    // on the Job (FailedCreate).
+    fx.api
+        .post(
+            &format!("/api/v1/namespaces/{ns}/resourcequotas"),
+            serde_json::json!({"metadata": {"name": "team-cpu"}, "spec": {"hard": {"requests.cpu": "500m"}}}),
+        )
+        .await;
+    let small = "resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}";
+    let big = "resources: {requests: {cpu: 2, memory: 64Mi}, limits: {cpu: 2, memory: 64Mi}}";
+    // Wait until the quota controller has counted what the namespace uses: before that, admission refuses all.
+    for _ in 0..100 {
+        let q = fx.api.get(&format!("/api/v1/namespaces/{ns}/resourcequotas/team-cpu")).await;
+        if q["status"]["hard"].is_object() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = fx.submit(&job("myelin.test/run:1", big, "", ""), false).await.unwrap();
+    let r = fx.wait(id, "refused by the quota", |r| code(r) == "resource_quota").await;
+    assert_eq!(status(&r), Status::Unschedulable);
+    let d = r.diagnosis.clone().unwrap();
+    assert!(d.message.contains("ResourceQuota `team-cpu`"), "{d:?}");
+    assert!(d.message.contains("requests.cpu=2") && d.message.contains("requests.cpu=500m"), "{d:?}");
+    assert!(d.message.contains("request less in `resources`"), "{d:?}");
+    assert!(d.scheduler_message.as_deref().unwrap().contains("exceeded quota"), "{d:?}");
+    fx.stop(id).await;
+    // A run that fits the quota is not held by it.
+    let id = fx.submit(&job("myelin.test/run:1", small, "", ""), false).await.unwrap();
+    let r =
+        fx.wait(id, "past admission", |r| code(r) != "resource_quota" && status(&r) != Status::Queued).await;
+    assert_ne!(code(&r), "resource_quota", "{:?}", r.diagnosis);
+    fx.stop(id).await;
+    fx.api.delete(&format!("/api/v1/namespaces/{ns}/resourcequotas/team-cpu")).await;
+
+    fx.api
+        .post(
+            &format!("/api/v1/namespaces/{ns}/limitranges"),
+            serde_json::json!({"metadata": {"name": "per-container"},
+                "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}),
+        )
+        .await;
+    let id = fx.submit(&job("myelin.test/run:1", big, "", ""), false).await.unwrap();
+    let r = fx.wait(id, "refused by the limit range", |r| code(r) == "limit_range").await;
+    let d = r.diagnosis.unwrap();
+    assert!(d.message.contains("maximum cpu usage per Container is 1"), "{d:?}");
+    assert!(d.message.contains("Change the run's `resources`"), "{d:?}");
+    fx.stop(id).await;
+    fx.api.delete(&format!("/api/v1/namespaces/{ns}/limitranges/per-container")).await;
     fx.end().await;
 }

@@ -106,6 +106,13 @@ pub fn assess(s: &Seen) -> Observed {
         }
     }
     let Some(pod) = pick(&pods) else {
+        // The controller could not create the pod: the apiserver's admission refused it (quota, limit range).
+        let refused = s.warnings.iter().rev().find(|e| {
+            e["reason"] == "FailedCreate" && e["involvedObject"]["name"] == s.top["metadata"]["name"]
+        });
+        if let Some(e) = refused {
+            return failed_create(event_text(e));
+        }
         let what = if kind == "Job" || kind == "Deployment" {
             format!("{kind} created; waiting for its pod")
         } else {
@@ -281,6 +288,23 @@ fn pod_progress(p: &Value, s: &Seen) -> Observed {
         };
         let mut o = observed(Status::Warning, reason, format!("container {}: {reason}", str_of(&c["name"])));
         let code = if IMAGE_PULL.contains(&reason) { "image_pull" } else { "container_config" };
+        // The kubelet says first when a pull secret the pod names does not exist.
+        let no_secret = events.iter().find(|e| e["reason"] == "FailedToRetrieveImagePullSecret");
+        if let (Some(e), "image_pull") = (no_secret, code) {
+            let names = event_text(e).split_once('(').and_then(|(_, r)| r.split_once(')')).map(|(n, _)| n);
+            let mut o =
+                observed(Status::Warning, reason, format!("container {}: {reason}", str_of(&c["name"])));
+            o.diagnosis = Some(diagnosis(
+                "missing_pull_secret",
+                format!(
+                    "cannot pull image {}: the pull secret {} the pod names does not exist in the run's namespace; \
+                     create it there (`kubectl create secret docker-registry …`) or fix `environment.imagePullSecrets`",
+                    str_of(&c["image"]),
+                    names.map(|n| format!("`{n}`")).unwrap_or_else(|| "it".into()),
+                ),
+            ));
+            return with_pod(o, Some(p));
+        }
         let text = if code == "image_pull" {
             format!("cannot pull image {} ({reason}): {detail}", str_of(&c["image"]))
         } else {
@@ -293,6 +317,59 @@ fn pod_progress(p: &Value, s: &Seen) -> Observed {
         observed(Status::Starting, "Starting", format!("pod {name} is starting on {}", node.unwrap_or("?"))),
         Some(p),
     )
+}
+
+/// A workload whose controller cannot create its pod: the apiserver's verdict (`Error creating: pods "x" is
+/// forbidden: …`) as a diagnosis that names the quota or limit and the fix. The run waits: a quota frees up when
+/// other pods end, and the controller keeps trying.
+fn failed_create(msg: &str) -> Observed {
+    let why = msg.split_once("is forbidden: ").map(|(_, w)| w).unwrap_or(msg).trim();
+    let (code, text) = if let Some(rest) = why.strip_prefix("exceeded quota: ") {
+        // `exceeded quota: NAME, requested: limits.cpu=2, used: limits.cpu=3, limited: limits.cpu=4`
+        let field =
+            |k: &str| rest.split(&format!("{k}: ")).nth(1).map(|v| v.split(", ").next().unwrap_or(v).trim());
+        let name = rest.split(',').next().unwrap_or_default();
+        (
+            "resource_quota",
+            format!(
+                "the namespace's ResourceQuota `{name}` is used up: this run requests {}, {} is in use and the quota \
+                 allows {}. It starts when other pods end; or request less in `resources`, or ask a cluster admin \
+                 to raise the quota",
+                field("requested").unwrap_or("?"),
+                field("used").unwrap_or("?"),
+                field("limited").unwrap_or("?"),
+            ),
+        )
+    } else if let Some(rest) = why.strip_prefix("failed quota: ") {
+        // `failed quota: NAME: must specify limits.cpu for: main; limits.memory for: main`
+        let (name, need) = rest.split_once(": ").unwrap_or((rest, ""));
+        (
+            "resource_quota",
+            format!(
+                "the namespace's ResourceQuota `{name}` needs every container to say what it uses ({need}): set \
+                 them in the run's `resources` (requests and limits)"
+            ),
+        )
+    } else if why.contains("per Container")
+        || why.contains("per Pod")
+        || why.contains("limit to request ratio")
+    {
+        let what = why.trim_start_matches('[').trim_end_matches(']');
+        (
+            "limit_range",
+            format!(
+                "a LimitRange of the namespace refuses the pod: {what}. Change the run's `resources` to fit it, or ask \
+                 a cluster admin to change the LimitRange"
+            ),
+        )
+    } else {
+        ("failed_create", format!("Kubernetes refuses to create the pod: {why}"))
+    };
+    let mut o = observed(Status::Unschedulable, "FailedCreate", first_sentence(why));
+    let mut d = diagnosis(code, text);
+    d.scheduler_message = Some(msg.to_string());
+    o.diagnosis = Some(d);
+    o
 }
 
 /// An event's text: `message` (core/v1) or `note` (events.k8s.io/v1).
@@ -309,7 +386,10 @@ fn first_sentence(msg: &str) -> String {
 /// Myelin's explanation from the pod's needs and the Nodes, with the scheduler's message kept beside it.
 pub fn unschedulable_diagnosis(pod_spec: &Value, nodes: &[NodeView], verbatim: &str) -> Diagnosis {
     let ours = explain(&Needs::of_pod_spec(pod_spec), nodes);
+    let volume = classify_scheduler_message(verbatim) == "volume";
     let mut d = match ours.findings.first() {
+        // Claims are the scheduler's to judge (Myelin's comparison knows only the Nodes).
+        _ if volume => diagnosis("volume", volume_text(pod_spec, verbatim)),
         Some(f) if ours.fits.is_empty() => {
             let mut d = diagnosis(f.code, f.message.clone());
             d.findings = ours
@@ -319,7 +399,7 @@ pub fn unschedulable_diagnosis(pod_spec: &Value, nodes: &[NodeView], verbatim: &
                 .collect();
             d
         }
-        // The Nodes moved since the scheduler looked: its words are all there is.
+        // The Nodes moved since the scheduler looked, or it is not about the Nodes: its words are all there is.
         _ => diagnosis(
             classify_scheduler_message(verbatim),
             format!("the scheduler could not place the pod: {}", first_sentence(verbatim)),
@@ -327,6 +407,31 @@ pub fn unschedulable_diagnosis(pod_spec: &Value, nodes: &[NodeView], verbatim: &
     };
     d.scheduler_message = Some(verbatim.to_string());
     d
+}
+
+/// A pod that waits on its PersistentVolumeClaims: which, and what would bind them.
+fn volume_text(pod_spec: &Value, verbatim: &str) -> String {
+    let claims: Vec<String> = pod_spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+        .map(|c| format!("`{c}`"))
+        .collect();
+    let claims = if claims.is_empty() { "its claim".to_string() } else { claims.join(", ") };
+    let lower = verbatim.to_ascii_lowercase();
+    if !lower.contains("unbound") && lower.contains("persistentvolumeclaim \"") && lower.contains("not found")
+    {
+        format!(
+            "the pod mounts PersistentVolumeClaim {claims}, which does not exist in the run's namespace: create it \
+             there, or fix the claim's name in the connection or `volumes`"
+        )
+    } else {
+        format!(
+            "the pod waits for PersistentVolumeClaim {claims} to be bound to a volume: give the claim a StorageClass \
+             that provisions volumes, or create a PersistentVolume that matches it"
+        )
+    }
 }
 
 /// The code of a scheduler `FitError` message, by its most telling reason (wordings of 1.18 to 1.36). Only the
@@ -346,9 +451,10 @@ pub fn classify_scheduler_message(msg: &str) -> &'static str {
         ("node affinity/selector", "node_selector_mismatch"),
         ("didn't match node selector", "node_selector_mismatch"),
         ("were unschedulable", "all_cordoned"),
-        ("PersistentVolumeClaim", "volume"),
+        ("persistentvolumeclaim", "volume"),
     ];
-    if let Some((_, code)) = patterns.iter().find(|(p, _)| head.contains(p)) {
+    let lower = head.to_ascii_lowercase();
+    if let Some((_, code)) = patterns.iter().find(|(p, _)| head.contains(p) || lower.contains(p)) {
         return code;
     }
     match insufficient.first() {

@@ -22,6 +22,7 @@ fn scheduler_messages_of_every_wording_are_classified() {
         ("0/2 nodes are available: 2 node(s) were unschedulable.", "all_cordoned"),
         ("0/2 nodes are available: 2 Insufficient memory.", "insufficient_memory"),
         ("0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.", "volume"),
+        ("persistentvolumeclaim \"data\" not found", "volume"),
         ("0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.", "unschedulable"),
     ];
     for (msg, code) in cases {
@@ -80,4 +81,79 @@ fn a_missing_secret_is_a_container_config_warning() {
 fn the_status_line_keeps_the_verdict_without_asides() {
     let msg = "0/1 nodes are available: 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
     assert_eq!(first_sentence(msg), "0/1 nodes are available: 1 node(s) had untolerated taint(s).");
+}
+
+fn refused(message: &str) -> Observed {
+    let top = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "run-x-0"}, "status": {}});
+    let event = json!({"reason": "FailedCreate", "type": "Warning", "message": message,
+        "involvedObject": {"kind": "Job", "name": "run-x-0"}});
+    assess(&Seen { top: &top, pods: vec![], warnings: vec![&event], nodes: &[] })
+}
+
+#[test]
+fn a_pod_the_apiserver_refuses_is_diagnosed_by_what_refused_it() {
+    let o = refused("Error creating: pods \"run-x-0-abcde\" is forbidden: exceeded quota: team, requested: requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=7, limited: requests.nvidia.com/gpu=8");
+    assert_eq!((o.status, o.reason.as_str()), (Status::Unschedulable, "FailedCreate"));
+    let d = o.diagnosis.unwrap();
+    assert_eq!(d.code, "resource_quota");
+    assert!(d.message.contains("`team` is used up: this run requests requests.nvidia.com/gpu=2, requests.nvidia.com/gpu=7 is in use and the quota allows requests.nvidia.com/gpu=8"), "{}", d.message);
+    let d = refused("Error creating: pods \"p\" is forbidden: failed quota: team: must specify limits.cpu for: main; limits.memory for: main").diagnosis.unwrap();
+    assert_eq!(d.code, "resource_quota");
+    assert!(d.message.contains("`team` needs every container to say what it uses (must specify limits.cpu for: main; limits.memory for: main)"), "{}", d.message);
+    let d = refused("Error creating: pods \"p\" is forbidden: [maximum cpu usage per Container is 1, but limit is 2, maximum memory usage per Pod is 1Gi, but limit is 2Gi]").diagnosis.unwrap();
+    assert_eq!(d.code, "limit_range");
+    assert!(d.message.starts_with("a LimitRange of the namespace refuses the pod: maximum cpu usage per Container is 1, but limit is 2, maximum memory"), "{}", d.message);
+    let d = refused("Error creating: pods \"p\" is forbidden: violates PodSecurity \"restricted:latest\"")
+        .diagnosis
+        .unwrap();
+    assert_eq!(d.code, "failed_create");
+    // Another Job's refusal says nothing about this one.
+    let top = json!({"kind": "Job", "metadata": {"name": "run-y-0"}, "status": {}});
+    let event = json!({"reason": "FailedCreate", "message": "x", "involvedObject": {"kind": "Job", "name": "run-x-0"}});
+    assert_eq!(
+        assess(&Seen { top: &top, pods: vec![], warnings: vec![&event], nodes: &[] }).status,
+        Status::Scheduled
+    );
+}
+
+#[test]
+fn a_pod_waiting_on_its_claim_names_it_and_the_fix() {
+    let spec = json!({"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "datasets"}}], "containers": [{"name": "main"}]});
+    let d = unschedulable_diagnosis(
+        &spec,
+        &[],
+        "0/2 nodes are available: persistentvolumeclaim \"datasets\" not found.",
+    );
+    assert_eq!(d.code, "volume");
+    assert!(d.message.contains("`datasets`, which does not exist"), "{}", d.message);
+    let d = unschedulable_diagnosis(
+        &spec,
+        &[],
+        "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+    );
+    assert!(
+        d.message.contains("`datasets` to be bound to a volume: give the claim a StorageClass"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn an_image_pull_without_its_pull_secret_names_the_secret() {
+    let top = job(json!([]));
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n", "imagePullSecrets": [{"name": "regcred"}]}, "status": {"phase": "Pending",
+        "containerStatuses": [{"name": "main", "image": "reg.example/private:1", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}});
+    // The kubelet's words (pkg/kubelet/kuberuntime: "Unable to retrieve some image pull secrets (%s); …").
+    let event = json!({"reason": "FailedToRetrieveImagePullSecret", "type": "Warning", "involvedObject": {"kind": "Pod", "name": "p"},
+        "message": "Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed."});
+    let o = assess(&Seen { top: &top, pods: vec![&pod], warnings: vec![&event], nodes: &[] });
+    let d = o.diagnosis.unwrap();
+    assert_eq!(d.code, "missing_pull_secret");
+    assert!(
+        d.message.contains("reg.example/private:1: the pull secret `regcred` the pod names does not exist"),
+        "{}",
+        d.message
+    );
+    // Without that event, an image pull failure is what it was.
+    assert_eq!(seen(&top, &[&pod]).diagnosis.unwrap().code, "image_pull");
 }

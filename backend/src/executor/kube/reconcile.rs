@@ -116,9 +116,14 @@ impl KubeExecutor {
             run_of(p) == Some(id) && p["metadata"]["labels"][ATTEMPT].as_str() == Some(attempt.as_str())
         });
         let names: HashSet<&str> = pods.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
-        let warnings = self
+        let mut warnings = self
             .cache
             .all("events", |e| e["involvedObject"]["name"].as_str().is_some_and(|n| names.contains(n)));
+        if pods.is_empty() && top["kind"] == "Job" {
+            warnings.extend(
+                self.cache.all(super::watch::JOB_EVENTS, |e| e["involvedObject"]["name"] == name.as_str()),
+            );
+        }
         // The Nodes matter only to explain a pod no node took; building their view is the costly part.
         let unplaced = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
         let nodes = if unplaced { self.node_views() } else { Vec::new() };

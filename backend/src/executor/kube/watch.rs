@@ -76,6 +76,15 @@ fn watchers(exec: Arc<KubeExecutor>) -> Vec<tokio::task::AbortHandle> {
     }
     let warnings = watcher::Config::default().fields("type=Warning,involvedObject.kind=Pod");
     out.push(spawn(mirror(exec.clone(), core("", "v1", "Event"), warnings, Scope::Namespace, None)));
+    // A Job whose pod the apiserver refuses (quota, limit range) says so on the Job, not on a pod.
+    let refused = watcher::Config::default().fields("type=Warning,involvedObject.kind=Job");
+    out.push(spawn(mirror(
+        exec.clone(),
+        core("", "v1", "Event"),
+        refused,
+        Scope::Namespace,
+        Some(JOB_EVENTS),
+    )));
     let all = watcher::Config::default();
     out.push(spawn(mirror(exec.clone(), core("", "v1", "Node"), all, Scope::Cluster, None)));
     // What every bound, unfinished pod of the cluster requests: the Nodes' free resources.
@@ -99,6 +108,8 @@ pub fn ensure(exec: &KubeExecutor, ar: &ApiResource) {
 
 /// The cache key of all bound, unfinished pods in the cluster.
 pub const BOUND: &str = "bound-pods";
+/// The cache key of the Warning events of Jobs.
+pub const JOB_EVENTS: &str = "job-events";
 
 #[derive(Clone, Copy)]
 enum Scope {
@@ -175,6 +186,12 @@ impl KubeExecutor {
                 // A pod ended (finished pods leave this watch) or went away: runs waiting for resources may fit.
                 if deleted {
                     self.resync("nodes").await;
+                }
+            }
+            JOB_EVENTS => {
+                let job = v["involvedObject"]["name"].as_str().unwrap_or_default();
+                if let Some(id) = self.cache.get("jobs", job).as_ref().and_then(run_of) {
+                    self.dirty.push(id);
                 }
             }
             "events" => {
