@@ -569,7 +569,7 @@ async fn a_quota_or_limit_range_that_refuses_the_pod_is_diagnosed_with_the_fix()
     // A run that fits the quota is not held by it.
     let id = fx.submit(&job("myelin.test/run:1", small, "", ""), false).await.unwrap();
     let r =
-        fx.wait(id, "past admission", |r| code(r) != "resource_quota" && status(&r) != Status::Queued).await;
+        fx.wait(id, "past admission", |r| code(r) != "resource_quota" && status(r) != Status::Queued).await;
     assert_ne!(code(&r), "resource_quota", "{:?}", r.diagnosis);
     fx.stop(id).await;
     fx.api.delete(&format!("/api/v1/namespaces/{ns}/resourcequotas/team-cpu")).await;
