@@ -22,6 +22,12 @@ use leptos_router::{path, Lazy, SsrMode};
 use components::nav::Nav;
 use pages::{auth, lazy, not_found::NotFound, project, projects};
 
+/// Sends the links MLflow's client prints (`/#/experiments/E[/runs/R]`, on any page) to the server's `/go/…`.
+#[cfg(feature = "ssr")]
+const MLFLOW_LINKS: &str =
+    "(function(m){if(m)location.replace('/go/experiments/'+m[1]+(m[2]?'/runs/'+m[2]:''))})\
+(/^#\\/experiments\\/([0-9A-Za-z-]{1,64})(?:\\/runs\\/([0-9A-Za-z-]{1,64}))?/.exec(location.hash))";
+
 /// The HTML document around the app (server side). Its Content-Security-Policy names the nonce Leptos puts on
 /// the page's inline scripts (`auth::web::page_policy`). Pages are never cached (they are per user and link
 /// the current asset names); the assets they link are (`assets.rs`).
@@ -43,6 +49,7 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
         provide_context(leptos::WasmSplitManifest(ArcStoredValue::new(split)));
     }
     let editor = serde_json::to_string(&site::EditorAssets::of_site()).unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -52,6 +59,8 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.ico" />
                 <link rel="stylesheet" id="myelin" href=assets::url("myelin.css") />
                 <meta name=site::EDITOR_META content=editor />
+                // MLflow's client prints `{uri}/#/experiments/E/runs/R`: the fragment never reaches the server.
+                <script nonce=nonce inner_html=MLFLOW_LINKS></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>

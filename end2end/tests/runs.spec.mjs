@@ -1,4 +1,4 @@
-import { test, expect, open, shot, submitRun, waitForRun, stopRun } from '../support.mjs';
+import { test, expect, open, shot, submitRun, waitForRun, stopRun, baseURL } from '../support.mjs';
 
 // Runs from the UI: live logs, failure and stop, the params form, tracking and charts, caching, the runs
 // table's query language and bulk delete, refusals with located errors. Each journey has its own user and
@@ -212,4 +212,24 @@ test("a run named like markup stays text in the page title, and pages run under 
   }
   expect(resp.headers()['x-content-type-options'] === 'nosniff', 'nosniff');
   await alice.waitForSelector('body[data-hydrated]');
+});
+
+test("the links MLflow's client prints open the run's page and the project's runs", async ({ alice: { page: alice }, project }) => {
+  const p = project.path;
+  const run = await submitRun(alice, p, `kind: component\nname: linked\ntags: [from-mlflow]\ndescription: opened from a link\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [true]}\n`);
+  const e = (await alice.evaluate(async u => (await fetch(u)).json(), `/api/v1/projects/${p}`)).id.replaceAll('-', '');
+  const r = run.replaceAll('-', '');
+  // "🏃 View run linked at: {uri}/#/experiments/{e}/runs/{r}": the fragment stays in the browser.
+  await alice.goto(`${baseURL}/#/experiments/${e}/runs/${r}`, { waitUntil: 'commit' });
+  await alice.waitForURL(u => u.pathname === `/${p}/runs/${run}`);
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  // The file's tags and description are the run's.
+  await alice.waitForSelector('text=opened from a link');
+  // "🧪 View experiment at: {uri}/#/experiments/{e}", from any page.
+  await alice.goto(`${baseURL}/projects#/experiments/${e}`, { waitUntil: 'commit' });
+  await alice.waitForURL(u => u.pathname === `/${p}/runs`);
+  await alice.waitForSelector('body[data-hydrated]');
+  await alice.waitForSelector(`a[href="/${p}/runs/${run}"]`);
 });

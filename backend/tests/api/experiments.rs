@@ -7,7 +7,10 @@ use crate::both_dbs;
 use crate::helpers::TestApp;
 use crate::tracking::project;
 
-both_dbs!(experiment_tags_are_bounded_searched_and_paged);
+both_dbs!(
+    experiment_tags_are_bounded_searched_and_paged,
+    the_links_mlflow_prints_open_the_run_page_for_members_only
+);
 
 async fn experiment_tags_are_bounded_searched_and_paged(app: TestApp) {
     let ann = app.user("ann").await;
@@ -70,4 +73,60 @@ async fn experiment_tags_are_bounded_searched_and_paged(app: TestApp) {
     assert_eq!(names, ["ann/a", "ann/b"]);
     let tags = &first["experiments"][0]["tags"];
     assert!(tags.as_array().unwrap().iter().any(|t| t["key"] == "team" && t["value"] == "vision"), "{tags}");
+}
+
+async fn the_links_mlflow_prints_open_the_run_page_for_members_only(app: TestApp) {
+    let ann = app.user("ann").await;
+    let p = project(&app, &ann, "p").await;
+    let e = p["id"].as_str().unwrap().replace('-', "");
+    let (run, _) = crate::tracking::queued_run(&app, &ann).await;
+    let r = run.replace('-', "");
+    let login = |who: &str| {
+        let app = &app;
+        let who = who.to_string();
+        async move {
+            let s = app
+                .post("/api/v1/auth/login")
+                .json(json!({"username": who, "password": crate::helpers::PASSWORD}))
+                .send()
+                .await;
+            assert_eq!(s.status, 200, "{}", s.json);
+            s.session_cookie().unwrap()
+        }
+    };
+    let go = |path: String, cookie: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = app.get(&path);
+            if let Some(c) = cookie {
+                req = req.cookie(&c);
+            }
+            let resp = req.send().await;
+            let to = resp.headers.get("location").map(|l| l.to_str().unwrap().to_string());
+            (resp.status.as_u16(), to)
+        }
+    };
+    let ann_cookie = login("ann").await;
+    // What MLflow prints: `{uri}/#/experiments/{e}/runs/{r}`; the page's shell sends the fragment to `/go/…`.
+    assert_eq!(
+        go(format!("/go/experiments/{e}/runs/{r}"), Some(ann_cookie.clone())).await,
+        (303, Some(format!("/ann/p/runs/{run}")))
+    );
+    assert_eq!(
+        go(format!("/go/experiments/{e}"), Some(ann_cookie.clone())).await,
+        (303, Some("/ann/p/runs".into()))
+    );
+    // Signed out: the login page, which comes back here.
+    assert_eq!(
+        go(format!("/go/experiments/{e}/runs/{r}"), None).await,
+        (303, Some(format!("/login?next=%2Fgo%2Fexperiments%2F{e}%2Fruns%2F{r}")))
+    );
+    // Someone else's project, a run of another project, nonsense: not found, alike.
+    app.user("bob").await;
+    let bob_cookie = login("bob").await;
+    assert_eq!(go(format!("/go/experiments/{e}/runs/{r}"), Some(bob_cookie.clone())).await.0, 404);
+    assert_eq!(go(format!("/go/experiments/{e}"), Some(bob_cookie)).await.0, 404);
+    let other = project(&app, &ann, "q").await["id"].as_str().unwrap().replace('-', "");
+    assert_eq!(go(format!("/go/experiments/{other}/runs/{r}"), Some(ann_cookie.clone())).await.0, 404);
+    assert_eq!(go("/go/experiments/zzz/runs/1".into(), Some(ann_cookie)).await.0, 404);
 }

@@ -103,4 +103,15 @@ c.delete_run(run2.info.run_id)
 assert [x.info.run_id for x in mlflow.search_runs(output_format="list")] == [rid]
 c.restore_run(run2.info.run_id)
 assert len(mlflow.search_runs(output_format="list")) == 2
+# The link the client prints when a run ends opens Myelin's run page (through the page shell's `/go/…`).
+import contextlib
+import io
+
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
+    with mlflow.start_run(run_name="linked") as linked:
+        pass
+uri = os.environ["MLFLOW_TRACKING_URI"].rstrip("/")
+want = f"View run linked at: {uri}/#/experiments/{exp_id}/runs/{linked.info.run_id}"
+assert want in printed.getvalue(), printed.getvalue()
 print("roundtrip ok")

@@ -5,6 +5,7 @@
 
 mod artifacts;
 mod experiments;
+mod links;
 mod logged;
 mod logging;
 mod metrics;
@@ -94,7 +95,7 @@ where
         .route("/artifacts", get(artifacts::list))
         .route("/artifacts/{*path}", get(artifacts::download).put(artifacts::upload))
         .layer(DefaultBodyLimit::disable());
-    Router::new().nest("/api/2.0/mlflow", api).nest("/api/2.0/mlflow-artifacts", proxy)
+    Router::new().nest("/api/2.0/mlflow", api).nest("/api/2.0/mlflow-artifacts", proxy).merge(links::router())
 }
 
 /// An error in MLflow's shape: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "..."}`.
