@@ -65,4 +65,24 @@ run:
   await alice.waitForSelector('#lineage-graph .dag-node[data-op="prepare"]');
   const down = await alice.locator('#lineage-graph .dag-node').count();
   expect(down >= 3, `train's lineage shows prepare, itself and what read it (${down} nodes)`);
+  // The runs table lists the two pipelines, not their six ops, until asked; the choice is in the address.
+  const rows = n => alice.waitForFunction(n => document.querySelectorAll('#runs tr[data-run]').length === n, n, { timeout: 10000 });
+  await open(alice, `/${project.path}/runs`);
+  await alice.waitForSelector('#runs-scope:has-text("top-level runs")');
+  expect(await alice.locator('#runs tr[data-run]').count() === 2, 'only the two pipelines are listed');
+  await alice.click('#runs-children');
+  await alice.waitForURL(u => u.searchParams.get('children') === '1');
+  await alice.waitForSelector('#runs-scope:has-text("every run")');
+  await rows(8);
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  await rows(8);
+  // A filter keeps the scope (the form carries it).
+  await alice.fill('#runs-query', 'status:succeeded');
+  await alice.click('#apply-query');
+  await alice.waitForURL(u => u.searchParams.get('q') === 'status:succeeded' && u.searchParams.get('children') === '1');
+  await rows(8);
+  await alice.click('#runs-children');
+  await alice.waitForURL(u => !u.searchParams.has('children'));
+  await rows(2);
 });

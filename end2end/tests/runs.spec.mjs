@@ -48,6 +48,34 @@ test("a run submitted from the UI runs live to success", async ({ alice: { page:
   expect(copied.includes('hello e2e'), `copy-and-edit did not prefill the form: ${copied}`);
 });
 
+test("a progress bar moves in place in the live log, and the stored log keeps where it ended", async ({ alice: { page: alice }, project }) => {
+  await open(alice, `/${project.path}/runs`);
+  await alice.click('#new-run summary');
+  await alice.fill('#run-content', String.raw`kind: component
+name: bar
+run:
+  kind: job
+  container:
+    image: busybox:1.36
+    command: [sh, -c, 'echo start; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do printf "\rstep %d of 14" $i; sleep 0.5; done; echo; echo end']
+`);
+  await alice.click('#submit-run');
+  await alice.waitForURL(u => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: 15000 });
+  await alice.waitForSelector('body[data-hydrated]');
+  // Before its line ends, the bar is seen moving: one frame at a time, in place.
+  await alice.waitForSelector('#logs:has-text("step 4 of 14")', { timeout: 15000 });
+  const frames = (await alice.textContent('#logs')).match(/step \d+ of 14/g) || [];
+  expect(frames.length === 1, `one frame of the bar at a time: ${frames}`);
+  expect(!(await alice.textContent('#logs')).includes('end'), 'the bar was seen while the job ran');
+  await alice.waitForSelector('#logs:has-text("step 9 of 14")', { timeout: 10000 });
+  await alice.waitForSelector('#run-status:has-text("succeeded")', { timeout: 20000 });
+  await alice.waitForSelector('#logs:has-text("end")');
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  const stored = await alice.textContent('#logs');
+  expect((stored.match(/step \d+ of 14/g) || []).join() === 'step 14 of 14', `the stored line is where the bar ended: ${stored}`);
+});
+
 test("a failing run shows its exit code; a long one can be stopped", async ({ alice: { page: alice }, project }) => {
   await open(alice, `/${project.path}/runs`);
   await alice.click('#new-run summary');

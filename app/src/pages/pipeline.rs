@@ -10,6 +10,7 @@ use super::runs::{poll, project_key, StatusBadge};
 use crate::components::forms::{EmptyState, ErrorBox};
 use crate::server::pipelines::{get_graph, GraphView};
 use crate::server::runs::list_runs;
+use crate::server::runs::Listing;
 
 /// The project's pipelines: its DAG and matrix runs, newest first, with live status.
 #[component]
@@ -17,7 +18,9 @@ pub fn PipelinesTab() -> impl IntoView {
     let (owner, name) = project_key();
     let list = page_resource(
         move || (owner.get(), name.get()),
-        |(o, n)| list_runs(o, n, 0, String::new(), None, "kind:dag|matrix".into(), String::new()),
+        |(o, n)| {
+            list_runs(o, n, Listing { q: "kind:dag|matrix".into(), children: true, ..Default::default() })
+        },
     );
     let going = move || {
         list.get()

@@ -125,11 +125,14 @@ fn stream(url: String, kind: &'static str, on_event: impl Fn(String) + 'static) 
             let Ok(es) = web_sys::EventSource::new(&url) else { return };
             let on_message =
                 Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                    on_event(e.data().as_string().unwrap_or_default())
+                    let data = e.data().as_string().unwrap_or_default();
+                    // A line still being redrawn (a progress bar): marked with the `\r` that redrew it.
+                    on_event(if e.type_() == "progress" { format!("\r{data}") } else { data })
                 });
             let es2 = es.clone();
             let on_end = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| es2.close());
             let _ = es.add_event_listener_with_callback(kind, on_message.as_ref().unchecked_ref());
+            let _ = es.add_event_listener_with_callback("progress", on_message.as_ref().unchecked_ref());
             let _ = es.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
             on_message.forget();
             on_end.forget();
@@ -244,7 +247,15 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
         Effect::new(move |_| {
             // The stream replays stored lines first; start clean so nothing shows twice.
             set_live.set(Vec::new());
-            stream(stream_url.clone(), "log", move |line| set_live.update(|l| l.push(line)));
+            // A progress bar's line (marked `\r`) is replaced by the next line, as on a terminal.
+            stream(stream_url.clone(), "log", move |line| {
+                set_live.update(|l| {
+                    if l.last().is_some_and(|p| p.starts_with('\r')) {
+                        l.pop();
+                    }
+                    l.push(line)
+                })
+            });
         });
     }
     #[cfg(not(feature = "hydrate"))]
@@ -271,7 +282,7 @@ fn LiveLogs(owner: String, name: String, uuid: String, done: bool) -> impl IntoV
                         <pre class="logs" id="logs">
                             {move || {
                                 let lines = live.get();
-                                let text = if lines.is_empty() { stored.clone() } else { lines.join("\n") };
+                                let text = if lines.is_empty() { stored.clone() } else { lines.join("\n").replace('\r', "") };
                                 let f = filter.get();
                                 if f.is_empty() { text } else { text.lines().filter(|l| l.contains(&f)).collect::<Vec<_>>().join("\n") }
                             }}

@@ -7,7 +7,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::project::ProjectResource;
 use crate::components::forms::{action_error, EmptyState, ErrorBox, FormError};
-use crate::server::runs::{describe_inputs, get_run, list_runs, BulkRuns, RunList, SubmitRun, RUNS_PER_PAGE};
+use crate::server::runs::{
+    describe_inputs, get_run, list_runs, BulkRuns, Listing, RunList, SubmitRun, RUNS_PER_PAGE,
+};
 
 pub(crate) fn project_key() -> (Memo<String>, Memo<String>) {
     let params = use_params_map();
@@ -48,13 +50,14 @@ pub fn RunsTab() -> impl IntoView {
             asc: q.get("asc").and_then(|a| a.parse().ok()),
             q: q.get("q").unwrap_or_default(),
             cols: q.get("cols").unwrap_or_default(),
+            children: q.get("children").is_some_and(|c| c == "1" || c == "true"),
         }
     };
     let submit = ServerAction::<SubmitRun>::new();
     let bulk = ServerAction::<BulkRuns>::new();
     let runs = page_resource(
         move || (owner.get(), name.get(), view_state(), bulk.version().get()),
-        |(o, n, l, _)| list_runs(o, n, l.page, l.sort, l.asc, l.q, l.cols),
+        |(o, n, l, _)| list_runs(o, n, l),
     );
     // "Copy and edit" from a run page: its polyaxonfile prefills the form.
     let copy = move || query.read().get("copy");
@@ -97,54 +100,23 @@ pub fn RunsTab() -> impl IntoView {
     }
 }
 
-/// What the runs table shows: page, order, query and extra columns (all in the address, so links share it).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Listing {
-    pub page: u64,
-    pub sort: String,
-    pub asc: Option<bool>,
-    pub q: String,
-    pub cols: String,
-}
-
-impl Listing {
-    pub fn href(&self, base: &str) -> String {
-        let mut parts = Vec::new();
-        if self.page > 0 {
-            parts.push(format!("page={}", self.page));
-        }
-        for (k, v) in [("sort", &self.sort), ("q", &self.q), ("cols", &self.cols)] {
-            if !v.is_empty() {
-                parts.push(format!("{k}={}", encode(v)));
-            }
-        }
-        if let Some(a) = self.asc {
-            parts.push(format!("asc={a}"));
-        }
-        if parts.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{}", parts.join("&"))
-        }
-    }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The query box (Polyaxon's query language) and the extra columns; a plain GET form, so it works before
-/// the page hydrates.
+/// The query box (Polyaxon's query language), the extra columns and the scope (top-level runs, or pipelines'
+/// ops and matrix children too); a plain GET form and links, so it works before the page hydrates.
 #[component]
 fn QueryBar(listing: Listing, base: String) -> impl IntoView {
+    let toggle = Listing { page: 0, children: !listing.children, ..listing.clone() }.href(&base);
+    let (scope, switch) = if listing.children {
+        ("Listing every run, pipelines' ops and matrix children included.", "Hide pipelines' ops")
+    } else {
+        (
+            "Listing top-level runs: a pipeline's ops and matrix children are on its page.",
+            "Show pipelines' ops too",
+        )
+    };
     view! {
         <form method="get" action=base class="card query-bar" id="runs-filter">
             <input type="hidden" name="sort" value=listing.sort.clone() />
+            {listing.children.then(|| view! { <input type="hidden" name="children" value="1" /> })}
             <label>
                 "Filter " <span class="muted">"(e.g. " <code>"status:running|queued, metrics.loss:<0.2, params.lr:0.01, tags:baseline, name:%resnet%, created_at:>2026-01-01"</code> ")"</span>
                 <input type="search" name="q" id="runs-query" value=listing.q.clone() placeholder="status:succeeded, metrics.loss:<0.2" />
@@ -154,6 +126,7 @@ fn QueryBar(listing: Listing, base: String) -> impl IntoView {
                 <input type="text" name="cols" id="runs-columns" value=listing.cols.clone() placeholder="metrics.loss, params.lr" />
             </label>
             <button type="submit" class="small" id="apply-query">"Apply"</button>
+            <p class="muted" id="runs-scope">{scope} " " <a href=toggle id="runs-children">{switch}</a></p>
         </form>
     }
 }

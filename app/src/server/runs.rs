@@ -120,23 +120,63 @@ fn parse_uuid(s: &str) -> Result<uuid::Uuid, AppError> {
     s.parse().map_err(|_| err(backend::Error::NotFound("run")))
 }
 
+/// What the runs table shows: page, order, query, extra columns and whether pipelines' ops and matrix
+/// children are listed too (all in the address, so links share it).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Listing {
+    pub page: u64,
+    pub sort: String,
+    pub asc: Option<bool>,
+    pub q: String,
+    pub cols: String,
+    pub children: bool,
+}
+
+impl Listing {
+    pub fn href(&self, base: &str) -> String {
+        let mut parts = Vec::new();
+        if self.page > 0 {
+            parts.push(format!("page={}", self.page));
+        }
+        for (k, v) in [("sort", &self.sort), ("q", &self.q), ("cols", &self.cols)] {
+            if !v.is_empty() {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        if let Some(a) = self.asc {
+            parts.push(format!("asc={a}"));
+        }
+        if self.children {
+            parts.push("children=1".into());
+        }
+        if parts.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", parts.join("&"))
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[server]
-pub async fn list_runs(
-    owner: String,
-    name: String,
-    page: u64,
-    sort: String,
-    asc: Option<bool>,
-    query: String,
-    columns: String,
-) -> Result<RunList, AppError> {
+pub async fn list_runs(owner: String, name: String, listing: Listing) -> Result<RunList, AppError> {
     let st = state()?;
     let a = access(&owner, &name).await?;
-    let columns = parse_columns(&columns).map_err(err)?;
+    let Listing { page, sort, asc, q: query, cols, children } = listing;
+    let columns = parse_columns(&cols).map_err(err)?;
     let q = backend::services::runs::RunQuery {
         sort: Some(sort).filter(|s| !s.is_empty()),
         asc,
         query: Some(query).filter(|q| !q.trim().is_empty()),
+        children: Some(children),
         limit: Some(RUNS_PER_PAGE),
         offset: Some(page * RUNS_PER_PAGE),
         ..Default::default()

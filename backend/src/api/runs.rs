@@ -162,7 +162,7 @@ pub async fn get_run_logs(
 
 #[utoipa::path(get, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/logs/stream", tag = "runs",
     params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path)),
-    responses((status = 200, description = "Server-sent events: one `log` event per line (the last MiB of what is stored, after a `skipped` event with the bytes left out when there is more; then live lines), then `end`", body = String, content_type = "text/event-stream"),
+    responses((status = 200, description = "Server-sent events: one `log` event per line (the last MiB of what is stored, after a `skipped` event with the bytes left out when there is more; then live lines, and `progress` events with a line still being redrawn with `\\r`, e.g. a progress bar, which the next event replaces), then `end`", body = String, content_type = "text/event-stream"),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn stream_run_logs(
     State(app): State<AppState>,
@@ -184,10 +184,14 @@ pub async fn stream_run_logs(
     let tail = match live {
         Some(rx) => tokio_stream::wrappers::BroadcastStream::new(rx)
             .filter_map(move |m| {
-                let line = m.ok().map(|l| l.trim_end().to_string()).filter(|l| l.as_str() > last.as_str());
-                async move { line }
+                // A line still being drawn (a progress bar) ends in `\r`; it is shown in place of the last.
+                let event = m.ok().map(|l| (if l.ends_with('\r') { "progress" } else { "log" }, l));
+                let event = event
+                    .map(|(kind, l)| (kind, l.trim_end().to_string()))
+                    .filter(|(_, l)| l.as_str() > last.as_str());
+                async move { event }
             })
-            .map(|l| Ok(Event::default().event("log").data(l)))
+            .map(|(kind, l)| Ok(Event::default().event(kind).data(l)))
             .boxed(),
         None => stream::empty().boxed(),
     };

@@ -108,7 +108,9 @@ impl LogTail {
 /// What a page or a live stream shows of a log at first: its last MiB.
 pub const TAIL_BYTES: u64 = 1024 * 1024;
 
-/// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers.
+/// Copies one output stream, line by line, to the log file (timestamped) and to live subscribers. A line a
+/// program redraws with `\r` (a progress bar) keeps only what a terminal would show, and live readers see it
+/// move (at most every [`PROGRESS_EVERY`]) before it ends.
 pub(super) async fn pump(
     stream: Option<Stream>,
     name: &'static str,
@@ -118,25 +120,28 @@ pub(super) async fn pump(
     let Some(stream) = stream else { return };
     let Some(mut sink) = Sink::open(&path, tx).await else { return };
     let mut reader = BufReader::new(stream);
-    let (mut line, mut cut) = (Vec::new(), false);
+    let mut line = Line::default();
+    let mut shown = std::time::Instant::now();
     loop {
         let buf = match reader.fill_buf().await {
             Ok(b) if !b.is_empty() => b,
             _ => break,
         };
         let end = buf.iter().position(|&b| b == b'\n');
-        let chunk = &buf[..end.unwrap_or(buf.len())];
-        let room = MAX_LINE.saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        cut |= chunk.len() > room;
-        let consumed = chunk.len() + usize::from(end.is_some());
+        let redrawn = line.push(&buf[..end.unwrap_or(buf.len())]);
+        let consumed = end.map_or(buf.len(), |e| e + 1);
         reader.consume(consumed);
-        if end.is_some() && !emit(&mut sink, name, &mut line, &mut cut).await {
-            return;
+        if end.is_some() {
+            if !emit(&mut sink, name, &mut line).await {
+                return;
+            }
+        } else if redrawn && shown.elapsed() >= PROGRESS_EVERY {
+            shown = std::time::Instant::now();
+            sink.progress(name, &line.text());
         }
     }
-    if !line.is_empty() || cut {
-        emit(&mut sink, name, &mut line, &mut cut).await;
+    if !line.bytes.is_empty() || line.cut {
+        emit(&mut sink, name, &mut line).await;
     }
 }
 
@@ -144,15 +149,55 @@ pub(super) async fn pump(
 /// binary data never breaks its log or the server's memory).
 pub const MAX_LINE: usize = 16 * 1024;
 
-async fn emit(sink: &mut Sink, name: &str, line: &mut Vec<u8>, cut: &mut bool) -> bool {
+/// How often live readers see a progress bar's line move.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The line being read: what a terminal would show of it so far.
+#[derive(Debug, Default)]
+struct Line {
+    bytes: Vec<u8>,
+    cut: bool,
+}
+
+impl Line {
+    /// Appends a part of the line (no `\n`); a `\r` followed by more text starts the line over, as on a
+    /// terminal. True when it did.
+    fn push(&mut self, mut part: &[u8]) -> bool {
+        let mut redrawn = false;
+        // A trailing `\r` may be half of `\r\n`: only what follows it tells.
+        if !part.is_empty() && self.bytes.last() == Some(&b'\r') {
+            (self.bytes, self.cut, redrawn) = (Vec::new(), false, true);
+        }
+        if let Some(i) = part[..part.len().saturating_sub(1)].iter().rposition(|&b| b == b'\r') {
+            (self.bytes, self.cut, redrawn) = (Vec::new(), false, true);
+            part = &part[i + 1..];
+        }
+        let room = MAX_LINE.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&part[..part.len().min(room)]);
+        self.cut |= part.len() > room;
+        redrawn
+    }
+
+    fn text(&self) -> String {
+        let shown = self.bytes.strip_suffix(b"\r").unwrap_or(&self.bytes);
+        String::from_utf8_lossy(shown).into_owned()
+    }
+}
+
+async fn emit(sink: &mut Sink, name: &str, line: &mut Line) -> bool {
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut text = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned();
-    if *cut {
+    let mut text = line.text();
+    if line.cut {
         text.push_str(&format!(" [line cut at {MAX_LINE} bytes]"));
     }
-    line.clear();
-    *cut = false;
+    *line = Line::default();
     sink.line(&now, name, &text).await
+}
+
+/// What a terminal shows of a line a program redrew with `\r`: the text after the last one.
+pub fn as_shown(text: &str) -> &str {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    text.rsplit_once('\r').map_or(text, |(_, shown)| shown)
 }
 
 /// Where a run's lines go: appended to its spool file and sent to live readers.
@@ -170,15 +215,23 @@ impl Sink {
         Some(Sink { file, tx })
     }
 
-    /// Writes `<time> <stream> <text>`; false when the spool cannot be written.
+    /// Writes `<time> <stream> <text>` (as a terminal shows it); false when the spool cannot be written.
     pub(super) async fn line(&mut self, time: &str, stream: &str, text: &str) -> bool {
-        let entry = format!("{time} {stream} {text}\n");
+        let entry = format!("{time} {stream} {}\n", as_shown(text));
         if self.file.write_all(entry.as_bytes()).await.is_err() {
             return false;
         }
         let _ = self.file.flush().await;
         let _ = self.tx.send(entry);
         true
+    }
+}
+
+impl Sink {
+    /// A line still being drawn (a progress bar), for live readers only: `<time> <stream> <text>\r`.
+    fn progress(&self, stream: &str, text: &str) {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let _ = self.tx.send(format!("{now} {stream} {text}\r"));
     }
 }
 
@@ -193,7 +246,67 @@ pub(super) async fn append(path: &std::path::Path, line: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::LogTail;
+    use super::{as_shown, pump, Line, LogTail, PROGRESS_EVERY};
+    use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn a_redrawn_line_keeps_what_a_terminal_shows() {
+        let mut l = Line::default();
+        assert!(!l.push(b"epoch 1 "));
+        assert!(l.push(b"10%\r20%\r30%"));
+        assert_eq!(l.text(), "30%");
+        // A trailing `\r` is decided by what follows it: more text redraws, the line's end keeps it.
+        assert!(!l.push(b" done\r"));
+        assert_eq!(l.text(), "30% done");
+        assert!(l.push(b"40%"));
+        assert_eq!(l.text(), "40%");
+        let mut crlf = Line::default();
+        crlf.push(b"windows\r");
+        assert_eq!(crlf.text(), "windows", "\\r\\n ends a line");
+        // Redraws never count against the line's size limit.
+        let mut bar = Line::default();
+        for i in 0..10_000 {
+            bar.push(format!("\r{i:>5} |{}|", "#".repeat(i % 50)).as_bytes());
+        }
+        assert!(!bar.cut);
+        assert!(bar.text().starts_with(" 9999 |"), "{}", bar.text());
+        assert_eq!(as_shown("a\rb\rfinal"), "final");
+        assert_eq!(as_shown("plain\r"), "plain");
+    }
+
+    #[tokio::test]
+    async fn a_progress_bar_moves_live_and_is_stored_as_it_ended() {
+        let path = std::env::temp_dir().join(format!("myelin-log-{}.log", uuid::Uuid::new_v4()));
+        let (tx, mut rx) = tokio::sync::broadcast::channel(64);
+        let (mut w, r) = tokio::io::duplex(1024);
+        let pumping = tokio::spawn(pump(Some(Box::new(r)), "stdout", path.clone(), tx));
+        w.write_all(b"loading\n\r 10%").await.unwrap();
+        for step in ["\r 50%", "\r 90%"] {
+            tokio::time::sleep(PROGRESS_EVERY + std::time::Duration::from_millis(50)).await;
+            w.write_all(step.as_bytes()).await.unwrap();
+        }
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        w.write_all(b"\r100%\nafter\r\n").await.unwrap();
+        drop(w);
+        pumping.await.unwrap();
+        let mut live = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            live.push(m);
+        }
+        let progress: Vec<&String> = live.iter().filter(|m| m.ends_with('\r')).collect();
+        // One frame at a time, as the bar was drawn (a reader late by a beat may see fewer frames).
+        assert!(!progress.is_empty(), "the bar is seen before its line ends: {live:?}");
+        for m in &progress {
+            assert!([" stdout  50%\r", " stdout  90%\r"].iter().any(|f| m.ends_with(f)), "{live:?}");
+        }
+        let lines: Vec<&String> = live.iter().filter(|m| m.ends_with('\n')).collect();
+        assert_eq!(lines.len(), 3, "{live:?}");
+        assert!(lines[1].ends_with(" stdout 100%\n"), "{live:?}");
+        let stored = std::fs::read_to_string(&path).unwrap();
+        let texts: Vec<&str> = stored.lines().map(|l| l.splitn(3, ' ').nth(2).unwrap()).collect();
+        assert_eq!(texts, ["loading", "100%", "after"], "only whole lines are stored: {stored:?}");
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn a_tail_starts_at_a_whole_line_and_counts_what_it_skipped() {

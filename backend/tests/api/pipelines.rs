@@ -153,6 +153,26 @@ async fn a_dag_passes_outputs_downstream_and_a_param_change_reruns_only_what_it_
     let ops = children(&app, &ann, &id).await;
     assert_eq!(ops.len(), 4, "every op is a run from the start");
     assert!(ops.iter().all(|o| o["status"] == "created"));
+    // The runs table's default scope: top-level runs only; every run unless asked; a pipeline's own always.
+    let listed = |q: String| {
+        let app = &app;
+        let token = ann.token.clone();
+        async move {
+            let r = app.get(&format!("/api/v1/projects/ann/p/runs?{q}")).bearer(&token).send().await;
+            assert_eq!(r.status, 200, "{}", r.json);
+            let names: Vec<String> = r.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().into())
+                .collect();
+            (r.json["total"].as_u64().unwrap(), names)
+        }
+    };
+    assert_eq!(listed("children=false".into()).await, (1, vec!["flow".to_string()]), "ops hidden");
+    assert_eq!(listed(String::new()).await.0, 5, "every run by default");
+    assert_eq!(listed("children=true".into()).await.0, 5);
+    assert_eq!(listed(format!("children=false&pipeline={id}")).await.0, 4);
 
     let done = drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await;
     assert_eq!(done["status"], "succeeded", "{}", op(&app, &ann, &id, "evaluate").await["timeline"]);

@@ -23,6 +23,9 @@ pub struct RunQuery {
     pub query: Option<String>,
     /// Only the runs (ops, matrix children) of this pipeline.
     pub pipeline: Option<uuid::Uuid>,
+    /// `false`: only top-level runs (a pipeline's ops and matrix children are left out unless `pipeline` asks
+    /// for them). Default `true`: every run.
+    pub children: Option<bool>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
 }
@@ -33,6 +36,8 @@ pub async fn list(db: &DatabaseConnection, a: &ProjectAccess, q: &RunQuery) -> R
         .filter(run::Column::DeletedAt.is_null());
     if let Some(p) = q.pipeline {
         query = query.filter(run::Column::PipelineId.eq(p));
+    } else if q.children == Some(false) {
+        query = query.filter(run::Column::PipelineId.is_null());
     }
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(run::Column::Status.is_in(s.split(',').map(str::trim)));
