@@ -1,4 +1,4 @@
-import { test, open, shot, createProject, unique, k8sURL as k8s } from '../support.mjs';
+import { test, expect, open, shot, createProject, unique, k8sURL as k8s } from '../support.mjs';
 
 // A second server with the Kubernetes executor (scripts/e2e.sh starts it on the test control plane, with one
 // tainted 8-GPU node and no kubelet): the pre-flight refusal, a forced run's diagnosis, the cluster page.
@@ -72,4 +72,42 @@ test("kubernetes: the cluster page shows the GPU node and the queue with the rea
   await dave.waitForSelector('#cluster-nodes tr:has-text("0 / 8")');
   await dave.waitForSelector('#cluster-queue tr:has-text("untolerated_taint")');
   await shot(dave, '32-k8s-cluster');
+});
+
+test("kubernetes: the editor checks every op of a pipeline against the cluster, with the params form's values", async ({ newUser }) => {
+  const { dave, path } = await onTheCluster(newUser);
+  await open(dave, `/${path}/editor`, k8s);
+  await dave.waitForSelector('#editor .cm-editor', { timeout: 15000 });
+  const type = async text => {
+    await dave.click('#editor .cm-content');
+    await dave.keyboard.press('Control+A');
+    await dave.keyboard.insertText(text);
+  };
+  await type(`kind: component
+name: flow
+run:
+  kind: dag
+  operations:
+  - name: prepare
+    component: {run: {kind: job, environment: {tolerations: [{key: nvidia.com/gpu, operator: Exists}]}, container: {image: 'busybox:1.36', command: [echo, ok]}}}
+  - name: train
+    dependencies: [prepare]
+    component: {run: {kind: job, container: {image: 'pytorch/pytorch:2.5', command: [python, train.py], resources: {limits: {nvidia.com/gpu: 2}}}}}
+`);
+  await dave.waitForSelector('#editor-cluster[data-code="untolerated_taint"]:has-text("op `train`: 1 nvidia.com/gpu node exists")', { timeout: 15000 });
+  // A job sized by its params: fine as written, refused once the form asks for more GPUs than a node has.
+  await type(`kind: component
+name: sized
+inputs: [{name: gpus, type: int, value: 1, isOptional: true}]
+run:
+  kind: job
+  environment: {tolerations: [{key: nvidia.com/gpu, operator: Exists}]}
+  container: {image: 'pytorch/pytorch:2.5', command: [python, train.py], resources: {limits: {nvidia.com/gpu: '{{ gpus }}'}}}
+`);
+  await dave.waitForSelector('#editor-params-form input[name="param-gpus"]', { timeout: 15000 });
+  await dave.waitForFunction(() => !document.querySelector('#editor-cluster'), null, { timeout: 15000 });
+  await new Promise(r => setTimeout(r, 1500));
+  expect(await dave.locator('#editor-cluster').count() === 0, 'one GPU fits: nothing to say');
+  await dave.fill('#editor-params-form input[name="param-gpus"]', '16');
+  await dave.waitForSelector('#editor-cluster[data-code="insufficient_gpu"]', { timeout: 15000 });
 });

@@ -165,6 +165,35 @@ impl Run {
     }
 
     /// The run kinds a pipeline will start (its ops', or its matrix children's).
+    /// This run and every run it holds (a DAG's ops, a matrix's children, recursively), each named by where
+    /// it is: `""` for this run, ``op `train` `` for an op, `matrix child 3 (lr=0.1)` for a child.
+    pub fn each_run(&self) -> Vec<(String, &Run)> {
+        fn walk<'a>(at: String, run: &'a Run, out: &mut Vec<(String, &'a Run)>) {
+            let within = |what: String| if at.is_empty() { what } else { format!("{at}, {what}") };
+            for op in &run.ops {
+                walk(within(format!("op `{}`", op.name)), &op.run, out);
+            }
+            if let Some(m) = &run.matrix {
+                for (i, child) in m.children.iter().enumerate() {
+                    let params = m.suggestions.get(i).map(|s| {
+                        s.iter()
+                            .map(|(k, v)| {
+                                format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    });
+                    let what = format!("matrix child {} ({})", i + 1, params.unwrap_or_default());
+                    walk(within(what), child, out);
+                }
+            }
+            out.push((at, run));
+        }
+        let mut out = Vec::new();
+        walk(String::new(), self, &mut out);
+        out
+    }
+
     pub fn children_kinds(&self) -> std::collections::BTreeSet<RunKind> {
         let mut kinds: std::collections::BTreeSet<RunKind> =
             self.ops.iter().filter_map(|o| o.run.kind).filter(|k| *k != RunKind::Dag).collect();
@@ -235,6 +264,8 @@ pub(crate) struct Inherited {
     /// Components a DAG declares, for `dagRef`.
     pub dag_components: std::rc::Rc<Vec<(Value, usize, String)>>,
     pub uuid: String,
+    /// A DAG's op or a matrix's child: cached unless its `cache` says otherwise (Polyaxon's default).
+    pub in_pipeline: bool,
 }
 
 impl<'a> Compiler<'a> {

@@ -97,6 +97,7 @@ impl Compiler<'_> {
             dag_inputs: Some(dag_inputs),
             dag_components: std::rc::Rc::new(components),
             uuid: String::new(),
+            in_pipeline: true,
         };
         self.check_edges(&ops, &names, &ops_path, at, &child);
         if self.diags.has_errors() {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::compile::{join, At, Compiler};
 
-pub(crate) fn run(c: &mut Compiler, component: &Value, run: &Value, at: At) {
+pub(crate) fn run(c: &mut Compiler, run: &Value, at: At) {
     let containers = [("container", &run["container"])];
     for (key, ctr) in containers {
         let Some(image) = ctr["image"].as_str() else { continue };
@@ -22,13 +22,62 @@ pub(crate) fn run(c: &mut Compiler, component: &Value, run: &Value, at: At) {
             c.warn(At { doc: at.doc, path: &join(at.path, "run") }, "gpu_without_placement", "GPUs are requested but no nodeSelector, tolerations or affinity is set: on clusters whose GPU nodes are tainted the run will stay pending");
         }
     }
-    let cache_on = component["cache"]["disable"] != Value::Bool(true) && !component["cache"].is_null();
-    if cache_on {
-        let text = run["container"].to_string();
-        for marker in crate::cache::NEVER_HITS {
-            if text.contains(marker) {
-                c.warn(At { doc: at.doc, path: &join(at.path, "cache") }, "cache_never_hits", format!("the command uses `{marker}`, which changes on every run: its cache key can never match"));
+}
+
+/// `cache_never_hits`: a cached run (an op of a pipeline, unless its `cache` says otherwise; any run whose
+/// `cache` turns it on) whose cache key is made of something that changes on every run — a param's or an
+/// output's value, or a main container's command or args, as written — can never reuse a result. Said where
+/// the culprit is written.
+pub(crate) fn cache_never_hits(
+    c: &mut Compiler,
+    (op, at): (&Value, At),
+    (component, comp_at): (&Value, At),
+    in_pipeline: bool,
+) {
+    let cache = crate::cache::CacheSpec::from_value(&component["cache"]);
+    if !cache.enabled(in_pipeline) {
+        return;
+    }
+    let counts = |name: &str| cache.io.as_ref().is_none_or(|io| io.iter().any(|n| n == name));
+    let mut found: Vec<(usize, String, &'static str)> = Vec::new();
+    // Params the operation gives, then the values inputs and outputs declare.
+    let params = crate::io::normalize_params(op.get("params"));
+    for (name, p) in &params {
+        if let Some(m) = counts(name).then(|| crate::cache::never_hits(&p["value"].to_string())).flatten() {
+            found.push((at.doc, join(&join(at.path, "params"), name), m));
+        }
+    }
+    for key in ["inputs", "outputs"] {
+        for (i, io) in component[key].as_array().into_iter().flatten().enumerate() {
+            let name = io["name"].as_str().unwrap_or_default();
+            let given = params.contains_key(name);
+            if let Some(m) =
+                (counts(name) && !given).then(|| crate::cache::never_hits(&io["value"].to_string())).flatten()
+            {
+                found.push((comp_at.doc, join(&join(comp_at.path, &format!("{key}[{i}]")), "value"), m));
             }
         }
+    }
+    if cache.sections.as_ref().is_none_or(|s| s.iter().any(|x| x == "containers")) {
+        let run = &component["run"];
+        let mut containers = vec![("container".to_string(), &run["container"])];
+        // Replicas (Kubeflow, Ray, Dask) carry their own main container.
+        if let Some(m) = run.as_object() {
+            containers.extend(
+                m.iter()
+                    .filter(|(_, v)| v.get("container").is_some())
+                    .map(|(k, v)| (format!("{k}.container"), &v["container"])),
+            );
+        }
+        for (path, ctr) in containers {
+            for field in ["command", "args"] {
+                if let Some(m) = ctr.get(field).and_then(|v| crate::cache::never_hits(&v.to_string())) {
+                    found.push((comp_at.doc, join(&join(&join(comp_at.path, "run"), &path), field), m));
+                }
+            }
+        }
+    }
+    for (doc, path, marker) in found {
+        c.warn(At { doc, path: &path }, "cache_never_hits", format!("`{marker}` changes on every run and is part of this run's cache key: it can never reuse a result (drop it, leave it out with `cache.io`/`cache.sections`, or set `cache.disable: true`)"));
     }
 }

@@ -387,7 +387,11 @@ impl Compiler<'_> {
                     p.insert(k.clone(), json!({"value": v}));
                 }
                 obj.insert("params".into(), Value::Object(p));
-                let inh = Inherited { uuid: derived_uuid(&format!("{}matrix-{i}", inh.uuid)), ..inh.clone() };
+                let inh = Inherited {
+                    uuid: derived_uuid(&format!("{}matrix-{i}", inh.uuid)),
+                    in_pipeline: true,
+                    ..inh.clone()
+                };
                 let mut run = self.operation(&child, at, &inh)?;
                 run.kind = None;
                 children.push(run);

@@ -150,7 +150,8 @@ impl Compiler<'_> {
         };
         match w.build(&kind) {
             Ok(manifests) => {
-                crate::lint::run(self, &component, &run, comp_at);
+                crate::lint::run(self, &run, comp_at);
+                crate::lint::cache_never_hits(self, (op, at), (&component, comp_at), inh.in_pipeline);
                 if let Some(policy) = self.opts.policy.clone() {
                     let run_at = join(&comp.path, "run");
                     for pod in crate::placement::pod_specs(&manifests) {

@@ -220,12 +220,15 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
             .into_iter()
             .find(|k| step.get(*k).is_some())
             .unwrap_or("artifacts");
-            // Myelin's own initializer realises declarative steps (clone, copy, write files).
+            // Myelin's own initializer realises declarative steps (clone, copy, write files). Its resources
+            // are Polyaxon's for its initializer, so a namespace whose quota demands requests and limits
+            // admits it.
             init_containers.push(json!({
                 "name": format!("myelin-init-{}-{i}", kind.to_lowercase()),
                 "image": "myelin/init:latest",
                 "imagePullPolicy": "IfNotPresent",
                 "args": ["init", kind, step.to_string()],
+                "resources": {"limits": {"cpu": "1", "memory": "500Mi"}, "requests": {"cpu": "0.1", "memory": "60Mi"}},
             }));
         }
     }

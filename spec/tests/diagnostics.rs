@@ -123,3 +123,60 @@ fn params_with_to_env_reach_the_container() {
     assert_eq!(env[0], json!({"name": "A", "value": "b"}));
     assert_eq!(env[1], json!({"name": "LEARNING_RATE", "value": "0.5"}));
 }
+
+/// (path, line) of each warning with `code`.
+fn warnings_of<'a>(c: &'a spec::Compiled, code: &str) -> Vec<(&'a str, u32)> {
+    c.warnings.iter().filter(|w| w.code == code).map(|w| (w.path.as_str(), w.line)).collect()
+}
+
+#[test]
+fn a_cached_op_whose_key_changes_every_run_is_warned_where_it_is_written() {
+    // DAG ops are cached by default: a param, an output's value and a command that change every run.
+    let dag = "kind: component
+name: flow
+run:
+  kind: dag
+  operations:
+  - name: prep
+    params:
+      seed: {value: '{{ globals.uuid }}'}
+    component:
+      inputs: [{name: seed, type: str}]
+      outputs: [{name: model, type: str, value: '{{ globals.run_outputs_path }}/model'}]
+      run: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo $RANDOM']}}
+  - name: plain
+    component: {run: {kind: job, container: {image: 'x:1', command: [echo, ok]}}}
+  - name: uncached
+    cache: {disable: true}
+    component: {run: {kind: job, container: {image: 'x:1', command: [sh, -c, 'date +%s']}}}
+";
+    let c = run(dag, &[]);
+    assert!(c.valid, "{:?}", c.errors);
+    let w = warnings_of(&c, "cache_never_hits");
+    let paths: Vec<&str> = w.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        paths,
+        [
+            "run.operations[0].params.seed",
+            "run.operations[0].component.outputs[0].value",
+            "run.operations[0].component.run.container.command"
+        ],
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(w.iter().map(|(_, l)| *l).collect::<Vec<_>>(), [8, 11, 12]);
+    let m = &c.warnings.iter().find(|w| w.code == "cache_never_hits").unwrap().message;
+    assert!(m.contains("`globals.uuid` changes on every run"), "{m}");
+
+    // What the key leaves out cannot spoil it; an independent run is not cached unless asked.
+    let narrowed =
+        dag.replace("  - name: prep\n", "  - name: prep\n    cache: {io: [other], sections: [init]}\n");
+    assert_eq!(warnings_of(&run(&narrowed, &[]), "cache_never_hits"), []);
+    let job = "kind: component\nrun: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo {{ globals.uuid }}']}}\n";
+    assert_eq!(warnings_of(&run(job, &[]), "cache_never_hits"), []);
+    let cached = job.replace("kind: component\n", "kind: component\ncache: {disable: false}\n");
+    assert_eq!(warnings_of(&run(&cached, &[]), "cache_never_hits"), [("run.container.command", 3)]);
+    // A matrix's children are cached by default too.
+    let sweep = "kind: operation\nmatrix: {kind: grid, params: {lr: {kind: choice, value: [0.1, 0.2]}}}\ncomponent:\n  inputs: [{name: lr, type: float}]\n  run: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo {{ lr }} {{ globals.created_at }}']}}\n";
+    assert_eq!(warnings_of(&run(sweep, &[]), "cache_never_hits"), [("component.run.container.command", 5)]);
+}

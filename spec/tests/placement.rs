@@ -121,3 +121,34 @@ fn cordoned_and_empty_clusters() {
     assert_eq!(explain(&Needs::default(), &n).findings[0].code, "all_cordoned");
     assert_eq!(explain(&Needs::default(), &[]).findings[0].code, "no_nodes");
 }
+
+/// What a pre-flight check walks: every run a file makes, named by where it is, children before their parent.
+#[test]
+fn each_run_names_ops_and_matrix_children_by_their_place() {
+    let text = "kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - {name: prep, component: {run: {kind: job, container: {image: 'a:1'}}}}\n  - name: sweep\n    matrix: {kind: grid, params: {lr: {kind: choice, value: [0.1, 0.01]}, opt: {kind: choice, value: [adam]}}}\n    component:\n      inputs: [{name: lr, type: float}, {name: opt, type: str}]\n      run: {kind: job, container: {image: 'b:1'}}\n";
+    let out = spec::compile(&spec::Options {
+        limits: Default::default(),
+        policy: None,
+        files: vec![spec::Source { name: "f.yaml".into(), text: text.into() }],
+        params: vec![],
+        catalog: Default::default(),
+        refs: &spec::NoRefs,
+        run_uuid: None,
+        execution: spec::Execution { all_children: true, ..Default::default() },
+    });
+    assert!(out.valid, "{:?}", out.errors);
+    let names: Vec<String> = out.run.each_run().into_iter().map(|(at, _)| at).collect();
+    assert_eq!(
+        names,
+        [
+            "op `prep`",
+            "op `sweep`, matrix child 1 (lr=0.1, opt=adam)",
+            "op `sweep`, matrix child 2 (lr=0.01, opt=adam)",
+            "op `sweep`",
+            ""
+        ]
+    );
+    let images: Vec<usize> =
+        out.run.each_run().iter().map(|(_, r)| spec::placement::pod_specs(&r.manifests).len()).collect();
+    assert_eq!(images[..3], [1, 1, 1], "the ops and children carry their pods");
+}

@@ -55,14 +55,21 @@ pub async fn save_component(
     Ok(format!("{}:{}", v.name, &v.version[..spec::library::SHORT]))
 }
 
-/// What the server's cluster says of the file before it is run (`None` on the local executor, or when some
-/// node could take it): `(code, message)`.
+/// What the server's cluster says of the file, with the params form's values, before it is run (`None` on
+/// the local executor, or when some node could take every pod it makes, a pipeline's ops and matrix children
+/// included): `(code, message)`.
 #[server]
 pub async fn preflight(
     owner: String,
     name: String,
     content: String,
+    params: String,
 ) -> Result<Option<(String, String)>, AppError> {
+    // The form's `[[name, value], ...]` as JSON (a list of pairs does not survive a URL-encoded body).
+    let params: Vec<(String, String)> = serde_json::from_str(&params).map_err(|e| AppError {
+        code: "invalid_argument".into(),
+        message: format!("params: not a list of [name, value] pairs: {e}"),
+    })?;
     let st = state()?;
     let a = access(&owner, &name).await?;
     let library = backend::services::components::library(&st.db, a.project.id).await.map_err(err)?;
@@ -72,7 +79,11 @@ pub async fn preflight(
             limits: backend::compiling::limits(),
             policy: None,
             files: vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content }],
-            params: vec![],
+            params: params
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k, serde_json::Value::String(v)))
+                .collect(),
             catalog,
             refs: &library,
             run_uuid: None,

@@ -392,6 +392,58 @@ component:
     let kids = children(&app, &ann, &id).await;
     assert_eq!(kids.iter().find(|k| k["name"] == "tuned-2").unwrap()["status"], "stopped");
 
+    // A random search: `numRuns` children drawn within the distributions, the same with the same seed, each
+    // run with its own values.
+    let random = r#"kind: operation
+name: rand
+matrix:
+  kind: random
+  numRuns: 4
+  seed: 11
+  concurrency: 2
+  params:
+    lr: {kind: uniform, value: [0.001, 0.1]}
+    layers: {kind: choice, value: [2, 4, 8]}
+component:
+  inputs: [{name: lr, type: float}, {name: layers, type: int}]
+  run:
+    kind: job
+    container: {image: busybox:1.36, command: [sh, -c, 'echo lr={{ lr }} layers={{ layers }}']}
+"#;
+    let id = submit(&app, &ann, random, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let mut drawn = Vec::new();
+    for k in children(&app, &ann, &id).await {
+        let child = get(&app, &ann, k["uuid"].as_str().unwrap()).await;
+        let (lr, layers) =
+            (child["params"]["lr"].as_f64().unwrap(), child["params"]["layers"].as_i64().unwrap());
+        assert!((0.001..=0.1).contains(&lr) && [2, 4, 8].contains(&layers), "{}", child["params"]);
+        let log = logs(&app, &ann, k["uuid"].as_str().unwrap()).await;
+        assert!(log.contains(&format!("lr={lr} layers={layers}")), "{log}");
+        drawn.push((k["name"].as_str().unwrap().to_string(), lr.to_string(), layers));
+    }
+    assert_eq!(drawn.len(), 4, "numRuns children");
+    drawn.sort();
+    drawn.dedup_by(|a, b| a.1 == b.1);
+    assert_eq!(drawn.len(), 4, "four different draws: {drawn:?}");
+    let again = submit(&app, &ann, random, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let mut redrawn = Vec::new();
+    for k in children(&app, &ann, &again).await {
+        redrawn.push((
+            k["name"].as_str().unwrap().to_string(),
+            get(&app, &ann, k["uuid"].as_str().unwrap()).await["params"].clone(),
+        ));
+    }
+    let mut first = Vec::new();
+    for k in children(&app, &ann, &id).await {
+        first.push((
+            k["name"].as_str().unwrap().to_string(),
+            get(&app, &ann, k["uuid"].as_str().unwrap()).await["params"].clone(),
+        ));
+    }
+    assert_eq!(redrawn, first, "the same seed draws the same children");
+
     // Searches Myelin validates but does not run are refused with the reason, not faked.
     let hyper = "kind: operation\nmatrix: {kind: hyperband, maxIterations: 9, eta: 3, resource: {name: steps, type: int}, metric: {name: loss, optimization: minimize}, params: {lr: {kind: uniform, value: [0, 1]}}}\ncomponent:\n  inputs: [{name: lr, type: float}, {name: steps, type: int}]\n  run: {kind: job, container: {image: busybox:1.36, command: [echo]}}\n";
     let r = app

@@ -481,6 +481,32 @@ async fn cached_runs_reuse_results_and_a_miss_says_what_changed(app: TestApp) {
     );
     let plain = submit(&app, &ann, &cached.replace("cache: {disable: false}\n", ""), json!({})).await;
     assert!(plain["cache"].is_null(), "{}", plain["cache"]);
+
+    // `ttl`: a result is reused while it is younger than that, then computed again, saying why.
+    let short_lived = cached
+        .replace("cache: {disable: false}", "cache: {disable: false, ttl: 3}")
+        .replace("lr=", "ttl lr=");
+    let original = submit(&app, &ann, &short_lived, json!({})).await;
+    let original_id = original["uuid"].as_str().unwrap().to_string();
+    wait_for(&app, &ann, &original_id, &["succeeded"]).await;
+    let fresh = submit(&app, &ann, &short_lived, json!({})).await;
+    assert_eq!(
+        (fresh["status_reason"].as_str(), fresh["cache"]["original"].as_str()),
+        (Some("CacheHit"), Some(original_id.as_str()))
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    let stale = submit(&app, &ann, &short_lived, json!({})).await;
+    assert_eq!(
+        (stale["status"].as_str(), stale["cache"]["hit"].as_bool()),
+        (Some("queued"), Some(false)),
+        "{stale}"
+    );
+    let why = stale["cache"]["explanation"][0].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!("run {} has the same key but its ttl of 3 s expired", &original_id[..8])),
+        "{why}"
+    );
+    wait_for(&app, &ann, stale["uuid"].as_str().unwrap(), &["succeeded"]).await;
 }
 
 async fn a_files_tags_and_description_are_the_runs_tags(app: TestApp) {

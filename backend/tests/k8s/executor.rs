@@ -566,8 +566,11 @@ async fn a_quota_or_limit_range_that_refuses_the_pod_is_diagnosed_with_the_fix()
     assert!(d.message.contains("request less in `resources`"), "{d:?}");
     assert!(d.scheduler_message.as_deref().unwrap().contains("exceeded quota"), "{d:?}");
     fx.stop(id).await;
-    // A run that fits the quota is not held by it.
-    let id = fx.submit(&job("myelin.test/run:1", small, "", ""), false).await.unwrap();
+    // A run that fits the quota is not held by it, Myelin's own init container included (a quota on requests
+    // demands them of every container).
+    let with_init = job("myelin.test/run:1", small, "", "")
+        .replace("  container:\n", "  init:\n  - git: {url: 'https://github.com/org/repo'}\n  container:\n");
+    let id = fx.submit(&with_init, false).await.unwrap();
     let r =
         fx.wait(id, "past admission", |r| code(r) != "resource_quota" && status(r) != Status::Queued).await;
     assert_ne!(code(&r), "resource_quota", "{:?}", r.diagnosis);
@@ -588,5 +591,45 @@ async fn a_quota_or_limit_range_that_refuses_the_pod_is_diagnosed_with_the_fix()
     assert!(d.message.contains("Change the run's `resources`"), "{d:?}");
     fx.stop(id).await;
     fx.api.delete(&format!("/api/v1/namespaces/{ns}/limitranges/per-container")).await;
+    fx.end().await;
+}
+
+/// The pre-flight check covers every pod a file makes: a pipeline's GPU op on tainted GPU nodes gets the answer
+/// a single job gets, named by its op; a matrix's children by their params; a placeable pipeline is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelines_ops_and_matrix_children_get_the_pre_flight_answer() {
+    let Some(fx) = Fixture::start().await else { return };
+    let dag = |environment: &str| {
+        format!(
+            "kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - {{name: prepare, component: {{run: {{kind: job, container: {{image: 'myelin.test/succeed:1', command: [python, a.py]}}}}}}}}\n  - name: train\n    dependencies: [prepare]\n    component:\n      run:\n        kind: job\n        environment: {{{environment}}}\n        container: {{image: 'myelin.test/succeed:1', command: [python, b.py], {}}}\n",
+            gpus(1)
+        )
+    };
+    match fx.submit(&dag(""), false).await {
+        Err(Error::Unplaceable { code, message }) => {
+            assert_eq!(code, "untolerated_taint");
+            assert_eq!(
+                message,
+                "op `train`: 2 nvidia.com/gpu nodes exist but carry taint nvidia.com/gpu=present:NoSchedule; add a toleration"
+            );
+        }
+        other => panic!("expected the pre-flight check to refuse the DAG: {other:?}"),
+    }
+    let sweep = format!(
+        "kind: operation\nname: sweep\nmatrix:\n  kind: grid\n  params:\n    lr: {{kind: choice, value: [0.1, 0.01]}}\ncomponent:\n  inputs: [{{name: lr, type: float}}]\n  run:\n    kind: job\n    environment: {{{TOLERATE_GPU}, nodeSelector: {{gpu-type: a100}}}}\n    container: {{image: 'myelin.test/succeed:1', command: [python, train.py], {}}}\n",
+        gpus(1)
+    );
+    match fx.submit(&sweep, false).await {
+        Err(Error::Unplaceable { code, message }) => {
+            assert_eq!(code, "node_selector_mismatch");
+            assert_eq!(message, "matrix child 1 (lr=0.1): nodeSelector gpu-type=a100 matches no node");
+        }
+        other => panic!("expected the pre-flight check to refuse the matrix: {other:?}"),
+    }
+    // Nothing was created by a refusal; tolerated, the same DAG is queued and runs.
+    let listed = backend::services::runs::list(&fx.state.db, &fx.access, &Default::default()).await.unwrap();
+    assert_eq!(listed.total, 0, "a refused pipeline leaves no run behind");
+    let id = fx.submit(&dag(TOLERATE_GPU), false).await.unwrap();
+    fx.wait(id, "the pipeline succeeded", |r| r.summary.status == Status::Succeeded).await;
     fx.end().await;
 }

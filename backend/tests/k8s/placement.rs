@@ -98,6 +98,53 @@ async fn our_explanations_agree_with_the_real_scheduler() {
         "nodeSelector gpu-type=a100 matches no node"
     );
 
+    // 2b. Required node affinity: no node in the term; the GPU nodes left out by `NotIn`; `Exists` placed.
+    let affinity = |expr: Value| {
+        let mut extra = tolerate.clone();
+        extra["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+            {"nodeSelectorTerms": [{"matchExpressions": [expr]}]}}});
+        extra
+    };
+    api.post(
+        &pods,
+        pod("wants-h100", 1, affinity(json!({"key": "gpu-type", "operator": "In", "values": ["h100"]}))),
+    )
+    .await;
+    let said = verdict(&api, &ns, "wants-h100").await.unwrap_err();
+    assert!(said.contains("didn't match Pod's node affinity/selector"), "scheduler: {said}");
+    let ours = explain(&api, &ns, "wants-h100").await;
+    assert_eq!(
+        (ours.findings[0].code, ours.findings[0].message.as_str()),
+        (
+            "node_selector_mismatch",
+            "no node matches the pod's nodeSelector and required node affinity together"
+        )
+    );
+    api.post(
+        &pods,
+        pod("not-v100", 1, affinity(json!({"key": "gpu-type", "operator": "NotIn", "values": ["v100"]}))),
+    )
+    .await;
+    let said = verdict(&api, &ns, "not-v100").await.unwrap_err();
+    assert!(
+        said.contains("Insufficient nvidia.com/gpu") && said.contains("node affinity"),
+        "scheduler: {said}"
+    );
+    let ours = explain(&api, &ns, "not-v100").await;
+    assert_eq!(
+        (ours.findings[0].code, ours.findings[0].message.as_str()),
+        ("insufficient_gpu", "no node offers nvidia.com/gpu among those the pod's selector allows")
+    );
+    api.post(&pods, pod("any-gpu-node", 0, affinity(json!({"key": "gpu-type", "operator": "Exists"})))).await;
+    let placed = verdict(&api, &ns, "any-gpu-node").await.expect("placed");
+    let ours = explain(&api, &ns, "any-gpu-node").await;
+    assert!(
+        placed.contains("-gpu-") && ours.fits.contains(&placed),
+        "scheduler chose {placed}, we say {ours:?}"
+    );
+    assert!(ours.fits.iter().all(|n| n.contains("-gpu-")), "{ours:?}");
+    api.delete(&format!("{pods}/any-gpu-node")).await;
+
     // 3. With a toleration the scheduler places it, on a node we also say fits.
     api.post(&pods, pod("fills-1", 8, tolerate.clone())).await;
     let placed = verdict(&api, &ns, "fills-1").await.expect("placed");

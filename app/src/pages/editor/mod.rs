@@ -49,16 +49,24 @@ pub fn EditorTab() -> impl IntoView {
     let fields = Memo::new(move |_| checked.with(|c| c.inputs.clone()));
     // The cluster's word on the file (a Kubernetes server's pre-flight check), asked once typing pauses.
     let cluster = Action::new(move |content: &String| {
-        preflight(owner.get_untracked(), name.get_untracked(), content.clone())
+        let params = values.with_value(|v| serde_json::to_string(v).unwrap_or_default());
+        preflight(owner.get_untracked(), name.get_untracked(), content.clone(), params)
     });
+    // Bumped when a param changes: the cluster is asked again with the form's values.
+    let (asked, set_asked) = signal(0u32);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = asked;
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let t = text.get();
+        let n = asked.get();
         set_timeout(
             move || {
                 // The page may be gone by now.
                 let clean = checked.try_with_untracked(|c| c.problems.iter().all(|p| p.severity != "error"));
-                if clean == Some(true) && text.try_with_untracked(|now| *now == t) == Some(true) {
+                let same = text.try_with_untracked(|now| *now == t) == Some(true)
+                    && asked.try_get_untracked() == Some(n);
+                if clean == Some(true) && same {
                     cluster.dispatch(t);
                 }
             },
@@ -263,6 +271,7 @@ pub fn EditorTab() -> impl IntoView {
                                         None => vals.push((f.clone(), v)),
                                     });
                                     recheck();
+                                    set_asked.update(|n| *n += 1);
                                 } />
                         </label>
                     }

@@ -68,14 +68,31 @@ impl KubeExecutor {
         ClusterView { namespace: self.namespace.clone(), synced: self.cache.synced("nodes"), nodes: out }
     }
 
-    /// The pre-flight check of a compiled run: the first reason no node could ever take one of its pods.
+    /// The pre-flight check of a compiled run: the first reason no node could ever take one of its pods, or
+    /// one of a pipeline's ops' or matrix children's (named in the message).
     pub fn preflight(&self, compiled: &spec::compile::Run) -> Option<spec::placement::Finding> {
+        use spec::placement::{never_fits, pod_specs, Needs};
         if !self.cache.synced("nodes") {
             return None;
         }
         let nodes = self.node_views();
-        spec::placement::pod_specs(&compiled.manifests)
-            .into_iter()
-            .find_map(|pod| spec::placement::never_fits(&spec::placement::Needs::of_pod_spec(pod), &nodes))
+        // A matrix's children mostly ask for the same: each distinct pod is checked once.
+        let mut checked: Vec<Needs> = Vec::new();
+        for (at, run) in compiled.each_run() {
+            for pod in pod_specs(&run.manifests) {
+                let needs = Needs::of_pod_spec(pod);
+                if checked.contains(&needs) {
+                    continue;
+                }
+                if let Some(mut f) = never_fits(&needs, &nodes) {
+                    if !at.is_empty() {
+                        f.message = format!("{at}: {}", f.message);
+                    }
+                    return Some(f);
+                }
+                checked.push(needs);
+            }
+        }
+        None
     }
 }

@@ -58,17 +58,10 @@ pub async fn submit(
         for k in out.run.children_kinds() {
             exec.supports(k).map_err(Error::Unsupported)?;
         }
-        let new = crate::services::pipelines::NewPipeline {
-            project: a.project.id,
-            user: u.id,
-            sub,
-            name,
-            executor: exec.name(),
-        };
-        let id = crate::services::pipelines::create(db, &new, &out).await?;
-        return get(db, a, id).await;
+    } else {
+        exec.supports(kind).map_err(Error::Unsupported)?;
     }
-    exec.supports(kind).map_err(Error::Unsupported)?;
+    // Every pod the file makes, a pipeline's ops and matrix children included.
     let refused = exec.preflight(&out.run);
     match (&refused, sub.force) {
         (Some(f), false) => return Err(Error::Unplaceable { code: f.code, message: f.message.clone() }),
@@ -78,6 +71,17 @@ pub async fn submit(
             crate::services::audit::record(db, &a.actor, "run.force", &a.path(), detail, None).await;
         }
         _ => {}
+    }
+    if out.run.pipeline.is_some() {
+        let new = crate::services::pipelines::NewPipeline {
+            project: a.project.id,
+            user: u.id,
+            sub,
+            name,
+            executor: exec.name(),
+        };
+        let id = crate::services::pipelines::create(db, &new, &out).await?;
+        return get(db, a, id).await;
     }
     let ask = cache::Ask {
         project: a.project.id,
