@@ -75,7 +75,7 @@ fn rows() -> Vec<Row> {
         row(comp::EditorSetup::PATH, project, READ),
         row(comp::SaveComponent::PATH, "owner=olive&name={p}&component=saved&content={job}", WRITE),
         // The editor's cluster check of a file: reads the project's catalog and library, changes nothing.
-        row(comp::Preflight::PATH, "owner=olive&name={p}&content={job}", READ),
+        row(comp::Preflight::PATH, "owner=olive&name={p}&content={job}&params=%5B%5D", READ),
         row(pipelines::GetGraph::PATH, "owner=olive&name={p}&uuid={pipe}", READ),
         row(proj::ListProjects::PATH, "q=&sort=&page=1", SIGNED_IN),
         row(proj::CreateProject::PATH, "name=created-{n}&description=", SIGNED_IN),
@@ -98,7 +98,11 @@ fn rows() -> Vec<Row> {
         row(proj::AddMember::PATH, "owner=olive&name={p}&username=outsider&role=viewer", MANAGE),
         row(proj::ChangeMemberRole::PATH, "owner=olive&name={p}&username=target&role=member", MANAGE),
         row(proj::RemoveMember::PATH, "owner=olive&name={p}&username=target", MANAGE),
-        row(run::ListRuns::PATH, "owner=olive&name={p}&page=1&sort=&query=&columns=", READ),
+        row(
+            run::ListRuns::PATH,
+            "owner=olive&name={p}&listing[page]=1&listing[sort]=&listing[q]=&listing[cols]=&listing[children]=false",
+            READ,
+        ),
         row(run::GetRun::PATH, "owner=olive&name={p}&uuid={run}", READ),
         row(tracking::RunLogs::PATH, "owner=olive&name={p}&uuid={done}", READ),
         row(run::SubmitRun::PATH, "owner=olive&name={p}&content={job}&params=", WRITE),

@@ -268,25 +268,44 @@ impl Workload<'_> {
         let mut spec = Map::new();
         for (key, role) in [("scheduler", "scheduler"), ("worker", "worker")] {
             let Some(part) = self.run.get(key).filter(|v| !v.is_null()) else { continue };
-            let t = self.pod(part, "main", None).map_err(|e| format!("{key}: {e}"))?;
+            let mut t = self.pod(part, "main", None).map_err(|e| format!("{key}: {e}"))?;
+            if role == "scheduler" {
+                // The scheduler's Service targets its container's ports by name (the Dask operator's CRD takes
+                // `targetPort` as a name); a port without one gets `port-<number>`, a scheduler without ports
+                // Dask's own (comm 8786, dashboard 8787).
+                if let Some(main) = main_of(&mut t) {
+                    let ports =
+                        main["ports"].as_array().filter(|ps| !ps.is_empty()).cloned().unwrap_or_else(|| {
+                            vec![
+                                json!({"containerPort": 8786, "name": "tcp-comm", "protocol": "TCP"}),
+                                json!({"containerPort": 8787, "name": "http-dashboard", "protocol": "TCP"}),
+                            ]
+                        });
+                    let named: Vec<Value> = ports
+                        .into_iter()
+                        .map(|mut p| {
+                            if p["name"].as_str().is_none_or(str::is_empty) {
+                                p["name"] = json!(format!("port-{}", p["containerPort"]));
+                            }
+                            p
+                        })
+                        .collect();
+                    main["ports"] = Value::Array(named);
+                }
+            }
             let mut p = json!({"metadata": t["metadata"], "spec": t["spec"]});
             if role == "worker" {
                 p["replicas"] = part.get("replicas").cloned().unwrap_or(json!(1));
             } else {
-                let ports: Vec<Value> = crate::pod::container(&part["container"], "main")["ports"]
-                    .as_array()
-                    .map(|ps| {
-                        ps.iter()
-                            .filter_map(|p| p.get("containerPort").cloned())
-                            .map(|p| json!({"name": format!("port-{p}"), "port": p, "targetPort": p}))
-                            .collect()
+                let ports: Vec<Value> = main_of(&mut t)
+                    .and_then(|m| m["ports"].as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| {
+                        let protocol = c.get("protocol").cloned().unwrap_or(json!("TCP"));
+                        json!({"name": c["name"], "port": c["containerPort"], "protocol": protocol, "targetPort": c["name"]})
                     })
-                    .unwrap_or_else(|| {
-                        vec![
-                            json!({"name": "tcp-comm", "port": 8786, "targetPort": 8786}),
-                            json!({"name": "http-dashboard", "port": 8787, "targetPort": 8787}),
-                        ]
-                    });
+                    .collect();
                 p["service"] = json!({"ports": ports});
             }
             spec.insert(role.into(), p);

@@ -633,3 +633,93 @@ async fn a_pipelines_ops_and_matrix_children_get_the_pre_flight_answer() {
     fx.wait(id, "the pipeline succeeded", |r| r.summary.status == Status::Succeeded).await;
     fx.end().await;
 }
+
+/// Ray and Dask runs become their operators' objects, validated by KubeRay's and the Dask operator's real CRDs
+/// (scripts/k8s-control-plane installs them; no operator runs, so the test plays their status).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ray_and_dask_runs_are_dispatched_as_their_objects() {
+    let Some(fx) = Fixture::start().await else { return };
+    let ns = fx.ns.clone();
+    let applied = |what: &'static str| {
+        move |r: &backend::services::runs::RunDetail| {
+            r.status_message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(what) && m.contains(" applied in namespace"))
+        }
+    };
+    // A Ray job: a RayJob whose cluster has the head's ports and workers that leave with `ray stop`.
+    let ray = "version: 1.1\nkind: component\nname: rl\nrun:\n  kind: raycluster\n  entrypoint: python /app/main.py\n  rayVersion: '2.9.0'\n  head:\n    container: {image: myelin.test/run:1}\n  workers:\n    small:\n      replicas: 2\n      minReplicas: 1\n      maxReplicas: 3\n      container: {image: myelin.test/run:1}\n";
+    let id = fx.submit(ray, false).await.unwrap();
+    let r = fx.wait(id, "the RayJob applied", applied("RayJob run-")).await;
+    assert_eq!(status(&r), Status::Scheduled, "{:?}", r.diagnosis);
+    let path = format!("/apis/ray.io/v1/namespaces/{ns}/rayjobs/run-{id}");
+    let o = fx.api.get(&path).await;
+    assert_eq!(o["spec"]["entrypoint"], "python /app/main.py", "{o}");
+    let cluster = &o["spec"]["rayClusterSpec"];
+    let head = &cluster["headGroupSpec"]["template"]["spec"]["containers"][0];
+    let ports: Vec<i64> =
+        head["ports"].as_array().unwrap().iter().filter_map(|p| p["containerPort"].as_i64()).collect();
+    assert_eq!(ports, [6379, 8265, 10001, 8000]);
+    let worker = &cluster["workerGroupSpecs"][0];
+    assert_eq!(
+        (worker["groupName"].as_str(), worker["replicas"].as_i64(), worker["maxReplicas"].as_i64()),
+        (Some("small"), Some(2), Some(3))
+    );
+    assert_eq!(
+        worker["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][2],
+        "ray stop"
+    );
+    assert!(head["envFrom"][0]["secretRef"]["name"].is_string(), "the run's tracking env: {head}");
+    fx.api
+        .patch(
+            &format!("{path}/status"),
+            serde_json::json!({"status": {"jobStatus": "RUNNING", "jobDeploymentStatus": "Running"}}),
+        )
+        .await;
+    fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    fx.api
+        .patch(
+            &format!("{path}/status"),
+            serde_json::json!({"status": {"jobStatus": "SUCCEEDED", "jobDeploymentStatus": "Complete"}}),
+        )
+        .await;
+    fx.wait(id, "succeeded", |r| status(r) == Status::Succeeded).await;
+
+    // Without an entrypoint, a RayCluster: running once ready, until stopped.
+    let id = fx.submit(&ray.replace("  entrypoint: python /app/main.py\n", ""), false).await.unwrap();
+    fx.wait(id, "the RayCluster applied", applied("RayCluster run-")).await;
+    let path = format!("/apis/ray.io/v1/namespaces/{ns}/rayclusters/run-{id}");
+    assert_eq!(fx.api.get(&path).await["spec"]["workerGroupSpecs"][0]["groupName"], "small");
+    fx.api.patch(&format!("{path}/status"), serde_json::json!({"status": {"state": "ready"}})).await;
+    fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    fx.stop(id).await;
+    fx.wait(id, "stopped", |r| status(r) == Status::Stopped).await;
+
+    // Dask: a DaskCluster (scheduler with its service ports, workers) and its DaskAutoscaler.
+    let dask = "version: 1.1\nkind: component\nname: dd\nrun:\n  kind: daskcluster\n  minReplicas: 1\n  maxReplicas: 4\n  worker:\n    replicas: 2\n    container: {image: myelin.test/run:1, args: [dask-worker]}\n  scheduler:\n    container: {image: myelin.test/run:1, args: [dask-scheduler]}\n";
+    let id = fx.submit(dask, false).await.unwrap();
+    let r = fx.wait(id, "the DaskCluster applied", applied("DaskCluster run-")).await;
+    assert_eq!(status(&r), Status::Scheduled, "{:?}", r.diagnosis);
+    let path = format!("/apis/kubernetes.dask.org/v1/namespaces/{ns}/daskclusters/run-{id}");
+    let o = fx.api.get(&path).await;
+    assert_eq!(o["spec"]["worker"]["replicas"], 2, "{o}");
+    let ports: Vec<i64> = o["spec"]["scheduler"]["service"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["port"].as_i64())
+        .collect();
+    assert_eq!(ports, [8786, 8787]);
+    let auto =
+        fx.api.get(&format!("/apis/kubernetes.dask.org/v1/namespaces/{ns}/daskautoscalers/run-{id}")).await;
+    assert_eq!(
+        (auto["spec"]["minimum"].as_i64(), auto["spec"]["maximum"].as_i64()),
+        (Some(1), Some(4)),
+        "{auto}"
+    );
+    fx.api.patch(&path, serde_json::json!({"status": {"phase": "Running"}})).await;
+    fx.wait(id, "running", |r| status(r) == Status::Running).await;
+    fx.stop(id).await;
+    fx.wait(id, "stopped", |r| status(r) == Status::Stopped).await;
+    fx.end().await;
+}

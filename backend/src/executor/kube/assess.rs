@@ -92,6 +92,38 @@ pub fn assess(s: &Seen) -> Observed {
                 return observed(Status::Running, "Running", str_of(&c["message"]).to_string());
             }
         }
+        // KubeRay: a RayJob ends with its job's status; a RayCluster runs until stopped.
+        "RayJob" => {
+            let (job, deployment) =
+                (str_of(&s.top["status"]["jobStatus"]), str_of(&s.top["status"]["jobDeploymentStatus"]));
+            let message = str_of(&s.top["status"]["message"]);
+            if job == "SUCCEEDED" {
+                return with_pod(
+                    observed(Status::Succeeded, "Succeeded", "the RayJob's job succeeded"),
+                    newest,
+                );
+            }
+            if job == "FAILED" || deployment == "Failed" {
+                let said = if message.is_empty() {
+                    "the RayJob failed".to_string()
+                } else {
+                    format!("the RayJob failed: {message}")
+                };
+                let mut o =
+                    pod_failure(failed_pod).unwrap_or_else(|| observed(Status::Failed, "Failed", said));
+                o.status = Status::Failed;
+                return o;
+            }
+            if let ("RUNNING", None) = (job, newest) {
+                return observed(Status::Running, "Running", "the RayJob's job runs");
+            }
+        }
+        "RayCluster" if str_of(&s.top["status"]["state"]) == "ready" && newest.is_none() => {
+            return observed(Status::Running, "Running", "the RayCluster is ready");
+        }
+        "DaskCluster" if str_of(&s.top["status"]["phase"]) == "Running" && newest.is_none() => {
+            return observed(Status::Running, "Running", "the DaskCluster runs");
+        }
         _ => {}
     }
     if kind == "Job" {

@@ -157,3 +157,21 @@ fn an_image_pull_without_its_pull_secret_names_the_secret() {
     // Without that event, an image pull failure is what it was.
     assert_eq!(seen(&top, &[&pod]).diagnosis.unwrap().code, "image_pull");
 }
+
+#[test]
+fn ray_and_dask_objects_report_their_operators_status() {
+    let ray =
+        |status: serde_json::Value| json!({"apiVersion": "ray.io/v1", "kind": "RayJob", "status": status});
+    assert_eq!(seen(&ray(json!({})), &[]).status, Status::Scheduled);
+    assert_eq!(seen(&ray(json!({"jobStatus": "RUNNING"})), &[]).status, Status::Running);
+    let done = seen(&ray(json!({"jobStatus": "SUCCEEDED", "jobDeploymentStatus": "Complete"})), &[]);
+    assert_eq!(done.status, Status::Succeeded);
+    let failed = seen(&ray(json!({"jobStatus": "FAILED", "message": "exit code 1"})), &[]);
+    assert_eq!((failed.status, failed.message.as_str()), (Status::Failed, "the RayJob failed: exit code 1"));
+    let cluster = json!({"apiVersion": "ray.io/v1", "kind": "RayCluster", "status": {"state": "ready"}});
+    assert_eq!(seen(&cluster, &[]).status, Status::Running);
+    let dask = json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "status": {"phase": "Running"}});
+    assert_eq!(seen(&dask, &[]).status, Status::Running);
+    let created = json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "status": {"phase": "Created"}});
+    assert_eq!(seen(&created, &[]).status, Status::Scheduled);
+}
