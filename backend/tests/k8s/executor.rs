@@ -566,6 +566,12 @@ async fn a_quota_or_limit_range_that_refuses_the_pod_is_diagnosed_with_the_fix()
     assert!(d.message.contains("request less in `resources`"), "{d:?}");
     assert!(d.scheduler_message.as_deref().unwrap().contains("exceeded quota"), "{d:?}");
     fx.stop(id).await;
+    // A service's pod is its Deployment's ReplicaSet's to create: the refusal is read there.
+    let svc = format!("version: 1.1\nkind: component\nname: board\nrun:\n  kind: service\n  ports: [6006]\n  container: {{image: myelin.test/run:1, command: [tensorboard], {big}}}\n");
+    let id = fx.submit(&svc, false).await.unwrap();
+    let r = fx.wait(id, "the service refused by the quota", |r| code(r) == "resource_quota").await;
+    assert!(r.diagnosis.unwrap().message.contains("ResourceQuota `team-cpu`"));
+    fx.stop(id).await;
     // A run that fits the quota is not held by it, Myelin's own init container included (a quota on requests
     // demands them of every container).
     let with_init = job("myelin.test/run:1", small, "", "")

@@ -139,8 +139,14 @@ pub fn assess(s: &Seen) -> Observed {
     }
     let Some(pod) = pick(&pods) else {
         // The controller could not create the pod: the apiserver's admission refused it (quota, limit range).
+        // A Job says so itself; a Deployment's ReplicaSet (`<deployment>-<hash>`) does.
+        let top = str_of(&s.top["metadata"]["name"]);
         let refused = s.warnings.iter().rev().find(|e| {
-            e["reason"] == "FailedCreate" && e["involvedObject"]["name"] == s.top["metadata"]["name"]
+            let on = str_of(&e["involvedObject"]["name"]);
+            let mine = on == top
+                || (e["involvedObject"]["kind"] == "ReplicaSet"
+                    && on.rsplit_once('-').is_some_and(|(d, _)| d == top));
+            e["reason"] == "FailedCreate" && mine
         });
         if let Some(e) = refused {
             return failed_create(event_text(e));

@@ -175,3 +175,17 @@ fn ray_and_dask_objects_report_their_operators_status() {
     let created = json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "status": {"phase": "Created"}});
     assert_eq!(seen(&created, &[]).status, Status::Scheduled);
 }
+
+#[test]
+fn a_deployment_whose_replica_set_cannot_create_its_pod_is_diagnosed() {
+    let top = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "run-x-0"}});
+    let event = json!({"reason": "FailedCreate", "type": "Warning",
+        "message": "Error creating: pods \"run-x-0-5d9c-abcde\" is forbidden: exceeded quota: team-cpu, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=500m",
+        "involvedObject": {"kind": "ReplicaSet", "name": "run-x-0-5d9c"}});
+    let o = assess(&Seen { top: &top, pods: vec![], warnings: vec![&event], nodes: &[] });
+    assert_eq!(o.diagnosis.map(|d| d.code), Some("resource_quota".to_string()));
+    let other = json!({"reason": "FailedCreate", "type": "Warning", "message": "x",
+        "involvedObject": {"kind": "ReplicaSet", "name": "run-y-0-5d9c"}});
+    let o = assess(&Seen { top: &top, pods: vec![], warnings: vec![&other], nodes: &[] });
+    assert!(o.diagnosis.is_none(), "another Deployment's ReplicaSet says nothing of this one");
+}

@@ -124,6 +124,11 @@ impl KubeExecutor {
                 self.cache.all(super::watch::JOB_EVENTS, |e| e["involvedObject"]["name"] == name.as_str()),
             );
         }
+        if pods.is_empty() && top["kind"] == "Deployment" {
+            warnings.extend(self.cache.all(super::watch::REPLICA_SET_EVENTS, |e| {
+                e["involvedObject"]["name"].as_str().map(super::watch::deployment_of) == Some(name.as_str())
+            }));
+        }
         // The Nodes matter only to explain a pod no node took; building their view is the costly part.
         let unplaced = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
         let nodes = if unplaced { self.node_views() } else { Vec::new() };

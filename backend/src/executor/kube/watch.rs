@@ -85,6 +85,15 @@ fn watchers(exec: Arc<KubeExecutor>) -> Vec<tokio::task::AbortHandle> {
         Scope::Namespace,
         Some(JOB_EVENTS),
     )));
+    // A Deployment's pods are created by its ReplicaSet, which carries the refusal.
+    let refused = watcher::Config::default().fields("type=Warning,involvedObject.kind=ReplicaSet");
+    out.push(spawn(mirror(
+        exec.clone(),
+        core("", "v1", "Event"),
+        refused,
+        Scope::Namespace,
+        Some(REPLICA_SET_EVENTS),
+    )));
     let all = watcher::Config::default();
     out.push(spawn(mirror(exec.clone(), core("", "v1", "Node"), all, Scope::Cluster, None)));
     // What every bound, unfinished pod of the cluster requests: the Nodes' free resources.
@@ -110,6 +119,13 @@ pub fn ensure(exec: &KubeExecutor, ar: &ApiResource) {
 pub const BOUND: &str = "bound-pods";
 /// The cache key of the Warning events of Jobs.
 pub const JOB_EVENTS: &str = "job-events";
+/// The cache key of the Warning events of ReplicaSets (a Deployment's pods are theirs to create).
+pub const REPLICA_SET_EVENTS: &str = "replica-set-events";
+
+/// The Deployment a ReplicaSet belongs to, by name (`<deployment>-<pod template hash>`).
+pub fn deployment_of(replica_set: &str) -> &str {
+    replica_set.rsplit_once('-').map_or(replica_set, |(d, _)| d)
+}
 
 #[derive(Clone, Copy)]
 enum Scope {
@@ -191,6 +207,12 @@ impl KubeExecutor {
             JOB_EVENTS => {
                 let job = v["involvedObject"]["name"].as_str().unwrap_or_default();
                 if let Some(id) = self.cache.get("jobs", job).as_ref().and_then(run_of) {
+                    self.dirty.push(id);
+                }
+            }
+            REPLICA_SET_EVENTS => {
+                let rs = v["involvedObject"]["name"].as_str().unwrap_or_default();
+                if let Some(id) = self.cache.get("deployments", deployment_of(rs)).as_ref().and_then(run_of) {
                     self.dirty.push(id);
                 }
             }
