@@ -48,11 +48,13 @@ impl CacheSpec {
         }
     }
 
-    fn section(&self, name: &str) -> bool {
+    /// Whether the key holds this section (`init`, `connections`, `containers`).
+    pub(crate) fn section(&self, name: &str) -> bool {
         self.sections.as_ref().is_none_or(|s| s.iter().any(|x| x == name))
     }
 
-    fn counts(&self, io: &str) -> bool {
+    /// Whether the key holds this input or output.
+    pub(crate) fn counts(&self, io: &str) -> bool {
         self.io.as_ref().is_none_or(|names| names.iter().any(|n| n == io))
     }
 }

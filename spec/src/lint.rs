@@ -38,12 +38,13 @@ pub(crate) fn cache_never_hits(
     if !cache.enabled(in_pipeline) {
         return;
     }
-    let counts = |name: &str| cache.io.as_ref().is_none_or(|io| io.iter().any(|n| n == name));
     let mut found: Vec<(usize, String, &'static str)> = Vec::new();
     // Params the operation gives, then the values inputs and outputs declare.
     let params = crate::io::normalize_params(op.get("params"));
     for (name, p) in &params {
-        if let Some(m) = counts(name).then(|| crate::cache::never_hits(&p["value"].to_string())).flatten() {
+        if let Some(m) =
+            cache.counts(name).then(|| crate::cache::never_hits(&p["value"].to_string())).flatten()
+        {
             found.push((at.doc, join(&join(at.path, "params"), name), m));
         }
     }
@@ -51,14 +52,15 @@ pub(crate) fn cache_never_hits(
         for (i, io) in component[key].as_array().into_iter().flatten().enumerate() {
             let name = io["name"].as_str().unwrap_or_default();
             let given = params.contains_key(name);
-            if let Some(m) =
-                (counts(name) && !given).then(|| crate::cache::never_hits(&io["value"].to_string())).flatten()
+            if let Some(m) = (cache.counts(name) && !given)
+                .then(|| crate::cache::never_hits(&io["value"].to_string()))
+                .flatten()
             {
                 found.push((comp_at.doc, join(&join(comp_at.path, &format!("{key}[{i}]")), "value"), m));
             }
         }
     }
-    if cache.sections.as_ref().is_none_or(|s| s.iter().any(|x| x == "containers")) {
+    if cache.section("containers") {
         let run = &component["run"];
         let mut containers = vec![("container".to_string(), &run["container"])];
         // Replicas (Kubeflow, Ray, Dask) carry their own main container.

@@ -9,8 +9,7 @@ use crate::components::page_data::page_resource;
 use super::runs::{poll, project_key, StatusBadge};
 use crate::components::forms::{EmptyState, ErrorBox};
 use crate::server::pipelines::{get_graph, GraphView};
-use crate::server::runs::list_runs;
-use crate::server::runs::Listing;
+use crate::server::runs::{list_runs, Listing};
 
 /// The project's pipelines: its DAG and matrix runs, newest first, with live status.
 #[component]

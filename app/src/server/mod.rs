@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod cluster;
 pub mod compare;
 pub mod components;
+pub mod listing;
 pub mod overview;
 pub mod pipelines;
 pub mod projects;

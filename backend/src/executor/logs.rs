@@ -225,9 +225,7 @@ impl Sink {
         let _ = self.tx.send(entry);
         true
     }
-}
 
-impl Sink {
     /// A line still being drawn (a progress bar), for live readers only: `<time> <stream> <text>\r`.
     fn progress(&self, stream: &str, text: &str) {
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -55,6 +55,11 @@ fn condition<'a>(o: &'a Value, kind: &str) -> Option<&'a Value> {
     o["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == kind && c["status"] == "True")
 }
 
+/// The Deployment a ReplicaSet belongs to, by name (`<deployment>-<pod template hash>`).
+pub fn deployment_of(replica_set: &str) -> &str {
+    replica_set.rsplit_once('-').map_or(replica_set, |(d, _)| d)
+}
+
 fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
@@ -143,9 +148,7 @@ pub fn assess(s: &Seen) -> Observed {
         let top = str_of(&s.top["metadata"]["name"]);
         let refused = s.warnings.iter().rev().find(|e| {
             let on = str_of(&e["involvedObject"]["name"]);
-            let mine = on == top
-                || (e["involvedObject"]["kind"] == "ReplicaSet"
-                    && on.rsplit_once('-').is_some_and(|(d, _)| d == top));
+            let mine = on == top || (e["involvedObject"]["kind"] == "ReplicaSet" && deployment_of(on) == top);
             e["reason"] == "FailedCreate" && mine
         });
         if let Some(e) = refused {

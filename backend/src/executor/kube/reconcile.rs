@@ -126,7 +126,7 @@ impl KubeExecutor {
         }
         if pods.is_empty() && top["kind"] == "Deployment" {
             warnings.extend(self.cache.all(super::watch::REPLICA_SET_EVENTS, |e| {
-                e["involvedObject"]["name"].as_str().map(super::watch::deployment_of) == Some(name.as_str())
+                e["involvedObject"]["name"].as_str().map(super::assess::deployment_of) == Some(name.as_str())
             }));
         }
         // The Nodes matter only to explain a pod no node took; building their view is the costly part.

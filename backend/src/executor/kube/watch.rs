@@ -76,24 +76,12 @@ fn watchers(exec: Arc<KubeExecutor>) -> Vec<tokio::task::AbortHandle> {
     }
     let warnings = watcher::Config::default().fields("type=Warning,involvedObject.kind=Pod");
     out.push(spawn(mirror(exec.clone(), core("", "v1", "Event"), warnings, Scope::Namespace, None)));
-    // A Job whose pod the apiserver refuses (quota, limit range) says so on the Job, not on a pod.
-    let refused = watcher::Config::default().fields("type=Warning,involvedObject.kind=Job");
-    out.push(spawn(mirror(
-        exec.clone(),
-        core("", "v1", "Event"),
-        refused,
-        Scope::Namespace,
-        Some(JOB_EVENTS),
-    )));
-    // A Deployment's pods are created by its ReplicaSet, which carries the refusal.
-    let refused = watcher::Config::default().fields("type=Warning,involvedObject.kind=ReplicaSet");
-    out.push(spawn(mirror(
-        exec.clone(),
-        core("", "v1", "Event"),
-        refused,
-        Scope::Namespace,
-        Some(REPLICA_SET_EVENTS),
-    )));
+    // A pod the apiserver refuses (quota, limit range) is said so on its creator, not on a pod: a Job, or a
+    // Deployment's ReplicaSet.
+    for (kind, key) in [("Job", JOB_EVENTS), ("ReplicaSet", REPLICA_SET_EVENTS)] {
+        let refused = watcher::Config::default().fields(&format!("type=Warning,involvedObject.kind={kind}"));
+        out.push(spawn(mirror(exec.clone(), core("", "v1", "Event"), refused, Scope::Namespace, Some(key))));
+    }
     let all = watcher::Config::default();
     out.push(spawn(mirror(exec.clone(), core("", "v1", "Node"), all, Scope::Cluster, None)));
     // What every bound, unfinished pod of the cluster requests: the Nodes' free resources.
@@ -121,11 +109,6 @@ pub const BOUND: &str = "bound-pods";
 pub const JOB_EVENTS: &str = "job-events";
 /// The cache key of the Warning events of ReplicaSets (a Deployment's pods are theirs to create).
 pub const REPLICA_SET_EVENTS: &str = "replica-set-events";
-
-/// The Deployment a ReplicaSet belongs to, by name (`<deployment>-<pod template hash>`).
-pub fn deployment_of(replica_set: &str) -> &str {
-    replica_set.rsplit_once('-').map_or(replica_set, |(d, _)| d)
-}
 
 #[derive(Clone, Copy)]
 enum Scope {
@@ -212,7 +195,9 @@ impl KubeExecutor {
             }
             REPLICA_SET_EVENTS => {
                 let rs = v["involvedObject"]["name"].as_str().unwrap_or_default();
-                if let Some(id) = self.cache.get("deployments", deployment_of(rs)).as_ref().and_then(run_of) {
+                if let Some(id) =
+                    self.cache.get("deployments", super::assess::deployment_of(rs)).as_ref().and_then(run_of)
+                {
                     self.dirty.push(id);
                 }
             }
