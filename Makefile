@@ -36,8 +36,9 @@ test: setup
 lint:
 	$(ENV) cargo fmt --all --check && cargo clippy --all-targets -- -D warnings
 
+## The benchmarks with their peers (Polyaxon's compiler, MLflow's server) as one table (scripts/bench/table).
 bench: setup
-	$(ENV) cargo bench -p app --bench projects_page
+	scripts/bench/table
 
 clean:
 	$(ENV) rm -rf "$$CARGO_TARGET_DIR"

@@ -261,7 +261,7 @@ async fn myelin() -> Target {
     Target { name: "myelin", base: public, token: Some(token), http: reqwest::Client::new() }
 }
 
-async fn mlflow(python: &str) -> (Target, tokio::process::Child) {
+async fn mlflow(python: &str) -> (Target, mlflow_server::Server) {
     let (child, base) = mlflow_server::start(python).await;
     (Target { name: "mlflow", base, token: None, http: reqwest::Client::new() }, child)
 }

@@ -38,8 +38,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
             private_dir(dir)?;
         }
     }
+    let sqlite = url.starts_with("sqlite");
     let mut opts = ConnectOptions::new(url.to_string());
-    opts.sqlx_logging(false).max_connections(if url.starts_with("sqlite") { 8 } else { 16 });
+    // A SQLite connection is a file handle that cannot go away: pinging it before each use (sqlx's default)
+    // only adds a round trip to its worker thread to every query. PostgreSQL's are still checked (a restarted
+    // server).
+    opts.sqlx_logging(false).max_connections(if sqlite { 8 } else { 16 }).test_before_acquire(!sqlite);
     // On every SQLite connection: WAL lets readers proceed while the single writer commits; busy_timeout
     // queues writers instead of failing them; synchronous=NORMAL is WAL's recommended setting (no corruption on
     // a crash, one fsync per checkpoint instead of per commit).

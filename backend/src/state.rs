@@ -30,6 +30,8 @@ pub struct AppState {
     pub uploads: Arc<crate::services::uploads::Uploads>,
     /// Wakes the scheduler (after a submit) instead of waiting for its next tick.
     pub wake: Arc<Notify>,
+    /// The tracking writer every logged batch goes through (`services::tracking::ingest`).
+    pub ingest: crate::services::tracking::ingest::Ingest,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             artifacts.clone(),
         )));
         Self {
+            ingest: crate::services::tracking::ingest::Ingest::start(db.clone()),
             db,
             limiter: Arc::new(LoginLimiter::default()),
             streams: Arc::new(StreamLimit::default()),

@@ -68,6 +68,14 @@ fn options(text: &str, params: Vec<(String, serde_json::Value)>) -> Options<'sta
 }
 
 fn benches(c: &mut Criterion) {
+    // The same texts for Polyaxon's side (`scripts/bench/table`).
+    if let Ok(dir) = std::env::var("MYELIN_BENCH_FILES") {
+        for (name, text) in
+            [("job.yaml", JOB.to_string()), ("dag100.yaml", dag(100)), ("grid.yaml", GRID.into())]
+        {
+            std::fs::write(std::path::Path::new(&dir).join(name), text).expect("write a bench file");
+        }
+    }
     let job = options(JOB, vec![("epochs".into(), json!("10"))]);
     assert!(compile(&job).valid);
     c.bench_function("compile typical job", |b| b.iter(|| compile(&job)));

@@ -1,11 +1,21 @@
 //! MLflow's own server (the full `mlflow` package: `scripts/bench/mlflow-server-venv`) on a loopback port, with
-//! a fresh SQLite store and artifact directory and two workers, for benchmarks side by side with Myelin. It is
-//! killed when the returned child is dropped.
+//! a fresh SQLite store and artifact directory and two workers, for benchmarks side by side with Myelin. It and
+//! every process it starts (uvicorn's workers, its job consumers) are killed when the returned guard is dropped.
 
 use std::time::Duration;
 
-/// Starts it and waits until `/health` answers; returns the child and its base URL (`http://127.0.0.1:PORT`).
-pub async fn start(python: &str) -> (tokio::process::Child, String) {
+/// The server's process group, killed on drop.
+pub struct Server(#[allow(dead_code)] tokio::process::Child, i32);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ =
+            nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.1), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// Starts it and waits until `/health` answers; returns its guard and base URL (`http://127.0.0.1:PORT`).
+pub async fn start(python: &str) -> (Server, String) {
     let dir = std::env::temp_dir().join(format!("mlflow-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -29,8 +39,10 @@ pub async fn start(python: &str) -> (tokio::process::Child, String) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
+        .process_group(0)
         .spawn()
         .expect("start mlflow server");
+    let pgid = child.id().expect("a running child") as i32;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     for _ in 0..600 {
@@ -39,5 +51,5 @@ pub async fn start(python: &str) -> (tokio::process::Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    (child, base)
+    (Server(child, pgid), base)
 }

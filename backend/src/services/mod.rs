@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cluster;
 pub mod compare;
 pub mod components;
+pub mod experiments;
 pub mod invitations;
 pub mod lineage;
 pub mod members;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -122,8 +122,13 @@ pub async fn user_for_token(db: &DatabaseConnection, secret: &str) -> Result<Opt
     if !secret.starts_with(token::PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let Some(t) = api_token::Entity::find()
+    // One query for the token and its owner: this is on every API call's path.
+    let owner =
+        api_token::Entity::belongs_to(user::Entity).from(api_token::Column::UserId).to(user::Column::Id);
+    let Some((t, Some(u))) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token::hash(secret)))
+        .select_also(user::Entity)
+        .join(sea_orm::JoinType::InnerJoin, owner.into())
         .one(db)
         .await?
     else {
@@ -138,5 +143,5 @@ pub async fn user_for_token(db: &DatabaseConnection, secret: &str) -> Result<Opt
         row.last_used_at = Set(Some(now));
         row.update(db).await?;
     }
-    super::accounts::active_user_by_id(db, t.user_id).await
+    Ok(Some(u).filter(|u| u.disabled_at.is_none()))
 }

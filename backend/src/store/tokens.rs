@@ -1,7 +1,7 @@
 //! Tokens scoped to one run, handed to its process (`MLFLOW_TRACKING_TOKEN`, `MYELIN_RUN_TOKEN`); stored hashed.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, JoinType, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::auth::token;
@@ -26,8 +26,15 @@ pub async fn resolve(db: &DatabaseConnection, secret: &str) -> Result<Option<(ru
     if !secret.starts_with(&format!("{}run_", token::PREFIX)) {
         return Ok(None);
     }
-    let t = run_token::Entity::find_by_id(token::hash(secret)).one(db).await?.ok_or(Error::BadToken)?;
-    let r = run::Entity::find_by_id(t.run_id).one(db).await?.ok_or(Error::BadToken)?;
+    let of = run_token::Entity::belongs_to(run::Entity).from(run_token::Column::RunId).to(run::Column::Id);
+    let Some((_, Some(r))) = run_token::Entity::find_by_id(token::hash(secret))
+        .select_also(run::Entity)
+        .join(JoinType::InnerJoin, of.into())
+        .one(db)
+        .await?
+    else {
+        return Err(Error::BadToken);
+    };
     if r.finished_at.is_some() {
         return Err(Error::BadToken);
     }

@@ -9,6 +9,7 @@ use crate::tracking::project;
 
 both_dbs!(
     experiment_tags_are_bounded_searched_and_paged,
+    experiment_search_pages_by_keyset_through_filters,
     the_links_mlflow_prints_open_the_run_page_for_members_only
 );
 
@@ -129,4 +130,91 @@ async fn the_links_mlflow_prints_open_the_run_page_for_members_only(app: TestApp
     let other = project(&app, &ann, "q").await["id"].as_str().unwrap().replace('-', "");
     assert_eq!(go(format!("/go/experiments/{other}/runs/{r}"), Some(ann_cookie.clone())).await.0, 404);
     assert_eq!(go("/go/experiments/zzz/runs/1".into(), Some(ann_cookie)).await.0, 404);
+}
+
+/// Every page of a search, following `next_page_token`: the names in order.
+async fn all_pages(
+    app: &TestApp,
+    token: &str,
+    filter: &str,
+    per_page: usize,
+    view: &str,
+) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut body = json!({"filter": filter, "max_results": per_page, "view_type": view});
+        if let Some(t) = &next {
+            body["page_token"] = json!(t);
+        }
+        let r = app.post("/api/2.0/mlflow/experiments/search").bearer(token).json(body).send().await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let names = r.json["experiments"].as_array().unwrap().iter();
+        pages.push(names.map(|e| e["name"].as_str().unwrap().to_string()).collect());
+        match r.json["next_page_token"].as_str() {
+            Some(t) => next = Some(t.to_string()),
+            None => return pages,
+        }
+        assert!(pages.len() < 100, "paging does not end");
+    }
+}
+
+async fn experiment_search_pages_by_keyset_through_filters(app: TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    project(&app, &bob, "p05").await;
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        ids.push(project(&app, &ann, &format!("p{i:02}")).await["id"].as_str().unwrap().replace('-', ""));
+    }
+    let names =
+        |r: std::ops::Range<usize>| -> Vec<String> { r.rev().map(|i| format!("ann/p{i:02}")).collect() };
+    // Newest first, five a page, every project once (ties in creation time are ordered by id).
+    let pages = all_pages(&app, &ann.token, "", 5, "ACTIVE_ONLY").await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5, 5, 5, 3]);
+    assert_eq!(pages.concat(), names(0..23));
+    // Filters answered in SQL, then exactly here (SQLite's LIKE ignores case; MLflow's does not).
+    assert_eq!(
+        all_pages(&app, &ann.token, "name LIKE 'ann/p1%'", 3, "ACTIVE_ONLY").await.concat(),
+        names(10..20)
+    );
+    assert_eq!(all_pages(&app, &ann.token, "name = 'ann/p07'", 3, "ACTIVE_ONLY").await.concat(), ["ann/p07"]);
+    assert!(all_pages(&app, &ann.token, "name LIKE 'ANN/%'", 3, "ACTIVE_ONLY").await.concat().is_empty());
+    assert_eq!(
+        all_pages(&app, &ann.token, "name ILIKE 'ANN/P2%'", 2, "ACTIVE_ONLY").await.concat(),
+        names(20..23)
+    );
+    assert!(all_pages(&app, &ann.token, "name LIKE 'bob/%'", 3, "ACTIVE_ONLY").await.concat().is_empty());
+    assert_eq!(all_pages(&app, &bob.token, "name LIKE '%p05'", 3, "ACTIVE_ONLY").await.concat(), ["bob/p05"]);
+    // A clause only checked here (a tag), with a selective name: paging still finds every match.
+    for id in [&ids[3], &ids[17], &ids[21]] {
+        let r = app
+            .post("/api/2.0/mlflow/experiments/set-experiment-tag")
+            .bearer(&ann.token)
+            .json(json!({"experiment_id": id, "key": "team", "value": "x"}))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    let tagged = all_pages(&app, &ann.token, "tags.team = 'x' AND name != 'ann/p17'", 1, "ACTIVE_ONLY").await;
+    assert_eq!(tagged.concat(), ["ann/p21", "ann/p03"]);
+    // Deleted experiments by view type.
+    let d = app
+        .post("/api/2.0/mlflow/experiments/delete")
+        .bearer(&ann.token)
+        .json(json!({"experiment_id": ids[4]}))
+        .send()
+        .await;
+    assert_eq!(d.status, 200, "{}", d.json);
+    assert_eq!(all_pages(&app, &ann.token, "", 100, "DELETED_ONLY").await.concat(), ["ann/p04"]);
+    assert_eq!(all_pages(&app, &ann.token, "", 100, "ACTIVE_ONLY").await.concat().len(), 22);
+    assert_eq!(all_pages(&app, &ann.token, "", 7, "ALL").await.concat(), names(0..23));
+    // A token this server did not give.
+    let bad = app
+        .post("/api/2.0/mlflow/experiments/search")
+        .bearer(&ann.token)
+        .json(json!({"page_token": "12"}))
+        .send()
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.json);
 }

@@ -12,6 +12,7 @@ mod cluster;
 mod compare;
 mod components;
 mod experiments;
+mod ingest;
 mod lineage;
 mod openapi;
 mod overview;

@@ -134,106 +134,26 @@ pub async fn search(
     who: Principal,
     Msg(req): Msg<SearchReq>,
 ) -> MResult<Json<Value>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-
-    use crate::entities::{member, project};
+    use crate::services::experiments::{self, Scope, View};
     let clauses = crate::services::tracking::filter::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    // One query for the caller's projects (a run token: its own), newest first; one for their owners' names.
-    let mut q =
-        project::Entity::find().order_by_desc(project::Column::CreatedAt).order_by_desc(project::Column::Id);
-    q = match &who {
-        Principal::Run { run, .. } => q.filter(project::Column::Id.eq(run.project_id)),
-        Principal::User(u) => q.inner_join(member::Entity).filter(member::Column::UserId.eq(u.id)),
+    let scope = match &who {
+        Principal::Run { run, .. } => Scope::Project(run.project_id),
+        Principal::User(u) => Scope::MemberOf(u.id),
     };
-    q = match req.view_type.as_deref().unwrap_or("ACTIVE_ONLY") {
-        "DELETED_ONLY" => q.filter(project::Column::DeletedAt.is_not_null()),
-        "ALL" => q,
-        _ => q.filter(project::Column::DeletedAt.is_null()),
+    let view = match req.view_type.as_deref().unwrap_or("ACTIVE_ONLY") {
+        "DELETED_ONLY" => View::Deleted,
+        "ALL" => View::All,
+        _ => View::Active,
     };
-    let mine = q.all(&app.db).await?;
-    let mut owner_ids: Vec<uuid::Uuid> = mine.iter().map(|p| p.owner_id).collect();
-    owner_ids.sort();
-    owner_ids.dedup();
-    let owners: std::collections::HashMap<uuid::Uuid, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(owner_ids))
-        .all(&app.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
-    // Tags are read for every project only when a clause filters on them, else for the page alone.
-    use crate::services::tracking::filter::Field;
-    let by_tag = clauses.iter().any(|c| matches!(c.field, Field::Tag(_)));
-    let mut tags = if by_tag {
-        project_tags::of(&app.db, &mine.iter().map(|p| p.id).collect::<Vec<_>>()).await?
-    } else {
-        Default::default()
-    };
-    let none = Vec::new();
-    let found: Vec<(&project::Model, &str)> = mine
-        .iter()
-        .map(|p| (p, owners.get(&p.owner_id).map_or("", String::as_str)))
-        .filter(|(p, owner)| {
-            let (name, t) = (format!("{owner}/{}", p.name), tags.get(&p.id).unwrap_or(&none));
-            clauses.iter().all(|c| clause_matches(c, &name, t))
-        })
-        .collect();
-    let offset: usize = req.page_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
     let limit = req.max_results.unwrap_or(1000).clamp(1, 50_000) as usize;
-    let page: Vec<(&project::Model, &str)> = found.iter().skip(offset).take(limit).copied().collect();
-    if !by_tag {
-        tags = project_tags::of(&app.db, &page.iter().map(|(p, _)| p.id).collect::<Vec<_>>()).await?;
-    }
+    let page = experiments::search(&app.db, scope, view, &clauses, limit, req.page_token.as_deref()).await?;
     let experiments: Vec<Value> =
-        page.iter().map(|(p, owner)| wire::experiment(p, owner, tags.get(&p.id).unwrap_or(&none))).collect();
+        page.experiments.iter().map(|f| wire::experiment(&f.project, &f.owner, &f.tags)).collect();
     let mut out = json!({"experiments": experiments});
-    if found.len() > offset + limit {
-        out["next_page_token"] = json!((offset + limit).to_string());
+    if let Some(next) = page.next {
+        out["next_page_token"] = json!(next);
     }
     Ok(Json(out))
-}
-
-/// Experiment searches filter on `name` and `tags.KEY` (`=`, `!=`, `LIKE`, `ILIKE`); other clauses match nothing.
-fn clause_matches(
-    c: &crate::services::tracking::filter::Clause,
-    name: &str,
-    tags: &[(String, String)],
-) -> bool {
-    use crate::services::tracking::filter::{Field, Lit, Op};
-    let Lit::Str(v) = &c.value else { return false };
-    let have = match &c.field {
-        Field::RunName => name,
-        Field::Tag(k) => match tags.iter().find(|(key, _)| key == k) {
-            Some((_, value)) => value.as_str(),
-            None => return false,
-        },
-        _ => return false,
-    };
-    match c.op {
-        Op::Eq => have == v,
-        Op::Ne => have != v,
-        Op::Like => like(v, have),
-        Op::ILike => like(&v.to_lowercase(), &have.to_lowercase()),
-        _ => false,
-    }
-}
-
-/// SQL `LIKE` with `%` and `_`.
-fn like(pattern: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
-    let mut dp = vec![vec![false; s.len() + 1]; p.len() + 1];
-    dp[0][0] = true;
-    for i in 1..=p.len() {
-        dp[i][0] = dp[i - 1][0] && p[i - 1] == '%';
-        for j in 1..=s.len() {
-            dp[i][j] = match p[i - 1] {
-                '%' => dp[i - 1][j] || dp[i][j - 1],
-                '_' => dp[i - 1][j - 1],
-                c => dp[i - 1][j - 1] && c == s[j - 1],
-            };
-        }
-    }
-    dp[p.len()][s.len()]
 }
 
 /// Renaming, deleting or restoring an experiment is the project's business, never a job's.
@@ -324,14 +244,4 @@ pub async fn delete_tag(
     let a = who.experiment(&app, &req.experiment_id).await?;
     project_tags::delete(&app.db, &a, &req.key).await?;
     Ok(Json(json!({})))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_patterns() {
-        assert!(super::like("ali%/proj_", "alice/proj1"));
-        assert!(!super::like("ali%/proj_", "alice/proj12"));
-        assert!(super::like("%", ""));
-    }
 }

@@ -47,7 +47,7 @@ pub async fn log_metric(
     Msg(req): Msg<LogMetricReq>,
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[req.metric.point()], &[], &[]).await?;
+    app.ingest.log(&r, vec![req.metric.point()], vec![], vec![]).await?;
     Ok(Json(json!({})))
 }
 
@@ -70,7 +70,7 @@ pub async fn log_batch(
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, true).await?;
     let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
-    tracking::log(&app.db, &r, &points, &pairs(req.params), &pairs(req.tags)).await?;
+    app.ingest.log(&r, points, pairs(req.params), pairs(req.tags)).await?;
     Ok(Json(json!({})))
 }
 
@@ -89,7 +89,7 @@ pub async fn log_parameter(
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[], &[(req.key, req.value)], &[]).await?;
+    app.ingest.log(&r, vec![], vec![(req.key, req.value)], vec![]).await?;
     Ok(Json(json!({})))
 }
 
@@ -99,7 +99,7 @@ pub async fn set_tag(
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, true).await?;
-    tracking::log(&app.db, &r, &[], &[], &[(req.key, req.value)]).await?;
+    app.ingest.log(&r, vec![], vec![], vec![(req.key, req.value)]).await?;
     Ok(Json(json!({})))
 }
 

@@ -197,8 +197,8 @@ impl Principal {
             .map_err(|_| MlflowError(Error::NotFound("experiment")))
     }
 
-    /// A run the caller may read, or write (`write`: member role; a run token only its own run). Two queries:
-    /// the run and the caller's membership (this is on every logging call's path).
+    /// A run the caller may read, or write (`write`: member role; a run token only its own run). One query for
+    /// a user (the run joined with the caller's membership): this is on every logging call's path.
     pub async fn run(&self, app: &AppState, id: &str, write: bool) -> MResult<run::Model> {
         let id = parse_id(id, "run_id")?;
         let need = if write { Role::Member } else { Role::Viewer };

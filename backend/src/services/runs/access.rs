@@ -3,17 +3,29 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, IntoCondition};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::Role;
 use crate::entities::{member, run, user};
 use crate::error::{Error, Result};
 
-/// A run the caller has at least the `need` role for. Two queries: this is on every logging call's path.
+/// A run the caller has at least the `need` role for. One query (the run and the caller's membership of its
+/// project): this is on every logging call's path.
 pub async fn by_id(db: &DatabaseConnection, u: &user::Model, id: Uuid, need: Role) -> Result<run::Model> {
-    let r = load(db, id).await?;
-    require(db, u, &r, need).await?;
+    let uid = u.id;
+    let membership = run::Entity::belongs_to(member::Entity)
+        .from(run::Column::ProjectId)
+        .to(member::Column::ProjectId)
+        .on_condition(move |_, m| Expr::col((m, member::Column::UserId)).eq(uid).into_condition());
+    let (r, m) = run::Entity::find_by_id(id)
+        .select_also(member::Entity)
+        .join(JoinType::LeftJoin, membership.into())
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("run"))?;
+    role_at_least(m, need)?;
     Ok(r)
 }
 
@@ -25,7 +37,11 @@ pub async fn load(db: &DatabaseConnection, id: Uuid) -> Result<run::Model> {
 
 /// That the caller has at least the `need` role in the project of a run already read (non-members: not found).
 pub async fn require(db: &DatabaseConnection, u: &user::Model, r: &run::Model, need: Role) -> Result<()> {
-    let m = member::Entity::find_by_id((r.project_id, u.id)).one(db).await?.ok_or(Error::NotFound("run"))?;
+    role_at_least(member::Entity::find_by_id((r.project_id, u.id)).one(db).await?, need)
+}
+
+fn role_at_least(m: Option<member::Model>, need: Role) -> Result<()> {
+    let m = m.ok_or(Error::NotFound("run"))?;
     if Role::parse(&m.role)? < need {
         return Err(Error::Forbidden(format!("this needs the {} role in the run's project", need.as_str())));
     }

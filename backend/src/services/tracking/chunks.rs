@@ -19,7 +19,7 @@ use crate::error::Result;
 pub const CHUNK: usize = 1024;
 /// Small chunks a key may gather before they are merged.
 pub const COMPACT_AT: i32 = 32;
-const POINT: usize = 24;
+pub(crate) const POINT: usize = 24;
 /// Chunks of at least this many points get a summary.
 pub const SUMMARISE_AT: i32 = 256;
 /// Points a summary's block stands for: it keeps each block's minimum and maximum (a sixteenth of the points).
@@ -112,8 +112,22 @@ pub async fn insert_rows<C: ConnectionTrait>(db: &C, rows: Vec<metric_chunk::Act
     Ok(())
 }
 
-/// A chunk's summary: its points in step order thinned to each `BLOCK`'s minimum and maximum, first and last kept.
 fn summary(chunk: i64, run: Uuid, key: String, n: i32, data: &[u8]) -> metric_summary::ActiveModel {
+    let (first_step, last_step, data) = summary_of(data);
+    metric_summary::ActiveModel {
+        chunk_id: Set(chunk),
+        run_id: Set(run),
+        key: Set(key),
+        n: Set(n),
+        first_step: Set(first_step),
+        last_step: Set(last_step),
+        data: Set(data),
+    }
+}
+
+/// A chunk's summary: its points in step order thinned to each `BLOCK`'s minimum and maximum, first and last
+/// kept; with its first and last step.
+pub(crate) fn summary_of(data: &[u8]) -> (i64, i64, Vec<u8>) {
     let mut points = Vec::with_capacity(data.len() / POINT);
     decode(data, |step, timestamp, value| points.push(Sample { step, timestamp, value }));
     points.sort_by_key(|p| (p.step, p.timestamp));
@@ -137,15 +151,7 @@ fn summary(chunk: i64, run: Uuid, key: String, n: i32, data: &[u8]) -> metric_su
         out.extend_from_slice(&p.timestamp.to_le_bytes());
         out.extend_from_slice(&p.value.to_le_bytes());
     }
-    metric_summary::ActiveModel {
-        chunk_id: Set(chunk),
-        run_id: Set(run),
-        key: Set(key),
-        n: Set(n),
-        first_step: Set(points.first().map_or(0, |p| p.step)),
-        last_step: Set(points.last().map_or(0, |p| p.step)),
-        data: Set(out),
-    }
+    (points.first().map_or(0, |p| p.step), points.last().map_or(0, |p| p.step), out)
 }
 
 /// The condition "this chunk has a summary", for queries on `metric_chunks`.

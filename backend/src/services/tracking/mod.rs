@@ -4,6 +4,8 @@
 pub mod chunks;
 pub mod filter;
 pub mod history;
+pub mod ingest;
+mod latest;
 pub mod lines;
 pub mod pages;
 pub mod pql;
@@ -13,8 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -63,7 +64,61 @@ fn check_value(what: &'static str, key: &str, value: &str, max: usize) -> Result
     Ok(())
 }
 
-/// Records one batch: points (grouped into one chunk per key), params (immutable) and tags.
+/// One batch as logged: points (grouped into one chunk per key), params (immutable) and tags.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub run: Uuid,
+    pub metrics: Vec<Point>,
+    pub params: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Batch {
+    /// A batch for `r`, checked against MLflow's limits and key rules (nothing is written yet).
+    pub fn new(
+        r: &run::Model,
+        metrics: Vec<Point>,
+        params: Vec<(String, String)>,
+        tags: Vec<(String, String)>,
+    ) -> Result<Self> {
+        if r.deleted_at.is_some() {
+            return Err(Error::Conflict(format!(
+                "run {} is deleted; restore it before logging to it",
+                r.id.simple()
+            )));
+        }
+        if metrics.len() > MAX_METRICS || params.len() > MAX_PARAMS || tags.len() > MAX_TAGS {
+            return Err(Error::invalid(
+                "batch",
+                format!(
+                    "a batch holds at most {MAX_METRICS} metrics, {MAX_PARAMS} params and {MAX_TAGS} tags"
+                ),
+            ));
+        }
+        for p in &metrics {
+            validate_key("metric", &p.key)?;
+        }
+        let mut seen = HashMap::new();
+        for (k, v) in &params {
+            validate_key("param", k)?;
+            check_value("param", k, v, MAX_PARAM_VALUE)?;
+            if seen.insert(k.as_str(), v.as_str()).is_some_and(|old| old != v) {
+                return Err(Error::invalid(
+                    "param",
+                    format!("param {k:?} appears twice in the batch with different values"),
+                ));
+            }
+        }
+        for (k, v) in &tags {
+            validate_key("tag", k)?;
+            check_value("tag", k, v, MAX_TAG_VALUE)?;
+        }
+        Ok(Self { run: r.id, metrics, params, tags })
+    }
+}
+
+/// Records one batch in a transaction of its own, and merges the chunks it made due at once. The server logs
+/// through its writer instead (`ingest::Ingest`); this is for seeding and tools.
 pub async fn log(
     db: &DatabaseConnection,
     r: &run::Model,
@@ -71,59 +126,63 @@ pub async fn log(
     params: &[(String, String)],
     tags: &[(String, String)],
 ) -> Result<()> {
-    if r.deleted_at.is_some() {
-        return Err(Error::Conflict(format!(
-            "run {} is deleted; restore it before logging to it",
-            r.id.simple()
-        )));
-    }
-    if metrics.len() > MAX_METRICS || params.len() > MAX_PARAMS || tags.len() > MAX_TAGS {
-        return Err(Error::invalid(
-            "batch",
-            format!("a batch holds at most {MAX_METRICS} metrics, {MAX_PARAMS} params and {MAX_TAGS} tags"),
-        ));
-    }
-    let mut by_key: BTreeMap<MetricKey, Vec<&Point>> = BTreeMap::new();
-    for p in metrics {
-        by_key.entry(MetricKey::parse(&p.key)?).or_default().push(p);
-    }
-    let mut seen = HashMap::new();
-    for (k, v) in params {
-        validate_key("param", k)?;
-        check_value("param", k, v, MAX_PARAM_VALUE)?;
-        if seen.insert(k.as_str(), v.as_str()).is_some_and(|old| old != v) {
-            return Err(Error::invalid(
-                "param",
-                format!("param {k:?} appears twice in the batch with different values"),
-            ));
-        }
-    }
-    for (k, v) in tags {
-        validate_key("tag", k)?;
-        check_value("tag", k, v, MAX_TAG_VALUE)?;
-    }
+    let batch = Batch::new(r, metrics.to_vec(), params.to_vec(), tags.to_vec())?;
     let txn = db.begin().await?;
-    // Every branch starts with a write, as SQLite's WAL mode needs.
-    if !params.is_empty() {
-        insert_params(&txn, r.id, params).await?;
-    }
-    if !tags.is_empty() {
-        set_tags(&txn, r.id, tags).await?;
-    }
-    let mut compact = Vec::new();
-    if !by_key.is_empty() {
-        let rows = by_key.iter().map(|(k, pts)| chunks::row(r.id, k, pts)).collect();
-        chunks::insert_rows(&txn, rows).await?;
-        compact = upsert_latest(&txn, r.id, &by_key).await?;
-    }
+    let due = write(&txn, &[&batch]).await?;
     txn.commit().await?;
-    for key in by_key.keys().filter(|k| compact.iter().any(|c| c == k.as_str())) {
-        chunks::compact(db, r.id, key).await?;
+    for (run, key) in due {
+        chunks::compact(db, run, &key).await?;
     }
-    if let Some(git) = crate::services::lineage::sources::git_tags(tags) {
+    let git = crate::services::lineage::sources::git_tags(&batch.tags);
+    logged(db, r, git).await
+}
+
+/// What follows a batch once it is stored: a git commit among its tags (`lineage::sources::git_tags`) becomes
+/// the run's lineage input.
+pub(crate) async fn logged(
+    db: &DatabaseConnection,
+    r: &run::Model,
+    git: Option<crate::services::lineage::Input>,
+) -> Result<()> {
+    if let Some(git) = git {
         crate::services::lineage::record(db, r, vec![git]).await?;
     }
     Ok(())
+}
+
+/// Writes batches (checked by `Batch::new`) in the caller's transaction: each batch's params and tags in
+/// order, then every run's and key's points as one chunk and one `latest_metrics` upsert. Returns the keys due
+/// for compaction.
+pub(crate) async fn write<C: ConnectionTrait>(db: &C, batches: &[&Batch]) -> Result<Vec<(Uuid, MetricKey)>> {
+    // Every branch starts with a write, as SQLite's WAL mode needs.
+    for b in batches {
+        if !b.params.is_empty() {
+            insert_params(db, b.run, &b.params).await?;
+        }
+        if !b.tags.is_empty() {
+            set_tags(db, b.run, &b.tags).await?;
+        }
+    }
+    let by_key = by_key(batches)?;
+    if by_key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = by_key.iter().map(|((run, k), pts)| chunks::row(*run, k, pts)).collect();
+    chunks::insert_rows(db, rows).await?;
+    latest::upsert(db, &by_key).await
+}
+
+/// Points of each run and key, in the order logged.
+pub(crate) type ByKey<'a> = BTreeMap<(Uuid, MetricKey), Vec<&'a Point>>;
+
+pub(crate) fn by_key<'a>(batches: &[&'a Batch]) -> Result<ByKey<'a>> {
+    let mut by_key = ByKey::new();
+    for b in batches {
+        for p in &b.metrics {
+            by_key.entry((b.run, MetricKey::parse(&p.key)?)).or_default().push(p);
+        }
+    }
+    Ok(by_key)
 }
 
 pub(crate) async fn insert_params<C: ConnectionTrait>(
@@ -190,70 +249,6 @@ async fn set_tags<C: ConnectionTrait>(db: &C, run: Uuid, tags: &[(String, String
             .await?;
     }
     Ok(())
-}
-
-/// Folds a batch into `latest_metrics` in one statement; returns the keys due for compaction.
-async fn upsert_latest<C: ConnectionTrait>(
-    db: &C,
-    run: Uuid,
-    by_key: &BTreeMap<MetricKey, Vec<&Point>>,
-) -> Result<Vec<String>> {
-    let mut values: Vec<Value> = Vec::new();
-    let mut rows = Vec::new();
-    for (key, pts) in by_key {
-        let last = pts.iter().max_by_key(|p| (p.step, p.timestamp)).expect("non-empty");
-        let finite = pts.iter().map(|p| p.value).filter(|v| !v.is_nan());
-        let min = finite.clone().reduce(f64::min);
-        let max = finite.reduce(f64::max);
-        let base = values.len();
-        rows.push(format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
-            base + 1,
-            base + 2,
-            base + 3,
-            base + 4,
-            base + 5,
-            base + 6,
-            base + 7,
-            base + 8
-        ));
-        values.extend([
-            run.into(),
-            key.as_str().into(),
-            last.step.into(),
-            last.timestamp.into(),
-            Some(last.value).filter(|v| !v.is_nan()).into(),
-            min.into(),
-            max.into(),
-            (pts.len() as i64).into(),
-        ]);
-    }
-    let newer = "(excluded.step > l.step OR (excluded.step = l.step AND excluded.ts >= l.ts))";
-    let sql = format!(
-        "INSERT INTO latest_metrics AS l (run_id, key, step, ts, value, min_value, max_value, count, pending) \
-         VALUES {} ON CONFLICT (run_id, key) DO UPDATE SET \
-         value = CASE WHEN {newer} THEN excluded.value ELSE l.value END, \
-         ts = CASE WHEN {newer} THEN excluded.ts ELSE l.ts END, \
-         step = CASE WHEN {newer} THEN excluded.step ELSE l.step END, \
-         min_value = CASE WHEN l.min_value IS NULL OR excluded.min_value < l.min_value \
-                     THEN COALESCE(excluded.min_value, l.min_value) ELSE l.min_value END, \
-         max_value = CASE WHEN l.max_value IS NULL OR excluded.max_value > l.max_value \
-                     THEN COALESCE(excluded.max_value, l.max_value) ELSE l.max_value END, \
-         count = l.count + excluded.count, pending = l.pending + 1 \
-         RETURNING key, pending",
-        rows.join(", ")
-    );
-    // Both backends take `$n` placeholders.
-    let backend = db.get_database_backend();
-    let out = db.query_all(Statement::from_sql_and_values(backend, sql, values)).await?;
-    let mut due = Vec::new();
-    for row in out {
-        let pending: i32 = row.try_get("", "pending")?;
-        if pending >= chunks::COMPACT_AT {
-            due.push(row.try_get::<String>("", "key")?);
-        }
-    }
-    Ok(due)
 }
 
 pub async fn delete_tag(db: &DatabaseConnection, r: &run::Model, key: &str) -> Result<()> {

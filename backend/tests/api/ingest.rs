@@ -1,0 +1,138 @@
+//! The tracking writer (`services::tracking::ingest`): batches from concurrent clients grouped into shared
+//! transactions, each answered on its own; a refused batch refuses nothing else; keys merged off the request
+//! path; a write lock held elsewhere makes a batch wait, never fail or vanish.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use serde_json::json;
+
+use crate::both_dbs;
+use crate::helpers::TestApp;
+use crate::tracking::{hex, project, queued_run};
+
+both_dbs!(concurrent_batches_are_each_stored_and_answered, a_batch_waits_for_a_write_lock_held_elsewhere,);
+
+const RUNS: usize = 6;
+const BATCHES: i64 = 40;
+
+fn batch(run: &str, step: i64) -> serde_json::Value {
+    let metrics: Vec<_> = (0..4)
+        .map(|k| json!({"key": format!("m{k}"), "value": step as f64 + k as f64 / 10.0, "timestamp": 1000 + step, "step": step}))
+        .collect();
+    json!({"run_id": hex(run), "metrics": metrics})
+}
+
+async fn concurrent_batches_are_each_stored_and_answered(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(queued_run(&app, &ann).await);
+    }
+    // Six clients at once, the first through its run's own token; the second also logs a param twice, the
+    // second time with another value (refused).
+    let clients = runs.iter().enumerate().map(|(i, (run, run_token))| {
+        let (app, token) = (&app, if i == 0 { run_token.clone() } else { ann.token.clone() });
+        async move {
+            let mut refused = Vec::new();
+            for step in 0..BATCHES {
+                let mut body = batch(run, step);
+                if i == 1 && (step == 10 || step == 20) {
+                    body["params"] = json!([{"key": "lr", "value": if step == 10 { "0.1" } else { "0.2" }}]);
+                }
+                let r = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&token).json(body).send().await;
+                if r.status != 200 {
+                    refused.push((
+                        step,
+                        r.status.as_u16(),
+                        r.json["message"].as_str().unwrap_or("").to_string(),
+                    ));
+                }
+            }
+            refused
+        }
+    });
+    let refused = join_all(clients).await;
+    for (i, r) in refused.iter().enumerate() {
+        if i == 1 {
+            assert_eq!(r.len(), 1, "{r:?}");
+            assert_eq!((r[0].0, r[0].1), (20, 400), "{r:?}");
+            assert!(r[0].2.contains("changing param values is not allowed"), "{r:?}");
+        } else {
+            assert!(r.is_empty(), "client {i}: {r:?}");
+        }
+    }
+    for (i, (run, _)) in runs.iter().enumerate() {
+        let got =
+            app.get(&format!("/api/2.0/mlflow/runs/get?run_id={}", hex(run))).bearer(&ann.token).send().await;
+        let metrics = got.json["run"]["data"]["metrics"].as_array().unwrap().clone();
+        assert_eq!(metrics.len(), 4, "{}", got.json);
+        let m3 = metrics.iter().find(|m| m["key"] == "m3").unwrap();
+        assert_eq!(
+            (m3["step"].as_i64(), m3["value"].as_f64()),
+            (Some(BATCHES - 1), Some(BATCHES as f64 - 0.7))
+        );
+        let h = app
+            .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m2", hex(run)))
+            .bearer(&ann.token)
+            .send()
+            .await;
+        let steps: Vec<i64> =
+            h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+        // Step 20 of client 1 was refused whole: its points are not stored either.
+        let want: Vec<i64> = (0..BATCHES).filter(|s| i != 1 || *s != 20).collect();
+        assert_eq!(steps, want, "run {i}");
+        if i == 1 {
+            assert_eq!(got.json["run"]["data"]["params"], json!([{"key": "lr", "value": "0.1"}]));
+        }
+    }
+    // Every key reached 32 small chunks once: each is merged after the answers, off the request path.
+    use backend::entities::metric_chunk;
+    let mut chunks = 0;
+    for _ in 0..100 {
+        chunks = metric_chunk::Entity::find()
+            .filter(metric_chunk::Column::Key.eq("m0"))
+            .count(&app.db)
+            .await
+            .unwrap();
+        if chunks <= (RUNS * 9) as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(chunks <= (RUNS * 9) as u64, "{chunks} chunks of m0 left unmerged");
+}
+
+async fn a_batch_waits_for_a_write_lock_held_elsewhere(app: TestApp) {
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (run, _) = queued_run(&app, &ann).await;
+    let r = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&ann.token).json(batch(&run, 0)).send().await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // Another connection writes the run's latest values and holds its transaction open: SQLite's write lock
+    // (the writer's own connection finds it taken), PostgreSQL's row locks.
+    let txn = app.db.begin().await.unwrap();
+    let id: uuid::Uuid = run.parse().unwrap();
+    txn.execute(sea_orm::Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "UPDATE latest_metrics SET count = count WHERE run_id = $1",
+        [id.into()],
+    ))
+    .await
+    .unwrap();
+    let logging = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&ann.token).json(batch(&run, 1)).send();
+    let mut logging = Box::pin(logging);
+    let waited = tokio::time::timeout(Duration::from_millis(400), &mut logging).await;
+    assert!(waited.is_err(), "the batch was written through a held lock");
+    txn.commit().await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), logging).await.expect("the batch waited too long");
+    assert_eq!(r.status, 200, "{}", r.json);
+    let h = app
+        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m1", hex(&run)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    assert_eq!(h.json["metrics"].as_array().map(Vec::len), Some(2), "{}", h.json);
+}
