@@ -46,4 +46,5 @@ async fn main() {
     let median = latencies[latencies.len() / 2];
     let p90 = latencies[latencies.len() * 9 / 10];
     println!("scheduler latency, submit -> process running (50 runs, SQLite, local executor): median {median:.1} ms, p90 {p90:.1} ms");
+    println!("BENCH|submit -> process running (local executor, SQLite), median|{median:.1} ms|–|–|cargo bench -p app --bench scheduler_latency");
 }

@@ -88,10 +88,10 @@ fn rows() -> Vec<Row> {
         row(proj::DeleteProject::PATH, "owner=olive&name={p}&confirm={p}", OWN),
         row(proj::ListMembers::PATH, project, READ),
         row(ov::ProjectOverview::PATH, "owner=olive&name={p}&metric=&goal=", READ),
-        row(cmp::CompareRuns::PATH, "owner=olive&name={p}&runs={run},{done}&q=&metrics=loss&baseline=", READ),
+        row(cmp::CompareRuns::PATH, "owner=olive&name={p}&runs={run},{done}&q=&children=false&metrics=loss&baseline=", READ),
         row(
             cmp::CompareLines::PATH,
-            "owner=olive&name={p}&runs={run},{done}&q=&metrics=loss&baseline=",
+            "owner=olive&name={p}&runs={run},{done}&q=&children=false&metrics=loss&baseline=",
             READ,
         ),
         row(cmp::ExplainDifference::PATH, "owner=olive&name={p}&a={run}&b={done}", READ),

@@ -112,11 +112,15 @@ fn main() {
             ("project search by name (part-0999)", format!("{base}/artifacts?q=part-0999")),
             ("preview of a 500 MB CSV", format!("{base}/runs/{}/preview/artifacts/big.csv", run.id)),
         ];
+        let db = if std::env::var("MYELIN_BENCH_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
         println!("| measure | p50 (ms) | answer bytes |");
         println!("| --- | --- | --- |");
         for (label, url) in cases {
             let (ms, bytes) = time(&http, &url, &token).await;
             println!("| {label} | {ms:.2} | {bytes} |");
+            println!(
+                "BENCH|artifacts: {label} ({db})|{ms:.2} ms|–|–|cargo bench -p backend --bench artifacts"
+            );
         }
         std::fs::remove_dir_all(&dir).ok();
     });

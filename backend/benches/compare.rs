@@ -242,6 +242,9 @@ fn main() {
         steps: env_usize("MYELIN_BENCH_STEPS", 10_000),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // `make bench`'s rows (scripts/bench/table).
+    let db = if std::env::var("MYELIN_BENCH_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
+    let cmd = "cargo bench -p backend --bench compare";
     rt.block_on(async {
         let (base, token, ids) = myelin(&s).await;
         let http = reqwest::Client::new();
@@ -251,6 +254,10 @@ fn main() {
             for keys in [&[][..], &["m0"][..], &["m0", "m1", "m2"][..]] {
                 let (ms, bytes) = time_compare(&http, &base, &token, runs, keys).await;
                 println!("| {} runs, {} charted key(s) | {ms:.1} | {:.1} MB |", runs.len(), keys.len(), bytes as f64 / 1e6);
+                if keys.len() == 3 {
+                    let what = format!("compare {} runs x {} steps, 3 charted keys ({db})", runs.len(), s.steps);
+                    println!("BENCH|{what}|{ms:.1} ms|–|–|{cmd}");
+                }
             }
         }
         if let Ok(py) = std::env::var("MYELIN_BENCH_MLFLOW") {
@@ -259,6 +266,8 @@ fn main() {
             let theirs = mlflow(&py, &s, n).await;
             println!("\n| {n} runs, 1 metric | Myelin compare | MLflow runs/search + bulk-interval | ratio |\n|---|---|---|---|");
             println!("| p50 ms | {mine:.1} | {theirs:.1} | {:.1}x |", theirs / mine);
+            let what = format!("compare {n} runs, 1 metric ({db}; MLflow: runs/search + bulk-interval)");
+            println!("BENCH|{what}|{mine:.1} ms|{theirs:.1} ms|{:.1}x|MYELIN_BENCH_MLFLOW=… {cmd}", theirs / mine);
         }
     });
 }

@@ -165,5 +165,30 @@ async fn main() {
         percentile(&done_lags, 0.9),
         done_lags.len()
     );
+    // `make bench`'s rows (scripts/bench/table).
+    let cmd = "MYELIN_K8S_DIR=… cargo bench -p backend --bench k8s_dispatch";
+    let rows = [
+        (
+            format!("k8s: {RUNS} runs submitted (compile + queue)"),
+            format!("{:.2} s", submitted.as_secs_f64()),
+        ),
+        (
+            format!("k8s: all {RUNS} pods scheduled after"),
+            format!("{:.2} s", scheduled_at.unwrap().as_secs_f64()),
+        ),
+        (
+            format!("k8s: all {RUNS} runs running after"),
+            format!("{:.2} s", running_at.unwrap().as_secs_f64()),
+        ),
+        ("k8s: API requests per run".into(), format!("{:.2}", dispatch_requests as f64 / RUNS as f64)),
+        ("k8s: pod Running -> run running, median".into(), format!("{:.0} ms", percentile(&lags, 0.5))),
+        (
+            "k8s: pod Succeeded -> run succeeded, median".into(),
+            format!("{:.0} ms", percentile(&done_lags, 0.5)),
+        ),
+    ];
+    for (what, v) in rows {
+        println!("BENCH|{what}|{v}|–|–|{cmd}");
+    }
     fx.end().await;
 }

@@ -138,4 +138,9 @@ async fn main() {
     println!("  op queued -> scheduled (dispatch):          median {a:.1} ms, p90 {b:.1} ms, max {c:.1} ms");
     let (a, b, c) = median(handoff);
     println!("  upstream succeeded -> op dispatched (total): median {a:.1} ms, p90 {b:.1} ms, max {c:.1} ms");
+    // `make bench`'s rows (scripts/bench/table).
+    let cmd = "cargo bench -p backend --bench pipelines";
+    println!("BENCH|{GRID}-child grid submitted (compile all + store), median|{g50:.0} ms|–|–|{cmd}");
+    println!("BENCH|{WIDE}-op DAG submitted (compile + store)|{wide_submit:.0} ms|–|–|{cmd}");
+    println!("BENCH|upstream op succeeded -> next op dispatched, median|{a:.1} ms|–|–|{cmd}");
 }

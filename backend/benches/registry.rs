@@ -204,12 +204,22 @@ fn main() {
             Err(_) => None,
         };
         println!("model-versions/search over {} versions, p50 of 200 (ms)", MODELS * PER_MODEL);
+        let versions = MODELS * PER_MODEL;
+        let cmd = "cargo bench -p backend --bench registry";
         for (i, (label, ms, n)) in ours.iter().enumerate() {
+            let what = format!("model-versions/search at {versions} versions: {label}");
             match theirs.as_ref().map(|t| &t[i]) {
                 Some((_, m, mn)) => {
-                    println!("  {label:<32} myelin {ms:>7.2} ({n})   mlflow {m:>8.2} ({mn})   {:.1}x", m / ms)
+                    println!(
+                        "  {label:<32} myelin {ms:>7.2} ({n})   mlflow {m:>8.2} ({mn})   {:.1}x",
+                        m / ms
+                    );
+                    println!("BENCH|{what}|{ms:.2} ms|{m:.2} ms|{:.1}x|MYELIN_BENCH_MLFLOW=… {cmd}", m / ms);
                 }
-                None => println!("  {label:<32} myelin {ms:>7.2} ({n})"),
+                None => {
+                    println!("  {label:<32} myelin {ms:>7.2} ({n})");
+                    println!("BENCH|{what}|{ms:.2} ms|–|–|{cmd}");
+                }
             }
         }
     });

@@ -271,9 +271,26 @@ fn main() {
     rt.block_on(async {
         let m = measure(&myelin().await).await;
         println!("myelin: {m:#?}");
-        if let Ok(py) = std::env::var("MYELIN_BENCH_MLFLOW") {
-            let (t, _child) = mlflow(&py).await;
-            let f = measure(&t).await;
+        let peer = match std::env::var("MYELIN_BENCH_MLFLOW") {
+            Ok(py) => {
+                let (t, child) = mlflow(&py).await;
+                Some((measure(&t).await, child))
+            }
+            Err(_) => None,
+        };
+        // `make bench`'s rows (scripts/bench/table); log-batch has its own bench (`ingest`).
+        let runs = env_usize("MYELIN_BENCH_RUNS", 10_000);
+        for (what, a, b) in [
+            (format!("runs/search at {runs} runs (metric filter + order_by), 100 results"), m.search_p50_100, peer.as_ref().map(|p| p.0.search_p50_100)),
+            (format!("runs/search at {runs} runs, 1,000 results"), m.search_p50_1000, peer.as_ref().map(|p| p.0.search_p50_1000)),
+            ("get-history-bulk-interval, 100 runs -> 500 points each".into(), m.history_p50, peer.as_ref().map(|p| p.0.history_p50)),
+        ] {
+            match b {
+                Some(b) => println!("BENCH|{what}, p50|{a:.2} ms|{b:.2} ms|{:.1}x|MYELIN_BENCH_MLFLOW=… cargo bench -p backend --bench tracking_http", b / a),
+                None => println!("BENCH|{what}, p50|{a:.2} ms|–|–|cargo bench -p backend --bench tracking_http"),
+            }
+        }
+        if let Some((f, _child)) = peer {
             println!("mlflow: {f:#?}");
             println!("\n| measure | Myelin | MLflow server | ratio |\n|---|---|---|---|");
             for (what, a, b, higher_better) in [

@@ -196,6 +196,17 @@ async fn bench(store: Store, dir: &std::path::Path, file: &std::path::Path) {
         let peer = if i < 3 { up } else { down };
         println!("| {label} | {:.0} | {:.0} % |", mib_s(d), 100.0 * peer.as_secs_f64() / d.as_secs_f64());
     }
+    // `make bench`'s rows (scripts/bench/table): each way through the server beside the direct copy.
+    for (i, (label, times)) in rows.iter().enumerate().filter(|(i, _)| *i != 0 && *i != 3) {
+        let (d, peer) = (median(times.clone()), if i < 3 { up } else { down });
+        println!(
+            "BENCH|{}: {label}, 512 MiB|{:.0} MiB/s|{:.0} MiB/s direct|{:.0} %|cargo bench -p backend --bench transfer",
+            store.label,
+            mib_s(d),
+            mib_s(peer),
+            100.0 * peer.as_secs_f64() / d.as_secs_f64()
+        );
+    }
     std::fs::remove_dir_all(&db_dir).ok();
 }
 

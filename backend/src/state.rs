@@ -32,6 +32,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// The tracking writer every logged batch goes through (`services::tracking::ingest`).
     pub ingest: crate::services::tracking::ingest::Ingest,
+    /// Who bearer tokens stand for and which runs they may log to, for a moment (`auth::cache`).
+    pub grants: Arc<crate::auth::cache::Grants>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             artifacts,
             uploads: Arc::default(),
             wake: Arc::new(Notify::new()),
+            grants: Arc::default(),
         }
     }
 

@@ -81,5 +81,6 @@ for (const n of counts) {
   const got = [];
   for (let i = 0; i < visits; i++) got.push(await visit(path, n));
   console.log(`compare ${n} runs, 1 chart: hydrated with every line drawn p50 ${q(got, 0.5).toFixed(0)} ms, p90 ${q(got, 0.9).toFixed(0)} ms (${visits} cold visits)`);
+  console.log(`BENCH|compare page, ${n} runs x ${steps} steps, 1 chart (cold cache, every line drawn), p50|${q(got, 0.5).toFixed(0)} ms|–|–|MYELIN_BENCH_SCRIPT=compare-page.mjs scripts/bench-page-load`);
 }
 await browser.close();

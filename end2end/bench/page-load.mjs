@@ -64,6 +64,8 @@ for (const [name, link] of Object.entries(links)) {
     const ms = got.map(g => g.ms);
     console.log(`${label.padEnd(9)} ${name.padEnd(17)} hydrated p50 ${q(ms, 0.5).toFixed(0)} ms, p90 ${q(ms, 0.9).toFixed(0)} ms; ` +
       `${(got[0].bytes / 1000).toFixed(0)} KB in ${got[0].files} files over the wire (${visits} cold visits)`);
+    // `make bench`'s row (scripts/bench/table).
+    console.log(`BENCH|page load, ${label} (${name}, cold cache, until hydrated), p50|${q(ms, 0.5).toFixed(0)} ms|–|–|scripts/bench-page-load`);
   }
 }
 await browser.close();

@@ -82,7 +82,19 @@ run:
   await alice.click('#apply-query');
   await alice.waitForURL(u => u.searchParams.get('q') === 'status:succeeded' && u.searchParams.get('children') === '1');
   await rows(8);
+  // "Compare all matching" compares what the table lists: the two pipelines, or with their ops all eight.
+  const compared = n => alice.waitForFunction(n => document.querySelectorAll('#compare-table th[data-run]').length === n, n, { timeout: 10000 });
+  await alice.click('#compare-matching');
+  await alice.waitForURL(u => u.pathname.endsWith('/compare') && u.searchParams.get('children') === '1');
+  await compared(8);
+  await alice.goBack();
   await alice.click('#runs-children');
   await alice.waitForURL(u => !u.searchParams.has('children'));
   await rows(2);
+  await alice.click('#compare-matching');
+  await alice.waitForURL(u => u.pathname.endsWith('/compare') && !u.searchParams.has('children'));
+  await compared(2);
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  await compared(2);
 });

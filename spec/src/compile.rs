@@ -323,7 +323,7 @@ impl<'a> Compiler<'a> {
         let mut op = self.as_operation(d)?;
         for overlay in files.iter().skip(1) {
             let o = self.load(overlay, None)?;
-            let patch = self.docs[o].value.clone();
+            let patch = std::mem::take(&mut self.docs[o].value); // read once, here
             if !patch.is_object() {
                 self.error(At { doc: o, path: "" }, "invalid_file", "an overlay must be a mapping");
                 return None;
@@ -341,7 +341,7 @@ impl<'a> Compiler<'a> {
 
     /// The file as an operation: a component is wrapped as `{kind: operation, component}`.
     fn as_operation(&mut self, d: usize) -> Option<Value> {
-        let v = self.docs[d].value.clone();
+        let v = std::mem::take(&mut self.docs[d].value); // read once, here
         let at = At { doc: d, path: "" };
         let Value::Object(m) = &v else {
             self.error(
@@ -363,7 +363,7 @@ impl<'a> Compiler<'a> {
                 op.insert("kind".into(), json!("operation"));
                 // Polyaxon 2.x reads one shape for both kinds: a component's operation fields (`params`,
                 // `matrix`, `schedule`, …) configure the run it becomes.
-                let mut comp = m.clone();
+                let Value::Object(mut comp) = v else { return None };
                 for k in crate::schema::OPERATION_ONLY {
                     if let Some(x) = comp.remove(*k) {
                         op.insert(k.to_string(), x);

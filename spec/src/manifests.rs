@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::Catalog;
 use crate::compile::{Retries, Termination};
-use crate::pod::{template, PodInput};
+use crate::pod::{object, template, PodInput};
 
 pub struct Workload<'a> {
     pub uuid: &'a str,
@@ -32,8 +32,18 @@ impl Workload<'_> {
         m
     }
 
+    /// A Kubernetes object of this run: its kind, metadata and `spec` (moved in).
+    fn object(&self, api_version: &str, kind: &str, spec: Map<String, Value>) -> Value {
+        object([
+            ("apiVersion", Value::String(api_version.into())),
+            ("kind", Value::String(kind.into())),
+            ("metadata", self.metadata()),
+            ("spec", Value::Object(spec)),
+        ])
+    }
+
     fn metadata(&self) -> Value {
-        json!({"name": self.name(), "labels": self.labels()})
+        object([("name", Value::String(self.name())), ("labels", Value::Object(self.labels()))])
     }
 
     fn pod(&self, section: &Value, main: &str, restart: Option<&str>) -> Result<Value, String> {
@@ -111,7 +121,7 @@ impl Workload<'_> {
     fn job(&self) -> Result<Vec<Value>, String> {
         let mut spec = self.job_fields();
         spec.insert("template".into(), self.pod(self.run, "main", Some("Never"))?);
-        Ok(vec![json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": self.metadata(), "spec": spec})])
+        Ok(vec![self.object("batch/v1", "Job", spec)])
     }
 
     fn service(&self) -> Result<Vec<Value>, String> {
@@ -137,10 +147,11 @@ impl Workload<'_> {
         }
         let replicas = self.run.get("replicas").filter(|v| !v.is_null()).cloned().unwrap_or(json!(1));
         let selector = json!({"myelin.io/run": self.uuid});
-        let deployment = json!({
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": self.metadata(),
-            "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": template},
-        });
+        let mut spec = Map::new();
+        spec.insert("replicas".into(), replicas);
+        spec.insert("selector".into(), json!({"matchLabels": selector}));
+        spec.insert("template".into(), template);
+        let deployment = self.object("apps/v1", "Deployment", spec);
         let service = json!({
             "apiVersion": "v1", "kind": "Service", "metadata": self.metadata(),
             "spec": {"selector": selector, "ports": ports.iter().map(|p| json!({"name": format!("port-{p}"), "port": p, "targetPort": p})).collect::<Vec<_>>()},
@@ -163,7 +174,11 @@ impl Workload<'_> {
             let template = self.pod(r, main, None).map_err(|e| format!("{key}: {e}"))?;
             replicas.insert(
                 (*role).into(),
-                json!({"replicas": count, "restartPolicy": restart, "template": template}),
+                object([
+                    ("replicas", count),
+                    ("restartPolicy", Value::String(restart)),
+                    ("template", template),
+                ]),
             );
         }
         let mut run_policy = self.termination_fields();
@@ -188,9 +203,7 @@ impl Workload<'_> {
                 spec.insert(to.into(), crate::pod::camel(v));
             }
         }
-        Ok(vec![
-            json!({"apiVersion": "kubeflow.org/v1", "kind": kind, "metadata": self.metadata(), "spec": spec}),
-        ])
+        Ok(vec![self.object("kubeflow.org/v1", kind, spec)])
     }
 
     fn ray(&self) -> Result<Vec<Value>, String> {
@@ -220,7 +233,8 @@ impl Workload<'_> {
             let mut params =
                 head.get("rayStartParams").and_then(Value::as_object).cloned().unwrap_or_default();
             params.entry("dashboard-host").or_insert(json!("0.0.0.0"));
-            cluster.insert("headGroupSpec".into(), json!({"rayStartParams": params, "template": template}));
+            let head = object([("rayStartParams", Value::Object(params)), ("template", template)]);
+            cluster.insert("headGroupSpec".into(), head);
         }
         let mut groups = Vec::new();
         if let Some(Value::Object(workers)) = self.run.get("workers") {
@@ -233,7 +247,12 @@ impl Workload<'_> {
                     main["lifecycle"] =
                         json!({"preStop": {"exec": {"command": ["/bin/sh", "-c", "ray stop"]}}});
                 }
-                let mut g = json!({"groupName": name, "replicas": w.get("replicas").cloned().unwrap_or(json!(1)), "rayStartParams": w.get("rayStartParams").cloned().unwrap_or(json!({})), "template": template});
+                let mut g = object([
+                    ("groupName", Value::String(name.clone())),
+                    ("replicas", w.get("replicas").cloned().unwrap_or(json!(1))),
+                    ("rayStartParams", w.get("rayStartParams").cloned().unwrap_or(json!({}))),
+                    ("template", template),
+                ]);
                 for k in ["minReplicas", "maxReplicas"] {
                     if let Some(v) = w.get(k).filter(|v| !v.is_null()) {
                         g[k] = v.clone();
@@ -254,13 +273,9 @@ impl Workload<'_> {
                     spec.insert("metadata".into(), m.clone());
                 }
                 spec.insert("rayClusterSpec".into(), Value::Object(cluster));
-                Ok(vec![
-                    json!({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": self.metadata(), "spec": spec}),
-                ])
+                Ok(vec![self.object("ray.io/v1", "RayJob", spec)])
             }
-            None => Ok(vec![
-                json!({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": self.metadata(), "spec": cluster}),
-            ]),
+            None => Ok(vec![self.object("ray.io/v1", "RayCluster", cluster)]),
         }
     }
 
@@ -293,11 +308,12 @@ impl Workload<'_> {
                     main["ports"] = Value::Array(named);
                 }
             }
-            let mut p = json!({"metadata": t["metadata"], "spec": t["spec"]});
+            // The pod template's metadata and spec, as Dask's CRD takes them.
+            let mut p = t;
             if role == "worker" {
                 p["replicas"] = part.get("replicas").cloned().unwrap_or(json!(1));
             } else {
-                let ports: Vec<Value> = main_of(&mut t)
+                let ports: Vec<Value> = main_of(&mut p)
                     .and_then(|m| m["ports"].as_array().cloned())
                     .unwrap_or_default()
                     .iter()
@@ -310,9 +326,7 @@ impl Workload<'_> {
             }
             spec.insert(role.into(), p);
         }
-        let mut out = vec![
-            json!({"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "metadata": self.metadata(), "spec": spec}),
-        ];
+        let mut out = vec![self.object("kubernetes.dask.org/v1", "DaskCluster", spec)];
         let (min, max) = (
             self.run.get("minReplicas").filter(|v| !v.is_null()),
             self.run.get("maxReplicas").filter(|v| !v.is_null()),

@@ -63,19 +63,6 @@ impl Compiler<'_> {
         }
         let kind = component["run"]["kind"].as_str().unwrap_or_default().to_string();
         let approval = component.get("isApproved").cloned().unwrap_or(Value::Null);
-        if crate::scalars::lax_bool(&approval) == Some(false) && kind == "dag" {
-            let (doc, p) = if op.get("isApproved").is_some() {
-                (at.doc, join(at.path, "isApproved"))
-            } else {
-                (comp.doc, join(&comp.path, "isApproved"))
-            };
-            self.warn(
-                At { doc, path: &p },
-                "approval_on_pipeline",
-                "Myelin does not hold a whole DAG for approval yet: it starts at once; put `isApproved: false` \
-                 on the operations that must wait",
-            );
-        }
         let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
         let labelled = |run: Run| Run {
@@ -122,8 +109,11 @@ impl Compiler<'_> {
                 );
                 return None;
             }
+            // `isApproved: false` on a DAG holds the whole pipeline: none of its ops starts until approved.
+            let needs_approval = self.approval(&approval, &ctx, &Written { op, at, comp_at }, &component)?;
             return self.dag(&component, comp_at, &params, inh).map(|ops| {
                 labelled(Run {
+                    needs_approval,
                     kind: Some(RunKind::Dag),
                     name,
                     pipeline: Some("dag".into()),
@@ -325,7 +315,7 @@ impl Compiler<'_> {
             return None;
         };
         let d = self.load(&src, Some(here))?;
-        let v = self.docs[d].value.clone();
+        let v = std::mem::take(&mut self.docs[d].value); // read once, here
         match v.get("kind").and_then(Value::as_str) {
             Some("component") | None => Some(Component { value: v, doc: d, path: String::new() }),
             Some(k) => {
@@ -350,7 +340,7 @@ impl Compiler<'_> {
         let _ = params;
         let mut run = component["run"].clone();
         splice_as_args(&mut run, &ctx["_as_args_list"]);
-        match self.render.render_deep(&run, ctx) {
+        match self.render.render_deep(run, ctx) {
             Ok(v) => Some(v),
             Err((p, e)) => {
                 let path = join(&join(at.path, "run"), &p);

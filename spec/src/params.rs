@@ -206,10 +206,15 @@ impl Compiler<'_> {
             // A flag prints as `--name` when true and as nothing when false.
             let shown = if io.is_flag { json!(io.as_arg(&v).unwrap_or_default()) } else { v.clone() };
             c.insert(io.name.clone(), shown);
-            p.insert(
-                io.name.clone(),
-                json!({"value": v, "as_arg": io.as_arg(&v).unwrap_or_default(), "as_str": crate::render::json_python_str(&v), "connection": io.connection, "type": io.kind}),
-            );
+            let (as_arg, as_str) = (io.as_arg(&v).unwrap_or_default(), crate::render::json_python_str(&v));
+            let entry = crate::pod::object([
+                ("value", v.clone()),
+                ("as_arg", Value::String(as_arg)),
+                ("as_str", Value::String(as_str)),
+                ("connection", json!(io.connection)),
+                ("type", json!(io.kind)),
+            ]);
+            p.insert(io.name.clone(), entry);
             if let Some(a) = io.as_arg(&v) {
                 args.push(a);
             }
@@ -238,7 +243,7 @@ impl Compiler<'_> {
             self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone(),
         );
         if let Some(d) = &inh.dag_inputs {
-            c.insert("dag".into(), json!({"inputs": d}));
+            c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(d.clone()))]));
         }
         c.insert("_as_args_list".into(), Value::Array(args.into_iter().map(Value::String).collect()));
         Value::Object(c)

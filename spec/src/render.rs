@@ -52,34 +52,31 @@ impl Renderer {
         tpl.render(ctx).map_err(fail)
     }
 
-    /// Renders every string inside `v`; an error names the relative path of the failing string.
-    pub fn render_deep(&self, v: &Value, ctx: &Value) -> Result<Value, (String, String)> {
-        // The context is converted once, not once per string.
-        self.deep(v, &JValue::from_serialize(ctx))
+    /// Renders every string inside `v`, in place: only strings holding a template change, and the context is
+    /// converted once, when the first one is met. An error names the relative path of the failing string.
+    pub fn render_deep(&self, mut v: Value, ctx: &Value) -> Result<Value, (String, String)> {
+        self.deep(&mut v, &Context { json: ctx, converted: std::cell::OnceCell::new() })?;
+        Ok(v)
     }
 
-    fn deep(&self, v: &Value, ctx: &JValue) -> Result<Value, (String, String)> {
-        Ok(match v {
-            Value::String(s) => Value::String(self.render_with(s, ctx).map_err(|e| (String::new(), e))?),
+    fn deep(&self, v: &mut Value, ctx: &Context) -> Result<(), (String, String)> {
+        match v {
+            Value::String(s) if s.contains("{{") || s.contains("{%") => {
+                *s = self.render_with(s, ctx.get()).map_err(|e| (String::new(), e))?;
+            }
             Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, x) in items.iter().enumerate() {
-                    out.push(self.deep(x, ctx).map_err(|(p, e)| (format!("[{i}]{}", dotted(&p)), e))?);
+                for (i, x) in items.iter_mut().enumerate() {
+                    self.deep(x, ctx).map_err(|(p, e)| (format!("[{i}]{}", dotted(&p)), e))?;
                 }
-                Value::Array(out)
             }
             Value::Object(map) => {
-                let mut out = serde_json::Map::new();
-                for (k, x) in map {
-                    out.insert(
-                        k.clone(),
-                        self.deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?,
-                    );
+                for (k, x) in map.iter_mut() {
+                    self.deep(x, ctx).map_err(|(p, e)| (format!("{k}{}", dotted(&p)), e))?;
                 }
-                Value::Object(out)
             }
-            other => other.clone(),
-        })
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Evaluates an expression (for `conditions`) to a JSON value.
@@ -88,6 +85,18 @@ impl Renderer {
         let e = env.compile_expression(expr).map_err(|e| describe(&e))?;
         let v = e.eval(ctx).map_err(|e| describe(&e))?;
         serde_json::to_value(&v).map_err(|e| e.to_string())
+    }
+}
+
+/// A template context, converted for minijinja when first needed.
+struct Context<'a> {
+    json: &'a Value,
+    converted: std::cell::OnceCell<JValue>,
+}
+
+impl Context<'_> {
+    fn get(&self) -> &JValue {
+        self.converted.get_or_init(|| JValue::from_serialize(self.json))
     }
 }
 

@@ -3,6 +3,7 @@
 //! polyaxonfiles are written against Polyaxon's Python loader.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -12,11 +13,16 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 #[derive(Debug, Clone)]
 pub struct Doc {
     pub file: String,
+    /// The file's value (the compiler takes it once it has read it: its positions stay).
     pub value: Value,
     /// A component file the compiler wrapped as `{kind: operation, component: <file>}`: paths under
     /// `component.` refer to the file's root.
     pub wrapped: bool,
-    positions: HashMap<String, (u32, u32)>,
+    /// The text as parsed, for `positions`.
+    text: Option<Arc<str>>,
+    /// Where each path starts: found when first asked (a diagnostic, an edit), by parsing the text again.
+    /// Most compiles never ask, and naming every node's path was a tenth of a typical job's compile.
+    positions: OnceLock<HashMap<String, (u32, u32)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,21 +47,32 @@ impl Doc {
 
     /// The position of `path`, or of its nearest ancestor that has one.
     pub fn pos(&self, path: &str) -> (u32, u32) {
+        let positions = self.positions.get_or_init(|| self.locate());
         let mut p = path;
         loop {
-            if let Some(at) = self.positions.get(p) {
+            if let Some(at) = positions.get(p) {
                 return *at;
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
-                None => return self.positions.get("").copied().unwrap_or((1, 1)),
+                None => return positions.get("").copied().unwrap_or((1, 1)),
             }
         }
     }
 
+    /// Every node's position: the text parsed again, naming paths this time. It parsed once within its
+    /// limits, so it does again.
+    fn locate(&self) -> HashMap<String, (u32, u32)> {
+        let Some(text) = &self.text else { return HashMap::new() };
+        let mut b =
+            Builder { track: true, max_nodes: usize::MAX, max_depth: usize::MAX, ..Builder::default() };
+        let _ = Parser::new_from_str(text).load(&mut b, false);
+        b.positions
+    }
+
     /// A document built in code (no positions), e.g. a wrapped component.
     pub fn synthetic(file: &str, value: Value) -> Self {
-        Self { file: file.into(), value, wrapped: false, positions: HashMap::new() }
+        Self { file: file.into(), value, wrapped: false, text: None, positions: OnceLock::new() }
     }
 }
 
@@ -96,7 +113,13 @@ pub fn parse_within(file: &str, text: &str, limits: &crate::limits::Limits) -> R
         },
     })?;
     let value = b.root.unwrap_or(Value::Null);
-    Ok(Doc { file: file.into(), value, wrapped: false, positions: b.positions })
+    Ok(Doc {
+        file: file.into(),
+        value,
+        wrapped: false,
+        text: Some(Arc::from(text)),
+        positions: OnceLock::new(),
+    })
 }
 
 /// PyYAML accepts flow collections (`[...]`, `{...}`) whose continuation lines are indented no deeper than the
@@ -163,6 +186,8 @@ struct Builder {
     root: Option<Value>,
     /// Anchored values and how many values each holds.
     anchors: HashMap<usize, (Value, usize)>,
+    /// Whether to name paths and note their positions (`Doc::locate`).
+    track: bool,
     positions: HashMap<String, (u32, u32)>,
     error: Option<YamlError>,
     /// Values built so far, aliases counted at their full size.
@@ -172,8 +197,16 @@ struct Builder {
 }
 
 impl Builder {
-    /// The path of the node about to be pushed, and whether it is a mapping key.
+    /// Whether the node about to be pushed is a mapping key.
+    fn next_is_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    /// The path of the node about to be pushed (empty unless tracking), and whether it is a mapping key.
     fn next_path(&self) -> (String, bool) {
+        if !self.track {
+            return (String::new(), self.next_is_key());
+        }
         match self.stack.last() {
             None => (String::new(), false),
             Some(Frame::Seq { items, path, .. }) => (format!("{path}[{}]", items.len()), false),
@@ -238,12 +271,16 @@ impl MarkedEventReceiver for Builder {
                 if !self.count(1, at) {
                     return;
                 }
-                let (path, is_key) = self.next_path();
                 let v = if style == TScalarStyle::Plain && tag.is_none() {
-                    resolve_plain(&text)
+                    resolve_plain(text)
                 } else {
                     Value::String(text)
                 };
+                if !self.track {
+                    self.push_value(v, anchor, 1);
+                    return;
+                }
+                let (path, is_key) = self.next_path();
                 if is_key {
                     // A mapping is placed at its first key (block mappings report their start late).
                     self.positions.entry(path.clone()).or_insert(at);
@@ -268,7 +305,9 @@ impl MarkedEventReceiver for Builder {
                     return;
                 }
                 let (path, _) = self.next_path();
-                self.positions.entry(path.clone()).or_insert(at);
+                if self.track {
+                    self.positions.entry(path.clone()).or_insert(at);
+                }
                 self.stack.push(Frame::Seq { items: Vec::new(), anchor, path, first_node: self.nodes });
             }
             Event::MappingStart(anchor, _) => {
@@ -336,7 +375,8 @@ impl Builder {
     }
 }
 
-fn resolve_plain(s: &str) -> Value {
+fn resolve_plain(text: String) -> Value {
+    let s = text.as_str();
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
@@ -358,9 +398,8 @@ fn resolve_plain(s: &str) -> Value {
         if let Some(n) = Number::from_f64(f) {
             return Value::Number(n);
         }
-        return Value::String(s.into());
     }
-    Value::String(s.into())
+    Value::String(text)
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -369,10 +408,12 @@ fn parse_int(s: &str) -> Option<i64> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let clean: String = body.chars().filter(|c| *c != '_').collect();
-    if clean.is_empty() || body.starts_with('_') {
+    // Most scalars are words: only digits, `_` and a radix prefix may follow.
+    if !body.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
+    let clean: std::borrow::Cow<str> =
+        if body.contains('_') { body.chars().filter(|c| *c != '_').collect() } else { body.into() };
     let v = if let Some(hex) = clean.strip_prefix("0x") {
         i64::from_str_radix(hex, 16).ok()?
     } else if let Some(bin) = clean.strip_prefix("0b") {

@@ -106,6 +106,11 @@ fn is_approved_is_read_as_polyaxon_reads_a_boolean_and_may_be_a_template_of_the_
     };
     assert!(templated("false").run.needs_approval);
     assert!(!templated("true").run.needs_approval);
+    // On a DAG it holds the whole pipeline (none of its ops needs approval of its own).
+    let dag = run("kind: component\nisApproved: false\nrun:\n  kind: dag\n  operations:\n  - name: a\n    \
+                   component: {run: {kind: job, container: {image: 'busybox:1.36'}}}\n");
+    assert!(dag.valid && dag.warnings.is_empty(), "{:?} {:?}", dag.errors, dag.warnings);
+    assert!(dag.run.needs_approval && !dag.run.ops[0].run.needs_approval);
 }
 
 #[test]

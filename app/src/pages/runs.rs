@@ -271,8 +271,9 @@ fn RunTable(
         format!("{compare_base}?runs={runs}")
     };
     let all_href = format!(
-        "/{owner}/{name}/compare?q={}",
-        form_urlencoded::byte_serialize(listing.q.as_bytes()).collect::<String>()
+        "/{owner}/{name}/compare?q={}{}",
+        form_urlencoded::byte_serialize(listing.q.as_bytes()).collect::<String>(),
+        if listing.children { "&children=1" } else { "" }
     );
     view! {
         <div class="row" id="compare-row">

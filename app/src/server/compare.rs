@@ -53,7 +53,8 @@ impl Serialize for ComparePage {
     }
 }
 
-/// `runs`: comma-separated uuids; when empty, the runs `q` matches (Polyaxon's query language), newest first.
+/// `runs`: comma-separated uuids; when empty, the runs `q` matches (Polyaxon's query language), newest first:
+/// top-level runs, or with `children` pipelines' ops and matrix children too (as the runs tab lists them).
 /// `metrics`: comma-separated keys to chart. `from`/`to`: a step range (a zoomed chart).
 // A server function's arguments are its form fields: the compare page's URL, one for one.
 #[allow(clippy::too_many_arguments)]
@@ -63,6 +64,7 @@ pub async fn compare_runs(
     name: String,
     runs: String,
     q: String,
+    children: bool,
     metrics: String,
     baseline: String,
     from: Option<i64>,
@@ -71,7 +73,7 @@ pub async fn compare_runs(
     // The app's state before any await: the context is not reachable after one.
     let st = super::ctx::state()?;
     let a = super::projects::access(&owner, &name).await?;
-    let req = ssr::request(&st, &a, runs, q, metrics, baseline, from, to).await?;
+    let req = ssr::request(&st, &a, runs, q, children, metrics, baseline, from, to).await?;
     backend::services::compare::compare(&st.db, &a, &req).await.map_err(super::ctx::err)
 }
 
@@ -83,6 +85,7 @@ pub async fn compare_lines(
     name: String,
     runs: String,
     q: String,
+    children: bool,
     metrics: String,
     baseline: String,
     from: Option<i64>,
@@ -90,7 +93,7 @@ pub async fn compare_lines(
 ) -> Result<Vec<ChartSeries>, AppError> {
     let st = super::ctx::state()?;
     let a = super::projects::access(&owner, &name).await?;
-    let req = ssr::request(&st, &a, runs, q, metrics, baseline, from, to).await?;
+    let req = ssr::request(&st, &a, runs, q, children, metrics, baseline, from, to).await?;
     backend::services::compare::series(&st.db, &a, &req).await.map_err(super::ctx::err)
 }
 
@@ -107,6 +110,7 @@ mod ssr {
         a: &ProjectAccess,
         runs: String,
         q: String,
+        children: bool,
         metrics: String,
         baseline: String,
         from: Option<i64>,
@@ -127,6 +131,7 @@ mod ssr {
             while ids.len() < MAX_RUNS {
                 let page = RunQuery {
                     query: Some(q.clone()),
+                    children: Some(children),
                     limit: Some(500),
                     offset: Some(ids.len() as u64),
                     ..Default::default()

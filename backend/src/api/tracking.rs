@@ -41,7 +41,7 @@ pub async fn log_tracking(
     a.require(Role::Member)?;
     let params: Vec<_> = batch.params.into_iter().collect();
     let tags: Vec<_> = batch.tags.into_iter().collect();
-    app.ingest.log(&r, batch.metrics, params, tags).await?;
+    app.ingest.log(&(&r).into(), batch.metrics, params, tags).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,5 +1,6 @@
 //! Who is calling: passwords, API tokens, browser sessions, CSRF, allowed hosts and security headers, login rate limits.
 
+pub mod cache;
 pub mod csrf;
 pub mod extract;
 pub mod limit;

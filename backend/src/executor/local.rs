@@ -166,7 +166,7 @@ impl LocalExecutor {
                 }
                 let inputs =
                     crate::services::lineage::sources::init_inputs(&self.db, &pod, Some(&done)).await?;
-                crate::services::lineage::record(&self.db, &r, inputs).await?;
+                crate::services::lineage::record(&self.db, (&r).into(), inputs).await?;
                 if let Some(commit) = done.git_commit {
                     run::Entity::update_many()
                         .col_expr(run::Column::GitCommit, Expr::value(commit))

@@ -59,6 +59,7 @@ pub async fn set_disabled(
     let mut row: user::ActiveModel = u.into();
     row.disabled_at = Set(disabled.then(Utc::now));
     let changed = row.update(db).await?;
+    crate::auth::cache::revoke();
     let action = if disabled { "user.disable" } else { "user.enable" };
     super::audit::record(
         db,

@@ -95,6 +95,7 @@ pub async fn set_role(
     let mut row: member::ActiveModel = m.into();
     row.role = Set(role.as_str().into());
     row.update(db).await?;
+    crate::auth::cache::revoke();
     let detail = serde_json::json!({"user": u.username, "from": current.as_str(), "to": role.as_str()});
     super::audit::record(db, &a.actor, "member.role", &a.path(), detail, None).await;
     Ok(Member { username: u.username, role, added_at })
@@ -117,6 +118,7 @@ pub async fn remove(
         return Err(last_owner());
     }
     member::Entity::delete_by_id((a.project.id, u.id)).exec(db).await?;
+    crate::auth::cache::revoke();
     let detail = serde_json::json!({"user": u.username, "role": current.as_str()});
     super::audit::record(db, &a.actor, "member.remove", &a.path(), detail, None).await;
     Ok(())

@@ -184,6 +184,7 @@ pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, deleted: bo
         .filter(project::Column::Id.eq(a.project.id))
         .exec(db)
         .await?;
+    crate::auth::cache::revoke();
     let action = if deleted { "project.trash" } else { "project.restore" };
     super::audit::record(db, &a.actor, action, &a.path(), serde_json::json!({}), None).await;
     Ok(())
@@ -377,6 +378,7 @@ pub async fn delete(db: &DatabaseConnection, a: &ProjectAccess, confirm: &str) -
     member::Entity::delete_many().filter(member::Column::ProjectId.eq(a.project.id)).exec(&txn).await?;
     project::Entity::delete_by_id(a.project.id).exec(&txn).await?;
     txn.commit().await?;
+    crate::auth::cache::revoke();
     super::audit::record(db, &a.actor, "project.delete", &a.path(), serde_json::json!({}), None).await;
     Ok(())
 }

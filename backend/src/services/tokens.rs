@@ -105,6 +105,7 @@ pub async fn revoke(db: &DatabaseConnection, u: &user::Model, id: Uuid) -> Resul
     if res.rows_affected == 0 {
         return Err(Error::NotFound("token"));
     }
+    crate::auth::cache::revoke();
     super::audit::record(
         db,
         &super::audit::Actor::from(u),

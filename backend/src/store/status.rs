@@ -109,6 +109,7 @@ pub async fn transition_with(
     event(&txn, id, to, Some(reason), message).await?;
     txn.commit().await?;
     if to.is_done() {
+        crate::auth::cache::revoke(); // the run's token dies with it
         crate::store::nudge();
     }
     Ok(true)

@@ -8,7 +8,11 @@ use crate::helpers::{TestApp, TestUser};
 use crate::pipelines::op;
 use crate::runs::{get, setup, submit, wait_for};
 
-both_dbs!(a_run_waits_for_approval_and_runs_once_a_member_approves, a_dags_op_waits_for_its_own_approval,);
+both_dbs!(
+    a_run_waits_for_approval_and_runs_once_a_member_approves,
+    a_dags_op_waits_for_its_own_approval,
+    a_whole_dag_waits_for_approval_and_can_be_stopped_while_it_waits,
+);
 
 const HELD: &str = "kind: component\nisApproved: false\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo approved']}\n";
 
@@ -87,4 +91,47 @@ async fn a_dags_op_waits_for_its_own_approval(app: TestApp) {
     assert_eq!(ok.status, 200, "{}", ok.json);
     let done = crate::pipelines::drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await;
     assert_eq!(done["status"], "succeeded", "{done}");
+}
+
+async fn a_whole_dag_waits_for_approval_and_can_be_stopped_while_it_waits(app: TestApp) {
+    let ann = setup(&app).await;
+    let dag = "kind: component\nisApproved: false\nrun:\n  kind: dag\n  operations:\n  - name: first\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}}\n  - name: second\n    dependencies: [first]\n    component: {run: {kind: job, container: {image: 'busybox:1.36', command: ['true']}}}\n";
+    let connections = app.state.connections.clone();
+    let tick = || async {
+        backend::services::pipelines::drive(&app.db, &app.state.executor, &connections).await.unwrap();
+        backend::scheduler::tick(&app.db, &app.state.executor).await.unwrap();
+    };
+    for stop_it in [true, false] {
+        let id = submit(&app, &ann, dag, json!({})).await["uuid"].as_str().unwrap().to_string();
+        for _ in 0..5 {
+            tick().await;
+        }
+        // Held whole: the pipeline waits, compiled, and none of its ops has started.
+        let held = get(&app, &ann, &id).await;
+        assert_eq!(
+            (held["status"].as_str(), held["status_reason"].as_str()),
+            (Some("compiled"), Some("WaitingForApproval")),
+            "{held}"
+        );
+        for name in ["first", "second"] {
+            assert_eq!(op(&app, &ann, &id, name).await["status"], "created", "op {name} waits with its DAG");
+        }
+        if stop_it {
+            let r =
+                app.post(&format!("/api/v1/projects/ann/p/runs/{id}/stop")).bearer(&ann.token).send().await;
+            assert_eq!(r.status, 200, "{}", r.json);
+            let done = crate::pipelines::drive_until(&app, &ann, &id, &["stopped"], |_| {}).await;
+            assert_eq!(done["status"], "stopped", "{done}");
+            assert_eq!(op(&app, &ann, &id, "first").await["status"], "stopped");
+            assert_eq!(approve(&app, &ann, &id).await.status, 409, "a stopped DAG waits for nothing");
+            continue;
+        }
+        let ok = approve(&app, &ann, &id).await;
+        assert_eq!((ok.status.as_u16(), ok.json["status"].as_str()), (200, Some("running")), "{}", ok.json);
+        assert_eq!(ok.json["status_message"], "approved by ann");
+        let done = crate::pipelines::drive_until(&app, &ann, &id, &["succeeded", "failed"], |_| {}).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        let why = reasons(&done);
+        assert!(why.contains(&"WaitingForApproval".into()) && why.contains(&"Approved".into()), "{why:?}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The tracking writer (`services::tracking::ingest`): batches from concurrent clients grouped into shared
 //! transactions, each answered on its own; a refused batch refuses nothing else; keys merged off the request
-//! path; a write lock held elsewhere makes a batch wait, never fail or vanish.
+//! path; a write lock held elsewhere makes a batch wait, never fail or vanish. Access taken away stops the next
+//! batch, though the logging path keeps grants for a moment (`auth::cache`).
 
 use std::time::Duration;
 
@@ -12,7 +13,11 @@ use crate::both_dbs;
 use crate::helpers::TestApp;
 use crate::tracking::{hex, project, queued_run};
 
-both_dbs!(concurrent_batches_are_each_stored_and_answered, a_batch_waits_for_a_write_lock_held_elsewhere,);
+both_dbs!(
+    concurrent_batches_are_each_stored_and_answered,
+    a_batch_waits_for_a_write_lock_held_elsewhere,
+    access_taken_away_stops_the_next_batch,
+);
 
 const RUNS: usize = 6;
 const BATCHES: i64 = 40;
@@ -135,4 +140,63 @@ async fn a_batch_waits_for_a_write_lock_held_elsewhere(app: TestApp) {
         .send()
         .await;
     assert_eq!(h.json["metrics"].as_array().map(Vec::len), Some(2), "{}", h.json);
+}
+
+async fn access_taken_away_stops_the_next_batch(app: TestApp) {
+    use axum::http::Method;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    project(&app, &ann, "p").await;
+    let (run, _) = queued_run(&app, &ann).await;
+    let add = json!({"username": "bob", "role": "member"});
+    let r = app.post("/api/v1/projects/ann/p/members").bearer(&ann.token).json(add).send().await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let log = |token: &str, step: i64| {
+        app.post("/api/2.0/mlflow/runs/log-batch").bearer(token).json(batch(&run, step)).send()
+    };
+    let status =
+        |r: crate::helpers::Resp| (r.status.as_u16(), r.json["error_code"].as_str().map(str::to_string));
+
+    // A member removed: their next batch finds no run.
+    assert_eq!(log(&bob.token, 0).await.status, 200);
+    assert_eq!(log(&bob.token, 1).await.status, 200);
+    let r = app.call(Method::DELETE, "/api/v1/projects/ann/p/members/bob").bearer(&ann.token).send().await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    assert_eq!(status(log(&bob.token, 2).await), (404, Some("RESOURCE_DOES_NOT_EXIST".into())));
+
+    // A token revoked: refused at once.
+    let t = app.post("/api/v1/user/tokens").bearer(&ann.token).json(json!({"name": "job"})).send().await;
+    let (secret, id) =
+        (t.json["token"].as_str().unwrap().to_string(), t.json["id"].as_str().unwrap().to_string());
+    assert_eq!(log(&secret, 3).await.status, 200);
+    assert_eq!(log(&secret, 4).await.status, 200);
+    let r = app.call(Method::DELETE, &format!("/api/v1/user/tokens/{id}")).bearer(&ann.token).send().await;
+    assert_eq!(r.status, 204);
+    assert_eq!(status(log(&secret, 5).await).0, 401);
+
+    // The run deleted (MLflow's soft delete): the next batch is refused, nothing is written.
+    assert_eq!(log(&ann.token, 6).await.status, 200);
+    let r = app
+        .post("/api/2.0/mlflow/runs/delete")
+        .bearer(&ann.token)
+        .json(json!({"run_id": hex(&run)}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(status(log(&ann.token, 7).await), (400, Some("INVALID_STATE".into())));
+    let r = app
+        .post("/api/2.0/mlflow/runs/restore")
+        .bearer(&ann.token)
+        .json(json!({"run_id": hex(&run)}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let h = app
+        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m0", hex(&run)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    let steps: Vec<i64> =
+        h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+    assert_eq!(steps, vec![0, 1, 3, 4, 6], "{}", h.json);
 }

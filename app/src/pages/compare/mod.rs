@@ -26,12 +26,13 @@ use charts::{plot, ChartControls, CompareChart};
 use table::CompareTable;
 
 /// Every setting the URL may hold, in the order links write them.
-const KEYS: [&str; 24] = [
-    "runs", "q", "metrics", "baseline", "all", "t", "wide", "x", "log", "smooth", "from", "to", "group",
-    "centre", "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why", "file",
+const KEYS: [&str; 25] = [
+    "runs", "q", "children", "metrics", "baseline", "all", "t", "wide", "x", "log", "smooth", "from", "to",
+    "group", "centre", "spread", "axes", "alog", "flip", "brush", "sx", "sy", "sc", "why", "file",
 ];
 
-/// The page's state, as the URL holds it: `runs`, `q` (every run a query matches), `metrics` (charted keys),
+/// The page's state, as the URL holds it: `runs`, `q` (every run a query matches; with `children=1` pipelines'
+/// ops and matrix children too, as the runs tab lists them), `metrics` (charted keys),
 /// `baseline`, `all` (equal rows too), `t` (transposed table), `wide` (every run in the table); the charts' `x`, `log`, `smooth`, `from`/`to` (a
 /// zoom), `group` (a column), `centre` (`median`), `spread` (`std`); the parallel coordinates' `axes`, `alog`,
 /// `flip`, `brush`; the scatter's `sx`, `sy`, `sc`; the second run of "why different", `why`, and the artifact path
@@ -113,6 +114,7 @@ pub fn CompareTab() -> impl IntoView {
             name.get(),
             get("runs"),
             get("q"),
+            s.get("children") == "1",
             get("metrics"),
             get("baseline"),
             s.step("from"),
@@ -120,11 +122,13 @@ pub fn CompareTab() -> impl IntoView {
         )
     };
     // Nothing chosen, nothing asked.
-    let data = page_resource(fetched, |(o, n, runs, q, metrics, baseline, from, to)| async move {
+    let data = page_resource(fetched, |(o, n, runs, q, children, metrics, baseline, from, to)| async move {
         if runs.is_empty() && q.is_empty() {
             return Ok(None);
         }
-        compare_runs(o, n, runs, q, metrics, baseline, from, to).await.map(|c| Some(ComparePage::fetched(c)))
+        compare_runs(o, n, runs, q, children, metrics, baseline, from, to)
+            .await
+            .map(|c| Some(ComparePage::fetched(c)))
     });
     let nothing = move || settings.with(|s| s.get("runs").is_empty() && s.get("q").is_empty());
     view! {
@@ -153,7 +157,7 @@ pub fn CompareTab() -> impl IntoView {
 }
 
 /// What `compare_runs` is asked.
-type Asked = (String, String, String, String, String, String, Option<i64>, Option<i64>);
+type Asked = (String, String, String, String, bool, String, String, Option<i64>, Option<i64>);
 
 /// `points`: the lines came without their points (as the page carries them); ask `compare_lines` this for them.
 #[component]
@@ -174,13 +178,14 @@ fn Compared(
         go.run(s);
     };
     let series = RwSignal::new(std::mem::take(&mut c.series));
-    if let Some((o, n, runs, q, metrics, baseline, from, to)) = points {
+    if let Some((o, n, runs, q, children, metrics, baseline, from, to)) = points {
         let full = BrowserData::new(move || {
             compare_lines(
                 o.clone(),
                 n.clone(),
                 runs.clone(),
                 q.clone(),
+                children,
                 metrics.clone(),
                 baseline.clone(),
                 from,

@@ -46,7 +46,7 @@ pub async fn log_metric(
     who: Principal,
     Msg(req): Msg<LogMetricReq>,
 ) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
+    let r = who.log_to(&app, req.run.id()?).await?;
     app.ingest.log(&r, vec![req.metric.point()], vec![], vec![]).await?;
     Ok(Json(json!({})))
 }
@@ -68,7 +68,7 @@ pub async fn log_batch(
     who: Principal,
     Msg(req): Msg<LogBatchReq>,
 ) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
+    let r = who.log_to(&app, req.run.id()?).await?;
     let points: Vec<Point> = req.metrics.into_iter().map(MetricMsg::point).collect();
     app.ingest.log(&r, points, pairs(req.params), pairs(req.tags)).await?;
     Ok(Json(json!({})))
@@ -88,7 +88,7 @@ pub async fn log_parameter(
     who: Principal,
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
+    let r = who.log_to(&app, req.run.id()?).await?;
     app.ingest.log(&r, vec![], vec![(req.key, req.value)], vec![]).await?;
     Ok(Json(json!({})))
 }
@@ -98,7 +98,7 @@ pub async fn set_tag(
     who: Principal,
     Msg(req): Msg<KVReq>,
 ) -> MResult<Json<Value>> {
-    let r = who.run(&app, req.run.id()?, true).await?;
+    let r = who.log_to(&app, req.run.id()?).await?;
     app.ingest.log(&r, vec![], vec![], vec![(req.key, req.value)]).await?;
     Ok(Json(json!({})))
 }

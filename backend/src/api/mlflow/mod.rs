@@ -23,10 +23,12 @@ use serde_json::{json, Map, Value};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::auth::cache::{Bearer, Stamp};
 use crate::domain::Role;
 use crate::entities::{run, user};
 use crate::error::Error;
 use crate::services::projects::{self, ProjectAccess};
+use crate::services::runs::access::RunRef;
 use crate::state::AppState;
 
 pub fn router<S>() -> Router<S>
@@ -145,7 +147,11 @@ pub type MResult<T> = std::result::Result<T, MlflowError>;
 /// reads its project and writes only to its run, and only while the run is not finished.
 pub enum Principal {
     User(user::Model),
-    Run { run: Box<run::Model>, user: user::Model },
+    /// A run token: its run and the user who submitted it.
+    Run {
+        run: RunRef,
+        user: user::Model,
+    },
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -158,12 +164,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> MResult<Self> {
         let app = AppState::from_ref(state);
         if let Some(token) = crate::auth::extract::bearer(parts) {
-            let token = token?;
-            if let Some((run, user)) = crate::store::tokens::resolve(&app.db, token).await? {
-                return Ok(Principal::Run { run: Box::new(run), user });
-            }
-            let user = crate::services::tokens::user_for_token(&app.db, token).await?;
-            return user.map(Principal::User).ok_or(MlflowError(Error::BadToken));
+            let b = bearer(&app, token?).await?;
+            return Ok(match b.run {
+                Some(run) => Principal::Run { run, user: b.user },
+                None => Principal::User(b.user),
+            });
         }
         let session = Session::from_request_parts(parts, state)
             .await
@@ -171,6 +176,24 @@ where
         let user = crate::auth::session::user(&session, &app.db).await?;
         user.map(Principal::User).ok_or(MlflowError(Error::Unauthenticated))
     }
+}
+
+/// What a bearer token stands for (a run token, or a user's API token), through the grants cache.
+async fn bearer(app: &AppState, secret: &str) -> MResult<Bearer> {
+    let key = crate::auth::token::hash(secret);
+    if let Some(b) = app.grants.bearers.get(&key) {
+        return Ok(b);
+    }
+    let stamp = Stamp::now();
+    let b = match crate::store::tokens::resolve(&app.db, secret).await? {
+        Some((run, user)) => Bearer { user, run: Some(run) },
+        None => {
+            let user = crate::services::tokens::user_for_token(&app.db, secret).await?;
+            Bearer { user: user.ok_or(Error::BadToken)?, run: None }
+        }
+    };
+    app.grants.bearers.grant(key, stamp, b.clone());
+    Ok(b)
 }
 
 impl Principal {
@@ -205,11 +228,7 @@ impl Principal {
         Ok(match self {
             Principal::Run { run, .. } => {
                 // A run token reaches its own project only, and writes to its own run only.
-                let r = if run.id == id {
-                    (**run).clone()
-                } else {
-                    crate::services::runs::access::load(&app.db, id).await?
-                };
+                let r = crate::services::runs::access::load(&app.db, id).await?;
                 if run.project_id != r.project_id {
                     return Err(Error::NotFound("run").into());
                 }
@@ -221,6 +240,26 @@ impl Principal {
             }
             Principal::User(u) => crate::services::runs::access::by_id(&app.db, u, id, need).await?,
         })
+    }
+
+    /// The run a logging call writes to: `run(…, true)`'s rule, answered from the grants cache when it can.
+    pub async fn log_to(&self, app: &AppState, id: &str) -> MResult<RunRef> {
+        let id = parse_id(id, "run_id")?;
+        if let Principal::Run { run, .. } = self {
+            if run.id != id {
+                // Not its own run: the full check gives the refusal (not found, or forbidden).
+                let r = self.run(app, &hex(id), true).await?;
+                return Err(Error::Internal(format!("a run token reached run {}", r.id)).into());
+            }
+        }
+        let u = self.user();
+        if let Some(r) = app.grants.writable.get(&(u.id, id)) {
+            return Ok(r);
+        }
+        let stamp = Stamp::now();
+        let r = crate::services::runs::access::writable(&app.db, u, id).await?;
+        app.grants.writable.grant((u.id, id), stamp, r);
+        Ok(r)
     }
 
     /// Several runs to read at once (two queries); any run the caller may not read is "not found".

@@ -69,7 +69,7 @@ pub async fn create(
     let started = req.start_time.and_then(|ms| Utc.timestamp_millis_opt(ms).single());
     let r = run_service::create_external(&app.db, &a, who.user(), name.as_deref(), started).await?;
     let tags: Vec<_> = tags.into_iter().filter(|(k, _)| k != tracking::RUN_NAME_TAG).collect();
-    app.ingest.log(&r, vec![], vec![], tags).await?;
+    app.ingest.log(&(&r).into(), vec![], vec![], tags).await?;
     Ok(Json(json!({"run": run_json(&app, &r).await?})))
 }
 
@@ -114,7 +114,9 @@ pub async fn update(
 ) -> MResult<Json<Value>> {
     let r = who.run(&app, req.run.id()?, true).await?;
     if let Some(name) = req.run_name.filter(|n| !n.is_empty()) {
-        app.ingest.log(&r, vec![], vec![], vec![(tracking::RUN_NAME_TAG.to_string(), name)]).await?;
+        app.ingest
+            .log(&(&r).into(), vec![], vec![], vec![(tracking::RUN_NAME_TAG.to_string(), name)])
+            .await?;
     }
     if let (Some(s), true) = (req.status.as_deref(), r.kind == spec::lifecycle::RunKind::External.as_str()) {
         let (to, reason) = match s {

@@ -89,7 +89,7 @@ impl KubeExecutor {
         let Some(pod) = spec::placement::pod_specs(&manifests).first().copied().cloned() else { return };
         let recorded = async {
             let inputs = crate::services::lineage::sources::init_inputs(&self.db, &pod, None).await?;
-            crate::services::lineage::record(&self.db, r, inputs).await
+            crate::services::lineage::record(&self.db, r.into(), inputs).await
         };
         if let Err(e) = recorded.await {
             tracing::warn!(run = %r.id, "lineage of the init steps not recorded: {e}");

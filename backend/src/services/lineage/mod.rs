@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::artifacts::MAX_PAGE;
 use crate::entities::{artifact, model_version, registered_model, run, run_input};
 use crate::error::Result;
+use crate::services::runs::access::RunRef;
 
 /// One thing a run consumed.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +27,7 @@ pub struct Input {
 }
 
 /// Records what `r` consumed; an input it already has (same kind, name, source and digest) is not repeated.
-pub async fn record(db: &DatabaseConnection, r: &run::Model, inputs: Vec<Input>) -> Result<()> {
+pub async fn record(db: &DatabaseConnection, r: RunRef, inputs: Vec<Input>) -> Result<()> {
     let have = run_input::Entity::find().filter(run_input::Column::RunId.eq(r.id)).all(db).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let fresh: Vec<run_input::ActiveModel> = inputs

@@ -290,7 +290,7 @@ async fn start(
             json!({"outputs": outputs, "inputs": upstream.params, "status": full.status, "uuid": uuid}),
         );
     }
-    crate::services::lineage::record(db, &row, consumed).await?;
+    crate::services::lineage::record(db, (&row).into(), consumed).await?;
     let compiled = if step.upstream.is_empty() || p.kind()? != RunKind::Dag {
         row.compiled()?
     } else {

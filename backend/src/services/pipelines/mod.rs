@@ -1,7 +1,9 @@
 //! Pipelines (issue #7): a DAG or matrix run is a run of kind `dag` / `matrix` that no executor runs; each op
 //! or matrix child is a run of its own (`pipeline_id`, `step`), created with the pipeline in status
 //! `created`. The driver (`drive`) starts children as their triggers, conditions, the cache and `concurrency`
-//! allow, stops early when a policy says so, and ends the pipeline from its children's statuses.
+//! allow, stops early when a policy says so, and ends the pipeline from its children's statuses. A pipeline with
+//! `isApproved: false` waits in `compiled` (`WaitingForApproval`), its children with it, until a project member
+//! approves it (`runs::approve` sets it running).
 
 use chrono::Utc;
 use sea_orm::{
@@ -88,29 +90,31 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         ..crate::services::runs::new_run(id, p.project, p.user, name, kind, status, now)
     };
     // The file is stored once, with the pipeline; its runs show it from there.
+    let held = out.run.needs_approval;
+    let (status, reason, message) = if held {
+        use crate::services::runs::{APPROVAL_MESSAGE, WAITING_FOR_APPROVAL};
+        (Status::Compiled, WAITING_FOR_APPROVAL, Some(APPROVAL_MESSAGE.to_string()))
+    } else {
+        (Status::Running, "Started", None)
+    };
     let parent = run::ActiveModel {
         content: Set(sub.content.clone()),
         overlays: Set(json!(sub.overlays)),
         params: Set(Value::Object(sub.params.clone())),
         compiled: Set(serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?),
-        started_at: Set(Some(now)),
-        status_reason: Set(Some("Started".into())),
+        started_at: Set((!held).then_some(now)),
+        status_reason: Set(Some(reason.into())),
+        status_message: Set(message.clone()),
         executor: Set("pipeline".into()),
-        ..base(
-            id,
-            p.name.clone(),
-            if what == "dag" { RunKind::Dag } else { RunKind::Matrix },
-            Status::Running,
-        )
+        ..base(id, p.name.clone(), if what == "dag" { RunKind::Dag } else { RunKind::Matrix }, status)
     };
     let mut tags = vec![(id, crate::services::tracking::spec_tags(&out.run)?)];
     let mut rows = Vec::with_capacity(children.len());
     let mut events = Vec::with_capacity(children.len() + 3);
-    for (status, reason) in
-        [(Status::Created, "Submitted"), (Status::Compiled, "Compiled"), (Status::Running, "Started")]
-    {
+    for (status, reason) in [(Status::Created, "Submitted"), (Status::Compiled, "Compiled")] {
         events.push(event(id, status, reason, None, now));
     }
+    events.push(event(id, status, reason, message.as_deref(), now));
     for (index, (step, child)) in children.into_iter().enumerate() {
         let cid = Uuid::new_v4();
         let kind = child.kind.or(out.run.kind).filter(|k| *k != RunKind::Dag).unwrap_or(RunKind::Job);

@@ -159,12 +159,19 @@ pub async fn approve(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Re
         return Err(Error::Conflict(format!("the run is {} and waits for no approval", r.status)));
     }
     let by = format!("approved by {}", a.actor.name);
+    // A pipeline starts (its driver takes it from there); any other run is queued for its executor.
+    let pipeline = r.kind()?.is_pipeline();
+    let to = if pipeline { Status::Running } else { Status::Queued };
     let txn = db.begin().await?;
-    // Compare-and-set: of two approvals at once, one queues the run.
-    let moved = run::Entity::update_many()
-        .col_expr(run::Column::Status, Expr::value(Status::Queued.as_str()))
+    // Compare-and-set: of two approvals at once, one moves the run.
+    let mut moved = run::Entity::update_many()
+        .col_expr(run::Column::Status, Expr::value(to.as_str()))
         .col_expr(run::Column::StatusReason, Expr::value("Approved"))
-        .col_expr(run::Column::StatusMessage, Expr::value(by.clone()))
+        .col_expr(run::Column::StatusMessage, Expr::value(by.clone()));
+    if pipeline {
+        moved = moved.col_expr(run::Column::StartedAt, Expr::value(Utc::now()));
+    }
+    let moved = moved
         .filter(run::Column::Id.eq(id))
         .filter(run::Column::Status.eq(Status::Compiled.as_str()))
         .filter(run::Column::StatusReason.eq(WAITING_FOR_APPROVAL))
@@ -173,8 +180,9 @@ pub async fn approve(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Re
     if moved.rows_affected != 1 {
         return Err(Error::Conflict("the run was approved or stopped meanwhile".into()));
     }
-    event(&txn, id, Status::Queued, Some("Approved"), Some(&by)).await?;
+    event(&txn, id, to, Some("Approved"), Some(&by)).await?;
     txn.commit().await?;
+    crate::store::nudge();
     let detail = serde_json::json!({"run": id.to_string(), "name": r.name});
     crate::services::audit::record(db, &a.actor, "run.approve", &a.path(), detail, None).await;
     get(db, a, id).await

@@ -59,5 +59,6 @@ pub async fn set_deleted(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid, d
         .filter(run::Column::Id.eq(id))
         .exec(db)
         .await?;
+    crate::auth::cache::revoke();
     Ok(())
 }

@@ -260,6 +260,7 @@ pub async fn delete(
         run::Entity::delete_many().filter(run::Column::PipelineId.eq(id)).exec(db).await?;
     }
     run::Entity::delete_by_id(id).exec(db).await?;
+    crate::auth::cache::revoke();
     let detail = serde_json::json!({"run": r.name, "ops": children.len()});
     crate::services::audit::record(db, &a.actor, "run.delete", &format!("{}/{id}", a.path()), detail, None)
         .await;

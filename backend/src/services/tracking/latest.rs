@@ -39,14 +39,21 @@ pub(crate) fn rows<'a>(by_key: &'a ByKey<'_>) -> Vec<Row<'a>> {
         .collect()
 }
 
-/// The upsert of `n` rows of 8 values each (`$1`…), returning each key's pending chunk count.
-pub(crate) fn sql(n: usize) -> String {
-    let rows: Vec<String> = (0..n)
+/// `n` rows of `width` placeholders each, numbered after the statement's first `before` values:
+/// `($1, $2), ($3, $4)`.
+pub(crate) fn placeholders(n: usize, width: usize, before: usize) -> Vec<String> {
+    (0..n)
         .map(|i| {
-            let p: Vec<String> = (1..=8).map(|j| format!("${}", i * 8 + j)).collect();
-            format!("({}, 1)", p.join(", "))
+            let p: Vec<String> = (1..=width).map(|j| format!("${}", before + i * width + j)).collect();
+            p.join(", ")
         })
-        .collect();
+        .collect()
+}
+
+/// The upsert of `n` rows of 8 values each (numbered after the statement's first `before`), returning each
+/// key's pending chunk count.
+pub(crate) fn sql(n: usize, before: usize) -> String {
+    let rows: Vec<String> = placeholders(n, 8, before).into_iter().map(|p| format!("({p}, 1)")).collect();
     let newer = "(excluded.step > l.step OR (excluded.step = l.step AND excluded.ts >= l.ts))";
     format!(
         "INSERT INTO latest_metrics AS l (run_id, key, step, ts, value, min_value, max_value, count, pending) \
@@ -86,7 +93,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(db: &C, by_key: &ByKey<'_>) -> Re
         ]);
     }
     // Both backends take `$n` placeholders.
-    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql(rows.len()), values);
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql(rows.len(), 0), values);
     let mut out = Vec::new();
     for row in db.query_all(statement).await? {
         let pending: i32 = row.try_get("", "pending")?;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::entities::{latest_metric, run, run_param, run_tag};
 use crate::error::{Error, Result};
+use crate::services::runs::access::RunRef;
 
 /// MLflow's limits, so clients see the same refusals.
 pub const MAX_METRICS: usize = 1000;
@@ -76,12 +77,12 @@ pub struct Batch {
 impl Batch {
     /// A batch for `r`, checked against MLflow's limits and key rules (nothing is written yet).
     pub fn new(
-        r: &run::Model,
+        r: &RunRef,
         metrics: Vec<Point>,
         params: Vec<(String, String)>,
         tags: Vec<(String, String)>,
     ) -> Result<Self> {
-        if r.deleted_at.is_some() {
+        if r.deleted {
             return Err(Error::Conflict(format!(
                 "run {} is deleted; restore it before logging to it",
                 r.id.simple()
@@ -126,7 +127,8 @@ pub async fn log(
     params: &[(String, String)],
     tags: &[(String, String)],
 ) -> Result<()> {
-    let batch = Batch::new(r, metrics.to_vec(), params.to_vec(), tags.to_vec())?;
+    let r = RunRef::from(r);
+    let batch = Batch::new(&r, metrics.to_vec(), params.to_vec(), tags.to_vec())?;
     let txn = db.begin().await?;
     let due = write(&txn, &[&batch]).await?;
     txn.commit().await?;
@@ -141,7 +143,7 @@ pub async fn log(
 /// the run's lineage input.
 pub(crate) async fn logged(
     db: &DatabaseConnection,
-    r: &run::Model,
+    r: RunRef,
     git: Option<crate::services::lineage::Input>,
 ) -> Result<()> {
     if let Some(git) = git {
@@ -322,7 +324,7 @@ pub async fn log_inputs(
         .filter(run::Column::Id.eq(r.id))
         .exec(db)
         .await?;
-    crate::services::lineage::record(db, r, lineage).await
+    crate::services::lineage::record(db, r.into(), lineage).await
 }
 
 /// MLflow's tag for a run's description (its UI's "Description").

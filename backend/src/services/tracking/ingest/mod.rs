@@ -5,19 +5,24 @@
 //! database commits once per group instead of once per batch.
 //!
 //! A group that fails is written again batch by batch, so one batch's refusal (a param logged with another
-//! value) is that batch's answer alone.
+//! value) is that batch's answer alone. A group whose write panics is refused, and the writer goes on: one
+//! bug must not stop every run's logging.
 
 use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+mod postgres;
 mod sqlite;
 
 use super::{chunks, write, Batch, MetricKey};
-use crate::entities::run;
 use crate::error::{Error, Result};
+use crate::services::runs::access::RunRef;
 
 /// Batches waiting for the writer; past this, loggers wait for room (backpressure, bounded memory).
 const QUEUE: usize = 256;
@@ -41,7 +46,10 @@ impl Ingest {
     /// Starts the writer on the current runtime; it stops when the last handle is dropped.
     pub fn start(db: DatabaseConnection) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let fast = sqlite::Fast::open(&db);
+        let fast = match sqlite::Fast::open(&db) {
+            Some(f) => Some(Fast::Sqlite(f)),
+            None => postgres::Fast::open(&db).map(Fast::Postgres),
+        };
         let writer =
             Writer { db: db.clone(), fast, rx, held: None, due: VecDeque::new(), queued: HashSet::new() };
         tokio::spawn(writer.run());
@@ -51,7 +59,7 @@ impl Ingest {
     /// Checks and records one batch for `r`; returns once it is committed.
     pub async fn log(
         &self,
-        r: &run::Model,
+        r: &RunRef,
         metrics: Vec<super::Point>,
         params: Vec<(String, String)>,
         tags: Vec<(String, String)>,
@@ -61,18 +69,24 @@ impl Ingest {
             return Ok(());
         }
         let (done, answer) = oneshot::channel();
-        let stopped = || Error::Internal("the tracking writer has stopped".into());
+        let stopped = || Error::Internal("the tracking writer failed to write this batch".into());
         let git = crate::services::lineage::sources::git_tags(&batch.tags);
         self.tx.send(Job { batch, done }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())??;
-        super::logged(&self.db, r, git).await
+        super::logged(&self.db, *r, git).await
     }
+}
+
+/// A connection of the writer's own that writes a group of points in one call.
+enum Fast {
+    Sqlite(sqlite::Fast),
+    Postgres(postgres::Fast),
 }
 
 struct Writer {
     db: DatabaseConnection,
-    /// SQLite's own connection for points (`sqlite`); `None` on PostgreSQL.
-    fast: Option<sqlite::Fast>,
+    /// The database's fast path for points, where it has one.
+    fast: Option<Fast>,
     rx: mpsc::Receiver<Job>,
     /// A job taken from the queue that did not fit in the last group.
     held: Option<Job>,
@@ -101,9 +115,14 @@ impl Writer {
                 },
             };
             let group = self.group(first);
-            self.write(group).await;
+            // A panic drops the group's answers: its loggers hear that their batch failed.
+            if AssertUnwindSafe(self.write(group)).catch_unwind().await.is_err() {
+                tracing::error!("writing a group of tracking batches panicked; its batches were refused");
+            }
             // One merge per group keeps up with any load: a key falls due once per `COMPACT_AT` groups at most.
-            self.compact_one().await;
+            if AssertUnwindSafe(self.compact_one()).catch_unwind().await.is_err() {
+                tracing::error!("merging a metric's chunks panicked; the key stays due");
+            }
         }
         while !self.due.is_empty() {
             self.compact_one().await;
@@ -146,18 +165,23 @@ impl Writer {
         }
     }
 
-    /// Writes batches in one transaction: SQLite's fast path when it takes them, sea-orm otherwise.
+    /// Writes batches in one transaction: the fast path when it takes them (metric points in short chunks),
+    /// sea-orm otherwise.
     async fn commit(&mut self, batches: &[&Batch]) -> Result<Vec<(Uuid, MetricKey)>> {
-        if let Some(fast) = &mut self.fast {
-            if batches.iter().all(|b| b.params.is_empty() && b.tags.is_empty()) {
-                let by_key = super::by_key(batches)?;
-                if by_key.is_empty() {
-                    return Ok(Vec::new());
-                }
-                if sqlite::Fast::takes(&by_key) {
-                    if let Some(due) = fast.write(&by_key)? {
-                        return Ok(due);
+        if self.fast.is_some() && batches.iter().all(|b| b.params.is_empty() && b.tags.is_empty()) {
+            let by_key = super::by_key(batches)?;
+            if by_key.is_empty() {
+                return Ok(Vec::new());
+            }
+            if by_key.values().all(|pts| (pts.len() as i32) < chunks::SUMMARISE_AT) {
+                match &mut self.fast {
+                    Some(Fast::Sqlite(fast)) => {
+                        if let Some(due) = fast.write(&by_key)? {
+                            return Ok(due);
+                        }
                     }
+                    Some(Fast::Postgres(fast)) => return fast.write(&by_key).await,
+                    None => {}
                 }
             }
         }
@@ -176,8 +200,8 @@ impl Writer {
         let Some((run, key)) = self.due.pop_front() else { return };
         self.queued.remove(&(run, key.clone()));
         let fast = match &mut self.fast {
-            Some(fast) => fast.compact(run, &key),
-            None => Ok(None),
+            Some(Fast::Sqlite(fast)) => fast.compact(run, &key),
+            _ => Ok(None),
         };
         let done = match fast {
             Ok(Some(())) => Ok(()),

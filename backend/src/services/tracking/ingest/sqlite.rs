@@ -46,11 +46,6 @@ impl Fast {
         Some(Self { conn, _checkpoints: Checkpointer::start(path)? })
     }
 
-    /// Whether this path can write the group alone.
-    pub(super) fn takes(by_key: &ByKey<'_>) -> bool {
-        by_key.values().all(|pts| (pts.len() as i32) < chunks::SUMMARISE_AT)
-    }
-
     /// A write transaction, or `None` when another connection holds SQLite's write lock.
     fn begin(&mut self) -> Result<Option<rusqlite::Transaction<'_>>> {
         match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -102,7 +97,7 @@ impl Fast {
         }
         let mut due = Vec::new();
         {
-            let mut upsert = txn.prepare_cached(&latest::sql(rows.len())).map_err(db_error)?;
+            let mut upsert = txn.prepare_cached(&latest::sql(rows.len(), 0)).map_err(db_error)?;
             let mut out = upsert.query(params_from_iter(values)).map_err(db_error)?;
             while let Some(row) = out.next().map_err(db_error)? {
                 let run: Vec<u8> = row.get(0).map_err(db_error)?;
