@@ -39,25 +39,23 @@ pub(crate) fn rows<'a>(by_key: &'a ByKey<'_>) -> Vec<Row<'a>> {
         .collect()
 }
 
-/// `n` rows of `width` placeholders each, numbered after the statement's first `before` values:
-/// `($1, $2), ($3, $4)`.
-pub(crate) fn placeholders(n: usize, width: usize, before: usize) -> Vec<String> {
-    (0..n)
+/// The upsert of `n` rows of 8 values each (`$1`…), returning each key's pending chunk count.
+pub(crate) fn sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
         .map(|i| {
-            let p: Vec<String> = (1..=width).map(|j| format!("${}", before + i * width + j)).collect();
-            p.join(", ")
+            let p: Vec<String> = (1..=8).map(|j| format!("${}", i * 8 + j)).collect();
+            format!("({}, 1)", p.join(", "))
         })
-        .collect()
+        .collect();
+    upsert_from(&format!("VALUES {}", rows.join(", ")))
 }
 
-/// The upsert of `n` rows of 8 values each (numbered after the statement's first `before`), returning each
-/// key's pending chunk count.
-pub(crate) fn sql(n: usize, before: usize) -> String {
-    let rows: Vec<String> = placeholders(n, 8, before).into_iter().map(|p| format!("({p}, 1)")).collect();
+/// The upsert with its rows from `source` (`VALUES …`, or a `SELECT`): the 8 columns, then `pending` (1).
+pub(crate) fn upsert_from(source: &str) -> String {
     let newer = "(excluded.step > l.step OR (excluded.step = l.step AND excluded.ts >= l.ts))";
     format!(
         "INSERT INTO latest_metrics AS l (run_id, key, step, ts, value, min_value, max_value, count, pending) \
-         VALUES {} ON CONFLICT (run_id, key) DO UPDATE SET \
+         {source} ON CONFLICT (run_id, key) DO UPDATE SET \
          value = CASE WHEN {newer} THEN excluded.value ELSE l.value END, \
          ts = CASE WHEN {newer} THEN excluded.ts ELSE l.ts END, \
          step = CASE WHEN {newer} THEN excluded.step ELSE l.step END, \
@@ -66,8 +64,7 @@ pub(crate) fn sql(n: usize, before: usize) -> String {
          max_value = CASE WHEN l.max_value IS NULL OR excluded.max_value > l.max_value \
                      THEN COALESCE(excluded.max_value, l.max_value) ELSE l.max_value END, \
          count = l.count + excluded.count, pending = l.pending + 1 \
-         RETURNING run_id, key, pending",
-        rows.join(", ")
+         RETURNING run_id, key, pending"
     )
 }
 
@@ -93,7 +90,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(db: &C, by_key: &ByKey<'_>) -> Re
         ]);
     }
     // Both backends take `$n` placeholders.
-    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql(rows.len(), 0), values);
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql(rows.len()), values);
     let mut out = Vec::new();
     for row in db.query_all(statement).await? {
         let pending: i32 = row.try_get("", "pending")?;

@@ -35,24 +35,47 @@ struct Job {
     done: oneshot::Sender<Result<()>>,
 }
 
+/// PostgreSQL's writers: each batch goes to the one its run hashes to (a run's batches stay in order), and
+/// each writes over a connection, and so a server process, of its own. One was held to a single core: a
+/// group's statement costs ~40 µs a key there, and with 8 clients the other core stood idle.
+const PG_WRITERS: usize = 2;
+
 /// The handle request handlers log through (`AppState::ingest`).
 #[derive(Clone)]
 pub struct Ingest {
     db: DatabaseConnection,
-    tx: mpsc::Sender<Job>,
+    /// One writer's queue per shard (SQLite: one; it has a single write lock).
+    tx: Vec<mpsc::Sender<Job>>,
 }
 
 impl Ingest {
-    /// Starts the writer on the current runtime; it stops when the last handle is dropped.
+    /// Starts the writers on the current runtime; they stop when the last handle is dropped.
     pub fn start(db: DatabaseConnection) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let fast = match sqlite::Fast::open(&db) {
-            Some(f) => Some(Fast::Sqlite(f)),
-            None => postgres::Fast::open(&db).map(Fast::Postgres),
+        let mut fast: Vec<Option<Fast>> = match sqlite::Fast::open(&db) {
+            Some(f) => vec![Some(Fast::Sqlite(f))],
+            None => match postgres::Fast::open(&db) {
+                Some(_) => (0..PG_WRITERS).map(|_| postgres::Fast::open(&db).map(Fast::Postgres)).collect(),
+                None => vec![None],
+            },
         };
-        let writer =
-            Writer { db: db.clone(), fast, rx, held: None, due: VecDeque::new(), queued: HashSet::new() };
-        tokio::spawn(writer.run());
+        let compactor = matches!(fast[0], Some(Fast::Postgres(_))).then(|| Compactor::start(db.clone()));
+        let tx = fast
+            .drain(..)
+            .map(|fast| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                let writer = Writer {
+                    db: db.clone(),
+                    fast,
+                    rx,
+                    held: None,
+                    due: VecDeque::new(),
+                    queued: HashSet::new(),
+                    compactor: compactor.clone(),
+                };
+                tokio::spawn(writer.run());
+                tx
+            })
+            .collect();
         Self { db, tx }
     }
 
@@ -71,7 +94,8 @@ impl Ingest {
         let (done, answer) = oneshot::channel();
         let stopped = || Error::Internal("the tracking writer failed to write this batch".into());
         let git = crate::services::lineage::sources::git_tags(&batch.tags);
-        self.tx.send(Job { batch, done }).await.map_err(|_| stopped())?;
+        let shard = &self.tx[(r.id.as_u128() % self.tx.len() as u128) as usize];
+        shard.send(Job { batch, done }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())??;
         super::logged(&self.db, *r, git).await
     }
@@ -93,6 +117,8 @@ struct Writer {
     /// Keys due for compaction, each once.
     due: VecDeque<(Uuid, MetricKey)>,
     queued: HashSet<(Uuid, MetricKey)>,
+    /// PostgreSQL's merges, on a task of their own (`Compactor`); SQLite merges in this loop.
+    compactor: Option<Compactor>,
 }
 
 impl Writer {
@@ -189,6 +215,10 @@ impl Writer {
     }
 
     fn queue(&mut self, due: Vec<(Uuid, MetricKey)>) {
+        if let Some(c) = &self.compactor {
+            due.into_iter().for_each(|d| c.offer(d));
+            return;
+        }
         for d in due {
             if self.queued.insert(d.clone()) {
                 self.due.push_back(d);
@@ -211,6 +241,43 @@ impl Writer {
         if let Err(e) = done {
             // The key stays due in the database (its pending count): its next batch offers it again.
             tracing::warn!(error = %e, run = %run.simple(), key = key.as_str(), "merging a metric's chunks failed");
+        }
+    }
+}
+
+/// Merges PostgreSQL's due keys beside the writer. A merge there is six round trips and a WAL flush; in the
+/// writer's loop it held up the groups behind it (with 8 clients the writer waited on merges while half the
+/// CPU stood idle). PostgreSQL locks per row: a merge and a group wait for each other only on the same key.
+#[derive(Clone)]
+struct Compactor {
+    tx: mpsc::Sender<(Uuid, MetricKey)>,
+    /// Keys offered and not merged yet, each offered once (a due key is reported by every batch until merged).
+    offered: std::sync::Arc<std::sync::Mutex<HashSet<(Uuid, MetricKey)>>>,
+}
+
+impl Compactor {
+    fn start(db: DatabaseConnection) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(Uuid, MetricKey)>(QUEUE * 16);
+        let offered: std::sync::Arc<std::sync::Mutex<HashSet<(Uuid, MetricKey)>>> = Default::default();
+        let merged = offered.clone();
+        tokio::spawn(async move {
+            while let Some((run, key)) = rx.recv().await {
+                let done = AssertUnwindSafe(chunks::compact(&db, run, &key)).catch_unwind().await;
+                merged.lock().unwrap_or_else(|p| p.into_inner()).remove(&(run, key.clone()));
+                if !matches!(done, Ok(Ok(()))) {
+                    // The key stays due in the database (its pending count): its next batch offers it again.
+                    tracing::warn!(run = %run.simple(), key = key.as_str(), "merging a metric's chunks failed");
+                }
+            }
+        });
+        Self { tx, offered }
+    }
+
+    /// Queues a due key unless it is queued already; a full queue leaves it due, offered again by its next batch.
+    fn offer(&self, due: (Uuid, MetricKey)) {
+        let mut offered = self.offered.lock().unwrap_or_else(|p| p.into_inner());
+        if offered.insert(due.clone()) && self.tx.try_send(due.clone()).is_err() {
+            offered.remove(&due);
         }
     }
 }

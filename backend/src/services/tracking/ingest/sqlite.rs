@@ -97,7 +97,7 @@ impl Fast {
         }
         let mut due = Vec::new();
         {
-            let mut upsert = txn.prepare_cached(&latest::sql(rows.len(), 0)).map_err(db_error)?;
+            let mut upsert = txn.prepare_cached(&latest::sql(rows.len())).map_err(db_error)?;
             let mut out = upsert.query(params_from_iter(values)).map_err(db_error)?;
             while let Some(row) = out.next().map_err(db_error)? {
                 let run: Vec<u8> = row.get(0).map_err(db_error)?;
