@@ -87,6 +87,9 @@ run:
   await alice.click('#compare-matching');
   await alice.waitForURL(u => u.pathname.endsWith('/compare') && u.searchParams.get('children') === '1');
   await compared(8);
+  await alice.reload();
+  await alice.waitForSelector('body[data-hydrated]');
+  await compared(8);
   await alice.goBack();
   await alice.click('#runs-children');
   await alice.waitForURL(u => !u.searchParams.has('children'));

@@ -175,21 +175,17 @@ async fn access_taken_away_stops_the_next_batch(app: TestApp) {
     assert_eq!(status(log(&secret, 5).await).0, 401);
 
     // The run deleted (MLflow's soft delete): the next batch is refused, nothing is written.
+    let set_deleted = |path: &'static str| {
+        app.post(&format!("/api/2.0/mlflow/runs/{path}"))
+            .bearer(&ann.token)
+            .json(json!({"run_id": hex(&run)}))
+            .send()
+    };
     assert_eq!(log(&ann.token, 6).await.status, 200);
-    let r = app
-        .post("/api/2.0/mlflow/runs/delete")
-        .bearer(&ann.token)
-        .json(json!({"run_id": hex(&run)}))
-        .send()
-        .await;
+    let r = set_deleted("delete").await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(status(log(&ann.token, 7).await), (400, Some("INVALID_STATE".into())));
-    let r = app
-        .post("/api/2.0/mlflow/runs/restore")
-        .bearer(&ann.token)
-        .json(json!({"run_id": hex(&run)}))
-        .send()
-        .await;
+    let r = set_deleted("restore").await;
     assert_eq!(r.status, 200, "{}", r.json);
     let h = app
         .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m0", hex(&run)))
