@@ -260,7 +260,7 @@ pub(crate) struct Inherited {
     pub plugins: Option<Value>,
     pub cache: Option<Value>,
     /// `dag.inputs` for ops of a DAG.
-    pub dag_inputs: Option<Map<String, Value>>,
+    pub dag_inputs: Option<std::rc::Rc<Map<String, Value>>>,
     /// Components a DAG declares, for `dagRef`.
     pub dag_components: std::rc::Rc<Vec<(Value, usize, String)>>,
     pub uuid: String,

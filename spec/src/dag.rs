@@ -1,7 +1,7 @@
 //! DAG pipelines: ops, their upstream (dependencies and references), cycle and orphan checks, topological
 //! order, and each op compiled with what the pipeline pushes down.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -19,7 +19,7 @@ impl Compiler<'_> {
         let run = &comp["run"];
         let run_path = join(at.path, "run");
         let ops_path = join(&run_path, "operations");
-        let ops: Vec<Value> = run.get("operations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let ops: &[Value] = run.get("operations").and_then(Value::as_array).map_or(&[], Vec::as_slice);
         if ops.is_empty() {
             self.error(
                 At { doc: at.doc, path: &run_path },
@@ -39,10 +39,11 @@ impl Compiler<'_> {
             })
             .unwrap_or_default();
         let mut names = Vec::new();
+        let mut seen = HashSet::new();
         for (i, op) in ops.iter().enumerate() {
             let p = join(&ops_path, &format!("[{i}]"));
             match op.get("name").and_then(Value::as_str) {
-                Some(n) if names.iter().any(|x| x == n) => self.error(
+                Some(n) if !seen.insert(n) => self.error(
                     At { doc: at.doc, path: &join(&p, "name") },
                     "duplicate_op",
                     format!("two operations are named `{n}`"),
@@ -63,7 +64,7 @@ impl Compiler<'_> {
             let p = join(&ops_path, &format!("[{i}]"));
             let ups = upstream_of(op);
             for u in &ups {
-                if !names.contains(u) {
+                if !seen.contains(u.as_str()) {
                     self.error(
                         At { doc: at.doc, path: &p },
                         "unknown_upstream",
@@ -94,28 +95,29 @@ impl Compiler<'_> {
             termination: comp.get("termination").filter(|v| !v.is_null()).cloned(),
             plugins: comp.get("plugins").filter(|v| !v.is_null()).cloned(),
             cache: comp.get("cache").filter(|v| !v.is_null()).cloned(),
-            dag_inputs: Some(dag_inputs),
+            dag_inputs: Some(std::rc::Rc::new(dag_inputs)),
             dag_components: std::rc::Rc::new(components),
             uuid: String::new(),
             in_pipeline: true,
         };
-        self.check_edges(&ops, &names, &ops_path, at, &child);
+        self.check_edges(ops, &names, &ops_path, at, &child);
         if self.diags.has_errors() {
             return None;
         }
         let mut out = Vec::new();
         let only = self.opts.execution.op.clone();
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
         for name in order {
             if only.as_ref().is_some_and(|o| *o != name) {
                 continue;
             }
-            let i = names.iter().position(|n| *n == name).expect("known op");
+            let i = index[name.as_str()];
             let p = join(&ops_path, &format!("[{i}]"));
             let mut op = ops[i].clone();
             op["params"] = Value::Object(normalize_params(op.get("params")));
             if !self.opts.execution.upstream.is_empty() {
                 let ctx = serde_json::json!({"ops": &self.opts.execution.upstream,
-                    "dag": {"inputs": child.dag_inputs.clone().unwrap_or_default()}});
+                    "dag": {"inputs": child.dag_inputs.as_deref().cloned().unwrap_or_default()}});
                 op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
             }
             let feeds = normalize_params(ops[i].get("params"))
@@ -187,6 +189,8 @@ impl Compiler<'_> {
     /// Each param fed by an upstream op must name an output (or input) that op declares, with a compatible type.
     fn check_edges(&mut self, ops: &[Value], names: &[String], ops_path: &str, at: At, inh: &Inherited) {
         let mut declared: HashMap<String, Vec<Io>> = HashMap::new();
+        // The inputs and outputs of each of the pipeline's own components, read once however many ops use it.
+        let mut own_ios: HashMap<&str, Vec<Io>> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
             let p = join(ops_path, &format!("[{i}]"));
             let before = self.diags.items.len();
@@ -202,7 +206,9 @@ impl Compiler<'_> {
                     .find(|(c, _, _)| c.get("name").and_then(Value::as_str) == Some(name))
             });
             if let Some((c, _, _)) = own {
-                declared.insert(names[i].clone(), ios(c));
+                let name = op["dagRef"].as_str().unwrap_or_default();
+                let ios = own_ios.entry(name).or_insert_with(|| ios(c)).clone();
+                declared.insert(names[i].clone(), ios);
             } else if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh) {
                 declared.insert(names[i].clone(), ios(&c.value));
             }

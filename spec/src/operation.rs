@@ -125,6 +125,7 @@ impl Compiler<'_> {
                 })
             });
         }
+        let ctx = std::sync::Arc::new(ctx);
         let needs_approval = self.approval(&approval, &ctx, &Written { op, at, comp_at }, &component)?;
         let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
         crate::typed::check_run(self, &run, &kind, At { doc: comp.doc, path: &join(&comp.path, "run") });
@@ -334,7 +335,7 @@ impl Compiler<'_> {
         &mut self,
         component: &Value,
         params: &[(Io, Value)],
-        ctx: &Value,
+        ctx: &std::sync::Arc<Value>,
         at: At,
     ) -> Option<Value> {
         let _ = params;

@@ -98,12 +98,21 @@ impl Compiler<'_> {
                 }
             }
         }
-        let mut ctx = json!({"globals": &globals});
-        if let Some(d) = &inh.dag_inputs {
-            ctx["dag"] = json!({"inputs": d});
-        }
-        let mut out = Vec::new();
+        // The context a param's own template sees: globals, the pipeline's inputs, the params resolved before it.
+        // `parsed[i]`: whether `out[i]` holds a value given or defaulted (not one left for run time).
+        let ctx = |out: &[(Io, Value)], parsed: &[bool]| {
+            let mut c = Map::new();
+            c.insert("globals".into(), globals.clone());
+            if let Some(d) = &inh.dag_inputs {
+                c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(Map::clone(d)))]));
+            }
+            let known = out.iter().zip(parsed).filter(|(_, p)| **p);
+            c.extend(known.map(|((io, v), _)| (io.name.clone(), v.clone())));
+            Value::Object(c)
+        };
+        let (mut out, mut parsed) = (Vec::new(), Vec::new());
         for io in inputs.iter().chain(&outputs) {
+            parsed.resize(out.len(), false);
             let is_input = inputs.iter().any(|i| i.name == io.name);
             let ppath = join(&join(at.path, "params"), &io.name);
             let pat = At { doc: at.doc, path: &ppath };
@@ -119,7 +128,7 @@ impl Compiler<'_> {
                         out.push((io.clone(), Value::Null));
                         continue;
                     }
-                    match self.render.render(&s, &ctx) {
+                    match self.render.render(&s, &ctx(&out, &parsed)) {
                         Ok(r) => Some(Value::String(r)),
                         Err(e) => {
                             self.error(pat, "template_error", format!("param `{}`: {e}", io.name));
@@ -134,7 +143,8 @@ impl Compiler<'_> {
             match raw {
                 Some(v) => match io.parse(&v) {
                     Ok(v) => {
-                        ctx[io.name.as_str()] = v.clone();
+                        parsed.resize(out.len(), false);
+                        parsed.push(true);
                         out.push((io.clone(), v));
                     }
                     Err(e) => self.error(pat, "invalid_param", e),
@@ -150,7 +160,7 @@ impl Compiler<'_> {
         for (name, v) in ctx_params.iter_mut().filter(|(n, _)| !runtime.contains(n)) {
             if let Value::String(s) = v {
                 if s.contains("{{") && !s.contains("ops.") && !s.contains("runs.") {
-                    match self.render.render(s, &ctx) {
+                    match self.render.render(s, &ctx(&out, &parsed)) {
                         Ok(r) => *s = r,
                         Err(e) => {
                             let ppath = join(&join(at.path, "params"), name);
@@ -204,20 +214,20 @@ impl Compiler<'_> {
             let v =
                 if runtime.contains(&io.name) { json!(format!("{{{{ {} }}}}", io.name)) } else { v.clone() };
             // A flag prints as `--name` when true and as nothing when false.
-            let shown = if io.is_flag { json!(io.as_arg(&v).unwrap_or_default()) } else { v.clone() };
+            let arg = io.as_arg(&v);
+            let as_arg = arg.clone().unwrap_or_default();
+            let shown = if io.is_flag { Value::String(as_arg.clone()) } else { v.clone() };
             c.insert(io.name.clone(), shown);
-            let (as_arg, as_str) = (io.as_arg(&v).unwrap_or_default(), crate::render::json_python_str(&v));
+            let as_str = crate::render::json_python_str(&v);
             let entry = crate::pod::object([
                 ("value", v.clone()),
                 ("as_arg", Value::String(as_arg)),
                 ("as_str", Value::String(as_str)),
-                ("connection", json!(io.connection)),
-                ("type", json!(io.kind)),
+                ("connection", io.connection.clone().map_or(Value::Null, Value::String)),
+                ("type", Value::String(io.kind.clone())),
             ]);
             p.insert(io.name.clone(), entry);
-            if let Some(a) = io.as_arg(&v) {
-                args.push(a);
-            }
+            args.extend(arg);
             let is_output = component["outputs"]
                 .as_array()
                 .is_some_and(|o| o.iter().any(|x| x["name"] == io.name.as_str()));
@@ -243,7 +253,7 @@ impl Compiler<'_> {
             self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone(),
         );
         if let Some(d) = &inh.dag_inputs {
-            c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(d.clone()))]));
+            c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(Map::clone(d)))]));
         }
         c.insert("_as_args_list".into(), Value::Array(args.into_iter().map(Value::String).collect()));
         Value::Object(c)

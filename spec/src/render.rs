@@ -1,13 +1,32 @@
 //! Templates: `{{ ... }}` rendered with minijinja (Polyaxon uses Jinja2), values printed the way Python's
 //! `str()` prints them (`True`, `None`, `0.001`, `['a', 1]`), because that is what Polyaxon writes into pods.
 
-use minijinja::value::{Value as JValue, ValueKind};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, Value as JValue, ValueKind};
 use minijinja::{Environment, UndefinedBehavior};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub struct Renderer {
-    /// Templates are compiled once per distinct text (a DAG's ops often share a component).
-    env: std::cell::RefCell<Environment<'static>>,
+    /// Compiled templates, keyed by their text and shared by every compile on this thread with the same fuel:
+    /// a server compiles the same components again and again, and a DAG's ops often share one.
+    shared: Rc<Templates>,
+}
+
+struct Templates {
+    env: RefCell<Environment<'static>>,
+    /// Bytes the compiled templates stand for (their text plus a per-template overhead).
+    weight: std::cell::Cell<usize>,
+}
+
+/// The weight of templates kept before the environment starts afresh: bounds the memory a stream of distinct
+/// files can pin.
+const MAX_WEIGHT: usize = 4 << 20;
+
+thread_local! {
+    static ENVS: RefCell<Vec<(u64, Rc<Templates>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Default for Renderer {
@@ -19,15 +38,29 @@ impl Default for Renderer {
 impl Renderer {
     /// A renderer whose templates may each take at most `fuel` steps (`limits.template_fuel`).
     pub fn with_fuel(fuel: u64) -> Self {
-        let mut env = Environment::new();
-        env.set_fuel(Some(fuel));
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_formatter(|out, _state, value| {
-            out.write_str(&python_str(value))
-                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+        let shared = ENVS.with_borrow_mut(|envs| {
+            if let Some((_, t)) = envs.iter().find(|(f, t)| *f == fuel && t.weight.get() < MAX_WEIGHT) {
+                return t.clone();
+            }
+            envs.retain(|(f, _)| *f != fuel);
+            envs.truncate(3);
+            let t = Rc::new(Templates { env: RefCell::new(environment(fuel)), weight: Default::default() });
+            envs.push((fuel, t.clone()));
+            t
         });
-        Self { env: std::cell::RefCell::new(env) }
+        Self { shared }
     }
+}
+
+fn environment(fuel: u64) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(fuel));
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_formatter(|out, _state, value| {
+        out.write_str(&python_str(value))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+    });
+    env
 }
 
 impl Renderer {
@@ -44,25 +77,27 @@ impl Renderer {
             return Ok(text.to_string());
         }
         let fail = |e: minijinja::Error| format!("{} in `{}`", describe(&e), text.trim());
-        let mut env = self.env.borrow_mut();
+        let mut env = self.shared.env.borrow_mut();
         if env.get_template(text).is_err() {
             env.add_template_owned(text.to_string(), text.to_string()).map_err(fail)?;
+            self.shared.weight.set(self.shared.weight.get() + 2 * text.len() + 512);
         }
         let tpl = env.get_template(text).map_err(fail)?;
         tpl.render(ctx).map_err(fail)
     }
 
-    /// Renders every string inside `v`, in place: only strings holding a template change, and the context is
-    /// converted once, when the first one is met. An error names the relative path of the failing string.
-    pub fn render_deep(&self, mut v: Value, ctx: &Value) -> Result<Value, (String, String)> {
-        self.deep(&mut v, &Context { json: ctx, converted: std::cell::OnceCell::new() })?;
+    /// Renders every string inside `v`, in place: only strings holding a template change, and templates read
+    /// the context lazily (`Lazy`). An error names the relative path of the failing string.
+    pub fn render_deep(&self, mut v: Value, ctx: &Arc<Value>) -> Result<Value, (String, String)> {
+        let ctx = JValue::from_object(Lazy { root: ctx.clone(), path: Vec::new() });
+        self.deep(&mut v, &ctx)?;
         Ok(v)
     }
 
-    fn deep(&self, v: &mut Value, ctx: &Context) -> Result<(), (String, String)> {
+    fn deep(&self, v: &mut Value, ctx: &JValue) -> Result<(), (String, String)> {
         match v {
             Value::String(s) if s.contains("{{") || s.contains("{%") => {
-                *s = self.render_with(s, ctx.get()).map_err(|e| (String::new(), e))?;
+                *s = self.render_with(s, ctx).map_err(|e| (String::new(), e))?;
             }
             Value::Array(items) => {
                 for (i, x) in items.iter_mut().enumerate() {
@@ -81,22 +116,45 @@ impl Renderer {
 
     /// Evaluates an expression (for `conditions`) to a JSON value.
     pub fn eval(&self, expr: &str, ctx: &Value) -> Result<Value, String> {
-        let env = self.env.borrow();
+        let env = self.shared.env.borrow();
         let e = env.compile_expression(expr).map_err(|e| describe(&e))?;
         let v = e.eval(ctx).map_err(|e| describe(&e))?;
         serde_json::to_value(&v).map_err(|e| e.to_string())
     }
 }
 
-/// A template context, converted for minijinja when first needed.
-struct Context<'a> {
-    json: &'a Value,
-    converted: std::cell::OnceCell<JValue>,
+/// A JSON object as templates see it: each value is converted for minijinja only when a template reads it, so
+/// a context with many params and globals costs little when the templates read two of them.
+#[derive(Debug)]
+struct Lazy {
+    root: Arc<Value>,
+    /// Keys from the root to this object.
+    path: Vec<String>,
 }
 
-impl Context<'_> {
-    fn get(&self) -> &JValue {
-        self.converted.get_or_init(|| JValue::from_serialize(self.json))
+impl Lazy {
+    fn node(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+        let node = self.path.iter().try_fold(&*self.root, |v, k| v.get(k));
+        node.and_then(Value::as_object).unwrap_or(&EMPTY)
+    }
+}
+
+impl Object for Lazy {
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let k = key.as_str()?;
+        Some(match self.node().get(k)? {
+            Value::Object(_) => {
+                let mut path = self.path.clone();
+                path.push(k.to_string());
+                JValue::from_object(Lazy { root: self.root.clone(), path })
+            }
+            other => JValue::from_serialize(other),
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.node().keys().map(|k| JValue::from(k.as_str())).collect())
     }
 }
 
@@ -131,7 +189,7 @@ fn python_repr(v: &JValue, quote: bool) -> String {
         ValueKind::Undefined | ValueKind::None => "None".into(),
         ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
         ValueKind::Number => match f64::try_from(v.clone()) {
-            Ok(f) if v.as_i64().is_none() => python_float(f),
+            Ok(f) if !v.is_integer() => python_float(f),
             _ => v.to_string(),
         },
         ValueKind::String => {
@@ -183,9 +241,54 @@ pub fn python_float(f: f64) -> String {
     }
 }
 
-/// Python's `str()` of a JSON value.
+/// Python's `str()` of a JSON value (what `python_str` prints for it, without converting it first).
 pub fn json_python_str(v: &Value) -> String {
-    python_str(&JValue::from_serialize(v))
+    match v {
+        Value::String(s) => s.clone(),
+        _ => {
+            let mut out = String::new();
+            json_python_repr(v, &mut out);
+            out
+        }
+    }
+}
+
+fn quoted(s: &str, out: &mut String) {
+    out.push('\'');
+    out.push_str(&s.replace('\\', "\\\\").replace('\'', "\\'"));
+    out.push('\'');
+}
+
+fn json_python_repr(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::Number(n) if n.is_f64() => out.push_str(&python_float(n.as_f64().unwrap_or_default())),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => quoted(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                json_python_repr(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, x)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                quoted(k, out);
+                out.push_str(": ");
+                json_python_repr(x, out);
+            }
+            out.push('}');
+        }
+    }
 }
 
 #[cfg(test)]
@@ -217,5 +320,45 @@ mod tests {
         assert_eq!(python_float(0.07525), "0.07525");
         assert_eq!(python_float(1e16), "1e+16");
         assert_eq!(python_float(-2.5e-7), "-2.5e-07");
+    }
+
+    #[test]
+    fn json_values_print_as_templates_print_them() {
+        let values = json!([0.001, 3, -7, 1.0, 1e16, 2.5e-7, true, null, "it's", "a\\b",
+            ["a", 1, [2.0, null]], {"k": 1.0, "n": {"x": "y"}}, {}, []]);
+        for v in values.as_array().unwrap() {
+            assert_eq!(json_python_str(v), python_str(&JValue::from_serialize(v)), "{v}");
+        }
+    }
+
+    #[test]
+    fn templates_read_the_context_lazily_and_see_all_of_it() {
+        let r = Renderer::default();
+        let ctx = Arc::new(json!({"globals": {"uuid": "u1", "deep": {"a": [1, 2]}}, "lr": 0.1,
+            "params": {"lr": {"value": 0.1, "as_str": "0.1"}}}));
+        let v = json!({"args": ["{{ globals.uuid }}", "{{ globals.deep.a[1] }}", "{{ params.lr.value }}",
+            "{% for k in params %}{{ k }}{% endfor %}", "{{ globals.deep }}", "{{ params | length }}",
+            "{{ globals.deep.a | join(',') }}"]});
+        let out = r.render_deep(v, &ctx).unwrap();
+        assert_eq!(out, json!({"args": ["u1", "2", "0.1", "lr", "{'a': [1, 2]}", "1", "1,2"]}));
+        let (path, e) = r.render_deep(json!({"x": ["{{ globals.nope }}"]}), &ctx).unwrap_err();
+        assert_eq!(path, "x[0]");
+        assert!(e.contains("undefined"), "{e}");
+    }
+
+    #[test]
+    fn compiled_templates_are_shared_across_renderers_within_their_weight() {
+        let a = Renderer::with_fuel(77);
+        a.render("{{ 1 + 1 }}", &json!({})).unwrap();
+        let b = Renderer::with_fuel(77);
+        assert!(Rc::ptr_eq(&a.shared, &b.shared));
+        assert!(b.shared.env.borrow().get_template("{{ 1 + 1 }}").is_ok());
+        // Past the weight, the next renderer starts afresh.
+        b.shared.weight.set(MAX_WEIGHT);
+        let c = Renderer::with_fuel(77);
+        assert!(!Rc::ptr_eq(&b.shared, &c.shared));
+        assert!(c.shared.env.borrow().get_template("{{ 1 + 1 }}").is_err());
+        // Another fuel limit has environments of its own.
+        assert!(!Rc::ptr_eq(&c.shared, &Renderer::with_fuel(78).shared));
     }
 }
