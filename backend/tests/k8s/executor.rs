@@ -192,6 +192,26 @@ async fn failures_are_diagnosed(fx: Fixture) {
     let d = r.diagnosis.unwrap();
     assert!(d.message.starts_with("cannot pull image myelin.test/missing:2 (ErrImagePull)"), "{d:?}");
 
+    // A private image whose pull secret is not in the namespace: the kubelet says so first, and the diagnosis
+    // names the secret. Once the secret exists, the same file runs.
+    let private = job("myelin.test/private:1", "", "imagePullSecrets: [regcred]", "");
+    let locked = fx.submit(&private, false).await.unwrap();
+    let r = fx.wait(locked, "told the pull secret is missing", |r| code(r) == "missing_pull_secret").await;
+    assert_eq!(status(&r), Status::Warning);
+    let d = r.diagnosis.unwrap();
+    assert!(d.message.contains("the pull secret `regcred` the pod names does not exist"), "{d:?}");
+    assert!(d.message.contains("myelin.test/private:1"), "{d:?}");
+    fx.api
+        .post(
+            &format!("/api/v1/namespaces/{}/secrets", fx.ns),
+            serde_json::json!({
+            "metadata": {"name": "regcred"}, "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": "eyJhdXRocyI6e319"}}),
+        )
+        .await;
+    let unlocked = fx.submit(&private, false).await.unwrap();
+    fx.wait(unlocked, "running with its pull secret", |r| status(r) == Status::Running).await;
+
     let r = fx.wait(oom, "failed", |r| status(r) == Status::Failed).await;
     assert_eq!(code(&r), "oom_killed");
     assert!(r.diagnosis.as_ref().unwrap().message.contains("memory limit 1Gi"), "{:?}", r.diagnosis);

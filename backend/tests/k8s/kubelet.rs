@@ -3,6 +3,8 @@
 //! through the API server works. What a pod does follows its image name:
 //!
 //! - `…missing…`: the pull fails (`ErrImagePull`), the pod stays Pending;
+//! - `…private…`: pulls only with the pull secrets the pod names; when one does not exist in the namespace, the
+//!   kubelet's `FailedToRetrieveImagePullSecret` event comes first and the pull is refused (`ErrImagePull`);
 //! - `…succeed…` / `…fail…` (exit 1) / `…oom…` (OOMKilled, 137): runs briefly, then ends so;
 //! - `…evict…`: the first pod of its Job is evicted (DisruptionTarget), replacements run on;
 //! - anything else runs until deleted.
@@ -148,6 +150,26 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
         json!([{"name": container, "image": image, "imageID": id, "ready": state.get("running").is_some(),
                 "restartCount": 0, "started": state.get("running").is_some(), "state": state}])
     };
+    if image.contains("private") && p["status"]["containerStatuses"].is_null() {
+        if let Some(absent) = absent_pull_secrets(api, ns, p).await {
+            // The kubelet's words (pkg/kubelet/kuberuntime/kuberuntime_image.go), then the registry's refusal.
+            let event = format!("{name}.pull-secret");
+            let message = format!(
+                "Unable to retrieve some image pull secrets ({absent}); attempting to pull the image may not succeed."
+            );
+            api.try_post(&format!("/api/v1/namespaces/{ns}/events"), json!({
+                "metadata": {"name": event, "namespace": ns}, "type": "Warning",
+                "reason": "FailedToRetrieveImagePullSecret", "message": message, "count": 1,
+                "firstTimestamp": now(), "lastTimestamp": now(), "source": {"component": "kubelet"},
+                "involvedObject": {"kind": "Pod", "name": name, "namespace": ns, "uid": p["metadata"]["uid"]}}))
+                .await;
+            let msg = format!("failed to pull and unpack image \"{image}\": 401 Unauthorized");
+            api.patch(&format!("{path}/status"), json!({"status": {"phase": "Pending",
+                "containerStatuses": status(json!({"waiting": {"reason": "ErrImagePull", "message": msg}}), "")}}))
+                .await;
+            return;
+        }
+    }
     if image.contains("missing") {
         if p["status"]["containerStatuses"].is_null() {
             let msg = format!(
@@ -208,4 +230,17 @@ async fn step(api: &Api, ns: &str, p: &Value, pods: &Mutex<Pods>) {
         s.ended.insert(name);
     }
     api.patch(&format!("{path}/status"), json!({"status": patch})).await;
+}
+
+/// The pull secrets a pod names that do not exist in its namespace, as the kubelet lists them.
+async fn absent_pull_secrets(api: &Api, ns: &str, p: &Value) -> Option<String> {
+    let mut absent = Vec::new();
+    for secret in p["spec"]["imagePullSecrets"].as_array().into_iter().flatten() {
+        let name = secret["name"].as_str().unwrap_or_default();
+        let found = api.get(&format!("/api/v1/namespaces/{ns}/secrets/{name}")).await;
+        if found["code"] == 404 {
+            absent.push(name.to_string());
+        }
+    }
+    (!absent.is_empty()).then(|| absent.join(", "))
 }
