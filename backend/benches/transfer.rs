@@ -5,6 +5,9 @@
 //! - in parts: `myelin artifacts upload`'s own code (`cli::artifacts::upload_file`, 16 MiB parts, sha256 checked);
 //! - downloads: the object streamed to a file, directly and through `GET …/artifacts/{path}`.
 //!
+//! Each copy starts with nothing waiting to be written and is timed until its bytes are on disk (`sync`): how
+//! much the page cache absorbs otherwise swings a local copy between 0.5 and 3 GB/s from one run to the next.
+//!
 //! `cargo bench -p backend --bench transfer` (a local store in the temp directory; with `MYELIN_S3_SERVER`
 //! pointing at s3s-fs, as `scripts/setup` builds it, the same against an S3-compatible server).
 
@@ -90,6 +93,15 @@ fn s3(dir: &std::path::Path) -> Option<Store> {
     Some(Store { label: "S3-compatible (s3s-fs)", direct, server, _child: Some(child) })
 }
 
+/// Writes what the page cache holds to disk, and how long that took. Each copy is timed until its bytes are on
+/// disk (a copy held in memory is not done yet, and how much the kernel buffers varies from run to run), and
+/// each starts with nothing left to write.
+fn settle() -> Duration {
+    let t = Instant::now();
+    std::process::Command::new("sync").status().expect("sync");
+    t.elapsed()
+}
+
 async fn direct_upload(store: &Arc<dyn ObjectStore>, file: &std::path::Path, key: &str) -> Duration {
     let t = Instant::now();
     let upload = store.put_multipart(&key.into()).await.unwrap();
@@ -101,7 +113,7 @@ async fn direct_upload(store: &Arc<dyn ObjectStore>, file: &std::path::Path, key
         w.write(&chunk.unwrap());
     }
     w.finish().await.unwrap();
-    t.elapsed()
+    t.elapsed() + settle()
 }
 
 async fn direct_download(store: &Arc<dyn ObjectStore>, key: &str, out: &std::path::Path) -> Duration {
@@ -157,7 +169,9 @@ async fn bench(store: Store, dir: &std::path::Path, file: &std::path::Path) {
             .map(|l| (l, Vec::new()))
             .collect();
     for round in 0..ROUNDS {
+        settle();
         rows[0].1.push(direct_upload(&store.direct, file, &format!("direct/{round}.bin")).await);
+        settle();
         let t = Instant::now();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
             tokio::fs::File::open(file).await.unwrap(),
@@ -166,16 +180,16 @@ async fn bench(store: Store, dir: &std::path::Path, file: &std::path::Path) {
         let url = format!("{public}/api/v1{base}/artifacts/artifacts/one-{round}.bin");
         let r = http.put(&url).bearer_auth(&token).body(body).send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-        rows[1].1.push(t.elapsed());
+        rows[1].1.push(t.elapsed() + settle());
         let t = Instant::now();
         let bar = indicatif::ProgressBar::hidden();
         backend::cli::artifacts::upload_file(&target, file, &format!("artifacts/parts-{round}.bin"), &bar)
             .await
             .unwrap();
-        rows[2].1.push(t.elapsed());
-        rows[3].1.push(direct_download(&store.direct, &format!("direct/{round}.bin"), &out).await);
+        rows[2].1.push(t.elapsed() + settle());
+        rows[3].1.push(direct_download(&store.direct, &format!("direct/{round}.bin"), &out).await + settle());
         let url = format!("{public}/api/v1{base}/artifacts/artifacts/one-{round}.bin");
-        rows[4].1.push(http_download(&http, &url, &token, &out).await);
+        rows[4].1.push(http_download(&http, &url, &token, &out).await + settle());
         // Keep the disk from filling: this round's objects go.
         let prefix = format!("{}/{}/artifacts", access.project.id, run.id);
         for key in [

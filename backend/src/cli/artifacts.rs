@@ -243,9 +243,13 @@ async fn in_parts(
     let start = || t.json::<UploadSession>(t.client.request(Method::POST, &start_url).json(&new));
     let mut s = retried(start).await?;
     let resumed_at = s.received;
+    // The file's digest is taken on another thread while its parts go out: the server's digest of what it
+    // received is compared with it at the end, so a file that changed on the way is caught either way.
+    let digest = tokio::task::spawn_blocking({
+        let local = local.to_path_buf();
+        move || file_sha256(&local)
+    });
     let mut file = tokio::fs::File::open(local).await.map_err(|e| format!("{}: {e}", local.display()))?;
-    let mut digest = sha2::Sha256::new();
-    let mut hashed = hash_range(&mut file, &mut digest, 0, s.received).await?;
     let shown = bar.position();
     bar.inc(s.received);
     let mut restarted = false;
@@ -254,15 +258,8 @@ async fn in_parts(
         let mut buf = vec![0u8; len as usize];
         file.seek(std::io::SeekFrom::Start(s.received)).await.map_err(|e| e.to_string())?;
         file.read_exact(&mut buf).await.map_err(|e| format!("{}: {e}", local.display()))?;
-        let part = Bytes::from(buf);
-        match send_part(t, &s, part.clone()).await? {
-            Some(next) => {
-                if hashed == s.received && next.received == s.received + len {
-                    digest.update(&part);
-                    hashed = next.received;
-                }
-                s = next;
-            }
+        match send_part(t, &s, Bytes::from(buf)).await? {
+            Some(next) => s = next,
             // The server lost the upload (it restarted, or the store failed): once, start again.
             None if !restarted => {
                 restarted = true;
@@ -271,37 +268,21 @@ async fn in_parts(
             }
             None => return Err("the server lost the upload twice; try again later".into()),
         }
-        if hashed != s.received {
-            // The server's count moved otherwise than by this part: hash again up to it.
-            digest = sha2::Sha256::new();
-            hashed = hash_range(&mut file, &mut digest, 0, s.received).await?;
-        }
         bar.set_position(shown + s.received);
     }
     let url = format!("{}/uploads/{}/complete", t.base, s.id);
     let info: ArtifactInfo = retried(|| t.json(t.client.request(Method::POST, &url))).await?;
-    Ok((info, resumed_at, hex::encode(digest.finalize())))
+    let digest = digest.await.map_err(|e| format!("hashing {}: {e}", local.display()))??;
+    Ok((info, resumed_at, digest))
 }
 
-/// Feeds bytes `from..to` of the file to `digest`; returns `to`.
-async fn hash_range(
-    file: &mut tokio::fs::File,
-    digest: &mut sha2::Sha256,
-    from: u64,
-    to: u64,
-) -> Result<u64, String> {
-    file.seek(std::io::SeekFrom::Start(from)).await.map_err(|e| e.to_string())?;
-    let mut left = to - from;
-    let mut buf = vec![0u8; 1 << 20];
-    while left > 0 {
-        let n = file.read(&mut buf[..left.min(1 << 20) as usize]).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("the file became shorter while it was uploading".into());
-        }
-        digest.update(&buf[..n]);
-        left -= n as u64;
-    }
-    Ok(to)
+/// The sha256 of a file, as hex.
+fn file_sha256(path: &Path) -> Result<String, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut digest = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut digest).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(hex::encode(digest.finalize()))
 }
 
 /// Sends the session's next part; the session as the server then has it, or `None` when the server no longer

@@ -60,7 +60,9 @@ struct Progress {
     writing: std::collections::VecDeque<tokio::task::JoinHandle<object_store::Result<()>>>,
     received: u64,
     next_part: u32,
-    digest: sha2::Sha256,
+    /// The digest of the parts so far: each part is hashed on a blocking thread, after the one before it,
+    /// while the next part arrives.
+    digest: Hashing,
     /// What `complete` answered.
     done: Option<ArtifactInfo>,
 }
@@ -208,7 +210,7 @@ pub async fn create(
             writing: Default::default(),
             received: 0,
             next_part: 0,
-            digest: sha2::Sha256::new(),
+            digest: Hashing::default(),
             done: None,
         })),
     });
@@ -278,7 +280,7 @@ where
         while p.writing.len() >= WRITING {
             settle_oldest(&mut p).await?;
         }
-        p.digest.update(&part);
+        p.digest.add(part.clone());
         let upload = p.upload.as_mut().ok_or_else(gone)?;
         let write = upload.put_part(part.into());
         p.writing.push_back(tokio::spawn(async move {
@@ -293,8 +295,39 @@ where
     .map_err(|e| Error::Internal(format!("upload part: {e}")))?
 }
 
+/// A sha256 taken part by part off the request's path: each part's hashing waits for the previous one's.
+#[derive(Default)]
+struct Hashing(Option<tokio::task::JoinHandle<std::result::Result<sha2::Sha256, String>>>);
+
+impl Hashing {
+    fn add(&mut self, part: Bytes) {
+        let before = self.0.take();
+        self.0 = Some(tokio::spawn(async move {
+            let mut digest = match before {
+                Some(h) => h.await.map_err(|e| e.to_string())??,
+                None => sha2::Sha256::new(),
+            };
+            tokio::task::spawn_blocking(move || {
+                digest.update(&part);
+                digest
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }));
+    }
+
+    async fn finish(self) -> Result<String> {
+        let digest = match self.0 {
+            Some(h) => h.await.map_err(|e| e.to_string()).and_then(|d| d),
+            None => Ok(sha2::Sha256::new()),
+        };
+        let digest = digest.map_err(|e| Error::Internal(format!("hashing the upload: {e}")))?;
+        Ok(hex::encode(digest.finalize()))
+    }
+}
+
 /// Parts of one session written into the store at once while the next arrives.
-const WRITING: usize = 2;
+const WRITING: usize = 4;
 
 /// Waits for the oldest part on its way into the store; a failure aborts the upload.
 async fn settle_oldest(p: &mut Progress) -> Result<()> {
@@ -383,7 +416,8 @@ pub async fn complete(
             return Err(store_err(e));
         }
         p.upload = None;
-        let stored = Stored { size: s.size, sha256: hex::encode(p.digest.clone().finalize()) };
+        let sha256 = std::mem::take(&mut p.digest).finish().await?;
+        let stored = Stored { size: s.size, sha256 };
         super::project_limits::charge_stored(&db, r.project_id, stored.size, replaced).await?;
         super::artifacts::record(&db, &r, &s.path, &stored).await?;
         let info = super::artifacts::find(&db, &r, &s.path).await?.ok_or(Error::NotFound("artifact"))?;
