@@ -182,17 +182,29 @@ impl Compiler<'_> {
 
     fn globals(&self, inh: &Inherited) -> Value {
         let uuid = &inh.uuid;
-        json!({
-            "uuid": uuid, "name": "run", "owner_name": "owner", "project_name": "project",
-            "project_unique_name": "owner.project", "username": "user", "namespace": "myelin",
-            "context_path": "/plx-context", "artifacts_path": "/plx-context/artifacts",
-            "run_artifacts_path": format!("/plx-context/artifacts/{uuid}"),
-            "run_outputs_path": format!("/plx-context/artifacts/{uuid}/outputs"),
-            "run_relative_outputs_path": format!("{uuid}/outputs"),
-            "store_path": "/plx-context/artifacts", "iteration": null, "base_url": format!("/services/v1/owner/project/runs/{uuid}"),
-            "created_at": "1970-01-01T00:00:00+00:00", "compiled_at": "1970-01-01T00:00:00+00:00",
-            "is_independent": inh.dag_inputs.is_none(), "cloning_kind": null, "original_uuid": null,
-        })
+        let s = |v: &str| Value::String(v.to_string());
+        crate::pod::object([
+            ("uuid", s(uuid)),
+            ("name", s("run")),
+            ("owner_name", s("owner")),
+            ("project_name", s("project")),
+            ("project_unique_name", s("owner.project")),
+            ("username", s("user")),
+            ("namespace", s("myelin")),
+            ("context_path", s("/plx-context")),
+            ("artifacts_path", s("/plx-context/artifacts")),
+            ("run_artifacts_path", Value::String(format!("/plx-context/artifacts/{uuid}"))),
+            ("run_outputs_path", Value::String(format!("/plx-context/artifacts/{uuid}/outputs"))),
+            ("run_relative_outputs_path", Value::String(format!("{uuid}/outputs"))),
+            ("store_path", s("/plx-context/artifacts")),
+            ("iteration", Value::Null),
+            ("base_url", Value::String(format!("/services/v1/owner/project/runs/{uuid}"))),
+            ("created_at", s("1970-01-01T00:00:00+00:00")),
+            ("compiled_at", s("1970-01-01T00:00:00+00:00")),
+            ("is_independent", Value::Bool(inh.dag_inputs.is_none())),
+            ("cloning_kind", Value::Null),
+            ("original_uuid", Value::Null),
+        ])
     }
 
     /// The template context: globals, params by name, `params.*`, `inputs`/`outputs`, connections.
