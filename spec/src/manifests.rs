@@ -284,18 +284,14 @@ impl Workload<'_> {
         for (key, role) in [("scheduler", "scheduler"), ("worker", "worker")] {
             let Some(part) = self.run.get(key).filter(|v| !v.is_null()) else { continue };
             let mut t = self.pod(part, "main", None).map_err(|e| format!("{key}: {e}"))?;
+            if let Some(main) = main_of(&mut t) {
+                dask_defaults(main, role);
+            }
             if role == "scheduler" {
                 // The scheduler's Service targets its container's ports by name (the Dask operator's CRD takes
-                // `targetPort` as a name); a port without one gets `port-<number>`, a scheduler without ports
-                // Dask's own (comm 8786, dashboard 8787).
+                // `targetPort` as a name); a port without one gets `port-<number>`.
                 if let Some(main) = main_of(&mut t) {
-                    let ports =
-                        main["ports"].as_array().filter(|ps| !ps.is_empty()).cloned().unwrap_or_else(|| {
-                            vec![
-                                json!({"containerPort": 8786, "name": "tcp-comm", "protocol": "TCP"}),
-                                json!({"containerPort": 8787, "name": "http-dashboard", "protocol": "TCP"}),
-                            ]
-                        });
+                    let ports = main["ports"].as_array().cloned().unwrap_or_default();
                     let named: Vec<Value> = ports
                         .into_iter()
                         .map(|mut p| {
@@ -339,6 +335,39 @@ impl Workload<'_> {
 }
 
 /// The main container of a pod template.
+/// What Polyaxon's converter gives a Dask container that leaves them out (`_k8s/custom_resources/
+/// dask_cluster.py`): a worker runs `dask-worker` named by the operator with its dashboard on 8788; the scheduler
+/// runs `dask-scheduler` (Polyaxon's `--dashboard-prefix` is for its own proxy, which Myelin has not), with its
+/// ports, and is probed on its dashboard's `/health`.
+fn dask_defaults(main: &mut Value, role: &str) {
+    let args: &[&str] = match role {
+        "worker" => {
+            &["dask-worker", "--name", "$(DASK_WORKER_NAME)", "--dashboard", "--dashboard-address", "8788"]
+        }
+        _ => &["dask-scheduler"],
+    };
+    if main.get("args").is_none_or(Value::is_null) {
+        main["args"] = json!(args);
+    }
+    if main["ports"].as_array().is_none_or(Vec::is_empty) {
+        main["ports"] = match role {
+            "worker" => json!([{"containerPort": 8788, "name": "http-dashboard", "protocol": "TCP"}]),
+            _ => json!([{"containerPort": 8786, "name": "tcp-comm", "protocol": "TCP"},
+                        {"containerPort": 8787, "name": "http-dashboard", "protocol": "TCP"}]),
+        };
+    }
+    let dashboard =
+        main["ports"].as_array().is_some_and(|ps| ps.iter().any(|p| p["name"] == "http-dashboard"));
+    if role == "scheduler" && dashboard {
+        for (probe, delay, period) in [("readinessProbe", 5, 5), ("livenessProbe", 15, 15)] {
+            if main.get(probe).is_none_or(Value::is_null) {
+                main[probe] = json!({"httpGet": {"path": "/health", "port": "http-dashboard"},
+                    "initialDelaySeconds": delay, "periodSeconds": period});
+            }
+        }
+    }
+}
+
 fn main_of(template: &mut Value) -> Option<&mut Value> {
     template["spec"]["containers"].as_array_mut()?.iter_mut().find(|c| c["name"] == "main")
 }

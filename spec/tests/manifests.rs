@@ -154,3 +154,29 @@ fn a_negative_termination_is_warned_about_and_ignored() {
     assert_eq!(out.run.manifests[0]["spec"]["backoffLimit"], 0);
     assert!(out.run.manifests[0]["spec"].get("activeDeadlineSeconds").is_none());
 }
+
+/// Polyaxon's converter fills in what a Dask container leaves out (`_k8s/custom_resources/dask_cluster.py`,
+/// checked with the oracle): the worker's command line and dashboard port, the scheduler's ports and probes.
+#[test]
+fn dask_containers_that_leave_out_args_and_ports_get_polyaxons_defaults() {
+    let c = compile(&["dask_minimal.yaml"], Retries::Myelin);
+    let spec = &c.run.manifests[0]["spec"];
+    let worker = &spec["worker"]["spec"]["containers"][0];
+    assert_eq!(
+        worker["args"],
+        json!(["dask-worker", "--name", "$(DASK_WORKER_NAME)", "--dashboard", "--dashboard-address", "8788"])
+    );
+    assert_eq!(
+        worker["ports"],
+        json!([{"containerPort": 8788, "name": "http-dashboard", "protocol": "TCP"}])
+    );
+    let scheduler = &spec["scheduler"]["spec"]["containers"][0];
+    assert_eq!(scheduler["args"], json!(["dask-scheduler"]));
+    assert_eq!(scheduler["ports"][0]["containerPort"], 8786);
+    assert_eq!(scheduler["readinessProbe"]["httpGet"], json!({"path": "/health", "port": "http-dashboard"}));
+    assert_eq!(spec["scheduler"]["service"]["ports"][1]["targetPort"], "http-dashboard");
+    // Args a file gives are kept as given.
+    let own = compile(&["daskcluster.yaml"], Retries::Myelin);
+    let worker = &own.run.manifests[0]["spec"]["worker"]["spec"]["containers"][0];
+    assert_eq!(worker["args"], json!(["dask-worker"]));
+}
