@@ -157,26 +157,68 @@ impl KeyInputs {
         }
     }
 
-    /// The key: sha256 (hex) of the canonical JSON (object keys sorted at every level).
+    /// The key: sha256 (hex) of the canonical JSON (compact, object keys sorted at every level), written
+    /// straight into the digest.
     pub fn key(&self) -> String {
-        let v = canonical(&serde_json::to_value(self).unwrap_or_default());
-        hex(&Sha256::digest(v.to_string().as_bytes()))
+        let mut digest = Hashing(Sha256::new());
+        canonical(&serde_json::to_value(self).unwrap_or_default(), &mut digest);
+        hex(&digest.0.finalize())
     }
 }
 
-fn canonical(v: &Value) -> Value {
+/// A writer into a digest.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `v` as compact JSON with every object's keys sorted: the bytes `Value::to_string` gives for the
+/// value with sorted keys.
+fn canonical(v: &Value, out: &mut Hashing) {
     match v {
         Value::Object(m) => {
-            let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, canonical(v))).collect();
-            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.0.update(b"{");
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.0.update(b",");
+                }
+                serde_json::to_writer(&mut *out, k).expect("a string writes");
+                out.0.update(b":");
+                canonical(&m[k.as_str()], out);
+            }
+            out.0.update(b"}");
         }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
+        Value::Array(a) => {
+            out.0.update(b"[");
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.0.update(b",");
+                }
+                canonical(x, out);
+            }
+            out.0.update(b"]");
+        }
+        scalar => {
+            serde_json::to_writer(&mut *out, scalar).expect("a scalar writes");
+        }
     }
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)] as char, DIGITS[usize::from(b & 15)] as char])
+        .collect()
 }
 
 fn short(v: &Value) -> String {
@@ -288,4 +330,35 @@ pub const NEVER_HITS: [&str; 9] = [
 /// The first `NEVER_HITS` marker in a command's text.
 pub fn never_hits(text: &str) -> Option<&'static str> {
     NEVER_HITS.into_iter().find(|g| text.contains(g))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key as it was first defined: the value with sorted keys, printed compact. Keys stored by earlier
+    /// runs must still match.
+    fn by_string(v: &Value) -> String {
+        fn sorted(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let s: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
+                    Value::Object(s.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        hex(&Sha256::digest(sorted(v).to_string().as_bytes()))
+    }
+
+    #[test]
+    fn the_streamed_canonical_json_hashes_as_the_printed_one() {
+        let v = serde_json::json!({"z": [1, 2.5, -0.0, 1e300, null, true], "a": {"é\"\n": "tab\tq\u{1}", "B": {}},
+            "m": [{"y": 1, "x": [[]]}], "": "", "n": 12345678901234567890u64, "f": 0.1});
+        let mut digest = Hashing(Sha256::new());
+        canonical(&v, &mut digest);
+        assert_eq!(hex(&digest.0.finalize()), by_string(&v));
+        assert_eq!(hex(&[0x00, 0x9f, 0xff]), "009fff");
+    }
 }
