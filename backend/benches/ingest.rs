@@ -201,6 +201,21 @@ struct Row {
     many: Figures,
 }
 
+/// Both clients against one server, after a warm-up.
+fn measure(rt: &tokio::runtime::Runtime, t: &Target, n: usize, rows: &mut Vec<Row>) {
+    // A warm-up of 1,000 batches, not measured: right after a build, the first phase measured on a fresh
+    // database stalled for milliseconds at a time (the build's writes still settling), whatever came first.
+    rt.block_on(rust_client(t, 1, 1000));
+    let rust = rt.block_on(async { (rust_client(t, 1, n).await, rust_client(t, CLIENTS, n / 2).await) });
+    rows.push(Row { target: t.name.clone(), client: "Rust", one: rust.0, many: rust.1 });
+    eprintln!("{}: Rust client measured", t.name);
+    let py = rt.block_on(async { (python_client(t, 1, n).await, python_client(t, CLIENTS, n / 2).await) });
+    if let (Some(one), Some(many)) = py {
+        rows.push(Row { target: t.name.clone(), client: "Python", one, many });
+        eprintln!("{}: Python client measured", t.name);
+    }
+}
+
 fn main() {
     // A build just before leaves the page cache full of dirty pages; their writeback stalled the first
     // measurement's writes for milliseconds at a time (p99 16 ms instead of 2). Flush them first.
@@ -211,27 +226,18 @@ fn main() {
         targets.push(myelin("Myelin, PostgreSQL", Some(url)));
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut rows = Vec::new();
+    for t in &targets {
+        measure(&rt, t, n, &mut rows);
+    }
+    // MLflow's server starts only now: its workers importing mlflow kept both cores busy for seconds, and the
+    // Myelin phase that ran beside them stalled (p99 12 ms instead of 1).
     let _mlflow = std::env::var("MYELIN_BENCH_MLFLOW").ok().map(|py| {
         let (child, base) = rt.block_on(mlflow_server::start(&py));
         let host = base.trim_start_matches("http://").to_string();
-        targets.push(Target { name: "MLflow server".into(), host, token: None });
+        measure(&rt, &Target { name: "MLflow server".into(), host, token: None }, n, &mut rows);
         child
     });
-    let mut rows = Vec::new();
-    for t in &targets {
-        // A warm-up of 1,000 batches, not measured: right after a build, the first phase measured on a fresh
-        // database stalled for milliseconds at a time (the build's writes still settling), whatever came first.
-        rt.block_on(rust_client(t, 1, 1000));
-        let rust = rt.block_on(async { (rust_client(t, 1, n).await, rust_client(t, CLIENTS, n / 2).await) });
-        rows.push(Row { target: t.name.clone(), client: "Rust", one: rust.0, many: rust.1 });
-        eprintln!("{}: Rust client measured", t.name);
-        let py =
-            rt.block_on(async { (python_client(t, 1, n).await, python_client(t, CLIENTS, n / 2).await) });
-        if let (Some(one), Some(many)) = py {
-            rows.push(Row { target: t.name.clone(), client: "Python", one, many });
-            eprintln!("{}: Python client measured", t.name);
-        }
-    }
     println!(
         "\nlog-batch of 10 metrics; 1 client: {n} batches; {CLIENTS} clients: {} batches each, each to its own run\n",
         n / 2

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
 use sha2::Digest;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::client::{decode, Client};
 use crate::artifacts::normalise;
@@ -249,16 +249,24 @@ async fn in_parts(
         let local = local.to_path_buf();
         move || file_sha256(&local)
     });
-    let mut file = tokio::fs::File::open(local).await.map_err(|e| format!("{}: {e}", local.display()))?;
     let shown = bar.position();
     bar.inc(s.received);
     let mut restarted = false;
+    // The next part is read from the disk while this one goes out.
+    let mut ahead: Option<((u64, u64), ReadPart)> = None;
     while s.received < s.size {
-        let len = s.part_size.min(s.size - s.received);
-        let mut buf = vec![0u8; len as usize];
-        file.seek(std::io::SeekFrom::Start(s.received)).await.map_err(|e| e.to_string())?;
-        file.read_exact(&mut buf).await.map_err(|e| format!("{}: {e}", local.display()))?;
-        match send_part(t, &s, Bytes::from(buf)).await? {
+        let span = (s.received, s.part_size.min(s.size - s.received));
+        let part = match ahead.take() {
+            Some((at, read)) if at == span => read.await,
+            _ => read_part(local, span).await,
+        };
+        let part = part.map_err(|e| format!("reading {}: {e}", local.display()))??;
+        let next = span.0 + span.1;
+        if next < s.size {
+            let next_span = (next, s.part_size.min(s.size - next));
+            ahead = Some((next_span, read_part(local, next_span)));
+        }
+        match send_part(t, &s, part).await? {
             Some(next) => s = next,
             // The server lost the upload (it restarted, or the store failed): once, start again.
             None if !restarted => {
@@ -274,6 +282,25 @@ async fn in_parts(
     let info: ArtifactInfo = retried(|| t.json(t.client.request(Method::POST, &url))).await?;
     let digest = digest.await.map_err(|e| format!("hashing {}: {e}", local.display()))??;
     Ok((info, resumed_at, digest))
+}
+
+type ReadPart = tokio::task::JoinHandle<Result<Bytes, String>>;
+
+/// Bytes `at..at + len` of the file, read on a blocking thread.
+fn read_part(path: &Path, (at, len): (u64, u64)) -> ReadPart {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mut f = std::fs::File::open(&path).map_err(fail)?;
+        f.seek(std::io::SeekFrom::Start(at)).map_err(fail)?;
+        let mut buf = vec![0u8; len as usize];
+        f.read_exact(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the file became shorter while it was uploading".to_string(),
+            _ => fail(e),
+        })?;
+        Ok(Bytes::from(buf))
+    })
 }
 
 /// The sha256 of a file, as hex.
