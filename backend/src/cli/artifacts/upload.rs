@@ -1,0 +1,229 @@
+//! Uploads: files up to [`ONE_REQUEST_MAX`] in one request, larger ones in resumable parts, each checked against
+//! the sha256 the server computed.
+
+use std::path::{Path, PathBuf};
+
+use api_types::{ArtifactInfo, NewUpload, UploadSession};
+use bytes::Bytes;
+use indicatif::ProgressBar;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::Digest;
+
+use super::{bar, fingerprint, retried, Target, ATTEMPTS, ONE_REQUEST_MAX};
+use crate::artifacts::normalise;
+use crate::cli::client::decode;
+
+/// Files under `local` (itself when a file) with the path each gets under `to`.
+fn plan(local: &Path, to: &str) -> Result<Vec<(PathBuf, String, u64)>, String> {
+    let meta = std::fs::metadata(local).map_err(|e| format!("{}: {e}", local.display()))?;
+    let name = local
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .ok_or_else(|| format!("{}: has no name to upload it as", local.display()))?;
+    let under = |rel: &str| {
+        let joined = if to.trim_matches('/').is_empty() { rel.to_string() } else { format!("{to}/{rel}") };
+        normalise(&joined).map_err(|e| e.to_string())
+    };
+    if meta.is_file() {
+        return Ok(vec![(local.to_path_buf(), under(&name)?, meta.len())]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![(local.to_path_buf(), name)];
+    while let Some((dir, rel)) = stack.pop() {
+        for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+            let child = format!("{rel}/{}", e.file_name().to_string_lossy());
+            let kind = e.file_type().map_err(|err| format!("{}: {err}", e.path().display()))?;
+            if kind.is_dir() {
+                stack.push((e.path(), child));
+            } else if let Ok(m) = std::fs::metadata(e.path()) {
+                // Files and links to files; a link to a folder is not followed (it could loop).
+                if m.is_file() {
+                    out.push((e.path(), under(&child)?, m.len()));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// Uploads a file or folder into the run's folder `to`, with a progress bar, one line per file.
+pub async fn upload(t: &Target<'_>, local: &Path, to: &str) -> Result<(), String> {
+    let files = plan(local, to)?;
+    if files.is_empty() {
+        return Err(format!("{}: no files to upload", local.display()));
+    }
+    let bar = bar(files.iter().map(|f| f.2).sum());
+    for (path, dest, _) in &files {
+        bar.set_message(dest.clone());
+        let done = upload_file(t, path, dest, &bar).await.map_err(|e| format!("{dest}: {e}"))?;
+        let resumed = match done.resumed_at {
+            0 => String::new(),
+            at => format!(", resumed at {}", indicatif::BinaryBytes(at)),
+        };
+        bar.suspend(|| {
+            println!(
+                "uploaded {} ({}, sha256 {}{resumed})",
+                done.info.path,
+                indicatif::BinaryBytes(done.info.size),
+                &done.info.sha256[..12.min(done.info.sha256.len())]
+            )
+        });
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// What one file's upload did.
+pub struct Uploaded {
+    pub info: ArtifactInfo,
+    /// Bytes an earlier, interrupted upload had already sent (0: started afresh).
+    pub resumed_at: u64,
+}
+
+/// Uploads one file as the run's `dest`, and checks the server stored exactly its bytes.
+pub async fn upload_file(
+    t: &Target<'_>,
+    local: &Path,
+    dest: &str,
+    bar: &ProgressBar,
+) -> Result<Uploaded, String> {
+    let meta = std::fs::metadata(local).map_err(|e| format!("{}: {e}", local.display()))?;
+    let (info, resumed_at, digest) = if meta.len() <= ONE_REQUEST_MAX {
+        let bytes =
+            Bytes::from(tokio::fs::read(local).await.map_err(|e| format!("{}: {e}", local.display()))?);
+        let url = format!("{}/artifacts/{}", t.base, api_types::encode_path(dest));
+        let info: ArtifactInfo =
+            retried(|| t.json(t.client.request(Method::PUT, &url).body(bytes.clone()))).await?;
+        bar.inc(bytes.len() as u64);
+        (info, 0, hex::encode(sha2::Sha256::digest(&bytes)))
+    } else {
+        in_parts(t, local, &meta, dest, bar).await?
+    };
+    if info.sha256 != digest {
+        return Err(format!(
+            "the server stored a different file (sha256 {} instead of {digest}): did {} change while it was \
+             uploading? Upload it again",
+            info.sha256,
+            local.display()
+        ));
+    }
+    Ok(Uploaded { info, resumed_at })
+}
+
+/// A large file in parts: resumes the caller's open upload of the same file, sends what the server lacks, and
+/// completes it. Returns what the server stored, where it resumed, and the file's sha256.
+async fn in_parts(
+    t: &Target<'_>,
+    local: &Path,
+    meta: &std::fs::Metadata,
+    dest: &str,
+    bar: &ProgressBar,
+) -> Result<(ArtifactInfo, u64, String), String> {
+    let new = NewUpload { path: dest.to_string(), size: meta.len(), fingerprint: fingerprint(meta) };
+    let start_url = format!("{}/uploads", t.base);
+    let start = || t.json::<UploadSession>(t.client.request(Method::POST, &start_url).json(&new));
+    let mut s = retried(start).await?;
+    let resumed_at = s.received;
+    // The file's digest is taken on another thread while its parts go out: the server's digest of what it
+    // received is compared with it at the end, so a file that changed on the way is caught either way.
+    let digest = tokio::task::spawn_blocking({
+        let local = local.to_path_buf();
+        move || file_sha256(&local)
+    });
+    let shown = bar.position();
+    bar.inc(s.received);
+    let mut restarted = false;
+    // The next part is read from the disk while this one goes out.
+    let mut ahead: Option<((u64, u64), ReadPart)> = None;
+    while s.received < s.size {
+        let span = (s.received, s.part_size.min(s.size - s.received));
+        let part = match ahead.take() {
+            Some((at, read)) if at == span => read.await,
+            _ => read_part(local, span).await,
+        };
+        let part = part.map_err(|e| format!("reading {}: {e}", local.display()))??;
+        let next = span.0 + span.1;
+        if next < s.size {
+            let next_span = (next, s.part_size.min(s.size - next));
+            ahead = Some((next_span, read_part(local, next_span)));
+        }
+        match send_part(t, &s, part).await? {
+            Some(next) => s = next,
+            // The server lost the upload (it restarted, or the store failed): once, start again.
+            None if !restarted => {
+                restarted = true;
+                bar.suspend(|| eprintln!("{dest}: the server lost the upload; starting it again"));
+                s = retried(start).await?;
+            }
+            None => return Err("the server lost the upload twice; try again later".into()),
+        }
+        bar.set_position(shown + s.received);
+    }
+    let url = format!("{}/uploads/{}/complete", t.base, s.id);
+    let info: ArtifactInfo = retried(|| t.json(t.client.request(Method::POST, &url))).await?;
+    let digest = digest.await.map_err(|e| format!("hashing {}: {e}", local.display()))??;
+    Ok((info, resumed_at, digest))
+}
+
+type ReadPart = tokio::task::JoinHandle<Result<Bytes, String>>;
+
+/// Bytes `at..at + len` of the file, read on a blocking thread.
+fn read_part(path: &Path, (at, len): (u64, u64)) -> ReadPart {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mut f = std::fs::File::open(&path).map_err(fail)?;
+        f.seek(std::io::SeekFrom::Start(at)).map_err(fail)?;
+        let mut buf = vec![0u8; len as usize];
+        f.read_exact(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the file became shorter while it was uploading".to_string(),
+            _ => fail(e),
+        })?;
+        Ok(Bytes::from(buf))
+    })
+}
+
+/// The sha256 of a file, as hex.
+fn file_sha256(path: &Path) -> Result<String, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut digest = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut digest).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(hex::encode(digest.finalize()))
+}
+
+/// Sends the session's next part; the session as the server then has it, or `None` when the server no longer
+/// has the upload. After a failure the server is asked where it stands (the part may have landed).
+async fn send_part(t: &Target<'_>, s: &UploadSession, part: Bytes) -> Result<Option<UploadSession>, String> {
+    let session = format!("{}/uploads/{}", t.base, s.id);
+    let url = format!("{session}/parts/{}", s.next_part);
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        match t.client.send(t.client.request(Method::PUT, &url).body(part.clone())).await {
+            Ok(r) if r.status().is_success() => return decode(r).await.map(Some),
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok(None),
+            Ok(r) if r.status() == StatusCode::CONFLICT || r.status().is_server_error() => {
+                last = decode::<Value>(r).await.err().unwrap_or_default();
+            }
+            Ok(r) => return Err(decode::<Value>(r).await.err().unwrap_or_default()),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+        match t.client.send(t.client.request(Method::GET, &session)).await {
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok(None),
+            Ok(r) if r.status().is_success() => {
+                let now: UploadSession = decode(r).await?;
+                if now.received != s.received {
+                    return Ok(Some(now));
+                }
+            }
+            _ => {}
+        }
+    }
+    Err(last)
+}
