@@ -56,6 +56,8 @@ fn environment(fuel: u64) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_fuel(Some(fuel));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Jinja2's Python methods (`d.items()`, `s.upper()`, `s.split(',')`, …), which polyaxonfiles may use.
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(|out, _state, value| {
         out.write_str(&python_str(value))
             .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
@@ -341,6 +343,18 @@ mod tests {
             "{{ globals.deep.a | join(',') }}"]});
         let out = r.render_deep(v, &ctx).unwrap();
         assert_eq!(out, json!({"args": ["u1", "2", "0.1", "lr", "{'a': [1, 2]}", "1", "1,2"]}));
+        // Jinja2's Python methods work on lazy maps and on strings.
+        let maps = json!([
+            "{% for k, v in globals.items() %}{{ k }}{% endfor %}",
+            "{{ 'lr' in params }}",
+            "{{ params.keys() | list }}",
+            "{{ globals.deep.a == [1, 2] }}",
+            "{{ params.lr.value * 10 }}",
+            "{{ globals.uuid.upper() }}",
+            "{{ 'a,b'.split(',') }}"
+        ]);
+        let out = r.render_deep(maps, &ctx).unwrap();
+        assert_eq!(out, json!(["uuiddeep", "True", "['lr']", "True", "1.0", "U1", "['a', 'b']"]));
         let (path, e) = r.render_deep(json!({"x": ["{{ globals.nope }}"]}), &ctx).unwrap_err();
         assert_eq!(path, "x[0]");
         assert!(e.contains("undefined"), "{e}");
