@@ -99,20 +99,18 @@ impl Compiler<'_> {
             }
         }
         // The context a param's own template sees: globals, the pipeline's inputs, the params resolved before it.
-        // `parsed[i]`: whether `out[i]` holds a value given or defaulted (not one left for run time).
-        let ctx = |out: &[(Io, Value)], parsed: &[bool]| {
+        // `parsed`: the indexes in `out` of values given or defaulted (not those left for run time).
+        let ctx = |out: &[(Io, Value)], parsed: &[usize]| {
             let mut c = Map::new();
             c.insert("globals".into(), globals.clone());
             if let Some(d) = &inh.dag_inputs {
                 c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(Map::clone(d)))]));
             }
-            let known = out.iter().zip(parsed).filter(|(_, p)| **p);
-            c.extend(known.map(|((io, v), _)| (io.name.clone(), v.clone())));
+            c.extend(parsed.iter().map(|&i| (out[i].0.name.clone(), out[i].1.clone())));
             Value::Object(c)
         };
         let (mut out, mut parsed) = (Vec::new(), Vec::new());
         for io in inputs.iter().chain(&outputs) {
-            parsed.resize(out.len(), false);
             let is_input = inputs.iter().any(|i| i.name == io.name);
             let ppath = join(&join(at.path, "params"), &io.name);
             let pat = At { doc: at.doc, path: &ppath };
@@ -143,8 +141,7 @@ impl Compiler<'_> {
             match raw {
                 Some(v) => match io.parse(&v) {
                     Ok(v) => {
-                        parsed.resize(out.len(), false);
-                        parsed.push(true);
+                        parsed.push(out.len());
                         out.push((io.clone(), v));
                     }
                     Err(e) => self.error(pat, "invalid_param", e),
