@@ -58,6 +58,9 @@ cp style/main.css "$pkg.tmp/raw/myelin.css"
 # The editor: CodeMirror 6 bundled with esbuild (served by Myelin itself: no CDN, works air-gapped).
 editor/node_modules/.bin/esbuild editor/src/main.js --bundle --minify --format=iife --target=es2020 \
   --log-level=error --outfile="$pkg.tmp/raw/editor.js"
+# The PDF preview: pdf.js, loaded only by the sandboxed page a PDF is shown in (backend/src/artifacts/pdf_view.rs).
+editor/node_modules/.bin/esbuild editor/src/pdfview.js --bundle --minify --format=iife --target=es2020 \
+  --log-level=error --outfile="$pkg.tmp/raw/pdfview.js"
 
 # Content-hashed names, served `immutable` (app/src/assets.rs); pkg/assets.json maps plain names to them. A
 # wasm-bindgen pair (glue + wasm) shares one hash: Leptos asks for `<name>.js` and `<name>_bg.wasm`.
@@ -71,7 +74,7 @@ for out in editor_core; do
   names[$out.js]="$out.$h.js"
   names[${out}_bg.wasm]="$out.${h}_bg.wasm"
 done
-for f in myelin.css editor.js; do
+for f in myelin.css editor.js pdfview.js; do
   names[$f]="${f%.*}.$(short_hash "$pkg.tmp/raw/$f").${f##*.}"
 done
 manifest="{"

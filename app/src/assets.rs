@@ -89,14 +89,20 @@ pub fn present() -> bool {
     Site::get(MANIFEST).is_some()
 }
 
-/// `GET /pkg/{file}`.
+/// `GET /pkg/{file}`: a hashed name (`immutable`), or a plain one standing for this build's file (`no-cache`):
+/// pages outside the app link their script so (the PDF preview, `backend::artifacts::pdf_view`).
 pub async fn pkg(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    serve(&format!("pkg/{file}"), &headers)
+    let hashed = names().values().any(|n| *n == file);
+    let file = match names().get(&file) {
+        Some(current) if !hashed => current.as_str(),
+        _ => file.as_str(),
+    };
+    serve(&format!("pkg/{file}"), &headers, hashed)
 }
 
 /// `GET /favicon.ico`.
 pub async fn favicon(headers: HeaderMap) -> Response {
-    serve("favicon.ico", &headers)
+    serve("favicon.ico", &headers, false)
 }
 
 /// Whether the client takes gzip (`Accept-Encoding`, with a q-value above 0).
@@ -110,7 +116,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     })
 }
 
-fn serve(path: &str, headers: &HeaderMap) -> Response {
+fn serve(path: &str, headers: &HeaderMap, immutable: bool) -> Response {
     // rust-embed only knows the files it holds: `..` or an absolute path finds nothing.
     let Some(plain) = Site::get(path) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -120,9 +126,8 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     let gzipped = accepts_gzip(headers).then(|| Site::get(&format!("{path}.gz"))).flatten();
     let encoding = gzipped.is_some().then(|| (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
     let file = gzipped.unwrap_or(plain);
-    let hashed = path.strip_prefix("pkg/").is_some_and(|name| names().values().any(|n| n == name));
     let cache =
-        [(header::CACHE_CONTROL, HeaderValue::from_static(if hashed { IMMUTABLE } else { "no-cache" }))];
+        [(header::CACHE_CONTROL, HeaderValue::from_static(if immutable { IMMUTABLE } else { "no-cache" }))];
     let tag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
     let matches = headers
         .get(header::IF_NONE_MATCH)

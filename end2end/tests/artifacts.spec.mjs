@@ -2,7 +2,7 @@ import { test, expect, open, submitRun, waitForRun } from '../support.mjs';
 
 // The Artifacts tab and a file's page, opened from their links and reloaded: search by name and type, each
 // preview (table, Markdown without raw HTML, a sandboxed HTML report whose script cannot read Myelin's cookies
-// or DOM, an image, highlighted text, an MLflow model's card, a Parquet file's schema and rows, a binary that only downloads), a folder's listing
+// or DOM, a PDF drawn by pdf.js in the same sandbox, an image, highlighted text, an MLflow model's card, a Parquet file's schema and rows, a binary that only downloads), a folder's listing
 // and its zip. (The guard fails the test on any page or console error.)
 
 const JOB = `kind: component\nrun:\n  kind: job\n  container: {image: 'busybox:1.36', command: [sh, -c, 'echo done']}\n`;
@@ -17,6 +17,24 @@ document.getElementById('out').textContent = r.join(' ');
 // A Parquet file of 10 rows (epoch INT32, score DOUBLE), gzip-compressed (backend/tests/api/artifacts.rs).
 const PARQUET = 'UEFSMRUEFVAVXEwVFBUAEgAAH4sIAAAAAAAA/2NgYGBgBGImIGYGYhYgZgViNiBmB2IOIOYEYgACee+NKAAAABUAFRQVPCwVFBUQFQYVBgAAH4sIAAAAAAAA/2NhFTAKKZvBwMAAANaeyHoKAAAAFQQVoAEVckwVFBUAEgAAH4sIAAAAAAAA/03FIRYAIAhEwX1eTO6fPILRaCAQCAR+YMpI09n95cefnYOTZd2yAuQmSQtQAAAAFQAVIBVGLBUUFRAVBhUGAAAfiwgAAAAAAAD/Y2JgYBBhZGEVMAopmwFkAwDVkck8EAAAABkSAhkYBAAAAAAZGAQJAAAAFQIZFgAAGRICGRgIAAAAAAAAAAAZGAgAAAAAAAACQBUCGRYAKSYAFBkWAAAZHBaAARVeFgAAABkcFu4CFWgWAAAAFQIZPEgGc2NvcmVzFQQAFQIlABgFZXBvY2gAFQolAhgFc2NvcmUAFhQZHBksJgAcFQIZNQAGEBkYBWVwb2NoFQQWFBaiARbWASaAASYIHBgECQAAABgEAAAAABYAKAQJAAAAGAQAAAAAEREAGSwVBBUAFQIAFQAVEBUCAAAW0AQVFhbWAxUuACYAHBUKGTUABhAZGAVzY29yZRUEFhQWgAIW+AEm7gIm3gEcNgAoCAAAAAAAAAJAGAgAAAAAAAAAABERFgAAGSwVBBUAFQIAFQAVEBUCADw5JgAUAAAW5gQVFhaEBBVMABaiAxYUJggWzgMUAAAoGXBhcnF1ZXQtcnMgdmVyc2lvbiA2MC4xLjAZLBwAACwAAAAZAQAAUEFSMQ==';
 const MLMODEL = `artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    sklearn_version: 1.5.0\nmlflow_version: 2.16.0\nsignature:\n  inputs: '[{"type": "double", "name": "x"}]'\n  outputs: '[{"type": "long"}]'\n`;
+
+// A one-page PDF: a line of text over a black bar, with its cross-reference table where it says.
+function pdf() {
+  const content = '0 0 0 rg 20 20 260 24 re f BT /F1 20 Tf 20 90 Td (Myelin PDF preview) Tj ET';
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 140] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const at = objects.map((o, i) => { const here = out.length; out += `${i + 1} 0 obj\n${o}\nendobj\n`; return here; });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  out += at.map(o => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
+  return out + `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+}
 
 function csv() {
   let s = 'epoch,loss\n';
@@ -33,6 +51,7 @@ test('a project\'s artifacts are searched, previewed safely and downloaded', asy
     'artifacts/data/metrics.csv': csv(),
     'artifacts/card.md': '# Model card\n\nTrained on **clean** data.\n\n<img src=x onerror="document.title=\'owned\'">\n',
     'artifacts/report.html': REPORT,
+    'artifacts/paper.pdf': pdf(),
     'artifacts/config.yaml': 'lr: 0.001 # tuned\nlayers: [64, 32]\nname: "resnet"\n',
     'artifacts/model/MLmodel': MLMODEL,
     'artifacts/model/model.pkl': '\u0000\u0001\u0002binary',
@@ -50,7 +69,7 @@ test('a project\'s artifacts are searched, previewed safely and downloaded', asy
   await open(page, `/${p}/artifacts`);
   await page.reload();
   await page.waitForSelector('body[data-hydrated]');
-  expect(await page.locator('#artifacts tbody tr').count() === 7, 'seven files listed');
+  expect(await page.locator('#artifacts tbody tr').count() === 8, 'eight files listed');
   await page.fill('#artifact-search input[name=q]', 'METRICS');
   await page.click('#artifact-search button');
   await page.waitForURL(u => u.search.includes('q=METRICS'));
@@ -91,6 +110,24 @@ test('a project\'s artifacts are searched, previewed safely and downloaded', asy
   const out = await frame.locator('#out').textContent();
   expect(out === 'cookie:blocked parent:blocked storage:blocked', `the report's script saw: ${out}`);
   expect(!(await page.title()).includes('owned'), 'the page title is untouched');
+
+  // PDF: drawn by pdf.js inside the same kind of sandbox (a browser shows no PDF in a sandboxed frame itself).
+  await open(page, fileUrl('artifacts/paper.pdf'));
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]');
+  const pdfFrame = page.frameLocator('#preview-frame');
+  await pdfFrame.locator('body[data-pages="1"]').waitFor();
+  const inked = await pdfFrame.locator('canvas[data-page="1"]').evaluate(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let dark = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 64 && d[i + 3] > 0) dark++;
+    return dark / (d.length / 4);
+  });
+  expect(inked > 0.05 && inked < 0.5, `the page is drawn (dark share ${inked})`);
+  const policy = await page.evaluate(async u => (await fetch(u)).headers.get('content-security-policy'),
+    await page.getAttribute('#preview-frame', 'src'));
+  expect(policy.startsWith('sandbox allow-scripts;') && !policy.includes('allow-same-origin'),
+    `the PDF page is sandboxed: ${policy}`);
 
   // An image, highlighted text, a binary.
   await open(page, fileUrl('artifacts/plot.png'));

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod projects;
 pub mod registry;
 pub mod runs;
+pub mod serve_file;
 pub mod tokens;
 pub mod tracking;
 pub mod uploads;

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 pub mod diff;
 pub mod parquet;
+pub mod pdf_view;
 pub mod preview;
 pub mod zip;
 

@@ -74,6 +74,9 @@ pub fn preview(name: &str, size: u64, head: &[u8], raw: &str) -> Preview {
     let truncated = (head.len() as u64) < size;
     match kind_of(name) {
         "image" | "svg" => Preview::Image { src: raw.to_string() },
+        "pdf" if size > super::pdf_view::PDF_PREVIEW_MAX => Preview::Download {
+            reason: format!("a PDF over {} MiB is only downloaded", super::pdf_view::PDF_PREVIEW_MAX >> 20),
+        },
         "html" | "pdf" => Preview::Frame { src: raw.to_string(), mime: mime_of(name).to_string() },
         "table" if extension(name) == "parquet" => {
             Preview::Download { reason: "a Parquet file is previewed from its footer".to_string() }
@@ -270,6 +273,8 @@ mod tests {
             matches!(preview("r.html", 10, b"<script>", "/raw"), Preview::Frame { src, .. } if src == "/raw")
         );
         assert!(matches!(preview("r.pdf", 10, b"%PDF", "/raw"), Preview::Frame { .. }));
+        let big = super::super::pdf_view::PDF_PREVIEW_MAX + 1;
+        assert!(matches!(preview("r.pdf", big, b"%PDF", "/raw"), Preview::Download { .. }));
         assert!(matches!(preview("f.svg", 10, b"<svg", "/raw"), Preview::Image { .. }));
     }
 

@@ -86,6 +86,38 @@ async fn parquet_previews(app: &TestApp, ann: &TestUser, run: &str) {
     assert_eq!(p.json["preview"], json!({"type": "download", "reason": "not a Parquet file"}));
 }
 
+/// A PDF shown inline is a viewer page holding the file, sandboxed like the rest, whose one script is pdf.js by
+/// a nonce that is new each time (the page is never cached).
+async fn pdf_is_shown_by_a_sandboxed_viewer(app: &TestApp, ann: &TestUser, run: &str) {
+    let bytes = b"%PDF-1.4\n% not much of a paper\n\x00\xff".to_vec();
+    assert_eq!(put(app, ann, run, "artifacts/paper.pdf", bytes.clone()).await.status, 201);
+    let preview =
+        app.get(&format!("{}/preview/artifacts/paper.pdf", base(run))).bearer(&ann.token).send().await;
+    assert_eq!(preview.json["preview"]["type"], "frame", "{}", preview.json);
+    let src = preview.json["preview"]["src"].as_str().unwrap().to_string();
+    let page = app.get(&src).bearer(&ann.token).send().await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(page.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert!(csp.starts_with("sandbox allow-scripts;") && !csp.contains("allow-same-origin"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).unwrap();
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains(&format!("<script nonce=\"{nonce}\" src=\"/pkg/pdfview.js\">")), "{html}");
+    use base64::Engine;
+    assert!(
+        html.contains(&base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        "the file is in the page"
+    );
+    let again = app.get(&src).bearer(&ann.token).send().await;
+    let csp2 = again.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert_ne!(csp2, csp, "a new nonce each time");
+    // Downloaded, it is the file itself.
+    let dl = app.get(&format!("{}/artifacts/artifacts/paper.pdf", base(run))).bearer(&ann.token).send().await;
+    assert_eq!(dl.body, bytes);
+}
+
 async fn put(app: &TestApp, u: &TestUser, run: &str, path: &str, body: Vec<u8>) -> crate::helpers::Resp {
     app.call(Method::PUT, &format!("/api/v1/projects/ann/p/runs/{run}/artifacts/{path}"))
         .bearer(&u.token)
@@ -236,6 +268,7 @@ async fn indexed_searched_browsed_and_previewed(app: TestApp) {
         .send()
         .await;
     assert!(svg.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().starts_with("sandbox"));
+    pdf_is_shown_by_a_sandboxed_viewer(&app, &ann, &run).await;
     // Downloads are attachments of bytes, framed by nobody.
     let dl =
         app.get(&format!("{}/artifacts/artifacts/report.html", base(&run))).bearer(&ann.token).send().await;

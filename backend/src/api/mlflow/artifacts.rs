@@ -75,7 +75,7 @@ pub async fn download(
 ) -> MResult<impl IntoResponse> {
     let (r, rel) = locate(&app, &who, &path, false).await?;
     let key = Artifacts::run_key(r.project_id, r.id, &rel)?;
-    Ok(crate::api::artifacts::serve_file(&app, &key, &headers, crate::api::artifacts::Serve::Bare).await?)
+    Ok(crate::api::serve_file::serve_file(&app, &key, &headers, crate::api::serve_file::Serve::Bare).await?)
 }
 
 pub async fn upload(
