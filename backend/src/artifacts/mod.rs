@@ -14,9 +14,14 @@ use crate::error::{Error, Result};
 
 pub mod diff;
 pub mod parquet;
+mod paths;
 pub mod pdf_view;
 pub mod preview;
+mod reach;
 pub mod zip;
+
+pub use paths::normalise;
+pub(crate) use reach::store_err;
 
 /// What an upload stored: its size and sha256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,101 +386,8 @@ impl Artifacts {
     }
 }
 
-pub(crate) fn store_err(e: object_store::Error) -> Error {
-    match e {
-        object_store::Error::NotFound { .. } => Error::NotFound("artifact"),
-        other => match unreachable_because(&other) {
-            Some(why) => {
-                tracing::warn!(error = %other, "artifact store unavailable");
-                Error::StoreUnavailable(why)
-            }
-            None => Error::Internal(format!("artifact store: {other}")),
-        },
-    }
-}
-
-/// Why the store cannot be used, in words that name the fix, when the error says it is out of reach or refuses
-/// the server (rather than a fault of the request).
-fn unreachable_because(e: &object_store::Error) -> Option<String> {
-    use crate::reach::{chain, classify, first_line, proxy_from_env, Unreachable};
-    let text = chain(e);
-    let refused = matches!(
-        e,
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
-    );
-    let why = match classify(&text, proxy_from_env()) {
-        _ if refused => Unreachable::Credentials,
-        Some(u) => u,
-        None => return None,
-    };
-    let why = match why {
-        Unreachable::Credentials => "the artifact store refuses the server's credentials: check AWS_ACCESS_KEY_ID \
-            and AWS_SECRET_ACCESS_KEY (or the role) the server runs with, and that they may read and write the bucket"
-            .to_string(),
-        Unreachable::NoBucket => {
-            "the artifact store has no such bucket: create it, or fix the bucket in --artifacts-url".to_string()
-        }
-        Unreachable::Dns => "the server cannot resolve the artifact store's host name: check AWS_ENDPOINT_URL and \
-            --artifacts-url, or the server's DNS"
-            .to_string(),
-        Unreachable::Proxy { var, url } => format!(
-            "the artifact store is not reachable through the proxy {var}={url}: fix the proxy, or add the store's \
-             host to NO_PROXY if the server reaches it directly"
-        ),
-        Unreachable::Refused => "nothing answers at the artifact store's address: check that the store is running \
-            and that AWS_ENDPOINT_URL points at it"
-            .to_string(),
-        Unreachable::Timeout => {
-            "the artifact store did not answer in time: check the network between the server and the store".into()
-        }
-        Unreachable::Tls => "the server does not trust the artifact store's TLS certificate: install its CA on \
-            the server's host, or use the host name the certificate names in AWS_ENDPOINT_URL"
-            .to_string(),
-    };
-    Some(format!("{why} (the store said: {})", first_line(&text)))
-}
-
 /// A key as the user named it: the store percent-encodes what it may not hold (non-ASCII, `%`, `#`, ...), and
 /// `run_key` encodes it again from the name.
 fn decoded(p: &Path) -> String {
     percent_encoding::percent_decode_str(p.as_ref()).decode_utf8_lossy().into_owned()
-}
-
-/// `a/b/c.txt` from what a user sent; refuses `..`, `.`, empty segments (other than a trailing slash), absolute
-/// paths, backslashes and control characters.
-pub fn normalise(path: &str) -> Result<String> {
-    let refuse = |why: &str| Error::invalid("path", format!("artifact path {path:?} {why}"));
-    if path.len() > 1024 {
-        return Err(refuse("is longer than 1024 bytes"));
-    }
-    if path.starts_with('/') {
-        return Err(refuse("must be relative"));
-    }
-    if path.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(refuse("contains a backslash or a control character"));
-    }
-    let trimmed = path.strip_suffix('/').unwrap_or(path);
-    let mut parts = Vec::new();
-    for seg in trimmed.split('/') {
-        match seg {
-            "" => return Err(refuse("has an empty segment")),
-            "." | ".." => return Err(refuse("may not contain `.` or `..`")),
-            s => parts.push(s),
-        }
-    }
-    Ok(parts.join("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise;
-
-    #[test]
-    fn paths_are_confined() {
-        assert_eq!(normalise("a/b.txt").unwrap(), "a/b.txt");
-        assert_eq!(normalise("dir/").unwrap(), "dir");
-        for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a", "a\\..\\b", "a\0b", ""] {
-            assert!(normalise(bad).is_err(), "{bad:?} must be refused");
-        }
-    }
 }

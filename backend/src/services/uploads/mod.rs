@@ -12,16 +12,18 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use api_types::{ArtifactInfo, NewUpload, UploadSession};
-use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use bytes::Bytes;
+use futures_util::Stream;
 use sea_orm::DatabaseConnection;
-use sha2::Digest;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::artifacts::{normalise, store_err, Artifacts, Stored};
 use crate::entities::run;
 use crate::error::{Error, Result};
+
+mod parts;
+use parts::{read_exactly, Hashing};
 
 /// Parts are this big unless a file needs bigger ones (S3 takes at most 10,000 parts of at least 5 MiB).
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
@@ -295,37 +297,6 @@ where
     .map_err(|e| Error::Internal(format!("upload part: {e}")))?
 }
 
-/// A sha256 taken part by part off the request's path: each part's hashing waits for the previous one's.
-#[derive(Default)]
-struct Hashing(Option<tokio::task::JoinHandle<std::result::Result<sha2::Sha256, String>>>);
-
-impl Hashing {
-    fn add(&mut self, part: Bytes) {
-        let before = self.0.take();
-        self.0 = Some(tokio::spawn(async move {
-            let mut digest = match before {
-                Some(h) => h.await.map_err(|e| e.to_string())??,
-                None => sha2::Sha256::new(),
-            };
-            tokio::task::spawn_blocking(move || {
-                digest.update(&part);
-                digest
-            })
-            .await
-            .map_err(|e| e.to_string())
-        }));
-    }
-
-    async fn finish(self) -> Result<String> {
-        let digest = match self.0 {
-            Some(h) => h.await.map_err(|e| e.to_string()).and_then(|d| d),
-            None => Ok(sha2::Sha256::new()),
-        };
-        let digest = digest.map_err(|e| Error::Internal(format!("hashing the upload: {e}")))?;
-        Ok(hex::encode(digest.finalize()))
-    }
-}
-
 /// Parts of one session written into the store at once while the next arrives.
 const WRITING: usize = 4;
 
@@ -344,29 +315,6 @@ async fn settle_oldest(p: &mut Progress) -> Result<()> {
 /// A failed or cancelled upload is no longer there to resume: the client starts again.
 fn gone() -> Error {
     Error::NotFound("upload")
-}
-
-/// The body, which must be `want` bytes (the client is told which size it sent instead).
-async fn read_exactly<S, E>(mut body: S, want: u64) -> Result<Bytes>
-where
-    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let mut buf = BytesMut::with_capacity(want as usize);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("part interrupted: {e}")))?;
-        if (buf.len() + chunk.len()) as u64 > want {
-            return Err(Error::invalid("part", format!("this part must have {want} bytes; more were sent")));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    if buf.len() as u64 != want {
-        return Err(Error::invalid(
-            "part",
-            format!("this part must have {want} bytes; {} arrived", buf.len()),
-        ));
-    }
-    Ok(buf.freeze())
 }
 
 /// Completes the upload: the file appears at its path with its digest, counted against the quota. A repeated
