@@ -55,6 +55,7 @@ impl AppState {
         )));
         Self {
             ingest: crate::services::tracking::ingest::Ingest::start(db.clone()),
+            uploads: Arc::new(crate::services::uploads::Uploads::new(db.clone(), artifacts.clone())),
             db,
             limiter: Arc::new(LoginLimiter::default()),
             streams: Arc::new(StreamLimit::default()),
@@ -63,7 +64,6 @@ impl AppState {
             executor,
             connections: Arc::default(),
             artifacts,
-            uploads: Arc::default(),
             wake: Arc::new(Notify::new()),
             grants: Arc::default(),
         }

@@ -19,6 +19,7 @@ mod m0014_registry;
 mod m0015_reviews;
 mod m0016_artifacts;
 mod m0017_experiment_tags;
+mod m0018_upload_sessions;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_reviews::Migration),
             Box::new(m0016_artifacts::Migration),
             Box::new(m0017_experiment_tags::Migration),
+            Box::new(m0018_upload_sessions::Migration),
         ]
     }
 }

@@ -42,7 +42,7 @@ pub async fn start_upload(
     Json(new): Json<NewUpload>,
 ) -> Result<(StatusCode, Json<UploadSession>)> {
     let (user, r) = writer(&app, &u, (&owner, &name, id)).await?;
-    let (resumed, s) = uploads::create(&app.db, &app.artifacts, &app.uploads, user, &r, &new).await?;
+    let (resumed, s) = uploads::create(&app.uploads, user, &r, &new).await?;
     Ok((if resumed { StatusCode::OK } else { StatusCode::CREATED }, Json(s)))
 }
 
@@ -97,6 +97,6 @@ pub async fn complete_upload(
     Path((owner, name, id, upload)): SessionPath,
 ) -> Result<(StatusCode, Json<ArtifactInfo>)> {
     let (user, r) = writer(&app, &u, (&owner, &name, id)).await?;
-    let info = uploads::complete(&app.db, &app.artifacts, &app.uploads, user, &r, upload).await?;
+    let info = uploads::complete(&app.uploads, user, &r, upload).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }

@@ -13,11 +13,13 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 pub mod diff;
+mod open;
 pub mod parquet;
 mod paths;
 pub mod pdf_view;
 pub mod preview;
 mod reach;
+mod resumable;
 pub mod zip;
 
 pub use paths::normalise;
@@ -60,6 +62,8 @@ pub struct Usage {
 
 pub struct Artifacts {
     store: Arc<dyn ObjectStore>,
+    /// The same store's uploads in parts that outlive the process (`start_parts`).
+    resumable: resumable::Resumable,
     /// Where the store is, for the UI and logs (never carries credentials).
     pub location: String,
     pub max_upload: u64,
@@ -92,69 +96,6 @@ impl Artifacts {
         use std::sync::atomic::Ordering::Relaxed;
         self.quota[0].store(q.bytes, Relaxed);
         self.quota[1].store(q.files, Relaxed);
-    }
-
-    /// `file:///abs/dir`, `s3://bucket[/prefix]`, or nothing for `<data dir>/artifacts`.
-    pub fn open(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
-        let bad = |e: object_store::Error| Error::Internal(format!("artifact store: {e}"));
-        match url.filter(|u| !u.is_empty()) {
-            None => Self::local(&data_dir.join("artifacts")),
-            Some(u) if u.starts_with("file://") => Self::local(std::path::Path::new(&u["file://".len()..])),
-            Some(u) if u.starts_with("s3://") => {
-                let endpoint =
-                    std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
-                let mut b = object_store::aws::AmazonS3Builder::from_env();
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                Self::s3(u, b).map_err(bad)
-            }
-            Some(u) => {
-                Err(Error::Internal(format!("--artifacts-url must be file://... or s3://..., not {u}")))
-            }
-        }
-    }
-
-    /// `s3://bucket[/prefix]` with credentials and endpoint from `builder`; path-style requests, plain HTTP
-    /// allowed for `http://` endpoints (MinIO, s3s, Ceph and friends).
-    pub fn s3(
-        url: &str,
-        builder: object_store::aws::AmazonS3Builder,
-    ) -> std::result::Result<Self, object_store::Error> {
-        use object_store::aws::AmazonS3ConfigKey;
-        let rest = url.strip_prefix("s3://").unwrap_or(url);
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let http =
-            builder.get_config_value(&AmazonS3ConfigKey::Endpoint).is_some_and(|e| e.starts_with("http://"));
-        let s3: Arc<dyn ObjectStore> = Arc::new(
-            builder
-                .with_bucket_name(bucket)
-                .with_allow_http(http)
-                .with_virtual_hosted_style_request(false)
-                .build()?,
-        );
-        let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
-            "" => s3,
-            p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
-        };
-        Ok(Self {
-            store,
-            location: url.to_string(),
-            max_upload: DEFAULT_MAX_UPLOAD,
-            quota: quota_cells(DEFAULT_QUOTA),
-        })
-    }
-
-    fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
-        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| Error::Internal(format!("artifact store: {e}")))?;
-        Ok(Self {
-            store: Arc::new(fs.with_automatic_cleanup(true)),
-            location: format!("file://{}", dir.display()),
-            max_upload: DEFAULT_MAX_UPLOAD,
-            quota: quota_cells(DEFAULT_QUOTA),
-        })
     }
 
     /// The key of `path` inside a run's prefix; `..`, absolute paths and odd characters are refused.
@@ -225,9 +166,32 @@ impl Artifacts {
         Ok(Stored { size: total, sha256: hex::encode(digest.finalize()) })
     }
 
-    /// A multipart upload to `key`: parts are added in order, and the object appears when it completes.
-    pub async fn start_upload(&self, key: &Path) -> Result<Box<dyn object_store::MultipartUpload>> {
-        self.store.put_multipart(key).await.map_err(store_err)
+    /// Starts an upload to `key` in parts, which outlives this process; its id. The object appears when it
+    /// completes.
+    pub async fn start_parts(&self, key: &Path) -> Result<String> {
+        self.resumable.start(key).await.map_err(store_err)
+    }
+
+    /// Stores part `n` of upload `id` (parts of `part_size` bytes, the last one shorter); the id of the part.
+    pub async fn put_part(
+        &self,
+        key: &Path,
+        id: &str,
+        n: u32,
+        part_size: u64,
+        data: Bytes,
+    ) -> Result<String> {
+        self.resumable.put(key, id, n, part_size, data).await.map_err(store_err)
+    }
+
+    /// Completes upload `id` from its parts' ids, in order.
+    pub async fn complete_parts(&self, key: &Path, id: &str, parts: Vec<String>) -> Result<()> {
+        self.resumable.complete(key, id, parts).await.map_err(store_err)
+    }
+
+    /// Drops upload `id` and its parts.
+    pub async fn abort_parts(&self, key: &Path, id: &str) -> Result<()> {
+        self.resumable.abort(key, id).await.map_err(store_err)
     }
 
     /// An object's size, tag and time; `NotFound` when absent.

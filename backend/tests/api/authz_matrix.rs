@@ -378,16 +378,7 @@ async fn upload_fixture(
         size: u64::from(one_byte),
         fingerprint: String::new(),
     };
-    let (_, s) = backend::services::uploads::create(
-        &app.db,
-        &app.state.artifacts,
-        &app.state.uploads,
-        user.id,
-        &r,
-        &new,
-    )
-    .await
-    .unwrap();
+    let (_, s) = backend::services::uploads::create(&app.state.uploads, user.id, &r, &new).await.unwrap();
     s.id
 }
 

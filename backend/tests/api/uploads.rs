@@ -31,6 +31,21 @@ async fn part(app: &TestApp, u: &TestUser, session: &str, n: u32, body: &[u8]) -
         .await
 }
 
+/// Waits until the database holds `parts` parts of the session (a part is written down once the store confirms
+/// it): what a restarted server resumes from.
+async fn landed(app: &TestApp, session: &str, parts: i32) {
+    use sea_orm::EntityTrait;
+    let id: uuid::Uuid = session.rsplit('/').next().unwrap().parse().unwrap();
+    for _ in 0..1000 {
+        let row = backend::entities::upload_session::Entity::find_by_id(id).one(&app.db).await.unwrap();
+        if row.is_some_and(|r| r.next_part >= parts) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{session}: part {parts} never landed");
+}
+
 async fn in_parts_resumable_and_never_partly_visible(app: TestApp) {
     app.state.uploads.set_part_size(1024);
     let ann = app.user("ann").await;
@@ -68,7 +83,11 @@ async fn in_parts_resumable_and_never_partly_visible(app: TestApp) {
     let listed = app.get("/api/v1/projects/ann/p/artifacts").bearer(&ann.token).send().await;
     assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(0), "{}", listed.json);
 
-    // The same file again resumes; another file (fingerprint) starts afresh.
+    // The server restarts: the same file again resumes from what the store confirmed, with its digest so far;
+    // another file (fingerprint) starts afresh.
+    landed(&app, &session, 1).await;
+    app.state.uploads.forget();
+    assert_eq!(app.get(&session).bearer(&ann.token).send().await.json["received"], 1024);
     let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(new.clone()).send().await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["received"], 1024);
@@ -132,6 +151,31 @@ async fn in_parts_resumable_and_never_partly_visible(app: TestApp) {
     let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(big).send().await;
     assert_eq!(r.status, 422, "{}", r.json);
     assert!(r.message().contains("--artifact-quota-bytes"), "{}", r.json);
+    // A session idle for a day is aborted: its parts go, and it is no longer there.
+    app.state.artifacts.set_quota(backend::artifacts::Quota { bytes: 1 << 30, files: 100 });
+    let idle = json!({"path": "artifacts/idle.bin", "size": 5000, "fingerprint": "f4"});
+    let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(idle).send().await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let idle = format!("{}/uploads/{}", base(&run), r.json["id"].as_str().unwrap());
+    assert_eq!(part(&app, &ann, &idle, 0, &body[..1024]).await.status, 200);
+    landed(&app, &idle, 1).await;
+    let staging = app.state.artifacts.location.strip_prefix("file://").map(|d| Path::new(d).join(".uploads"));
+    let staged = || staging.as_ref().map_or(0, |d| std::fs::read_dir(d).map_or(0, |e| e.count()));
+    assert_eq!(staged(), 1, "its parts are staged");
+    {
+        use backend::entities::upload_session;
+        use sea_orm::{ConnectionTrait, EntityTrait, QueryTrait};
+        let stale = upload_session::Entity::update_many()
+            .col_expr(upload_session::Column::TouchedMs, sea_orm::sea_query::Expr::value(0i64))
+            .build(app.db.get_database_backend());
+        app.db.execute(stale).await.unwrap();
+    }
+    app.state.uploads.forget();
+    let next = json!({"path": "artifacts/next.bin", "size": 10, "fingerprint": "f5"});
+    let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(next).send().await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(app.get(&idle).bearer(&ann.token).send().await.status, 404);
+    assert_eq!(staged(), 1, "only the new upload's parts are staged");
     // Traversal is refused like everywhere else.
     let bad = json!({"path": "artifacts/../../x", "size": 10});
     let r = app.post(&format!("{}/uploads", base(&run))).bearer(&ann.token).json(bad).send().await;
@@ -160,7 +204,7 @@ async fn died_after(
     dest: &str,
     parts: u32,
     part_size: usize,
-) -> Vec<u8> {
+) -> (Vec<u8>, String) {
     let meta = std::fs::metadata(local).unwrap();
     let new = json!({"path": dest, "size": meta.len(), "fingerprint": fingerprint(&meta)});
     let r = app.post(&format!("{}/uploads", base(run))).bearer(&u.token).json(new).send().await;
@@ -171,7 +215,7 @@ async fn died_after(
         let at = n as usize * part_size;
         assert_eq!(part(app, u, &session, n, &bytes[at..at + part_size]).await.status, 200);
     }
-    bytes
+    (bytes, session)
 }
 
 /// `myelin artifacts upload`: a large file goes in parts and, interrupted (the process killed, or dead after
@@ -191,7 +235,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
     std::fs::write(&local, data(size)).unwrap();
 
     // An earlier upload of this file died after three parts.
-    let bytes = died_after(&app, &ann, &run, &local, "artifacts/weights.bin", 3, 256 * 1024).await;
+    let (bytes, _) = died_after(&app, &ann, &run, &local, "artifacts/weights.bin", 3, 256 * 1024).await;
     let bar = indicatif::ProgressBar::hidden();
     let done = upload_file(&t, &local, "artifacts/weights.bin", &bar).await.unwrap();
     assert_eq!(done.resumed_at, 3 * 256 * 1024);
@@ -229,7 +273,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
 }
 
 /// The same on a real S3-compatible store: parts are the store's multipart parts (5 MiB at least), an upload
-/// resumes there too, and the object appears only when complete.
+/// resumes there too (after a restart as well), and the object appears only when complete.
 #[tokio::test]
 async fn parts_on_an_s3_store() {
     let Some(s3) = crate::helpers::S3Server::start().await else { return };
@@ -242,11 +286,15 @@ async fn parts_on_an_s3_store() {
     let local = dir.join("big.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 1_000_003;
     std::fs::write(&local, data(size)).unwrap();
-    let bytes = died_after(&app, &ann, &run, &local, "artifacts/big.bin", 1, 5 * 1024 * 1024).await;
+    let (bytes, session) =
+        died_after(&app, &ann, &run, &local, "artifacts/big.bin", 1, 5 * 1024 * 1024).await;
     assert!(
         !s3.files_under("myelin/parts").iter().any(|f| f.ends_with("big.bin")),
         "visible before complete"
     );
+    // The server restarts: the store's multipart upload and the digest so far are picked up again.
+    landed(&app, &session, 1).await;
+    app.state.uploads.forget();
 
     let client = Client::new(&app.url, &ann.token);
     let t = Target::new(&client, "ann/p", run.parse().unwrap()).await.unwrap();

@@ -153,7 +153,7 @@ async fn in_parts(
         }
         match send_part(t, &s, part).await? {
             Some(next) => s = next,
-            // The server lost the upload (it restarted, or the store failed): once, start again.
+            // The server lost the upload (the store failed a part, or it expired): once, start again.
             None if !restarted => {
                 restarted = true;
                 bar.suspend(|| eprintln!("{dest}: the server lost the upload; starting it again"));

@@ -3,157 +3,41 @@
 //! arrives (one pass, no staging copy) and the file's sha256 is carried forward, so an interrupted upload resumes
 //! at its first missing part and the file appears at its path only when complete — never partly.
 //!
-//! Sessions live in the server's memory (a restart drops them, and the client starts again); an idle session is
-//! aborted after a day, a project has at most [`MAX_OPEN_PER_PROJECT`] open, and at most [`PARTS_IN_FLIGHT`]
-//! parts are held in memory at once.
+//! Sessions are kept in the database from the last part the store confirmed (`session`): after a restart the
+//! client resumes from there. An idle session is aborted in the store after a day, a project has at most
+//! [`MAX_OPEN_PER_PROJECT`] open, and at most [`PARTS_IN_FLIGHT`] parts are held in memory at once.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use api_types::{ArtifactInfo, NewUpload, UploadSession};
 use bytes::Bytes;
 use futures_util::Stream;
-use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::artifacts::{normalise, store_err, Artifacts, Stored};
-use crate::entities::run;
+use crate::artifacts::{normalise, Artifacts, Stored};
+use crate::entities::{run, upload_session};
 use crate::error::{Error, Result};
 
 mod parts;
-use parts::{read_exactly, Hashing};
+mod session;
+
+use parts::{read_exactly, Midstate};
+pub use session::Uploads;
+use session::{now_ms, Progress, Session};
 
 /// Parts are this big unless a file needs bigger ones (S3 takes at most 10,000 parts of at least 5 MiB).
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
-pub const MAX_OPEN_PER_PROJECT: usize = 16;
+pub const MAX_OPEN_PER_PROJECT: u64 = 16;
 pub const PARTS_IN_FLIGHT: usize = 8;
-const IDLE_MS: i64 = 24 * 3600 * 1000;
-/// A completed session answers a repeated `complete` (its answer was lost) for this long.
-const DONE_KEPT_MS: i64 = 10 * 60 * 1000;
 /// How long a part waits for another request sending a part of the same session.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-pub struct Uploads {
-    sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
-    /// Tests make it small; the store may still need bigger parts for a large file.
-    part_size: AtomicU64,
-    /// Parts held in memory, being received or on their way into the store.
-    in_flight: Arc<Semaphore>,
-}
-
-struct Session {
-    id: Uuid,
-    user: Uuid,
-    project: Uuid,
-    run: Uuid,
-    path: String,
-    size: u64,
-    part_size: u64,
-    fingerprint: String,
-    touched_ms: AtomicI64,
-    progress: Arc<tokio::sync::Mutex<Progress>>,
-}
-
-struct Progress {
-    upload: Option<Box<dyn object_store::MultipartUpload>>,
-    /// Parts on their way into the store, oldest first: the next part is received while these are written.
-    writing: std::collections::VecDeque<tokio::task::JoinHandle<object_store::Result<()>>>,
-    received: u64,
-    next_part: u32,
-    /// The digest of the parts so far: each part is hashed on a blocking thread, after the one before it,
-    /// while the next part arrives.
-    digest: Hashing,
-    /// What `complete` answered.
-    done: Option<ArtifactInfo>,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-impl Default for Uploads {
-    fn default() -> Self {
-        Self {
-            sessions: Mutex::default(),
-            part_size: AtomicU64::new(DEFAULT_PART_SIZE),
-            in_flight: Arc::new(Semaphore::new(PARTS_IN_FLIGHT)),
-        }
-    }
-}
-
-impl Session {
-    fn view(&self, p: &Progress) -> UploadSession {
-        UploadSession {
-            id: self.id,
-            run: self.run,
-            path: self.path.clone(),
-            size: self.size,
-            part_size: self.part_size,
-            received: p.received,
-            next_part: p.next_part,
-            expires_ms: self.touched_ms.load(Ordering::Relaxed) + IDLE_MS,
-        }
-    }
-
-    fn touch(&self) {
-        self.touched_ms.store(now_ms(), Ordering::Relaxed);
-    }
-
-    /// Bytes part `n` must have.
-    fn part_len(&self, n: u32) -> u64 {
-        self.size.saturating_sub(u64::from(n) * self.part_size).min(self.part_size)
-    }
-}
-
-impl Uploads {
-    /// Parts of new sessions are at least `bytes` (tests).
-    pub fn set_part_size(&self, bytes: u64) {
-        self.part_size.store(bytes.max(1), Ordering::Relaxed);
-    }
-
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Session>>> {
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The caller's session on this run; anyone else's is not found.
-    fn session(&self, user: Uuid, r: &run::Model, id: Uuid) -> Result<Arc<Session>> {
-        let s = self.sessions().get(&id).cloned().filter(|s| s.user == user && s.run == r.id);
-        s.ok_or(Error::NotFound("upload"))
-    }
-
-    /// Sessions idle past a day (aborted in the store) and completed ones past their grace period.
-    fn expired(&self) -> Vec<Arc<Session>> {
-        let now = now_ms();
-        let mut map = self.sessions();
-        let old: Vec<Uuid> = map
-            .values()
-            .filter(|s| {
-                let idle = now - s.touched_ms.load(Ordering::Relaxed);
-                // Finished (completed, cancelled or failed): kept a while to answer a repeated call.
-                let finished = s.progress.try_lock().map(|p| p.upload.is_none()).unwrap_or(false);
-                idle > IDLE_MS || (finished && idle > DONE_KEPT_MS)
-            })
-            .map(|s| s.id)
-            .collect();
-        old.iter().filter_map(|id| map.remove(id)).collect()
-    }
-
-    async fn sweep(&self) {
-        for s in self.expired() {
-            if let Some(mut u) = s.progress.lock().await.upload.take() {
-                u.abort().await.ok();
-            }
-        }
-    }
-}
+/// Parts of one session written into the store at once while the next arrives.
+const WRITING: usize = 4;
 
 /// Starts an upload of `new.path` into the run, or resumes the caller's open one of the same path, size and
 /// fingerprint (`true` when resumed). A file the project's quota cannot take is refused now, not at the end.
 pub async fn create(
-    db: &DatabaseConnection,
-    store: &Artifacts,
     uploads: &Uploads,
     user: Uuid,
     r: &run::Model,
@@ -163,31 +47,16 @@ pub async fn create(
     let path = normalise(&new.path)?;
     let key = Artifacts::run_key(r.project_id, r.id, &path)?;
     if !new.fingerprint.is_empty() {
-        let open = uploads
-            .sessions()
-            .values()
-            .find(|s| {
-                s.user == user
-                    && s.run == r.id
-                    && s.path == path
-                    && s.size == new.size
-                    && s.fingerprint == new.fingerprint
-            })
-            .cloned();
-        if let Some(s) = open {
+        if let Some(s) = uploads.find_open(user, r, &path, new.size, &new.fingerprint).await? {
             let p = s.progress.lock().await;
-            if p.done.is_none() && p.upload.is_some() {
+            if p.open {
                 s.touch();
                 return Ok((true, s.view(&p)));
             }
         }
     }
-    super::project_limits::check_fits(db, store, r.project_id, &key, new.size).await?;
-    let open = uploads
-        .sessions()
-        .values()
-        .filter(|s| s.project == r.project_id && s.progress.try_lock().map_or(true, |p| p.upload.is_some()))
-        .count();
+    super::project_limits::check_fits(&uploads.db, &uploads.store, r.project_id, &key, new.size).await?;
+    let open = uploads.open_in(r.project_id).await?;
     if open >= MAX_OPEN_PER_PROJECT {
         return Err(Error::TooMany(format!(
             "the project has {open} unfinished uploads, as many as it may; finish or cancel one (they expire after \
@@ -196,36 +65,32 @@ pub async fn create(
     }
     // S3 takes at most 10,000 parts.
     let part_size = uploads.part_size.load(Ordering::Relaxed).max(new.size.div_ceil(10_000));
-    let upload = store.start_upload(&key).await?;
-    let s = Arc::new(Session {
-        id: Uuid::new_v4(),
-        user,
-        project: r.project_id,
-        run: r.id,
-        path,
-        size: new.size,
-        part_size,
-        fingerprint: new.fingerprint.clone(),
-        touched_ms: AtomicI64::new(now_ms()),
-        progress: Arc::new(tokio::sync::Mutex::new(Progress {
-            upload: Some(upload),
-            writing: Default::default(),
-            received: 0,
+    let s = uploads
+        .start(upload_session::Model {
+            id: Uuid::new_v4(),
+            user_id: user,
+            project_id: r.project_id,
+            run_id: r.id,
+            path,
+            size: new.size as i64,
+            part_size: part_size as i64,
+            fingerprint: new.fingerprint.clone(),
+            store_id: String::new(),
+            parts: "[]".into(),
             next_part: 0,
-            digest: Hashing::default(),
-            done: None,
-        })),
-    });
+            digest: Midstate::default().to_text(),
+            touched_ms: now_ms(),
+        })
+        .await?;
     let view = s.view(&*s.progress.lock().await);
-    uploads.sessions().insert(s.id, s);
     Ok((false, view))
 }
 
 /// Where the caller's upload stands.
 pub async fn get(uploads: &Uploads, user: Uuid, r: &run::Model, id: Uuid) -> Result<UploadSession> {
-    let s = uploads.session(user, r, id)?;
+    let s = uploads.session(user, r, id).await?;
     let p = s.progress.lock().await;
-    if p.upload.is_none() && p.done.is_none() {
+    if !p.open && p.done.is_none() {
         return Err(gone());
     }
     Ok(s.view(&p))
@@ -234,7 +99,7 @@ pub async fn get(uploads: &Uploads, user: Uuid, r: &run::Model, id: Uuid) -> Res
 /// Adds part `n`: the part the session expects next (one it already has is acknowledged again, so a retry after
 /// a lost answer is harmless). Nothing changes unless the whole part arrives with the right size.
 pub async fn put_part<S, E>(
-    uploads: &Uploads,
+    uploads: &Arc<Uploads>,
     user: Uuid,
     r: &run::Model,
     id: Uuid,
@@ -245,7 +110,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let s = uploads.session(user, r, id)?;
+    let s = uploads.session(user, r, id).await?;
     let mut p = tokio::time::timeout(BUSY_WAIT, s.progress.clone().lock_owned())
         .await
         .map_err(|_| Error::Conflict("another request is sending a part of this upload; retry".into()))?;
@@ -253,16 +118,18 @@ where
     if p.done.is_some() {
         return Err(Error::Conflict("the upload is complete".into()));
     }
-    if p.upload.is_none() {
+    if !p.open {
         return Err(gone());
     }
     if n < p.next_part {
         return Ok(s.view(&p));
     }
-    if n > p.next_part || p.received >= s.size {
+    if n > p.next_part || p.received >= s.size() {
         return Err(Error::Conflict(format!(
             "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
-            p.received, s.size, p.next_part
+            p.received,
+            s.size(),
+            p.next_part
         )));
     }
     let want = s.part_len(n);
@@ -275,20 +142,29 @@ where
     let part = read_exactly(body, want).await?;
     // From here the part is the store's: handed over even if the client goes away, so the session never runs
     // ahead of (or behind) what the store is given.
-    let session = s.clone();
+    let (uploads, session) = (uploads.clone(), s.clone());
     tokio::spawn(async move {
-        // At most WRITING parts of a session wait for the store; a failed one leaves a hole in the store's upload,
-        // which can then never complete: the session is dropped and the client starts again.
+        // At most WRITING parts of a session wait for the store. A failed one leaves a hole in the store's upload,
+        // which can then never complete: the session ends and the client starts again.
         while p.writing.len() >= WRITING {
-            settle_oldest(&mut p).await?;
+            settle_oldest(&uploads, &session, &mut p).await?;
         }
-        p.digest.add(part.clone());
-        let upload = p.upload.as_mut().ok_or_else(gone)?;
-        let write = upload.put_part(part.into());
-        p.writing.push_back(tokio::spawn(async move {
-            let _slot = slot;
-            write.await
-        }));
+        let hashed = p.digest.add(part.clone());
+        let (tx, landing) = tokio::sync::oneshot::channel();
+        let (u, s) = (uploads.clone(), session.clone());
+        tokio::spawn(async move {
+            let landed = async {
+                let id = u.store.put_part(&s.key, &s.row.store_id, n, s.part_size(), part).await?;
+                let after = hashed.await.map_err(|_| Error::Internal("hashing the upload stopped".into()))?;
+                Ok((id, after))
+            }
+            .await;
+            drop(slot);
+            let _ = tx.send(landed);
+            // Written down as soon as it lands, so a restart loses as little as it can.
+            settle_landed(&u, &s).await;
+        });
+        p.writing.push_back(landing);
         p.received += want;
         p.next_part += 1;
         Ok(session.view(&p))
@@ -297,18 +173,51 @@ where
     .map_err(|e| Error::Internal(format!("upload part: {e}")))?
 }
 
-/// Parts of one session written into the store at once while the next arrives.
-const WRITING: usize = 4;
+/// Waits for the oldest part on its way into the store and writes it down.
+async fn settle_oldest(uploads: &Uploads, s: &Session, p: &mut Progress) -> Result<()> {
+    let Some(landing) = p.writing.pop_front() else { return Ok(()) };
+    let landed =
+        landing.await.unwrap_or_else(|_| Err(Error::Internal("upload part: its write stopped".into())));
+    land(uploads, s, p, landed).await
+}
 
-/// Waits for the oldest part on its way into the store; a failure aborts the upload.
-async fn settle_oldest(p: &mut Progress) -> Result<()> {
-    let Some(write) = p.writing.pop_front() else { return Ok(()) };
-    let failed = match write.await {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(e)) => store_err(e),
-        Err(e) => Error::Internal(format!("upload part: {e}")),
+/// Writes down the parts that have landed, in order.
+async fn settle_landed(uploads: &Uploads, s: &Session) {
+    use tokio::sync::oneshot::error::TryRecvError;
+    let mut p = s.progress.lock().await;
+    while p.open {
+        let Some(front) = p.writing.front_mut() else { break };
+        let landed = match front.try_recv() {
+            Ok(landed) => landed,
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Closed) => Err(Error::Internal("upload part: its write stopped".into())),
+        };
+        p.writing.pop_front();
+        if land(uploads, s, &mut p, landed).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Records a part the store confirmed; a failure (of the store or the record) ends the upload.
+async fn land(
+    uploads: &Uploads,
+    s: &Session,
+    p: &mut Progress,
+    landed: Result<(String, Midstate)>,
+) -> Result<()> {
+    let failed = match landed {
+        Ok((id, after)) => {
+            p.parts.push(id);
+            p.confirmed = after;
+            match uploads.record(s, p).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            }
+        }
+        Err(e) => e,
     };
-    abort_progress(p).await;
+    uploads.close(s, p, false).await;
     Err(failed)
 }
 
@@ -319,56 +228,49 @@ fn gone() -> Error {
 
 /// Completes the upload: the file appears at its path with its digest, counted against the quota. A repeated
 /// call answers the same.
-pub async fn complete(
-    db: &DatabaseConnection,
-    store: &Arc<Artifacts>,
-    uploads: &Uploads,
-    user: Uuid,
-    r: &run::Model,
-    id: Uuid,
-) -> Result<ArtifactInfo> {
-    let s = uploads.session(user, r, id)?;
+pub async fn complete(uploads: &Arc<Uploads>, user: Uuid, r: &run::Model, id: Uuid) -> Result<ArtifactInfo> {
+    let s = uploads.session(user, r, id).await?;
     let mut p = s.progress.clone().lock_owned().await;
     s.touch();
     if let Some(done) = &p.done {
         return Ok(done.clone());
     }
-    if p.upload.is_none() {
+    if !p.open {
         return Err(gone());
     }
-    if p.received != s.size {
+    if p.received != s.size() {
         return Err(Error::Conflict(format!(
             "the upload has {} of {} bytes; send part {} first",
-            p.received, s.size, p.next_part
+            p.received,
+            s.size(),
+            p.next_part
         )));
     }
-    let (db, store, r) = (db.clone(), store.clone(), r.clone());
+    let (uploads, r) = (uploads.clone(), r.clone());
     // Finished even if the client goes away: the object, its quota charge and its index row go together.
     tokio::spawn(async move {
-        let key = Artifacts::run_key(r.project_id, r.id, &s.path)?;
+        let (db, store) = (&uploads.db, &uploads.store);
         // Other uploads may have used the room since this one started.
-        let replaced = match super::project_limits::check_fits(&db, &store, r.project_id, &key, s.size).await
-        {
-            Ok(replaced) => replaced,
-            Err(e) => {
-                abort_progress(&mut p).await;
-                return Err(e);
-            }
-        };
+        let replaced =
+            match super::project_limits::check_fits(db, store, r.project_id, &s.key, s.size()).await {
+                Ok(replaced) => replaced,
+                Err(e) => {
+                    uploads.close(&s, &mut p, false).await;
+                    return Err(e);
+                }
+            };
         while !p.writing.is_empty() {
-            settle_oldest(&mut p).await?;
+            settle_oldest(&uploads, &s, &mut p).await?;
         }
-        let upload = p.upload.as_mut().ok_or_else(gone)?;
-        if let Err(e) = upload.complete().await {
-            abort_progress(&mut p).await;
-            return Err(store_err(e));
+        if let Err(e) = store.complete_parts(&s.key, &s.row.store_id, p.parts.clone()).await {
+            uploads.close(&s, &mut p, false).await;
+            return Err(e);
         }
-        p.upload = None;
-        let sha256 = std::mem::take(&mut p.digest).finish().await?;
-        let stored = Stored { size: s.size, sha256 };
-        super::project_limits::charge_stored(&db, r.project_id, stored.size, replaced).await?;
-        super::artifacts::record(&db, &r, &s.path, &stored).await?;
-        let info = super::artifacts::find(&db, &r, &s.path).await?.ok_or(Error::NotFound("artifact"))?;
+        uploads.close(&s, &mut p, true).await;
+        let stored = Stored { size: s.size(), sha256: p.confirmed.clone().finish() };
+        super::project_limits::charge_stored(db, r.project_id, stored.size, replaced).await?;
+        super::artifacts::record(db, &r, &s.row.path, &stored).await?;
+        let info = super::artifacts::find(db, &r, &s.row.path).await?.ok_or(Error::NotFound("artifact"))?;
         p.done = Some(info.clone());
         Ok(info)
     })
@@ -376,24 +278,15 @@ pub async fn complete(
     .map_err(|e| Error::Internal(format!("complete upload: {e}")))?
 }
 
-async fn abort_progress(p: &mut Progress) {
-    for write in p.writing.drain(..) {
-        write.abort();
-    }
-    if let Some(mut u) = p.upload.take() {
-        u.abort().await.ok();
-    }
-}
-
 /// Cancels the upload: its parts are dropped and nothing appears.
 pub async fn cancel(uploads: &Uploads, user: Uuid, r: &run::Model, id: Uuid) -> Result<()> {
-    let s = uploads.session(user, r, id)?;
+    let s = uploads.session(user, r, id).await?;
     let mut p = s.progress.lock().await;
     if p.done.is_some() {
         return Err(Error::Conflict("the upload is complete".into()));
     }
-    abort_progress(&mut p).await;
+    uploads.close(&s, &mut p, false).await;
     drop(p);
-    uploads.sessions().remove(&id);
+    uploads.drop_live(id);
     Ok(())
 }

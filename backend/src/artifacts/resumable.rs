@@ -1,0 +1,121 @@
+//! Multipart uploads that outlive the server process: started, added to part by part and completed by an id the
+//! database keeps (`services::uploads`), so an upload a restart interrupted resumes, and one nobody finishes is
+//! aborted later. S3 keeps the parts in its own multipart upload (object_store's `MultipartStore`); a local store
+//! writes them into a staging file under `<root>/.uploads/`, renamed into place when complete. Either way the
+//! object appears only when complete.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path;
+
+type Result<T> = std::result::Result<T, object_store::Error>;
+
+pub(crate) enum Resumable {
+    Local { fs: Arc<object_store::local::LocalFileSystem>, staging: PathBuf },
+    S3 { s3: Arc<object_store::aws::AmazonS3>, prefix: Option<Path> },
+}
+
+fn local_err(path: &std::path::Path, e: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic { store: "local", source: format!("{}: {e}", path.display()).into() }
+}
+
+impl Resumable {
+    /// The bucket's key of the store's `key` (the store may sit under a prefix).
+    fn full(&self, key: &Path) -> Path {
+        match self {
+            Self::S3 { prefix: Some(p), .. } => p.parts().chain(key.parts()).collect(),
+            _ => key.clone(),
+        }
+    }
+
+    fn staged(staging: &std::path::Path, id: &str) -> Result<PathBuf> {
+        // Ids are ours (a uuid), but they come back from the database: nothing but a plain name is used.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(object_store::Error::Generic {
+                store: "local",
+                source: format!("bad upload id {id:?}").into(),
+            });
+        }
+        Ok(staging.join(id))
+    }
+
+    /// Starts an upload to `key`; its id.
+    pub(crate) async fn start(&self, key: &Path) -> Result<String> {
+        match self {
+            Self::S3 { s3, .. } => s3.create_multipart(&self.full(key)).await,
+            Self::Local { staging, .. } => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let path = Self::staged(staging, &id)?;
+                tokio::fs::create_dir_all(staging).await.map_err(|e| local_err(staging, e))?;
+                tokio::fs::File::create(&path).await.map_err(|e| local_err(&path, e))?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// Stores part `n` (at `n * part_size`); the id `complete` needs for it.
+    pub(crate) async fn put(
+        &self,
+        key: &Path,
+        id: &str,
+        n: u32,
+        part_size: u64,
+        data: Bytes,
+    ) -> Result<String> {
+        match self {
+            Self::S3 { s3, .. } => {
+                let part = s3.put_part(&self.full(key), &id.to_string(), n as usize, data.into()).await?;
+                Ok(part.content_id)
+            }
+            Self::Local { staging, .. } => {
+                let path = Self::staged(staging, id)?;
+                tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt;
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| local_err(&path, e))?;
+                    f.write_all_at(&data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
+                    Ok(String::new())
+                })
+                .await
+                .map_err(|e| object_store::Error::Generic { store: "local", source: e.into() })?
+            }
+        }
+    }
+
+    /// Puts the parts together at `key`: the object appears whole.
+    pub(crate) async fn complete(&self, key: &Path, id: &str, parts: Vec<String>) -> Result<()> {
+        match self {
+            Self::S3 { s3, .. } => {
+                let parts = parts.into_iter().map(|content_id| PartId { content_id }).collect();
+                s3.complete_multipart(&self.full(key), &id.to_string(), parts).await.map(|_| ())
+            }
+            Self::Local { fs, staging } => {
+                let from = Self::staged(staging, id)?;
+                let to = fs.path_to_filesystem(key)?;
+                if let Some(dir) = to.parent() {
+                    tokio::fs::create_dir_all(dir).await.map_err(|e| local_err(dir, e))?;
+                }
+                tokio::fs::rename(&from, &to).await.map_err(|e| local_err(&from, e))
+            }
+        }
+    }
+
+    /// Drops the upload and its parts (one already gone is not an error).
+    pub(crate) async fn abort(&self, key: &Path, id: &str) -> Result<()> {
+        match self {
+            Self::S3 { s3, .. } => s3.abort_multipart(&self.full(key), &id.to_string()).await,
+            Self::Local { staging, .. } => {
+                let path = Self::staged(staging, id)?;
+                match tokio::fs::remove_file(&path).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(local_err(&path, e)),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
