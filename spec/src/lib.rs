@@ -5,6 +5,7 @@ pub mod cache;
 pub mod catalog;
 pub mod compile;
 pub mod complete;
+mod container_text;
 mod dag;
 pub mod diag;
 pub mod edit;

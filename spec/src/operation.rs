@@ -341,8 +341,12 @@ impl Compiler<'_> {
         let _ = params;
         let mut run = component["run"].clone();
         splice_as_args(&mut run, &ctx["_as_args_list"]);
+        let templated = crate::container_text::templated_items(&mut run);
         match self.render.render_deep(run, ctx) {
-            Ok(v) => Some(v),
+            Ok(mut v) => {
+                crate::container_text::settle(&mut v, &templated);
+                Some(v)
+            }
             Err((p, e)) => {
                 let path = join(&join(at.path, "run"), &p);
                 self.error(At { doc: at.doc, path: &path }, "template_error", e);

@@ -29,7 +29,8 @@ impl Compiler<'_> {
         from_matrix: &[String],
         inh: &Inherited,
     ) -> Option<Resolved> {
-        let globals = self.globals(inh);
+        let name = op.get("name").or_else(|| component.get("name")).and_then(Value::as_str).unwrap_or("run");
+        let globals = self.globals(inh, name);
         let (inputs, outputs) = match (ios(component, "inputs"), ios(component, "outputs")) {
             (Ok(i), Ok(o)) => (i, o),
             (Err((p, e)), _) | (_, Err((p, e))) => {
@@ -177,12 +178,14 @@ impl Compiler<'_> {
         Some(Resolved { params: out, ctx_params, runtime, globals })
     }
 
-    fn globals(&self, inh: &Inherited) -> Value {
+    /// Polyaxon's `globals`: the run's `name` (the operation's over its component's); the owner, project and
+    /// user are placeholders here.
+    fn globals(&self, inh: &Inherited, name: &str) -> Value {
         let uuid = &inh.uuid;
         let s = |v: &str| Value::String(v.to_string());
         crate::pod::object([
             ("uuid", s(uuid)),
-            ("name", s("run")),
+            ("name", s(name)),
             ("owner_name", s("owner")),
             ("project_name", s("project")),
             ("project_unique_name", s("owner.project")),
