@@ -33,8 +33,11 @@ fn for_each_container(run: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>
             pod(replica, f);
         }
     }
-    for w in run.get_mut("workers").and_then(Value::as_array_mut).into_iter().flatten() {
-        pod(w, f);
+    // Ray's worker groups, by name.
+    if let Some(Value::Object(groups)) = run.get_mut("workers") {
+        for w in groups.values_mut() {
+            pod(w, f);
+        }
     }
 }
 

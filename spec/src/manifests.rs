@@ -197,11 +197,13 @@ impl Workload<'_> {
             ("enableDynamicWorker", "enableDynamicWorker"),
             ("slotsPerWorker", "slotsPerWorker"),
             ("nProcPerNode", "nprocPerNode"),
-            ("elasticPolicy", "elasticPolicy"),
         ] {
             if let Some(v) = self.run.get(from).filter(|v| !v.is_null()) {
                 spec.insert(to.into(), crate::pod::camel(v));
             }
+        }
+        if let Some(Value::Object(p)) = self.run.get("elasticPolicy") {
+            spec.insert("elasticPolicy".into(), Value::Object(kubeflow_elastic_policy(p)));
         }
         Ok(vec![self.object("kubeflow.org/v1", kind, spec)])
     }
@@ -370,4 +372,21 @@ fn dask_defaults(main: &mut Value, role: &str) {
 
 fn main_of(template: &mut Value) -> Option<&mut Value> {
     template["spec"]["containers"].as_array_mut()?.iter_mut().find(|c| c["name"] == "main")
+}
+
+/// A PyTorchJob's `elasticPolicy` as Kubeflow names its keys: Polyaxon's `rdvzBackend`, `rdvzPort`, … are
+/// Kubeflow's `rdzvBackend`, `rdzvPort`, … and `Metrics` is `metrics` (Polyaxon passes its spelling on, and
+/// the cluster drops the keys it does not know).
+fn kubeflow_elastic_policy(p: &Map<String, Value>) -> Map<String, Value> {
+    p.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let key = match k.strip_prefix("rdvz") {
+                Some(rest) => format!("rdzv{rest}"),
+                None if k == "Metrics" => "metrics".to_string(),
+                None => k.clone(),
+            };
+            (key, v.clone())
+        })
+        .collect()
 }

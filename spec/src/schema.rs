@@ -272,6 +272,7 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
         return;
     };
     unknown_keys(c, run, &keys, run_at, &format!("a {kind} run"));
+    sections::check_run_policies(c, run, run_at);
     for r in replica_keys(kind) {
         if let Some(rep) = run.get(*r).filter(|v| !v.is_null()) {
             let p = join(&run_path, r);

@@ -87,6 +87,33 @@ pub(crate) const ENVIRONMENT: &[&str] = &[
     "restartPolicy",
 ];
 
+/// Kubeflow runs' policies (`V1SchedulingPolicy`, `V1PytorchElasticPolicy`; Polyaxon spells the rendezvous
+/// keys `rdvz…`, which the manifests write as Kubeflow's `rdzv…`).
+const SCHEDULING_POLICY: &[&str] =
+    &["minAvailable", "queue", "minResources", "priorityClass", "scheduleTimeoutSeconds"];
+pub(crate) const ELASTIC_POLICY: &[&str] = &[
+    "minReplicas",
+    "maxReplicas",
+    "rdvzBackend",
+    "rdvzPort",
+    "rdvzHost",
+    "rdvzId",
+    "rdvzConf",
+    "standalone",
+    "nProcPerNode",
+    "maxRestarts",
+    "Metrics",
+];
+
+/// A distributed run's `schedulingPolicy` and `elasticPolicy`, against the keys Polyaxon allows there.
+pub(crate) fn check_run_policies(c: &mut Compiler, run: &Value, at: At) {
+    for (key, allowed) in [("schedulingPolicy", SCHEDULING_POLICY), ("elasticPolicy", ELASTIC_POLICY)] {
+        if let Some(x) = run.get(key).filter(|x| x.is_object()) {
+            unknown_keys(c, x, allowed, At { doc: at.doc, path: &join(at.path, key) }, &format!("`{key}`"));
+        }
+    }
+}
+
 /// The sections an operation and a component share (`termination`, `plugins`, `cache`, `build`, `hooks`),
 /// each against the keys Polyaxon allows there.
 pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {

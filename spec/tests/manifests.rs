@@ -180,3 +180,16 @@ fn dask_containers_that_leave_out_args_and_ports_get_polyaxons_defaults() {
     let worker = &own.run.manifests[0]["spec"]["worker"]["spec"]["containers"][0];
     assert_eq!(worker["args"], json!(["dask-worker"]));
 }
+
+/// Polyaxon's spelling of the rendezvous keys (`rdvzBackend`, the only one it takes) reaches Kubeflow as
+/// Kubeflow's (`rdzvBackend`): passed on as written, the cluster would drop them.
+#[test]
+fn an_elastic_pytorchjob_reaches_kubeflow_with_kubeflows_key_names() {
+    let c = compile(&["pytorchjob_elastic.yaml"], Retries::Myelin);
+    let spec = &c.run.manifests[0]["spec"];
+    assert_eq!(
+        spec["elasticPolicy"],
+        json!({"minReplicas": 1, "maxReplicas": 4, "rdzvBackend": "c10d", "rdzvPort": 29400, "nProcPerNode": 2, "maxRestarts": 3})
+    );
+    assert_eq!(spec["runPolicy"]["schedulingPolicy"], json!({"minAvailable": 2, "queue": "gpu"}));
+}
