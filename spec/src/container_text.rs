@@ -1,7 +1,8 @@
 //! What Polyaxon's parser does to a run's containers once their templates are rendered
 //! (`polyaxon/_polyaxonfile/specs/libs/parser.py`, `compiled_operation.py::_mark_container_text`):
 //! - a `command`/`args` item that was a template and renders to `None` (an optional param left unset) is left
-//!   out, as Polyaxon omits it; `--lr={{ lr }}` stays `--lr=None`;
+//!   out, as Polyaxon omits it (`--lr={{ lr }}` stays `--lr=None`), and so is an empty item, as the agent
+//!   leaves those out (`_runner/converter/common/containers.py`);
 //! - an env var's value is read as a Python literal where it is one (`ast.literal_eval`), and the agent writes
 //!   any value that is not then a string as JSON: `"True"` becomes `true`, `"{{ d }}"` of a dict `{"a":1}`,
 //!   `"None"` `null`, `"1_000"` `1000`, `"'quoted'"` `quoted`. Anything else is kept as written.
@@ -68,8 +69,10 @@ pub(crate) fn settle(run: &mut Value, marks: &[[Vec<usize>; 2]]) {
             for (key, templated) in ["command", "args"].into_iter().zip(m) {
                 if let Some(Value::Array(items)) = c.get_mut(key) {
                     let mut i = 0;
+                    // The agent also leaves out empty items (a false flag's `as_arg`).
                     items.retain(|v| {
-                        let gone = templated.contains(&i) && v.as_str() == Some("None");
+                        let gone =
+                            v.as_str() == Some("") || (templated.contains(&i) && v.as_str() == Some("None"));
                         i += 1;
                         !gone
                     });
@@ -369,10 +372,10 @@ mod tests {
     #[test]
     fn unset_optional_params_leave_their_items_out() {
         let mut run = json!({"kind": "job", "container": {"command": ["echo", "{{ opt }}"],
-            "args": ["{{ opt }}", "x", "--n={{ n }}", "None"], "env": [{"name": "B", "value": "{{ b }}"}]}});
+            "args": ["{{ opt }}", "x", "--n={{ n }}", "None", "{{ params.quiet.as_arg }}"], "env": [{"name": "B", "value": "{{ b }}"}]}});
         let marks = templated_items(&mut run);
         // As rendering leaves it.
-        run["container"] = json!({"command": ["echo", "None"], "args": ["None", "x", "--n=None", "None"],
+        run["container"] = json!({"command": ["echo", "None"], "args": ["None", "x", "--n=None", "None", ""],
             "env": [{"name": "B", "value": "True"}]});
         settle(&mut run, &marks);
         assert_eq!(

@@ -24,6 +24,36 @@ pub(crate) fn run(c: &mut Compiler, run: &Value, at: At) {
     }
 }
 
+/// `as_args_in_text`: `{{ params.as_args }}` gives one item per arg only as a whole `command` or `args`
+/// (`args: "{{ params.as_args }}"`); inside an item it prints as a Python list, as it does in Polyaxon. Read
+/// from the run as written (before rendering).
+pub(crate) fn as_args_in_text(c: &mut Compiler, container: &Value, at: At) {
+    for key in ["command", "args"] {
+        let whole =
+            |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>() == "{{params.as_args}}";
+        let items: Vec<(String, &str)> = match &container[key] {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((format!("{key}[{i}]"), v.as_str()?)))
+                .collect(),
+            Value::String(s) if !whole(s) => vec![(key.to_string(), s.as_str())],
+            _ => Vec::new(),
+        };
+        for (field, text) in items.into_iter().filter(|(_, t)| t.contains("params.as_args")) {
+            let path = join(&join(&join(at.path, "run"), "container"), &field);
+            c.warn(
+                At { doc: at.doc, path: &path },
+                "as_args_in_text",
+                format!(
+                    "`{text}` prints the args as one Python list (`['--a=1', '--b=x']`), as in Polyaxon: write \
+                     `{key}: \"{{{{ params.as_args }}}}\"` for one item per arg"
+                ),
+            );
+        }
+    }
+}
+
 /// `cache_never_hits`: a cached run (an op of a pipeline, unless its `cache` says otherwise; any run whose
 /// `cache` turns it on) whose cache key is made of something that changes on every run — a param's or an
 /// output's value, or a main container's command or args, as written — can never reuse a result. Said where

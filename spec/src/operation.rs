@@ -142,6 +142,7 @@ impl Compiler<'_> {
         match w.build(&kind) {
             Ok(manifests) => {
                 crate::lint::run(self, &run, comp_at);
+                crate::lint::as_args_in_text(self, &component["run"]["container"], comp_at);
                 crate::lint::cache_never_hits(self, (op, at), (&component, comp_at), inh.in_pipeline);
                 if let Some(policy) = self.opts.policy.clone() {
                     let run_at = join(&comp.path, "run");
@@ -330,7 +331,7 @@ impl Compiler<'_> {
         }
     }
 
-    /// Renders the run section; `{{ params.as_args }}` alone in a command/args entry becomes one entry per arg.
+    /// Renders the run section; `{{ params.as_args }}` as a whole `command`/`args` becomes one entry per arg.
     fn render_run(
         &mut self,
         component: &Value,
@@ -365,19 +366,10 @@ fn splice_as_args(v: &mut Value, args: &Value) {
     match v {
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
+                // Only the whole field: an item of a list is text, where the list prints as Python's
+                // `['--a=1', ...]` (Polyaxon's container text; `lint` warns about it).
                 if (k == "args" || k == "command") && x.as_str().is_some_and(is_as_args) {
                     *x = args.clone();
-                } else if let (true, Value::Array(items)) = (k == "args" || k == "command", &mut *x) {
-                    let mut out = Vec::new();
-                    for i in items.drain(..) {
-                        match i.as_str() {
-                            Some(s) if is_as_args(s) => {
-                                out.extend(args.as_array().cloned().unwrap_or_default())
-                            }
-                            _ => out.push(i),
-                        }
-                    }
-                    *items = out;
                 } else {
                     splice_as_args(x, args);
                 }

@@ -226,7 +226,14 @@ impl Compiler<'_> {
             let v =
                 if runtime.contains(&io.name) { json!(format!("{{{{ {} }}}}", io.name)) } else { v.clone() };
             // A flag prints as `--name` when true and as nothing when false.
-            let arg = io.as_arg(&v);
+            let arg = match &io.arg_format {
+                // Polyaxon renders `argFormat` as a template of the param alone (`--lr={{ lr }}`).
+                Some(f) if !v.is_null() && !runtime.contains(&io.name) => {
+                    let own = crate::pod::object([(io.name.as_str(), v.clone())]);
+                    self.render.render(f, &own).ok().or_else(|| io.as_arg(&v))
+                }
+                _ => io.as_arg(&v),
+            };
             let as_arg = arg.clone().unwrap_or_default();
             let shown = if io.is_flag { Value::String(as_arg.clone()) } else { v.clone() };
             c.insert(io.name.clone(), shown);
@@ -249,7 +256,8 @@ impl Compiler<'_> {
             c.insert(k.clone(), v.clone());
             p.insert(k.clone(), json!({"value": v, "as_arg": format!("--{k}={}", crate::render::json_python_str(v)), "as_str": crate::render::json_python_str(v)}));
         }
-        p.insert("as_args".into(), json!(args.join(" ")));
+        // A list, as in Polyaxon: inside a longer string it prints as one (`['--a=1', '--b=x']`).
+        p.insert("as_args".into(), json!(args));
         c.insert("params".into(), Value::Object(p));
         c.insert("inputs".into(), Value::Object(inputs));
         c.insert("outputs".into(), Value::Object(outputs));

@@ -189,3 +189,49 @@ fn a_ray_head_gets_rays_ports_and_workers_stop_ray_before_their_pod_ends() {
         json!([{"containerPort": 1}])
     );
 }
+
+/// The main container's args as the Job has them.
+fn job_args(c: &spec::Compiled) -> serde_json::Value {
+    c.run.manifests[0]["spec"]["template"]["spec"]["containers"][0]["args"].clone()
+}
+
+const PARAMS: &str = r#"kind: operation
+params:
+  verbose: {value: true}
+  quiet: {value: false}
+  lr: {value: 0.1}
+component:
+  inputs:
+  - {name: verbose, type: bool, isFlag: true}
+  - {name: quiet, type: bool, isFlag: true}
+  - {name: lr, type: float, argFormat: '--learning-rate={{ lr }}'}
+  - {name: opt, type: str, isOptional: true}
+  run:
+    kind: job
+    container:
+      image: busybox:1.36
+"#;
+
+/// Each answer is the oracle's (polyaxon 2.18): `argFormat` is a template of the param, a false flag's empty
+/// `as_arg` and an unset optional param's lone template are left out, `--x={{ opt }}` keeps `None`.
+#[test]
+fn args_are_rendered_and_left_out_as_polyaxon_does() {
+    let c = run(&format!(
+        "{PARAMS}      args: ['{{{{ params.verbose.as_arg }}}}', '{{{{ params.quiet.as_arg }}}}', \
+         '{{{{ params.lr.as_arg }}}}', '{{{{ opt }}}}', '--x={{{{ opt }}}}']\n"
+    ));
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(job_args(&c), json!(["--verbose", "--learning-rate=0.1", "--x=None"]));
+}
+
+/// `{{ params.as_args }}` is one item per arg as a whole field; inside an item it is a Python list, as in
+/// Polyaxon, and said so.
+#[test]
+fn params_as_args_splits_only_as_a_whole_field() {
+    let whole = run(&format!("{PARAMS}      args: '{{{{ params.as_args }}}}'\n"));
+    assert_eq!(job_args(&whole), json!(["--verbose", "--learning-rate=0.1"]));
+    assert!(warning(&whole, "as_args_in_text").is_empty());
+    let item = run(&format!("{PARAMS}      args: ['python train.py {{{{ params.as_args }}}}']\n"));
+    assert_eq!(job_args(&item), json!(["python train.py ['--verbose', '--learning-rate=0.1']"]));
+    assert_eq!(warning(&item, "as_args_in_text").len(), 1, "{:?}", item.warnings);
+}
