@@ -113,7 +113,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         bytes: args.artifact_quota_bytes,
         files: args.artifact_quota_files,
     });
-    state.connections = std::sync::Arc::new(backend::config::connections(args.connections.as_deref())?);
+    let mut connections = backend::config::connections(args.connections.as_deref())?;
+    // A run may ask for the namespace runs go to (`namespace:`); any other is refused, as Polyaxon's agent does.
+    if let Some(kube) = state.executor.kubernetes() {
+        connections = connections.with_namespace(kube.namespace());
+    }
+    state.connections = std::sync::Arc::new(connections);
     let ungranted = state.connections.ungranted();
     if !ungranted.is_empty() {
         tracing::warn!(

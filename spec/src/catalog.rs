@@ -8,6 +8,9 @@ pub struct Catalog {
     items: Vec<Connection>,
     /// Connections that exist but are not granted to the project this catalog was narrowed to.
     withheld: Vec<String>,
+    /// The namespaces runs may ask for (`namespace:`): the agent config's `namespace` and
+    /// `additionalNamespaces`, or the server's `--namespace`. Empty: not known here.
+    namespaces: Vec<String>,
 }
 
 /// Names a project's granted connections bring into pods.
@@ -63,7 +66,26 @@ impl Catalog {
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Self { items, withheld: vec![] })
+        let namespaces = [v.get("namespace")]
+            .into_iter()
+            .flatten()
+            .chain(v.get("additionalNamespaces").and_then(Value::as_array).into_iter().flatten())
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+        Ok(Self { items, withheld: vec![], namespaces })
+    }
+
+    /// Runs may also ask for `namespace` (the server's own).
+    pub fn with_namespace(mut self, namespace: &str) -> Self {
+        if !self.namespaces.iter().any(|n| n == namespace) {
+            self.namespaces.push(namespace.to_string());
+        }
+        self
+    }
+
+    /// The namespaces runs may ask for; empty when not known.
+    pub fn namespaces(&self) -> &[String] {
+        &self.namespaces
     }
 
     /// What project `owner/name` may use: the connections granted to it; the others are withheld (named in
@@ -71,7 +93,11 @@ impl Catalog {
     pub fn for_project(&self, path: &str) -> Catalog {
         let (items, withheld): (Vec<_>, Vec<_>) =
             self.items.iter().cloned().partition(|c| c.granted_to(path));
-        Catalog { items, withheld: withheld.into_iter().map(|c| c.name).collect() }
+        Catalog {
+            items,
+            withheld: withheld.into_iter().map(|c| c.name).collect(),
+            namespaces: self.namespaces.clone(),
+        }
     }
 
     /// What this catalog's connections put into pods (volume names, Secret and ConfigMap names): the pod

@@ -77,9 +77,8 @@ impl Compiler<'_> {
             "hooks_not_run",
             "Myelin does not run `hooks` yet: no operation starts when this run ends".into(),
         );
-        let fields: [(&str, &str); 5] = [
+        let fields: [(&str, &str); 4] = [
             ("queue", "a run waits in its project's queue (the project's concurrency limit); Myelin has no agent queues"),
-            ("namespace", "runs go to the namespace the server was started with (`--namespace`)"),
             ("presets", "Myelin has no presets; put their settings in the file or in an overlay (`-f`)"),
             ("cost", "Myelin does not account for the cost of runs"),
             (
@@ -90,6 +89,9 @@ impl Compiler<'_> {
         ];
         for (key, why) in fields {
             say(self, key, "not_honoured", format!("`{key}` is not used: {why}"));
+            if key == "queue" {
+                self.namespace(component, w);
+            }
         }
         for (key, why) in [
             ("culling", "Myelin does not stop idle services"),
@@ -158,6 +160,32 @@ impl Compiler<'_> {
                      decides whether it starts",
                 );
             }
+        }
+    }
+}
+
+impl Compiler<'_> {
+    /// `namespace:` as Polyaxon's agent reads it: one the server does not run jobs in is refused; with none
+    /// known here (a local server, no agent config) it is said not to be used.
+    fn namespace(&mut self, component: &Value, w: &Written) {
+        let Some((doc, path)) = w.of(component, "namespace") else { return };
+        let at = At { doc, path: &path };
+        let asked = if w.op.get("namespace").is_some_and(|v| !v.is_null()) {
+            &w.op["namespace"]
+        } else {
+            &component["namespace"]
+        };
+        let asked = crate::render::json_python_str(asked);
+        let known = self.opts.catalog.namespaces().to_vec();
+        if known.is_empty() {
+            let why = "runs go to the namespace the server was started with (`--namespace`)";
+            self.warn(at, "not_honoured", format!("`namespace` is not used: {why}"));
+        } else if !known.contains(&asked) {
+            self.error(
+                at,
+                "unmanaged_namespace",
+                format!("namespace `{asked}` is not one this server runs jobs in ({})", known.join(", ")),
+            );
         }
     }
 }

@@ -235,3 +235,46 @@ fn params_as_args_splits_only_as_a_whole_field() {
     assert_eq!(job_args(&item), json!(["python train.py ['--verbose', '--learning-rate=0.1']"]));
     assert_eq!(warning(&item, "as_args_in_text").len(), 1, "{:?}", item.warnings);
 }
+
+/// `namespace:` as Polyaxon's agent takes it (oracle: "The provided namespace `other` is not managed by the
+/// agent."): refused unless it is one the server runs jobs in; with none known, said not to be used.
+#[test]
+fn a_namespace_the_server_does_not_run_jobs_in_is_refused() {
+    let file = |ns: &str| {
+        format!("kind: operation\nnamespace: {ns}\ncomponent:\n  run:\n    kind: job\n    container: {{image: 'busybox:1.36'}}\n")
+    };
+    let with = |ns: &str| {
+        let catalog =
+            spec::catalog::Catalog::from_value(&json!({"namespace": "polyaxon", "connections": []}))
+                .unwrap()
+                .with_namespace("ml");
+        compile(&Options {
+            limits: Default::default(),
+            policy: None,
+            files: vec![Source { name: "f.yaml".into(), text: file(ns) }],
+            params: Default::default(),
+            catalog,
+            refs: &NoRefs,
+            run_uuid: None,
+            execution: Default::default(),
+        })
+    };
+    let other = with("other");
+    assert_eq!(
+        errors(&other).iter().map(|e| (e.0, e.1, e.2)).collect::<Vec<_>>(),
+        [("unmanaged_namespace", "namespace", 2)]
+    );
+    assert!(errors(&other)[0].3.contains("polyaxon, ml"), "{:?}", other.errors);
+    for ns in ["polyaxon", "ml"] {
+        let ok = with(ns);
+        assert!(
+            ok.valid && warning(&ok, "not_honoured").is_empty(),
+            "{ns}: {:?} {:?}",
+            ok.errors,
+            ok.warnings
+        );
+    }
+    let unknown = run(&file("other"));
+    assert!(unknown.valid);
+    assert_eq!(warning(&unknown, "not_honoured").len(), 1, "{:?}", unknown.warnings);
+}

@@ -73,6 +73,11 @@ pub struct KubeExecutor {
 }
 
 impl KubeExecutor {
+    /// The namespace runs go to.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     /// The kubeconfig (`KUBECONFIG`, `~/.kube/config`) or the in-cluster service account.
     pub async fn infer_config() -> crate::Result<kube::Config> {
         kube::Config::infer()
