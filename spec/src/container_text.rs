@@ -99,12 +99,17 @@ fn as_python_literal(s: &str) -> Option<String> {
     if p.at != p.s.len() {
         return None;
     }
+    Some(env_text(&v))
+}
+
+/// A value the agent writes into an env var: a string as it is, anything else as JSON (`toEnv` too).
+pub(crate) fn env_text(v: &Value) -> String {
     match v {
-        Value::String(text) => Some(text),
+        Value::String(s) => s.clone(),
         other => {
             let mut out = String::new();
-            python_json(&other, &mut out);
-            Some(out)
+            python_json(other, &mut out);
+            out
         }
     }
 }

@@ -302,13 +302,9 @@ pub(crate) fn expose_env(run: &mut Value, op: &Value, params: &[(Io, Value)], ru
             .and_then(Value::as_str)
             .or(io.to_env.as_deref());
         if let Some(name) = name {
-            let value = if runtime.contains(&io.name) {
-                String::new()
-            } else if let Value::String(s) = v {
-                s.clone()
-            } else {
-                crate::render::json_python_str(v)
-            };
+            // As the agent writes it: a value that is not a string as JSON (`true`, `[1,2]`).
+            let value =
+                if runtime.contains(&io.name) { String::new() } else { crate::container_text::env_text(v) };
             vars.push(json!({"name": name, "value": value}));
         }
     }

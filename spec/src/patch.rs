@@ -26,6 +26,21 @@ impl Strategy {
     }
 }
 
+/// Fields that are free-form maps in Polyaxon's models (not models themselves): `replace` replaces them whole.
+const FREE_FORM: &[&str] = &[
+    "nodeSelector",
+    "node_selector",
+    "labels",
+    "annotations",
+    "limits",
+    "requests",
+    "matchLabels",
+    "params",
+    "runtimeEnv",
+    "rayStartParams",
+    "data",
+];
+
 pub fn merge(base: Value, patch: Value, s: Strategy) -> Value {
     match (base, patch) {
         (b, Value::Null) => b,
@@ -35,6 +50,13 @@ pub fn merge(base: Value, patch: Value, s: Strategy) -> Value {
                 let merged = match b.remove(&k) {
                     None => pv,
                     Some(bv) => match s {
+                        // Polyaxon replaces field by field inside its models (a container keeps its image when
+                        // a patch sets its env); a free-form map is a value of its own, replaced whole.
+                        Strategy::Replace
+                            if bv.is_object() && pv.is_object() && !FREE_FORM.contains(&k.as_str()) =>
+                        {
+                            merge(bv, pv, s)
+                        }
                         Strategy::Replace => pv,
                         Strategy::IsNull => {
                             if bv.is_null() {
@@ -89,8 +111,25 @@ mod tests {
         );
         assert_eq!(
             merge(base.clone(), patch.clone(), Strategy::Replace),
-            json!({"a": 2, "m": {"y": 2}, "l": [2]})
+            json!({"a": 2, "m": {"x": 1, "y": 2}, "l": [2]})
         );
         assert_eq!(merge(base, patch, Strategy::IsNull), json!({"a": 1, "m": {"x": 1}, "l": [1]}));
+    }
+
+    /// The oracle's answer (polyaxon 2.18) for `patchStrategy: replace` with a `runPatch` of the container's
+    /// env, args and limits and the environment's nodeSelector and labels.
+    #[test]
+    fn replace_goes_field_by_field_into_models_and_replaces_maps_whole() {
+        let run = json!({"environment": {"nodeSelector": {"a": "1"}, "labels": {"x": "b"}},
+            "container": {"image": "busybox", "command": ["echo"], "args": ["b"], "env": [{"name": "Y", "value": "2"}],
+                "resources": {"limits": {"memory": "1Gi", "cpu": "2"}}}});
+        let patch = json!({"environment": {"nodeSelector": {"b": "2"}, "labels": {"x": "p"}},
+            "container": {"resources": {"limits": {"cpu": "1"}}, "env": [{"name": "X", "value": "1"}], "args": ["p"]}});
+        assert_eq!(
+            merge(run, patch, Strategy::Replace),
+            json!({"environment": {"nodeSelector": {"b": "2"}, "labels": {"x": "p"}},
+                "container": {"image": "busybox", "command": ["echo"], "args": ["p"], "env": [{"name": "X", "value": "1"}],
+                    "resources": {"limits": {"cpu": "1"}}}})
+        );
     }
 }
