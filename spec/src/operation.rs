@@ -201,8 +201,11 @@ impl Compiler<'_> {
             .iter()
             .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))
             .collect();
+        let strategy =
+            Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
         if inline.is_empty() {
-            return self.referenced(op, at, inh, &refs);
+            let comp = self.referenced(op, at, inh, &refs)?;
+            return Some(root_shortcuts(comp, op, strategy));
         }
         if refs.is_empty() {
             // The operation's root is its component (Polyaxon 2.x): its fields and the root shortcuts.
@@ -217,8 +220,6 @@ impl Compiler<'_> {
         }
         // A reference with component fields beside it: they patch what it refers to.
         let mut comp = self.referenced(op, at, inh, &refs)?;
-        let strategy =
-            Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
         for (k, v) in inline {
             let base = comp.value.get(&k).cloned().unwrap_or(Value::Null);
             comp.value[&k] = match k.as_str() {
@@ -227,7 +228,7 @@ impl Compiler<'_> {
                 _ => merge(base, v, strategy),
             };
         }
-        Some(comp)
+        Some(root_shortcuts(comp, op, strategy))
     }
 
     /// Whether the run waits for approval: `isApproved: false`, in any spelling Polyaxon reads as false, or a
@@ -355,6 +356,30 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// The operation root's run shortcuts (`environment`, `container`, `env`, `resources`, `init`, ...) patch the
+/// run of the component it refers to, as Polyaxon's polyaxonfile does.
+fn root_shortcuts(mut comp: Component, op: &Value, strategy: Strategy) -> Component {
+    let shortcuts: Map<String, Value> = schema::SHORTCUTS
+        .iter()
+        .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    if !shortcuts.is_empty() && comp.value["run"].is_object() {
+        let mut patch = schema::apply_shortcuts(Value::Object(shortcuts))["run"].take();
+        if let Some(p) = patch.as_object_mut() {
+            p.remove("kind");
+        }
+        let cmd = op.get("cmd").is_some_and(|c| c.is_string()).then(|| patch["container"].clone());
+        comp.value["run"] = patch_run(comp.value["run"].take(), patch, strategy);
+        // `cmd` sets the command and its args: it is not merged with the component's.
+        if let (Some(c), true) = (cmd, comp.value["run"]["container"].is_object()) {
+            for k in ["command", "args"] {
+                comp.value["run"]["container"][k] = c[k].clone();
+            }
+        }
+    }
+    comp
 }
 
 fn is_as_args(s: &str) -> bool {

@@ -324,6 +324,42 @@ pub(crate) const SHORTCUTS: &[&str] = &[
 ];
 
 /// Polyaxon 2.x root shortcuts (`container`, `cmd`, `env`, `resources`, `ports`, ...) moved into `run`.
+/// The `resources` shortcut as Polyaxon lowers it (`_flow/polyaxonfile.py::_lower_resources`): `cpu` and
+/// `memory` are a request (`1`), or a request and a limit (`1..2`, `..2`, `1..`); `gpu` (`nvidia.com/gpu`)
+/// and other counts are both. A side with nothing is left out.
+fn lower_resources(res: Map<String, Value>) -> Value {
+    let (mut req, mut lim) = (Map::new(), Map::new());
+    for (k, v) in res {
+        let name = if k == "gpu" { "nvidia.com/gpu".to_string() } else { k.clone() };
+        let count = k != "cpu" && k != "memory";
+        let (low, high) = match v.as_str().map(str::trim) {
+            Some(text) => match text.split_once("..") {
+                Some((a, b)) => {
+                    let side = |p: &str| (!p.trim().is_empty()).then(|| json!(p.trim()));
+                    (side(a), side(b))
+                }
+                None if count => (Some(json!(text)), Some(json!(text))),
+                None => (Some(json!(text)), None),
+            },
+            None if count => (Some(v.clone()), Some(v)),
+            None => (Some(v), None),
+        };
+        if let Some(l) = low {
+            req.insert(name.clone(), l);
+        }
+        if let Some(h) = high {
+            lim.insert(name, h);
+        }
+    }
+    let mut out = Map::new();
+    for (side, values) in [("requests", req), ("limits", lim)] {
+        if !values.is_empty() {
+            out.insert(side.into(), Value::Object(values));
+        }
+    }
+    Value::Object(out)
+}
+
 pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
     let Some(m) = comp.as_object_mut() else { return comp };
     let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
@@ -360,21 +396,7 @@ pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
         container["env"] = Value::Array(list);
     }
     if let Some(Value::Object(res)) = m.remove("resources") {
-        let (mut req, mut lim) = (Map::new(), Map::new());
-        for (k, v) in res {
-            let name = if k == "gpu" { "nvidia.com/gpu".to_string() } else { k };
-            match v.as_str().and_then(|s| s.split_once("..")) {
-                Some((a, b)) => {
-                    req.insert(name.clone(), json!(a.trim()));
-                    lim.insert(name, json!(b.trim()));
-                }
-                None => {
-                    req.insert(name.clone(), v.clone());
-                    lim.insert(name, v);
-                }
-            }
-        }
-        container["resources"] = json!({"requests": req, "limits": lim});
+        container["resources"] = lower_resources(res);
     }
     if container.as_object().is_some_and(|c| !c.is_empty()) {
         run["container"] = container;

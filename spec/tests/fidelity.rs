@@ -278,3 +278,31 @@ fn a_namespace_the_server_does_not_run_jobs_in_is_refused() {
     assert!(unknown.valid);
     assert_eq!(warning(&unknown, "not_honoured").len(), 1, "{:?}", unknown.warnings);
 }
+
+/// The oracle's answers (polyaxon 2.18): an operation root's run shortcuts patch the component it names
+/// (`environment` over the component's, `container` merged, `cmd` replacing the command), and the `resources`
+/// shortcut makes `cpu`/`memory` a request unless given as a range, `gpu` both.
+#[test]
+fn an_operations_shortcuts_patch_the_component_it_names() {
+    let c = run(r#"kind: operation
+environment: {nodeSelector: {pool: x}}
+container: {args: [x]}
+resources: {cpu: 1, memory: "1Gi..2Gi", gpu: 1}
+component:
+  run:
+    kind: job
+    environment: {nodeSelector: {pool: y}}
+    container: {image: 'busybox:1.36', command: [echo], args: [y]}
+"#);
+    assert!(c.valid, "{:?}", c.errors);
+    let pod = &c.run.manifests[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["nodeSelector"]["pool"], "x");
+    assert_eq!(pod["containers"][0]["args"], json!(["y", "x"]));
+    assert_eq!(
+        pod["containers"][0]["resources"],
+        json!({"requests": {"cpu": 1, "memory": "1Gi", "nvidia.com/gpu": 1}, "limits": {"memory": "2Gi", "nvidia.com/gpu": 1}})
+    );
+    let cmd = run("kind: operation\ncmd: echo hi\ncomponent:\n  run:\n    kind: job\n    container: {image: 'busybox:1.36', command: [python, x.py]}\n");
+    let main = &cmd.run.manifests[0]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!((&main["command"], &main["args"]), (&json!(["/bin/sh", "-c"]), &json!(["set -e\necho hi"])));
+}
