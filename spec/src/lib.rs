@@ -30,6 +30,7 @@ pub mod render;
 mod scalars;
 mod schema;
 mod sections;
+mod shortcuts;
 pub mod termination;
 mod typed;
 mod unheeded;

@@ -25,6 +25,7 @@ impl Compiler<'_> {
         let errors_before = self.diags.errors().count();
         schema::check_operation(self, op, at);
         let mut comp = self.component_of(op, at, inh)?;
+        crate::shortcuts::check(self, &comp.value, At { doc: comp.doc, path: &comp.path });
         let mut component = schema::apply_shortcuts(std::mem::take(&mut comp.value));
         let comp_at = At { doc: comp.doc, path: &comp.path };
         schema::check_component(self, &component, comp_at);
@@ -205,6 +206,7 @@ impl Compiler<'_> {
             Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
         if inline.is_empty() {
             let comp = self.referenced(op, at, inh, &refs)?;
+            crate::shortcuts::check(self, op, at);
             return Some(root_shortcuts(comp, op, strategy));
         }
         if refs.is_empty() {
@@ -220,6 +222,7 @@ impl Compiler<'_> {
         }
         // A reference with component fields beside it: they patch what it refers to.
         let mut comp = self.referenced(op, at, inh, &refs)?;
+        crate::shortcuts::check(self, op, at);
         for (k, v) in inline {
             let base = comp.value.get(&k).cloned().unwrap_or(Value::Null);
             comp.value[&k] = match k.as_str() {
@@ -370,7 +373,8 @@ fn root_shortcuts(mut comp: Component, op: &Value, strategy: Strategy) -> Compon
         if let Some(p) = patch.as_object_mut() {
             p.remove("kind");
         }
-        let cmd = op.get("cmd").is_some_and(|c| c.is_string()).then(|| patch["container"].clone());
+        let cmd =
+            op.get("cmd").is_some_and(|c| c.is_string() || c.is_array()).then(|| patch["container"].clone());
         comp.value["run"] = patch_run(comp.value["run"].take(), patch, strategy);
         // `cmd` sets the command and its args: it is not merged with the component's.
         if let (Some(c), true) = (cmd, comp.value["run"]["container"].is_object()) {

@@ -386,7 +386,13 @@ pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
     if let Some(c) = m.remove("container") {
         container = crate::patch::merge(container, c, crate::patch::Strategy::PostMerge);
     }
-    if let Some(cmd) = m.remove("cmd").and_then(|c| c.as_str().map(str::to_string)) {
+    // A list of lines is one script, as Polyaxon joins it.
+    let cmd = m.remove("cmd").and_then(|c| match c {
+        Value::String(s) => Some(s),
+        Value::Array(lines) => Some(lines.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")),
+        _ => None,
+    });
+    if let Some(cmd) = cmd {
         container["command"] = json!(["/bin/sh", "-c"]);
         container["args"] = json!([format!("set -e\n{cmd}")]);
     }
