@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod pod;
 pub mod policy;
+mod pyliteral;
 pub mod render;
 mod scalars;
 mod schema;

@@ -7,7 +7,7 @@ use crate::compile::{join, At, Compiler, Inherited, Run, Termination};
 use crate::io::{normalize_params, Io};
 use crate::lifecycle::RunKind;
 use crate::params::{expose_env, Resolved};
-use crate::patch::{merge, Strategy};
+use crate::patch::{by_name, merge, patch_run, Strategy};
 use crate::schema;
 use crate::unheeded::Written;
 
@@ -26,7 +26,7 @@ impl Compiler<'_> {
         schema::check_operation(self, op, at);
         let mut comp = self.component_of(op, at, inh)?;
         crate::shortcuts::check(self, &comp.value, At { doc: comp.doc, path: &comp.path });
-        let mut component = schema::apply_shortcuts(std::mem::take(&mut comp.value));
+        let mut component = crate::shortcuts::apply_shortcuts(std::mem::take(&mut comp.value));
         let comp_at = At { doc: comp.doc, path: &comp.path };
         schema::check_component(self, &component, comp_at);
         if self.diags.errors().count() > errors_before {
@@ -205,15 +205,16 @@ impl Compiler<'_> {
         let strategy =
             Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
         if inline.is_empty() {
-            let comp = self.referenced(op, at, inh, &refs)?;
+            let mut comp = self.referenced(op, at, inh, &refs)?;
             crate::shortcuts::check(self, op, at);
-            return Some(root_shortcuts(comp, op, strategy));
+            crate::shortcuts::patch_from_root(&mut comp.value, op, strategy);
+            return Some(comp);
         }
         if refs.is_empty() {
             // The operation's root is its component (Polyaxon 2.x): its fields and the root shortcuts.
             let mut comp = inline;
             comp.insert("kind".into(), Value::from("component"));
-            for k in schema::SHORTCUTS {
+            for k in crate::shortcuts::SHORTCUTS {
                 if let Some(v) = op.get(*k).filter(|v| !v.is_null()) {
                     comp.insert(k.to_string(), v.clone());
                 }
@@ -231,7 +232,8 @@ impl Compiler<'_> {
                 _ => merge(base, v, strategy),
             };
         }
-        Some(root_shortcuts(comp, op, strategy))
+        crate::shortcuts::patch_from_root(&mut comp.value, op, strategy);
+        Some(comp)
     }
 
     /// Whether the run waits for approval: `isApproved: false`, in any spelling Polyaxon reads as false, or a
@@ -345,7 +347,7 @@ impl Compiler<'_> {
     ) -> Option<Value> {
         let _ = params;
         let mut run = component["run"].clone();
-        splice_as_args(&mut run, &ctx["_as_args_list"]);
+        crate::container_text::splice_as_args(&mut run, &ctx["_as_args_list"]);
         let templated = crate::container_text::templated_items(&mut run);
         match self.render.render_deep(run, ctx) {
             Ok(mut v) => {
@@ -361,54 +363,6 @@ impl Compiler<'_> {
     }
 }
 
-/// The operation root's run shortcuts (`environment`, `container`, `env`, `resources`, `init`, ...) patch the
-/// run of the component it refers to, as Polyaxon's polyaxonfile does.
-fn root_shortcuts(mut comp: Component, op: &Value, strategy: Strategy) -> Component {
-    let shortcuts: Map<String, Value> = schema::SHORTCUTS
-        .iter()
-        .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))
-        .collect();
-    if !shortcuts.is_empty() && comp.value["run"].is_object() {
-        let mut patch = schema::apply_shortcuts(Value::Object(shortcuts))["run"].take();
-        if let Some(p) = patch.as_object_mut() {
-            p.remove("kind");
-        }
-        let cmd =
-            op.get("cmd").is_some_and(|c| c.is_string() || c.is_array()).then(|| patch["container"].clone());
-        comp.value["run"] = patch_run(comp.value["run"].take(), patch, strategy);
-        // `cmd` sets the command and its args: it is not merged with the component's.
-        if let (Some(c), true) = (cmd, comp.value["run"]["container"].is_object()) {
-            for k in ["command", "args"] {
-                comp.value["run"]["container"][k] = c[k].clone();
-            }
-        }
-    }
-    comp
-}
-
-fn is_as_args(s: &str) -> bool {
-    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    t == "{{params.as_args}}"
-}
-
-fn splice_as_args(v: &mut Value, args: &Value) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m.iter_mut() {
-                // Only the whole field: an item of a list is text, where the list prints as Python's
-                // `['--a=1', ...]` (Polyaxon's container text; `lint` warns about it).
-                if (k == "args" || k == "command") && x.as_str().is_some_and(is_as_args) {
-                    *x = args.clone();
-                } else {
-                    splice_as_args(x, args);
-                }
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| splice_as_args(x, args)),
-        _ => {}
-    }
-}
-
 /// The params a run reports: declared inputs/outputs with a known value.
 fn public_params(params: &[(Io, Value)], runtime: &[String]) -> Map<String, Value> {
     params
@@ -416,45 +370,6 @@ fn public_params(params: &[(Io, Value)], runtime: &[String]) -> Map<String, Valu
         .filter(|(io, v)| !v.is_null() && !runtime.contains(&io.name))
         .map(|(io, v)| (io.name.clone(), v.clone()))
         .collect()
-}
-
-/// `runPatch` onto a run. For distributed kinds, pod-level keys (`container`, `environment`, ...) patch every
-/// replica, as Polyaxon does.
-/// Inputs or outputs: the patch's replace those of the same name, the others are added.
-fn by_name(base: Value, patch: Value) -> Value {
-    let Value::Array(mut list) = base else { return patch };
-    for io in patch.as_array().into_iter().flatten() {
-        let name = io.get("name");
-        match list.iter_mut().find(|x| x.get("name") == name) {
-            Some(x) => *x = io.clone(),
-            None => list.push(io.clone()),
-        }
-    }
-    Value::Array(list)
-}
-
-fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
-    const POD_KEYS: &[&str] = &["container", "environment", "init", "sidecars", "connections", "volumes"];
-    let replicas = crate::schema::replica_keys(run["kind"].as_str().unwrap_or_default());
-    let Value::Object(mut p) = patch else { return merge(run, patch, s) };
-    let mut run = run;
-    if !replicas.is_empty() {
-        let pod: Map<String, Value> =
-            POD_KEYS.iter().filter_map(|k| p.remove(*k).map(|v| (k.to_string(), v))).collect();
-        if !pod.is_empty() {
-            for r in replicas {
-                if run.get(*r).is_some_and(|v| !v.is_null()) {
-                    run[*r] = merge(run[*r].clone(), Value::Object(pod.clone()), s);
-                }
-            }
-            if let Some(Value::Object(workers)) = run.get_mut("workers") {
-                for w in workers.values_mut() {
-                    *w = merge(w.clone(), Value::Object(pod.clone()), s);
-                }
-            }
-        }
-    }
-    merge(run, Value::Object(p), s)
 }
 
 /// `tags` as Polyaxon reads them: a list, or a comma-separated string; blank ones and repeats dropped.

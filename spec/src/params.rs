@@ -304,7 +304,7 @@ pub(crate) fn expose_env(run: &mut Value, op: &Value, params: &[(Io, Value)], ru
         if let Some(name) = name {
             // As the agent writes it: a value that is not a string as JSON (`true`, `[1,2]`).
             let value =
-                if runtime.contains(&io.name) { String::new() } else { crate::container_text::env_text(v) };
+                if runtime.contains(&io.name) { String::new() } else { crate::pyliteral::env_text(v) };
             vars.push(json!({"name": name, "value": value}));
         }
     }

@@ -1,6 +1,6 @@
 //! Polyaxon's patch strategies for layering specs (`runPatch`, overlays, pipeline settings pushed to ops).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -90,6 +90,45 @@ pub fn merge(base: Value, patch: Value, s: Strategy) -> Value {
             Strategy::PreMerge | Strategy::IsNull => b,
         },
     }
+}
+
+/// Inputs or outputs: the patch's replace those of the same name, the others are added.
+pub(crate) fn by_name(base: Value, patch: Value) -> Value {
+    let Value::Array(mut list) = base else { return patch };
+    for io in patch.as_array().into_iter().flatten() {
+        let name = io.get("name");
+        match list.iter_mut().find(|x| x.get("name") == name) {
+            Some(x) => *x = io.clone(),
+            None => list.push(io.clone()),
+        }
+    }
+    Value::Array(list)
+}
+
+/// `runPatch` onto a run. For distributed kinds, pod-level keys (`container`, `environment`, ...) patch every
+/// replica, as Polyaxon does.
+pub(crate) fn patch_run(run: Value, patch: Value, s: Strategy) -> Value {
+    const POD_KEYS: &[&str] = &["container", "environment", "init", "sidecars", "connections", "volumes"];
+    let replicas = crate::schema::replica_keys(run["kind"].as_str().unwrap_or_default());
+    let Value::Object(mut p) = patch else { return merge(run, patch, s) };
+    let mut run = run;
+    if !replicas.is_empty() {
+        let pod: Map<String, Value> =
+            POD_KEYS.iter().filter_map(|k| p.remove(*k).map(|v| (k.to_string(), v))).collect();
+        if !pod.is_empty() {
+            for r in replicas {
+                if run.get(*r).is_some_and(|v| !v.is_null()) {
+                    run[*r] = merge(run[*r].clone(), Value::Object(pod.clone()), s);
+                }
+            }
+            if let Some(Value::Object(workers)) = run.get_mut("workers") {
+                for w in workers.values_mut() {
+                    *w = merge(w.clone(), Value::Object(pod.clone()), s);
+                }
+            }
+        }
+    }
+    merge(run, Value::Object(p), s)
 }
 
 #[cfg(test)]

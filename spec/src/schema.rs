@@ -1,7 +1,7 @@
 //! The shape of a polyaxonfile (v1.1, as Polyaxon 2.x reads it): known sections per kind, with located
 //! errors for unknown keys and wrong types, and the 2.x root shortcuts.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::compile::{join, At, Compiler};
 use crate::sections;
@@ -307,111 +307,4 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
             }
         }
     }
-}
-
-/// The 2.x root shortcuts, in the order they apply.
-pub(crate) const SHORTCUTS: &[&str] = &[
-    "container",
-    "cmd",
-    "env",
-    "resources",
-    "ports",
-    "environment",
-    "init",
-    "connections",
-    "sidecars",
-    "volumes",
-];
-
-/// Polyaxon 2.x root shortcuts (`container`, `cmd`, `env`, `resources`, `ports`, ...) moved into `run`.
-/// The `resources` shortcut as Polyaxon lowers it (`_flow/polyaxonfile.py::_lower_resources`): `cpu` and
-/// `memory` are a request (`1`), or a request and a limit (`1..2`, `..2`, `1..`); `gpu` (`nvidia.com/gpu`)
-/// and other counts are both. A side with nothing is left out.
-fn lower_resources(res: Map<String, Value>) -> Value {
-    let (mut req, mut lim) = (Map::new(), Map::new());
-    for (k, v) in res {
-        let name = if k == "gpu" { "nvidia.com/gpu".to_string() } else { k.clone() };
-        let count = k != "cpu" && k != "memory";
-        let (low, high) = match v.as_str().map(str::trim) {
-            Some(text) => match text.split_once("..") {
-                Some((a, b)) => {
-                    let side = |p: &str| (!p.trim().is_empty()).then(|| json!(p.trim()));
-                    (side(a), side(b))
-                }
-                None if count => (Some(json!(text)), Some(json!(text))),
-                None => (Some(json!(text)), None),
-            },
-            None if count => (Some(v.clone()), Some(v)),
-            None => (Some(v), None),
-        };
-        if let Some(l) = low {
-            req.insert(name.clone(), l);
-        }
-        if let Some(h) = high {
-            lim.insert(name, h);
-        }
-    }
-    let mut out = Map::new();
-    for (side, values) in [("requests", req), ("limits", lim)] {
-        if !values.is_empty() {
-            out.insert(side.into(), Value::Object(values));
-        }
-    }
-    Value::Object(out)
-}
-
-pub(crate) fn apply_shortcuts(mut comp: Value) -> Value {
-    let Some(m) = comp.as_object_mut() else { return comp };
-    let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
-    if !SHORTCUTS.iter().any(|k| has(m, k)) {
-        return comp;
-    }
-    let mut run = match m.remove("run") {
-        None => json!({}),
-        Some(r @ Value::Object(_)) => r,
-        // Not a mapping: left for the schema check to report.
-        Some(other) => {
-            m.insert("run".into(), other);
-            return comp;
-        }
-    };
-    if run.get("kind").is_none() {
-        run["kind"] = json!(if has(m, "ports") { "service" } else { "job" });
-    }
-    let mut container = run.get("container").cloned().unwrap_or_else(|| json!({}));
-    if !container.is_object() {
-        m.insert("run".into(), run);
-        return comp;
-    }
-    if let Some(c) = m.remove("container") {
-        container = crate::patch::merge(container, c, crate::patch::Strategy::PostMerge);
-    }
-    // A list of lines is one script, as Polyaxon joins it.
-    let cmd = m.remove("cmd").and_then(|c| match c {
-        Value::String(s) => Some(s),
-        Value::Array(lines) => Some(lines.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")),
-        _ => None,
-    });
-    if let Some(cmd) = cmd {
-        container["command"] = json!(["/bin/sh", "-c"]);
-        container["args"] = json!([format!("set -e\n{cmd}")]);
-    }
-    if let Some(Value::Object(env)) = m.remove("env") {
-        let mut list = container.get("env").and_then(Value::as_array).cloned().unwrap_or_default();
-        list.extend(env.into_iter().map(|(k, v)| json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())})));
-        container["env"] = Value::Array(list);
-    }
-    if let Some(Value::Object(res)) = m.remove("resources") {
-        container["resources"] = lower_resources(res);
-    }
-    if container.as_object().is_some_and(|c| !c.is_empty()) {
-        run["container"] = container;
-    }
-    for k in ["ports", "environment", "init", "connections", "sidecars", "volumes"] {
-        if let Some(v) = m.remove(k) {
-            run[k] = v;
-        }
-    }
-    m.insert("run".into(), run);
-    comp
 }
