@@ -31,16 +31,18 @@ pub(crate) fn as_args_in_text(c: &mut Compiler, container: &Value, at: At) {
     for key in ["command", "args"] {
         let whole =
             |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>() == "{{params.as_args}}";
+        let named = |t: &&str| t.contains("params.as_args");
+        // Named only where found: most files never write it.
         let items: Vec<(String, &str)> = match &container[key] {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| Some((format!("{key}[{i}]"), v.as_str()?)))
+                .filter_map(|(i, v)| v.as_str().filter(named).map(|t| (format!("{key}[{i}]"), t)))
                 .collect(),
-            Value::String(s) if !whole(s) => vec![(key.to_string(), s.as_str())],
+            Value::String(s) if named(&s.as_str()) && !whole(s) => vec![(key.to_string(), s.as_str())],
             _ => Vec::new(),
         };
-        for (field, text) in items.into_iter().filter(|(_, t)| t.contains("params.as_args")) {
+        for (field, text) in items {
             let path = join(&join(&join(at.path, "run"), "container"), &field);
             c.warn(
                 At { doc: at.doc, path: &path },
