@@ -136,18 +136,29 @@ fn parse_type(kind: &str, v: &Value) -> Result<Value, String> {
         };
         return items.iter().map(|i| parse_type(inner, i)).collect::<Result<Vec<_>, _>>().map(Value::Array);
     }
+    // Polyaxon reads a number given as text as JSON (orjson), then as the type: `"5.0"` is an int, `"1e-3"` a
+    // float; `".5"`, `"+1"`, `"NaN"`, `"inf"` and `"1_000"` are not numbers.
+    let json_number = |s: &str| match serde_json::from_str::<Value>(s) {
+        Ok(n @ Value::Number(_)) => Some(n),
+        _ => None,
+    };
     match kind {
         "int" => match v {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
             Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
                 Ok(Value::from(n.as_f64().unwrap() as i64))
             }
-            Value::String(s) => s.trim().parse::<i64>().map(Value::from).map_err(|_| "not an integer".into()),
+            Value::String(s) => match json_number(s) {
+                Some(n) => parse_type("int", &n),
+                None => Err("not an integer".into()),
+            },
             _ => Err("not an integer".into()),
         },
         "float" => match v {
             Value::Number(n) => Ok(Value::from(n.as_f64().unwrap_or_default())),
-            Value::String(s) => s.trim().parse::<f64>().map(Value::from).map_err(|_| "not a number".into()),
+            Value::String(s) => {
+                json_number(s).map_or(Err("not a number".into()), |n| parse_type("float", &n))
+            }
             _ => Err("not a number".into()),
         },
         "bool" => match v {
@@ -252,6 +263,23 @@ mod tests {
             .unwrap_err()
             .contains("could not parse value \"two\" for `x`"));
         assert_eq!(io("float").parse(&json!(1)).unwrap(), json!(1.0));
+        // Numbers given as text read as Polyaxon reads them (JSON), each checked with the oracle.
+        for (kind, given, read) in [
+            ("int", "5.0", Some(json!(5))),
+            ("int", " 7", Some(json!(7))),
+            ("float", "1E3", Some(json!(1000.0))),
+            ("float", " 2.5", Some(json!(2.5))),
+            ("int", "+5", None),
+            ("float", "5.", None),
+            ("float", ".5", None),
+            ("float", "+1", None),
+            ("float", "NaN", None),
+            ("float", "inf", None),
+            ("int", "1_000", None),
+            ("int", "0x10", None),
+        ] {
+            assert_eq!(io(kind).parse(&json!(given)).ok(), read, "{kind} {given:?}");
+        }
         assert_eq!(io("bool").parse(&json!("true")).unwrap(), json!(true));
         assert_eq!(io("List[int]").parse(&json!("[1, 2]")).unwrap(), json!([1, 2]));
         assert_eq!(io("str").parse(&json!(0.5)).unwrap(), json!("0.5"));
