@@ -30,7 +30,9 @@ pub(crate) fn env_text(v: &Value) -> String {
 /// JSON as Python's `json.dumps(v, separators=(",", ":"))` writes it: floats as Python prints them.
 fn python_json(v: &Value, out: &mut String) {
     match v {
-        Value::Number(n) if n.is_f64() => out.push_str(&python_float(n.as_f64().unwrap_or_default())),
+        Value::Number(n) if n.is_f64() => {
+            out.push_str(&crate::render::python_float(n.as_f64().unwrap_or_default()))
+        }
         Value::Array(items) => {
             out.push('[');
             for (i, x) in items.iter().enumerate() {
@@ -55,29 +57,6 @@ fn python_json(v: &Value, out: &mut String) {
         }
         other => out.push_str(&other.to_string()),
     }
-}
-
-/// `repr(f)` in Python: the shortest digits that read back, positional from 1e-4 up to 1e16, else
-/// `d.ddde+XX`.
-fn python_float(f: f64) -> String {
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = mantissa.strip_prefix('-').map_or(("", mantissa), |m| ("-", m));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let text = if point <= 0 {
-            format!("0.{}{digits}", "0".repeat((-point) as usize))
-        } else if point as usize >= digits.len() {
-            format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
-        } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        };
-        return format!("{sign}{text}");
-    }
-    let m = if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits };
-    format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
 }
 
 /// A reader of the Python literals `ast.literal_eval` takes that JSON can hold: numbers, strings, `True`,
