@@ -72,12 +72,32 @@ pub struct Execution {
     pub all_children: bool,
     /// Who retries a failed attempt: what the Job manifests say about retries depends on it.
     pub retries: Retries,
+    /// Who submits the run, in which project, and when (`globals`); placeholders when absent.
+    pub context: Option<RunContext>,
+}
+
+/// Where a run's context is mounted (Polyaxon's): what the run writes under `artifacts/<uuid>/` there
+/// (`globals.run_artifacts_path`, `globals.run_outputs_path`) is kept as the run's artifacts.
+pub const CONTEXT_PATH: &str = "/plx-context";
+
+/// What Polyaxon's `globals` say about a run beyond its uuid and name.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    pub owner: String,
+    pub project: String,
+    pub username: String,
+    /// When the run was created, RFC 3339.
+    pub created_at: String,
 }
 
 /// What one run (or op, or matrix child) compiles to.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Run {
+    /// The run's uuid (32 hex): `Options::run_uuid`, or derived from its parent's for an op or matrix child.
+    /// `globals.uuid` and the context paths (`globals.run_outputs_path`) name it.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub uuid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<RunKind>,
     pub pipeline: Option<String>,

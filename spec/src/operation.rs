@@ -67,6 +67,7 @@ impl Compiler<'_> {
         let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
         let labelled = |run: Run| Run {
+            uuid: inh.uuid.clone(),
             tags: tags_of(&component["tags"]),
             description: component.get("description").and_then(Value::as_str).map(str::to_string),
             ..run

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::compile::{ios, join, At, Compiler, Inherited};
+use crate::compile::{ios, join, At, Compiler, Inherited, CONTEXT_PATH};
 use crate::io::{normalize_params, Io};
 
 /// An operation's params once resolved.
@@ -178,29 +178,38 @@ impl Compiler<'_> {
         Some(Resolved { params: out, ctx_params, runtime, globals })
     }
 
-    /// Polyaxon's `globals`: the run's `name` (the operation's over its component's); the owner, project and
-    /// user are placeholders here.
+    /// Polyaxon's `globals`: the run's uuid and `name` (the operation's over its component's), and who submits
+    /// it where (`Execution::context`; placeholders when compiling to show). The paths are Polyaxon's context
+    /// paths: the executors mount them and keep what a run writes there as its artifacts.
     fn globals(&self, inh: &Inherited, name: &str) -> Value {
         let uuid = &inh.uuid;
         let s = |v: &str| Value::String(v.to_string());
+        let placeholder = crate::compile::RunContext {
+            owner: "owner".into(),
+            project: "project".into(),
+            username: "user".into(),
+            created_at: "1970-01-01T00:00:00+00:00".into(),
+        };
+        let c = self.opts.execution.context.as_ref().unwrap_or(&placeholder);
+        let (owner, project) = (&c.owner, &c.project);
         crate::pod::object([
             ("uuid", s(uuid)),
             ("name", s(name)),
-            ("owner_name", s("owner")),
-            ("project_name", s("project")),
-            ("project_unique_name", s("owner.project")),
-            ("username", s("user")),
+            ("owner_name", s(owner)),
+            ("project_name", s(project)),
+            ("project_unique_name", Value::String(format!("{owner}.{project}"))),
+            ("username", s(&c.username)),
             ("namespace", s("myelin")),
-            ("context_path", s("/plx-context")),
-            ("artifacts_path", s("/plx-context/artifacts")),
-            ("run_artifacts_path", Value::String(format!("/plx-context/artifacts/{uuid}"))),
-            ("run_outputs_path", Value::String(format!("/plx-context/artifacts/{uuid}/outputs"))),
+            ("context_path", s(CONTEXT_PATH)),
+            ("artifacts_path", Value::String(format!("{CONTEXT_PATH}/artifacts"))),
+            ("run_artifacts_path", Value::String(format!("{CONTEXT_PATH}/artifacts/{uuid}"))),
+            ("run_outputs_path", Value::String(format!("{CONTEXT_PATH}/artifacts/{uuid}/outputs"))),
             ("run_relative_outputs_path", Value::String(format!("{uuid}/outputs"))),
-            ("store_path", s("/plx-context/artifacts")),
+            ("store_path", Value::String(format!("{CONTEXT_PATH}/artifacts"))),
             ("iteration", Value::Null),
-            ("base_url", Value::String(format!("/services/v1/owner/project/runs/{uuid}"))),
-            ("created_at", s("1970-01-01T00:00:00+00:00")),
-            ("compiled_at", s("1970-01-01T00:00:00+00:00")),
+            ("base_url", Value::String(format!("/services/v1/{owner}/{project}/runs/{uuid}"))),
+            ("created_at", s(&c.created_at)),
+            ("compiled_at", s(&c.created_at)),
             ("is_independent", Value::Bool(inh.dag_inputs.is_none())),
             ("cloning_kind", Value::Null),
             ("original_uuid", Value::Null),

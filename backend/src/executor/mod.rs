@@ -1,6 +1,7 @@
 //! Executors run what the scheduler dispatches: `local` (the default) runs a job's command as a child process
 //! group on this machine; `kubernetes` submits the compiled workload to a cluster and watches it.
 
+pub mod context;
 pub mod init;
 pub mod kube;
 pub mod local;

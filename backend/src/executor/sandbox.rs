@@ -20,7 +20,7 @@ use serde_json::Value;
 /// How many processes (tasks) a job may have at once.
 const MAX_PROCESSES: u64 = 4096;
 /// Where a job's work directory appears inside the sandbox (its `HOME` and current directory).
-const JOB_DIR: &str = "/job";
+pub(crate) const JOB_DIR: &str = "/job";
 /// `PATH` of a job that sets none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -140,15 +140,17 @@ impl Sandbox {
     }
 
     /// The command that runs `argv` for a job in `workdir`, with exactly `env` as its environment and `limits`
-    /// applied, in a session (and process group) of its own.
+    /// applied, in a session (and process group) of its own, starting in `cwd` (a path the job sees). In the
+    /// sandbox the work directory is also Polyaxon's artifacts context, `/plx-context/artifacts` (an
+    /// unisolated job is given its host path instead: `RunContext::on_host`).
     pub fn command(
         &self,
         argv: &[String],
-        workdir: &Path,
+        (workdir, cwd): (&Path, &Path),
         env: &[(String, String)],
         limits: Limits,
     ) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::from(self.std_command(argv, workdir));
+        let mut cmd = tokio::process::Command::from(self.std_command(argv, workdir, cwd));
         cmd.env_clear();
         cmd.env("PATH", DEFAULT_PATH).env("HOME", self.job_dir(workdir)).env("LANG", "C.UTF-8");
         for (k, v) in env {
@@ -172,11 +174,11 @@ impl Sandbox {
         cmd
     }
 
-    fn std_command(&self, argv: &[String], workdir: &Path) -> std::process::Command {
+    fn std_command(&self, argv: &[String], workdir: &Path, cwd: &Path) -> std::process::Command {
         let (program, args) = argv.split_first().map(|(p, a)| (p.as_str(), a)).unwrap_or(("true", &[]));
         let Mode::Bubblewrap(bwrap) = &self.mode else {
             let mut cmd = std::process::Command::new(program);
-            cmd.args(args).current_dir(workdir);
+            cmd.args(args).current_dir(cwd);
             return cmd;
         };
         let mut cmd = std::process::Command::new(bwrap);
@@ -219,7 +221,9 @@ impl Sandbox {
             }
         }
         // The work dir at a neutral path (the host's layout stays hidden); nothing else of the root writable.
-        cmd.arg("--bind").arg(workdir).arg(JOB_DIR).args(["--chdir", JOB_DIR, "--remount-ro", "/"]);
+        cmd.arg("--bind").arg(workdir).arg(JOB_DIR);
+        cmd.arg("--bind").arg(workdir).arg(super::context::ARTIFACTS_PATH);
+        cmd.arg("--chdir").arg(cwd).args(["--remount-ro", "/"]);
         cmd.arg("--").arg(program).args(args);
         cmd
     }
@@ -232,7 +236,7 @@ fn probe() -> Result<PathBuf, String> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot make a probe directory {}: {e}", dir.display()))?;
     let sandbox = Sandbox { mode: Mode::Bubblewrap(bwrap.clone()), read_only: vec![] };
-    let out = sandbox.std_command(&["true".to_string()], &dir).output();
+    let out = sandbox.std_command(&["true".to_string()], &dir, Path::new(JOB_DIR)).output();
     let _ = std::fs::remove_dir_all(&dir);
     match out {
         Ok(o) if o.status.success() => Ok(bwrap),

@@ -74,18 +74,11 @@ pub async fn save(
     if !matches!(doc.value.get("kind").and_then(|k| k.as_str()), Some("component") | None) {
         return Err(Error::invalid("content", "save a `kind: component` file (operations use components)"));
     }
-    let content = req.content.clone();
+    let sub = api_types::Submission { content: req.content.clone(), ..Default::default() };
     let policy = crate::compiling::policy_for(&a.project);
     let out = crate::compiling::off_thread(move || {
-        crate::services::runs::compile_with(
-            &content,
-            &[],
-            Default::default(),
-            &Default::default(),
-            &spec::NoRefs,
-            policy,
-            spec::Execution::default(),
-        )
+        let (catalog, execution) = (Default::default(), spec::Execution::default());
+        crate::services::runs::compile_with(&sub, &catalog, &spec::NoRefs, policy, execution, None)
     })
     .await?;
     if let Some(e) = out.errors.iter().find(|e| e.code != "required_input") {

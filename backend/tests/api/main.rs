@@ -11,6 +11,7 @@ mod bounds;
 mod cluster;
 mod compare;
 mod components;
+mod context;
 mod experiments;
 mod ingest;
 mod lineage;

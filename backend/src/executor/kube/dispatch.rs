@@ -47,6 +47,15 @@ impl KubeExecutor {
                 self.clear_backoff();
                 let msg = format!("{name} applied in namespace {}", self.namespace);
                 self.record_inputs(&r).await;
+                if r.manifests().is_ok_and(|m| super::objects::uses_artifacts_context(&m)) {
+                    let note = format!(
+                        "this run writes under {} (globals.run_outputs_path): pods have it, but the Kubernetes \
+                         executor does not keep its files yet; log them with mlflow.log_artifact or \
+                         `myelin artifacts upload`",
+                        crate::executor::context::ARTIFACTS_PATH
+                    );
+                    append(&self.logs.path(id), &system_line(&note)).await;
+                }
                 report_note(&self.db, id, Status::Scheduled, "Dispatched", Some(&msg)).await;
                 self.dirty.push(id);
             }

@@ -3,7 +3,9 @@
 //!   - `metadata.name` (`run-<uuid>`, `-r<N>` for retries) and `metadata.namespace`;
 //!   - the labels `myelin.io/run`, `myelin.io/project`, `myelin.io/attempt` on every object and pod template,
 //!     and the run and attempt in Service / Deployment selectors;
-//!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container.
+//!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container;
+//!   - Polyaxon's artifacts context: an `emptyDir` at `/plx-context/artifacts` in every container, so init steps
+//!     and the job read and write where `globals` say (`{{ globals.run_outputs_path }}`).
 //!
 //! And it builds the Secret itself (the run token and `MLFLOW_*` settings). Pure: JSON in, JSON out.
 
@@ -74,6 +76,7 @@ impl Attempt<'_> {
                             c["envFrom"] = Value::Array(from);
                         }
                     }
+                    artifacts_context(&mut t["spec"]);
                 });
                 o
             })
@@ -97,6 +100,44 @@ impl Attempt<'_> {
             "stringData": data,
         })
     }
+}
+
+/// The volume of Polyaxon's artifacts context.
+const CONTEXT_VOLUME: &str = "myelin-artifacts-context";
+
+/// Mounts an `emptyDir` at `/plx-context/artifacts` in every container of a pod that does not mount something
+/// there itself.
+fn artifacts_context(pod: &mut Value) {
+    let path = crate::executor::context::ARTIFACTS_PATH;
+    let mut used = false;
+    for list in ["containers", "initContainers"] {
+        for c in pod.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+            if mounts.iter().any(|m| m["mountPath"] == path) {
+                continue;
+            }
+            let mut mounts = mounts;
+            mounts.push(json!({"name": CONTEXT_VOLUME, "mountPath": path}));
+            c["volumeMounts"] = Value::Array(mounts);
+            used = true;
+        }
+    }
+    if used {
+        let mut volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+        volumes.push(json!({"name": CONTEXT_VOLUME, "emptyDir": {}}));
+        pod["volumes"] = Value::Array(volumes);
+    }
+}
+
+/// Whether a pod's containers name the artifacts context (their command, args, env or working directory):
+/// what they write there stays in the pod.
+pub fn uses_artifacts_context(manifests: &[Value]) -> bool {
+    let path = crate::executor::context::ARTIFACTS_PATH;
+    spec::placement::pod_specs(manifests).iter().any(|pod| {
+        pod["containers"].as_array().into_iter().flatten().any(|c| {
+            ["command", "args", "env", "workingDir"].iter().any(|k| c[*k].to_string().contains(path))
+        })
+    })
 }
 
 pub fn name(run: Uuid, attempt: i32) -> String {
@@ -162,7 +203,7 @@ mod tests {
                 s["template"] = o["spec"]["template"].clone();
                 s
             },
-            "only the pod template's labels and env sources change"
+            "only the pod template changes"
         );
         assert_eq!(o["spec"]["backoffLimit"], 3, "the compiler decides the Job's policy");
         let t = &o["spec"]["template"];
@@ -170,6 +211,14 @@ mod tests {
         let from = t["spec"]["containers"][0]["envFrom"].as_array().unwrap();
         assert_eq!(from[0]["configMapRef"]["name"], "cm", "the compiled env sources stay");
         assert_eq!(from[1]["secretRef"]["name"], format!("run-{run}-r2-env"));
+        let mounts = &t["spec"]["containers"][0]["volumeMounts"];
+        assert_eq!(mounts, &json!([{"name": CONTEXT_VOLUME, "mountPath": "/plx-context/artifacts"}]));
+        assert_eq!(t["spec"]["volumes"], json!([{"name": CONTEXT_VOLUME, "emptyDir": {}}]));
+        assert!(!uses_artifacts_context(&[job()]));
+        let mut writes = job();
+        writes["spec"]["template"]["spec"]["containers"][0]["args"] =
+            json!(["/plx-context/artifacts/u/outputs"]);
+        assert!(uses_artifacts_context(&[writes]));
     }
 
     #[test]

@@ -19,6 +19,8 @@ use super::{children, Child};
 struct Library {
     components: tokio::sync::OnceCell<spec::library::Library>,
     policy: tokio::sync::OnceCell<spec::policy::Policy>,
+    /// The pipeline's `globals` context, which its ops share.
+    context: tokio::sync::OnceCell<spec::compile::RunContext>,
 }
 use crate::entities::run;
 use crate::error::{Error, Result};
@@ -26,6 +28,7 @@ use crate::executor::Executor;
 use crate::services::runs::cache::{self, Ask};
 use crate::services::runs::{record, transition, transition_with};
 use crate::services::tracking;
+use api_types::Submission;
 
 /// What the driver reads of a pipeline's (or an upstream op's) compiled spec (`spec::compile::Run`).
 #[derive(serde::Deserialize, Default)]
@@ -310,7 +313,10 @@ async fn start(
                 )
             })
             .await?;
-        match recompile(p, &step.name, ops.clone(), connections, refs, policy.clone()) {
+        let context =
+            library.context.get_or_try_init(|| crate::services::runs::context_of(db, p)).await?.clone();
+        let how = (connections, refs as &dyn spec::Refs, policy.clone());
+        match recompile(p, &step.name, ops.clone(), how, context) {
             Ok(r) => r,
             Err(why) => {
                 transition(db, c.id, Status::Failed, "CompileError", Some(&why)).await?;
@@ -402,26 +408,24 @@ fn recompile(
     p: &run::Model,
     op: &str,
     upstream: Map<String, Value>,
-    connections: &spec::catalog::Catalog,
-    refs: &dyn spec::Refs,
-    policy: spec::policy::Policy,
+    (connections, refs, policy): (&spec::catalog::Catalog, &dyn spec::Refs, spec::policy::Policy),
+    context: spec::compile::RunContext,
 ) -> std::result::Result<spec::compile::Run, String> {
-    let overlays: Vec<String> = serde_json::from_value(p.overlays.clone()).unwrap_or_default();
+    let sub = Submission {
+        content: p.content.clone(),
+        overlays: serde_json::from_value(p.overlays.clone()).unwrap_or_default(),
+        params: p.params.as_object().cloned().unwrap_or_default(),
+        ..Default::default()
+    };
     let execution = spec::Execution {
         op: Some(op.to_string()),
         upstream,
         all_children: true,
         retries: spec::compile::Retries::Myelin,
+        context: Some(context),
     };
-    let out = crate::services::runs::compile_with(
-        &p.content,
-        &overlays,
-        p.params.as_object().cloned().unwrap_or_default(),
-        connections,
-        refs,
-        policy,
-        execution,
-    );
+    // As the pipeline: the op's uuid is derived from it, as when the pipeline was created.
+    let out = crate::services::runs::compile_with(&sub, connections, refs, policy, execution, Some(p.id));
     if !out.valid {
         let first: Vec<String> =
             out.errors.iter().take(3).map(|e| format!("{} ({})", e.message, e.path)).collect();

@@ -30,6 +30,9 @@ const EXECUTED_MATRICES: &[&str] = &["grid", "random", "mapping"];
 
 /// What `create` needs besides the compiled file.
 pub struct NewPipeline<'a> {
+    /// The id it was compiled as; its ops and matrix children get the uuids the compiler derived from it.
+    pub id: Uuid,
+    pub now: chrono::DateTime<Utc>,
     pub project: Uuid,
     pub user: Uuid,
     pub sub: &'a Submission,
@@ -82,8 +85,7 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     if children.is_empty() {
         return Err(Error::Unsupported("the pipeline has no runs to start".into()));
     }
-    let now = Utc::now();
-    let id = Uuid::new_v4();
+    let (id, now) = (p.id, p.now);
     let sub = p.sub;
     let base = |id: Uuid, name: String, kind: RunKind, status: Status| run::ActiveModel {
         executor: Set(p.executor.to_string()),
@@ -116,7 +118,9 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
     }
     events.push(event(id, status, reason, message.as_deref(), now));
     for (index, (step, child)) in children.into_iter().enumerate() {
-        let cid = Uuid::new_v4();
+        // The uuid its `globals` name (context paths, `globals.uuid`) is the one it is stored under.
+        let cid = Uuid::parse_str(&child.uuid)
+            .map_err(|e| Error::Internal(format!("op {}: compiled uuid {:?}: {e}", step.name, child.uuid)))?;
         let kind = child.kind.or(out.run.kind).filter(|k| *k != RunKind::Dag).unwrap_or(RunKind::Job);
         let kind = if what == "matrix" { out.run.kind.unwrap_or(kind) } else { kind };
         let row = base(cid, step.name.clone(), kind, Status::Created);

@@ -45,7 +45,11 @@ pub async fn submit(
     // The project's own view of the catalog: connections not granted to it are named, never attached.
     let (owned, catalog) = (sub.clone(), connections.for_project(&a.path()));
     let policy = crate::compiling::policy_for(&a.project);
-    let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs, policy)).await?;
+    // The run's id is chosen first: its `globals` (uuid, context paths) name it.
+    let (id, now) = (Uuid::new_v4(), Utc::now());
+    let context = (id, super::context(&a.owner, &a.project.name, &u.username, now));
+    let out = crate::compiling::off_thread(move || super::compile(&owned, &catalog, &refs, policy, context))
+        .await?;
     if !out.valid {
         return Err(Error::InvalidSpec(Box::new(out)));
     }
@@ -74,6 +78,8 @@ pub async fn submit(
     }
     if out.run.pipeline.is_some() {
         let new = crate::services::pipelines::NewPipeline {
+            id,
+            now,
             project: a.project.id,
             user: u.id,
             sub,
@@ -94,8 +100,6 @@ pub async fn submit(
     let tags = crate::services::tracking::spec_tags(&out.run)?;
     let cached = cache::decide(db, &ask).await?;
     let reused = cached.as_ref().and_then(|d| d.original.as_ref()).map(|o| o.id);
-    let now = Utc::now();
-    let id = Uuid::new_v4();
     let txn = db.begin().await?;
     run::ActiveModel {
         original_id: Set(reused.or(original)),

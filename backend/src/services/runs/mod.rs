@@ -2,7 +2,6 @@
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
-use serde_json::Value;
 use spec::lifecycle::{RunKind, Status};
 use uuid::Uuid;
 
@@ -26,31 +25,37 @@ use crate::entities::{run, run_event, user};
 use crate::error::{Error, Result};
 use crate::services::projects::ProjectAccess;
 
+/// Compiles a submission as the run `id`: its `globals` name the run, its submitter and project (`context`).
 fn compile(
     sub: &Submission,
     connections: &spec::catalog::Catalog,
     refs: &dyn spec::Refs,
     policy: spec::policy::Policy,
+    (id, context): (Uuid, spec::compile::RunContext),
 ) -> spec::Compiled {
     // The server executes what it compiles: every matrix child, not only the first few.
-    let execution =
-        spec::Execution { all_children: true, retries: spec::compile::Retries::Myelin, ..Default::default() };
-    compile_with(&sub.content, &sub.overlays, sub.params.clone(), connections, refs, policy, execution)
+    let execution = spec::Execution {
+        all_children: true,
+        retries: spec::compile::Retries::Myelin,
+        context: Some(context),
+        ..Default::default()
+    };
+    compile_with(sub, connections, refs, policy, execution, Some(id))
 }
 
-/// Compiles a file with its overlays and params (`execution`: for a pipeline's op, its upstream results).
+/// Compiles a file with its overlays and params (`execution`: for a pipeline's op, its upstream results), as
+/// the run `id` when it is one (its uuid is then the one `globals` name).
 pub(crate) fn compile_with(
-    content: &str,
-    overlays: &[String],
-    params: serde_json::Map<String, Value>,
+    sub: &Submission,
     connections: &spec::catalog::Catalog,
     refs: &dyn spec::Refs,
     policy: spec::policy::Policy,
     execution: spec::Execution,
+    id: Option<Uuid>,
 ) -> spec::Compiled {
-    let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: content.to_string() }];
+    let mut files = vec![spec::Source { name: "polyaxonfile.yaml".into(), text: sub.content.clone() }];
     files.extend(
-        overlays
+        sub.overlays
             .iter()
             .enumerate()
             .map(|(i, t)| spec::Source { name: format!("overlay-{}.yaml", i + 1), text: t.clone() }),
@@ -59,12 +64,43 @@ pub(crate) fn compile_with(
         limits: crate::compiling::limits(),
         policy: Some(policy),
         files,
-        params: params.into_iter().collect(),
+        params: sub.params.clone().into_iter().collect(),
         catalog: connections.clone(),
         refs,
-        run_uuid: None,
+        run_uuid: id.map(|id| id.simple().to_string()),
         execution,
     })
+}
+
+/// What `globals` say of a run submitted by `username` in the project `owner/project` at `at`.
+pub(crate) fn context(
+    owner: &str,
+    project: &str,
+    username: &str,
+    at: chrono::DateTime<Utc>,
+) -> spec::compile::RunContext {
+    spec::compile::RunContext {
+        owner: owner.into(),
+        project: project.into(),
+        username: username.into(),
+        created_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    }
+}
+
+/// A run's `context` read back from the database (a pipeline's, to compile its ops as it runs).
+pub(crate) async fn context_of(db: &DatabaseConnection, r: &run::Model) -> Result<spec::compile::RunContext> {
+    let project = crate::entities::project::Entity::find_by_id(r.project_id).one(db).await?;
+    let owner = match &project {
+        Some(p) => user::Entity::find_by_id(p.owner_id).one(db).await?.map(|u| u.username),
+        None => None,
+    };
+    let by = user::Entity::find_by_id(r.created_by).one(db).await?.map(|u| u.username);
+    Ok(context(
+        owner.as_deref().unwrap_or("owner"),
+        project.as_ref().map_or("project", |p| p.name.as_str()),
+        by.as_deref().unwrap_or("user"),
+        r.created_at,
+    ))
 }
 
 /// A run row with nothing submitted, compiled or executed yet; callers set what they know.
