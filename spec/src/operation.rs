@@ -366,11 +366,14 @@ impl Compiler<'_> {
 
 /// The params a run reports: declared inputs/outputs with a known value.
 fn public_params(params: &[(Io, Value)], runtime: &[String]) -> Map<String, Value> {
-    params
+    // Later wins: an output that shares an input's name and has no value leaves the param unset, as in Polyaxon.
+    let mut out: Map<String, Value> = params
         .iter()
-        .filter(|(io, v)| !v.is_null() && !runtime.contains(&io.name))
+        .filter(|(io, _)| !runtime.contains(&io.name))
         .map(|(io, v)| (io.name.clone(), v.clone()))
-        .collect()
+        .collect();
+    out.retain(|_, v| !v.is_null());
+    out
 }
 
 /// `tags` as Polyaxon reads them: a list, or a comma-separated string; blank ones and repeats dropped.

@@ -111,8 +111,9 @@ impl Compiler<'_> {
             Value::Object(c)
         };
         let (mut out, mut parsed) = (Vec::new(), Vec::new());
-        for io in inputs.iter().chain(&outputs) {
-            let is_input = inputs.iter().any(|i| i.name == io.name);
+        for (i, io) in inputs.iter().chain(&outputs).enumerate() {
+            // By position: an output may share an input's name.
+            let is_input = i < inputs.len();
             let ppath = join(&join(at.path, "params"), &io.name);
             let pat = At { doc: at.doc, path: &ppath };
             if runtime.contains(&io.name) {

@@ -52,6 +52,7 @@ fn pod(c: &mut Compiler, p: &Value, at: At) {
         if let Some(ct) = v.get("container") {
             container(c, ct, &join(at.path, &format!("init[{i}].container")), at.doc);
         }
+        tensorboard_uuids(c, v, &join(at.path, &format!("init[{i}].tensorboard.uuids")), at.doc);
     }
     for (i, v) in list(p, "volumes") {
         typed::<Volume>(c, v, &join(at.path, &format!("volumes[{i}]")), at.doc);
@@ -74,6 +75,32 @@ fn pod(c: &mut Compiler, p: &Value, at: At) {
     if let Some(v) = env.get("dnsConfig") {
         typed::<PodDNSConfig>(c, v, &join(&base, "dnsConfig"), at.doc);
     }
+}
+
+/// A TensorBoard init step's `uuids`, once rendered, are runs' uuids (Polyaxon reads each with `uuid.UUID`).
+fn tensorboard_uuids(c: &mut Compiler, step: &Value, path: &str, doc: usize) {
+    let Some(uuids) = step.get("tensorboard").and_then(|t| t.get("uuids")).and_then(Value::as_array) else {
+        return;
+    };
+    for (i, u) in uuids.iter().enumerate() {
+        let text = u.as_str().unwrap_or_default();
+        if text.contains("{{") || is_uuid(text) {
+            continue;
+        }
+        c.error(
+            At { doc, path: &format!("{path}[{i}]") },
+            "invalid_value",
+            format!("TensorBoard init `uuids` are run uuids; {u} is not a uuid"),
+        );
+    }
+}
+
+/// What Python's `uuid.UUID(text)` accepts: 32 hex digits, with hyphens, braces or a `urn:uuid:` prefix.
+fn is_uuid(text: &str) -> bool {
+    let t = text.strip_prefix("urn:uuid:").unwrap_or(text);
+    let t = t.trim_matches(|c| c == '{' || c == '}');
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 fn list<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Value)> {

@@ -306,3 +306,30 @@ component:
     let main = &cmd.run.manifests[0]["spec"]["template"]["spec"]["containers"][0];
     assert_eq!((&main["command"], &main["args"]), (&json!(["/bin/sh", "-c"]), &json!(["set -e\necho hi"])));
 }
+
+#[test]
+fn an_output_may_share_an_optional_input_s_name_and_leaves_it_unset() {
+    // Polyaxon 2.18 (oracle, spec/tests/probes/w05_io_name_conflict.yaml): valid, and `a` has no value.
+    let c = run("kind: component\ninputs: [{name: a, type: int, value: 1, isOptional: true}]\noutputs: [{name: a, type: int}]\nrun: {kind: job, container: {image: busybox}}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(c.run.params.get("a"), None);
+}
+
+#[test]
+fn tensorboard_init_uuids_are_run_uuids() {
+    // Polyaxon 2.18 (oracle): `abc` is "badly formed hexadecimal UUID string"; a dashed uuid is fine.
+    let step = |uuids: &str| {
+        run(&format!("kind: component\nrun:\n  kind: service\n  init: [{{tensorboard: {{uuids: {uuids}}}}}]\n  container: {{image: x}}\n"))
+    };
+    let bad = step("[abc, 8a7f1c0e-2b5d-4e6f-9a0b-1c2d3e4f5a6b]");
+    assert_eq!(
+        errors(&bad),
+        [(
+            "invalid_value",
+            "run.init[0].tensorboard.uuids[0]",
+            4,
+            "TensorBoard init `uuids` are run uuids; \"abc\" is not a uuid".to_string()
+        )]
+    );
+    assert!(step("['8a7f1c0e2b5d4e6f9a0b1c2d3e4f5a6b']").valid);
+}
