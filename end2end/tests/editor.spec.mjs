@@ -26,7 +26,7 @@ test("the editor compiles in the browser: located errors, live manifest and DAG,
   await alice.waitForSelector('#editor-status:has-text("compiles")');
   await alice.waitForSelector('#editor-manifest:has-text("busybox:1.36")');
   // A DAG's op is cached by default: a command that changes on every run is warned about where it is written.
-  await replace("kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - name: stamp\n    component:\n      run: {kind: job, container: {image: 'busybox:1.36', command: [sh, -c, 'echo {{ globals.uuid }}']}}\n");
+  await replace("kind: component\nname: flow\nrun:\n  kind: dag\n  operations:\n  - name: stamp\n    component:\n      run: {kind: job, container: {image: 'busybox:1.36', command: [sh, -c, 'echo {{ globals.created_at }}']}}\n");
   await alice.waitForSelector('#editor-problems li.problem.warning[data-line="8"]:has-text("cache_never_hits")');
   // Completion of keys from the schema at the cursor's path.
   await replace("kind: component\nrun:\n  kind: job\n  environment:\n    node");

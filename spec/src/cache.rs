@@ -91,6 +91,10 @@ pub struct KeyInputs {
 
 /// What a run needs to be keyed: its kind, resolved params, compiled pod specs and the rest.
 pub struct Subject<'a> {
+    /// The run's own uuid: written as `{{ globals.uuid }}` wherever it appears, so a command that names the
+    /// run (`--out={{ globals.run_outputs_path }}`) keys as the same command on every run, as Polyaxon keys the
+    /// command before rendering. Empty for none.
+    pub uuid: &'a str,
     pub kind: &'a str,
     pub params: &'a Map<String, Value>,
     /// The main pod spec of each workload (a Job's template spec, each replica's).
@@ -103,17 +107,31 @@ pub struct Subject<'a> {
 
 impl KeyInputs {
     pub fn of(s: &Subject, spec: &CacheSpec) -> Self {
+        let unnamed = |t: &str| -> String {
+            if s.uuid.is_empty() {
+                t.to_string()
+            } else {
+                t.replace(s.uuid, "{{ globals.uuid }}")
+            }
+        };
+        let unnamed_value = |v: &Value| match v {
+            Value::String(t) => Value::String(unnamed(t)),
+            Value::Array(_) | Value::Object(_) if !s.uuid.is_empty() && v.to_string().contains(s.uuid) => {
+                serde_json::from_str(&unnamed(&v.to_string())).unwrap_or_else(|_| v.clone())
+            }
+            v => v.clone(),
+        };
         let params = s
             .params
             .iter()
             .filter(|(k, v)| !v.is_null() && spec.counts(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), unnamed_value(v)))
             .collect();
         let strings = |v: &Value| -> Vec<String> {
             v.as_array()
                 .into_iter()
                 .flatten()
-                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .map(|x| unnamed(&x.as_str().map_or_else(|| x.to_string(), str::to_string)))
                 .collect()
         };
         let mut containers = Vec::new();
@@ -133,9 +151,9 @@ impl KeyInputs {
             }
             if spec.section("init") {
                 for c in pod["initContainers"].as_array().into_iter().flatten() {
-                    init.push(
-                        serde_json::json!({"image": c["image"], "command": c["command"], "args": c["args"]}),
-                    );
+                    init.push(unnamed_value(
+                        &serde_json::json!({"image": c["image"], "command": c["command"], "args": c["args"]}),
+                    ));
                 }
             }
         }
@@ -315,17 +333,9 @@ pub fn expired(ttl: Option<i64>, finished: i64, now: i64) -> Option<String> {
 }
 
 /// What in a command changes on every run, so that its cache key can never match.
-pub const NEVER_HITS: [&str; 9] = [
-    "globals.uuid",
-    "globals.run_uuid",
-    "globals.created_at",
-    "globals.schedule_at",
-    "globals.iteration",
-    "globals.run_outputs_path",
-    "now()",
-    "$RANDOM",
-    "date +",
-];
+/// (The run's uuid, and the context paths under it, are keyed as `{{ globals.uuid }}`: `Subject::uuid`.)
+pub const NEVER_HITS: [&str; 6] =
+    ["globals.created_at", "globals.schedule_at", "globals.iteration", "now()", "$RANDOM", "date +"];
 
 /// The first `NEVER_HITS` marker in a command's text.
 pub fn never_hits(text: &str) -> Option<&'static str> {

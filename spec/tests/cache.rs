@@ -27,6 +27,7 @@ fn inputs(c: &spec::Compiled, spec: &CacheSpec, digests: &BTreeMap<String, Strin
     let pods = spec::placement::pod_specs(&c.run.manifests);
     KeyInputs::of(
         &Subject {
+            uuid: &c.run.uuid,
             kind: c.run.kind.map(|k| k.as_str()).unwrap_or_default(),
             params: &c.run.params,
             pods,
@@ -99,6 +100,7 @@ fn key_order_and_upstream_values() {
     let subject = |params, up: BTreeMap<String, Value>| {
         KeyInputs::of(
             &Subject {
+                uuid: "",
                 kind: "job",
                 params,
                 pods: vec![],
@@ -129,6 +131,32 @@ fn defaults_ttl_and_what_can_never_hit() {
     assert_eq!(expired(Some(3600), 0, 3 * 3600 + 3600), Some("ttl of 3600 s expired 3 h ago".into()));
     assert_eq!(expired(Some(3600), 0, 10), None);
     assert_eq!(expired(None, 0, 1_000_000), None);
-    assert_eq!(never_hits("python train.py --out /tmp/{{ globals.uuid }}"), Some("globals.uuid"));
+    assert_eq!(never_hits("python train.py --at {{ globals.created_at }}"), Some("globals.created_at"));
+    // The run's own uuid is keyed as `{{ globals.uuid }}` (`Subject::uuid`): it spoils nothing.
+    assert_eq!(never_hits("python train.py --out {{ globals.run_outputs_path }}"), None);
     assert_eq!(never_hits("python train.py"), None);
+}
+
+#[test]
+fn a_command_that_names_its_run_keys_the_same_on_every_run() {
+    let key = |uuid: &str| {
+        let out = spec::compile(&spec::Options {
+            limits: Default::default(),
+            policy: None,
+            files: vec![spec::Source {
+                name: "f.yaml".into(),
+                text: "kind: component\ninputs: [{name: out, type: str, value: '{{ globals.run_artifacts_path }}', isOptional: true}]\nrun: {kind: job, container: {image: 'x:1', command: [sh, -c, 'train > {{ globals.run_outputs_path }}/m']}}\n".into(),
+            }],
+            params: Default::default(),
+            catalog: Default::default(),
+            refs: &spec::NoRefs,
+            run_uuid: Some(uuid.into()),
+            execution: Default::default(),
+        });
+        assert!(out.valid, "{:?}", out.errors);
+        let i = inputs(&out, &CacheSpec::default(), &BTreeMap::new());
+        assert!(!i.key().is_empty() && !serde_json::to_string(&i).unwrap().contains(uuid), "{i:?}");
+        i.key()
+    };
+    assert_eq!(key("0123456789abcdef0123456789abcdef"), key("fedcba9876543210fedcba9876543210"));
 }

@@ -139,10 +139,10 @@ run:
   operations:
   - name: prep
     params:
-      seed: {value: '{{ globals.uuid }}'}
+      seed: {value: '{{ globals.created_at }}'}
     component:
       inputs: [{name: seed, type: str}]
-      outputs: [{name: model, type: str, value: '{{ globals.run_outputs_path }}/model'}]
+      outputs: [{name: model, type: str, value: 'model-{{ globals.created_at }}'}]
       run: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo $RANDOM']}}
   - name: plain
     component: {run: {kind: job, container: {image: 'x:1', command: [echo, ok]}}}
@@ -166,13 +166,13 @@ run:
     );
     assert_eq!(w.iter().map(|(_, l)| *l).collect::<Vec<_>>(), [8, 11, 12]);
     let m = &c.warnings.iter().find(|w| w.code == "cache_never_hits").unwrap().message;
-    assert!(m.contains("`globals.uuid` changes on every run"), "{m}");
+    assert!(m.contains("`globals.created_at` changes on every run"), "{m}");
 
     // What the key leaves out cannot spoil it; an independent run is not cached unless asked.
     let narrowed =
         dag.replace("  - name: prep\n", "  - name: prep\n    cache: {io: [other], sections: [init]}\n");
     assert_eq!(warnings_of(&run(&narrowed, &[]), "cache_never_hits"), []);
-    let job = "kind: component\nrun: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo {{ globals.uuid }}']}}\n";
+    let job = "kind: component\nrun: {kind: job, container: {image: 'x:1', command: [sh, -c, 'echo {{ globals.created_at }}']}}\n";
     assert_eq!(warnings_of(&run(job, &[]), "cache_never_hits"), []);
     let cached = job.replace("kind: component\n", "kind: component\ncache: {disable: false}\n");
     assert_eq!(warnings_of(&run(&cached, &[]), "cache_never_hits"), [("run.container.command", 3)]);

@@ -1,7 +1,8 @@
 //! Polyaxon's run context on the local executor: `globals` name the run as it is stored (its uuid, project,
 //! submitter); what a job writes under `{{ globals.run_outputs_path }}` is kept as its artifacts, by digest,
 //! before its status moves on (links are not followed); a downstream op finds it by its upstream's
-//! `globals.uuid`, through an `init` step, at Polyaxon's paths.
+//! `globals.uuid`, through an `init` step, at Polyaxon's paths; and naming its own run does not spoil an op's
+//! cache key.
 
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -104,4 +105,14 @@ run:
         .await;
     let consumers: Vec<&Value> = r.json.as_array().unwrap().iter().map(|c| &c["uuid"]).collect();
     assert_eq!(consumers, [&json!(used)], "{}", r.json);
+
+    // Again: writing under its own uuid does not spoil an op's cache key (Polyaxon keys the command before
+    // rendering), so both ops reuse the results above.
+    let again = submit(&app, &ann, flow, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = drive_until(&app, &ann, &again, &["succeeded", "failed"], |_| {}).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    for name in ["make", "use"] {
+        let o = op(&app, &ann, &again, name).await;
+        assert_eq!(o["status_reason"], "CacheHit", "{o}");
+    }
 }

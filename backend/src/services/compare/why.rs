@@ -78,6 +78,7 @@ fn key_inputs(r: &run::Model) -> Result<KeyInputs> {
     let digests: BTreeMap<String, String> = r.image.clone().zip(r.image_id.clone()).into_iter().collect();
     Ok(KeyInputs::of(
         &Subject {
+            uuid: &compiled.uuid,
             kind: compiled.kind.map(|k| k.as_str()).unwrap_or_default(),
             params: &compiled.params,
             pods: spec::placement::pod_specs(&compiled.manifests),

@@ -59,6 +59,7 @@ pub async fn decide(db: &DatabaseConnection, ask: &Ask<'_>) -> Result<Option<Dec
     let digests = known_digests(db, project, &pods).await?;
     let inputs = KeyInputs::of(
         &Subject {
+            uuid: &ask.run.uuid,
             kind: ask.run.kind.map(|k| k.as_str()).unwrap_or_default(),
             params: &ask.run.params,
             pods,
