@@ -98,6 +98,7 @@ fn benches(c: &mut Criterion) {
             .iter()
             .map(|op| {
                 let subject = spec::cache::Subject {
+                    uuid: &op.run.uuid,
                     kind: op.run.kind.map(|k| k.as_str()).unwrap_or_default(),
                     params: &op.run.params,
                     pods: spec::placement::pod_specs(&op.run.manifests),
