@@ -20,6 +20,7 @@ mod m0015_reviews;
 mod m0016_artifacts;
 mod m0017_experiment_tags;
 mod m0018_upload_sessions;
+mod m0019_chunk_compression;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_artifacts::Migration),
             Box::new(m0017_experiment_tags::Migration),
             Box::new(m0018_upload_sessions::Migration),
+            Box::new(m0019_chunk_compression::Migration),
         ]
     }
 }
