@@ -350,9 +350,11 @@ impl Compiler<'_> {
         let mut run = component["run"].clone();
         crate::container_text::splice_as_args(&mut run, &ctx["_as_args_list"]);
         let templated = crate::container_text::templated_items(&mut run);
+        let before = run.clone();
         match self.render.render_deep(run, ctx) {
             Ok(mut v) => {
                 crate::container_text::settle(&mut v, &templated);
+                literal_lists(&before, &mut v);
                 Some(v)
             }
             Err((p, e)) => {
@@ -361,6 +363,32 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+}
+
+/// Values of the run that were one whole template (`files: "{{ files }}"`, `environment: "{{ env }}"`) and render
+/// to a Python list or dict are that list or dict: Polyaxon's parser reads what a template renders to with
+/// `ast.literal_eval`, so a list param gives a list of files, not its text. Containers are left as rendered
+/// (their command and args are text to Polyaxon).
+fn literal_lists(before: &Value, after: &mut Value) {
+    match (before, after) {
+        (Value::String(t), after @ Value::String(_)) => {
+            let t = t.trim();
+            let whole = t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1;
+            let parsed = after.as_str().and_then(crate::pyliteral::literal);
+            if let Some(v) = parsed.filter(|v| whole && (v.is_array() || v.is_object())) {
+                *after = v;
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => b.iter().zip(a).for_each(|(b, a)| literal_lists(b, a)),
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, a) in a.iter_mut().filter(|(k, _)| k.as_str() != "container") {
+                if let Some(b) = b.get(k) {
+                    literal_lists(b, a);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

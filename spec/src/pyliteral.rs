@@ -6,13 +6,15 @@ use serde_json::{Map, Value};
 /// `s` as the agent writes it when it is a Python literal: a string literal's text, anything else as compact
 /// JSON. `None` when it is not one (kept as written).
 pub(crate) fn as_python_literal(s: &str) -> Option<String> {
+    literal(s).map(|v| env_text(&v))
+}
+
+/// `s` read as `ast.literal_eval` reads it, when the whole of it is one literal JSON can hold.
+pub(crate) fn literal(s: &str) -> Option<Value> {
     let mut p = Literal { s: s.as_bytes(), at: 0 };
     let v = p.value()?;
     p.space();
-    if p.at != p.s.len() {
-        return None;
-    }
-    Some(env_text(&v))
+    (p.at == p.s.len()).then_some(v)
 }
 
 /// A value the agent writes into an env var: a string as it is, anything else as JSON (`toEnv` too).

@@ -147,16 +147,37 @@ pub(crate) fn list_keys(
     }
 }
 
+/// The environment's mappings and lists are written as such: Polyaxon refuses a string there, a template
+/// included (`labels: "{{ tags }}"`; the whole `environment` may be one). Before, such a value was dropped.
+fn environment_shapes(c: &mut Compiler, env: &Value, at: At) {
+    const MAPS: &[&str] =
+        &["labels", "annotations", "nodeSelector", "affinity", "securityContext", "dnsConfig"];
+    const LISTS: &[&str] = &["tolerations", "hostAliases", "imagePullSecrets"];
+    for (key, v) in env.as_object().into_iter().flatten() {
+        let (is_map, is_list) = (MAPS.contains(&key.as_str()), LISTS.contains(&key.as_str()));
+        if !(is_map || is_list) || v.is_null() || (is_map && v.is_object()) || (is_list && v.is_array()) {
+            continue;
+        }
+        let want = if is_map { "a mapping" } else { "a list" };
+        let hint = if v.as_str().is_some_and(|s| s.contains("{{")) {
+            " (a template cannot stand for it here: write its entries, or make the whole `environment` one template)"
+        } else {
+            ""
+        };
+        c.error(
+            At { doc: at.doc, path: &join(at.path, key) },
+            "invalid_type",
+            format!("`{key}` must be {want}{hint}"),
+        );
+    }
+}
+
 /// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
 pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
     if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
-        unknown_keys(
-            c,
-            e,
-            ENVIRONMENT,
-            At { doc: at.doc, path: &join(at.path, "environment") },
-            "`environment`",
-        );
+        let env_at = join(at.path, "environment");
+        unknown_keys(c, e, ENVIRONMENT, At { doc: at.doc, path: &env_at }, "`environment`");
+        environment_shapes(c, e, At { doc: at.doc, path: &env_at });
     }
     list_keys(c, v, "init", INIT, at, "an init entry");
 }

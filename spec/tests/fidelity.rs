@@ -333,3 +333,38 @@ fn tensorboard_init_uuids_are_run_uuids() {
     );
     assert!(step("['8a7f1c0e2b5d4e6f9a0b1c2d3e4f5a6b']").valid);
 }
+
+#[test]
+fn a_whole_template_that_renders_to_a_list_or_dict_is_that_list_or_dict() {
+    // Polyaxon 2.18 (oracle; spec/tests/probes/y_li2.yaml, y_env3_whole.yaml): its parser reads what a template
+    // renders to with `ast.literal_eval`, so a list param gives init a list of files and a dict param a whole
+    // environment. Before, the files were one name (`['a.csv', 'b.csv']`) and the environment was dropped.
+    let c = run("kind: component\ninputs:\n- {name: files, type: str, isList: true, value: [a.csv, b.csv], isOptional: true}\n- {name: env, type: dict, value: {nodeSelector: {pool: gpu}}, isOptional: true}\nrun:\n  kind: job\n  init: [{artifacts: {files: '{{ files }}'}}]\n  environment: '{{ env }}'\n  container: {image: busybox, command: [ls, '{{ files }}']}\n");
+    assert!(c.valid, "{:?}", c.errors);
+    let pod = &c.run.manifests[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["nodeSelector"], json!({"pool": "gpu"}));
+    let step: serde_json::Value =
+        serde_json::from_str(pod["initContainers"][0]["args"][2].as_str().unwrap()).unwrap();
+    assert_eq!(step["artifacts"]["files"], json!(["a.csv", "b.csv"]));
+    assert_eq!(
+        pod["containers"][0]["command"],
+        json!(["ls", "['a.csv', 'b.csv']"]),
+        "container text stays text"
+    );
+}
+
+#[test]
+fn the_environment_s_mappings_and_lists_are_not_templates() {
+    // Polyaxon 2.18 (oracle; y_env_labels.yaml, y_env2_imagePullSecrets.yaml): refused at the check. Before,
+    // Myelin dropped the value without a word.
+    let c = run("kind: component\ninputs: [{name: v, type: dict, value: {a: b}, isOptional: true}]\nrun:\n  kind: job\n  environment:\n    labels: '{{ v }}'\n    tolerations: x\n  container: {image: busybox}\n");
+    let e = errors(&c);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].0, e[0].1, e[0].2), ("invalid_type", "run.environment.labels", 6));
+    assert!(
+        e[0].3.starts_with("`labels` must be a mapping (a template cannot stand for it here"),
+        "{}",
+        e[0].3
+    );
+    assert_eq!((e[1].1, e[1].3.as_str()), ("run.environment.tolerations", "`tolerations` must be a list"));
+}
