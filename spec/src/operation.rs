@@ -351,12 +351,12 @@ impl Compiler<'_> {
         crate::container_text::splice_as_args(&mut run, &ctx["_as_args_list"]);
         let templated = crate::container_text::templated_items(&mut run);
         let mut wholes = Vec::new();
-        whole_templates(&run, &mut Vec::new(), &mut wholes);
+        crate::pyliteral::whole_templates(&run, &mut Vec::new(), &mut wholes);
         match self.render.render_deep(run, ctx) {
             Ok(mut v) => {
                 crate::container_text::settle(&mut v, &templated);
                 for path in &wholes {
-                    literal_value(&mut v, path);
+                    crate::pyliteral::literal_value(&mut v, path);
                 }
                 Some(v)
             }
@@ -366,59 +366,6 @@ impl Compiler<'_> {
                 None
             }
         }
-    }
-}
-
-/// Where a step of a path into a JSON value goes: a key or an index.
-#[derive(Clone)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// The paths of the run's strings that are one whole template (`files: "{{ files }}"`, `environment:
-/// "{{ env }}"`), outside containers (their command and args are text to Polyaxon).
-fn whole_templates(v: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    match v {
-        Value::String(t) => {
-            let t = t.trim();
-            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
-                out.push(at.clone());
-            }
-        }
-        Value::Array(items) => {
-            for (i, x) in items.iter().enumerate() {
-                at.push(Step::Index(i));
-                whole_templates(x, at, out);
-                at.pop();
-            }
-        }
-        Value::Object(map) => {
-            for (k, x) in map.iter().filter(|(k, _)| k.as_str() != "container") {
-                at.push(Step::Key(k.clone()));
-                whole_templates(x, at, out);
-                at.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A whole template that rendered to a Python list or dict becomes that list or dict: Polyaxon's parser reads
-/// what a template renders to with `ast.literal_eval`, so a list param gives a list of files, not its text.
-fn literal_value(v: &mut Value, path: &[Step]) {
-    let mut node = v;
-    for step in path {
-        let next = match step {
-            Step::Key(k) => node.get_mut(k.as_str()),
-            Step::Index(i) => node.get_mut(*i),
-        };
-        let Some(next) = next else { return };
-        node = next;
-    }
-    let parsed = node.as_str().and_then(crate::pyliteral::literal);
-    if let Some(x) = parsed.filter(|x| x.is_array() || x.is_object()) {
-        *node = x;
     }
 }
 

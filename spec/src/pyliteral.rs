@@ -1,5 +1,6 @@
 //! Python literals as `ast.literal_eval` reads them, written back as Python's `json.dumps` writes them: how
-//! Polyaxon's parser and agent turn env values into text (`crate::container_text`).
+//! Polyaxon's parser and agent turn env values into text (`crate::container_text`), and how its parser turns a
+//! whole template's rendered text back into a list or dict (`whole_templates`, `literal_value`).
 
 use serde_json::{Map, Value};
 
@@ -15,6 +16,59 @@ pub(crate) fn literal(s: &str) -> Option<Value> {
     let v = p.value()?;
     p.space();
     (p.at == p.s.len()).then_some(v)
+}
+
+/// Where a step of a path into a JSON value goes: a key or an index.
+#[derive(Clone)]
+pub(crate) enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The paths of the run's strings that are one whole template (`files: "{{ files }}"`, `environment:
+/// "{{ env }}"`), outside containers (their command and args are text to Polyaxon).
+pub(crate) fn whole_templates(v: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match v {
+        Value::String(t) => {
+            let t = t.trim();
+            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+                out.push(at.clone());
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                whole_templates(x, at, out);
+                at.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, x) in map.iter().filter(|(k, _)| k.as_str() != "container") {
+                at.push(Step::Key(k.clone()));
+                whole_templates(x, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A whole template that rendered to a Python list or dict becomes that list or dict: Polyaxon's parser reads
+/// what a template renders to with `ast.literal_eval`, so a list param gives a list of files, not its text.
+pub(crate) fn literal_value(v: &mut Value, path: &[Step]) {
+    let mut node = v;
+    for step in path {
+        let next = match step {
+            Step::Key(k) => node.get_mut(k.as_str()),
+            Step::Index(i) => node.get_mut(*i),
+        };
+        let Some(next) = next else { return };
+        node = next;
+    }
+    let parsed = node.as_str().and_then(literal);
+    if let Some(x) = parsed.filter(|x| x.is_array() || x.is_object()) {
+        *node = x;
+    }
 }
 
 /// A value the agent writes into an env var: a string as it is, anything else as JSON (`toEnv` too).
