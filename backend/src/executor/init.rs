@@ -39,8 +39,8 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
         match kind {
             "git" => {
                 let url = step["git"]["url"].as_str().ok_or("init git step without a url")?;
-                let dest = step["path"].as_str().map(str::to_string).unwrap_or_else(|| repo_name(url));
-                let dest = confined(workdir, &dest)?;
+                // Polyaxon clones into `<path>/<repository name>` (`path`: the artifacts context by default).
+                let dest = confined(&destination(workdir, &step)?, &repo_name(url))?;
                 git(&["clone", "--quiet", url, &dest.display().to_string()], workdir).await?;
                 if let Some(rev) = step["git"]["revision"].as_str() {
                     git(&["checkout", "--quiet", rev], &dest).await?;
@@ -53,7 +53,7 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
             "file" => {
                 let f = &step["file"];
                 let filename = f["filename"].as_str().ok_or("init file step without a filename")?;
-                let path = confined(workdir, filename)?;
+                let path = confined(&destination(workdir, &step)?, filename)?;
                 if let Some(dir) = path.parent() {
                     tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
                 }
@@ -75,7 +75,8 @@ pub async fn run(pod: &Value, workdir: &Path, store: &Store<'_>) -> Result<Done,
                 let before = done.copied.len();
                 for (list, is_dir) in [(&a["files"], false), (&a["dirs"], true)] {
                     for p in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
-                        done.copied.extend(copy_artifacts(store, p, is_dir, workdir).await?);
+                        let into = destination(workdir, &step)?;
+                        done.copied.extend(copy_artifacts(store, p, is_dir, &into).await?);
                     }
                 }
                 done.lines.push(format!(
@@ -155,6 +156,27 @@ fn repo_name(url: &str) -> String {
     url.trim_end_matches('/').rsplit('/').next().unwrap_or("repo").trim_end_matches(".git").to_string()
 }
 
+/// Where a step writes: its `path`, or the run's work directory (Polyaxon's artifacts context,
+/// `/plx-context/artifacts`, which the job also sees at `/job`). A `path` is relative to it or under one of
+/// those two; anything else is refused, since the local executor gives a job no other writable place.
+fn destination(workdir: &Path, step: &Value) -> Result<std::path::PathBuf, String> {
+    let Some(p) = step["path"].as_str().filter(|p| !p.is_empty()) else { return Ok(workdir.to_path_buf()) };
+    let roots = [super::context::ARTIFACTS_PATH, "/job"];
+    let rel = match roots.iter().find_map(|r| Path::new(p).strip_prefix(r).ok()) {
+        Some(rest) if rest.as_os_str().is_empty() => return Ok(workdir.to_path_buf()),
+        Some(rest) => rest.to_string_lossy().into_owned(),
+        None if p.starts_with('/') => {
+            return Err(format!(
+                "init path `{p}` is outside the run's directory: on the local executor init steps write under {} \
+                 (the run's work directory, also /job)",
+                super::context::ARTIFACTS_PATH
+            ))
+        }
+        None => p.to_string(),
+    };
+    confined(workdir, &rel)
+}
+
 /// `rel` inside `dir`; absolute paths and `..` are refused.
 fn confined(dir: &Path, rel: &str) -> Result<std::path::PathBuf, String> {
     let p = Path::new(rel);
@@ -193,5 +215,13 @@ mod tests {
         assert!(confined(d, "../../etc/passwd").is_err());
         assert!(confined(d, "/etc/passwd").is_err());
         assert_eq!(repo_name("file:///srv/git/model.git"), "model");
+        let step = |p: &str| serde_json::json!({"path": p});
+        assert_eq!(destination(d, &Value::Null).unwrap(), d);
+        assert_eq!(destination(d, &step("/plx-context/artifacts/code")).unwrap(), d.join("code"));
+        assert_eq!(destination(d, &step("/plx-context/artifacts")).unwrap(), d);
+        assert_eq!(destination(d, &step("/job/src")).unwrap(), d.join("src"));
+        assert_eq!(destination(d, &step("data")).unwrap(), d.join("data"));
+        assert!(destination(d, &step("/code")).unwrap_err().contains("outside the run's directory"));
+        assert!(destination(d, &step("/plx-context/artifacts/../../etc")).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! Polyaxon's run context on the local executor: `globals` name the run as it is stored (its uuid, project,
 //! submitter); what a job writes under `{{ globals.run_outputs_path }}` is kept as its artifacts, by digest,
 //! before its status moves on (links are not followed); a downstream op finds it by its upstream's
-//! `globals.uuid`, through an `init` step, at Polyaxon's paths; and naming its own run does not spoil an op's
+//! `globals.uuid`, through an `init` step, at Polyaxon's paths (init steps write there too, and a job may start
+//! there); and naming its own run does not spoil an op's
 //! cache key.
 
 use serde_json::{json, Value};
@@ -10,9 +11,13 @@ use sha2::Digest;
 use crate::both_dbs;
 use crate::helpers::{TestApp, TestUser};
 use crate::pipelines::{drive_until, op};
-use crate::runs::{logs, setup, submit, wait_for};
+use crate::runs::{git_repo, logs, setup, submit, wait_for};
 
-both_dbs!(what_a_job_writes_under_its_context_is_kept, a_downstream_op_reads_its_upstream_s_outputs_by_uuid);
+both_dbs!(
+    what_a_job_writes_under_its_context_is_kept,
+    a_downstream_op_reads_its_upstream_s_outputs_by_uuid,
+    init_steps_write_where_polyaxon_puts_them,
+);
 
 fn sha(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -115,4 +120,41 @@ run:
         let o = op(&app, &ann, &again, name).await;
         assert_eq!(o["status_reason"], "CacheHit", "{o}");
     }
+}
+
+async fn init_steps_write_where_polyaxon_puts_them(app: TestApp) {
+    let ann = setup(&app).await;
+    let (repo, _) = git_repo("from the repository");
+    let name = repo.file_name().unwrap().to_string_lossy().into_owned();
+    // Polyaxon's idiom: clone under a path in the artifacts context, and start the job in the clone.
+    let job = format!(
+        r#"
+kind: component
+run:
+  kind: job
+  init:
+    - git: {{url: "file://{repo}"}}
+      path: "{{{{ globals.artifacts_path }}}}/code"
+    - file: {{filename: settings.json, content: "{{\"lr\": 1}}"}}
+  container:
+    image: busybox
+    workingDir: "{{{{ globals.artifacts_path }}}}/code/{name}"
+    command: [sh, -c, "cat README; echo; cat {{{{ globals.artifacts_path }}}}/settings.json"]
+"#,
+        repo = repo.display()
+    );
+    let id = submit(&app, &ann, &job, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    let text = logs(&app, &ann, &id).await;
+    assert_eq!(done["status"], "succeeded", "{text}");
+    assert!(text.contains("stdout from the repository"), "{text}");
+    assert!(text.contains(r#"stdout {"lr": 1}"#), "{text}");
+    // A path outside the context has nowhere to go on this machine: refused in words.
+    let outside = job.replace("{{ globals.artifacts_path }}/code\"", "/code\"");
+    assert!(outside.contains("path: \"/code\""), "{outside}");
+    let id = submit(&app, &ann, &outside, json!({})).await["uuid"].as_str().unwrap().to_string();
+    let done = wait_for(&app, &ann, &id, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "failed");
+    assert!(logs(&app, &ann, &id).await.contains("init path `/code` is outside the run's directory"));
+    std::fs::remove_dir_all(&repo).ok();
 }
