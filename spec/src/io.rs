@@ -139,6 +139,10 @@ fn parse_type(kind: &str, v: &Value) -> Result<Value, String> {
     // Polyaxon reads a number given as text as JSON (orjson), then as the type: `"5.0"` is an int, `"1e-3"` a
     // float; `".5"`, `"+1"`, `"NaN"`, `"inf"` and `"1_000"` are not numbers.
     let json_number = |s: &str| match serde_json::from_str::<Value>(s) {
+        // JSON's `-0` is the integer 0 to Python (serde_json keeps the sign as a float).
+        Ok(Value::Number(n)) if n.as_f64() == Some(0.0) && !s.contains(['.', 'e', 'E']) => {
+            Some(Value::from(0))
+        }
         Ok(n @ Value::Number(_)) => Some(n),
         _ => None,
     };
@@ -280,6 +284,9 @@ mod tests {
         ] {
             assert_eq!(io(kind).parse(&json!(given)).ok(), read, "{kind} {given:?}");
         }
+        // `-0` is Python's integer 0, so the float is 0.0, not -0.0 (oracle: spec/tests/probes/x12.yaml).
+        assert_eq!(io("float").parse(&json!("-0")).unwrap().to_string(), "0.0");
+        assert_eq!(io("float").parse(&json!("-0.0")).unwrap().to_string(), "-0.0");
         assert_eq!(io("bool").parse(&json!("true")).unwrap(), json!(true));
         assert_eq!(io("List[int]").parse(&json!("[1, 2]")).unwrap(), json!([1, 2]));
         assert_eq!(io("str").parse(&json!(0.5)).unwrap(), json!("0.5"));

@@ -2,8 +2,7 @@
 //! submitter); what a job writes under `{{ globals.run_outputs_path }}` is kept as its artifacts, by digest,
 //! before its status moves on (links are not followed); a downstream op finds it by its upstream's
 //! `globals.uuid`, through an `init` step, at Polyaxon's paths (init steps write there too, and a job may start
-//! there); and naming its own run does not spoil an op's
-//! cache key.
+//! there); and naming its own run does not spoil an op's cache key.
 
 use serde_json::{json, Value};
 use sha2::Digest;
