@@ -38,6 +38,8 @@ struct Target {
     name: String,
     host: String,
     token: Option<String>,
+    /// A Myelin server's data dir, removed at the end (each run left gigabytes in the temporary dir).
+    dir: Option<std::path::PathBuf>,
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -170,10 +172,10 @@ async fn python_client(t: &Target, clients: usize, n: usize) -> Option<Figures> 
 fn myelin(name: &str, url: Option<String>) -> Target {
     let (tx, rx) = std::sync::mpsc::channel();
     let name = name.to_string();
+    let dir = std::env::temp_dir().join(format!("myelin-ingest-{}", uuid::Uuid::new_v4().simple()));
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
-            let dir = std::env::temp_dir().join(format!("myelin-ingest-{}", uuid::Uuid::new_v4().simple()));
             let url = url.unwrap_or_else(|| backend::config::database_url(&dir, None));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let host = listener.local_addr().unwrap().to_string();
@@ -187,7 +189,7 @@ fn myelin(name: &str, url: Option<String>) -> Target {
             let token = backend::services::tokens::create(&state.db, &u, "bench").await.unwrap().token;
             let app = backend::server::api_only(state, &store)
                 .into_make_service_with_connect_info::<std::net::SocketAddr>();
-            tx.send(Target { name, host, token: Some(token) }).unwrap();
+            tx.send(Target { name, host, token: Some(token), dir: Some(dir.clone()) }).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
     });
@@ -235,9 +237,12 @@ fn main() {
     let _mlflow = std::env::var("MYELIN_BENCH_MLFLOW").ok().map(|py| {
         let (child, base) = rt.block_on(mlflow_server::start(&py));
         let host = base.trim_start_matches("http://").to_string();
-        measure(&rt, &Target { name: "MLflow server".into(), host, token: None }, n, &mut rows);
+        measure(&rt, &Target { name: "MLflow server".into(), host, token: None, dir: None }, n, &mut rows);
         child
     });
+    for dir in targets.iter().filter_map(|t| t.dir.as_ref()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     println!(
         "\nlog-batch of 10 metrics; 1 client: {n} batches; {CLIENTS} clients: {} batches each, each to its own run\n",
         n / 2

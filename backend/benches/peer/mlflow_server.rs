@@ -5,12 +5,14 @@
 use std::time::Duration;
 
 /// The server's process group, killed on drop.
-pub struct Server(#[allow(dead_code)] tokio::process::Child, i32);
+pub struct Server(#[allow(dead_code)] tokio::process::Child, i32, std::path::PathBuf);
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ =
             nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.1), nix::sys::signal::Signal::SIGKILL);
+        // Its database and artifacts.
+        let _ = std::fs::remove_dir_all(&self.2);
     }
 }
 
@@ -51,5 +53,5 @@ pub async fn start(python: &str) -> (Server, String) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    (Server(child, pgid), base)
+    (Server(child, pgid, dir), base)
 }
