@@ -116,7 +116,7 @@ impl Compiler<'_> {
             let mut op = ops[i].clone();
             op["params"] = Value::Object(normalize_params(op.get("params")));
             if !self.opts.execution.upstream.is_empty() {
-                let ctx = serde_json::json!({"ops": with_globals(&self.opts.execution.upstream),
+                let ctx = serde_json::json!({"ops": crate::pipeline::with_globals(&self.opts.execution.upstream),
                     "dag": {"inputs": child.dag_inputs.as_deref().cloned().unwrap_or_default()}});
                 op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
             }
@@ -147,7 +147,7 @@ impl Compiler<'_> {
         let mut out = Map::new();
         for (name, p) in normalize_params(Some(params)) {
             let mut p = p;
-            if let Some((up, key)) = globals_ref(&p).filter(|(up, _)| known(up)) {
+            if let Some((up, key)) = crate::pipeline::globals_ref(&p).filter(|(up, _)| known(up)) {
                 // `{ref: ops.X, value: globals.uuid}` or `{{ ops.X.globals.run_outputs_path }}`: X's run.
                 let value = match p["value"].as_str().filter(|_| p.get("ref").is_none()) {
                     Some(text) => self.render.render(text, ctx).map(Value::String).ok(),
@@ -273,37 +273,6 @@ fn edge(p: &Value) -> Option<(String, String)> {
             key.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or(key).to_string(),
         )
     })
-}
-
-/// A param that reads an upstream op's `globals` (`{ref: ops.X, value: globals.uuid}`, `{{ ops.X.globals.Y }}`):
-/// the op and the key.
-fn globals_ref(p: &Value) -> Option<(String, String)> {
-    if let Some(r) = p.get("ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("ops.")) {
-        let key = p.get("value").and_then(Value::as_str)?.strip_prefix("globals.")?;
-        return Some((r.to_string(), key.to_string()));
-    }
-    let s = p.get("value").and_then(Value::as_str)?;
-    let inner = s.split("{{").nth(1)?.split("}}").next()?.trim();
-    let mut parts = inner.strip_prefix("ops.")?.splitn(3, '.');
-    let (op, section, key) = (parts.next()?, parts.next()?, parts.next()?);
-    (section == "globals").then(|| (op.to_string(), key.to_string()))
-}
-
-/// The upstream results with each op's `globals` (its uuid and the context paths under it), which a
-/// downstream op may read.
-fn with_globals(upstream: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = upstream.clone();
-    for v in out.values_mut() {
-        let Some(uuid) = v.get("uuid").and_then(Value::as_str).map(str::to_string) else { continue };
-        let root = format!("{}/artifacts/{uuid}", crate::compile::CONTEXT_PATH);
-        v["globals"] = serde_json::json!({
-            "uuid": uuid,
-            "run_artifacts_path": root,
-            "run_outputs_path": format!("{root}/outputs"),
-            "run_relative_outputs_path": format!("{uuid}/outputs"),
-        });
-    }
-    out
 }
 
 /// Whether a value of type `from` can feed an input of type `to`.

@@ -233,6 +233,37 @@ pub fn outcome(children: &[Status]) -> Option<Status> {
     }
 }
 
+/// A param that reads an upstream op's `globals` (`{ref: ops.X, value: globals.uuid}`, `{{ ops.X.globals.Y }}`):
+/// the op and the key.
+pub(crate) fn globals_ref(p: &Value) -> Option<(String, String)> {
+    if let Some(r) = p.get("ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("ops.")) {
+        let key = p.get("value").and_then(Value::as_str)?.strip_prefix("globals.")?;
+        return Some((r.to_string(), key.to_string()));
+    }
+    let s = p.get("value").and_then(Value::as_str)?;
+    let inner = s.split("{{").nth(1)?.split("}}").next()?.trim();
+    let mut parts = inner.strip_prefix("ops.")?.splitn(3, '.');
+    let (op, section, key) = (parts.next()?, parts.next()?, parts.next()?);
+    (section == "globals").then(|| (op.to_string(), key.to_string()))
+}
+
+/// The upstream results with each op's `globals` (its uuid and the context paths under it), which a
+/// downstream op may read.
+pub(crate) fn with_globals(upstream: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = upstream.clone();
+    for v in out.values_mut() {
+        let Some(uuid) = v.get("uuid").and_then(Value::as_str).map(str::to_string) else { continue };
+        let root = format!("{}/artifacts/{uuid}", crate::compile::CONTEXT_PATH);
+        v["globals"] = serde_json::json!({
+            "uuid": uuid,
+            "run_artifacts_path": root,
+            "run_outputs_path": format!("{root}/outputs"),
+            "run_relative_outputs_path": format!("{uuid}/outputs"),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::sandbox::Sandbox;
 use crate::artifacts::Artifacts;
 use crate::entities::run;
 
@@ -76,6 +77,54 @@ impl RunContext {
         let host = self.host.join(rest);
         tokio::fs::create_dir_all(&host).await.ok()?;
         Some(host)
+    }
+
+    /// Where the job starts (a path it sees): its `workingDir` when that lies in its work directory, else the
+    /// work directory; and a note for a `workingDir` that only the image has.
+    pub async fn start_dir(&self, sandbox: &Sandbox, wanted: Option<&str>) -> (PathBuf, Option<String>) {
+        let Some(w) = wanted.filter(|w| !w.is_empty()) else { return (sandbox.job_dir(&self.host), None) };
+        match self.working_dir(w).await {
+            Some(_) if sandbox.isolated() => (PathBuf::from(w), None),
+            Some(host) => (host, None),
+            None => (
+                sandbox.job_dir(&self.host),
+                Some(format!(
+                    "workingDir {w} is not used by the local executor (only the run's work directory, /job or \
+                     {ARTIFACTS_PATH}, is here): the job starts in its work directory"
+                )),
+            ),
+        }
+    }
+
+    /// Stores what the run left under `<uuid>/` as its artifacts (`collect`); the lines its log gets: what was
+    /// kept, and what was not and why (over the quota, a link).
+    pub async fn keep(
+        &self,
+        db: &DatabaseConnection,
+        store: &Artifacts,
+        r: &run::Model,
+    ) -> crate::Result<Vec<String>> {
+        let mut lines = Vec::new();
+        match self.collect(db, store, r).await {
+            Ok(c) => {
+                if c.files > 0 {
+                    lines.push(format!(
+                        "kept {} file(s), {} bytes, written under {ARTIFACTS_PATH}/{} as the run's artifacts",
+                        c.files, c.bytes, self.uuid
+                    ));
+                }
+                lines.extend(c.skipped.iter().take(20).map(|s| format!("not kept: {s}")));
+            }
+            Err(crate::Error::Db(e)) => return Err(e.into()),
+            Err(e) => {
+                let why = match e {
+                    crate::Error::Internal(why) => why,
+                    e => e.to_string(),
+                };
+                lines.push(format!("could not keep all the files written under {ARTIFACTS_PATH}: {why}"));
+            }
+        }
+        Ok(lines)
     }
 
     /// Stores every regular file under `artifacts/<uuid>/` as the run's artifact of the same relative path.

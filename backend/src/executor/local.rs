@@ -193,22 +193,7 @@ impl LocalExecutor {
         // Unisolated, the job cannot see `/plx-context/artifacts`: its command and env name the host directory.
         let argv: Vec<String> =
             if sandbox.isolated() { argv } else { argv.iter().map(|a| context.on_host(a)).collect() };
-        let mut notes = Vec::new();
-        let cwd = match main["workingDir"].as_str().filter(|w| !w.is_empty()) {
-            None => sandbox.job_dir(&workdir),
-            Some(w) => match context.working_dir(w).await {
-                Some(_) if sandbox.isolated() => PathBuf::from(w),
-                Some(host) => host,
-                None => {
-                    notes.push(format!(
-                        "workingDir {w} is not used by the local executor (only the run's work directory, \
-                         /job or {}, is here): the job starts in its work directory",
-                        super::context::ARTIFACTS_PATH
-                    ));
-                    sandbox.job_dir(&workdir)
-                }
-            },
-        };
+        let (cwd, notes) = context.start_dir(&sandbox, main["workingDir"].as_str()).await;
         let (limits, unenforced) = Limits::of_container(&main);
         let now = || Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         for line in std::iter::once(sandbox.describe()).chain(unenforced).chain(notes) {
@@ -309,7 +294,9 @@ impl LocalExecutor {
                 let _ = h.await;
             }
             // What it wrote under its context is kept before its status moves on: a downstream op reads it.
-            self.keep_context(&r, &context, &log_path).await?;
+            for line in context.keep(&self.db, &self.artifacts, &r).await? {
+                append(&log_path, &format!("{} system {line}", now())).await;
+            }
             let code = match &ended {
                 Ended::Exited(c) => *c,
                 _ => child.try_wait().ok().flatten().and_then(|s| s.code()),
@@ -357,45 +344,6 @@ impl LocalExecutor {
             self.schedule_cleanup(&r, workdir);
             return Ok(());
         }
-    }
-
-    /// Stores the files the run left under `/plx-context/artifacts/<uuid>` as its artifacts, and says so in its
-    /// log (what it could not keep too: over the quota, a link).
-    async fn keep_context(
-        &self,
-        r: &run::Model,
-        context: &super::context::RunContext,
-        log_path: &std::path::Path,
-    ) -> crate::Result<()> {
-        let now = || Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut lines = Vec::new();
-        match context.collect(&self.db, &self.artifacts, r).await {
-            Ok(c) => {
-                if c.files > 0 {
-                    lines.push(format!(
-                        "kept {} file(s), {} bytes, written under {}/{} as the run's artifacts",
-                        c.files,
-                        c.bytes,
-                        super::context::ARTIFACTS_PATH,
-                        r.id.simple()
-                    ));
-                }
-                lines.extend(c.skipped.iter().take(20).map(|s| format!("not kept: {s}")));
-            }
-            Err(crate::Error::Db(e)) => return Err(e.into()),
-            Err(e) => {
-                let why = match e {
-                    crate::Error::Internal(why) => why,
-                    e => e.to_string(),
-                };
-                let path = super::context::ARTIFACTS_PATH;
-                lines.push(format!("could not keep all the files written under {path}: {why}"));
-            }
-        }
-        for line in lines {
-            append(log_path, &format!("{} system {line}", now())).await;
-        }
-        Ok(())
     }
 
     /// `termination.ttl`: the run's work directory is removed that long after it finished (logs are kept).
