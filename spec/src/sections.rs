@@ -172,6 +172,25 @@ fn environment_shapes(c: &mut Compiler, env: &Value, at: At) {
     }
 }
 
+/// A pod's lists are lists, as Polyaxon checks them: `sidecars`, `volumes` and `init` refuse any string (a
+/// template included; Polyaxon fails on an `init` template when it resolves it), `ports` a string that is not a
+/// template. Before, such a value was dropped.
+fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
+    for key in ["sidecars", "volumes", "init", "ports"] {
+        let Some(text) = v.get(key).and_then(Value::as_str) else { continue };
+        let template = text.contains("{{");
+        if key == "ports" && template {
+            continue;
+        }
+        let hint = if template { " (a template cannot stand for it here: write its items)" } else { "" };
+        c.error(
+            At { doc: at.doc, path: &join(at.path, key) },
+            "invalid_type",
+            format!("`{key}` must be a list{hint}"),
+        );
+    }
+}
+
 /// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
 pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
     if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
@@ -179,5 +198,6 @@ pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
         unknown_keys(c, e, ENVIRONMENT, At { doc: at.doc, path: &env_at }, "`environment`");
         environment_shapes(c, e, At { doc: at.doc, path: &env_at });
     }
+    pod_lists(c, v, at);
     list_keys(c, v, "init", INIT, at, "an init entry");
 }

@@ -368,3 +368,25 @@ fn the_environment_s_mappings_and_lists_are_not_templates() {
     );
     assert_eq!((e[1].1, e[1].3.as_str()), ("run.environment.tolerations", "`tolerations` must be a list"));
 }
+
+#[test]
+fn a_pod_s_lists_are_lists() {
+    // Polyaxon 2.18 (oracle; spec/tests/probes/y_r_volumes.yaml, y_t_*.yaml): `volumes`, `sidecars` and `init`
+    // refuse a string, a template included; `ports` refuses a string unless it is a template. Before, Myelin
+    // dropped such a value without a word.
+    let job = |field: &str, value: &str| {
+        run(&format!("kind: component\ninputs: [{{name: v, type: list, value: [], isOptional: true}}]\nrun:\n  kind: service\n  {field}: {value}\n  container: {{image: busybox}}\n"))
+    };
+    for field in ["volumes", "sidecars", "init"] {
+        for value in ["abc", "'{{ v }}'"] {
+            let c = job(field, value);
+            assert_eq!(
+                errors(&c).first().map(|e| (e.0, e.1.to_string())),
+                Some(("invalid_type", format!("run.{field}"))),
+                "{field}: {value}"
+            );
+        }
+    }
+    assert_eq!(errors(&job("ports", "abc"))[0].3, "`ports` must be a list");
+    assert!(job("ports", "'{{ v }}'").valid);
+}
