@@ -350,6 +350,8 @@ impl<'a> Compiler<'a> {
             }
             op = overlay_operation(op, patch);
         }
+        // Checked here: the params are rewritten below, before the operation's own checks see them.
+        crate::sections::shape(self, &op, "params", crate::sections::Shape::Mapping, At { doc: d, path: "" });
         let mut params = normalize_params(op.get("params"));
         for (k, v) in &self.opts.params {
             params.insert(k.clone(), json!({"value": v}));

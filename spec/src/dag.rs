@@ -114,6 +114,13 @@ impl Compiler<'_> {
             let i = index[name.as_str()];
             let p = join(&ops_path, &format!("[{i}]"));
             let mut op = ops[i].clone();
+            crate::sections::shape(
+                self,
+                &op,
+                "params",
+                crate::sections::Shape::Mapping,
+                At { doc: at.doc, path: &p },
+            );
             op["params"] = Value::Object(normalize_params(op.get("params")));
             if !self.opts.execution.upstream.is_empty() {
                 let ctx = serde_json::json!({"ops": crate::pipeline::with_globals(&self.opts.execution.upstream),

@@ -194,6 +194,9 @@ pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
     check_name(c, op, at);
     crate::scalars::check(c, op, at, true);
     sections::check_shared(c, op, at);
+    sections::shape(c, op, "params", sections::Shape::Mapping, at);
+    sections::shape(c, op, "joins", sections::Shape::List, at);
+    sections::shape(c, op, "events", sections::Shape::List, at);
     sections::list_keys(c, op, "joins", sections::JOIN, at, "a join");
     sections::list_keys(c, op, "events", sections::EVENT, at, "an event trigger");
     if let Some(t) = op.get("trigger").filter(|t| !t.is_null()) {

@@ -117,6 +117,10 @@ pub(crate) fn check_run_policies(c: &mut Compiler, run: &Value, at: At) {
 /// The sections an operation and a component share (`termination`, `plugins`, `cache`, `build`, `hooks`),
 /// each against the keys Polyaxon allows there.
 pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {
+    for key in ["termination", "plugins", "cache", "build"] {
+        shape(c, v, key, Shape::Mapping, at);
+    }
+    shape(c, v, "hooks", Shape::List, at);
     for (key, allowed) in
         [("termination", TERMINATION), ("plugins", PLUGINS), ("cache", CACHE), ("build", BUILD)]
     {
@@ -172,6 +176,33 @@ fn environment_shapes(c: &mut Compiler, env: &Value, at: At) {
     }
 }
 
+/// What a section must be written as.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Shape {
+    Mapping,
+    List,
+}
+
+/// `v.key` is a mapping or a list (or unset), as Polyaxon checks it: a string there, a template included, is
+/// refused (Polyaxon refuses it, or fails on it when it resolves it). Before, such a value was dropped.
+pub(crate) fn shape(c: &mut Compiler, v: &Value, key: &str, want: Shape, at: At) {
+    let Some(x) = v.get(key).filter(|x| !x.is_null()) else { return };
+    if (want == Shape::Mapping && x.is_object()) || (want == Shape::List && x.is_array()) {
+        return;
+    }
+    let what = if want == Shape::Mapping { "a mapping" } else { "a list" };
+    let hint = if x.as_str().is_some_and(|t| t.contains("{{")) {
+        " (a template cannot stand for it here: write its entries)"
+    } else {
+        ""
+    };
+    c.error(
+        At { doc: at.doc, path: &join(at.path, key) },
+        "invalid_type",
+        format!("`{key}` must be {what}{hint}"),
+    );
+}
+
 /// A pod's lists are lists, as Polyaxon checks them: `sidecars`, `volumes` and `init` refuse any string (a
 /// template included; Polyaxon fails on an `init` template when it resolves it), `ports` a string that is not a
 /// template. Before, such a value was dropped.
@@ -193,6 +224,10 @@ fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
 
 /// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
 pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
+    // The whole environment may be one template (Polyaxon reads what it renders to).
+    if !v.get("environment").and_then(Value::as_str).is_some_and(|t| t.contains("{{")) {
+        shape(c, v, "environment", Shape::Mapping, at);
+    }
     if let Some(e) = v.get("environment").filter(|e| e.is_object()) {
         let env_at = join(at.path, "environment");
         unknown_keys(c, e, ENVIRONMENT, At { doc: at.doc, path: &env_at }, "`environment`");

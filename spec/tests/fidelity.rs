@@ -390,3 +390,28 @@ fn a_pod_s_lists_are_lists() {
     assert_eq!(errors(&job("ports", "abc"))[0].3, "`ports` must be a list");
     assert!(job("ports", "'{{ v }}'").valid);
 }
+
+#[test]
+fn sections_are_mappings_or_lists_as_polyaxon_reads_them() {
+    // Polyaxon 2.18 (oracle): each refused at its check (a `termination` template fails when it is resolved).
+    // Before, Myelin dropped each without a word: the run went without its retries, its cache settings, its
+    // environment, its params.
+    for (file, path, what) in [
+        ("kind: component\ntermination: abc\nrun: {kind: job, container: {image: x}}\n", "termination", "a mapping"),
+        ("kind: component\ninputs: [{name: t, type: dict, value: {maxRetries: 2}, isOptional: true}]\ntermination: '{{ t }}'\nrun: {kind: job, container: {image: x}}\n", "termination", "a mapping"),
+        ("kind: component\ncache: abc\nrun: {kind: job, container: {image: x}}\n", "cache", "a mapping"),
+        ("kind: component\nplugins: abc\nrun: {kind: job, container: {image: x}}\n", "plugins", "a mapping"),
+        ("kind: component\nhooks: abc\nrun: {kind: job, container: {image: x}}\n", "hooks", "a list"),
+        ("kind: component\nrun: {kind: job, environment: abc, container: {image: x}}\n", "run.environment", "a mapping"),
+        ("kind: operation\nparams: abc\ncomponent: {run: {kind: job, container: {image: x}}}\n", "params", "a mapping"),
+        ("kind: operation\njoins: abc\ncomponent: {run: {kind: job, container: {image: x}}}\n", "joins", "a list"),
+        ("kind: component\nrun:\n  kind: dag\n  operations:\n  - {name: a, params: abc, component: {run: {kind: job, container: {image: x}}}}\n", "run.operations[0].params", "a mapping"),
+    ] {
+        let c = run(file);
+        let e = errors(&c);
+        assert!(
+            e.iter().any(|e| e.0 == "invalid_type" && e.1.ends_with(path) && e.3.contains(what)),
+            "{file}: {e:?}"
+        );
+    }
+}
