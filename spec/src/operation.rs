@@ -350,8 +350,7 @@ impl Compiler<'_> {
         let mut run = component["run"].clone();
         crate::container_text::splice_as_args(&mut run, &ctx["_as_args_list"]);
         let templated = crate::container_text::templated_items(&mut run);
-        let mut wholes = Vec::new();
-        crate::pyliteral::whole_templates(&run, &mut Vec::new(), &mut wholes);
+        let wholes = crate::pyliteral::whole_templates(&run);
         match self.render.render_deep(run, ctx) {
             Ok(mut v) => {
                 crate::container_text::settle(&mut v, &templated);

@@ -26,31 +26,41 @@ pub(crate) enum Step {
 }
 
 /// The paths of the run's strings that are one whole template (`files: "{{ files }}"`, `environment:
-/// "{{ env }}"`), outside containers (their command and args are text to Polyaxon).
-pub(crate) fn whole_templates(v: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    match v {
-        Value::String(t) => {
-            let t = t.trim();
-            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
-                out.push(at.clone());
+/// "{{ env }}"`), outside containers (their command and args are text to Polyaxon). Keys are borrowed on the
+/// way down; only the paths found are copied.
+pub(crate) fn whole_templates(v: &Value) -> Vec<Vec<Step>> {
+    fn walk<'v>(v: &'v Value, at: &mut Vec<(Option<&'v str>, usize)>, out: &mut Vec<Vec<Step>>) {
+        match v {
+            Value::String(t) => {
+                let t = t.trim();
+                if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+                    out.push(
+                        at.iter()
+                            .map(|(k, i)| k.map_or(Step::Index(*i), |k| Step::Key(k.to_string())))
+                            .collect(),
+                    );
+                }
             }
-        }
-        Value::Array(items) => {
-            for (i, x) in items.iter().enumerate() {
-                at.push(Step::Index(i));
-                whole_templates(x, at, out);
-                at.pop();
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    at.push((None, i));
+                    walk(x, at, out);
+                    at.pop();
+                }
             }
-        }
-        Value::Object(map) => {
-            for (k, x) in map.iter().filter(|(k, _)| k.as_str() != "container") {
-                at.push(Step::Key(k.clone()));
-                whole_templates(x, at, out);
-                at.pop();
+            Value::Object(map) => {
+                for (k, x) in map.iter().filter(|(k, _)| k.as_str() != "container") {
+                    at.push((Some(k.as_str()), 0));
+                    walk(x, at, out);
+                    at.pop();
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
 }
 
 /// A whole template that rendered to a Python list or dict becomes that list or dict: Polyaxon's parser reads
