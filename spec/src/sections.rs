@@ -154,25 +154,11 @@ pub(crate) fn list_keys(
 /// The environment's mappings and lists are written as such: Polyaxon refuses a string there, a template
 /// included (`labels: "{{ tags }}"`; the whole `environment` may be one). Before, such a value was dropped.
 fn environment_shapes(c: &mut Compiler, env: &Value, at: At) {
-    const MAPS: &[&str] =
-        &["labels", "annotations", "nodeSelector", "affinity", "securityContext", "dnsConfig"];
-    const LISTS: &[&str] = &["tolerations", "hostAliases", "imagePullSecrets"];
-    for (key, v) in env.as_object().into_iter().flatten() {
-        let (is_map, is_list) = (MAPS.contains(&key.as_str()), LISTS.contains(&key.as_str()));
-        if !(is_map || is_list) || v.is_null() || (is_map && v.is_object()) || (is_list && v.is_array()) {
-            continue;
-        }
-        let want = if is_map { "a mapping" } else { "a list" };
-        let hint = if v.as_str().is_some_and(|s| s.contains("{{")) {
-            " (a template cannot stand for it here: write its entries, or make the whole `environment` one template)"
-        } else {
-            ""
-        };
-        c.error(
-            At { doc: at.doc, path: &join(at.path, key) },
-            "invalid_type",
-            format!("`{key}` must be {want}{hint}"),
-        );
+    for key in ["labels", "annotations", "nodeSelector", "affinity", "securityContext", "dnsConfig"] {
+        shape(c, env, key, Shape::Mapping, at);
+    }
+    for key in ["tolerations", "hostAliases", "imagePullSecrets"] {
+        shape(c, env, key, Shape::List, at);
     }
 }
 
@@ -207,18 +193,11 @@ pub(crate) fn shape(c: &mut Compiler, v: &Value, key: &str, want: Shape, at: At)
 /// template included; Polyaxon fails on an `init` template when it resolves it), `ports` a string that is not a
 /// template. Before, such a value was dropped.
 fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
-    for key in ["sidecars", "volumes", "init", "ports"] {
-        let Some(text) = v.get(key).and_then(Value::as_str) else { continue };
-        let template = text.contains("{{");
-        if key == "ports" && template {
-            continue;
-        }
-        let hint = if template { " (a template cannot stand for it here: write its items)" } else { "" };
-        c.error(
-            At { doc: at.doc, path: &join(at.path, key) },
-            "invalid_type",
-            format!("`{key}` must be a list{hint}"),
-        );
+    for key in ["sidecars", "volumes", "init"] {
+        shape(c, v, key, Shape::List, at);
+    }
+    if !v.get("ports").and_then(Value::as_str).is_some_and(|t| t.contains("{{")) {
+        shape(c, v, "ports", Shape::List, at);
     }
 }
 
