@@ -45,7 +45,15 @@ fi
 
 status=0
 # One file per area (end2end/tests); traces and screenshots of failed journeys go to end2end/artifacts/.
-(cd end2end && env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" npx --no-install playwright test "$@") || status=$?
+report="$data/journeys.log"
+(cd end2end && env "${k8s_env[@]}" MYELIN_E2E_URL="http://127.0.0.1:$port" npx --no-install playwright test "$@") 2>&1 |
+  tee "$report" || status=$?
 show() { grep -m3 -A12 "panicked at" "$1" || true; echo "..."; tail -30 "$1"; }
 [ $status -eq 0 ] || { echo "--- server log"; show "$data/serve.log"; [ -n "${kdata:-}" ] && { echo "--- kubernetes server log"; show "$kdata/serve.log"; }; }
+# Last, so a log cut to its tail still names them: journeys that failed, and those that passed only when retried.
+if grep -qE '^\s+[0-9]+ (failed|flaky)' "$report"; then
+  echo "--- journeys that failed or were flaky (end2end/artifacts/results has their traces)"
+  grep -m1 -A20 '^  1) ' "$report" || true
+  sed -n '/^ *[0-9]* \(failed\|flaky\)$/,/ passed /p' "$report"
+fi
 exit $status
