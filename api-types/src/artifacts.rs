@@ -215,6 +215,10 @@ pub struct NewUpload {
     pub fingerprint: String,
 }
 
+/// The request header carrying a part's CRC-32 (IEEE, 8 hex digits): the server refuses a part that arrives
+/// otherwise, so a damaged part is sent again instead of stored.
+pub const CRC32_HEADER: &str = "x-checksum-crc32";
+
 /// An upload in parts: send part `next_part` (bytes `received..received + part_size`), then complete it. The
 /// file appears at `path` only when it is complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

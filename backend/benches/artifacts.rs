@@ -96,7 +96,7 @@ fn main() {
         drop(f);
         let app = backend::server::api_only(state, &store)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move { axum::serve(backend::server::listener(listener), app).await });
         let http = reqwest::Client::new();
         let base = format!("{public}/api/v1/projects/bench/arts");
         let cases = [

@@ -78,7 +78,7 @@ async fn myelin(s: &Sizes) -> (String, String, Vec<String>) {
     let access = backend::services::projects::access(&db, Some(&u), "bench", "cmp").await.unwrap();
     let app = backend::server::api_only(state, &store)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(backend::server::listener(listener), app).await });
 
     if reuse {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};

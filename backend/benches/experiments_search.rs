@@ -39,7 +39,7 @@ fn main() {
         eprintln!("seeded {n} projects in {:.0?}", seed.elapsed());
         let app = backend::server::api_only(state, &store)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move { axum::serve(backend::server::listener(listener), app).await });
         let http = reqwest::Client::new();
         let search = |body: Value| {
             let (http, base, token) = (http.clone(), base.clone(), token.clone());

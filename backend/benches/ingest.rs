@@ -190,7 +190,7 @@ fn myelin(name: &str, url: Option<String>) -> Target {
             let app = backend::server::api_only(state, &store)
                 .into_make_service_with_connect_info::<std::net::SocketAddr>();
             tx.send(Target { name, host, token: Some(token), dir: Some(dir.clone()) }).unwrap();
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(backend::server::listener(listener), app).await.unwrap();
         });
     });
     rx.recv().unwrap()

@@ -145,7 +145,7 @@ async fn myelin() -> Vec<(String, f64, usize)> {
     eprintln!("myelin: seeded {} versions in {:.0?}", MODELS * PER_MODEL, seed.elapsed());
     let app = backend::server::api_only(state, &store)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(backend::server::listener(listener), app).await });
     let http = reqwest::Client::new();
     time(&http, &format!("{public}/api/2.0/mlflow"), Some(&token), &queries(&runs[3].simple().to_string()))
         .await

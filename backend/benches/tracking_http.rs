@@ -257,7 +257,7 @@ async fn myelin() -> Target {
     let token = backend::services::tokens::create(&state.db, &u, "bench").await.unwrap().token;
     let app = backend::server::api_only(state, &store)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(backend::server::listener(listener), app).await });
     Target { name: "myelin", base: public, token: Some(token), http: reqwest::Client::new() }
 }
 

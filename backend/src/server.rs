@@ -66,3 +66,18 @@ pub fn api_only(state: AppState, store: &Store) -> Router {
     let web = state.web.clone();
     finish(crate::api::router().with_state(state), store, &web)
 }
+
+/// The server's listener: every accepted connection sends at once (`TCP_NODELAY`). With Nagle's algorithm a
+/// reply's last small segment waited for the client's acknowledgement of the one before.
+pub fn listener(
+    l: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    l.tap_io(no_delay)
+}
+
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("TCP_NODELAY: {e}");
+    }
+}

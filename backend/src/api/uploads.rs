@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::services::uploads;
 use crate::state::AppState;
-use api_types::{ArtifactInfo, NewUpload, UploadSession};
+use api_types::{ArtifactInfo, NewUpload, UploadSession, CRC32_HEADER};
 
 type SessionPath = Path<(String, String, Uuid, Uuid)>;
 
@@ -72,19 +72,31 @@ pub async fn cancel_upload(
 }
 
 #[utoipa::path(put, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/uploads/{upload}/parts/{part}", tag = "artifacts",
-    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path), ("upload" = Uuid, Path), ("part" = u32, Path, description = "From 0; the session's `next_part`")),
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = Uuid, Path), ("upload" = Uuid, Path), ("part" = u32, Path, description = "From 0; the session's `next_part`"),
+           ("x-checksum-crc32" = Option<String>, Header, description = "The part's CRC-32 (IEEE), 8 hex digits: a part that arrives otherwise is refused (400) and not kept")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Exactly `part_size` bytes (the last part: the rest)"),
     responses((status = 200, body = UploadSession), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody, description = "Not the next part"), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn put_upload_part(
     State(app): State<AppState>,
     Caller(u): Caller,
-    Path((owner, name, id, upload, part)): Path<(String, String, Uuid, Uuid, u32)>,
+    Path((owner, name, id, upload, n)): Path<(String, String, Uuid, Uuid, u32)>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadSession>> {
+    let crc32 = match headers.get(CRC32_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|v| v.len() == 8)
+                .and_then(|v| u32::from_str_radix(v, 16).ok())
+                .ok_or_else(|| Error::invalid(CRC32_HEADER, "must be the part's CRC-32 as 8 hex digits"))?,
+        ),
+    };
     let (user, r) = writer(&app, &u, (&owner, &name, id)).await?;
     let body = body.into_data_stream().map_err(|e| e.to_string());
-    Ok(Json(uploads::put_part(&app.uploads, user, &r, upload, part, body).await?))
+    Ok(Json(uploads::put_part(&app.uploads, user, &r, upload, uploads::Part { n, crc32, body }).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/uploads/{upload}/complete", tag = "artifacts",

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
+use object_store::PutPayload;
 
 type Result<T> = std::result::Result<T, object_store::Error>;
 
@@ -63,22 +63,21 @@ impl Resumable {
         id: &str,
         n: u32,
         part_size: u64,
-        data: Bytes,
+        data: PutPayload,
     ) -> Result<String> {
         match self {
             Self::S3 { s3, .. } => {
-                let part = s3.put_part(&self.full(key), &id.to_string(), n as usize, data.into()).await?;
+                let part = s3.put_part(&self.full(key), &id.to_string(), n as usize, data).await?;
                 Ok(part.content_id)
             }
             Self::Local { staging, .. } => {
                 let path = Self::staged(staging, id)?;
                 tokio::task::spawn_blocking(move || {
-                    use std::os::unix::fs::FileExt;
                     let f = std::fs::OpenOptions::new()
                         .write(true)
                         .open(&path)
                         .map_err(|e| local_err(&path, e))?;
-                    f.write_all_at(&data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
+                    write_chunks_at(&f, &data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
                     Ok(String::new())
                 })
                 .await
@@ -117,5 +116,59 @@ impl Resumable {
                 }
             }
         }
+    }
+}
+
+/// Writes `chunks` one after another from `at`, many to a system call: a part arrives in thousands of small
+/// chunks, and a call each held a part's write to a sixth of the disk's speed (gathering them first costs a copy).
+fn write_chunks_at(f: &std::fs::File, chunks: &PutPayload, mut at: u64) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    let mut left: Vec<&[u8]> = chunks.iter().map(|c| c.as_ref()).filter(|c| !c.is_empty()).collect();
+    let mut first = 0;
+    while first < left.len() {
+        let batch: Vec<IoSlice<'_>> = left[first..].iter().take(1024).map(|c| IoSlice::new(c)).collect();
+        let mut wrote = rustix::io::pwritev(f, &batch, at).map_err(std::io::Error::from)?;
+        if wrote == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        at += wrote as u64;
+        while wrote > 0 {
+            let len = left[first].len();
+            if wrote >= len {
+                (wrote, first) = (wrote - len, first + 1);
+            } else {
+                left[first] = &left[first][wrote..];
+                wrote = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_written_in_order_from_their_offset() {
+        use std::os::unix::fs::FileExt;
+        let dir = std::env::temp_dir().join(format!("myelin-chunks-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        // More chunks than one call takes (1,024), of uneven sizes, some empty.
+        let chunks: Vec<bytes::Bytes> =
+            (0..3000u32).map(|i| bytes::Bytes::from(vec![(i % 251) as u8; (i % 7) as usize])).collect();
+        let want: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        super::write_chunks_at(&f, &chunks.into_iter().collect(), 10).unwrap();
+        let mut got = vec![0u8; want.len() + 10];
+        f.read_exact_at(&mut got, 0).unwrap();
+        assert_eq!(&got[..10], &[0u8; 10]);
+        assert!(got[10..] == want[..], "the file differs from the chunks");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -96,7 +96,7 @@ impl TestApp {
         isolate_jobs(&state);
         let router = backend::server::api_only(state.clone(), &store);
         let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, served).await });
+        tokio::spawn(async move { axum::serve(backend::server::listener(listener), served).await });
         Some(Self { router, db, state, url: public, _pg: None })
     }
 
@@ -111,7 +111,7 @@ impl TestApp {
         let db = state.db.clone();
         let router = backend::server::api_only(state, &store);
         let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, served).await });
+        tokio::spawn(async move { axum::serve(backend::server::listener(listener), served).await });
         Self { router, db, state: state_for_tests, url: public, _pg: pg }
     }
 

@@ -8,6 +8,7 @@ mod artifacts;
 mod authz_matrix;
 mod authz_mlflow;
 mod bounds;
+mod cli_transfer;
 mod cluster;
 mod compare;
 mod components;

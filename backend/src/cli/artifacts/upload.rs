@@ -1,10 +1,11 @@
-//! Uploads: files up to [`ONE_REQUEST_MAX`] in one request, larger ones in resumable parts, each checked against
-//! the sha256 the server computed.
+//! Uploads: files up to [`ONE_REQUEST_MAX`] in one request, checked against the sha256 the server computed;
+//! larger ones in resumable parts, each checked by the server against its CRC-32.
 
 use std::path::{Path, PathBuf};
 
 use api_types::{ArtifactInfo, NewUpload, UploadSession};
 use bytes::Bytes;
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use indicatif::ProgressBar;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -84,7 +85,8 @@ pub struct Uploaded {
     pub resumed_at: u64,
 }
 
-/// Uploads one file as the run's `dest`, and checks the server stored exactly its bytes.
+/// Uploads one file as the run's `dest`: in one request checked against the server's sha256, or in parts each checked
+/// against its CRC-32 and the file's time.
 pub async fn upload_file(
     t: &Target<'_>,
     local: &Path,
@@ -115,7 +117,9 @@ pub async fn upload_file(
 }
 
 /// A large file in parts: resumes the caller's open upload of the same file, sends what the server lacks, and
-/// completes it. Returns what the server stored, where it resumed, and the file's sha256.
+/// completes it. Returns what the server stored, where it resumed, and the digest the server took. Each part
+/// carries its CRC-32, which the server checks; a file that changed on the way (its size or time moved) is
+/// reported, as the server's digest is then of neither version.
 async fn in_parts(
     t: &Target<'_>,
     local: &Path,
@@ -128,50 +132,75 @@ async fn in_parts(
     let start = || t.json::<UploadSession>(t.client.request(Method::POST, &start_url).json(&new));
     let mut s = retried(start).await?;
     let resumed_at = s.received;
-    // The file's digest is taken on another thread while its parts go out: the server's digest of what it
-    // received is compared with it at the end, so a file that changed on the way is caught either way.
-    let digest = tokio::task::spawn_blocking({
-        let local = local.to_path_buf();
-        move || file_sha256(&local)
-    });
     let shown = bar.position();
     bar.inc(s.received);
     let mut restarted = false;
-    // The next part is read from the disk while this one goes out.
+    // Parts go out PARTS_AT_ONCE at a time (the server takes them in order), and the next is read from the disk
+    // meanwhile. Each answer is where the server stands after that part; any other answer (a part lost and
+    // sent again, a server restarted) sends again from where the server stands.
+    let mut sending = FuturesOrdered::new();
     let mut ahead: Option<((u64, u64), ReadPart)> = None;
+    let (mut at, mut n) = (s.received, s.next_part);
     while s.received < s.size {
-        let span = (s.received, s.part_size.min(s.size - s.received));
-        let part = match ahead.take() {
-            Some((at, read)) if at == span => read.await,
-            _ => read_part(local, span).await,
-        };
-        let part = part.map_err(|e| format!("reading {}: {e}", local.display()))??;
-        let next = span.0 + span.1;
-        if next < s.size {
-            let next_span = (next, s.part_size.min(s.size - next));
-            ahead = Some((next_span, read_part(local, next_span)));
+        while sending.len() < PARTS_AT_ONCE && at < s.size {
+            let span = (at, s.part_size.min(s.size - at));
+            let part = match ahead.take() {
+                Some((a, read)) if a == span => read.await,
+                _ => read_part(local, span).await,
+            };
+            let part = part.map_err(|e| format!("reading {}: {e}", local.display()))??;
+            let next = span.0 + span.1;
+            if next < s.size {
+                let next_span = (next, s.part_size.min(s.size - next));
+                ahead = Some((next_span, read_part(local, next_span)));
+            }
+            sending.push_back(send_part(t, s.id, (n, span), part));
+            (at, n) = (next, n + 1);
         }
-        match send_part(t, &s, part).await? {
-            Some(next) => s = next,
+        let Some(sent) = sending.next().await else { break };
+        let expected = match sent? {
+            (end, Some(now)) => {
+                s = now;
+                end
+            }
             // The server lost the upload (the store failed a part, or it expired): once, start again.
-            None if !restarted => {
+            (_, None) if !restarted => {
                 restarted = true;
                 bar.suspend(|| eprintln!("{dest}: the server lost the upload; starting it again"));
                 s = retried(start).await?;
+                u64::MAX
             }
-            None => return Err("the server lost the upload twice; try again later".into()),
+            (_, None) => return Err("the server lost the upload twice; try again later".into()),
+        };
+        if s.received != expected {
+            sending.clear();
+            (at, n) = (s.received, s.next_part);
         }
         bar.set_position(shown + s.received);
     }
     let url = format!("{}/uploads/{}/complete", t.base, s.id);
     let info: ArtifactInfo = retried(|| t.json(t.client.request(Method::POST, &url))).await?;
-    let digest = digest.await.map_err(|e| format!("hashing {}: {e}", local.display()))??;
+    let now = std::fs::metadata(local).map_err(|e| format!("{}: {e}", local.display()))?;
+    if fingerprint(&now) != new.fingerprint {
+        return Err(format!(
+            "{} changed while it was uploading (its size or modification time moved), so the stored copy \
+             (sha256 {}) may match neither version; upload it again",
+            local.display(),
+            info.sha256
+        ));
+    }
+    let digest = info.sha256.clone();
     Ok((info, resumed_at, digest))
 }
 
-type ReadPart = tokio::task::JoinHandle<Result<Bytes, String>>;
+/// Parts on their way at once (the server lets a part wait up to `services::uploads::AHEAD` past the next).
+const PARTS_AT_ONCE: usize = 2;
+const _: () = assert!(PARTS_AT_ONCE as u32 <= crate::services::uploads::AHEAD + 1);
 
-/// Bytes `at..at + len` of the file, read on a blocking thread.
+/// A part's bytes and their CRC-32.
+type ReadPart = tokio::task::JoinHandle<Result<(Bytes, u32), String>>;
+
+/// Bytes `at..at + len` of the file and their CRC-32, read on a blocking thread.
 fn read_part(path: &Path, (at, len): (u64, u64)) -> ReadPart {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -184,30 +213,33 @@ fn read_part(path: &Path, (at, len): (u64, u64)) -> ReadPart {
             std::io::ErrorKind::UnexpectedEof => "the file became shorter while it was uploading".to_string(),
             _ => fail(e),
         })?;
-        Ok(Bytes::from(buf))
+        let crc = crc32fast::hash(&buf);
+        Ok((Bytes::from(buf), crc))
     })
 }
 
-/// The sha256 of a file, as hex.
-fn file_sha256(path: &Path) -> Result<String, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut f = std::io::BufReader::with_capacity(1 << 20, f);
-    let mut digest = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut digest).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(hex::encode(digest.finalize()))
-}
-
-/// Sends the session's next part; the session as the server then has it, or `None` when the server no longer
-/// has the upload. After a failure the server is asked where it stands (the part may have landed).
-async fn send_part(t: &Target<'_>, s: &UploadSession, part: Bytes) -> Result<Option<UploadSession>, String> {
-    let session = format!("{}/uploads/{}", t.base, s.id);
-    let url = format!("{session}/parts/{}", s.next_part);
+/// Sends part `n` (bytes `span`) of upload `id`: the end of its span, and the session as the server then has it
+/// (`None` when the server no longer has the upload). After a failure the server is asked where it stands (the
+/// part may have landed).
+async fn send_part(
+    t: &Target<'_>,
+    id: uuid::Uuid,
+    (n, (at, len)): (u32, (u64, u64)),
+    (part, crc): (Bytes, u32),
+) -> Result<(u64, Option<UploadSession>), String> {
+    let session = format!("{}/uploads/{id}", t.base);
+    let url = format!("{session}/parts/{n}");
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
-        match t.client.send(t.client.request(Method::PUT, &url).body(part.clone())).await {
-            Ok(r) if r.status().is_success() => return decode(r).await.map(Some),
-            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok(None),
-            Ok(r) if r.status() == StatusCode::CONFLICT || r.status().is_server_error() => {
+        let put = t.client.request(Method::PUT, &url).header(api_types::CRC32_HEADER, format!("{crc:08x}"));
+        match t.client.send(put.body(part.clone())).await {
+            Ok(r) if r.status().is_success() => return Ok((at + len, Some(decode(r).await?))),
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok((at + len, None)),
+            // A part refused as damaged or cut short (400) is sent again, as after a lost connection.
+            Ok(r)
+                if matches!(r.status(), StatusCode::CONFLICT | StatusCode::BAD_REQUEST)
+                    || r.status().is_server_error() =>
+            {
                 last = decode::<Value>(r).await.err().unwrap_or_default();
             }
             Ok(r) => return Err(decode::<Value>(r).await.err().unwrap_or_default()),
@@ -215,11 +247,11 @@ async fn send_part(t: &Target<'_>, s: &UploadSession, part: Bytes) -> Result<Opt
         }
         tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
         match t.client.send(t.client.request(Method::GET, &session)).await {
-            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok(None),
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => return Ok((at + len, None)),
             Ok(r) if r.status().is_success() => {
                 let now: UploadSession = decode(r).await?;
-                if now.received != s.received {
-                    return Ok(Some(now));
+                if now.received != at {
+                    return Ok((at + len, Some(now)));
                 }
             }
             _ => {}

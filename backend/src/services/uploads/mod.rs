@@ -32,6 +32,9 @@ pub const MAX_OPEN_PER_PROJECT: u64 = 16;
 pub const PARTS_IN_FLIGHT: usize = 8;
 /// How long a part waits for another request sending a part of the same session.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How far past the next part a part may be sent (on another connection, while the parts before it arrive): it
+/// waits for its turn instead of being refused, so a client keeps its link busy between parts.
+pub const AHEAD: u32 = 2;
 /// Parts of one session written into the store at once while the next arrives.
 const WRITING: usize = 4;
 
@@ -96,41 +99,30 @@ pub async fn get(uploads: &Uploads, user: Uuid, r: &run::Model, id: Uuid) -> Res
     Ok(s.view(&p))
 }
 
+/// Part `n` of an upload, with the CRC-32 of its bytes if the client sent one.
+pub struct Part<S> {
+    pub n: u32,
+    pub crc32: Option<u32>,
+    pub body: S,
+}
+
 /// Adds part `n`: the part the session expects next (one it already has is acknowledged again, so a retry after
-/// a lost answer is harmless). Nothing changes unless the whole part arrives with the right size.
+/// a lost answer is harmless). Nothing changes unless the whole part arrives with the right size (and CRC-32).
 pub async fn put_part<S, E>(
     uploads: &Arc<Uploads>,
     user: Uuid,
     r: &run::Model,
     id: Uuid,
-    n: u32,
-    body: S,
+    Part { n, crc32, body }: Part<S>,
 ) -> Result<UploadSession>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let s = uploads.session(user, r, id).await?;
-    let mut p = tokio::time::timeout(BUSY_WAIT, s.progress.clone().lock_owned())
-        .await
-        .map_err(|_| Error::Conflict("another request is sending a part of this upload; retry".into()))?;
-    s.touch();
-    if p.done.is_some() {
-        return Err(Error::Conflict("the upload is complete".into()));
-    }
-    if !p.open {
-        return Err(gone());
-    }
+    let mut p = turn_of(&s, n).await?;
     if n < p.next_part {
         return Ok(s.view(&p));
-    }
-    if n > p.next_part || p.received >= s.size() {
-        return Err(Error::Conflict(format!(
-            "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
-            p.received,
-            s.size(),
-            p.next_part
-        )));
     }
     let want = s.part_len(n);
     let slot = uploads
@@ -139,7 +131,7 @@ where
         .acquire_owned()
         .await
         .map_err(|_| Error::Internal("uploads closed".into()))?;
-    let part = read_exactly(body, want).await?;
+    let part = read_exactly(body, want, crc32).await?;
     // From here the part is the store's: handed over even if the client goes away, so the session never runs
     // ahead of (or behind) what the store is given.
     let (uploads, session) = (uploads.clone(), s.clone());
@@ -167,10 +159,47 @@ where
         p.writing.push_back(landing);
         p.received += want;
         p.next_part += 1;
+        session.turn.send_replace(p.next_part);
         Ok(session.view(&p))
     })
     .await
     .map_err(|e| Error::Internal(format!("upload part: {e}")))?
+}
+
+/// The session, locked, once part `n` may be taken: a part at most [`AHEAD`] past the next one (sent while the
+/// parts before it are still arriving on other connections) waits for them, up to [`BUSY_WAIT`] in all.
+async fn turn_of(s: &Arc<Session>, n: u32) -> Result<tokio::sync::OwnedMutexGuard<Progress>> {
+    let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+    let busy = || Error::Conflict("another request is sending a part of this upload; retry".into());
+    let mut turn = s.turn.subscribe();
+    loop {
+        let p =
+            tokio::time::timeout_at(deadline, s.progress.clone().lock_owned()).await.map_err(|_| busy())?;
+        s.touch();
+        if p.done.is_some() {
+            return Err(Error::Conflict("the upload is complete".into()));
+        }
+        if !p.open {
+            return Err(gone());
+        }
+        let ahead = n > p.next_part && n - p.next_part <= AHEAD && p.received < s.size();
+        if n < p.next_part || !ahead {
+            if n > p.next_part || (n == p.next_part && p.received >= s.size()) {
+                return Err(Error::Conflict(format!(
+                    "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
+                    p.received,
+                    s.size(),
+                    p.next_part
+                )));
+            }
+            return Ok(p);
+        }
+        drop(p);
+        let waited = tokio::time::timeout_at(deadline, turn.changed()).await;
+        if !matches!(waited, Ok(Ok(()))) {
+            return Err(busy());
+        }
+    }
 }
 
 /// Waits for the oldest part on its way into the store and writes it down.

@@ -1,8 +1,10 @@
-//! A part as it arrives: read whole (exactly its size), and carried into the file's digest off the request's
-//! path.
+//! A part as it arrives: read whole (exactly its size, kept as the chunks it came in, so no byte is copied on the
+//! server's side), checked against the CRC-32 the client sent, and carried into the file's digest off the
+//! request's path.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use object_store::PutPayload;
 
 use crate::error::{Error, Result};
 
@@ -18,6 +20,8 @@ pub(super) struct Midstate {
     tail: Vec<u8>,
 }
 
+type Block = sha2::digest::generic_array::GenericArray<u8, sha2::digest::consts::U64>;
+
 const H0: [u32; 8] =
     [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
@@ -28,32 +32,40 @@ impl Default for Midstate {
 }
 
 impl Midstate {
-    fn compress(&mut self, blocks: &[u8]) {
-        use sha2::digest::generic_array::GenericArray;
+    /// Compresses whole blocks, through `batch` (a part arrives in many small chunks: one buffer serves them all).
+    fn compress(&mut self, blocks: &[u8], batch: &mut Vec<Block>) {
         // In batches: one call per block would spend a tenth of the time on calls.
-        let mut batch = Vec::with_capacity(1024);
         for chunk in blocks.chunks(64 * 1024) {
             batch.clear();
-            batch.extend(chunk.chunks_exact(64).map(|b| *GenericArray::from_slice(b)));
-            sha2::compress256(&mut self.h, &batch);
+            batch.extend(chunk.chunks_exact(64).map(|b| *Block::from_slice(b)));
+            sha2::compress256(&mut self.h, batch);
         }
         self.len += blocks.len() as u64;
     }
 
-    pub(super) fn update(&mut self, mut data: &[u8]) {
-        if !self.tail.is_empty() {
-            let take = (64 - self.tail.len()).min(data.len());
-            self.tail.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.tail.len() < 64 {
-                return;
+    #[cfg(test)]
+    pub(super) fn update(&mut self, data: &[u8]) {
+        self.update_all([data]);
+    }
+
+    /// Carries the digest over `chunks`, in order.
+    pub(super) fn update_all<'a>(&mut self, chunks: impl IntoIterator<Item = &'a [u8]>) {
+        let mut batch = Vec::with_capacity(1024);
+        for mut data in chunks {
+            if !self.tail.is_empty() {
+                let take = (64 - self.tail.len()).min(data.len());
+                self.tail.extend_from_slice(&data[..take]);
+                data = &data[take..];
+                if self.tail.len() < 64 {
+                    continue;
+                }
+                let block = std::mem::take(&mut self.tail);
+                self.compress(&block, &mut batch);
             }
-            let block = std::mem::take(&mut self.tail);
-            self.compress(&block);
+            let whole = data.len() - data.len() % 64;
+            self.compress(&data[..whole], &mut batch);
+            self.tail.extend_from_slice(&data[whole..]);
         }
-        let whole = data.len() - data.len() % 64;
-        self.compress(&data[..whole]);
-        self.tail.extend_from_slice(&data[whole..]);
     }
 
     /// The digest, as hex.
@@ -65,7 +77,7 @@ impl Midstate {
             last.push(0);
         }
         last.extend_from_slice(&bits.to_be_bytes());
-        self.compress(&last);
+        self.compress(&last, &mut Vec::new());
         hex::encode(self.h.iter().flat_map(|w| w.to_be_bytes()).collect::<Vec<u8>>())
     }
 
@@ -107,7 +119,7 @@ impl Chain {
     }
 
     /// Adds a part; the state after it, once hashed.
-    pub(super) fn add(&mut self, part: Bytes) -> tokio::sync::oneshot::Receiver<Midstate> {
+    pub(super) fn add(&mut self, part: PutPayload) -> tokio::sync::oneshot::Receiver<Midstate> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let before = self.last.take();
         let start = self.start.clone();
@@ -117,7 +129,7 @@ impl Chain {
                 None => start,
             };
             let state = tokio::task::spawn_blocking(move || {
-                state.update(&part);
+                state.update_all(part.iter().map(|c| c.as_ref()));
                 state
             })
             .await
@@ -129,27 +141,37 @@ impl Chain {
     }
 }
 
-/// The body, which must be `want` bytes (the client is told which size it sent instead).
-pub(super) async fn read_exactly<S, E>(mut body: S, want: u64) -> Result<Bytes>
+/// The body, which must be `want` bytes whose CRC-32 is `crc` when the client sent one (the client is told which
+/// size it sent instead, or that the part arrived damaged).
+pub(super) async fn read_exactly<S, E>(mut body: S, want: u64, crc: Option<u32>) -> Result<PutPayload>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut buf = BytesMut::with_capacity(want as usize);
+    let (mut chunks, mut got, mut check) = (Vec::new(), 0u64, crc32fast::Hasher::new());
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::BadRequest(format!("part interrupted: {e}")))?;
-        if (buf.len() + chunk.len()) as u64 > want {
+        got += chunk.len() as u64;
+        if got > want {
             return Err(Error::invalid("part", format!("this part must have {want} bytes; more were sent")));
         }
-        buf.extend_from_slice(&chunk);
+        if crc.is_some() {
+            check.update(&chunk);
+        }
+        chunks.push(chunk);
     }
-    if buf.len() as u64 != want {
-        return Err(Error::invalid(
+    if got != want {
+        return Err(Error::invalid("part", format!("this part must have {want} bytes; {got} arrived")));
+    }
+    match (crc, check.finalize()) {
+        (Some(sent), arrived) if sent != arrived => Err(Error::invalid(
             "part",
-            format!("this part must have {want} bytes; {} arrived", buf.len()),
-        ));
+            format!(
+                "this part arrived damaged (CRC-32 {arrived:08x}, not the {sent:08x} sent); send it again"
+            ),
+        )),
+        _ => Ok(chunks.into_iter().collect()),
     }
-    Ok(buf.freeze())
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub(super) struct Session {
     pub(super) key: Path,
     touched_ms: AtomicI64,
     pub(super) progress: Arc<tokio::sync::Mutex<Progress>>,
+    /// Changes when the session takes a part or closes: a part sent ahead waits on it for its turn.
+    pub(super) turn: tokio::sync::watch::Sender<u32>,
 }
 
 pub(super) struct Progress {
@@ -83,6 +85,7 @@ impl Session {
             done: None,
         };
         Ok(Self {
+            turn: tokio::sync::watch::Sender::new(progress.next_part),
             touched_ms: AtomicI64::new(row.touched_ms),
             row,
             key,
@@ -230,6 +233,7 @@ impl Uploads {
     /// Ends a session in the store (unless completed) and in the database; it answers from memory for a while.
     pub(super) async fn close(&self, s: &Session, p: &mut Progress, completed: bool) {
         p.writing.clear();
+        s.turn.send_modify(|_| {});
         if p.open && !completed {
             self.store.abort_parts(&s.key, &s.row.store_id).await.ok();
         }
