@@ -21,6 +21,7 @@ mod m0016_artifacts;
 mod m0017_experiment_tags;
 mod m0018_upload_sessions;
 mod m0019_chunk_compression;
+mod m0020_upload_parts;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_experiment_tags::Migration),
             Box::new(m0018_upload_sessions::Migration),
             Box::new(m0019_chunk_compression::Migration),
+            Box::new(m0020_upload_parts::Migration),
         ]
     }
 }

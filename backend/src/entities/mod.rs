@@ -32,5 +32,6 @@ pub mod run_param;
 pub mod run_tag;
 pub mod run_token;
 pub mod site_setting;
+pub mod upload_part;
 pub mod upload_session;
 pub mod user;

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// An upload in parts under way (`services::uploads`): whose, into which run and path, how big, and what the store
-/// has confirmed — the store's upload id, the ids of its parts so far (JSON), and the file's digest up to them.
+/// has confirmed — the store's upload id, how many parts (their ids are `upload_part` rows), and the file's digest up
+/// to them.
 /// No foreign keys: a session outlives its run only until it is swept, which aborts it in the store too.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "upload_sessions")]
@@ -16,7 +17,6 @@ pub struct Model {
     pub part_size: i64,
     pub fingerprint: String,
     pub store_id: String,
-    pub parts: String,
     pub next_part: i32,
     pub digest: String,
     pub touched_ms: i64,

@@ -251,3 +251,44 @@ async fn damaged_parts_are_refused(app: TestApp) {
 }
 
 both_dbs!(damaged_parts_are_refused);
+
+/// Upgrading keeps the parts of uploads under way (a JSON list in the session's row before m0020, a row each
+/// after), and going back down puts them back.
+async fn the_parts_migration_keeps_uploads_under_way(app: TestApp) {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    Migrator::down(&app.db, Some(1)).await.unwrap();
+    let id = uuid::Uuid::new_v4();
+    let backend = app.db.get_database_backend();
+    let insert = Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO upload_sessions (id, user_id, project_id, run_id, path, size, part_size, fingerprint, \
+                 store_id, parts, next_part, digest, touched_ms) VALUES ($1, $1, $1, $1, 'a', 10, 5, 'f', 's', $2, 2, 'd', 0)"
+            }
+            _ => {
+                "INSERT INTO upload_sessions (id, user_id, project_id, run_id, path, size, part_size, fingerprint, \
+                 store_id, parts, next_part, digest, touched_ms) VALUES (?1, ?1, ?1, ?1, 'a', 10, 5, 'f', 's', ?2, 2, 'd', 0)"
+            }
+        },
+        [id.into(), r#"["\"etag-0\"","\"etag-1\""]"#.into()],
+    );
+    app.db.execute(insert).await.unwrap();
+    Migrator::up(&app.db, None).await.unwrap();
+    let parts = backend::entities::upload_part::Entity::find().all(&app.db).await.unwrap();
+    let got: Vec<(uuid::Uuid, i32, &str)> =
+        parts.iter().map(|p| (p.upload_id, p.n, p.part_id.as_str())).collect();
+    assert_eq!(got, vec![(id, 0, "\"etag-0\""), (id, 1, "\"etag-1\"")]);
+    Migrator::down(&app.db, Some(1)).await.unwrap();
+    let row = app
+        .db
+        .query_one(Statement::from_string(backend, "SELECT parts FROM upload_sessions"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "parts").unwrap(), r#"["\"etag-0\"","\"etag-1\""]"#);
+    Migrator::up(&app.db, None).await.unwrap();
+}
+
+both_dbs!(the_parts_migration_keeps_uploads_under_way);

@@ -79,7 +79,6 @@ pub async fn create(
             part_size: part_size as i64,
             fingerprint: new.fingerprint.clone(),
             store_id: String::new(),
-            parts: "[]".into(),
             next_part: 0,
             digest: Midstate::default().to_text(),
             touched_ms: now_ms(),

@@ -10,7 +10,7 @@ use api_types::{ArtifactInfo, UploadSession};
 use object_store::path::Path;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::parts::{Chain, Midstate};
 use super::{DEFAULT_PART_SIZE, PARTS_IN_FLIGHT};
 use crate::artifacts::Artifacts;
-use crate::entities::{run, upload_session};
+use crate::entities::{run, upload_part, upload_session};
 use crate::error::{Error, Result};
 
 pub(super) const IDLE_MS: i64 = 24 * 3600 * 1000;
@@ -68,9 +68,12 @@ pub(super) fn now_ms() -> i64 {
 }
 
 impl Session {
-    fn from_row(row: upload_session::Model) -> Result<Self> {
+    /// The session as recorded, with the ids of the parts the store confirmed.
+    fn from_row(row: upload_session::Model, parts: Vec<String>) -> Result<Self> {
         let broken = || Error::Internal(format!("upload {} is recorded unreadably", row.id));
-        let parts: Vec<String> = serde_json::from_str(&row.parts).map_err(|_| broken())?;
+        if parts.len() != row.next_part as usize {
+            return Err(broken());
+        }
         let confirmed = Midstate::from_text(&row.digest).ok_or_else(broken)?;
         let received = (parts.len() as u64 * row.part_size as u64).min(row.size as u64);
         let key = Artifacts::run_key(row.project_id, row.run_id, &row.path)?;
@@ -159,7 +162,7 @@ impl Uploads {
                     .one(&self.db)
                     .await?
                     .ok_or(Error::NotFound("upload"))?;
-                let s = Arc::new(Session::from_row(row)?);
+                let s = Arc::new(self.load(row).await?);
                 self.live().entry(id).or_insert(s).clone()
             }
         };
@@ -209,24 +212,49 @@ impl Uploads {
             tokio::spawn(async move { store.abort_parts(&key, &id).await.ok() });
             Error::from(e)
         })?;
-        let s = Arc::new(Session::from_row(row)?);
+        let s = Arc::new(Session::from_row(row, Vec::new())?);
         self.live().insert(s.row.id, s.clone());
         Ok(s)
     }
 
-    /// Writes down what the store has confirmed.
+    /// A recorded session with its parts.
+    async fn load(&self, row: upload_session::Model) -> Result<Session> {
+        let parts = upload_part::Entity::find()
+            .filter(upload_part::Column::UploadId.eq(row.id))
+            .order_by_asc(upload_part::Column::N)
+            .all(&self.db)
+            .await?;
+        Session::from_row(row, parts.into_iter().map(|p| p.part_id).collect())
+    }
+
+    /// Writes down the part the store has just confirmed (the last of `p.parts`) and the digest after it.
     pub(super) async fn record(&self, s: &Session, p: &Progress) -> Result<()> {
-        let parts = serde_json::to_string(&p.parts).map_err(|e| Error::Internal(e.to_string()))?;
-        upload_session::ActiveModel {
-            id: Set(s.row.id),
-            parts: Set(parts),
-            next_part: Set(p.parts.len() as i32),
-            digest: Set(p.confirmed.to_text()),
-            touched_ms: Set(s.touched_ms.load(Ordering::Relaxed)),
-            ..Default::default()
-        }
-        .update(&self.db)
-        .await?;
+        let Some(id) = p.parts.last() else { return Ok(()) };
+        let n = p.parts.len() as i32 - 1;
+        let (id, row, confirmed) = (id.clone(), s.row.id, p.confirmed.to_text());
+        let touched = s.touched_ms.load(Ordering::Relaxed);
+        self.db
+            .transaction::<_, (), sea_orm::DbErr>(move |tx| {
+                Box::pin(async move {
+                    upload_part::ActiveModel { upload_id: Set(row), n: Set(n), part_id: Set(id) }
+                        .insert(tx)
+                        .await?;
+                    upload_session::ActiveModel {
+                        id: Set(row),
+                        next_part: Set(n + 1),
+                        digest: Set(confirmed),
+                        touched_ms: Set(touched),
+                        ..Default::default()
+                    }
+                    .update(tx)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e| match e {
+                sea_orm::TransactionError::Connection(e) | sea_orm::TransactionError::Transaction(e) => e,
+            })?;
         Ok(())
     }
 
@@ -239,6 +267,8 @@ impl Uploads {
         }
         p.open = false;
         upload_session::Entity::delete_by_id(s.row.id).exec(&self.db).await.ok();
+        let parts = upload_part::Entity::delete_many().filter(upload_part::Column::UploadId.eq(s.row.id));
+        parts.exec(&self.db).await.ok();
     }
 
     pub(super) fn drop_live(&self, id: Uuid) {
@@ -272,7 +302,7 @@ impl Uploads {
                 // In use lately, though its record is older.
                 Some(s) if now - s.touched_ms.load(Ordering::Relaxed) <= IDLE_MS => continue,
                 Some(s) => s,
-                None => match Session::from_row(row) {
+                None => match self.load(row).await {
                     Ok(s) => Arc::new(s),
                     Err(_) => continue,
                 },
