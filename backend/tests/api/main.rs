@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod approval;
 mod artifacts;
+mod artifacts_across_runs;
 mod authz_matrix;
 mod authz_mlflow;
 mod bounds;
