@@ -181,17 +181,17 @@ async fn turn_of(s: &Arc<Session>, n: u32) -> Result<tokio::sync::OwnedMutexGuar
         if !p.open {
             return Err(gone());
         }
-        let ahead = n > p.next_part && n - p.next_part <= AHEAD && p.received < s.size();
-        if n < p.next_part || !ahead {
-            if n > p.next_part || (n == p.next_part && p.received >= s.size()) {
-                return Err(Error::Conflict(format!(
-                    "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
-                    p.received,
-                    s.size(),
-                    p.next_part
-                )));
-            }
+        let complete = p.received >= s.size();
+        if n < p.next_part || (n == p.next_part && !complete) {
             return Ok(p);
+        }
+        if complete || n - p.next_part > AHEAD {
+            return Err(Error::Conflict(format!(
+                "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
+                p.received,
+                s.size(),
+                p.next_part
+            )));
         }
         drop(p);
         let waited = tokio::time::timeout_at(deadline, turn.changed()).await;
