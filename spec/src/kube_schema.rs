@@ -130,7 +130,7 @@ impl<'a> Checked<'a> {
 
     /// A template Polyaxon fills at run time: its type is not known yet.
     fn templated(&self) -> bool {
-        self.v.as_str().is_some_and(|s| s.contains("{{"))
+        crate::render::is_template(self.v)
     }
 }
 

@@ -9,6 +9,11 @@ use minijinja::value::{Enumerator, Object, Value as JValue, ValueKind};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
+/// A string holding a template (`{{ … }}`): Polyaxon fills it in later, so its type is not known yet.
+pub(crate) fn is_template(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.contains("{{"))
+}
+
 pub struct Renderer {
     /// Compiled templates, keyed by their text and shared by every compile on this thread with the same fuel:
     /// a server compiles the same components again and again, and a DAG's ops often share one.

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::compile::{join, At, Compiler};
+use crate::render::is_template;
 
 /// A boolean as pydantic's lax mode reads one: `true`/`false`, 0/1, and the strings it knows.
 pub(crate) fn lax_bool(v: &Value) -> Option<bool> {
@@ -53,14 +54,13 @@ const OPERATION: &[(&str, Ty)] =
     &[("skipOnUpstreamSkip", Ty::Bool), ("isPreset", Ty::Bool), ("conditions", Ty::Str)];
 
 fn fits(ty: &Ty, v: &Value) -> bool {
-    let template = |v: &Value| v.as_str().is_some_and(|s| s.contains("{{"));
     let number = |v: &Value| v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok());
     match ty {
         Ty::Str => v.is_string(),
         Ty::StrList => v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
         Ty::Bool => lax_bool(v).is_some(),
-        Ty::BoolOrRef => lax_bool(v).is_some() || template(v),
-        Ty::NumberOrRef => number(v) || template(v),
+        Ty::BoolOrRef => lax_bool(v).is_some() || is_template(v),
+        Ty::NumberOrRef => number(v) || is_template(v),
         Ty::Number => number(v),
         Ty::Mounts => v.as_array().is_some_and(|a| {
             a.iter().all(|m| {

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::compile::{join, At, Compiler};
+use crate::render::is_template;
 use crate::sections;
 
 pub(crate) const SHARED: &[&str] = &[
@@ -237,8 +238,7 @@ pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
     if let Some(j) = op.get("joins").and_then(Value::as_array) {
         for (i, join_) in j.iter().enumerate() {
             // An integer, or a template of one (`{{ params.top }}`) that Polyaxon resolves with the params.
-            let template = |l: &Value| l.as_str().is_some_and(|t| t.contains("{{"));
-            if join_.get("limit").is_some_and(|l| !l.is_null() && !l.is_i64() && !template(l)) {
+            if join_.get("limit").is_some_and(|l| !l.is_null() && !l.is_i64() && !is_template(l)) {
                 let path = join(at.path, &format!("joins[{i}].limit"));
                 c.error(At { doc: at.doc, path: &path }, "invalid_type", "joins.limit must be an integer");
             }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::compile::{join, At, Compiler};
+use crate::render::is_template;
 use crate::schema::unknown_keys;
 
 /// The keys of Polyaxon's nested sections (each model forbids others).
@@ -177,11 +178,7 @@ pub(crate) fn shape(c: &mut Compiler, v: &Value, key: &str, want: Shape, at: At)
         return;
     }
     let what = if want == Shape::Mapping { "a mapping" } else { "a list" };
-    let hint = if x.as_str().is_some_and(|t| t.contains("{{")) {
-        " (a template cannot stand for it here: write its entries)"
-    } else {
-        ""
-    };
+    let hint = if is_template(x) { " (a template cannot stand for it here: write its entries)" } else { "" };
     c.error(
         At { doc: at.doc, path: &join(at.path, key) },
         "invalid_type",
@@ -196,7 +193,7 @@ fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
     for key in ["sidecars", "volumes", "init"] {
         shape(c, v, key, Shape::List, at);
     }
-    if !v.get("ports").and_then(Value::as_str).is_some_and(|t| t.contains("{{")) {
+    if !v.get("ports").is_some_and(is_template) {
         shape(c, v, "ports", Shape::List, at);
     }
 }
@@ -204,7 +201,7 @@ fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
 /// A pod's worth of a run (a job, a service, a replica): its `environment` and `init` entries.
 pub(crate) fn check_pod_sections(c: &mut Compiler, v: &Value, at: At) {
     // The whole environment may be one template (Polyaxon reads what it renders to).
-    if !v.get("environment").and_then(Value::as_str).is_some_and(|t| t.contains("{{")) {
+    if !v.get("environment").is_some_and(is_template) {
         shape(c, v, "environment", Shape::Mapping, at);
     }
     if let Some(e) = v.get("environment").filter(|e| e.is_object()) {

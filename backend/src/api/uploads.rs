@@ -84,19 +84,17 @@ pub async fn put_upload_part(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadSession>> {
-    let crc32 = match headers.get(CRC32_HEADER) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|v| v.len() == 8)
-                .and_then(|v| u32::from_str_radix(v, 16).ok())
-                .ok_or_else(|| Error::invalid(CRC32_HEADER, "must be the part's CRC-32 as 8 hex digits"))?,
-        ),
-    };
+    let crc32 = part_crc32(&headers)?;
     let (user, r) = writer(&app, &u, (&owner, &name, id)).await?;
     let body = body.into_data_stream().map_err(|e| e.to_string());
     Ok(Json(uploads::put_part(&app.uploads, user, &r, upload, uploads::Part { n, crc32, body }).await?))
+}
+
+/// The part's CRC-32, if the client sent one (8 hex digits).
+fn part_crc32(headers: &HeaderMap) -> Result<Option<u32>> {
+    let Some(v) = headers.get(CRC32_HEADER) else { return Ok(None) };
+    let crc = v.to_str().ok().filter(|v| v.len() == 8).and_then(|v| u32::from_str_radix(v, 16).ok());
+    crc.map(Some).ok_or_else(|| Error::invalid(CRC32_HEADER, "must be the part's CRC-32 as 8 hex digits"))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{owner}/{name}/runs/{uuid}/uploads/{upload}/complete", tag = "artifacts",

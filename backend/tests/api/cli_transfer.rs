@@ -47,6 +47,35 @@ async fn died_after(
     (bytes, session)
 }
 
+/// `myelin artifacts upload` of `local` as `dest`, running on its own task, once it has sent `past` bytes.
+async fn uploading_past(
+    app: &TestApp,
+    u: &TestUser,
+    run: &str,
+    local: &Path,
+    dest: &str,
+    past: u64,
+) -> tokio::task::JoinHandle<Result<(), String>> {
+    let bar = indicatif::ProgressBar::hidden();
+    let (client, shown, local, run, dest) = (
+        Client::new(&app.url, &u.token),
+        bar.clone(),
+        local.to_path_buf(),
+        run.to_string(),
+        dest.to_string(),
+    );
+    let task = tokio::spawn(async move {
+        let t = Target::new(&client, "ann/p", run.parse().unwrap()).await.unwrap();
+        upload_file(&t, &local, &dest, &shown).await.map(|_| ())
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while bar.position() < past {
+        assert!(std::time::Instant::now() < deadline, "the upload never got going");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    task
+}
+
 /// `myelin artifacts upload`: a large file goes in parts and, interrupted (the process killed, or dead after
 /// some parts), resumes where the server's copy stopped; the file appears only when whole.
 #[tokio::test]
@@ -77,20 +106,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
     // The process killed mid-upload: nothing visible; the same command again resumes and finishes.
     let second = dir.join("second.bin");
     std::fs::write(&second, data(size + 17).iter().map(|b| b ^ 0x5a).collect::<Vec<_>>()).unwrap();
-    let bar = indicatif::ProgressBar::hidden();
-    let killed = {
-        let (client, bar, second, run) =
-            (Client::new(&app.url, &ann.token), bar.clone(), second.clone(), run.clone());
-        tokio::spawn(async move {
-            let t = Target::new(&client, "ann/p", run.parse().unwrap()).await.unwrap();
-            upload_file(&t, &second, "artifacts/second.bin", &bar).await.map(|_| ())
-        })
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while bar.position() < 2 * 256 * 1024 {
-        assert!(std::time::Instant::now() < deadline, "the upload never got going");
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    let killed = uploading_past(&app, &ann, &run, &second, "artifacts/second.bin", 2 * 256 * 1024).await;
     killed.abort();
     let _ = killed.await;
     let path = format!("{}/artifacts/artifacts/second.bin", base(&run));
@@ -268,20 +284,7 @@ async fn a_file_changed_while_uploading_is_reported() {
     let local = dir.join("growing.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
     std::fs::write(&local, data(size)).unwrap();
-    let bar = indicatif::ProgressBar::hidden();
-    let uploading = {
-        let (client, bar, local, run) =
-            (Client::new(&app.url, &ann.token), bar.clone(), local.clone(), run.clone());
-        tokio::spawn(async move {
-            let t = Target::new(&client, "ann/p", run.parse().unwrap()).await.unwrap();
-            upload_file(&t, &local, "artifacts/growing.bin", &bar).await.map(|_| ())
-        })
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while bar.position() < 64 * 1024 {
-        assert!(std::time::Instant::now() < deadline, "the upload never got going");
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    let uploading = uploading_past(&app, &ann, &run, &local, "artifacts/growing.bin", 64 * 1024).await;
     // Another writer rewrites the file (same size, other bytes, a later time).
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(&local, data(size).iter().map(|b| b ^ 0xff).collect::<Vec<_>>()).unwrap();

@@ -94,17 +94,15 @@ pub async fn upload_file(
     bar: &ProgressBar,
 ) -> Result<Uploaded, String> {
     let meta = std::fs::metadata(local).map_err(|e| format!("{}: {e}", local.display()))?;
-    let (info, resumed_at, digest) = if meta.len() <= ONE_REQUEST_MAX {
-        let bytes =
-            Bytes::from(tokio::fs::read(local).await.map_err(|e| format!("{}: {e}", local.display()))?);
-        let url = format!("{}/artifacts/{}", t.base, api_types::encode_path(dest));
-        let info: ArtifactInfo =
-            retried(|| t.json(t.client.request(Method::PUT, &url).body(bytes.clone()))).await?;
-        bar.inc(bytes.len() as u64);
-        (info, 0, hex::encode(sha2::Sha256::digest(&bytes)))
-    } else {
-        in_parts(t, local, &meta, dest, bar).await?
-    };
+    if meta.len() > ONE_REQUEST_MAX {
+        return in_parts(t, local, &meta, dest, bar).await;
+    }
+    let bytes = Bytes::from(tokio::fs::read(local).await.map_err(|e| format!("{}: {e}", local.display()))?);
+    let url = format!("{}/artifacts/{}", t.base, api_types::encode_path(dest));
+    let info: ArtifactInfo =
+        retried(|| t.json(t.client.request(Method::PUT, &url).body(bytes.clone()))).await?;
+    bar.inc(bytes.len() as u64);
+    let digest = hex::encode(sha2::Sha256::digest(&bytes));
     if info.sha256 != digest {
         return Err(format!(
             "the server stored a different file (sha256 {} instead of {digest}): did {} change while it was \
@@ -113,11 +111,11 @@ pub async fn upload_file(
             local.display()
         ));
     }
-    Ok(Uploaded { info, resumed_at })
+    Ok(Uploaded { info, resumed_at: 0 })
 }
 
 /// A large file in parts: resumes the caller's open upload of the same file, sends what the server lacks, and
-/// completes it. Returns what the server stored, where it resumed, and the digest the server took. Each part
+/// completes it. Returns what the server stored and where it resumed. Each part
 /// carries its CRC-32, which the server checks; a file that changed on the way (its size or time moved) is
 /// reported, as the server's digest is then of neither version.
 async fn in_parts(
@@ -126,7 +124,7 @@ async fn in_parts(
     meta: &std::fs::Metadata,
     dest: &str,
     bar: &ProgressBar,
-) -> Result<(ArtifactInfo, u64, String), String> {
+) -> Result<Uploaded, String> {
     let new = NewUpload { path: dest.to_string(), size: meta.len(), fingerprint: fingerprint(meta) };
     let start_url = format!("{}/uploads", t.base);
     let start = || t.json::<UploadSession>(t.client.request(Method::POST, &start_url).json(&new));
@@ -189,8 +187,7 @@ async fn in_parts(
             info.sha256
         ));
     }
-    let digest = info.sha256.clone();
-    Ok((info, resumed_at, digest))
+    Ok(Uploaded { info, resumed_at })
 }
 
 /// Parts on their way at once (the server lets a part wait up to `services::uploads::AHEAD` past the next).

@@ -231,30 +231,20 @@ impl Uploads {
     pub(super) async fn record(&self, s: &Session, p: &Progress) -> Result<()> {
         let Some(id) = p.parts.last() else { return Ok(()) };
         let n = p.parts.len() as i32 - 1;
-        let (id, row, confirmed) = (id.clone(), s.row.id, p.confirmed.to_text());
-        let touched = s.touched_ms.load(Ordering::Relaxed);
-        self.db
-            .transaction::<_, (), sea_orm::DbErr>(move |tx| {
-                Box::pin(async move {
-                    upload_part::ActiveModel { upload_id: Set(row), n: Set(n), part_id: Set(id) }
-                        .insert(tx)
-                        .await?;
-                    upload_session::ActiveModel {
-                        id: Set(row),
-                        next_part: Set(n + 1),
-                        digest: Set(confirmed),
-                        touched_ms: Set(touched),
-                        ..Default::default()
-                    }
-                    .update(tx)
-                    .await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e| match e {
-                sea_orm::TransactionError::Connection(e) | sea_orm::TransactionError::Transaction(e) => e,
-            })?;
+        let tx = self.db.begin().await?;
+        upload_part::ActiveModel { upload_id: Set(s.row.id), n: Set(n), part_id: Set(id.clone()) }
+            .insert(&tx)
+            .await?;
+        upload_session::ActiveModel {
+            id: Set(s.row.id),
+            next_part: Set(n + 1),
+            digest: Set(p.confirmed.to_text()),
+            touched_ms: Set(s.touched_ms.load(Ordering::Relaxed)),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
