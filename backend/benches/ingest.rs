@@ -8,6 +8,9 @@
 //! MYELIN_BENCH_MLFLOW=$(scripts/bench/mlflow-server-venv) cargo bench -p backend --bench ingest
 //! ```
 //!
+//! With both variables MLflow's server runs on SQLite and then on a fresh database of that PostgreSQL server
+//! (`mlflow_ingest_bench`), so Myelin on each database is measured beside MLflow on the same one.
+//!
 //! Myelin is served in-process on a runtime of its own (two worker threads, as `myelin serve` on this 2-core
 //! machine); the Rust client runs on another thread over raw keep-alive HTTP/1.1 connections (hyper's
 //! connection API, bodies serialized in advance). The Python client is `scripts/bench/ingest_client.py`
@@ -233,13 +236,19 @@ fn main() {
         measure(&rt, t, n, &mut rows);
     }
     // MLflow's server starts only now: its workers importing mlflow kept both cores busy for seconds, and the
-    // Myelin phase that ran beside them stalled (p99 12 ms instead of 1).
-    let _mlflow = std::env::var("MYELIN_BENCH_MLFLOW").ok().map(|py| {
+    // Myelin phase that ran beside them stalled (p99 12 ms instead of 1). It runs on each database Myelin ran on,
+    // one after the other, so each Myelin row has a peer on the same database.
+    if let Ok(py) = std::env::var("MYELIN_BENCH_MLFLOW") {
         let (child, base) = rt.block_on(mlflow_server::start(&py));
-        let host = base.trim_start_matches("http://").to_string();
-        measure(&rt, &Target { name: "MLflow server".into(), host, token: None, dir: None }, n, &mut rows);
-        child
-    });
+        measure(&rt, &peer("MLflow, SQLite", &base), n, &mut rows);
+        drop(child);
+        if let Ok(url) = std::env::var("MYELIN_BENCH_DATABASE_URL") {
+            let store = rt.block_on(fresh_database(&url, "mlflow_ingest_bench"));
+            let (child, base) = rt.block_on(mlflow_server::start_on(&py, Some(&store)));
+            measure(&rt, &peer("MLflow, PostgreSQL", &base), n, &mut rows);
+            drop(child);
+        }
+    }
     for dir in targets.iter().filter_map(|t| t.dir.as_ref()) {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -256,22 +265,47 @@ fn main() {
         );
     }
     for client in ["Rust", "Python"] {
-        let peer = rows.iter().find(|r| r.client == client && r.target == "MLflow server");
         for r in rows.iter().filter(|r| r.client == client && r.target.starts_with("Myelin")) {
-            if let Some(p) = peer {
+            // The peer on the same database; Myelin on PostgreSQL is also set beside MLflow on SQLite (its
+            // fastest store here).
+            let db = r.target.trim_start_matches("Myelin, ");
+            let mut peers = vec![format!("MLflow, {db}")];
+            if db != "SQLite" {
+                peers.push("MLflow, SQLite".into());
+            }
+            for p in peers.iter().filter_map(|p| rows.iter().find(|x| x.client == client && &x.target == p)) {
+                let what = format!("{} vs {}, {client} client", r.target, p.target);
                 println!(
-                    "BENCH|log-batch throughput, {CLIENTS} clients ({}, {client} client)|{:.0} req/s|{:.0} req/s|{:.1}x|cargo bench -p backend --bench ingest",
-                    r.target, r.many.rps, p.many.rps, r.many.rps / p.many.rps
+                    "BENCH|log-batch throughput, {CLIENTS} clients ({what})|{:.0} req/s|{:.0} req/s|{:.1}x|cargo bench -p backend --bench ingest",
+                    r.many.rps, p.many.rps, r.many.rps / p.many.rps
                 );
                 println!(
-                    "BENCH|log-batch p50, 1 client ({}, {client} client)|{:.3} ms|{:.2} ms|{:.1}x|cargo bench -p backend --bench ingest",
-                    r.target, r.one.p50, p.one.p50, p.one.p50 / r.one.p50
+                    "BENCH|log-batch p50, 1 client ({what})|{:.3} ms|{:.2} ms|{:.1}x|cargo bench -p backend --bench ingest",
+                    r.one.p50, p.one.p50, p.one.p50 / r.one.p50
                 );
                 println!(
-                    "BENCH|log-batch p99, 1 client ({}, {client} client)|{:.3} ms|{:.2} ms|{:.1}x|cargo bench -p backend --bench ingest",
-                    r.target, r.one.p99, p.one.p99, p.one.p99 / r.one.p99
+                    "BENCH|log-batch p99, 1 client ({what})|{:.3} ms|{:.2} ms|{:.1}x|cargo bench -p backend --bench ingest",
+                    r.one.p99, p.one.p99, p.one.p99 / r.one.p99
                 );
             }
         }
     }
+}
+
+/// A peer's target: no token, nothing of Myelin's to remove.
+fn peer(name: &str, base: &str) -> Target {
+    Target { name: name.into(), host: base.trim_start_matches("http://").into(), token: None, dir: None }
+}
+
+/// An empty database `name` on the server of `url` (dropped first if it exists); returns its URL in the form
+/// SQLAlchemy takes (`postgresql://`).
+async fn fresh_database(url: &str, name: &str) -> String {
+    use sea_orm::sqlx::{Connection, Executor, PgConnection};
+    let mut c = PgConnection::connect(url).await.expect("connect to MYELIN_BENCH_DATABASE_URL");
+    c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop the peer's database");
+    c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the peer's database");
+    let (server, _) = url.rsplit_once('/').expect("a database URL ends in /NAME");
+    format!("{}/{name}", server.replacen("postgres://", "postgresql://", 1))
 }

@@ -1,5 +1,5 @@
 //! MLflow's own server (the full `mlflow` package: `scripts/bench/mlflow-server-venv`) on a loopback port, with
-//! a fresh SQLite store and artifact directory and two workers, for benchmarks side by side with Myelin. It and
+//! a fresh SQLite store (or a PostgreSQL database given to `start_on`) and artifact directory and two workers, for benchmarks side by side with Myelin. It and
 //! every process it starts (uvicorn's workers, its job consumers) are killed when the returned guard is dropped.
 
 use std::time::Duration;
@@ -16,10 +16,18 @@ impl Drop for Server {
     }
 }
 
-/// Starts it and waits until `/health` answers; returns its guard and base URL (`http://127.0.0.1:PORT`).
+/// Starts it on a fresh SQLite store and waits until `/health` answers; returns its guard and base URL
+/// (`http://127.0.0.1:PORT`).
 pub async fn start(python: &str) -> (Server, String) {
+    start_on(python, None).await
+}
+
+/// The same on `store` (an SQLAlchemy URL, e.g. `postgresql://…`; MLflow creates its tables), or SQLite.
+pub async fn start_on(python: &str, store: Option<&str>) -> (Server, String) {
     let dir = std::env::temp_dir().join(format!("mlflow-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
+    let store =
+        store.map(str::to_string).unwrap_or_else(|| format!("sqlite:///{}", dir.join("mlflow.db").display()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(python)
         .args([
@@ -34,7 +42,7 @@ pub async fn start(python: &str) -> (Server, String) {
             "2",
         ])
         .arg("--backend-store-uri")
-        .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
+        .arg(&store)
         .arg("--artifacts-destination")
         .arg(dir.join("artifacts"))
         .current_dir(&dir)

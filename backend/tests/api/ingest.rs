@@ -19,6 +19,76 @@ both_dbs!(
     access_taken_away_stops_the_next_batch,
 );
 
+/// PostgreSQL only: SQLite has one writer, so a merge there never meets a batch mid-write.
+#[tokio::test]
+async fn a_merge_skips_keys_a_batch_is_writing() {
+    use backend::services::tracking::{chunks, MetricKey};
+    let Some(app) = TestApp::postgres().await else { return };
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (run, _) = queued_run(&app, &ann).await;
+    for step in 0..3 {
+        let r = app
+            .post("/api/2.0/mlflow/runs/log-batch")
+            .bearer(&ann.token)
+            .json(batch(&run, step))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    let id: uuid::Uuid = run.parse().unwrap();
+    let sql = |q: &str| sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, q, [id.into()]);
+    let pending = |key: &'static str| {
+        let app = &app;
+        async move {
+            let q = format!("SELECT pending FROM latest_metrics WHERE run_id = $1 AND key = '{key}'");
+            app.db.query_one(sql(&q)).await.unwrap().unwrap().try_get::<i32>("", "pending").unwrap()
+        }
+    };
+    // Two keys due; a batch is writing one of them (its row locked, its transaction open).
+    app.db
+        .execute(sql("UPDATE latest_metrics SET pending = 32 WHERE run_id = $1 AND key IN ('m0', 'm1')"))
+        .await
+        .unwrap();
+    let batch_writing = app.db.begin().await.unwrap();
+    batch_writing
+        .execute(sql("UPDATE latest_metrics SET count = count WHERE run_id = $1 AND key = 'm0'"))
+        .await
+        .unwrap();
+    let due = [(id, MetricKey::parse("m0").unwrap()), (id, MetricKey::parse("m1").unwrap())];
+    // The merge does not wait for it: it merges the other key and leaves this one due.
+    tokio::time::timeout(Duration::from_secs(2), chunks::compact(&app.db, &due))
+        .await
+        .expect("the merge waited for a batch's row lock")
+        .unwrap();
+    assert_eq!((pending("m0").await, pending("m1").await), (32, 0));
+    let count = |key: &'static str| {
+        let app = &app;
+        async move {
+            use backend::entities::metric_chunk;
+            metric_chunk::Entity::find()
+                .filter(metric_chunk::Column::RunId.eq(id))
+                .filter(metric_chunk::Column::Key.eq(key))
+                .count(&app.db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!((count("m0").await, count("m1").await), (3, 1));
+    // Once the batch has committed, the key's next merge takes it.
+    batch_writing.commit().await.unwrap();
+    chunks::compact(&app.db, &due).await.unwrap();
+    assert_eq!((pending("m0").await, count("m0").await), (0, 1));
+    let h = app
+        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m0", hex(&run)))
+        .bearer(&ann.token)
+        .send()
+        .await;
+    let steps: Vec<i64> =
+        h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+    assert_eq!(steps, vec![0, 1, 2]);
+}
+
 const RUNS: usize = 6;
 const BATCHES: i64 = 40;
 

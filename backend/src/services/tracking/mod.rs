@@ -132,9 +132,7 @@ pub async fn log(
     let txn = db.begin().await?;
     let due = write(&txn, &[&batch]).await?;
     txn.commit().await?;
-    for (run, key) in due {
-        chunks::compact(db, run, &key).await?;
-    }
+    chunks::compact(db, &due).await?;
     let git = crate::services::lineage::sources::git_tags(&batch.tags);
     logged(db, r, git).await
 }

@@ -35,6 +35,9 @@ struct Job {
     done: oneshot::Sender<Result<()>>,
 }
 
+/// The most keys one merge takes (`Compactor`): bounds its transaction and its statements' variables.
+const MERGE_KEYS: usize = 64;
+
 /// PostgreSQL's writers: each batch goes to the one its run hashes to (a run's batches stay in order), and
 /// each writes over a connection, and so a server process, of its own. One was held to a single core: a
 /// group's statement costs ~40 µs a key there, and with 8 clients the other core stood idle.
@@ -58,7 +61,8 @@ impl Ingest {
                 None => vec![None],
             },
         };
-        let compactor = matches!(fast[0], Some(Fast::Postgres(_))).then(|| Compactor::start(db.clone()));
+        let compactor = matches!(fast[0], Some(Fast::Postgres(_)))
+            .then(|| Compactor::start(postgres::merge_connection(&db)));
         let tx = fast
             .drain(..)
             .map(|fast| {
@@ -147,7 +151,7 @@ impl Writer {
             }
             // One merge per group keeps up with any load: a key falls due once per `COMPACT_AT` groups at most.
             if AssertUnwindSafe(self.compact_one()).catch_unwind().await.is_err() {
-                tracing::error!("merging a metric's chunks panicked; the key stays due");
+                tracing::error!("merging a metric's chunks panicked; its chunks stay for the next merge");
             }
         }
         while !self.due.is_empty() {
@@ -235,23 +239,24 @@ impl Writer {
         };
         let done = match fast {
             Ok(Some(())) => Ok(()),
-            Ok(None) => chunks::compact(&self.db, run, &key).await,
+            Ok(None) => chunks::compact(&self.db, &[(run, key.clone())]).await,
             Err(e) => Err(e),
         };
         if let Err(e) = done {
-            // The key stays due in the database (its pending count): its next batch offers it again.
+            // Its chunks stay as they were; a later merge of the key takes them.
             tracing::warn!(error = %e, run = %run.simple(), key = key.as_str(), "merging a metric's chunks failed");
         }
     }
 }
 
-/// Merges PostgreSQL's due keys beside the writer. A merge there is six round trips and a WAL flush; in the
-/// writer's loop it held up the groups behind it (with 8 clients the writer waited on merges while half the
-/// CPU stood idle). PostgreSQL locks per row: a merge and a group wait for each other only on the same key.
+/// Merges PostgreSQL's due keys beside the writer, the keys waiting taken together (up to `MERGE_KEYS`: a
+/// run's keys fall due at once). A merge there is five round trips and two WAL flushes; in the writer's loop
+/// it held up the groups behind it (with 8 clients the writer waited on merges while half the CPU stood idle).
 #[derive(Clone)]
 struct Compactor {
     tx: mpsc::Sender<(Uuid, MetricKey)>,
-    /// Keys offered and not merged yet, each offered once (a due key is reported by every batch until merged).
+    /// Keys offered and not yet taken by a merge, each offered once (a due key is reported by every batch until
+    /// merged).
     offered: std::sync::Arc<std::sync::Mutex<HashSet<(Uuid, MetricKey)>>>,
 }
 
@@ -261,13 +266,26 @@ impl Compactor {
         let offered: std::sync::Arc<std::sync::Mutex<HashSet<(Uuid, MetricKey)>>> = Default::default();
         let merged = offered.clone();
         tokio::spawn(async move {
-            while let Some((run, key)) = rx.recv().await {
-                let done = AssertUnwindSafe(chunks::compact(&db, run, &key)).catch_unwind().await;
-                merged.lock().unwrap_or_else(|p| p.into_inner()).remove(&(run, key.clone()));
-                if !matches!(done, Ok(Ok(()))) {
-                    // The key stays due in the database (its pending count): its next batch offers it again.
-                    tracing::warn!(run = %run.simple(), key = key.as_str(), "merging a metric's chunks failed");
+            let mut due = Vec::with_capacity(MERGE_KEYS);
+            while rx.recv_many(&mut due, MERGE_KEYS).await > 0 {
+                // Offerable again from now on: a key the merge skips (a batch was writing it) is offered again
+                // by that batch, once it has committed.
+                {
+                    let mut offered = merged.lock().unwrap_or_else(|p| p.into_inner());
+                    for d in &due {
+                        offered.remove(d);
+                    }
                 }
+                let done = AssertUnwindSafe(chunks::compact(&db, &due)).catch_unwind().await;
+                // A failed merge leaves the keys' chunks as they were; their next merge takes them.
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, keys = due.len(), "merging metrics' chunks failed")
+                    }
+                    Err(_) => tracing::error!(keys = due.len(), "merging metrics' chunks panicked"),
+                }
+                due.clear();
             }
         });
         Self { tx, offered }
