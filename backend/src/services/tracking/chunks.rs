@@ -64,7 +64,8 @@ pub fn row(run: Uuid, key: &super::MetricKey, points: &[&Point]) -> metric_chunk
 /// after the claim leaves its chunks as they are; the keys' next merge takes them.
 ///
 /// The merge's first statement takes the small chunks (a delete that returns them): a write, so SQLite takes
-/// its lock first, and two merges of one key never both take a chunk.
+/// its lock first, and two merges of one key never both take a chunk. A key with a single small chunk has it
+/// written back as it was.
 pub async fn compact(db: &DatabaseConnection, due: &[(Uuid, super::MetricKey)]) -> Result<()> {
     if due.is_empty() {
         return Ok(());
@@ -86,8 +87,8 @@ pub async fn compact(db: &DatabaseConnection, due: &[(Uuid, super::MetricKey)]) 
         .exec_with_returning(db)
         .await?
         .into_iter()
-        .filter_map(|m| Some((m.run_id, super::MetricKey::parse(&m.key).ok()?)))
-        .collect();
+        .map(|m| Ok((m.run_id, super::MetricKey::parse(&m.key)?)))
+        .collect::<Result<_>>()?;
     if claimed.is_empty() {
         return Ok(());
     }
