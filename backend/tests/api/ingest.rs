@@ -17,7 +17,47 @@ both_dbs!(
     concurrent_batches_are_each_stored_and_answered,
     a_batch_waits_for_a_write_lock_held_elsewhere,
     access_taken_away_stops_the_next_batch,
+    a_merge_takes_a_runs_due_keys_together,
 );
+
+/// The seeding path (`tracking::log`) merges what a batch made due at once: here three keys in one merge.
+async fn a_merge_takes_a_runs_due_keys_together(app: TestApp) {
+    use backend::entities::{metric_chunk, run};
+    use backend::services::tracking::{self, Point};
+    let ann = app.user("ann").await;
+    project(&app, &ann, "p").await;
+    let (id, _) = queued_run(&app, &ann).await;
+    let r = run::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    for step in 0..40i64 {
+        let points: Vec<Point> = (0..3)
+            .map(|k| Point {
+                key: format!("k{k}"),
+                value: step as f64 + k as f64,
+                timestamp: 1000 + step,
+                step,
+            })
+            .collect();
+        tracking::log(&app.db, &r, &points, &[], &[]).await.unwrap();
+    }
+    for key in ["k0", "k1", "k2"] {
+        let chunks = metric_chunk::Entity::find()
+            .filter(metric_chunk::Column::RunId.eq(r.id))
+            .filter(metric_chunk::Column::Key.eq(key))
+            .count(&app.db)
+            .await
+            .unwrap();
+        // The first 32 batches merged into one chunk when they fell due; the 8 after it wait for the next.
+        assert_eq!(chunks, 9, "{key}");
+        let h = app
+            .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key={key}", hex(&id)))
+            .bearer(&ann.token)
+            .send()
+            .await;
+        let steps: Vec<i64> =
+            h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+        assert_eq!(steps, (0..40).collect::<Vec<_>>(), "{key}");
+    }
+}
 
 /// PostgreSQL only: SQLite has one writer, so a merge there never meets a batch mid-write.
 #[tokio::test]

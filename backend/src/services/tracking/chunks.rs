@@ -70,34 +70,19 @@ pub async fn compact(db: &DatabaseConnection, due: &[(Uuid, super::MetricKey)]) 
     if due.is_empty() {
         return Ok(());
     }
-    // Rows a batch is writing are skipped, not waited for (PostgreSQL; SQLite has one writer): waiting, a claim
-    // of several keys and a batch of several keys could each hold a row the other wants. A skipped key stays
-    // due, and its batch offers it again.
-    let (run, key) = (latest_metric::Column::RunId, latest_metric::Column::Key);
-    let free = Query::select()
-        .columns([run, key])
-        .from(latest_metric::Entity)
-        .cond_where(any_of(run, key, due))
-        .and_where(latest_metric::Column::Pending.gte(COMPACT_AT))
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    let claimed: Vec<(Uuid, super::MetricKey)> = latest_metric::Entity::update_many()
-        .col_expr(latest_metric::Column::Pending, Expr::value(0))
-        .filter(Expr::tuple([Expr::col(run).into(), Expr::col(key).into()]).in_subquery(free))
-        .exec_with_returning(db)
-        .await?
-        .into_iter()
-        .map(|m| Ok((m.run_id, super::MetricKey::parse(&m.key)?)))
-        .collect::<Result<_>>()?;
+    let claimed = claim(db, due).await?;
     if claimed.is_empty() {
         return Ok(());
     }
     let txn = db.begin().await?;
-    let mut small = metric_chunk::Entity::delete_many()
-        .filter(metric_chunk::Column::N.lt(CHUNK as i32))
-        .filter(any_of(metric_chunk::Column::RunId, metric_chunk::Column::Key, &claimed))
-        .exec_with_returning(&txn)
-        .await?;
+    let take = Query::delete()
+        .from_table(metric_chunk::Entity)
+        .and_where(metric_chunk::Column::N.lt(CHUNK as i32))
+        .cond_where(any_of(metric_chunk::Column::RunId, metric_chunk::Column::Key, &claimed))
+        .returning_all()
+        .to_owned();
+    let take = db.get_database_backend().build(&take);
+    let mut small = metric_chunk::Entity::find().from_raw_sql(take).all(&txn).await?;
     small.sort_by(|a, b| (a.run_id, &a.key, a.id).cmp(&(b.run_id, &b.key, b.id)));
     let mut rows = Vec::new();
     for chunks in small.chunk_by(|a, b| (a.run_id, &a.key) == (b.run_id, &b.key)) {
@@ -114,6 +99,40 @@ pub async fn compact(db: &DatabaseConnection, due: &[(Uuid, super::MetricKey)]) 
     insert_rows(&txn, rows).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Claims the keys of `due` still due: their pending counts set to 0, in a statement of its own. Returns the keys
+/// claimed.
+async fn claim(
+    db: &DatabaseConnection,
+    due: &[(Uuid, super::MetricKey)],
+) -> Result<Vec<(Uuid, super::MetricKey)>> {
+    // Rows a batch is writing are skipped, not waited for (PostgreSQL; SQLite has one writer): waiting, a claim
+    // of several keys and a batch of several keys could each hold a row the other wants. A skipped key stays
+    // due, and its batch offers it again.
+    let (run, key) = (latest_metric::Column::RunId, latest_metric::Column::Key);
+    let free = Query::select()
+        .columns([run, key])
+        .from(latest_metric::Entity)
+        .cond_where(any_of(run, key, due))
+        .and_where(latest_metric::Column::Pending.gte(COMPACT_AT))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    // RETURNING is built by sea-query (sea-orm's own needs a feature for SQLite that changes every insert).
+    let claim = Query::update()
+        .table(latest_metric::Entity)
+        .value(latest_metric::Column::Pending, 0)
+        .and_where(Expr::tuple([Expr::col(run).into(), Expr::col(key).into()]).in_subquery(free))
+        .returning(Query::returning().columns([run, key]))
+        .to_owned();
+    let backend = db.get_database_backend();
+    db.query_all(backend.build(&claim))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((row.try_get("", "run_id")?, super::MetricKey::parse(&row.try_get::<String>("", "key")?)?))
+        })
+        .collect()
 }
 
 /// Rows whose `run` and `key` columns are one of the pairs.
