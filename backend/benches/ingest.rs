@@ -9,7 +9,7 @@
 //! ```
 //!
 //! With both variables MLflow's server runs on SQLite and then on a fresh database of that PostgreSQL server
-//! (`mlflow_ingest_bench`), so Myelin on each database is measured beside MLflow on the same one.
+//! (`mlflow_ingest_bench`, dropped after), so Myelin on each database is measured beside MLflow on the same one.
 //!
 //! Myelin is served in-process on a runtime of its own (two worker threads, as `myelin serve` on this 2-core
 //! machine); the Rust client runs on another thread over raw keep-alive HTTP/1.1 connections (hyper's
@@ -243,10 +243,16 @@ fn main() {
         measure(&rt, &peer("MLflow, SQLite", &base), n, &mut rows);
         drop(child);
         if let Ok(url) = std::env::var("MYELIN_BENCH_DATABASE_URL") {
-            let store = rt.block_on(fresh_database(&url, "mlflow_ingest_bench"));
+            let db = "mlflow_ingest_bench";
+            rt.block_on(admin(&url, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")));
+            rt.block_on(admin(&url, &format!("CREATE DATABASE {db}")));
+            // SQLAlchemy's form of the URL.
+            let (server, _) = url.rsplit_once('/').expect("a database URL ends in /NAME");
+            let store = format!("{}/{db}", server.replacen("postgres://", "postgresql://", 1));
             let (child, base) = rt.block_on(mlflow_server::start_on(&py, Some(&store)));
             measure(&rt, &peer("MLflow, PostgreSQL", &base), n, &mut rows);
             drop(child);
+            rt.block_on(admin(&url, &format!("DROP DATABASE {db} WITH (FORCE)")));
         }
     }
     for dir in targets.iter().filter_map(|t| t.dir.as_ref()) {
@@ -297,15 +303,9 @@ fn peer(name: &str, base: &str) -> Target {
     Target { name: name.into(), host: base.trim_start_matches("http://").into(), token: None, dir: None }
 }
 
-/// An empty database `name` on the server of `url` (dropped first if it exists); returns its URL in the form
-/// SQLAlchemy takes (`postgresql://`).
-async fn fresh_database(url: &str, name: &str) -> String {
+/// Runs one statement on the PostgreSQL server of `url` (the peer's database made and dropped).
+async fn admin(url: &str, sql: &str) {
     use sea_orm::sqlx::{Connection, Executor, PgConnection};
     let mut c = PgConnection::connect(url).await.expect("connect to MYELIN_BENCH_DATABASE_URL");
-    c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop the peer's database");
-    c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the peer's database");
-    let (server, _) = url.rsplit_once('/').expect("a database URL ends in /NAME");
-    format!("{}/{name}", server.replacen("postgres://", "postgresql://", 1))
+    c.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

@@ -1,6 +1,7 @@
 //! MLflow's own server (the full `mlflow` package: `scripts/bench/mlflow-server-venv`) on a loopback port, with
-//! a fresh SQLite store (or a PostgreSQL database given to `start_on`) and artifact directory and two workers, for benchmarks side by side with Myelin. It and
-//! every process it starts (uvicorn's workers, its job consumers) are killed when the returned guard is dropped.
+//! a fresh SQLite store (or a PostgreSQL database given to `start_on`) and artifact directory and two workers,
+//! for benchmarks side by side with Myelin. It and every process it starts (uvicorn's workers, its job
+//! consumers) are killed when the returned guard is dropped.
 
 use std::time::Duration;
 

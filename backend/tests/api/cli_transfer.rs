@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::Digest;
 
 use crate::helpers::{TestApp, TestUser};
-use crate::tracking::{project, queued_run};
+use crate::tracking::ann_with_a_run;
 use crate::uploads::{base, data, landed, part};
 
 fn temp_dir() -> std::path::PathBuf {
@@ -82,9 +82,7 @@ async fn uploading_past(
 async fn the_cli_resumes_an_interrupted_upload() {
     let app = TestApp::sqlite().await;
     app.state.uploads.set_part_size(256 * 1024);
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     let client = Client::new(&app.url, &ann.token);
     let t = Target::new(&client, "p", run.parse().unwrap()).await.unwrap();
     let dir = temp_dir();
@@ -124,9 +122,7 @@ async fn parts_on_an_s3_store() {
     let Some(s3) = crate::helpers::S3Server::start().await else { return };
     let app = TestApp::sqlite_with_artifacts(s3.artifacts("myelin/parts")).await.unwrap();
     app.state.uploads.set_part_size(5 * 1024 * 1024);
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     let dir = temp_dir();
     let local = dir.join("big.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 1_000_003;
@@ -155,9 +151,7 @@ async fn parts_on_an_s3_store() {
 #[tokio::test]
 async fn the_cli_uploads_and_downloads_folders() {
     let app = TestApp::sqlite().await;
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     let client = Client::new(&app.url, &ann.token);
     let t = Target::new(&client, "p", run.parse().unwrap()).await.unwrap();
     let dir = temp_dir();
@@ -252,9 +246,7 @@ async fn unreachable_peers_are_named_with_the_fix() {
     };
     let put_into = |store: backend::artifacts::Artifacts| async move {
         let app = TestApp::sqlite_with_artifacts(store).await.unwrap();
-        let ann = app.user("ann").await;
-        project(&app, &ann, "p").await;
-        let (run, _) = queued_run(&app, &ann).await;
+        let (ann, run) = ann_with_a_run(&app).await;
         app.call(Method::PUT, &format!("{}/artifacts/artifacts/a.txt", base(&run)))
             .bearer(&ann.token)
             .raw("application/octet-stream", "hello")
@@ -277,9 +269,7 @@ async fn unreachable_peers_are_named_with_the_fix() {
 async fn a_file_changed_while_uploading_is_reported() {
     let app = TestApp::sqlite().await;
     app.state.uploads.set_part_size(64 * 1024);
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     let dir = temp_dir();
     let local = dir.join("growing.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::both_dbs;
 use crate::helpers::TestApp;
-use crate::tracking::{hex, project, queued_run};
+use crate::tracking::{ann_with_a_run, hex, project, queued_run};
 
 both_dbs!(
     concurrent_batches_are_each_stored_and_answered,
@@ -22,11 +22,9 @@ both_dbs!(
 
 /// The seeding path (`tracking::log`) merges what a batch made due at once: here three keys in one merge.
 async fn a_merge_takes_a_runs_due_keys_together(app: TestApp) {
-    use backend::entities::{metric_chunk, run};
+    use backend::entities::run;
     use backend::services::tracking::{self, Point};
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (id, _) = queued_run(&app, &ann).await;
+    let (ann, id) = ann_with_a_run(&app).await;
     let r = run::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
     for step in 0..40i64 {
         let points: Vec<Point> = (0..3)
@@ -40,21 +38,10 @@ async fn a_merge_takes_a_runs_due_keys_together(app: TestApp) {
         tracking::log(&app.db, &r, &points, &[], &[]).await.unwrap();
     }
     for key in ["k0", "k1", "k2"] {
-        let chunks = metric_chunk::Entity::find()
-            .filter(metric_chunk::Column::RunId.eq(r.id))
-            .filter(metric_chunk::Column::Key.eq(key))
-            .count(&app.db)
-            .await
-            .unwrap();
+        let chunks = chunk_count(&app, r.id, key).await;
         // The first 32 batches merged into one chunk when they fell due; the 8 after it wait for the next.
         assert_eq!(chunks, 9, "{key}");
-        let h = app
-            .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key={key}", hex(&id)))
-            .bearer(&ann.token)
-            .send()
-            .await;
-        let steps: Vec<i64> =
-            h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+        let steps = history_steps(&app, &ann.token, &id, key).await;
         assert_eq!(steps, (0..40).collect::<Vec<_>>(), "{key}");
     }
 }
@@ -64,9 +51,7 @@ async fn a_merge_takes_a_runs_due_keys_together(app: TestApp) {
 async fn a_merge_skips_keys_a_batch_is_writing() {
     use backend::services::tracking::{chunks, MetricKey};
     let Some(app) = TestApp::postgres().await else { return };
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     for step in 0..3 {
         let r = app
             .post("/api/2.0/mlflow/runs/log-batch")
@@ -102,31 +87,36 @@ async fn a_merge_skips_keys_a_batch_is_writing() {
         .expect("the merge waited for a batch's row lock")
         .unwrap();
     assert_eq!((pending("m0").await, pending("m1").await), (32, 0));
-    let count = |key: &'static str| {
-        let app = &app;
-        async move {
-            use backend::entities::metric_chunk;
-            metric_chunk::Entity::find()
-                .filter(metric_chunk::Column::RunId.eq(id))
-                .filter(metric_chunk::Column::Key.eq(key))
-                .count(&app.db)
-                .await
-                .unwrap()
-        }
-    };
+    let count = |key: &'static str| chunk_count(&app, id, key);
     assert_eq!((count("m0").await, count("m1").await), (3, 1));
     // Once the batch has committed, the key's next merge takes it.
     batch_writing.commit().await.unwrap();
     chunks::compact(&app.db, &due).await.unwrap();
     assert_eq!((pending("m0").await, count("m0").await), (0, 1));
+    let steps = history_steps(&app, &ann.token, &run, "m0").await;
+    assert_eq!(steps, vec![0, 1, 2]);
+}
+
+/// The steps of `key`'s history in `run`, as MLflow's `get-history` answers them.
+async fn history_steps(app: &TestApp, token: &str, run: &str, key: &str) -> Vec<i64> {
     let h = app
-        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m0", hex(&run)))
-        .bearer(&ann.token)
+        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key={key}", hex(run)))
+        .bearer(token)
         .send()
         .await;
-    let steps: Vec<i64> =
-        h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
-    assert_eq!(steps, vec![0, 1, 2]);
+    let steps = h.json["metrics"].as_array().unwrap_or_else(|| panic!("{}", h.json));
+    steps.iter().map(|m| m["step"].as_i64().unwrap()).collect()
+}
+
+/// How many chunks hold `key` of `run`.
+async fn chunk_count(app: &TestApp, run: uuid::Uuid, key: &str) -> u64 {
+    use backend::entities::metric_chunk;
+    metric_chunk::Entity::find()
+        .filter(metric_chunk::Column::RunId.eq(run))
+        .filter(metric_chunk::Column::Key.eq(key))
+        .count(&app.db)
+        .await
+        .unwrap()
 }
 
 const RUNS: usize = 6;
@@ -189,13 +179,7 @@ async fn concurrent_batches_are_each_stored_and_answered(app: TestApp) {
             (m3["step"].as_i64(), m3["value"].as_f64()),
             (Some(BATCHES - 1), Some(BATCHES as f64 - 0.7))
         );
-        let h = app
-            .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m2", hex(run)))
-            .bearer(&ann.token)
-            .send()
-            .await;
-        let steps: Vec<i64> =
-            h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+        let steps = history_steps(&app, &ann.token, run, "m2").await;
         // Step 20 of client 1 was refused whole: its points are not stored either.
         let want: Vec<i64> = (0..BATCHES).filter(|s| i != 1 || *s != 20).collect();
         assert_eq!(steps, want, "run {i}");
@@ -235,9 +219,7 @@ async fn concurrent_batches_are_each_stored_and_answered(app: TestApp) {
 }
 
 async fn a_batch_waits_for_a_write_lock_held_elsewhere(app: TestApp) {
-    let ann = app.user("ann").await;
-    project(&app, &ann, "p").await;
-    let (run, _) = queued_run(&app, &ann).await;
+    let (ann, run) = ann_with_a_run(&app).await;
     let r = app.post("/api/2.0/mlflow/runs/log-batch").bearer(&ann.token).json(batch(&run, 0)).send().await;
     assert_eq!(r.status, 200, "{}", r.json);
     // Another connection writes the run's latest values and holds its transaction open: SQLite's write lock
@@ -311,12 +293,6 @@ async fn access_taken_away_stops_the_next_batch(app: TestApp) {
     assert_eq!(status(log(&ann.token, 7).await), (400, Some("INVALID_STATE".into())));
     let r = set_deleted("restore").await;
     assert_eq!(r.status, 200, "{}", r.json);
-    let h = app
-        .get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={}&metric_key=m0", hex(&run)))
-        .bearer(&ann.token)
-        .send()
-        .await;
-    let steps: Vec<i64> =
-        h.json["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
-    assert_eq!(steps, vec![0, 1, 3, 4, 6], "{}", h.json);
+    let steps = history_steps(&app, &ann.token, &run, "m0").await;
+    assert_eq!(steps, vec![0, 1, 3, 4, 6]);
 }

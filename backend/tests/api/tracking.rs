@@ -126,6 +126,14 @@ async fn a_job_logs_through_mlflow_with_only_the_injected_environment(app: TestA
 
 use sea_orm::EntityTrait;
 
+/// Ann, her project `p` and a queued run in it (the run's id).
+pub(crate) async fn ann_with_a_run(app: &TestApp) -> (TestUser, String) {
+    let ann = app.user("ann").await;
+    project(app, &ann, "p").await;
+    let (run, _) = queued_run(app, &ann).await;
+    (ann, run)
+}
+
 /// Submits a job that stays queued (no scheduler tick): a run that is not finished, with a run token.
 pub(crate) async fn queued_run(app: &TestApp, u: &TestUser) -> (String, String) {
     let content = "kind: component\nrun:\n  kind: job\n  container: {image: busybox, command: [true]}\n";
