@@ -1,10 +1,9 @@
-//! yaml-rust2's events built into a JSON value, within the limits, noting positions when asked.
+//! libyaml's events built into a JSON value, within the limits, noting positions when asked.
 
 use std::collections::HashMap;
 
+use libyaml_safer::{Event, EventData, ScalarStyle};
 use serde_json::{Map, Value};
-use yaml_rust2::parser::{Event, MarkedEventReceiver};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::plain::resolve_plain;
 use super::YamlError;
@@ -12,14 +11,14 @@ use super::YamlError;
 enum Frame {
     Seq {
         items: Vec<Value>,
-        anchor: usize,
+        anchor: Option<String>,
         path: String,
         first_node: usize,
     },
     Map {
         map: Map<String, Value>,
         key: Option<String>,
-        anchor: usize,
+        anchor: Option<String>,
         path: String,
         merges: Vec<Value>,
         first_node: usize,
@@ -31,7 +30,7 @@ pub(super) struct Builder {
     stack: Vec<Frame>,
     pub(super) root: Option<Value>,
     /// Anchored values and how many values each holds.
-    anchors: HashMap<usize, (Value, usize)>,
+    anchors: HashMap<String, (Value, usize)>,
     /// Whether to name paths and note their positions (`Doc::locate`).
     track: bool,
     pub(super) positions: HashMap<String, (u32, u32)>,
@@ -85,9 +84,9 @@ impl Builder {
         self.error.is_none()
     }
 
-    fn push_value(&mut self, v: Value, anchor: usize, size: usize) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, (v.clone(), size));
+    fn push_value(&mut self, v: Value, anchor: Option<String>, size: usize) {
+        if let Some(name) = anchor {
+            self.anchors.insert(name, (v.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(v),
@@ -112,18 +111,20 @@ fn scalar_key(v: Value) -> String {
     }
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
+impl Builder {
+    /// Builds one event into the value.
+    pub(super) fn event(&mut self, ev: Event) {
         if self.error.is_some() {
             return; // refused: build nothing more
         }
-        let at = (mark.line() as u32, mark.col() as u32 + 1);
-        match ev {
-            Event::Scalar(text, style, anchor, tag) => {
+        let mark = ev.start_mark;
+        let at = (mark.line as u32 + 1, mark.column as u32 + 1);
+        match ev.data {
+            EventData::Scalar { value: text, style, anchor, tag, .. } => {
                 if !self.count(1, at) {
                     return;
                 }
-                let v = if style == TScalarStyle::Plain && tag.is_none() {
+                let v = if style == ScalarStyle::Plain && tag.is_none() {
                     resolve_plain(text)
                 } else {
                     Value::String(text)
@@ -144,15 +145,23 @@ impl MarkedEventReceiver for Builder {
                 }
                 self.push_value(v, anchor, 1);
             }
-            Event::Alias(id) => {
-                let (v, size) = self.anchors.get(&id).map(|(v, n)| (v, *n)).unwrap_or((&Value::Null, 1));
+            EventData::Alias { anchor } => {
+                let Some((v, size)) = self.anchors.get(&anchor).map(|(v, n)| (v, *n)) else {
+                    // PyYAML's composer refuses it too.
+                    self.error = Some(YamlError {
+                        line: at.0,
+                        column: at.1,
+                        message: format!("invalid YAML: found undefined alias `{anchor}`"),
+                    });
+                    return;
+                };
                 let v =
                     if self.nodes.saturating_add(size) <= self.max_nodes { v.clone() } else { Value::Null };
                 if self.count(size, at) {
-                    self.push_value(v, 0, size);
+                    self.push_value(v, None, size);
                 }
             }
-            Event::SequenceStart(anchor, _) => {
+            EventData::SequenceStart { anchor, .. } => {
                 if !self.enter(at) {
                     return;
                 }
@@ -162,7 +171,7 @@ impl MarkedEventReceiver for Builder {
                 }
                 self.stack.push(Frame::Seq { items: Vec::new(), anchor, path, first_node: self.nodes });
             }
-            Event::MappingStart(anchor, _) => {
+            EventData::MappingStart { anchor, .. } => {
                 if !self.enter(at) {
                     return;
                 }
@@ -184,13 +193,13 @@ impl MarkedEventReceiver for Builder {
                     first_node,
                 });
             }
-            Event::SequenceEnd => {
+            EventData::SequenceEnd => {
                 if let Some(Frame::Seq { items, anchor, first_node, .. }) = self.stack.pop() {
                     let size = self.nodes - first_node + 1;
                     self.push_value(Value::Array(items), anchor, size);
                 }
             }
-            Event::MappingEnd => {
+            EventData::MappingEnd => {
                 if let Some(Frame::Map { mut map, anchor, merges, first_node, .. }) = self.stack.pop() {
                     // `<<: *base` merges keys the mapping does not set itself.
                     for m in merges.into_iter().flat_map(|m| match m {
@@ -210,9 +219,7 @@ impl MarkedEventReceiver for Builder {
             _ => {}
         }
     }
-}
 
-impl Builder {
     /// Opens a collection: counted, and refused past the nesting limit.
     fn enter(&mut self, at: (u32, u32)) -> bool {
         if self.stack.len() >= self.max_depth {

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use libyaml_safer::EventData;
 use serde_json::Value;
-use yaml_rust2::parser::Parser;
 
 use builder::Builder;
 
@@ -72,7 +72,7 @@ impl Doc {
     fn locate(&self) -> HashMap<String, (u32, u32)> {
         let Some(text) = &self.text else { return HashMap::new() };
         let mut b = Builder::new(usize::MAX, usize::MAX, true);
-        let _ = Parser::new_from_str(text).load(&mut b, false);
+        let _ = build(&mut b, text);
         b.positions
     }
 
@@ -102,22 +102,12 @@ pub fn parse_within(file: &str, text: &str, limits: &crate::limits::Limits) -> R
         });
     }
     let mut b = Builder::new(limits.yaml_nodes, limits.yaml_depth, false);
-    let text = indent_flow_lines(text);
-    let mut parser = Parser::new_from_str(&text);
-    let loaded = parser.load(&mut b, false);
-    // A limit the builder hit comes first: the parser may fail later on the same input (its own recursion cap).
+    let built = build(&mut b, text);
+    // A limit the builder hit comes first: parsing stopped there.
     if let Some(e) = b.error {
         return Err(e);
     }
-    loaded.map_err(|e| YamlError {
-        line: e.marker().line() as u32,
-        column: e.marker().col() as u32 + 1,
-        message: if e.info().contains("recursion limit") {
-            format!("nesting deeper than {} levels; the limit is yaml_depth", limits.yaml_depth)
-        } else {
-            format!("invalid YAML: {}", e.info())
-        },
-    })?;
+    built?;
     let value = b.root.unwrap_or(Value::Null);
     Ok(Doc {
         file: file.into(),
@@ -128,45 +118,42 @@ pub fn parse_within(file: &str, text: &str, limits: &crate::limits::Limits) -> R
     })
 }
 
-/// PyYAML accepts flow collections (`[...]`, `{...}`) whose continuation lines are indented no deeper than the
-/// key that opened them; yaml-rust2 follows YAML 1.2 strictly and refuses them. Such lines are indented a bit
-/// more before parsing (flow content does not depend on indentation, so the value is unchanged).
-fn indent_flow_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    let mut depth = 0i32;
-    let mut opener_indent = 0usize;
-    let mut changed = false;
-    let mut out = String::with_capacity(text.len() + 64);
-    for line in text.split_inclusive('\n') {
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        if depth > 0 && !line.trim().is_empty() && indent <= opener_indent + 1 {
-            out.extend(std::iter::repeat_n(' ', opener_indent + 2 - indent));
-            changed = true;
-        }
-        out.push_str(line);
-        let start_depth = depth;
-        let (mut quote, mut prev) = (None::<char>, ' ');
-        for ch in line.chars() {
-            match (quote, ch) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(ch),
-                (None, '#') if prev == ' ' || prev == '\t' => break,
-                (None, '[' | '{') => depth += 1,
-                (None, ']' | '}') => depth -= 1,
-                _ => {}
+/// Parses `text` event by event into `b`, stopping at the first limit it hits. libyaml is the parser PyYAML
+/// was ported from, so a file reads here as Polyaxon's `yaml.safe_load` reads it. One document only, as
+/// `safe_load` demands.
+fn build(b: &mut Builder, text: &str) -> Result<(), YamlError> {
+    let mut input = text.as_bytes();
+    let mut parser = libyaml_safer::Parser::new();
+    parser.set_input_string(&mut input);
+    let mut documents = 0;
+    for event in parser {
+        let event = event.map_err(|e| {
+            let mark = e.problem_mark().unwrap_or_default();
+            let context = e.context().map(|c| format!(" {c}")).unwrap_or_default();
+            YamlError {
+                line: mark.line as u32 + 1,
+                column: mark.column as u32 + 1,
+                message: format!("invalid YAML: {}{context}", e.problem()),
             }
-            prev = ch;
+        })?;
+        if matches!(event.data, EventData::DocumentStart { .. }) {
+            documents += 1;
+            if documents > 1 {
+                return Err(YamlError {
+                    line: event.start_mark.line as u32 + 1,
+                    column: event.start_mark.column as u32 + 1,
+                    message:
+                        "invalid YAML: expected a single document in the stream, but found another document"
+                            .into(),
+                });
+            }
         }
-        if start_depth == 0 && depth > 0 {
-            opener_indent = indent;
+        b.event(event);
+        if b.error.is_some() {
+            break;
         }
-        depth = depth.max(0);
     }
-    if changed {
-        std::borrow::Cow::Owned(out)
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -236,8 +223,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_of_two_documents_and_an_undefined_alias_are_refused_like_safe_load() {
+        // Polyaxon 2.18 refuses both (spec/tests/probes/yaml_two_documents.yaml, yaml_undefined_alias.yaml).
+        let e = parse("f", "a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!((e.line, e.message.contains("single document")), (2, true), "{e:?}");
+        let e = parse("f", "a: 1\nb: *nowhere\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 4), "{e:?}");
+        assert!(e.message.contains("undefined alias `nowhere`"), "{e:?}");
+        // Directives and an explicit document end are one document.
+        assert_eq!(parse("f", "%YAML 1.1\n---\na: 1\n...\n").unwrap().value, json!({"a": 1}));
+    }
+
+    #[test]
     fn syntax_errors_are_located() {
         let e = parse("f", "a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.line >= 1 && e.message.starts_with("invalid YAML"), "{e:?}");
+        let e = parse("f", "a:\n  b: 1\n c: 2\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 2), "{e:?}");
+        assert!(e.message.contains("did not find expected key"), "{e:?}");
     }
 }
