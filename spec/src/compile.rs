@@ -10,16 +10,23 @@ pub use crate::termination::{Retries, Termination};
 use crate::yaml::Doc;
 
 mod model;
+mod parallel;
 pub use model::*;
 
 /// Compiles a polyaxonfile (and its overlays) with params.
 pub fn compile(opts: &Options) -> Compiled {
+    compile_on(opts, parallel::threads())
+}
+
+/// `compile`, a large DAG's ops on up to `threads` threads.
+fn compile_on(opts: &Options, threads: usize) -> Compiled {
     let mut c = Compiler {
         diags: Diagnostics::default(),
         render: Renderer::with_fuel(opts.limits.template_fuel),
         opts,
         docs: Vec::new(),
         catalog_ctx: std::cell::OnceCell::new(),
+        threads,
     };
     let run = c.top().unwrap_or_default();
     let valid = !c.diags.has_errors();
@@ -38,6 +45,8 @@ pub(crate) struct Compiler<'a> {
     pub docs: Vec<Doc>,
     /// `connections` in templates, built once.
     pub catalog_ctx: std::cell::OnceCell<Value>,
+    /// How many threads a large DAG's ops may compile on (`compile/parallel.rs`).
+    pub threads: usize,
 }
 
 /// Where a value came from, for locating diagnostics.
@@ -65,9 +74,9 @@ pub(crate) struct Inherited {
     pub plugins: Option<Value>,
     pub cache: Option<Value>,
     /// `dag.inputs` for ops of a DAG.
-    pub dag_inputs: Option<std::rc::Rc<Map<String, Value>>>,
+    pub dag_inputs: Option<std::sync::Arc<Map<String, Value>>>,
     /// Components a DAG declares, for `dagRef`.
-    pub dag_components: std::rc::Rc<Vec<(Value, usize, String)>>,
+    pub dag_components: std::sync::Arc<Vec<(Value, usize, String)>>,
     pub uuid: String,
     /// A DAG's op or a matrix's child: cached unless its `cache` says otherwise (Polyaxon's default).
     pub in_pipeline: bool,

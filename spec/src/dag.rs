@@ -8,6 +8,19 @@ use serde_json::{Map, Value};
 use crate::compile::{derived_uuid, join, At, Compiler, Inherited, Op};
 use crate::io::{normalize_params, Io};
 
+/// What each op of a DAG is compiled with.
+struct Plan<'p> {
+    ops: &'p [Value],
+    names: &'p [String],
+    upstream: &'p HashMap<String, BTreeSet<String>>,
+    ops_path: &'p str,
+    doc: usize,
+    /// What the pipeline pushes down to every op.
+    child: &'p Inherited,
+    /// The pipeline's uuid, which each op's derives from.
+    uuid: &'p str,
+}
+
 impl Compiler<'_> {
     pub(crate) fn dag(
         &mut self,
@@ -95,8 +108,8 @@ impl Compiler<'_> {
             termination: comp.get("termination").filter(|v| !v.is_null()).cloned(),
             plugins: comp.get("plugins").filter(|v| !v.is_null()).cloned(),
             cache: comp.get("cache").filter(|v| !v.is_null()).cloned(),
-            dag_inputs: Some(std::rc::Rc::new(dag_inputs)),
-            dag_components: std::rc::Rc::new(components),
+            dag_inputs: Some(std::sync::Arc::new(dag_inputs)),
+            dag_components: std::sync::Arc::new(components),
             uuid: String::new(),
             in_pipeline: true,
         };
@@ -104,47 +117,54 @@ impl Compiler<'_> {
         if self.diags.has_errors() {
             return None;
         }
-        let mut out = Vec::new();
-        let only = self.opts.execution.op.clone();
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
-        for name in order {
-            if only.as_ref().is_some_and(|o| *o != name) {
-                continue;
-            }
-            let i = index[name.as_str()];
-            let p = join(&ops_path, &format!("[{i}]"));
-            let mut op = ops[i].clone();
-            crate::sections::shape(
-                self,
-                &op,
-                "params",
-                crate::sections::Shape::Mapping,
-                At { doc: at.doc, path: &p },
-            );
-            op["params"] = Value::Object(normalize_params(op.get("params")));
-            if !self.opts.execution.upstream.is_empty() {
-                let ctx = serde_json::json!({"ops": crate::pipeline::with_globals(&self.opts.execution.upstream),
-                    "dag": {"inputs": child.dag_inputs.as_deref().cloned().unwrap_or_default()}});
-                op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
-            }
-            let feeds = normalize_params(ops[i].get("params"))
-                .into_iter()
-                .filter_map(|(param, v)| edge(&v).map(|(up, key)| (param, up, key)))
-                .collect();
-            let inh = Inherited { uuid: derived_uuid(&format!("{}op-{name}", inh.uuid)), ..child.clone() };
-            let run = self.operation(&op, At { doc: at.doc, path: &p }, &inh)?;
-            out.push(Op {
-                name: name.clone(),
-                upstream: upstream[&name].iter().cloned().collect(),
-                trigger: op.get("trigger").and_then(Value::as_str).unwrap_or("all_succeeded").to_string(),
-                conditions: op.get("conditions").and_then(Value::as_str).map(str::to_string),
-                skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(crate::scalars::lax_bool)
-                    == Some(true),
-                feeds,
-                run,
-            });
+        let only = self.opts.execution.op.as_deref();
+        let todo: Vec<usize> = order
+            .iter()
+            .filter(|name| only.is_none_or(|o| o == name.as_str()))
+            .map(|name| index[name.as_str()])
+            .collect();
+        let plan = Plan {
+            ops,
+            names: &names,
+            upstream: &upstream,
+            ops_path: &ops_path,
+            doc: at.doc,
+            child: &child,
+            uuid: &inh.uuid,
+        };
+        self.each_in_parallel(&todo, |c, &i| c.dag_op(i, &plan))
+    }
+
+    /// Op `i` of a DAG, compiled with what the pipeline pushes down.
+    fn dag_op(&mut self, i: usize, plan: &Plan) -> Option<Op> {
+        let (name, child) = (&plan.names[i], plan.child);
+        let p = join(plan.ops_path, &format!("[{i}]"));
+        let at = At { doc: plan.doc, path: &p };
+        let mut op = plan.ops[i].clone();
+        crate::sections::shape(self, &op, "params", crate::sections::Shape::Mapping, at);
+        op["params"] = Value::Object(normalize_params(op.get("params")));
+        if !self.opts.execution.upstream.is_empty() {
+            let ctx = serde_json::json!({"ops": crate::pipeline::with_globals(&self.opts.execution.upstream),
+                "dag": {"inputs": child.dag_inputs.as_deref().cloned().unwrap_or_default()}});
+            op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
         }
-        Some(out)
+        let feeds = normalize_params(plan.ops[i].get("params"))
+            .into_iter()
+            .filter_map(|(param, v)| edge(&v).map(|(up, key)| (param, up, key)))
+            .collect();
+        let inh = Inherited { uuid: derived_uuid(&format!("{}op-{name}", plan.uuid)), ..child.clone() };
+        let run = self.operation(&op, at, &inh)?;
+        Some(Op {
+            name: name.clone(),
+            upstream: plan.upstream[name].iter().cloned().collect(),
+            trigger: op.get("trigger").and_then(Value::as_str).unwrap_or("all_succeeded").to_string(),
+            conditions: op.get("conditions").and_then(Value::as_str).map(str::to_string),
+            skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(crate::scalars::lax_bool)
+                == Some(true),
+            feeds,
+            run,
+        })
     }
 
     /// Params fed by upstream ops, given their results: `ref: ops.X` + `value: outputs.y` takes X's value;

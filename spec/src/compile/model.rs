@@ -16,8 +16,9 @@ pub struct Source {
     pub text: String,
 }
 
-/// How the caller resolves `hubRef`, `urlRef` and `pathRef` (the compiler itself does no I/O).
-pub trait Refs {
+/// How the caller resolves `hubRef`, `urlRef` and `pathRef` (the compiler itself does no I/O). Shared by the
+/// threads a large DAG is compiled on.
+pub trait Refs: Sync {
     fn hub(&self, reference: &str) -> Option<Source>;
     fn url(&self, url: &str) -> Option<Source>;
     /// `path` relative to the file `from`.

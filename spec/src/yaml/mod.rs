@@ -28,8 +28,9 @@ pub struct Doc {
     /// The text as parsed, for `positions`.
     text: Option<Arc<str>>,
     /// Where each path starts: found when first asked (a diagnostic, an edit), by parsing the text again.
-    /// Most compiles never ask, and naming every node's path was a tenth of a typical job's compile.
-    positions: OnceLock<HashMap<String, (u32, u32)>>,
+    /// Most compiles never ask, and naming every node's path was a tenth of a typical job's compile. Shared by
+    /// the copies the threads compiling a large DAG hold.
+    positions: Arc<OnceLock<HashMap<String, (u32, u32)>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl Doc {
 
     /// A document built in code (no positions), e.g. a wrapped component.
     pub fn synthetic(file: &str, value: Value) -> Self {
-        Self { file: file.into(), value, wrapped: false, text: None, positions: OnceLock::new() }
+        Self { file: file.into(), value, wrapped: false, text: None, positions: Default::default() }
     }
 }
 
@@ -114,7 +115,7 @@ pub fn parse_within(file: &str, text: &str, limits: &crate::limits::Limits) -> R
         value,
         wrapped: false,
         text: Some(Arc::from(text)),
-        positions: OnceLock::new(),
+        positions: Default::default(),
     })
 }
 
