@@ -13,7 +13,7 @@ pub(crate) fn run(c: &mut Compiler, run: &Value, at: At) {
         if !image.contains('@') && tag.is_none_or(|t| t == "latest") {
             c.warn(At { doc: at.doc, path: &path }, "unpinned_image", format!("image `{image}` has no fixed tag: reruns may use a different image (pin a tag or digest)"));
         }
-        let gpu = crate::pod::requests_gpu(&crate::pod::container(ctr, "main"));
+        let gpu = crate::pod::requests_gpu(ctr);
         let env = &run["environment"];
         let placed = ["nodeSelector", "node_selector", "tolerations", "affinity"]
             .iter()

@@ -58,10 +58,15 @@ pub(crate) fn camel_key(k: &str) -> String {
 }
 
 fn as_list(v: Option<&Value>) -> Vec<Value> {
+    into_list(v.cloned())
+}
+
+/// `as_list`, the value moved in.
+fn into_list(v: Option<Value>) -> Vec<Value> {
     match v {
         None | Some(Value::Null) => vec![],
-        Some(Value::Array(a)) => a.clone(),
-        Some(other) => vec![other.clone()],
+        Some(Value::Array(a)) => a,
+        Some(other) => vec![other],
     }
 }
 
@@ -73,23 +78,26 @@ pub fn container(c: &Value, name: &str) -> Value {
     };
     c.insert("name".into(), Value::String(name.into()));
     for key in ["command", "args"] {
-        if let Some(v) = c.get(key).cloned() {
-            let list: Vec<Value> =
-                as_list(Some(&v)).into_iter().map(|x| Value::String(scalar_text(&x))).collect();
-            c.insert(key.into(), Value::Array(list));
+        if let Some(v) = c.get_mut(key) {
+            let list = into_list(Some(v.take()))
+                .into_iter()
+                .map(|x| match x {
+                    Value::String(s) => Value::String(s),
+                    other => Value::String(scalar_text(&other)),
+                })
+                .collect();
+            *v = Value::Array(list);
         }
     }
     for key in ["volumeMounts", "envFrom", "ports", "env"] {
-        if let Some(v) = c.get(key).cloned() {
-            if !v.is_array() {
-                let list = match (key, v) {
-                    ("env", Value::Object(m)) => {
-                        m.into_iter().map(|(n, x)| json!({"name": n, "value": scalar_text(&x)})).collect()
-                    }
-                    (_, other) => vec![other],
-                };
-                c.insert(key.into(), Value::Array(list));
-            }
+        if let Some(v) = c.get_mut(key).filter(|v| !v.is_array()) {
+            let list = match (key, v.take()) {
+                ("env", Value::Object(m)) => {
+                    m.into_iter().map(|(n, x)| json!({"name": n, "value": scalar_text(&x)})).collect()
+                }
+                (_, other) => vec![other],
+            };
+            *v = Value::Array(list);
         }
     }
     Value::Object(c)
@@ -149,11 +157,14 @@ pub struct PodInput<'a> {
 /// The pod template (`{metadata, spec}`) of a run section.
 pub fn template(p: &PodInput) -> Result<Value, String> {
     let s = p.section;
-    let env = camel(&s["environment"]);
+    let mut env = match camel(&s["environment"]) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     let mut spec = Map::new();
     for f in ENV_POD_FIELDS {
-        if let Some(v) = env.get(*f).filter(|v| !v.is_null()) {
-            spec.insert((*f).into(), v.clone());
+        if let Some(v) = env.swap_remove(*f).filter(|v| !v.is_null()) {
+            spec.insert((*f).into(), v);
         }
     }
     if let Some(secrets) = env.get("imagePullSecrets").and_then(Value::as_array) {
@@ -172,8 +183,9 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
     if main.get("image").is_none_or(Value::is_null) && !p.built {
         return Err("the run has no container image (`run.container.image`)".into());
     }
-    let mut mounts = as_list(main.get("volumeMounts"));
-    let mut env_from = as_list(main.get("envFrom"));
+    let m = main.as_object_mut().expect("container is an object");
+    let mut mounts = into_list(m.get_mut("volumeMounts").map(Value::take));
+    let mut env_from = into_list(m.get_mut("envFrom").map(Value::take));
     for name in as_list(s.get("connections")) {
         let name = name.as_str().unwrap_or_default().to_string();
         let c = p.catalog.get(&name).ok_or_else(|| p.catalog.missing(&name))?;
@@ -185,7 +197,7 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
         volumes.push(json!({"name": "myelin-shm", "emptyDir": {"medium": "Memory"}}));
         mounts.push(json!({"name": "myelin-shm", "mountPath": "/dev/shm"}));
     }
-    let mut main_env = as_list(main.get("env"));
+    let mut main_env = into_list(main.get_mut("env").map(Value::take));
     if !requests_gpu(&main) {
         main_env.push(json!({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"}));
     }
