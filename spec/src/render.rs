@@ -84,11 +84,13 @@ impl Renderer {
             return Ok(text.to_string());
         }
         let fail = |e: minijinja::Error| format!("{} in `{}`", describe(&e), text.trim());
-        let mut env = self.shared.env.borrow_mut();
-        if env.get_template(text).is_err() {
-            env.add_template_owned(text.to_string(), text.to_string()).map_err(fail)?;
-            self.shared.weight.set(self.shared.weight.get() + 2 * text.len() + 512);
+        // Looked up once when compiled before (the usual case), added then looked up when not.
+        if let Ok(tpl) = self.shared.env.borrow().get_template(text) {
+            return tpl.render(ctx).map_err(fail);
         }
+        let mut env = self.shared.env.borrow_mut();
+        env.add_template_owned(text.to_string(), text.to_string()).map_err(fail)?;
+        self.shared.weight.set(self.shared.weight.get() + 2 * text.len() + 512);
         let tpl = env.get_template(text).map_err(fail)?;
         tpl.render(ctx).map_err(fail)
     }
