@@ -16,7 +16,8 @@ enum Frame {
         first_node: usize,
     },
     Map {
-        map: Map<String, Value>,
+        /// Its entries in order, made a map once complete (sized once, not grown key by key).
+        entries: Vec<(String, Value)>,
         key: Option<String>,
         anchor: Option<String>,
         path: String,
@@ -91,11 +92,11 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(v),
             Some(Frame::Seq { items, .. }) => items.push(v),
-            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
+            Some(Frame::Map { entries, key, merges, .. }) => match key.take() {
                 None => *key = Some(scalar_key(v)),
                 Some(k) if k == "<<" => merges.push(v),
                 Some(k) => {
-                    map.insert(k, v);
+                    entries.push((k, v));
                 }
             },
         }
@@ -185,7 +186,7 @@ impl Builder {
                 }
                 let first_node = self.nodes;
                 self.stack.push(Frame::Map {
-                    map: Map::new(),
+                    entries: Vec::new(),
                     key: None,
                     anchor,
                     path,
@@ -200,7 +201,9 @@ impl Builder {
                 }
             }
             EventData::MappingEnd => {
-                if let Some(Frame::Map { mut map, anchor, merges, first_node, .. }) = self.stack.pop() {
+                if let Some(Frame::Map { entries, anchor, merges, first_node, .. }) = self.stack.pop() {
+                    // A key given twice keeps its first place and its last value, as a Python dict does.
+                    let mut map: Map<String, Value> = entries.into_iter().collect();
                     // `<<: *base` merges keys the mapping does not set itself.
                     for m in merges.into_iter().flat_map(|m| match m {
                         Value::Array(list) => list,

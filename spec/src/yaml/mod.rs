@@ -184,6 +184,10 @@ mod tests {
     fn anchors_and_merge_keys_work() {
         let d = parse("f", "base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
         assert_eq!(d.value["other"], json!({"x": 1, "y": 3}));
+        // A key given twice: its first place, its last value (a Python dict's assignment).
+        let d = parse("f", "a: 1\nb: 2\na: 3\n").unwrap();
+        assert_eq!(d.value, json!({"a": 3, "b": 2}));
+        assert_eq!(d.value.as_object().unwrap().keys().collect::<Vec<_>>(), ["a", "b"]);
     }
 
     #[test]
