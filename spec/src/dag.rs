@@ -5,21 +5,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::compile::{derived_uuid, join, At, Compiler, Inherited, Op};
+use crate::compile::{join, At, Compiler, Inherited, Op};
 use crate::io::{normalize_params, Io};
 
-/// What each op of a DAG is compiled with.
-struct Plan<'p> {
-    ops: &'p [Value],
-    names: &'p [String],
-    upstream: &'p HashMap<String, BTreeSet<String>>,
-    ops_path: &'p str,
-    doc: usize,
-    /// What the pipeline pushes down to every op.
-    child: &'p Inherited,
-    /// The pipeline's uuid, which each op's derives from.
-    uuid: &'p str,
-}
+mod op;
+use op::Plan;
 
 impl Compiler<'_> {
     pub(crate) fn dag(
@@ -134,37 +124,6 @@ impl Compiler<'_> {
             uuid: &inh.uuid,
         };
         self.each_in_parallel(&todo, |c, &i| c.dag_op(i, &plan))
-    }
-
-    /// Op `i` of a DAG, compiled with what the pipeline pushes down.
-    fn dag_op(&mut self, i: usize, plan: &Plan) -> Option<Op> {
-        let (name, child) = (&plan.names[i], plan.child);
-        let p = join(plan.ops_path, &format!("[{i}]"));
-        let at = At { doc: plan.doc, path: &p };
-        let mut op = plan.ops[i].clone();
-        crate::sections::shape(self, &op, "params", crate::sections::Shape::Mapping, at);
-        op["params"] = Value::Object(normalize_params(op.get("params")));
-        if !self.opts.execution.upstream.is_empty() {
-            let ctx = serde_json::json!({"ops": crate::pipeline::with_globals(&self.opts.execution.upstream),
-                "dag": {"inputs": child.dag_inputs.as_deref().cloned().unwrap_or_default()}});
-            op["params"] = Value::Object(self.resolve_upstream(&op["params"], &ctx));
-        }
-        let feeds = normalize_params(plan.ops[i].get("params"))
-            .into_iter()
-            .filter_map(|(param, v)| edge(&v).map(|(up, key)| (param, up, key)))
-            .collect();
-        let inh = Inherited { uuid: derived_uuid(&format!("{}op-{name}", plan.uuid)), ..child.clone() };
-        let run = self.operation(&op, at, &inh)?;
-        Some(Op {
-            name: name.clone(),
-            upstream: plan.upstream[name].iter().cloned().collect(),
-            trigger: op.get("trigger").and_then(Value::as_str).unwrap_or("all_succeeded").to_string(),
-            conditions: op.get("conditions").and_then(Value::as_str).map(str::to_string),
-            skip_on_upstream_skip: op.get("skipOnUpstreamSkip").and_then(crate::scalars::lax_bool)
-                == Some(true),
-            feeds,
-            run,
-        })
     }
 
     /// Params fed by upstream ops, given their results: `ref: ops.X` + `value: outputs.y` takes X's value;
