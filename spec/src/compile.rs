@@ -20,14 +20,7 @@ pub fn compile(opts: &Options) -> Compiled {
 
 /// `compile`, a large DAG's ops on up to `threads` threads.
 fn compile_on(opts: &Options, threads: usize) -> Compiled {
-    let mut c = Compiler {
-        diags: Diagnostics::default(),
-        render: Renderer::with_fuel(opts.limits.template_fuel),
-        opts,
-        docs: Vec::new(),
-        catalog_ctx: std::cell::OnceCell::new(),
-        threads,
-    };
+    let mut c = Compiler::new(opts, Vec::new(), threads);
     let run = c.top().unwrap_or_default();
     let valid = !c.diags.has_errors();
     Compiled {
@@ -83,6 +76,18 @@ pub(crate) struct Inherited {
 }
 
 impl<'a> Compiler<'a> {
+    /// A compiler of `opts` over `docs` (those read so far), whose DAGs' ops may use up to `threads` threads.
+    pub(crate) fn new(opts: &'a Options<'a>, docs: Vec<Doc>, threads: usize) -> Self {
+        Self {
+            diags: Diagnostics::default(),
+            render: Renderer::with_fuel(opts.limits.template_fuel),
+            opts,
+            docs,
+            catalog_ctx: std::cell::OnceCell::new(),
+            threads,
+        }
+    }
+
     pub fn error(&mut self, at: At, code: &'static str, message: impl Into<String>) {
         self.push(at, code, message.into(), Severity::Error);
     }
@@ -100,10 +105,7 @@ impl<'a> Compiler<'a> {
             }
             None => (at.path.to_string(), 0, 0, String::new()),
         };
-        let item = Diagnostic { path, line, column, code, message, file, severity };
-        if !self.diags.items.contains(&item) {
-            self.diags.items.push(item);
-        }
+        self.diags.add(Diagnostic { path, line, column, code, message, file, severity });
     }
 
     /// Parses a source into a registered document.

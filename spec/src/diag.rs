@@ -32,6 +32,12 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Adds `item` unless the same diagnostic is already there (a component shared by many ops says it once).
+    pub fn add(&mut self, item: Diagnostic) {
+        if !self.items.contains(&item) {
+            self.items.push(item);
+        }
+    }
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }

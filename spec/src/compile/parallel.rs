@@ -5,8 +5,6 @@ use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
 use super::Compiler;
-use crate::diag::Diagnostics;
-use crate::render::Renderer;
 
 /// Fewer items than this per thread are compiled on one: a thread costs about as much as one op.
 const MIN_PER_THREAD: usize = 32;
@@ -47,14 +45,7 @@ impl<'a> Compiler<'a> {
                 .map(|part| {
                     let docs = self.docs.clone();
                     scope.spawn(move || {
-                        let mut worker = Compiler {
-                            diags: Diagnostics::default(),
-                            render: Renderer::with_fuel(opts.limits.template_fuel),
-                            opts,
-                            docs,
-                            catalog_ctx: Default::default(),
-                            threads: 1,
-                        };
+                        let mut worker = Compiler::new(opts, docs, 1);
                         let out: Option<Vec<T>> = part.iter().map(|item| each(&mut worker, item)).collect();
                         (worker.diags, out)
                     })
@@ -64,9 +55,7 @@ impl<'a> Compiler<'a> {
             for thread in running {
                 let (diags, part) = thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 for d in diags.items {
-                    if !self.diags.items.contains(&d) {
-                        self.diags.items.push(d);
-                    }
+                    self.diags.add(d);
                 }
                 out.extend(part?);
             }

@@ -101,18 +101,7 @@ impl Builder {
             },
         }
     }
-}
 
-fn scalar_key(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        Value::Null => "null".into(),
-        Value::Bool(b) => if b { "True" } else { "False" }.into(),
-        other => other.to_string(),
-    }
-}
-
-impl Builder {
     /// Builds one event into the value.
     pub(super) fn event(&mut self, ev: Event) {
         if self.error.is_some() {
@@ -234,5 +223,14 @@ impl Builder {
             return false;
         }
         self.count(1, at)
+    }
+}
+
+fn scalar_key(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Null => "null".into(),
+        Value::Bool(b) => if b { "True" } else { "False" }.into(),
+        other => other.to_string(),
     }
 }
