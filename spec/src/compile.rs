@@ -154,7 +154,7 @@ impl<'a> Compiler<'a> {
         }
         op["params"] = Value::Object(params);
         let uuid = self.opts.run_uuid.clone().unwrap_or_else(|| derived_uuid(&op.to_string()));
-        self.operation(&op, At { doc: d, path: "" }, &Inherited { uuid, ..Default::default() })
+        self.operation(&mut op, At { doc: d, path: "" }, &Inherited { uuid, ..Default::default() })
     }
 
     /// The file as an operation: a component is wrapped as `{kind: operation, component}`.

@@ -205,7 +205,7 @@ impl Compiler<'_> {
                 let name = op["dagRef"].as_str().unwrap_or_default();
                 let ios = own_ios.entry(name).or_insert_with(|| ios(c)).clone();
                 declared.insert(names[i].clone(), ios);
-            } else if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh) {
+            } else if let Some(c) = self.component_of(op, At { doc: at.doc, path: &p }, inh, None) {
                 declared.insert(names[i].clone(), ios(&c.value));
             }
             // Unresolvable components are reported when the op itself is compiled.

@@ -53,7 +53,7 @@ impl Finding {
 /// Reads `v` as a `T` and returns what the cluster would drop or refuse.
 pub(crate) fn check<T: DeserializeOwned>(v: &Value) -> Vec<Finding> {
     let found = RefCell::new(Vec::new());
-    let r: Result<T, serde_json::Error> = T::deserialize(Checked { v, path: String::new(), found: &found });
+    let r: Result<T, serde_json::Error> = T::deserialize(Checked { v, path: Trail::Root, found: &found });
     let mut found = found.into_inner();
     if let Err(e) = r {
         let path = found.iter().find_map(failure_path).unwrap_or_default();
@@ -84,37 +84,60 @@ pub(crate) fn nearest(key: &str, fields: &[&'static str]) -> Option<&'static str
         .map(|(_, f)| f)
 }
 
+/// Where a value is, kept as links to its parent's place and spelt out (`ports[0].containerPort`) only when
+/// something is found there: most values are fine, and a string per value was a tenth of a compile.
+#[derive(Clone, Copy)]
+enum Trail<'p> {
+    Root,
+    Key(&'p Trail<'p>, &'p str),
+    Index(&'p Trail<'p>, usize),
+}
+
+impl Trail<'_> {
+    fn spelt(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Trail::Root => {}
+            Trail::Key(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Trail::Index(parent, i) => {
+                parent.write(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+}
+
 /// A JSON value read as a Kubernetes type, recording what does not fit instead of failing where it can.
-struct Checked<'a> {
+struct Checked<'a, 'p> {
     v: &'a Value,
-    path: String,
+    path: Trail<'p>,
     found: &'a RefCell<Vec<Finding>>,
 }
 
-fn join(base: &str, key: &str) -> String {
-    if key.starts_with('[') || base.is_empty() {
-        format!("{base}{key}")
-    } else {
-        format!("{base}.{key}")
-    }
-}
-
-impl<'a> Checked<'a> {
-    fn at(&self, v: &'a Value, key: &str) -> Checked<'a> {
-        Checked { v, path: join(&self.path, key), found: self.found }
-    }
-
+impl<'a, 'p> Checked<'a, 'p> {
     /// A map's entries; `fields`: a struct's, whose keys may be spelt in snake_case as Polyaxon accepts.
-    fn entries(&self, m: &'a serde_json::Map<String, Value>, fields: bool) -> Entries<'a> {
-        Entries { path: self.path.clone(), found: self.found, iter: m.iter(), value: None, fields }
+    fn entries(&self, m: &'a serde_json::Map<String, Value>, fields: bool) -> Entries<'a, 'p> {
+        Entries { path: self.path, found: self.found, iter: m.iter(), value: None, fields }
     }
 
-    fn items(&self, a: &'a [Value]) -> Items<'a> {
-        Items { path: self.path.clone(), found: self.found, iter: a.iter().enumerate() }
+    fn items(&self, a: &'a [Value]) -> Items<'a, 'p> {
+        Items { path: self.path, found: self.found, iter: a.iter().enumerate() }
     }
 
     fn wrong(&self, expected: &'static str) {
-        self.found.borrow_mut().push(Finding::Type { path: self.path.clone(), expected });
+        self.found.borrow_mut().push(Finding::Type { path: self.path.spelt(), expected });
     }
 
     /// Marks where a read failed (the innermost first), for the error that ends it.
@@ -122,7 +145,7 @@ impl<'a> Checked<'a> {
         if r.is_err() {
             let mut f = self.found.borrow_mut();
             if !f.iter().any(|x| failure_path(x).is_some()) {
-                f.push(Finding::Invalid { path: self.path.clone(), message: String::new() });
+                f.push(Finding::Invalid { path: self.path.spelt(), message: String::new() });
             }
         }
         r
@@ -134,15 +157,15 @@ impl<'a> Checked<'a> {
     }
 }
 
-struct Entries<'a> {
-    path: String,
+struct Entries<'a, 'p> {
+    path: Trail<'p>,
     found: &'a RefCell<Vec<Finding>>,
     iter: serde_json::map::Iter<'a>,
     value: Option<(&'a String, &'a Value)>,
     fields: bool,
 }
 
-impl<'de> MapAccess<'de> for Entries<'de> {
+impl<'de> MapAccess<'de> for Entries<'de, '_> {
     type Error = serde_json::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
@@ -161,17 +184,17 @@ impl<'de> MapAccess<'de> for Entries<'de> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
         let (k, v) = self.value.take().ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(Checked { v, path: join(&self.path, k), found: self.found })
+        seed.deserialize(Checked { v, path: Trail::Key(&self.path, k), found: self.found })
     }
 }
 
-struct Items<'a> {
-    path: String,
+struct Items<'a, 'p> {
+    path: Trail<'p>,
     found: &'a RefCell<Vec<Finding>>,
     iter: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
 }
 
-impl<'de> SeqAccess<'de> for Items<'de> {
+impl<'de> SeqAccess<'de> for Items<'de, '_> {
     type Error = serde_json::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -180,10 +203,9 @@ impl<'de> SeqAccess<'de> for Items<'de> {
     ) -> Result<Option<T::Value>, Self::Error> {
         match self.iter.next() {
             None => Ok(None),
-            Some((i, v)) => {
-                let path = join(&self.path, &format!("[{i}]"));
-                seed.deserialize(Checked { v, path, found: self.found }).map(Some)
-            }
+            Some((i, v)) => seed
+                .deserialize(Checked { v, path: Trail::Index(&self.path, i), found: self.found })
+                .map(Some),
         }
     }
 }
@@ -211,7 +233,7 @@ macro_rules! int {
     };
 }
 
-impl<'de> Deserializer<'de> for Checked<'de> {
+impl<'de> Deserializer<'de> for Checked<'de, '_> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -248,7 +270,7 @@ impl<'de> Deserializer<'de> for Checked<'de> {
                 && !fields.contains(&k.as_str())
                 && !fields.contains(&crate::pod::camel_key(k).as_str())
             {
-                let path = self.at(v, k).path;
+                let path = Trail::Key(&self.path, k).spelt();
                 let near = nearest(k, fields);
                 self.found.borrow_mut().push(Finding::Unknown { path, key: k.clone(), of: name, near });
             }

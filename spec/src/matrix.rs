@@ -392,7 +392,7 @@ impl Compiler<'_> {
                     in_pipeline: true,
                     ..inh.clone()
                 };
-                let mut run = self.operation(&child, at, &inh)?;
+                let mut run = self.operation(&mut child, at, &inh)?;
                 run.kind = None;
                 children.push(run);
             }

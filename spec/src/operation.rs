@@ -20,11 +20,15 @@ pub(crate) struct Component {
 }
 
 impl Compiler<'_> {
-    /// Compiles an operation (already in long form) found at `at`.
-    pub(crate) fn operation(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Run> {
+    /// Compiles an operation (already in long form) found at `at`. Its inline `component` is moved out of `op`
+    /// (not copied) unless a matrix or a schedule makes its runs from the whole operation.
+    pub(crate) fn operation(&mut self, op: &mut Value, at: At, inh: &Inherited) -> Option<Run> {
         let errors_before = self.diags.errors().count();
         schema::check_operation(self, op, at);
-        let mut comp = self.component_of(op, at, inh)?;
+        let whole = ["matrix", "schedule"].iter().any(|k| op.get(*k).is_some_and(|v| !v.is_null()));
+        let inline = if whole { None } else { op.get_mut("component").map(Value::take) };
+        let op = &*op;
+        let mut comp = self.component_of(op, at, inh, inline)?;
         crate::shortcuts::check(self, &comp.value, At { doc: comp.doc, path: &comp.path });
         let mut component = crate::shortcuts::apply_shortcuts(std::mem::take(&mut comp.value));
         let comp_at = At { doc: comp.doc, path: &comp.path };
@@ -78,7 +82,7 @@ impl Compiler<'_> {
         if op.get("schedule").is_some_and(|s| !s.is_null()) {
             let mut tick = op.clone();
             tick.as_object_mut()?.remove("schedule");
-            let mut run = self.operation(&tick, at, inh)?;
+            let mut run = self.operation(&mut tick, at, inh)?;
             run.pipeline = Some("schedule".into());
             return Some(run);
         }
@@ -195,10 +199,21 @@ impl Compiler<'_> {
         schema::check_termination(self, &t, at).then(|| Termination::from_value(&t))
     }
 
-    /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`.
-    pub(crate) fn component_of(&mut self, op: &Value, at: At, inh: &Inherited) -> Option<Component> {
-        let refs: Vec<&str> =
-            schema::REFERENCES.iter().copied().filter(|k| op.get(*k).is_some_and(|v| !v.is_null())).collect();
+    /// The component an operation runs: inline, `hubRef`, `urlRef`, `pathRef` or (in a DAG) `dagRef`. `taken` is
+    /// the op's inline `component` when the caller has already moved it out of `op`.
+    pub(crate) fn component_of(
+        &mut self,
+        op: &Value,
+        at: At,
+        inh: &Inherited,
+        taken: Option<Value>,
+    ) -> Option<Component> {
+        let taken = taken.filter(|v| !v.is_null());
+        let refs: Vec<&str> = schema::REFERENCES
+            .iter()
+            .copied()
+            .filter(|k| op.get(*k).is_some_and(|v| !v.is_null()) || (*k == "component" && taken.is_some()))
+            .collect();
         let inline: Map<String, Value> = schema::COMPONENT
             .iter()
             .filter_map(|k| op.get(*k).filter(|v| !v.is_null()).map(|v| (k.to_string(), v.clone())))
@@ -206,7 +221,7 @@ impl Compiler<'_> {
         let strategy =
             Strategy::parse(op.get("patchStrategy").and_then(Value::as_str)).unwrap_or(Strategy::PostMerge);
         if inline.is_empty() {
-            let mut comp = self.referenced(op, at, inh, &refs)?;
+            let mut comp = self.referenced(op, at, inh, &refs, taken)?;
             crate::shortcuts::check(self, op, at);
             crate::shortcuts::patch_from_root(&mut comp.value, op, strategy);
             return Some(comp);
@@ -223,7 +238,7 @@ impl Compiler<'_> {
             return Some(Component { value: Value::Object(comp), doc: at.doc, path: at.path.to_string() });
         }
         // A reference with component fields beside it: they patch what it refers to.
-        let mut comp = self.referenced(op, at, inh, &refs)?;
+        let mut comp = self.referenced(op, at, inh, &refs, taken)?;
         crate::shortcuts::check(self, op, at);
         for (k, v) in inline {
             let base = comp.value.get(&k).cloned().unwrap_or(Value::Null);
@@ -270,7 +285,14 @@ impl Compiler<'_> {
     }
 
     /// The component an operation refers to (`component`, `hubRef`, `urlRef`, `pathRef`, `dagRef`).
-    fn referenced(&mut self, op: &Value, at: At, inh: &Inherited, refs: &[&str]) -> Option<Component> {
+    fn referenced(
+        &mut self,
+        op: &Value,
+        at: At,
+        inh: &Inherited,
+        refs: &[&str],
+        taken: Option<Value>,
+    ) -> Option<Component> {
         if refs.len() > 1 {
             self.error(
                 at,
@@ -290,7 +312,8 @@ impl Compiler<'_> {
         let path = join(at.path, which);
         let here = At { doc: at.doc, path: &path };
         if which == "component" {
-            return Some(Component { value: op["component"].clone(), doc: at.doc, path });
+            let value = taken.unwrap_or_else(|| op["component"].clone());
+            return Some(Component { value, doc: at.doc, path });
         }
         let Some(name) = op[which].as_str().map(str::to_string) else {
             self.error(here, "invalid_reference", format!("`{which}` must be a string"));

@@ -227,9 +227,10 @@ impl Compiler<'_> {
         inh: &Inherited,
         mut globals: Value,
     ) -> Value {
-        let mut c = Map::new();
-        let mut p = Map::new();
-        let (mut inputs, mut outputs) = (Map::new(), Map::new());
+        let n = params.len() + ctx_params.len();
+        let mut c = Map::with_capacity(n + 6);
+        let mut p = Map::with_capacity(n + 1);
+        let (mut inputs, mut outputs) = (Map::with_capacity(params.len()), Map::new());
         let mut args = Vec::new();
         for (io, v) in params {
             // Values only known at run time stay as Polyaxon leaves them: an unrendered reference.

@@ -28,7 +28,7 @@ const USER_KEYED: &[&str] = &[
 pub fn camel(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
-            let mut out = Map::new();
+            let mut out = Map::with_capacity(m.len());
             for (k, x) in m {
                 let key = camel_key(k);
                 let val = if USER_KEYED.contains(&k.as_str()) { x.clone() } else { camel(x) };
@@ -42,6 +42,9 @@ pub fn camel(v: &Value) -> Value {
 }
 
 pub(crate) fn camel_key(k: &str) -> String {
+    if !k.bytes().skip(1).any(|b| b == b'_') {
+        return k.to_string();
+    }
     let mut out = String::with_capacity(k.len());
     let mut up = false;
     for (i, c) in k.chars().enumerate() {

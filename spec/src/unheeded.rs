@@ -56,27 +56,22 @@ const PLUGINS: &[(&str, bool, &str)] = &[
 impl Compiler<'_> {
     /// Warns, at each place it is written, about what this operation sets that Myelin will not act on.
     pub(crate) fn unheeded(&mut self, component: &Value, w: &Written, kind: &str) {
-        let say = |c: &mut Self, key: &str, code: &'static str, message: String| {
+        // The message is only written for a field that is there (most compiles have none of them).
+        let say = |c: &mut Self, key: &str, code: &'static str, message: &dyn Fn() -> String| {
             if let Some((doc, path)) = w.of(component, key) {
-                c.warn(At { doc, path: &path }, code, message);
+                c.warn(At { doc, path: &path }, code, message());
             }
         };
         if kind != "dag" {
-            say(
-                self,
-                "build",
-                "build_not_run",
-                "Myelin does not run `build` yet: nothing builds this run's image, so a container without `image` \
-                 cannot start; name an image that exists in `run.container.image`"
-                    .into(),
-            );
+            say(self, "build", "build_not_run", &|| {
+                "Myelin does not run `build` yet: nothing builds this run's image, so a container without \
+                     `image` cannot start; name an image that exists in `run.container.image`"
+                    .into()
+            });
         }
-        say(
-            self,
-            "hooks",
-            "hooks_not_run",
-            "Myelin does not run `hooks` yet: no operation starts when this run ends".into(),
-        );
+        say(self, "hooks", "hooks_not_run", &|| {
+            "Myelin does not run `hooks` yet: no operation starts when this run ends".into()
+        });
         let fields: [(&str, &str); 4] = [
             ("queue", "a run waits in its project's queue (the project's concurrency limit); Myelin has no agent queues"),
             ("presets", "Myelin has no presets; put their settings in the file or in an overlay (`-f`)"),
@@ -88,7 +83,7 @@ impl Compiler<'_> {
             ),
         ];
         for (key, why) in fields {
-            say(self, key, "not_honoured", format!("`{key}` is not used: {why}"));
+            say(self, key, "not_honoured", &|| format!("`{key}` is not used: {why}"));
             if key == "queue" {
                 self.namespace(component, w);
             }
@@ -101,32 +96,29 @@ impl Compiler<'_> {
                 "Myelin decides retries itself (`termination.maxRetries`), evictions and preemptions aside",
             ),
         ] {
-            let key = format!("termination.{key}");
-            say(self, &key, "not_honoured", format!("`{key}` is not used: {why}"));
+            if component["termination"].get(key).is_some() || w.op["termination"].get(key).is_some() {
+                let key = format!("termination.{key}");
+                say(self, &key, "not_honoured", &|| format!("`{key}` is not used: {why}"));
+            }
         }
-        let plugins = component.get("plugins").cloned().unwrap_or(Value::Null);
+        let plugins = &component["plugins"];
         for (key, unheeded, why) in PLUGINS {
             if crate::scalars::lax_bool(&plugins[*key]) == Some(*unheeded) {
                 let key = format!("plugins.{key}");
-                say(self, &key, "not_honoured", format!("`{key}: {unheeded}` is not honoured: {why}"));
+                say(self, &key, "not_honoured", &|| format!("`{key}: {unheeded}` is not honoured: {why}"));
             }
         }
         for key in ["logLevel", "sidecar"] {
-            let key = format!("plugins.{key}");
-            say(
-                self,
-                &key,
-                "not_honoured",
-                format!("`{key}` is not used: it configures Polyaxon's sidecar, which Myelin does not run"),
-            );
+            if plugins.get(key).is_some() || w.op["plugins"].get(key).is_some() {
+                let key = format!("plugins.{key}");
+                let why = "it configures Polyaxon's sidecar, which Myelin does not run";
+                say(self, &key, "not_honoured", &|| format!("`{key}` is not used: {why}"));
+            }
         }
         if plugins["notifications"].as_array().is_some_and(|n| !n.is_empty()) {
-            say(
-                self,
-                "plugins.notifications",
-                "not_honoured",
-                "`plugins.notifications` are not sent: Myelin has no notification connections yet".into(),
-            );
+            say(self, "plugins.notifications", "not_honoured", &|| {
+                "`plugins.notifications` are not sent: Myelin has no notification connections yet".into()
+            });
         }
         if kind == "service" {
             for (key, why) in [
@@ -134,7 +126,7 @@ impl Compiler<'_> {
                 ("isExternal", "Myelin does not expose services outside the cluster"),
             ] {
                 let key = format!("run.{key}");
-                say(self, &key, "not_honoured", format!("`{key}` is not used: {why}"));
+                say(self, &key, "not_honoured", &|| format!("`{key}` is not used: {why}"));
             }
         }
     }

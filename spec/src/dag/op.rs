@@ -41,7 +41,7 @@ impl Compiler<'_> {
             .filter_map(|(param, v)| edge(&v).map(|(up, key)| (param, up, key)))
             .collect();
         let inh = Inherited { uuid: derived_uuid(&format!("{}op-{name}", plan.uuid)), ..child.clone() };
-        let run = self.operation(&op, at, &inh)?;
+        let run = self.operation(&mut op, at, &inh)?;
         Some(Op {
             name: name.clone(),
             upstream: plan.upstream[name].iter().cloned().collect(),
