@@ -8,6 +8,10 @@ use serde_json::{json, Map, Value};
 use crate::compile::{derived_uuid, join, At, Compiler, Inherited, Matrix, Run};
 use crate::io::Io;
 
+mod check;
+
+pub(crate) use check::check;
+
 const KINDS: &[&str] = &["grid", "random", "mapping", "hyperband", "bayes", "tpe", "iterative"];
 const DISCRETE: &[&str] = &["choice", "range", "linspace", "logspace", "geomspace"];
 const CONTINUOUS: &[&str] = &[
@@ -58,62 +62,6 @@ pub fn param_names(m: &Value) -> Vec<String> {
         }
     }
     names
-}
-
-pub(crate) fn check(c: &mut Compiler, m: &Value, at: At) {
-    let kind = m.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if !KINDS.contains(&kind) {
-        c.error(
-            At { doc: at.doc, path: &join(at.path, "kind") },
-            "invalid_matrix_kind",
-            format!("matrix.kind must be one of {}", KINDS.join(", ")),
-        );
-        return;
-    }
-    let required: &[&str] = match kind {
-        "random" => &["numRuns", "params"],
-        "mapping" => &["values"],
-        "hyperband" => &["maxIterations", "eta", "resource", "metric", "params"],
-        "bayes" => &["numInitialRuns", "maxIterations", "metric", "params"],
-        "tpe" => &["maxIterations", "metric", "params"],
-        _ => &["params"],
-    };
-    for r in required {
-        if m.get(*r).is_none_or(Value::is_null) {
-            c.error(
-                At { doc: at.doc, path: &join(at.path, r) },
-                "missing_field",
-                format!("a {kind} matrix needs `{r}`"),
-            );
-        }
-    }
-    if let Some(params) = m.get("params").and_then(Value::as_object) {
-        for (name, p) in params {
-            let path = join(&join(at.path, "params"), name);
-            let pk = p.get("kind").and_then(Value::as_str).unwrap_or_default();
-            if !DISCRETE.contains(&pk) && !CONTINUOUS.contains(&pk) {
-                c.error(At { doc: at.doc, path: &path }, "invalid_matrix_param", format!("`{name}`: unknown kind `{pk}` (choice, range, linspace, logspace, geomspace, uniform, ...)"));
-            } else if kind == "grid" && !DISCRETE.contains(&pk) {
-                c.error(
-                    At { doc: at.doc, path: &path },
-                    "invalid_matrix_param",
-                    format!("`{name}`: a grid search needs discrete values, `{pk}` is a distribution"),
-                );
-            } else if let Err(e) = values(pk, &p["value"]).map(|_| ()).or_else(|e| {
-                if DISCRETE.contains(&pk) {
-                    Err(e)
-                } else {
-                    Ok(())
-                }
-            }) {
-                c.error(
-                    At { doc: at.doc, path: &join(&path, "value") },
-                    "invalid_matrix_param",
-                    format!("`{name}`: {e}"),
-                );
-            }
-        }
-    }
 }
 
 fn nums(v: &Value) -> Result<Vec<f64>, String> {
@@ -410,45 +358,4 @@ impl Compiler<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grid_is_the_cartesian_product_in_declaration_order() {
-        let m = json!({"kind": "grid", "params": {"a": {"kind": "choice", "value": [1, 2]}, "b": {"kind": "range", "value": "0:3:1"}}});
-        let s = suggestions(&m).unwrap();
-        assert_eq!(s.len(), 6);
-        assert_eq!(Value::Object(s[1].clone()), json!({"a": 1, "b": 1}));
-        assert_eq!(Value::Object(s[3].clone()), json!({"a": 2, "b": 0}));
-    }
-
-    #[test]
-    fn huge_or_degenerate_searches_are_refused_not_allocated() {
-        let grid = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:1e12:1"}}});
-        assert!(suggestions(&grid).unwrap_err().contains("more than"));
-        let product = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:1000:1"}, "b": {"kind": "range", "value": "0:1000:1"}}});
-        assert!(suggestions(&product).is_err());
-        for huge in [
-            json!({"kind": "bayes", "numInitialRuns": 4_000_000_000u64, "maxIterations": 1, "metric": {"name": "l", "optimization": "minimize"}, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
-            json!({"kind": "tpe", "numRuns": 4_000_000_000u64, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
-            json!({"kind": "random", "numRuns": 10_001, "params": {"a": {"kind": "uniform", "value": [0, 1]}}}),
-        ] {
-            let e = suggestions(&huge).unwrap_err();
-            assert!(e.contains("10000 runs; the limit is matrix_runs"), "{e}");
-        }
-        let small_cap = json!({"kind": "grid", "params": {"a": {"kind": "range", "value": "0:5:1"}}});
-        assert!(suggestions_within(&small_cap, 4).unwrap_err().contains("more than 4 runs"));
-        let reversed =
-            json!({"kind": "random", "numRuns": 2, "params": {"a": {"kind": "uniform", "value": [5, 1]}}});
-        assert_eq!(suggestions(&reversed).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn linspace_and_random_are_right_sized() {
-        assert_eq!(values("linspace", &json!("0.01:0.1:5")).unwrap().len(), 5);
-        let m = json!({"kind": "random", "numRuns": 10, "seed": 1, "params": {"a": {"kind": "choice", "value": [1, 2, 3]}}});
-        assert_eq!(suggestions(&m).unwrap().len(), 3, "capped at the size of a discrete space");
-        let h = json!({"kind": "hyperband", "maxIterations": 10, "eta": 3, "resource": {"name": "steps", "type": "int"}, "params": {"lr": {"kind": "uniform", "value": [0, 1]}}});
-        assert_eq!(suggestions(&h).unwrap().len(), 9);
-    }
-}
+mod tests;

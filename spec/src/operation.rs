@@ -11,6 +11,8 @@ use crate::patch::{by_name, merge, patch_run, Strategy};
 use crate::schema;
 use crate::unheeded::Written;
 
+mod gates;
+
 /// A component with where it was written.
 #[derive(Clone)]
 pub(crate) struct Component {
@@ -98,7 +100,7 @@ impl Compiler<'_> {
             let run = self.matrix(op, &m, at, inh, &kind, params)?;
             return Some(labelled(Run { name, ..run }));
         }
-        let mut ctx = self.context(&component, &params, &ctx_params, &runtime, inh, globals);
+        let mut ctx = self.context(&component, &params, &ctx_params, &runtime, globals);
         for (name, p) in normalize_params(op.get("params")) {
             if let Some(conn) = p.get("connection").filter(|c| !c.is_null()) {
                 if ctx["params"].get(&name).is_some() {
@@ -106,6 +108,7 @@ impl Compiler<'_> {
                 }
             }
         }
+        let conditions = self.conditions(op, at, &ctx, &runtime)?;
         if kind == "dag" {
             if component.get("build").is_some_and(|b| !b.is_null()) {
                 self.error(
@@ -120,6 +123,7 @@ impl Compiler<'_> {
             return self.dag(&component, comp_at, &params, inh).map(|ops| {
                 labelled(Run {
                     needs_approval,
+                    conditions,
                     kind: Some(RunKind::Dag),
                     name,
                     pipeline: Some("dag".into()),
@@ -163,6 +167,7 @@ impl Compiler<'_> {
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(labelled(Run {
                     needs_approval,
+                    conditions,
                     kind: RunKind::parse(&kind),
                     pipeline: None,
                     name,
@@ -250,38 +255,6 @@ impl Compiler<'_> {
         }
         crate::shortcuts::patch_from_root(&mut comp.value, op, strategy);
         Some(comp)
-    }
-
-    /// Whether the run waits for approval: `isApproved: false`, in any spelling Polyaxon reads as false, or a
-    /// template of the params that renders to one.
-    fn approval(&mut self, v: &Value, ctx: &Value, w: &Written, component: &Value) -> Option<bool> {
-        let value = match v.as_str().filter(|s| s.contains("{{")) {
-            Some(t) => match self.render.render(t, ctx) {
-                Ok(r) => Value::String(r),
-                Err(e) => {
-                    let (doc, path) =
-                        w.of(component, "isApproved").unwrap_or((w.at.doc, w.at.path.to_string()));
-                    self.error(At { doc, path: &path }, "template_error", format!("isApproved: {e}"));
-                    return None;
-                }
-            },
-            None => v.clone(),
-        };
-        if value.is_null() {
-            return Some(false);
-        }
-        match crate::scalars::lax_bool(&value) {
-            Some(approved) => Some(!approved),
-            None => {
-                let (doc, path) = w.of(component, "isApproved").unwrap_or((w.at.doc, w.at.path.to_string()));
-                self.error(
-                    At { doc, path: &path },
-                    "invalid_type",
-                    format!("isApproved must be a boolean, found {value}"),
-                );
-                None
-            }
-        }
     }
 
     /// The component an operation refers to (`component`, `hubRef`, `urlRef`, `pathRef`, `dagRef`).

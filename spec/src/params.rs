@@ -99,14 +99,12 @@ impl Compiler<'_> {
                 }
             }
         }
-        // The context a param's own template sees: globals, the pipeline's inputs, the params resolved before it.
+        // The context a param's own template sees: globals and the params resolved before it. A pipeline's inputs
+        // reach an op only as params (`{ref: dag, value: inputs.x}`): Polyaxon has no `dag` in templates.
         // `parsed`: the indexes in `out` of values given or defaulted (not those left for run time).
         let ctx = |out: &[(Io, Value)], parsed: &[usize]| {
             let mut c = Map::new();
             c.insert("globals".into(), globals.clone());
-            if let Some(d) = &inh.dag_inputs {
-                c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(Map::clone(d)))]));
-            }
             c.extend(parsed.iter().map(|&i| (out[i].0.name.clone(), out[i].1.clone())));
             Value::Object(c)
         };
@@ -224,7 +222,6 @@ impl Compiler<'_> {
         params: &[(Io, Value)],
         ctx_params: &Map<String, Value>,
         runtime: &[String],
-        inh: &Inherited,
         mut globals: Value,
     ) -> Value {
         let n = params.len() + ctx_params.len();
@@ -283,9 +280,6 @@ impl Compiler<'_> {
             "connections".into(),
             self.catalog_ctx.get_or_init(|| self.opts.catalog.template_context()).clone(),
         );
-        if let Some(d) = &inh.dag_inputs {
-            c.insert("dag".into(), crate::pod::object([("inputs", Value::Object(Map::clone(d)))]));
-        }
         c.insert("_as_args_list".into(), Value::Array(args.into_iter().map(Value::String).collect()));
         Value::Object(c)
     }

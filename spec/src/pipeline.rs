@@ -109,7 +109,15 @@ pub fn context(
 
 /// Polyaxon renders `conditions` and reads the result as a boolean; anything else is an error.
 pub fn conditions_hold(expr: &str, ctx: &Value) -> Result<bool, String> {
-    let r = crate::render::Renderer::default();
+    conditions_hold_with(&crate::render::Renderer::default(), expr, ctx)
+}
+
+/// As [`conditions_hold`], with the compile's renderer (its limits).
+pub(crate) fn conditions_hold_with(
+    r: &crate::render::Renderer,
+    expr: &str,
+    ctx: &Value,
+) -> Result<bool, String> {
     let text = if expr.contains("{{") {
         r.render(expr, ctx)?
     } else {

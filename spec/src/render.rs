@@ -123,6 +123,18 @@ impl Renderer {
         Ok(())
     }
 
+    /// The names a template (or, without `{{`, an expression) reads, with the attributes read from them
+    /// (`{{ loss < params.max.value }}` reads `loss` and `params.max.value`).
+    pub fn reads(&self, text: &str) -> Result<std::collections::HashSet<String>, String> {
+        let env = self.shared.env.borrow();
+        if text.contains("{{") || text.contains("{%") {
+            let t = env.template_from_str(text).map_err(|e| describe(&e))?;
+            Ok(t.undeclared_variables(true))
+        } else {
+            Ok(env.compile_expression(text).map_err(|e| describe(&e))?.undeclared_variables(true))
+        }
+    }
+
     /// Evaluates an expression (for `conditions`) to a JSON value.
     pub fn eval(&self, expr: &str, ctx: &Value) -> Result<Value, String> {
         let env = self.shared.env.borrow();

@@ -136,7 +136,42 @@ pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {
         }
     }
     list_keys(c, v, "hooks", HOOK, at, "a hook");
+    let hooks = v.get("hooks").and_then(Value::as_array).into_iter().flatten().enumerate();
+    let notifications = v["plugins"]["notifications"].as_array().into_iter().flatten().enumerate();
+    let triggers = hooks
+        .map(|(i, x)| (format!("hooks[{i}].trigger"), &x["trigger"]))
+        .chain(notifications.map(|(i, x)| (format!("plugins.notifications[{i}].trigger"), &x["trigger"])));
+    for (p, t) in triggers.filter(|(_, t)| !t.is_null()) {
+        if !t.as_str().is_some_and(|t| STATUSES.contains(&t)) {
+            let message = format!("trigger must be a run status ({}), not {t}", STATUSES.join(", "));
+            c.error(At { doc: at.doc, path: &join(at.path, &p) }, "invalid_value", message);
+        }
+    }
 }
+
+/// The statuses a hook or a notification may be triggered by (Polyaxon's `V1Statuses`).
+const STATUSES: &[&str] = &[
+    "created",
+    "resuming",
+    "on_schedule",
+    "compiled",
+    "queued",
+    "scheduled",
+    "starting",
+    "running",
+    "processing",
+    "stopping",
+    "failed",
+    "stopped",
+    "succeeded",
+    "skipped",
+    "warning",
+    "unschedulable",
+    "upstream_failed",
+    "retrying",
+    "unknown",
+    "done",
+];
 
 pub(crate) fn list_keys(
     c: &mut Compiler,

@@ -284,9 +284,13 @@ run:
   - {{name: gated, conditions: '{{{{ 1 > 2 }}}}', component: {{run: {ok}}}}}
   - {{name: follows-gated, dependencies: [gated], skipOnUpstreamSkip: true, component: {{run: {ok}}}}}
   - {{name: uncached, cache: {{disable: true}}, component: {{run: {ok}}}}}
+  - {{name: scored, component: {{outputs: [{{name: score, type: float}}], run: {score}}}}}
+  - {{name: low, params: {{s: {{ref: ops.scored, value: outputs.score}}}}, conditions: '{{{{ s < 0.5 }}}}', component: {{inputs: [{{name: s, type: float}}], run: {ok}}}}}
+  - {{name: high, params: {{s: {{ref: ops.scored, value: outputs.score}}}}, conditions: '{{{{ s > 0.5 }}}}', component: {{inputs: [{{name: s, type: float}}], run: {ok}}}}}
 "#,
         fail = sh("echo broken; exit 3"),
         ok = sh("echo fine"),
+        score = sh(&format!("sh {} score 0.25", emit_script())),
     );
     let p = submit(&app, &ann, &flow, json!({})).await;
     let id = p["uuid"].as_str().unwrap().to_string();
@@ -311,6 +315,19 @@ run:
     assert_eq!(
         status(&op(&app, &ann, &id, "follows-gated").await),
         ("skipped".into(), "UpstreamSkipped".into())
+    );
+    // Conditions on an upstream result are decided once it is known.
+    let low = op(&app, &ann, &id, "low").await;
+    assert_eq!(
+        status(&low).0,
+        "succeeded",
+        "{} {}",
+        low["status_message"],
+        op(&app, &ann, &id, "scored").await["outputs"]
+    );
+    assert_eq!(
+        status(&op(&app, &ann, &id, "high").await),
+        ("skipped".into(), "ConditionsCheckFailed".into())
     );
     let uncached = op(&app, &ann, &id, "uncached").await;
     assert_eq!(uncached["cache"]["enabled"], false);

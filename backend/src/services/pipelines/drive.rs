@@ -325,8 +325,16 @@ async fn start(
         }
     };
     if let Some(expr) = &step.conditions {
-        let dag_inputs = p.compiled_part::<Settings>()?.params;
-        match conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs)) {
+        // Decided when the op was compiled (with its upstream results, when it reads them); a matrix op's are
+        // read here, with its params, the upstream ops and the pipeline's inputs.
+        let held = match compiled.conditions {
+            Some(holds) => Ok(holds),
+            None => {
+                let dag_inputs = p.compiled_part::<Settings>()?.params;
+                conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs))
+            }
+        };
+        match held {
             Ok(true) => {}
             Ok(false) => {
                 let why = format!("conditions `{}` are false", expr.trim());
