@@ -70,7 +70,6 @@ impl Compiler<'_> {
         }
         let kind = component["run"]["kind"].as_str().unwrap_or_default().to_string();
         let approval = component.get("isApproved").cloned().unwrap_or(Value::Null);
-        let termination = self.termination(&component, at)?;
         let name = component.get("name").and_then(Value::as_str).map(str::to_string);
         let labelled = |run: Run| Run {
             uuid: inh.uuid.clone(),
@@ -108,7 +107,8 @@ impl Compiler<'_> {
                 }
             }
         }
-        let conditions = self.conditions(op, at, &ctx, &runtime)?;
+        let conditions_met = self.conditions(op, at, &ctx, &runtime)?;
+        let termination = self.termination(&component, at, &ctx)?;
         if kind == "dag" {
             if component.get("build").is_some_and(|b| !b.is_null()) {
                 self.error(
@@ -123,7 +123,7 @@ impl Compiler<'_> {
             return self.dag(&component, comp_at, &params, inh).map(|ops| {
                 labelled(Run {
                     needs_approval,
-                    conditions,
+                    conditions_met,
                     kind: Some(RunKind::Dag),
                     name,
                     pipeline: Some("dag".into()),
@@ -167,7 +167,7 @@ impl Compiler<'_> {
                 let declared = crate::compile::ios(&component, "outputs").unwrap_or_default();
                 Some(labelled(Run {
                     needs_approval,
-                    conditions,
+                    conditions_met,
                     kind: RunKind::parse(&kind),
                     pipeline: None,
                     name,
@@ -198,9 +198,27 @@ impl Compiler<'_> {
     }
 
     /// The run's `termination`, once the operation and its pipeline have layered theirs on the component's.
-    /// The component's own values were checked with it; a bad value here came from the operation.
-    fn termination(&mut self, component: &Value, at: At) -> Option<Termination> {
-        let t = component.get("termination").cloned().unwrap_or(Value::Null);
+    /// The component's own values were checked with it; a bad value here came from the operation. A value may be
+    /// a template of the params (`maxRetries: "{{ retries }}"`), rendered as Polyaxon renders it.
+    fn termination(&mut self, component: &Value, at: At, ctx: &Value) -> Option<Termination> {
+        let mut t = component.get("termination").cloned().unwrap_or(Value::Null);
+        for key in ["maxRetries", "timeout", "ttl"] {
+            let Some(text) = t.get(key).and_then(Value::as_str).filter(|s| s.contains("{{")) else {
+                continue;
+            };
+            match self.render.render(text, ctx) {
+                Ok(r) => t[key] = r.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(r)),
+                Err(e) => {
+                    let path = join(&join(at.path, "termination"), key);
+                    self.error(
+                        At { doc: at.doc, path: &path },
+                        "template_error",
+                        format!("termination.{key}: {e}"),
+                    );
+                    return None;
+                }
+            }
+        }
         schema::check_termination(self, &t, at).then(|| Termination::from_value(&t))
     }
 
@@ -266,15 +284,30 @@ impl Compiler<'_> {
         refs: &[&str],
         taken: Option<Value>,
     ) -> Option<Component> {
-        if refs.len() > 1 {
+        // As Polyaxon: at most one of the references; an inline `component` beside one is what runs.
+        let others: Vec<&str> = refs.iter().copied().filter(|r| *r != "component").collect();
+        if others.len() > 1 {
             self.error(
                 at,
                 "invalid_reference",
-                format!("an operation takes one component reference, found {}", refs.join(", ")),
+                format!(
+                    "an operation takes at most one of hubRef, dagRef, urlRef, pathRef; found {}",
+                    others.join(", ")
+                ),
             );
             return None;
         }
-        let Some(which) = refs.first().copied() else {
+        if refs.contains(&"component") {
+            for other in &others {
+                let p = join(at.path, other);
+                let message = format!(
+                    "`{other}` is not used: the operation's inline `component` runs (as in Polyaxon)"
+                );
+                self.warn(At { doc: at.doc, path: &p }, "not_honoured", message);
+            }
+        }
+        let which = if refs.contains(&"component") { Some("component") } else { others.first().copied() };
+        let Some(which) = which else {
             self.error(
                 at,
                 "missing_component",

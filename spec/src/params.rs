@@ -47,6 +47,10 @@ impl Compiler<'_> {
         let mut runtime: Vec<String> = joins_params(op);
         let mut given: Map<String, Value> = Map::new();
         let mut ctx_params = Map::new();
+        // A join's params are known at run time; one no input or output declares is for templates only.
+        for name in runtime.iter().filter(|n| !inputs.iter().chain(&outputs).any(|io| &io.name == *n)) {
+            ctx_params.insert(name.clone(), json!(format!("{{{{ {name} }}}}")));
+        }
         for (name, p) in &params {
             let ppath = join(&join(at.path, "params"), name);
             let pat = At { doc: at.doc, path: &ppath };

@@ -200,6 +200,23 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
         volumes.push(json!({"name": "myelin-shm", "emptyDir": {"medium": "Memory"}}));
         mounts.push(json!({"name": "myelin-shm", "mountPath": "/dev/shm"}));
     }
+    // An init step with a `path` of its own fills a volume there, which the main container sees (as Polyaxon
+    // mounts one per path). The user asked for it, so it is not named as Myelin's own (`myelin-…`) volumes are.
+    let init_steps = as_list(s.get("init"));
+    let mut init_paths: Vec<&str> = Vec::new();
+    for step in init_steps.iter().filter(|s| s.get("container").is_none()) {
+        if let Some(path) = step.get("path").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+            if !init_paths.contains(&path) {
+                init_paths.push(path);
+            }
+        }
+    }
+    let init_volume =
+        |path: &str| format!("init-path-{}", init_paths.iter().position(|p| *p == path).unwrap_or(0));
+    for path in &init_paths {
+        volumes.push(json!({"name": init_volume(path), "emptyDir": {}}));
+        mounts.push(json!({"name": init_volume(path), "mountPath": path}));
+    }
     let mut main_env = into_list(main.get_mut("env").map(Value::take));
     if !requests_gpu(&main) {
         main_env.push(json!({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"}));
@@ -214,7 +231,7 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
     }
 
     let mut init_containers = Vec::new();
-    for (i, step) in as_list(s.get("init")).iter().enumerate() {
+    for (i, step) in init_steps.iter().enumerate() {
         if let Some(conn) = step.get("connection").and_then(Value::as_str) {
             if p.catalog.get(conn).is_none() {
                 return Err(format!("{} (run.init[{i}].connection)", p.catalog.missing(conn)));
@@ -244,13 +261,17 @@ pub fn template(p: &PodInput) -> Result<Value, String> {
             // Myelin's own initializer realises declarative steps (clone, copy, write files). Its resources
             // are Polyaxon's for its initializer, so a namespace whose quota demands requests and limits
             // admits it.
-            init_containers.push(json!({
+            let mut init = json!({
                 "name": format!("myelin-init-{}-{i}", kind.to_lowercase()),
                 "image": "myelin/init:latest",
                 "imagePullPolicy": "IfNotPresent",
                 "args": ["init", kind, step.to_string()],
                 "resources": {"limits": {"cpu": "1", "memory": "500Mi"}, "requests": {"cpu": "0.1", "memory": "60Mi"}},
-            }));
+            });
+            if let Some(path) = step.get("path").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+                init["volumeMounts"] = json!([{"name": init_volume(path), "mountPath": path}]);
+            }
+            init_containers.push(init);
         }
     }
     let sidecars: Vec<Value> = as_list(s.get("sidecars"))

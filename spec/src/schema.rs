@@ -127,7 +127,8 @@ pub(crate) fn replica_keys(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// `termination`'s values are integers (retries, seconds); false when one is not, each located under `at`.
+/// `termination`'s values are integers (retries, seconds) or templates; false when one is not, each located under
+/// `at`.
 /// Polyaxon accepts negative ones, which Kubernetes refuses: they are warned about and treated as unset.
 pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
     let mut ok = true;
@@ -140,7 +141,8 @@ pub(crate) fn check_termination(c: &mut Compiler, t: &Value, at: At) -> bool {
                 format!("termination.{key} is negative: it is ignored (as if unset)"),
             );
         }
-        if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64()) {
+        // A template of the params is rendered with them (`Compiler::termination`).
+        if t.get(key).is_some_and(|v| !v.is_null() && !v.is_i64() && !crate::render::is_template(v)) {
             c.error(
                 At { doc: at.doc, path: &p },
                 "invalid_type",
@@ -200,6 +202,7 @@ pub(crate) fn check_operation(c: &mut Compiler, op: &Value, at: At) {
     sections::shape(c, op, "events", sections::Shape::List, at);
     sections::list_keys(c, op, "joins", sections::JOIN, at, "a join");
     sections::list_keys(c, op, "events", sections::EVENT, at, "an event trigger");
+    sections::event_kinds(c, op, at);
     if let Some(t) = op.get("trigger").filter(|t| !t.is_null()) {
         if !t.as_str().is_some_and(|t| TRIGGERS.contains(&t)) {
             let path = join(at.path, "trigger");

@@ -149,6 +149,43 @@ pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {
     }
 }
 
+/// An op's `events[].kinds` are Polyaxon's event kinds (`V1EventKind`): a run's status (`run_status_succeeded`),
+/// and the other kinds Polyaxon names.
+pub(crate) fn event_kinds(c: &mut Compiler, op: &Value, at: At) {
+    for (i, e) in op.get("events").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (j, k) in e.get("kinds").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let known = k.as_str().is_some_and(|k| {
+                k.strip_prefix("run_status_").is_some_and(|s| STATUSES.contains(&s))
+                    || OTHER_EVENTS.contains(&k)
+            });
+            if !known {
+                let p = join(at.path, &format!("events[{i}].kinds[{j}]"));
+                let message = format!(
+                    "{k} is not an event kind: `run_status_<status>` ({}), or one of {}",
+                    STATUSES.join(", "),
+                    OTHER_EVENTS.join(", ")
+                );
+                c.error(At { doc: at.doc, path: &p }, "invalid_value", message);
+            }
+        }
+    }
+}
+
+const OTHER_EVENTS: &[&str] = &[
+    "run_approved_actor",
+    "run_invalidated_actor",
+    "run_new_artifacts",
+    "connection_git_commit",
+    "connection_dataset_version",
+    "connection_registry_image",
+    "alert_info",
+    "alert_warning",
+    "alert_critical",
+    "model_version_new_metric",
+    "project_custom_event",
+    "org_custom_event",
+];
+
 /// The statuses a hook or a notification may be triggered by (Polyaxon's `V1Statuses`).
 const STATUSES: &[&str] = &[
     "created",
@@ -230,6 +267,15 @@ fn pod_lists(c: &mut Compiler, v: &Value, at: At) {
     }
     if !v.get("ports").is_some_and(is_template) {
         shape(c, v, "ports", Shape::List, at);
+    }
+    // Polyaxon reads a list of ports as integers: a template inside it is refused (the whole list may be one).
+    for (i, p) in v.get("ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        if !(p.is_i64() || p.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok())) {
+            let path = join(at.path, &format!("ports[{i}]"));
+            let message =
+                format!("a port must be an integer, not {p} (a template may stand for the whole list)");
+            c.error(At { doc: at.doc, path: &path }, "invalid_type", message);
+        }
     }
 }
 

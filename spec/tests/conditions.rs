@@ -54,12 +54,12 @@ fn conditions_on_the_ops_params_are_decided_when_compiled() {
     let c =
         run(&dag(", params: {flag: {ref: dag, value: inputs.go}}, conditions: '{{ flag }}'", "[echo, hi]"));
     assert!(c.valid, "{:?}", c.errors);
-    assert_eq!(op_b(&c).conditions, Some(false));
+    assert_eq!(op_b(&c).conditions_met, Some(false));
     let c = run(&dag(", conditions: '{{ flag and globals.project_name is defined }}'", "[echo, hi]"));
     assert!(c.valid, "{:?}", c.errors);
-    assert_eq!(op_b(&c).conditions, Some(true));
+    assert_eq!(op_b(&c).conditions_met, Some(true));
     // No conditions: nothing to decide.
-    assert_eq!(op_b(&run(&dag("", "[echo, hi]"))).conditions, None);
+    assert_eq!(op_b(&run(&dag("", "[echo, hi]"))).conditions_met, None);
 }
 
 #[test]
@@ -69,12 +69,12 @@ fn conditions_reading_an_upstream_result_wait_for_it() {
         "[echo, hi]",
     ));
     assert!(c.valid, "{:?}", c.errors);
-    assert_eq!(op_b(&c).conditions, None);
+    assert_eq!(op_b(&c).conditions_met, None);
     let c = run(&dag(
         ", params: {loss: {ref: ops.a, value: outputs.loss, contextOnly: true}}, conditions: '{{ params.loss.value < 0.5 }}'",
         "[echo, hi]",
     ));
-    assert_eq!(op_b(&c).conditions, None, "{:?}", c.errors);
+    assert_eq!(op_b(&c).conditions_met, None, "{:?}", c.errors);
 }
 
 #[test]
@@ -104,4 +104,16 @@ fn an_ops_templates_see_the_pipelines_inputs_only_through_its_params() {
     // The way Polyaxon passes them.
     let c = run(&dag(", params: {flag: {ref: dag, value: inputs.go}}", "[echo, '{{ flag }}']"));
     assert!(c.valid, "{:?}", c.errors);
+}
+
+#[test]
+fn a_pipeline_with_decided_conditions_is_read_back_as_stored() {
+    // The server stores a compiled pipeline and reads it back for its page: an op's `conditions` (its text) and
+    // its run's decision live side by side in one flattened object.
+    let c =
+        run(&dag(", params: {flag: {ref: dag, value: inputs.go}}, conditions: '{{ flag }}'", "[echo, hi]"));
+    let stored = serde_json::to_value(&c.run).unwrap();
+    let back: spec::compile::Run = serde_json::from_value(stored).expect("read back");
+    let b = back.ops.iter().find(|o| o.name == "b").unwrap();
+    assert_eq!((b.conditions.as_deref(), b.run.conditions_met), (Some("{{ flag }}"), Some(false)));
 }

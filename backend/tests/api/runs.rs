@@ -135,6 +135,14 @@ async fn a_valid_job_is_queued_with_its_timeline(app: TestApp) {
     assert!(run["reproducibility"]["compiled"]["manifests"][0]["kind"] == "Job");
     let list = app.get("/api/v1/projects/ann/p/runs").bearer(&ann.token).send().await;
     assert_eq!(list.json["total"], 1);
+    // `conditions` that are false: skipped at once, as in Polyaxon.
+    let gated = "kind: operation\nparams: {go: {value: false}}\nconditions: '{{ go }}'\ncomponent: {inputs: [{name: go, type: bool}], run: {kind: job, container: {image: 'busybox:1.36', command: [echo]}}}\n";
+    let skipped = submit(&app, &ann, gated, json!({})).await;
+    assert_eq!(
+        (skipped["status"].as_str(), skipped["status_reason"].as_str()),
+        (Some("skipped"), Some("ConditionsCheckFailed"))
+    );
+    assert_eq!(statuses(&skipped), ["created", "compiled", "skipped"]);
 }
 
 async fn invalid_files_are_refused_with_located_errors_and_nothing_is_stored(app: TestApp) {

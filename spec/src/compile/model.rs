@@ -131,10 +131,11 @@ pub struct Run {
     /// `isApproved: false`: the run waits, compiled, until a project member approves it.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub needs_approval: bool,
-    /// A DAG op's `conditions`, decided when compiled: `Some(false)` skips it. `None` when it has none or they
-    /// read a value known only once its upstream ops end (decided when it is compiled again with them).
+    /// Whether the run's `conditions` hold, decided when compiled: `Some(false)` skips it. `None` when it has none,
+    /// or they read a value known only once its upstream ops end (decided when it is compiled again with them).
+    /// (Not `conditions`: an `Op` carries its own text under that name beside its flattened run.)
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub conditions: Option<bool>,
+    pub conditions_met: Option<bool>,
     /// The run's `tags` (the operation's over its component's; a string is a comma-separated list).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub tags: Vec<String>,

@@ -327,7 +327,7 @@ async fn start(
     if let Some(expr) = &step.conditions {
         // Decided when the op was compiled (with its upstream results, when it reads them); a matrix op's are
         // read here, with its params, the upstream ops and the pipeline's inputs.
-        let held = match compiled.conditions {
+        let held = match compiled.conditions_met {
             Some(holds) => Ok(holds),
             None => {
                 let dag_inputs = p.compiled_part::<Settings>()?.params;

@@ -121,7 +121,16 @@ pub async fn submit(
         event(&txn, id, status, Some(reason), None).await?;
     }
     let mut done = run::Entity::update_many().filter(run::Column::Id.eq(id));
-    if out.run.needs_approval {
+    if out.run.conditions_met == Some(false) {
+        // `conditions` that are false: skipped, as Polyaxon skips it (nothing to approve or run).
+        let why = "conditions are false";
+        event(&txn, id, Status::Skipped, Some("ConditionsCheckFailed"), Some(why)).await?;
+        done = done
+            .col_expr(run::Column::Status, Expr::value(Status::Skipped.as_str()))
+            .col_expr(run::Column::StatusReason, Expr::value("ConditionsCheckFailed"))
+            .col_expr(run::Column::StatusMessage, Expr::value(why))
+            .col_expr(run::Column::FinishedAt, Expr::value(now));
+    } else if out.run.needs_approval {
         // `isApproved: false`: compiled, and held until a project member approves it (`approve`).
         event(&txn, id, Status::Compiled, Some(WAITING_FOR_APPROVAL), Some(APPROVAL_MESSAGE)).await?;
         done = done
