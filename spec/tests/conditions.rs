@@ -4,24 +4,9 @@
 //! an op only as params. `{{ dag.inputs.x }}` or `{{ ops.a.status }}` in an op fails in Polyaxon (`'dag' is
 //! undefined`), so it is refused here, where it is written.
 
-use spec::{compile, NoRefs, Options, Source};
+mod common;
 
-fn run(yaml: &str) -> spec::Compiled {
-    compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
-    })
-}
-
-fn errors(c: &spec::Compiled) -> Vec<(&str, &str)> {
-    c.errors.iter().map(|e| (e.code, e.path.as_str())).collect()
-}
+use common::{errors, run};
 
 /// A DAG with ops `a` and `b` (after `a`); `b` has `extra` (its params, conditions…) and runs `step2`, whose
 /// input `flag` is a bool and whose command is `cmd`.

@@ -3,21 +3,11 @@
 //! (deeper ones warned about, as Polyaxon lets them through), nested sections refuse unknown keys, an operation's
 //! root may be its component, a component may carry operation fields, a build provides a replica's image.
 
+mod common;
+
+use common::run;
 use serde_json::json;
 use spec::{compile, NoRefs, Options, Source};
-
-fn run(yaml: &str) -> spec::Compiled {
-    compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
-    })
-}
 
 fn errors(c: &spec::Compiled) -> Vec<(&str, &str, u32, String)> {
     c.errors.iter().map(|e| (e.code, e.path.as_str(), e.line, e.message.clone())).collect()

@@ -2,24 +2,9 @@
 //! (`spec/tests/probes/a*`, each SAME): event kinds, templated `termination`, a join's params for templates, and
 //! an init step's own `path`.
 
-use spec::{compile, NoRefs, Options, Source};
+mod common;
 
-fn run(yaml: &str) -> spec::Compiled {
-    compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
-    })
-}
-
-fn errors(c: &spec::Compiled) -> Vec<(&str, &str)> {
-    c.errors.iter().map(|e| (e.code, e.path.as_str())).collect()
-}
+use common::{errors, run};
 
 const JOB: &str = "{kind: job, container: {image: 'busybox:1.36', command: [echo, hi]}}";
 

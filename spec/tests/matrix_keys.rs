@@ -2,28 +2,9 @@
 //! too, where they are written, with the key meant; keys Polyaxon takes and Myelin does not use are warned about
 //! (each case checked with `../shared/conformance/oracle`; the files are `spec/tests/probes/z*`).
 
-use spec::{compile, NoRefs, Options, Source};
+mod common;
 
-fn run(yaml: &str) -> spec::Compiled {
-    compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
-    })
-}
-
-fn errors(c: &spec::Compiled) -> Vec<(&str, &str)> {
-    c.errors.iter().map(|e| (e.code, e.path.as_str())).collect()
-}
-
-fn warned(c: &spec::Compiled, code: &str) -> Vec<String> {
-    c.warnings.iter().filter(|w| w.code == code).map(|w| w.path.clone()).collect()
-}
+use common::{errors, run, warned};
 
 /// An operation with `matrix` (its lines, indented under it) over a component reading `lr`.
 fn matrix(lines: &str) -> spec::Compiled {

@@ -2,29 +2,10 @@
 //! is written; fields of the wrong type are refused as Polyaxon refuses them (each case checked against
 //! Polyaxon 2.18's own answer with `../shared/conformance/oracle`).
 
+mod common;
+
+use common::{errors, run, warned};
 use serde_json::json;
-use spec::{compile, NoRefs, Options, Source};
-
-fn run(yaml: &str) -> spec::Compiled {
-    compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
-    })
-}
-
-fn errors(c: &spec::Compiled) -> Vec<(&str, &str)> {
-    c.errors.iter().map(|e| (e.code, e.path.as_str())).collect()
-}
-
-fn warned(c: &spec::Compiled, code: &str) -> Vec<String> {
-    c.warnings.iter().filter(|w| w.code == code).map(|w| w.path.clone()).collect()
-}
 
 const RUN: &str = "run: {kind: job, container: {image: 'x:1'}}\n";
 
