@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+pub(crate) mod rules;
+
 /// One declared input or output.
 #[derive(Debug, Clone)]
 pub struct Io {
@@ -51,7 +53,7 @@ impl Io {
             format!("could not parse value {} for `{}` as {}: {why}", short(v), self.name, self.kind)
         })?;
         if let Some(rules) = &self.validation {
-            check_rules(&self.name, &parsed, rules)?;
+            rules::check(&self.name, &parsed, rules)?;
         }
         if let Some(options) = &self.options {
             if !parsed.is_null() && !options.contains(&parsed) {
@@ -74,42 +76,12 @@ impl Io {
         if self.is_flag {
             return (v.as_bool() == Some(true)).then(|| format!("--{}", self.name));
         }
-        let text = crate::render::json_python_str(v);
+        let text = crate::render::param_text(v);
         Some(match &self.arg_format {
             Some(f) => f.replace("{{ value }}", &text).replace("{{value}}", &text),
             None => format!("--{}={text}", self.name),
         })
     }
-}
-
-/// `validation: {gt, ge, lt, le, minLength, maxLength}` (regex patterns are not checked yet).
-fn check_rules(name: &str, v: &Value, rules: &Value) -> Result<(), String> {
-    let bound = |k: &str| rules.get(k).and_then(Value::as_f64);
-    if let Some(x) = v.as_f64() {
-        for (k, ok, word) in [
-            ("gt", bound("gt").is_none_or(|b| x > b), ">"),
-            ("ge", bound("ge").is_none_or(|b| x >= b), ">="),
-            ("lt", bound("lt").is_none_or(|b| x < b), "<"),
-            ("le", bound("le").is_none_or(|b| x <= b), "<="),
-        ] {
-            if !ok {
-                return Err(format!("value {x} for `{name}` must be {word} {}", rules[k]));
-            }
-        }
-    }
-    let len = match v {
-        Value::String(s) => Some(s.chars().count()),
-        Value::Array(a) => Some(a.len()),
-        _ => None,
-    };
-    if let Some(n) = len {
-        if bound("minLength").is_some_and(|m| (n as f64) < m)
-            || bound("maxLength").is_some_and(|m| (n as f64) > m)
-        {
-            return Err(format!("`{name}` has length {n}, outside minLength/maxLength {}", rules));
-        }
-    }
-    Ok(())
 }
 
 fn short(v: &Value) -> String {
@@ -304,8 +276,8 @@ mod tests {
         let io = Io::from_value(&json!({"name": "lr", "type": "float", "validation": {"gt": 0, "le": 1}}))
             .unwrap();
         assert!(io.parse(&json!(0.5)).is_ok());
-        assert!(io.parse(&json!(0)).unwrap_err().contains("must be >"));
-        assert!(io.parse(&json!(2)).unwrap_err().contains("must be <="));
+        assert!(io.parse(&json!(0)).unwrap_err().contains("must be greater than 0"));
+        assert!(io.parse(&json!(2)).unwrap_err().contains("must be less than or equal to 1"));
     }
 
     #[test]

@@ -249,7 +249,7 @@ impl Compiler<'_> {
             let as_arg = arg.clone().unwrap_or_default();
             let shown = if io.is_flag { Value::String(as_arg.clone()) } else { v.clone() };
             c.insert(io.name.clone(), shown);
-            let as_str = crate::render::json_python_str(&v);
+            let as_str = crate::render::param_text(&v);
             let entry = crate::pod::object([
                 ("value", v.clone()),
                 ("as_arg", Value::String(as_arg)),
@@ -266,7 +266,8 @@ impl Compiler<'_> {
         }
         for (k, v) in ctx_params {
             c.insert(k.clone(), v.clone());
-            p.insert(k.clone(), json!({"value": v, "as_arg": format!("--{k}={}", crate::render::json_python_str(v)), "as_str": crate::render::json_python_str(v)}));
+            let text = crate::render::param_text(v);
+            p.insert(k.clone(), json!({"value": v, "as_arg": format!("--{k}={text}"), "as_str": text}));
         }
         // A list, as in Polyaxon: inside a longer string it prints as one (`['--a=1', '--b=x']`).
         p.insert("as_args".into(), json!(args));

@@ -40,6 +40,23 @@ pub(crate) const SHARED: &[&str] = &[
 /// The ways an operation names its component (at most one of them).
 pub(crate) const REFERENCES: &[&str] = &["component", "hubRef", "urlRef", "pathRef", "dagRef"];
 pub(crate) const COMPONENT: &[&str] = &["inputs", "outputs", "run", "template"];
+/// The keys of an input or output (`V1IO`).
+const IO: &[&str] = &[
+    "name",
+    "description",
+    "type",
+    "isOptional",
+    "isList",
+    "isFlag",
+    "argFormat",
+    "connection",
+    "toInit",
+    "toEnv",
+    "value",
+    "validation",
+    "delayValidation",
+    "options",
+];
 /// An operation's own fields that configure its run, not a component reference: a component file may carry
 /// them too (Polyaxon 2.x reads both kinds with one model).
 pub(crate) const OPERATION_ONLY: &[&str] = &[
@@ -256,6 +273,15 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
     }
     let allowed = [SHARED, COMPONENT].concat();
     unknown_keys(c, comp, &allowed, at, "a component");
+    for (key, what) in [("inputs", "an input"), ("outputs", "an output")] {
+        sections::list_keys(c, comp, key, IO, at, what);
+        for (i, io) in comp.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            if let Some(v) = io.get("validation").filter(|v| v.is_object()) {
+                let p = join(at.path, &format!("{key}[{i}].validation"));
+                unknown_keys(c, v, crate::io::rules::KEYS, At { doc: at.doc, path: &p }, "`validation`");
+            }
+        }
+    }
     check_name(c, comp, at);
     crate::scalars::check(c, comp, at, false);
     let run_path = join(at.path, "run");

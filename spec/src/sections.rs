@@ -136,6 +136,13 @@ pub(crate) fn check_shared(c: &mut Compiler, v: &Value, at: At) {
         }
     }
     list_keys(c, v, "hooks", HOOK, at, "a hook");
+    for (i, x) in v["cache"]["sections"].as_array().into_iter().flatten().enumerate() {
+        if !x.as_str().is_some_and(|x| ["containers", "init", "connections"].contains(&x)) {
+            let p = join(at.path, &format!("cache.sections[{i}]"));
+            let message = format!("a cache section is containers, init or connections, not {x}");
+            c.error(At { doc: at.doc, path: &p }, "invalid_value", message);
+        }
+    }
     let hooks = v.get("hooks").and_then(Value::as_array).into_iter().flatten().enumerate();
     let notifications = v["plugins"]["notifications"].as_array().into_iter().flatten().enumerate();
     let triggers = hooks

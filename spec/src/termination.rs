@@ -36,7 +36,8 @@ impl Termination {
         let int = |k: &str| v.get(k).and_then(Value::as_i64).filter(|n| *n >= 0);
         Termination {
             max_retries: int("maxRetries").map(|n| n.min(u32::MAX as i64) as u32),
-            timeout: int("timeout").map(|n| n as u64),
+            // As Polyaxon: a timeout of 0 sets none (Kubernetes refuses an `activeDeadlineSeconds` of 0).
+            timeout: int("timeout").filter(|n| *n > 0).map(|n| n as u64),
             ttl: int("ttl").map(|n| n as u64),
         }
     }

@@ -113,3 +113,55 @@ fn a_list_of_ports_holds_integers() {
     assert!(service("[8080, '9090']").valid);
     assert!(service("[8080]").valid);
 }
+
+#[test]
+fn inputs_and_their_validation_refuse_unknown_keys_and_every_rule_is_applied() {
+    let job = |input: &str| {
+        run(&format!(
+            "kind: component\ninputs:\n- {input}\nrun: {{kind: job, container: {{image: 'busybox:1.36', command: [echo, '{{{{ x }}}}']}}}}\n"
+        ))
+    };
+    let c = job("{name: x, type: float, value: 0.5, isOptinal: true}");
+    assert_eq!(errors(&c), [("unknown_key", "inputs[0].isOptinal")]);
+    assert!(c.errors[0].message.contains("did you mean `isOptional`?"), "{}", c.errors[0].message);
+    let c = job("{name: x, type: float, value: 0.5, isOptional: true, validation: {greater: 0}}");
+    assert_eq!(errors(&c), [("unknown_key", "inputs[0].validation.greater")]);
+    // The default value is checked against its rules, a regex included.
+    let c = job("{name: x, type: str, value: ABC, isOptional: true, validation: {regex: '^[a-z]+$'}}");
+    assert!(!c.valid && c.errors[0].message.contains("must match the regex"), "{:?}", c.errors);
+    assert!(job("{name: x, type: str, value: abc, isOptional: true, validation: {regex: '^[a-z]+$', maxLength: 3}}").valid);
+}
+
+#[test]
+fn cache_sections_are_polyaxons_and_a_zero_timeout_sets_none() {
+    let job = |extra: &str| run(&format!("kind: component\n{extra}\nrun: {JOB}\n"));
+    let c = job("cache: {sections: [init, containerz]}");
+    assert_eq!(errors(&c), [("invalid_value", "cache.sections[1]")]);
+    assert!(job("cache: {sections: [init, containers, connections]}").valid);
+    let c = job("termination: {timeout: 0, maxRetries: 1}");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(c.run.termination.timeout, None);
+    assert!(c.run.manifests[0]["spec"].get("activeDeadlineSeconds").is_none(), "{}", c.run.manifests[0]);
+}
+
+#[test]
+fn a_params_as_arg_prints_lists_dicts_and_booleans_as_json() {
+    // Polyaxon 2.18's answer for `spec/tests/probes/e01_as_arg_types.yaml`.
+    let c = run("kind: operation
+params: {layers: {value: [1, 2.5, a]}, cfg: {value: {a: 1, b: x, c: [true]}}, flag: {value: true}, lr: {value: 0.00001}}
+component:
+  inputs: [{name: layers, type: list}, {name: cfg, type: dict}, {name: flag, type: bool}, {name: lr, type: float}]
+  run: {kind: job, container: {image: 'busybox:1.36', command: [echo], args: ['{{ params.layers.as_arg }}', '{{ params.cfg.as_str }}', '{{ params.flag.as_arg }}', '{{ params.lr.as_arg }}', '{{ layers }}']}}
+");
+    assert!(c.valid, "{:?}", c.errors);
+    assert_eq!(
+        c.run.main_container().unwrap()["args"],
+        serde_json::json!([
+            "--layers=[1,2.5,\"a\"]",
+            "{\"a\":1,\"b\":\"x\",\"c\":[true]}",
+            "--flag=true",
+            "--lr=1e-05",
+            "[1, 2.5, 'a']"
+        ])
+    );
+}
