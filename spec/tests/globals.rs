@@ -2,23 +2,16 @@
 //! which project, and the context paths under that uuid. Ops and matrix children carry uuids of their own,
 //! derived from their pipeline's, which the server stores them under too.
 
+mod common;
+
 use serde_json::{json, Value};
 use spec::compile::RunContext;
-use spec::{compile, Execution, NoRefs, Options, Source};
+use spec::Execution;
 
 const UUID: &str = "0123456789abcdef0123456789abcdef";
 
 fn run(yaml: &str, execution: Execution) -> spec::Compiled {
-    let c = compile(&Options {
-        limits: Default::default(),
-        policy: None,
-        files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
-        params: Default::default(),
-        catalog: Default::default(),
-        refs: &NoRefs,
-        run_uuid: Some(UUID.into()),
-        execution,
-    });
+    let c = common::run_with(yaml, execution);
     assert!(c.valid, "{:?}", c.errors);
     c
 }

@@ -1,10 +1,15 @@
 //! What the integration tests share: compiling one file with the default options, and reading its diagnostics.
 #![allow(dead_code)] // each test file uses its own part
 
-use spec::{compile, NoRefs, Options, Source};
+use spec::{compile, Execution, NoRefs, Options, Source};
 
 /// Compiles `yaml` (as `f.yaml`) with the default options and a fixed run uuid.
 pub fn run(yaml: &str) -> spec::Compiled {
+    run_with(yaml, Execution::default())
+}
+
+/// As [`run`], executed as `execution` says (the op, its upstream results, its run context).
+pub fn run_with(yaml: &str, execution: Execution) -> spec::Compiled {
     compile(&Options {
         limits: Default::default(),
         policy: None,
@@ -13,7 +18,7 @@ pub fn run(yaml: &str) -> spec::Compiled {
         catalog: Default::default(),
         refs: &NoRefs,
         run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
-        execution: Default::default(),
+        execution,
     })
 }
 
