@@ -94,7 +94,7 @@ pub(crate) fn env_text(v: &Value) -> String {
 }
 
 /// JSON as Python's `json.dumps(v, separators=(",", ":"))` writes it: floats as Python prints them.
-fn python_json(v: &Value, out: &mut String) {
+pub(crate) fn python_json(v: &Value, out: &mut String) {
     match v {
         Value::Number(n) if n.is_f64() => {
             out.push_str(&crate::render::python_float(n.as_f64().unwrap_or_default()))

@@ -50,40 +50,12 @@ fn python_repr(v: &JValue, quote: bool) -> String {
 /// `to_string`): a string as it is; a number, a boolean, a list or a dict as compact JSON (`orjson`), its floats
 /// as Python prints them (`[1,2.5,"a"]`, `true`, `1e-05`).
 pub fn param_text(v: &Value) -> String {
-    fn json(v: &Value, out: &mut String) {
-        match v {
-            Value::Number(n) if n.is_f64() => out.push_str(&python_float(n.as_f64().unwrap_or_default())),
-            Value::Array(items) => {
-                out.push('[');
-                for (i, x) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    json(x, out);
-                }
-                out.push(']');
-            }
-            Value::Object(m) => {
-                out.push('{');
-                for (i, (k, x)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    json(x, out);
-                }
-                out.push('}');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         _ => {
             let mut out = String::new();
-            json(v, &mut out);
+            crate::pyliteral::python_json(v, &mut out);
             out
         }
     }
