@@ -155,13 +155,15 @@ fn rows() -> Vec<Row> {
 struct Fixture {
     router: axum::Router,
     state: backend::AppState,
+    /// The database and data directory, removed with the fixture.
+    _dir: tempfile::TempDir,
 }
 
 async fn fixture() -> Fixture {
-    let dir = std::env::temp_dir().join(format!("myelin-fn-matrix-{}", uuid::Uuid::new_v4().simple()));
-    let url = backend::config::database_url(&dir, None);
+    let dir = tempfile::Builder::new().prefix("myelin-fn-matrix-").tempdir().unwrap();
+    let url = backend::config::database_url(dir.path(), None);
     let (mut state, store) =
-        backend::server::prepare(&url, false, &dir, &format!("http://{HOST}"), None).await.unwrap();
+        backend::server::prepare(&url, false, dir.path(), &format!("http://{HOST}"), None).await.unwrap();
     // Every cell logs in; the limiter is under test elsewhere (backend/tests/api/security.rs).
     state.limiter = std::sync::Arc::new(backend::auth::limit::LoginLimiter::new(100_000, 100_000));
     // Who may submit is under test, not the sandbox (backend/tests/api/security.rs is); no scheduler runs, so
@@ -171,7 +173,7 @@ async fn fixture() -> Fixture {
     }
     let opts = app::serve::leptos_options("target/site", HOST.parse().unwrap());
     let router = app::serve::router(state.clone(), &store, opts);
-    Fixture { router, state }
+    Fixture { router, state, _dir: dir }
 }
 
 /// Logs in through the REST API; the session cookie's `name=value`.

@@ -13,10 +13,8 @@ use crate::helpers::{TestApp, TestUser};
 use crate::tracking::ann_with_a_run;
 use crate::uploads::{base, data, landed, part};
 
-fn temp_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("myelin-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn temp_dir() -> tempfile::TempDir {
+    crate::helpers::temp_dir("myelin-cli-")
 }
 
 fn sha(path: &Path) -> String {
@@ -86,7 +84,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
     let client = Client::new(&app.url, &ann.token);
     let t = Target::new(&client, "p", run.parse().unwrap()).await.unwrap();
     let dir = temp_dir();
-    let local = dir.join("weights.bin");
+    let local = dir.path().join("weights.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
     std::fs::write(&local, data(size)).unwrap();
 
@@ -102,7 +100,7 @@ async fn the_cli_resumes_an_interrupted_upload() {
     assert!(got.body == bytes, "the stored file differs");
 
     // The process killed mid-upload: nothing visible; the same command again resumes and finishes.
-    let second = dir.join("second.bin");
+    let second = dir.path().join("second.bin");
     std::fs::write(&second, data(size + 17).iter().map(|b| b ^ 0x5a).collect::<Vec<_>>()).unwrap();
     let killed = uploading_past(&app, &ann, &run, &second, "artifacts/second.bin", 2 * 256 * 1024).await;
     killed.abort();
@@ -124,7 +122,7 @@ async fn parts_on_an_s3_store() {
     app.state.uploads.set_part_size(5 * 1024 * 1024);
     let (ann, run) = ann_with_a_run(&app).await;
     let dir = temp_dir();
-    let local = dir.join("big.bin");
+    let local = dir.path().join("big.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 1_000_003;
     std::fs::write(&local, data(size)).unwrap();
     let (bytes, session) =
@@ -155,7 +153,7 @@ async fn the_cli_uploads_and_downloads_folders() {
     let client = Client::new(&app.url, &ann.token);
     let t = Target::new(&client, "p", run.parse().unwrap()).await.unwrap();
     let dir = temp_dir();
-    let model = dir.join("model");
+    let model = dir.path().join("model");
     std::fs::create_dir_all(model.join("sub/deeper")).unwrap();
     std::fs::write(model.join("MLmodel"), "flavors: {}\n").unwrap();
     std::fs::write(model.join("sub/weights.bin"), data(300_000)).unwrap();
@@ -173,7 +171,7 @@ async fn the_cli_uploads_and_downloads_folders() {
     let zip = app.get(&format!("{}/artifacts/artifacts/model", base(&run))).bearer(&ann.token).send().await;
     assert_eq!(zip.status, 200);
     assert!(zip.body.windows("notes é.txt".len()).any(|w| w == "notes é.txt".as_bytes()), "zip entry names");
-    let out = dir.join("out");
+    let out = dir.path().join("out");
     download(&t, Some("artifacts/model"), &out).await.unwrap();
     for f in ["MLmodel", "sub/weights.bin", "sub/deeper/notes é.txt"] {
         assert_eq!(sha(&out.join("model").join(f)), sha(&model.join(f)), "{f}");
@@ -185,7 +183,7 @@ async fn the_cli_uploads_and_downloads_folders() {
         .send()
         .await;
     let etag = tag.headers.get("etag").and_then(|v| v.to_str().ok()).expect("etag").to_string();
-    let one = dir.join("one");
+    let one = dir.path().join("one");
     std::fs::create_dir_all(&one).unwrap();
     std::fs::write(one.join("weights.bin.part"), &data(300_000)[..100_000]).unwrap();
     std::fs::write(one.join("weights.bin.part.etag"), &etag).unwrap();
@@ -198,10 +196,10 @@ async fn the_cli_uploads_and_downloads_folders() {
     download(&t, Some("artifacts/model/sub/weights.bin"), &one).await.unwrap();
     assert_eq!(sha(&one.join("weights.bin")), sha(&model.join("sub/weights.bin")));
     // The whole run: into a folder named after it.
-    download(&t, None, &dir.join("all")).await.unwrap();
-    assert!(dir.join("all").join(&run).join("artifacts/model/sub/deeper/notes é.txt").exists());
+    download(&t, None, &dir.path().join("all")).await.unwrap();
+    assert!(dir.path().join("all").join(&run).join("artifacts/model/sub/deeper/notes é.txt").exists());
     // Nothing there: said so.
-    let e = download(&t, Some("artifacts/nothing"), &dir.join("none")).await.unwrap_err();
+    let e = download(&t, Some("artifacts/nothing"), &dir.path().join("none")).await.unwrap_err();
     assert!(e.contains("not found"), "{e}");
 }
 
@@ -209,7 +207,7 @@ async fn the_cli_uploads_and_downloads_folders() {
 #[tokio::test]
 async fn unreachable_peers_are_named_with_the_fix() {
     let dir = temp_dir();
-    let file = dir.join("f.txt");
+    let file = dir.path().join("f.txt");
     std::fs::write(&file, "x").unwrap();
     let run = uuid::Uuid::new_v4();
     let try_with = |url: &str, token: &str| {
@@ -271,7 +269,7 @@ async fn a_file_changed_while_uploading_is_reported() {
     app.state.uploads.set_part_size(64 * 1024);
     let (ann, run) = ann_with_a_run(&app).await;
     let dir = temp_dir();
-    let local = dir.join("growing.bin");
+    let local = dir.path().join("growing.bin");
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
     std::fs::write(&local, data(size)).unwrap();
     let uploading = uploading_past(&app, &ann, &run, &local, "artifacts/growing.bin", 64 * 1024).await;
@@ -280,5 +278,4 @@ async fn a_file_changed_while_uploading_is_reported() {
     std::fs::write(&local, data(size).iter().map(|b| b ^ 0xff).collect::<Vec<_>>()).unwrap();
     let err = uploading.await.unwrap().expect_err("a changed file was reported as uploaded");
     assert!(err.contains("changed while it was uploading"), "{err}");
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -21,6 +21,13 @@ pub struct TestApp {
     /// The same app served over HTTP on a loopback port (for real clients: `mlflow`, jobs).
     pub url: String,
     _pg: Option<PgDatabase>,
+    /// The app's database and data directories, removed with the app.
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+/// A fresh directory under the system's temp dir, named `{prefix}…`, removed with everything in it when dropped.
+pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().expect("make a temp dir")
 }
 
 /// A directory for files the tests' jobs run (scripts): jobs may read it, as an operator's `--job-read-only`.
@@ -59,8 +66,10 @@ pub struct TestUser {
 
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("myelin-test-{}", uuid::Uuid::new_v4().simple()));
-        Self::on(&backend::config::database_url(&dir, None), None).await
+        let dir = temp_dir("myelin-test-");
+        let mut app = Self::on(&backend::config::database_url(dir.path(), None), None).await;
+        app._dirs.push(dir);
+        app
     }
 
     /// A fresh PostgreSQL database, or `None` when none is configured (outside CI only).
@@ -86,33 +95,39 @@ impl TestApp {
 
     /// A SQLite app whose artifact store is `artifacts` (e.g. an S3 bucket).
     pub async fn sqlite_with_artifacts(artifacts: backend::artifacts::Artifacts) -> Option<Self> {
-        let dir = std::env::temp_dir().join(format!("myelin-test-{}", uuid::Uuid::new_v4().simple()));
-        let db = backend::db::connect(&backend::config::database_url(&dir, None)).await.expect("connect");
+        let dir = temp_dir("myelin-test-");
+        let db =
+            backend::db::connect(&backend::config::database_url(dir.path(), None)).await.expect("connect");
         let store = backend::auth::session::Store::for_db(&db).await.expect("session store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let public = format!("http://{}", listener.local_addr().expect("addr"));
-        let state =
-            backend::AppState::new(db.clone(), false, dir, public.clone(), std::sync::Arc::new(artifacts));
+        let state = backend::AppState::new(
+            db.clone(),
+            false,
+            dir.path().into(),
+            public.clone(),
+            std::sync::Arc::new(artifacts),
+        );
         isolate_jobs(&state);
         let router = backend::server::api_only(state.clone(), &store);
         let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(backend::server::listener(listener), served).await });
-        Some(Self { router, db, state, url: public, _pg: None })
+        Some(Self { router, db, state, url: public, _pg: None, _dirs: vec![dir] })
     }
 
     async fn on(url: &str, pg: Option<PgDatabase>) -> Self {
-        let data = std::env::temp_dir().join(format!("myelin-test-data-{}", uuid::Uuid::new_v4().simple()));
+        let data = temp_dir("myelin-test-data-");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let public = format!("http://{}", listener.local_addr().expect("addr"));
         let (state, store) =
-            backend::server::prepare(url, false, &data, &public, None).await.expect("prepare app");
+            backend::server::prepare(url, false, data.path(), &public, None).await.expect("prepare app");
         isolate_jobs(&state);
         let state_for_tests = state.clone();
         let db = state.db.clone();
         let router = backend::server::api_only(state, &store);
         let served = router.clone().into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(backend::server::listener(listener), served).await });
-        Self { router, db, state: state_for_tests, url: public, _pg: pg }
+        Self { router, db, state: state_for_tests, url: public, _pg: pg, _dirs: vec![data] }
     }
 
     /// A user with an API token.
