@@ -15,6 +15,8 @@ pub struct Io {
     pub arg_format: Option<String>,
     pub options: Option<Vec<Value>>,
     pub to_env: Option<String>,
+    /// `toInit`: the value becomes an init step of the run (`params::init_steps`).
+    pub to_init: Option<bool>,
     pub connection: Option<String>,
     pub validation: Option<Value>,
 }
@@ -38,6 +40,7 @@ impl Io {
             is_flag: m.get("isFlag").and_then(Value::as_bool).unwrap_or(false),
             arg_format: m.get("argFormat").and_then(Value::as_str).map(str::to_string),
             to_env: m.get("toEnv").and_then(Value::as_str).map(str::to_string),
+            to_init: m.get("toInit").and_then(crate::scalars::lax_bool),
             connection: m.get("connection").and_then(Value::as_str).map(str::to_string),
             validation: m.get("validation").filter(|v| v.is_object()).cloned(),
             name,

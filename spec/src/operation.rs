@@ -132,6 +132,7 @@ impl Compiler<'_> {
         let needs_approval = self.approval(&approval, &ctx, &Written { op, at, comp_at }, &component)?;
         let mut run = self.render_run(&component, &params, &ctx, comp_at)?;
         crate::typed::check_run(self, &run, &kind, At { doc: comp.doc, path: &join(&comp.path, "run") });
+        self.params_to_init(&mut run, &kind, (op, &component), &params, &runtime, (at, comp_at))?;
         expose_env(&mut run, op, &params, &runtime);
         let w = crate::manifests::Workload {
             uuid: &inh.uuid,

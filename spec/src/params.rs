@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value};
 use crate::compile::{ios, join, At, Compiler, Inherited, CONTEXT_PATH};
 use crate::io::{normalize_params, Io};
 
+mod to_init;
+
 /// An operation's params once resolved.
 pub(crate) struct Resolved {
     /// Declared inputs and outputs with their values (null when unset or only known at run time).

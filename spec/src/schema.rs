@@ -280,6 +280,20 @@ pub(crate) fn check_component(c: &mut Compiler, comp: &Value, at: At) {
                 let p = join(at.path, &format!("{key}[{i}].validation"));
                 unknown_keys(c, v, crate::io::rules::KEYS, At { doc: at.doc, path: &p }, "`validation`");
             }
+            for delay in ["delayValidation", "validation.delay"] {
+                let set = delay.split('.').try_fold(io, |v, k| v.get(k)).and_then(crate::scalars::lax_bool);
+                if set == Some(true) {
+                    let p = join(at.path, &format!("{key}[{i}].{delay}"));
+                    c.warn(
+                        At { doc: at.doc, path: &p },
+                        "not_honoured",
+                        format!(
+                            "`{delay}` defers nothing: the value is checked when the file is compiled, as Polyaxon \
+                             2.18 checks it"
+                        ),
+                    );
+                }
+            }
         }
     }
     check_name(c, comp, at);

@@ -10,12 +10,21 @@ pub fn run(yaml: &str) -> spec::Compiled {
 
 /// As [`run`], executed as `execution` says (the op, its upstream results, its run context).
 pub fn run_with(yaml: &str, execution: Execution) -> spec::Compiled {
+    compile_with(yaml, execution, Default::default())
+}
+
+/// As [`run`], against `catalog` (its connections).
+pub fn run_in(yaml: &str, catalog: spec::catalog::Catalog) -> spec::Compiled {
+    compile_with(yaml, Execution::default(), catalog)
+}
+
+fn compile_with(yaml: &str, execution: Execution, catalog: spec::catalog::Catalog) -> spec::Compiled {
     compile(&Options {
         limits: Default::default(),
         policy: None,
         files: vec![Source { name: "f.yaml".into(), text: yaml.into() }],
         params: Default::default(),
-        catalog: Default::default(),
+        catalog,
         refs: &NoRefs,
         run_uuid: Some("0123456789abcdef0123456789abcdef".into()),
         execution,
