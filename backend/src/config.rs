@@ -87,6 +87,18 @@ pub struct ServeArgs {
     /// Service accounts runs may name in `environment.serviceAccountName` (comma-separated).
     #[arg(long, env = "MYELIN_SERVICE_ACCOUNTS", value_delimiter = ',')]
     pub service_accounts: Vec<String>,
+    /// The image init containers run declarative `init` steps from on Kubernetes (git, files, artifacts:
+    /// `myelin init`, reading artifacts through this server with the run's token): `deploy/Dockerfile`, built and
+    /// pushed to a registry the cluster pulls from.
+    #[arg(long, env = "MYELIN_INIT_IMAGE", default_value = crate::executor::kube::objects::DEFAULT_INIT_IMAGE)]
+    pub init_image: String,
+    /// When a batch of logged metrics is acknowledged. `process`: once it survives Myelin's own crash or
+    /// restart; a crash of the operating system (or of PostgreSQL itself) may lose the last moments of metrics
+    /// (on PostgreSQL at most ~0.6 s: `synchronous_commit = off`; on SQLite the durability every write has in
+    /// its WAL with `synchronous = NORMAL`). `disk`: once it is on disk, which costs PostgreSQL a WAL flush per
+    /// batch (~0.15 ms here). Runs, params, artifacts and everything else are written to disk either way.
+    #[arg(long, env = "MYELIN_METRICS_DURABILITY", value_enum, default_value_t = MetricsDurability::Process)]
+    pub metrics_durability: MetricsDurability,
     /// Serve the site (pkg/ with the wasm bundle, CSS, favicon) from this directory instead of the one built into
     /// the binary (development).
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
@@ -99,6 +111,8 @@ pub enum PodPolicy {
     Baseline,
     Restricted,
 }
+
+pub use crate::services::tracking::ingest::Durability as MetricsDurability;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExecutorKind {

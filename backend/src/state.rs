@@ -54,7 +54,7 @@ impl AppState {
             artifacts.clone(),
         )));
         Self {
-            ingest: crate::services::tracking::ingest::Ingest::start(db.clone()),
+            ingest: crate::services::tracking::ingest::Ingest::start(db.clone(), Default::default()),
             uploads: Arc::new(crate::services::uploads::Uploads::new(db.clone(), artifacts.clone())),
             db,
             limiter: Arc::new(LoginLimiter::default()),

@@ -18,7 +18,26 @@ both_dbs!(
     a_batch_waits_for_a_write_lock_held_elsewhere,
     access_taken_away_stops_the_next_batch,
     a_merge_takes_a_runs_due_keys_together,
+    every_durability_stores_every_point,
 );
+
+/// Both `--metrics-durability` settings (the writers' commits wait for the disk or not) store every point, merges
+/// included.
+async fn every_durability_stores_every_point(app: TestApp) {
+    use backend::entities::run;
+    use backend::services::tracking::ingest::{Durability, Ingest};
+    use backend::services::tracking::Point;
+    let (ann, id) = ann_with_a_run(&app).await;
+    let r = run::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    for (durability, key) in [(Durability::Disk, "disk"), (Durability::Process, "process")] {
+        let ingest = Ingest::start(app.db.clone(), durability);
+        for step in 0..40i64 {
+            let point = Point { key: key.into(), value: step as f64, timestamp: 1000 + step, step };
+            ingest.log(&(&r).into(), vec![point], vec![], vec![]).await.unwrap();
+        }
+        assert_eq!(history_steps(&app, &ann.token, &id, key).await, (0..40).collect::<Vec<_>>(), "{key}");
+    }
+}
 
 /// The seeding path (`tracking::log`) merges what a batch made due at once: here three keys in one merge.
 async fn a_merge_takes_a_runs_due_keys_together(app: TestApp) {

@@ -43,6 +43,17 @@ const MERGE_KEYS: usize = 64;
 /// group's statement costs ~40 µs a key there, and with 8 clients the other core stood idle.
 const PG_WRITERS: usize = 2;
 
+/// When a batch is acknowledged (`--metrics-durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// Once it survives Myelin's crash or restart (PostgreSQL: `synchronous_commit = off`; SQLite:
+    /// `synchronous = NORMAL`).
+    #[default]
+    Process,
+    /// Once it is on disk (PostgreSQL: `synchronous_commit = on`; SQLite: `synchronous = FULL`).
+    Disk,
+}
+
 /// The handle request handlers log through (`AppState::ingest`).
 #[derive(Clone)]
 pub struct Ingest {
@@ -53,11 +64,13 @@ pub struct Ingest {
 
 impl Ingest {
     /// Starts the writers on the current runtime; they stop when the last handle is dropped.
-    pub fn start(db: DatabaseConnection) -> Self {
-        let mut fast: Vec<Option<Fast>> = match sqlite::Fast::open(&db) {
+    pub fn start(db: DatabaseConnection, durability: Durability) -> Self {
+        let mut fast: Vec<Option<Fast>> = match sqlite::Fast::open(&db, durability) {
             Some(f) => vec![Some(Fast::Sqlite(f))],
-            None => match postgres::Fast::open(&db) {
-                Some(_) => (0..PG_WRITERS).map(|_| postgres::Fast::open(&db).map(Fast::Postgres)).collect(),
+            None => match postgres::Fast::open(&db, durability) {
+                Some(_) => (0..PG_WRITERS)
+                    .map(|_| postgres::Fast::open(&db, durability).map(Fast::Postgres))
+                    .collect(),
                 None => vec![None],
             },
         };

@@ -24,7 +24,7 @@ pub(super) struct Fast {
 
 impl Fast {
     /// A connection to the server's SQLite file (`None` for PostgreSQL or an in-memory database).
-    pub(super) fn open(db: &DatabaseConnection) -> Option<Self> {
+    pub(super) fn open(db: &DatabaseConnection, durability: super::Durability) -> Option<Self> {
         if db.get_database_backend() != DbBackend::Sqlite {
             return None;
         }
@@ -38,10 +38,14 @@ impl Fast {
         // The same settings as the pool's connections (`db::connect`), but no busy wait (see above), and no
         // checkpoint after its commits: copying the log back into the database took milliseconds inside a
         // batch's commit (the p99). A thread of its own does it.
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; \
-             PRAGMA wal_autocheckpoint = 0;",
-        )
+        let synchronous = match durability {
+            super::Durability::Process => "NORMAL",
+            super::Durability::Disk => "FULL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; \
+             PRAGMA wal_autocheckpoint = 0;"
+        ))
         .ok()?;
         Some(Self { conn, _checkpoints: Checkpointer::start(path)? })
     }
