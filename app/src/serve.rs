@@ -109,6 +109,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tokio::spawn(backend::services::tracking::chunks::backfill(state.db.clone()));
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.streams.set_per_user(args.max_streams_per_user);
+    if args.metrics_durability != backend::config::MetricsDurability::default() {
+        state.ingest =
+            backend::services::tracking::ingest::Ingest::start(state.db.clone(), args.metrics_durability);
+    }
     state.artifacts.set_quota(backend::artifacts::Quota {
         bytes: args.artifact_quota_bytes,
         files: args.artifact_quota_files,
@@ -117,6 +121,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     // A run may ask for the namespace runs go to (`namespace:`); any other is refused, as Polyaxon's agent does.
     if let Some(kube) = state.executor.kubernetes() {
         connections = connections.with_namespace(kube.namespace());
+        kube.set_init_image(&args.init_image);
     }
     state.connections = std::sync::Arc::new(connections);
     let ungranted = state.connections.ungranted();

@@ -12,6 +12,7 @@ pub mod mlflow;
 pub mod openapi;
 pub mod projects;
 pub mod registry;
+pub mod run_init;
 pub mod runs;
 pub mod serve_file;
 pub mod tokens;
@@ -99,6 +100,8 @@ where
         .routes(routes!(uploads::get_upload, uploads::cancel_upload))
         .routes(routes!(uploads::put_upload_part))
         .routes(routes!(uploads::complete_upload))
+        .routes(routes!(run_init::init_files))
+        .routes(routes!(run_init::init_file))
 }
 
 pub fn router<S>() -> Router<S>

@@ -7,6 +7,7 @@ pub mod client;
 mod cluster;
 mod compare;
 pub mod compile;
+pub mod init;
 mod models;
 mod ops;
 mod project;
@@ -54,6 +55,9 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Check a polyaxonfile offline: errors and warnings only.
     Lint(compile::CompileArgs),
+    /// Run one init step of a run's pod (the init containers the Kubernetes executor starts run this).
+    #[command(hide = true)]
+    Init(init::InitArgs),
     /// Print a shell completion script: `source <(myelin completions bash)`.
     Completions {
         #[arg(value_enum)]
@@ -133,6 +137,7 @@ pub async fn run(cmd: Command) -> i32 {
         Command::Project(p) => project::run(p).await,
         Command::Cluster(c) => cluster::run(c).await,
         Command::Artifacts(a) => artifacts::run(a).await,
+        Command::Init(a) => init::run(a).await,
         Command::Models(m) => models::models(m).await,
         Command::Reviews(r) => models::reviews(r).await,
     };

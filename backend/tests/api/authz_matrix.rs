@@ -171,6 +171,9 @@ fn rows() -> Vec<Row> {
         // Every signed-in user sees the Nodes; runs only of their own projects (tests/api/cluster.rs, and on a
         // cluster tests/k8s/executor.rs).
         row(Method::GET, "/api/v1/cluster", [401, 200, 200, 200, 200, 200, 200]),
+        // A run's own token only (tests/api/run_init.rs): a pod's `myelin init` reading its project's files.
+        row(Method::GET, "/api/v1/init/files?path=x", [401, 403, 403, 403, 403, 403, 403]),
+        row(Method::GET, "/api/v1/init/file?path=x", [401, 403, 403, 403, 403, 403, 403]),
     ]
 }
 

@@ -24,6 +24,7 @@ mod projects;
 mod registry;
 mod reindex;
 mod review;
+mod run_init;
 mod runs;
 mod s3;
 mod security;

@@ -107,8 +107,14 @@ impl KubeExecutor {
 
     /// Applies the attempt's objects, then its Secret (owned by the first object). Returns the workload's name.
     async fn apply(&self, r: &run::Model) -> Result<String, ApiError> {
-        let attempt =
-            Attempt { run: r.id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
+        let init_image = self.init_image();
+        let attempt = Attempt {
+            run: r.id,
+            project: r.project_id,
+            attempt: r.retries,
+            namespace: &self.namespace,
+            init_image: &init_image,
+        };
         let manifests = r.manifests().map_err(|e| ApiError::Refused(e.to_string()))?;
         if manifests.is_empty() {
             return Err(ApiError::Refused("the compiled run has no manifests".into()));

@@ -70,9 +70,20 @@ pub struct KubeExecutor {
     closed: std::sync::atomic::AtomicBool,
     /// Kubernetes Events for what users must see (`reconcile::recorder`).
     events: kube::runtime::events::Recorder,
+    /// The image init containers run `myelin init` from (`--init-image`).
+    init_image: std::sync::RwLock<String>,
 }
 
 impl KubeExecutor {
+    /// Sets the image of the init containers that run declarative init steps (`myelin init`).
+    pub fn set_init_image(&self, image: &str) {
+        *self.init_image.write().unwrap_or_else(|e| e.into_inner()) = image.to_string();
+    }
+
+    fn init_image(&self) -> String {
+        self.init_image.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The namespace runs go to.
     pub fn namespace(&self) -> &str {
         &self.namespace
@@ -125,6 +136,7 @@ impl KubeExecutor {
             tasks: Mutex::default(),
             closed: Default::default(),
             events,
+            init_image: std::sync::RwLock::new(objects::DEFAULT_INIT_IMAGE.to_string()),
         });
         watch::spawn(me.clone());
         Ok(me)
@@ -183,8 +195,14 @@ impl KubeExecutor {
 
     async fn delete(&self, id: Uuid) -> Result<(), kube::Error> {
         let Some(r) = run::Entity::find_by_id(id).one(&self.db).await.ok().flatten() else { return Ok(()) };
-        let attempt =
-            Attempt { run: id, project: r.project_id, attempt: r.retries, namespace: &self.namespace };
+        let init_image = self.init_image();
+        let attempt = Attempt {
+            run: id,
+            project: r.project_id,
+            attempt: r.retries,
+            namespace: &self.namespace,
+            init_image: &init_image,
+        };
         let dp =
             DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
         let manifests = r.manifests().unwrap_or_default();

@@ -5,7 +5,9 @@
 //!     and the run and attempt in Service / Deployment selectors;
 //!   - an `envFrom` reference to the attempt's Secret (`run-<uuid>[-r<N>]-env`) in every container;
 //!   - Polyaxon's artifacts context: an `emptyDir` at `/plx-context/artifacts` in every container, so init steps
-//!     and the job read and write where `globals` say (`{{ globals.run_outputs_path }}`).
+//!     and the job read and write where `globals` say (`{{ globals.run_outputs_path }}`);
+//!   - the server's init image (`--init-image`) for the init containers of declarative steps (`myelin-init-*`),
+//!     which run `myelin init` (`cli::init`).
 //!
 //! And it builds the Secret itself (the run token and `MLFLOW_*` settings). Pure: JSON in, JSON out.
 
@@ -26,7 +28,13 @@ pub struct Attempt<'a> {
     pub project: Uuid,
     pub attempt: i32,
     pub namespace: &'a str,
+    /// The image with the `myelin` binary (and git) that runs declarative init steps.
+    pub init_image: &'a str,
 }
+
+/// The init image unless the server is told another (`--init-image`): `deploy/Dockerfile`, built and pushed to a
+/// registry the cluster pulls from.
+pub const DEFAULT_INIT_IMAGE: &str = concat!("myelin/myelin:", env!("CARGO_PKG_VERSION"));
 
 impl Attempt<'_> {
     pub fn name(&self) -> String {
@@ -71,6 +79,10 @@ impl Attempt<'_> {
                         // `get_mut`, not indexing: indexing would add `list: null`, which schemas refuse.
                         let containers = t["spec"].get_mut(list).and_then(Value::as_array_mut);
                         for c in containers.into_iter().flatten() {
+                            if c["name"].as_str().is_some_and(|n| n.starts_with("myelin-init-")) {
+                                c["image"] = json!(self.init_image);
+                                c["command"] = json!(["myelin"]);
+                            }
                             let mut from = c["envFrom"].as_array().cloned().unwrap_or_default();
                             from.push(json!({"secretRef": {"name": self.secret_name()}}));
                             c["envFrom"] = Value::Array(from);
@@ -191,7 +203,8 @@ mod tests {
     #[test]
     fn a_job_attempt_is_named_and_labelled_and_keeps_the_compiled_spec() {
         let run = Uuid::nil();
-        let a = Attempt { run, project: Uuid::max(), attempt: 2, namespace: "ml" };
+        let a =
+            Attempt { run, project: Uuid::max(), attempt: 2, namespace: "ml", init_image: "reg/myelin:1" };
         let o = &a.objects(&[job()])[0];
         assert_eq!(o["metadata"]["name"], format!("run-{run}-r2"));
         assert_eq!(o["metadata"]["namespace"], "ml");
@@ -223,7 +236,8 @@ mod tests {
 
     #[test]
     fn kubeflow_replicas_and_services_follow_the_attempt() {
-        let a = Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 1, namespace: "d" };
+        let a =
+            Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 1, namespace: "d", init_image: "i" };
         let tf = json!({"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": {"name": "n"},
             "spec": {"tfReplicaSpecs": {"Worker": {"replicas": 2, "template": {"spec": {"containers": [{"name": "tensorflow"}]}}}}}});
         let o = &a.objects(&[tf])[0];
@@ -240,8 +254,39 @@ mod tests {
     }
 
     #[test]
+    fn declarative_init_steps_run_myelin_init_from_the_servers_image() {
+        let a = Attempt {
+            run: Uuid::nil(),
+            project: Uuid::nil(),
+            attempt: 0,
+            namespace: "d",
+            init_image: "reg/m:2",
+        };
+        let mut j = job();
+        j["spec"]["template"]["spec"]["initContainers"] = json!([
+            {"name": "myelin-init-git-0", "image": "myelin/init:latest", "args": ["init", "git", "{}"]},
+            {"name": "custom", "image": "busybox", "command": ["echo"]},
+        ]);
+        let o = &a.objects(&[j])[0];
+        let inits = &o["spec"]["template"]["spec"]["initContainers"];
+        assert_eq!((&inits[0]["image"], &inits[0]["command"]), (&json!("reg/m:2"), &json!(["myelin"])));
+        assert_eq!(inits[0]["args"], json!(["init", "git", "{}"]));
+        assert_eq!(
+            (&inits[1]["image"], &inits[1]["command"]),
+            (&json!("busybox"), &json!(["echo"])),
+            "the user's own"
+        );
+        assert_eq!(
+            inits[0]["envFrom"][0]["secretRef"]["name"],
+            format!("run-{}-env", Uuid::nil()),
+            "the run token"
+        );
+    }
+
+    #[test]
     fn the_secret_is_owned_by_the_workload() {
-        let a = Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 0, namespace: "d" };
+        let a =
+            Attempt { run: Uuid::nil(), project: Uuid::nil(), attempt: 0, namespace: "d", init_image: "i" };
         let owner =
             json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "run-0", "uid": "u-1"}});
         let s = a.secret(&[("MYELIN_RUN_TOKEN", "t".into())], &owner);
