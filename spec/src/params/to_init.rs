@@ -35,9 +35,10 @@ impl Compiler<'_> {
         let asked = |name: &str| given.get(name).and_then(|p| p.get("toInit")).filter(|v| !v.is_null());
         let param_at = |name: &str| join(&join(at.path, "params"), &format!("{name}.toInit"));
         let Some(replicas) = replicas(kind) else {
-            let named = given.iter().filter(|(_, p)| p.get("toInit").is_some()).map(|(n, _)| param_at(n));
+            let on = |p: &Value| p.get("toInit").and_then(crate::scalars::lax_bool) == Some(true);
+            let named = given.iter().filter(|(_, p)| on(p)).map(|(n, _)| param_at(n));
             let declared =
-                params.iter().filter(|(io, _)| io.to_init.is_some()).map(|(io, _)| io.name.clone());
+                params.iter().filter(|(io, _)| io.to_init == Some(true)).map(|(io, _)| io.name.clone());
             for path in named.collect::<Vec<_>>() {
                 let why = format!("`toInit` is not used: a {kind} run takes no init steps from its params");
                 self.warn(At { doc: at.doc, path: &path }, "not_honoured", why);
