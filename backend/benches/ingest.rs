@@ -6,6 +6,7 @@
 //! cargo bench -p backend --bench ingest                                   # Myelin on SQLite
 //! MYELIN_BENCH_DATABASE_URL=postgres://myelin:myelin@127.0.0.1:55432/bench cargo bench -p backend --bench ingest
 //! MYELIN_BENCH_MLFLOW=$(scripts/bench/mlflow-server-venv) cargo bench -p backend --bench ingest
+//! MYELIN_METRICS_DURABILITY=disk cargo bench -p backend --bench ingest     # commits wait for the disk
 //! ```
 //!
 //! With both variables MLflow's server runs on SQLite and then on a fresh database of that PostgreSQL server
@@ -182,8 +183,13 @@ fn myelin(name: &str, url: Option<String>) -> Target {
             let url = url.unwrap_or_else(|| backend::config::database_url(&dir, None));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let host = listener.local_addr().unwrap().to_string();
-            let (state, store) =
+            let (mut state, store) =
                 backend::server::prepare(&url, false, &dir, &format!("http://{host}"), None).await.unwrap();
+            // `MYELIN_METRICS_DURABILITY=disk`: every batch's commit waits for the disk (`myelin serve`'s flag).
+            if std::env::var("MYELIN_METRICS_DURABILITY").as_deref() == Ok("disk") {
+                use backend::services::tracking::ingest::{Durability, Ingest};
+                state.ingest = Ingest::start(state.db.clone(), Durability::Disk);
+            }
             let user = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
             let u =
                 backend::services::accounts::create_user(&state.db, &user, "a long enough password", true)

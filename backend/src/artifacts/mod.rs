@@ -25,6 +25,9 @@ pub mod zip;
 pub use paths::normalise;
 pub(crate) use reach::store_err;
 
+/// Bytes of an upload handed to its digest's thread at a time (`Artifacts::put_stream_within`).
+const HASH_BATCH: usize = 4 * 1024 * 1024;
+
 /// What an upload stored: its size and sha256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -130,16 +133,27 @@ impl Artifacts {
         let mut w = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
         let mut total = 0u64;
         // The digest is taken on a thread of its own while the body arrives and goes to the store (on the
-        // request's task it held a local upload to about half the disk's speed); it ends with the request.
-        let (hash, mut to_hash) = tokio::sync::mpsc::channel::<Bytes>(16);
+        // request's task it held a local upload to about half the disk's speed); it ends with the request. The
+        // body's chunks go to it a few MiB at a time: one hand-over (and wake-up) per chunk of a few KiB cost as
+        // much CPU as the copy itself.
+        let (hash, mut to_hash) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
         let digest = tokio::task::spawn_blocking(move || {
             let mut digest = sha2::Sha256::new();
-            while let Some(chunk) = to_hash.blocking_recv() {
-                digest.update(&chunk);
+            while let Some(chunks) = to_hash.blocking_recv() {
+                chunks.iter().for_each(|c| digest.update(c));
             }
             digest
         });
-        while let Some(chunk) = body.next().await {
+        let mut batch: (Vec<Bytes>, usize) = (Vec::new(), 0);
+        loop {
+            let chunk = body.next().await;
+            if batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0) {
+                if hash.send(std::mem::take(&mut batch).0).await.is_err() {
+                    w.abort().await.ok();
+                    return Err(Error::Internal("hashing the upload stopped".into()));
+                }
+            }
+            let Some(chunk) = chunk else { break };
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -152,12 +166,11 @@ impl Artifacts {
                 w.abort().await.ok();
                 return Err(Error::PayloadTooLarge);
             }
-            if hash.send(chunk.clone()).await.is_err() {
-                w.abort().await.ok();
-                return Err(Error::Internal("hashing the upload stopped".into()));
-            }
+            batch.1 += chunk.len();
+            batch.0.push(chunk.clone());
             w.wait_for_capacity(4).await.map_err(store_err)?;
-            w.write(&chunk);
+            // Handed over as it is: copying each chunk into a part's buffer cost more than writing it.
+            w.put(chunk);
         }
         drop(hash);
         let (digest, finished) = tokio::join!(digest, w.finish());
