@@ -147,11 +147,10 @@ impl Artifacts {
         let mut batch: (Vec<Bytes>, usize) = (Vec::new(), 0);
         loop {
             let chunk = body.next().await;
-            if batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0) {
-                if hash.send(std::mem::take(&mut batch).0).await.is_err() {
-                    w.abort().await.ok();
-                    return Err(Error::Internal("hashing the upload stopped".into()));
-                }
+            let due = batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0);
+            if due && hash.send(std::mem::take(&mut batch).0).await.is_err() {
+                w.abort().await.ok();
+                return Err(Error::Internal("hashing the upload stopped".into()));
             }
             let Some(chunk) = chunk else { break };
             let chunk = match chunk {
