@@ -19,6 +19,7 @@ mod ingest;
 mod lineage;
 mod openapi;
 mod overview;
+mod pipeline_conditions;
 mod pipelines;
 mod projects;
 mod registry;

@@ -324,20 +324,25 @@ async fn start(
             }
         }
     };
-    if let Some(expr) = &step.conditions {
-        // Decided when the op was compiled (with its upstream results, when it reads them); a matrix op's are
-        // read here, with its params, the upstream ops and the pipeline's inputs.
-        let held = match compiled.conditions_met {
-            Some(holds) => Ok(holds),
-            None => {
-                let dag_inputs = p.compiled_part::<Settings>()?.params;
-                conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs))
-            }
-        };
+    // Decided when the op was compiled (with its upstream results, when it reads them; a matrix child with its
+    // suggested params); a DAG op whose matrix hides them is read here, with its params, the upstream ops and
+    // the pipeline's inputs.
+    let held = match (compiled.conditions_met, &step.conditions) {
+        (Some(holds), _) => Some(Ok(holds)),
+        (None, Some(expr)) => {
+            let dag_inputs = p.compiled_part::<Settings>()?.params;
+            Some(conditions_hold(expr, &context(&compiled.params, &ops, &dag_inputs)))
+        }
+        (None, None) => None,
+    };
+    if let Some(held) = held {
         match held {
             Ok(true) => {}
             Ok(false) => {
-                let why = format!("conditions `{}` are false", expr.trim());
+                let why = match &step.conditions {
+                    Some(expr) => format!("conditions `{}` are false", expr.trim()),
+                    None => "conditions are false".to_string(),
+                };
                 transition(db, c.id, Status::Skipped, "ConditionsCheckFailed", Some(&why)).await?;
                 return Ok(false);
             }

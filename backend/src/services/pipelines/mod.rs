@@ -92,8 +92,13 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         ..crate::services::runs::new_run(id, p.project, p.user, name, kind, status, now)
     };
     // The file is stored once, with the pipeline; its runs show it from there.
-    let held = out.run.needs_approval;
-    let (status, reason, message) = if held {
+    // `conditions` that are false skip the whole pipeline, as Polyaxon skips it before expanding it; its ops
+    // are stored skipped too, so its page still shows what would have run.
+    let skipped = out.run.conditions_met == Some(false);
+    let held = out.run.needs_approval && !skipped;
+    let (status, reason, message) = if skipped {
+        (Status::Skipped, "ConditionsCheckFailed", Some("conditions are false".to_string()))
+    } else if held {
         use crate::services::runs::{APPROVAL_MESSAGE, WAITING_FOR_APPROVAL};
         (Status::Compiled, WAITING_FOR_APPROVAL, Some(APPROVAL_MESSAGE.to_string()))
     } else {
@@ -104,7 +109,8 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
         overlays: Set(json!(sub.overlays)),
         params: Set(Value::Object(sub.params.clone())),
         compiled: Set(serde_json::to_value(&out.run).map_err(|e| Error::Internal(e.to_string()))?),
-        started_at: Set((!held).then_some(now)),
+        started_at: Set((status == Status::Running).then_some(now)),
+        finished_at: Set(skipped.then_some(now)),
         status_reason: Set(Some(reason.into())),
         status_message: Set(message.clone()),
         executor: Set("pipeline".into()),
@@ -123,7 +129,13 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
             .map_err(|e| Error::Internal(format!("op {}: compiled uuid {:?}: {e}", step.name, child.uuid)))?;
         let kind = child.kind.or(out.run.kind).filter(|k| *k != RunKind::Dag).unwrap_or(RunKind::Job);
         let kind = if what == "matrix" { out.run.kind.unwrap_or(kind) } else { kind };
-        let row = base(cid, step.name.clone(), kind, Status::Created);
+        let mut row = base(cid, step.name.clone(), kind, Status::Created);
+        if skipped {
+            row.status = Set(Status::Skipped.as_str().into());
+            row.status_reason = Set(Some("ConditionsCheckFailed".into()));
+            row.status_message = Set(Some("the pipeline's conditions are false".into()));
+            row.finished_at = Set(Some(now));
+        }
         tags.push((cid, crate::services::tracking::spec_tags(child)?));
         rows.push(run::ActiveModel {
             pipeline_id: Set(Some(id)),
@@ -140,6 +152,9 @@ pub async fn create(db: &DatabaseConnection, p: &NewPipeline<'_>, out: &spec::Co
             Some(&format!("op of pipeline {}", &id.to_string()[..8])),
             now,
         ));
+        if skipped {
+            events.push(event(cid, Status::Skipped, "ConditionsCheckFailed", None, now));
+        }
     }
     let txn = db.begin().await?;
     run::Entity::insert(parent).exec(&txn).await?;
