@@ -132,15 +132,13 @@ impl Client {
 }
 
 impl Client {
-    /// A successful GET response, or the server's error.
-    async fn get_ok(&self, path: &str) -> Result<reqwest::Response, String> {
-        let resp = self
-            .http
-            .get(format!("{}/api/v1{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
+    /// A successful GET response with `query`, or the server's error.
+    pub(crate) async fn get_ok(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Response, String> {
+        let resp = self.send(self.request(Method::GET, path).query(query)).await?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
@@ -150,12 +148,12 @@ impl Client {
 
     /// A response body as text (logs).
     pub async fn text(&self, path: &str) -> Result<String, String> {
-        self.get_ok(path).await?.text().await.map_err(|e| e.to_string())
+        self.get_ok(path, &[]).await?.text().await.map_err(|e| e.to_string())
     }
 
     /// A streaming response (server-sent events).
     pub async fn stream(&self, path: &str) -> Result<reqwest::Response, String> {
-        self.get_ok(path).await
+        self.get_ok(path, &[]).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use reqwest::Method;
 
-use super::client::{decode, Client};
+use super::client::Client;
 use crate::api::run_init::InitFiles;
 use crate::executor::init::{Done, Place, Source};
 
@@ -34,14 +34,7 @@ impl Source for Server<'_> {
     }
 
     async fn read(&self, rel: &str) -> Result<Bytes, String> {
-        let req = self.0.request(Method::GET, "/init/file").query(&[("path", rel)]);
-        let resp = self.0.send(req).await?;
-        if !resp.status().is_success() {
-            return Err(decode::<serde_json::Value>(resp)
-                .await
-                .err()
-                .unwrap_or_else(|| "unexpected answer".into()));
-        }
+        let resp = self.0.get_ok("/init/file", &[("path", rel)]).await?;
         resp.bytes().await.map_err(|e| format!("reading {rel:?} from the server: {e}"))
     }
 }

@@ -77,7 +77,7 @@ impl Compiler<'_> {
                 .and_then(|p| p.get("connection"))
                 .and_then(Value::as_str)
                 .or(io.connection.as_deref());
-            let step = match (io.kind.as_str(), connection) {
+            let mut step = match (io.kind.as_str(), connection) {
                 ("git", c) => json!({"git": v, "connection": c}),
                 ("artifacts", c) => json!({"artifacts": v, "connection": c}),
                 ("dockerfile", c) => json!({"dockerfile": v, "connection": c}),
@@ -100,7 +100,6 @@ impl Compiler<'_> {
                     return None;
                 }
             };
-            let mut step = step;
             if step["connection"].is_null() {
                 step.as_object_mut()?.remove("connection");
             }
