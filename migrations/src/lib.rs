@@ -22,6 +22,7 @@ mod m0017_experiment_tags;
 mod m0018_upload_sessions;
 mod m0019_chunk_compression;
 mod m0020_upload_parts;
+mod m0021_cheaper_metric_writes;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_upload_sessions::Migration),
             Box::new(m0019_chunk_compression::Migration),
             Box::new(m0020_upload_parts::Migration),
+            Box::new(m0021_cheaper_metric_writes::Migration),
         ]
     }
 }

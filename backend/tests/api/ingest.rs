@@ -19,7 +19,41 @@ both_dbs!(
     access_taken_away_stops_the_next_batch,
     a_merge_takes_a_runs_due_keys_together,
     every_durability_stores_every_point,
+    a_runs_chunks_go_with_it_and_a_batch_for_a_deleted_run_fails_whole,
 );
+
+/// A run's chunks are deleted with the run or its project (PostgreSQL: a trigger, as `metric_chunks` has no
+/// foreign key there), and a batch that reaches the writer after its run was deleted stores nothing.
+async fn a_runs_chunks_go_with_it_and_a_batch_for_a_deleted_run_fails_whole(app: TestApp) {
+    use backend::entities::{project, run};
+    use backend::services::tracking::{self, ingest::Ingest, Point};
+    let (ann, id) = ann_with_a_run(&app).await;
+    let r = run::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    let point = |step: i64| Point { key: "loss".into(), value: step as f64, timestamp: 1000 + step, step };
+    for step in 0..40 {
+        tracking::log(&app.db, &r, &[point(step)], &[], &[]).await.unwrap();
+    }
+    assert!(chunk_count(&app, r.id, "loss").await > 1);
+    run::Entity::delete_by_id(r.id).exec(&app.db).await.unwrap();
+    assert_eq!(chunk_count(&app, r.id, "loss").await, 0, "a deleted run's chunks are deleted with it");
+
+    let ingest = Ingest::start(app.db.clone(), Default::default());
+    let late = ingest.log(&(&r).into(), vec![point(41)], vec![], vec![]).await;
+    assert!(late.is_err(), "a batch for a deleted run is refused: {late:?}");
+    assert_eq!(chunk_count(&app, r.id, "loss").await, 0, "and leaves no chunk behind");
+
+    let (other, _) = queued_run(&app, &ann).await;
+    let other =
+        run::Entity::find_by_id(other.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    tracking::log(&app.db, &other, &[point(1)], &[], &[]).await.unwrap();
+    assert_eq!(chunk_count(&app, other.id, "loss").await, 1);
+    project::Entity::delete_by_id(other.project_id).exec(&app.db).await.unwrap();
+    assert_eq!(
+        chunk_count(&app, other.id, "loss").await,
+        0,
+        "a deleted project's chunks are deleted with it"
+    );
+}
 
 /// Both `--metrics-durability` settings (the writers' commits wait for the disk or not) store every point, merges
 /// included.
