@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use object_store::{ObjectStore, PutPayload};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ pub mod pdf_view;
 pub mod preview;
 mod reach;
 mod resumable;
+mod sink;
 pub mod zip;
 
 pub use paths::normalise;
@@ -129,8 +130,7 @@ impl Artifacts {
         E: std::fmt::Display,
     {
         use sha2::Digest;
-        let upload = self.store.put_multipart(key).await.map_err(store_err)?;
-        let mut w = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+        let mut w = sink::Sink::open(self.store.as_ref(), &self.resumable, key).await?;
         let mut total = 0u64;
         // The digest is taken on a thread of its own while the body arrives and goes to the store (on the
         // request's task it held a local upload to about half the disk's speed); it ends with the request. The
@@ -149,31 +149,33 @@ impl Artifacts {
             let chunk = body.next().await;
             let due = batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0);
             if due && hash.send(std::mem::take(&mut batch).0).await.is_err() {
-                w.abort().await.ok();
+                w.abort().await;
                 return Err(Error::Internal("hashing the upload stopped".into()));
             }
             let Some(chunk) = chunk else { break };
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
-                    w.abort().await.ok();
+                    w.abort().await;
                     return Err(Error::BadRequest(format!("upload interrupted: {e}")));
                 }
             };
             total += chunk.len() as u64;
             if total > max {
-                w.abort().await.ok();
+                w.abort().await;
                 return Err(Error::PayloadTooLarge);
             }
             batch.1 += chunk.len();
             batch.0.push(chunk.clone());
-            w.wait_for_capacity(4).await.map_err(store_err)?;
             // Handed over as it is: copying each chunk into a part's buffer cost more than writing it.
-            w.put(chunk);
+            if let Err(e) = w.put(chunk).await {
+                w.abort().await;
+                return Err(e);
+            }
         }
         drop(hash);
         let (digest, finished) = tokio::join!(digest, w.finish());
-        finished.map_err(store_err)?;
+        finished?;
         let digest = digest.map_err(|e| Error::Internal(format!("hashing the upload: {e}")))?;
         Ok(Stored { size: total, sha256: hex::encode(digest.finalize()) })
     }

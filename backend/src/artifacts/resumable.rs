@@ -13,6 +13,7 @@ use object_store::PutPayload;
 
 type Result<T> = std::result::Result<T, object_store::Error>;
 
+#[derive(Clone)]
 pub(crate) enum Resumable {
     Local { fs: Arc<object_store::local::LocalFileSystem>, staging: PathBuf },
     S3 { s3: Arc<object_store::aws::AmazonS3>, prefix: Option<Path> },
@@ -23,6 +24,11 @@ fn local_err(path: &std::path::Path, e: std::io::Error) -> object_store::Error {
 }
 
 impl Resumable {
+    /// Whether the store is a local directory (uploads are staged in a file of its own).
+    pub(crate) fn is_local(&self) -> bool {
+        matches!(self, Self::Local { .. })
+    }
+
     /// The bucket's key of the store's `key` (the store may sit under a prefix).
     fn full(&self, key: &Path) -> Path {
         match self {
@@ -78,6 +84,9 @@ impl Resumable {
                         .open(&path)
                         .map_err(|e| local_err(&path, e))?;
                     write_chunks_at(&f, &data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
+                    // On disk before it is acknowledged: a resumed upload never skips a part a crash lost, and
+                    // the disk writes while the next part arrives instead of all of them after the last.
+                    f.sync_data().map_err(|e| local_err(&path, e))?;
                     Ok(String::new())
                 })
                 .await
