@@ -84,8 +84,9 @@ impl Resumable {
                         .open(&path)
                         .map_err(|e| local_err(&path, e))?;
                     write_chunks_at(&f, &data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
-                    // On disk before it is acknowledged: a resumed upload never skips a part a crash lost, and
-                    // the disk writes while the next part arrives instead of all of them after the last.
+                    // On disk before it counts as landed (what the database records and a resumed upload
+                    // trusts): a machine's crash never leaves a recorded part unwritten, and the disk writes while
+                    // the next part arrives instead of all of them after the last.
                     f.sync_data().map_err(|e| local_err(&path, e))?;
                     Ok(String::new())
                 })

@@ -37,8 +37,11 @@ fn mlflow_python() -> Option<PathBuf> {
 
 pub(crate) async fn python(script: &str, url: &str, token: &str, user: &str) {
     let Some(py) = mlflow_python() else { return };
+    // The script's temporary files, and the MLflow client's own (it leaves a model's folder behind), go here.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
     let out = tokio::process::Command::new(py)
         .arg(format!("{SCRIPTS}/{script}"))
+        .env("TMPDIR", tmp.path())
         .env("MLFLOW_TRACKING_URI", url)
         .env("MLFLOW_TRACKING_TOKEN", token)
         .env("MYELIN_USER", user)

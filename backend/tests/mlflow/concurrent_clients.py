@@ -31,10 +31,10 @@ def work(worker, exp_id, q):
     for i in range(0, len(rest), 1000):
         c.log_batch(rid, metrics=[Metric("loss", v, now + s, s) for s, v in rest[i : i + 1000]])
     c.log_batch(rid, params=[Param("worker", str(worker)), Param("lr", "0.01")], tags=[RunTag("group", "concurrent")])
-    d = tempfile.mkdtemp()
-    with open(os.path.join(d, f"w{worker}.bin"), "wb") as f:
-        f.write(bytes(range(256)) * 64 * (worker + 1))
-    c.log_artifact(rid, os.path.join(d, f"w{worker}.bin"))
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, f"w{worker}.bin"), "wb") as f:
+            f.write(bytes(range(256)) * 64 * (worker + 1))
+        c.log_artifact(rid, os.path.join(d, f"w{worker}.bin"))
     c.set_terminated(rid)
     q.put((worker, rid, now))
 
@@ -59,8 +59,9 @@ if __name__ == "__main__":
         assert r.data.params == {"worker": str(worker), "lr": "0.01"}, r.data.params
         assert r.data.tags["group"] == "concurrent"
         assert r.data.metrics["loss"] == values(worker)[-1][1]
-        path = c.download_artifacts(rid, f"w{worker}.bin", tempfile.mkdtemp())
-        assert open(path, "rb").read() == bytes(range(256)) * 64 * (worker + 1)
+        with tempfile.TemporaryDirectory() as d:
+            path = c.download_artifacts(rid, f"w{worker}.bin", d)
+            assert open(path, "rb").read() == bytes(range(256)) * 64 * (worker + 1)
     found = mlflow.search_runs(filter_string="tags.group = 'concurrent'", output_format="list")
     assert len(found) == 4
     print("concurrent ok")

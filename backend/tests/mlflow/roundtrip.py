@@ -10,6 +10,9 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+# Every temporary directory below lives in this one, removed when the script ends.
+_TMP = tempfile.TemporaryDirectory()
+
 user = os.environ["MYELIN_USER"]
 exp_id = mlflow.set_experiment("tracking-demo").experiment_id
 assert mlflow.get_experiment_by_name(f"{user}/tracking-demo").experiment_id == exp_id
@@ -38,7 +41,7 @@ with mlflow.start_run(run_name="baseline", tags={"team": "vision"}) as run:
     mlflow.log_metrics({"acc": 0.75, "weird": float("nan"), "big": float("inf")}, step=7)
     mlflow.set_tag("stage", "dev")
     mlflow.set_tags({"to-delete": "x"})
-    d = tempfile.mkdtemp()
+    d = tempfile.mkdtemp(dir=_TMP.name)
     with open(os.path.join(d, "notes.txt"), "w") as f:
         f.write("trained well\n")
     mlflow.log_artifact(os.path.join(d, "notes.txt"))
@@ -67,7 +70,7 @@ assert [(m.step, m.value) for m in hist] == [(s, 1.0 / (s + 1)) for s in range(5
 
 assert sorted(f.path for f in c.list_artifacts(rid)) == ["notes.txt", "reports"]
 assert [f.path for f in c.list_artifacts(rid, "reports/v1")] == ["reports/v1/notes.txt"]
-local = c.download_artifacts(rid, "reports/v1/notes.txt", tempfile.mkdtemp())
+local = c.download_artifacts(rid, "reports/v1/notes.txt", tempfile.mkdtemp(dir=_TMP.name))
 assert open(local).read() == "trained well\n"
 
 # A second run, then searches with MLflow's filter syntax and order_by.
