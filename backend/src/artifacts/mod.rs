@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod aligned;
 pub mod diff;
 mod open;
 pub mod parquet;
@@ -68,6 +69,8 @@ pub struct Artifacts {
     store: Arc<dyn ObjectStore>,
     /// The same store's uploads in parts that outlive the process (`start_parts`).
     resumable: resumable::Resumable,
+    /// Buffers of streamed uploads' parts to a local store (`sink`).
+    buffers: Arc<aligned::Pool>,
     /// Where the store is, for the UI and logs (never carries credentials).
     pub location: String,
     pub max_upload: u64,
@@ -130,7 +133,7 @@ impl Artifacts {
         E: std::fmt::Display,
     {
         use sha2::Digest;
-        let mut w = sink::Sink::open(self.store.as_ref(), &self.resumable, key).await?;
+        let mut w = sink::Sink::open(self.store.as_ref(), &self.resumable, &self.buffers, key).await?;
         let mut total = 0u64;
         // The digest is taken on a thread of its own while the body arrives and goes to the store (on the
         // request's task it held a local upload to about half the disk's speed); it ends with the request. The
@@ -167,7 +170,6 @@ impl Artifacts {
             }
             batch.1 += chunk.len();
             batch.0.push(chunk.clone());
-            // Handed over as it is: copying each chunk into a part's buffer cost more than writing it.
             if let Err(e) = w.put(chunk).await {
                 w.abort().await;
                 return Err(e);

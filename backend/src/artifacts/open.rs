@@ -5,7 +5,7 @@ use std::sync::Arc;
 use object_store::path::Path;
 use object_store::ObjectStore;
 
-use super::{quota_cells, resumable, Artifacts, DEFAULT_MAX_UPLOAD, DEFAULT_QUOTA};
+use super::{aligned, quota_cells, resumable, sink, Artifacts, DEFAULT_MAX_UPLOAD, DEFAULT_QUOTA};
 use crate::error::{Error, Result};
 
 impl Artifacts {
@@ -57,6 +57,7 @@ impl Artifacts {
         Ok(Self {
             store,
             resumable: resumable::Resumable::S3 { s3, prefix: prefix.map(Path::from) },
+            buffers: aligned::Pool::new(0),
             location: url.to_string(),
             max_upload: DEFAULT_MAX_UPLOAD,
             quota: quota_cells(DEFAULT_QUOTA),
@@ -71,6 +72,7 @@ impl Artifacts {
         Ok(Self {
             store: fs.clone(),
             resumable: resumable::Resumable::Local { fs, staging: dir.join(".uploads") },
+            buffers: aligned::Pool::new(sink::BUFFERS_KEPT),
             location: format!("file://{}", dir.display()),
             max_upload: DEFAULT_MAX_UPLOAD,
             quota: quota_cells(DEFAULT_QUOTA),

@@ -79,11 +79,8 @@ impl Resumable {
             Self::Local { staging, .. } => {
                 let path = Self::staged(staging, id)?;
                 tokio::task::spawn_blocking(move || {
-                    let f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&path)
+                    let f = super::aligned::write_at(&path, data.as_ref(), u64::from(n) * part_size)
                         .map_err(|e| local_err(&path, e))?;
-                    write_chunks_at(&f, &data, u64::from(n) * part_size).map_err(|e| local_err(&path, e))?;
                     // On disk before it counts as landed (what the database records and a resumed upload
                     // trusts): a machine's crash never leaves a recorded part unwritten, and the disk writes while
                     // the next part arrives instead of all of them after the last.
@@ -126,59 +123,5 @@ impl Resumable {
                 }
             }
         }
-    }
-}
-
-/// Writes `chunks` one after another from `at`, many to a system call: a part arrives in thousands of small
-/// chunks, and a call each held a part's write to a sixth of the disk's speed (gathering them first costs a copy).
-fn write_chunks_at(f: &std::fs::File, chunks: &PutPayload, mut at: u64) -> std::io::Result<()> {
-    use std::io::IoSlice;
-    let mut left: Vec<&[u8]> = chunks.iter().map(|c| c.as_ref()).filter(|c| !c.is_empty()).collect();
-    let mut first = 0;
-    while first < left.len() {
-        let batch: Vec<IoSlice<'_>> = left[first..].iter().take(1024).map(|c| IoSlice::new(c)).collect();
-        let mut wrote = rustix::io::pwritev(f, &batch, at).map_err(std::io::Error::from)?;
-        if wrote == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        at += wrote as u64;
-        while wrote > 0 {
-            let len = left[first].len();
-            if wrote >= len {
-                (wrote, first) = (wrote - len, first + 1);
-            } else {
-                left[first] = &left[first][wrote..];
-                wrote = 0;
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn chunks_are_written_in_order_from_their_offset() {
-        use std::os::unix::fs::FileExt;
-        let dir = std::env::temp_dir().join(format!("myelin-chunks-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        // More chunks than one call takes (1,024), of uneven sizes, some empty.
-        let chunks: Vec<bytes::Bytes> =
-            (0..3000u32).map(|i| bytes::Bytes::from(vec![(i % 251) as u8; (i % 7) as usize])).collect();
-        let want: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
-        super::write_chunks_at(&f, &chunks.into_iter().collect(), 10).unwrap();
-        let mut got = vec![0u8; want.len() + 10];
-        f.read_exact_at(&mut got, 0).unwrap();
-        assert_eq!(&got[..10], &[0u8; 10]);
-        assert!(got[10..] == want[..], "the file differs from the chunks");
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

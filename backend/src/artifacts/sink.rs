@@ -3,7 +3,8 @@
 //! each part on disk before the next is waited for, and renames it into place when the upload is complete: the
 //! object appears whole, and on disk. Through the store's own multipart writer every byte reached the disk only
 //! after the upload, when the kernel got round to it; written back as they come, the disk works while the body
-//! is still arriving.
+//! is still arriving. A part is gathered into an aligned buffer (`aligned`), which the disk takes without a copy
+//! into the page cache.
 
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 use object_store::path::Path;
 use object_store::{PutPayload, WriteMultipart};
 
+use super::aligned::{Filling, Pool};
 use super::resumable::Resumable;
 use super::store_err;
 use crate::error::Result;
@@ -19,6 +21,8 @@ use crate::error::Result;
 const PART: usize = 8 * 1024 * 1024;
 /// Parts written at once.
 const FLYING: usize = 4;
+/// Part buffers kept between uploads: as many as one upload uses at once (8 MiB each).
+pub(super) const BUFFERS_KEPT: usize = FLYING + 1;
 
 /// A part being written, on a task of its own (it goes on while the body is read).
 type Writing = tokio::task::JoinHandle<object_store::Result<String>>;
@@ -32,18 +36,20 @@ pub(super) struct Local {
     staging: Resumable,
     key: Path,
     id: String,
-    /// The next part's number, and its chunks so far.
+    /// The next part's number, and its bytes so far.
     n: u32,
-    chunks: Vec<Bytes>,
-    len: usize,
+    part: Filling,
+    buffers: std::sync::Arc<Pool>,
     flying: FuturesUnordered<Writing>,
 }
 
 impl Sink {
-    /// A staging file when the store is a local directory; the store's own multipart upload otherwise.
+    /// A staging file when the store is a local directory (its parts' buffers from `buffers`); the store's own
+    /// multipart upload otherwise.
     pub(super) async fn open(
         store: &dyn object_store::ObjectStore,
         staging: &Resumable,
+        buffers: &std::sync::Arc<Pool>,
         key: &Path,
     ) -> Result<Self> {
         if !staging.is_local() {
@@ -56,25 +62,26 @@ impl Sink {
             key: key.clone(),
             id,
             n: 0,
-            chunks: Vec::new(),
-            len: 0,
+            part: buffers.take(PART),
+            buffers: buffers.clone(),
             flying: FuturesUnordered::new(),
         }))
     }
 
-    /// Takes a chunk as it is (no copy).
-    pub(super) async fn put(&mut self, mut chunk: Bytes) -> Result<()> {
+    /// Takes a chunk: as it is into a store's multipart upload, copied into the part's buffer for a local one.
+    pub(super) async fn put(&mut self, chunk: Bytes) -> Result<()> {
         match self {
             Self::Store(w) => {
                 w.wait_for_capacity(FLYING).await.map_err(store_err)?;
                 w.put(chunk);
             }
             Self::Local(l) => {
-                while !chunk.is_empty() {
-                    let part = chunk.split_to((PART - l.len).min(chunk.len()));
-                    l.len += part.len();
-                    l.chunks.push(part);
-                    if l.len == PART {
+                let mut rest = &chunk[..];
+                while !rest.is_empty() {
+                    let (now, later) = rest.split_at((PART - l.part.len()).min(rest.len()));
+                    l.part.extend(now);
+                    rest = later;
+                    if l.part.len() == PART {
                         l.write_part().await?;
                     }
                 }
@@ -91,7 +98,7 @@ impl Sink {
             }
             Self::Local(mut l) => {
                 let written = async {
-                    if l.len > 0 {
+                    if !l.part.is_empty() {
                         l.write_part().await?;
                     }
                     while let Some(done) = l.flying.next().await {
@@ -132,11 +139,11 @@ impl Local {
                 joined(done)?;
             }
         }
-        let data: PutPayload = std::mem::take(&mut self.chunks).into_iter().collect();
+        let data =
+            PutPayload::from_bytes(std::mem::replace(&mut self.part, self.buffers.take(PART)).freeze());
         let (staging, key, id, n) = (self.staging.clone(), self.key.clone(), self.id.clone(), self.n);
         self.flying.push(tokio::spawn(async move { staging.put(&key, &id, n, PART as u64, data).await }));
         self.n += 1;
-        self.len = 0;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Uploads in parts, for large files over unreliable links: the client announces a file (path, size), sends it
-//! as numbered parts in order, then completes it. Each part goes straight into the store's multipart upload as it
-//! arrives (one pass, no staging copy) and the file's sha256 is carried forward, so an interrupted upload resumes
-//! at its first missing part and the file appears at its path only when complete — never partly.
+//! as numbered parts in order, then completes it. Each part goes into the store's multipart upload once it has
+//! arrived whole (held in one buffer) and the file's sha256 is carried forward, so an interrupted upload resumes at
+//! its first missing part and the file appears at its path only when complete — never partly.
 //!
 //! Sessions are kept in the database from the last part the store confirmed (`session`): after a restart the
 //! client resumes from there. An idle session is aborted in the store after a day, a project has at most
@@ -30,6 +30,9 @@ use session::{now_ms, Progress, Session};
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 pub const MAX_OPEN_PER_PROJECT: u64 = 16;
 pub const PARTS_IN_FLIGHT: usize = 8;
+/// Part buffers kept between parts (a part's size each, 16 MiB by default): as many as one upload uses at once
+/// (`WRITING` on their way into the store, one arriving).
+const PARTS_KEPT: usize = WRITING + 1;
 /// How long a part waits for another request sending a part of the same session.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// How far past the next part a part may be sent (on another connection, while the parts before it arrive): it
@@ -130,7 +133,7 @@ where
         .acquire_owned()
         .await
         .map_err(|_| Error::Internal("uploads closed".into()))?;
-    let part = read_exactly(body, want, crc32).await?;
+    let part = read_exactly(body, want, crc32, &uploads.buffers).await?;
     // From here the part is the store's: handed over even if the client goes away, so the session never runs
     // ahead of (or behind) what the store is given.
     let (uploads, session) = (uploads.clone(), s.clone());

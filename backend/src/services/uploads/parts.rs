@@ -1,11 +1,13 @@
-//! A part as it arrives: read whole (exactly its size, kept as the chunks it came in, so no byte is copied on the
-//! server's side), checked against the CRC-32 the client sent, and carried into the file's digest off the
-//! request's path.
+//! A part as it arrives: read whole (exactly its size, into one aligned buffer), checked against the CRC-32 the
+//! client sent, and carried into the file's digest off the request's path.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use object_store::PutPayload;
 
+use crate::artifacts::aligned::Pool;
 use crate::error::{Error, Result};
 
 /// A sha256 that can be put down and picked up again: the state after whole 64-byte blocks and the bytes since,
@@ -142,25 +144,33 @@ impl Chain {
 }
 
 /// The body, which must be `want` bytes whose CRC-32 is `crc` when the client sent one (the client is told which
-/// size it sent instead, or that the part arrived damaged).
-pub(super) async fn read_exactly<S, E>(mut body: S, want: u64, crc: Option<u32>) -> Result<PutPayload>
+/// size it sent instead, or that the part arrived damaged). It is gathered into one buffer from `pool` as it
+/// arrives (each chunk still in the cache): a local store writes it from there past the page cache.
+pub(super) async fn read_exactly<S, E>(
+    mut body: S,
+    want: u64,
+    crc: Option<u32>,
+    pool: &Arc<Pool>,
+) -> Result<PutPayload>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (mut chunks, mut got, mut check) = (Vec::new(), 0u64, crc32fast::Hasher::new());
+    let too_many = || Error::invalid("part", format!("this part must have {want} bytes; more were sent"));
+    let mut part = pool.take(usize::try_from(want).map_err(|_| too_many())?);
+    let mut check = crc32fast::Hasher::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::BadRequest(format!("part interrupted: {e}")))?;
-        got += chunk.len() as u64;
-        if got > want {
-            return Err(Error::invalid("part", format!("this part must have {want} bytes; more were sent")));
+        if (part.len() + chunk.len()) as u64 > want {
+            return Err(too_many());
         }
         if crc.is_some() {
             check.update(&chunk);
         }
-        chunks.push(chunk);
+        part.extend(&chunk);
     }
-    if got != want {
+    let got = part.len();
+    if got as u64 != want {
         return Err(Error::invalid("part", format!("this part must have {want} bytes; {got} arrived")));
     }
     match (crc, check.finalize()) {
@@ -170,7 +180,7 @@ where
                 "this part arrived damaged (CRC-32 {arrived:08x}, not the {sent:08x} sent); send it again"
             ),
         )),
-        _ => Ok(chunks.into_iter().collect()),
+        _ => Ok(PutPayload::from_bytes(part.freeze())),
     }
 }
 

@@ -16,7 +16,8 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::parts::{Chain, Midstate};
-use super::{DEFAULT_PART_SIZE, PARTS_IN_FLIGHT};
+use super::{DEFAULT_PART_SIZE, PARTS_IN_FLIGHT, PARTS_KEPT};
+use crate::artifacts::aligned::Pool;
 use crate::artifacts::Artifacts;
 use crate::entities::{run, upload_part, upload_session};
 use crate::error::{Error, Result};
@@ -33,6 +34,8 @@ pub struct Uploads {
     pub(super) part_size: AtomicU64,
     /// Parts held in memory, being received or on their way into the store.
     pub(super) in_flight: Arc<Semaphore>,
+    /// Their buffers, kept for the next parts (at most [`PARTS_KEPT`]).
+    pub(super) buffers: Arc<Pool>,
 }
 
 pub(super) struct Session {
@@ -135,6 +138,7 @@ impl Uploads {
             live: Mutex::default(),
             part_size: AtomicU64::new(DEFAULT_PART_SIZE),
             in_flight: Arc::new(Semaphore::new(PARTS_IN_FLIGHT)),
+            buffers: Pool::new(PARTS_KEPT),
         }
     }
 
