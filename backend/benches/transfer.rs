@@ -9,6 +9,7 @@
 //!
 //! Each copy starts with nothing waiting to be written and is timed until its bytes are on disk (`sync`): how
 //! much the page cache absorbs otherwise swings a local copy between 0.5 and 3 GB/s from one run to the next.
+//! Each download reads its object from the disk (`evict`).
 //!
 //! `cargo bench -p backend --bench transfer` (a local store in the temp directory; with `MYELIN_S3_SERVER`
 //! pointing at s3s-fs, as `scripts/setup` builds it, the same against an S3-compatible server).
@@ -54,6 +55,8 @@ fn mib_s(d: Duration) -> f64 {
 struct Store {
     label: &'static str,
     direct: Arc<dyn ObjectStore>,
+    /// Where its objects are on this machine's disk.
+    root: std::path::PathBuf,
     server: Arc<backend::artifacts::Artifacts>,
     _child: Option<std::process::Child>,
 }
@@ -72,7 +75,7 @@ fn local(dir: &std::path::Path) -> Store {
     std::fs::create_dir_all(&root).unwrap();
     let direct = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap());
     let server = Arc::new(backend::artifacts::Artifacts::open(None, dir).unwrap());
-    Store { label: "local disk", direct, server, _child: None }
+    Store { label: "local disk", direct, root, server, _child: None }
 }
 
 fn s3(dir: &std::path::Path) -> Option<Store> {
@@ -110,7 +113,23 @@ fn s3(dir: &std::path::Path) -> Option<Store> {
         return None;
     };
     let (direct, server) = (Arc::new(direct), Arc::new(server));
-    Some(Store { label: "S3-compatible (s3s-fs)", direct, server, _child: Some(child) })
+    Some(Store { label: "S3-compatible (s3s-fs)", direct, root, server, _child: Some(child) })
+}
+
+/// Drops every object under `dir` (a store's files) from the page cache: each download reads from the disk,
+/// whichever way its object was written (an upload through the server bypasses the page cache, a direct copy
+/// goes through it).
+fn evict(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            evict(&path);
+        } else {
+            if let Ok(f) = std::fs::File::open(&path) {
+                rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).ok();
+            }
+        }
+    }
 }
 
 /// Writes what the page cache holds to disk, and how long that took. Each copy is timed until its bytes are on
@@ -220,10 +239,12 @@ async fn bench(store: Store, dir: &std::path::Path, file: &std::path::Path) {
             .await
             .unwrap();
         took.push((t.elapsed() + settle(), cpu() - c));
+        evict(&store.root);
         let c = cpu();
         let d = direct_download(&store.direct, &format!("direct/{round}.bin"), &out).await + settle();
         took.push((d, cpu() - c));
         let url = format!("{public}/api/v1{base}/artifacts/artifacts/one-{round}.bin");
+        evict(&store.root);
         let c = cpu();
         took.push((http_download(&http, &url, &token, &out).await + settle(), cpu() - c));
         if round > 0 {

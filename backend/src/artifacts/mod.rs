@@ -134,7 +134,6 @@ impl Artifacts {
     {
         use sha2::Digest;
         let mut w = sink::Sink::open(self.store.as_ref(), &self.resumable, &self.buffers, key).await?;
-        let mut total = 0u64;
         // The digest is taken on a thread of its own while the body arrives and goes to the store (on the
         // request's task it held a local upload to about half the disk's speed); it ends with the request. The
         // body's chunks go to it a few MiB at a time: one hand-over (and wake-up) per chunk of a few KiB cost as
@@ -147,33 +146,31 @@ impl Artifacts {
             }
             digest
         });
-        let mut batch: (Vec<Bytes>, usize) = (Vec::new(), 0);
-        loop {
-            let chunk = body.next().await;
-            let due = batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0);
-            if due && hash.send(std::mem::take(&mut batch).0).await.is_err() {
-                w.abort().await;
-                return Err(Error::Internal("hashing the upload stopped".into()));
-            }
-            let Some(chunk) = chunk else { break };
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    w.abort().await;
-                    return Err(Error::BadRequest(format!("upload interrupted: {e}")));
+        let mut total = 0u64;
+        // Any way out before the end drops what was written.
+        let received = async {
+            let mut batch: (Vec<Bytes>, usize) = (Vec::new(), 0);
+            loop {
+                let chunk = body.next().await;
+                let due = batch.1 >= HASH_BATCH || (chunk.is_none() && batch.1 > 0);
+                if due && hash.send(std::mem::take(&mut batch).0).await.is_err() {
+                    return Err(Error::Internal("hashing the upload stopped".into()));
                 }
-            };
-            total += chunk.len() as u64;
-            if total > max {
-                w.abort().await;
-                return Err(Error::PayloadTooLarge);
+                let Some(chunk) = chunk else { return Ok(()) };
+                let chunk = chunk.map_err(|e| Error::BadRequest(format!("upload interrupted: {e}")))?;
+                total += chunk.len() as u64;
+                if total > max {
+                    return Err(Error::PayloadTooLarge);
+                }
+                batch.1 += chunk.len();
+                batch.0.push(chunk.clone());
+                w.put(chunk).await?;
             }
-            batch.1 += chunk.len();
-            batch.0.push(chunk.clone());
-            if let Err(e) = w.put(chunk).await {
-                w.abort().await;
-                return Err(e);
-            }
+        }
+        .await;
+        if let Err(e) = received {
+            w.abort().await;
+            return Err(e);
         }
         drop(hash);
         let (digest, finished) = tokio::join!(digest, w.finish());
@@ -203,6 +200,12 @@ impl Artifacts {
     /// Completes upload `id` from its parts' ids, in order.
     pub async fn complete_parts(&self, key: &Path, id: &str, parts: Vec<String>) -> Result<()> {
         self.resumable.complete(key, id, parts).await.map_err(store_err)
+    }
+
+    /// Removes the staging files of uploads to a local store nobody wrote to for `idle` (left by a crash).
+    pub async fn sweep_staging(&self, idle: std::time::Duration) -> usize {
+        let staging = self.resumable.clone();
+        tokio::task::spawn_blocking(move || staging.sweep(idle)).await.unwrap_or(0)
     }
 
     /// Drops upload `id` and its parts.

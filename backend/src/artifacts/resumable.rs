@@ -93,6 +93,20 @@ impl Resumable {
         }
     }
 
+    /// Removes a local store's staging files nobody wrote to for `idle`: those of uploads a crash of the server
+    /// interrupted (an upload's file changes with each part, and a session idle for a day is aborted anyway).
+    /// Returns how many went.
+    pub(crate) fn sweep(&self, idle: std::time::Duration) -> usize {
+        let Self::Local { staging, .. } = self else { return 0 };
+        let now = std::time::SystemTime::now();
+        let stale = |e: &std::fs::DirEntry| {
+            let modified = e.metadata().and_then(|m| m.modified());
+            modified.is_ok_and(|m| now.duration_since(m).is_ok_and(|age| age > idle))
+        };
+        let entries = std::fs::read_dir(staging).into_iter().flatten().flatten();
+        entries.filter(|e| stale(e) && std::fs::remove_file(e.path()).is_ok()).count()
+    }
+
     /// Puts the parts together at `key`: the object appears whole.
     pub(crate) async fn complete(&self, key: &Path, id: &str, parts: Vec<String>) -> Result<()> {
         match self {
@@ -123,5 +137,30 @@ impl Resumable {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_sweep_removes_staging_files_left_alone_and_keeps_those_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::artifacts::Artifacts::open(None, dir.path()).unwrap();
+        let key = object_store::path::Path::from("p/r/artifacts/f.bin");
+        let (left, used) = (store.start_parts(&key).await.unwrap(), store.start_parts(&key).await.unwrap());
+        let staging = dir.path().join("artifacts/.uploads");
+        let three_days = std::time::Duration::from_secs(3 * 24 * 3600);
+        let old = std::time::SystemTime::now() - three_days;
+        std::fs::File::options().write(true).open(staging.join(&left)).unwrap().set_modified(old).unwrap();
+
+        let two_days = std::time::Duration::from_secs(2 * 24 * 3600);
+        assert_eq!(store.sweep_staging(two_days).await, 1);
+        assert!(!staging.join(&left).exists(), "the abandoned staging file is still there");
+        assert!(staging.join(&used).exists(), "the staging file in use went");
+        // The upload in use completes as before.
+        let part = object_store::PutPayload::from_static(b"whole");
+        let id = store.put_part(&key, &used, 0, 16, part).await.unwrap();
+        store.complete_parts(&key, &used, vec![id]).await.unwrap();
+        assert_eq!(&store.read(&key).await.unwrap()[..], b"whole");
     }
 }

@@ -122,9 +122,10 @@ where
     E: std::fmt::Display,
 {
     let s = uploads.session(user, r, id).await?;
-    let mut p = turn_of(&s, n).await?;
-    if n < p.next_part {
-        return Ok(s.view(&p));
+    // Too far ahead to wait, or past the file's end: refused before its body is read.
+    let next = *s.turn.borrow();
+    if n > next + AHEAD || (n > 0 && u64::from(n) * s.part_size() >= s.size()) {
+        return Err(not_next(&s, n, next));
     }
     let want = s.part_len(n);
     let slot = uploads
@@ -133,7 +134,12 @@ where
         .acquire_owned()
         .await
         .map_err(|_| Error::Internal("uploads closed".into()))?;
+    // Received before its turn, so a part sent ahead arrives while the one before it does (on another core).
     let part = read_exactly(body, want, crc32, &uploads.buffers).await?;
+    let mut p = turn_of(&s, n).await?;
+    if n < p.next_part {
+        return Ok(s.view(&p));
+    }
     // From here the part is the store's: handed over even if the client goes away, so the session never runs
     // ahead of (or behind) what the store is given.
     let (uploads, session) = (uploads.clone(), s.clone());
@@ -189,12 +195,7 @@ async fn turn_of(s: &Arc<Session>, n: u32) -> Result<tokio::sync::OwnedMutexGuar
             return Ok(p);
         }
         if complete || n - p.next_part > AHEAD {
-            return Err(Error::Conflict(format!(
-                "part {n} is not the next one: the server has {} of {} bytes and expects part {}",
-                p.received,
-                s.size(),
-                p.next_part
-            )));
+            return Err(not_next(s, n, p.next_part));
         }
         drop(p);
         let waited = tokio::time::timeout_at(deadline, turn.changed()).await;
@@ -202,6 +203,13 @@ async fn turn_of(s: &Arc<Session>, n: u32) -> Result<tokio::sync::OwnedMutexGuar
             return Err(busy());
         }
     }
+}
+
+fn not_next(s: &Session, n: u32, next: u32) -> Error {
+    let (size, has) = (s.size(), (u64::from(next) * s.part_size()).min(s.size()));
+    Error::Conflict(format!(
+        "part {n} is not the next one: the server has {has} of {size} bytes and expects part {next}"
+    ))
 }
 
 /// Waits for the oldest part on its way into the store and writes it down.

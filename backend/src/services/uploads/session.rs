@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 pub(super) const IDLE_MS: i64 = 24 * 3600 * 1000;
 /// A completed session answers a repeated `complete` (its answer was lost) for this long.
 const DONE_KEPT_MS: i64 = 10 * 60 * 1000;
+const STAGING_SWEEP_MS: i64 = 3600 * 1000;
 
 pub struct Uploads {
     pub(super) db: DatabaseConnection,
@@ -36,6 +37,8 @@ pub struct Uploads {
     pub(super) in_flight: Arc<Semaphore>,
     /// Their buffers, kept for the next parts (at most [`PARTS_KEPT`]).
     pub(super) buffers: Arc<Pool>,
+    /// When the store's staging files were last swept (0: not since the start).
+    staging_swept_ms: AtomicI64,
 }
 
 pub(super) struct Session {
@@ -139,6 +142,7 @@ impl Uploads {
             part_size: AtomicU64::new(DEFAULT_PART_SIZE),
             in_flight: Arc::new(Semaphore::new(PARTS_IN_FLIGHT)),
             buffers: Pool::new(PARTS_KEPT),
+            staging_swept_ms: AtomicI64::new(0),
         }
     }
 
@@ -269,9 +273,20 @@ impl Uploads {
         self.live().remove(&id);
     }
 
-    /// Sessions idle past a day are aborted in the store; finished ones leave memory after a while.
+    /// Sessions idle past a day are aborted in the store; finished ones leave memory after a while. Once an hour,
+    /// staging files nobody wrote to for two days (a crash's leftovers) go too.
     pub(super) async fn sweep(&self) {
         let now = now_ms();
+        let last = self.staging_swept_ms.load(Ordering::Relaxed);
+        if now - last > STAGING_SWEEP_MS
+            && self.staging_swept_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            let idle = std::time::Duration::from_millis(2 * IDLE_MS as u64);
+            let removed = self.store.sweep_staging(idle).await;
+            if removed > 0 {
+                tracing::info!(removed, "removed staging files of uploads a crash interrupted");
+            }
+        }
         let finished: Vec<Uuid> = self
             .live()
             .values()
