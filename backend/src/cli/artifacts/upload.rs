@@ -142,17 +142,21 @@ async fn in_parts(
     while s.received < s.size {
         while sending.len() < PARTS_AT_ONCE && at < s.size {
             let span = (at, s.part_size.min(s.size - at));
-            let part = match ahead.take() {
-                Some((a, read)) if a == span => read.await,
-                _ => read_part(local, span).await,
+            let read = match ahead.take() {
+                Some((a, read)) if a == span => read,
+                _ => read_part(local, span),
             };
-            let part = part.map_err(|e| format!("reading {}: {e}", local.display()))??;
             let next = span.0 + span.1;
             if next < s.size {
                 let next_span = (next, s.part_size.min(s.size - next));
                 ahead = Some((next_span, read_part(local, next_span)));
             }
-            sending.push_back(send_part(t, s.id, (n, span), part));
+            // Sent once read (the parts before it go on meanwhile).
+            let id = s.id;
+            sending.push_back(async move {
+                let part = read.await.map_err(|e| format!("reading {}: {e}", local.display()))??;
+                send_part(t, id, (n, span), part).await
+            });
             (at, n) = (next, n + 1);
         }
         let Some(sent) = sending.next().await else { break };
