@@ -71,6 +71,7 @@ async fn init_steps_read_through_the_server_with_the_run_token(app: TestApp) {
     assert!(lines[0].contains(&head), "{lines:?}");
     let name = repo.file_name().unwrap().to_str().unwrap().trim_end_matches(".git").to_string();
     assert!(root.join(&name).join(".git").exists(), "no clone at {}", root.join(&name).display());
+    std::fs::remove_dir_all(&repo).ok();
 
     // Nothing there is an error that names the path; a path out of the project is refused.
     let missing = json!({"artifacts": {"files": [format!("{simple}/nope.bin")]}});
