@@ -122,7 +122,7 @@ pub fn write_at(path: &std::path::Path, chunks: &[Bytes], at: u64) -> std::io::R
 
 /// Writes `chunks` one after another from `at`, many to a system call: a part may arrive in thousands of small
 /// chunks, and a call each held a part's write to a sixth of the disk's speed (gathering them first costs a copy).
-pub fn write_chunks_at(f: &std::fs::File, chunks: &[Bytes], mut at: u64) -> std::io::Result<()> {
+fn write_chunks_at(f: &std::fs::File, chunks: &[Bytes], mut at: u64) -> std::io::Result<()> {
     use std::io::IoSlice;
     let mut left: Vec<&[u8]> = chunks.iter().map(|c| c.as_ref()).filter(|c| !c.is_empty()).collect();
     let mut first = 0;
