@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 mod parts;
 mod session;
 
-use parts::{read_exactly, Midstate};
+use parts::{read_exactly, Ahead, Midstate};
 pub use session::Uploads;
 use session::{now_ms, Progress, Session};
 
@@ -135,7 +135,8 @@ where
         .await
         .map_err(|_| Error::Internal("uploads closed".into()))?;
     // Received before its turn, so a part sent ahead arrives while the one before it does (on another core).
-    let part = read_exactly(body, want, crc32, &uploads.buffers).await?;
+    let ahead = Ahead { start: u64::from(n) * s.part_size(), hashed: s.hashed.clone() };
+    let (part, head) = read_exactly(body, want, crc32, &uploads.buffers, &ahead).await?;
     let mut p = turn_of(&s, n).await?;
     if n < p.next_part {
         return Ok(s.view(&p));
@@ -149,7 +150,7 @@ where
         while p.writing.len() >= WRITING {
             settle_oldest(&uploads, &session, &mut p).await?;
         }
-        let hashed = p.digest.add(part.clone());
+        let hashed = p.digest.add(part.clone(), head);
         let (tx, landing) = tokio::sync::oneshot::channel();
         let (u, s) = (uploads.clone(), session.clone());
         tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! A part as it arrives: read whole (exactly its size, into one aligned buffer), checked against the CRC-32 the
-//! client sent, and carried into the file's digest off the request's path.
+//! client sent, and carried into the file's digest — as it arrives when the parts before it are hashed already,
+//! else off the request's path once they are.
 
 use std::sync::Arc;
 
@@ -55,6 +56,11 @@ impl Midstate {
         self.tail = buffer.get_data().to_vec();
     }
 
+    /// Bytes the digest has taken.
+    pub(super) fn bytes(&self) -> u64 {
+        self.len + self.tail.len() as u64
+    }
+
     /// The digest, as hex.
     pub(super) fn finish(mut self) -> String {
         let bits = (self.len + self.tail.len() as u64) * 8;
@@ -93,35 +99,74 @@ impl Midstate {
 
 type Link = tokio::task::JoinHandle<std::result::Result<Midstate, String>>;
 
-/// The digest carried part by part off the request's path: each part's hashing waits for the previous one's, and
-/// hands the state after its part to whoever records that part.
+/// Parts of at most this many bytes left to hash once they arrived are hashed on the request's task.
+const INLINE: usize = 256 * 1024;
+
+/// The digest carried part by part: each part's hashing waits for the previous one's, and hands the state after
+/// its part to whoever records that part. A part whose receiver found the digest at its start has been hashed
+/// as it arrived (on the request's task, while its bytes were in the cache): only its rest is left. The others
+/// are hashed off the request's path once their predecessors are.
 pub(super) struct Chain {
     last: Option<Link>,
-    /// The state the chain starts from (a resumed upload's).
-    start: Midstate,
+    /// The state after the parts hashed so far (only parts the session took): a part that arrives once its
+    /// predecessors are hashed is hashed as it arrives, from here.
+    hashed: Arc<tokio::sync::watch::Sender<Midstate>>,
+}
+
+/// What a part's receiver hashed of it as it arrived: the file's digest after the part's first `len` bytes.
+pub(super) struct Head {
+    state: Midstate,
+    len: usize,
+}
+
+/// Where a part lies in its file, and how far the file's digest has got.
+pub(super) struct Ahead {
+    pub(super) start: u64,
+    pub(super) hashed: tokio::sync::watch::Receiver<Midstate>,
 }
 
 impl Chain {
     pub(super) fn from(start: Midstate) -> Self {
-        Self { last: None, start }
+        Self { last: None, hashed: Arc::new(tokio::sync::watch::Sender::new(start)) }
     }
 
-    /// Adds a part; the state after it, once hashed.
-    pub(super) fn add(&mut self, part: PutPayload) -> tokio::sync::oneshot::Receiver<Midstate> {
+    /// How far the digest has got, as it moves.
+    pub(super) fn watch(&self) -> tokio::sync::watch::Receiver<Midstate> {
+        self.hashed.subscribe()
+    }
+
+    /// Adds a part, of which its receiver may have hashed the start (`head`); the state after it, once hashed.
+    pub(super) fn add(
+        &mut self,
+        part: PutPayload,
+        head: Option<Head>,
+    ) -> tokio::sync::oneshot::Receiver<Midstate> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let before = self.last.take();
-        let start = self.start.clone();
+        let hashed = self.hashed.clone();
         self.last = Some(tokio::spawn(async move {
-            let mut state = match before {
+            // A head was hashed from the state its predecessor published: that one is done already.
+            let after_before = match before {
                 Some(h) => h.await.map_err(|e| e.to_string())??,
-                None => start,
+                None => hashed.borrow().clone(),
             };
-            let state = tokio::task::spawn_blocking(move || {
-                state.update_all(part.iter().map(|c| c.as_ref()));
+            let (mut state, skip) = match head {
+                Some(Head { state, len }) => (state, len),
+                None => (after_before, 0),
+            };
+            let rest = past(&part, skip);
+            let state = if rest.iter().map(Bytes::len).sum::<usize>() <= INLINE {
+                state.update_all(rest.iter().map(|c| c.as_ref()));
                 state
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+            } else {
+                tokio::task::spawn_blocking(move || {
+                    state.update_all(rest.iter().map(|c| c.as_ref()));
+                    state
+                })
+                .await
+                .map_err(|e| e.to_string())?
+            };
+            hashed.send_replace(state.clone());
             let _ = tx.send(state.clone());
             Ok(state)
         }));
@@ -129,15 +174,54 @@ impl Chain {
     }
 }
 
+/// The part's bytes past its first `skip`.
+fn past(part: &PutPayload, mut skip: usize) -> Vec<Bytes> {
+    let mut rest = Vec::new();
+    for c in part.iter() {
+        let from = skip.min(c.len());
+        skip -= from;
+        if from < c.len() {
+            rest.push(c.slice(from..));
+        }
+    }
+    rest
+}
+
+/// Hashed as it arrives, in steps of at least this many bytes (and at most [`STEP_MAX`], so a part catching up
+/// with its predecessor's digest holds its task a millisecond at a time).
+const STEP_MIN: usize = 256 * 1024;
+const STEP_MAX: usize = 2 * 1024 * 1024;
+
+/// Hashes what has arrived of a part, once the digest has got to its start.
+fn keep_up(head: &mut Option<Head>, part: &[u8], ahead: &Ahead, last: bool) {
+    let h = match head {
+        Some(h) => h,
+        None => {
+            let at = ahead.hashed.borrow();
+            if at.bytes() != ahead.start {
+                return;
+            }
+            head.insert(Head { state: at.clone(), len: 0 })
+        }
+    };
+    if part.len() - h.len >= STEP_MIN || (last && part.len() > h.len) {
+        let end = part.len().min(h.len + STEP_MAX);
+        h.state.update_all([&part[h.len..end]]);
+        h.len = end;
+    }
+}
+
 /// The body, which must be `want` bytes whose CRC-32 is `crc` when the client sent one (the client is told which
 /// size it sent instead, or that the part arrived damaged). It is gathered into one buffer from `pool` as it
-/// arrives (each chunk still in the cache): a local store writes it from there past the page cache.
+/// arrives (each chunk still in the cache): a local store writes it from there past the page cache. Once the
+/// file's digest has got to the part's start (`ahead`), the part is hashed as it arrives too.
 pub(super) async fn read_exactly<S, E>(
     mut body: S,
     want: u64,
     crc: Option<u32>,
     pool: &Arc<Pool>,
-) -> Result<PutPayload>
+    ahead: &Ahead,
+) -> Result<(PutPayload, Option<Head>)>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -145,6 +229,7 @@ where
     let too_many = || Error::invalid("part", format!("this part must have {want} bytes; more were sent"));
     let mut part = pool.take(usize::try_from(want).map_err(|_| too_many())?);
     let mut check = crc32fast::Hasher::new();
+    let mut head = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::BadRequest(format!("part interrupted: {e}")))?;
         if (part.len() + chunk.len()) as u64 > want {
@@ -154,6 +239,7 @@ where
             check.update(&chunk);
         }
         part.extend(&chunk);
+        keep_up(&mut head, part.as_ref(), ahead, false);
     }
     let got = part.len();
     if got as u64 != want {
@@ -166,14 +252,76 @@ where
                 "this part arrived damaged (CRC-32 {arrived:08x}, not the {sent:08x} sent); send it again"
             ),
         )),
-        _ => Ok(PutPayload::from_bytes(part.freeze())),
+        _ => {
+            keep_up(&mut head, part.as_ref(), ahead, true);
+            Ok((PutPayload::from_bytes(part.freeze()), head))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Midstate;
+    use super::{read_exactly, Ahead, Chain, Midstate};
+    use crate::artifacts::aligned::Pool;
+    use bytes::Bytes;
+    use futures_util::StreamExt;
     use sha2::Digest;
+
+    /// Part 1 starts arriving before part 0 is hashed, catches up with the digest once it is, and hashes the rest
+    /// as it arrives; a damaged part hashed as it arrived leaves the digest as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_part_arriving_after_its_predecessor_is_hashed_as_it_arrives() {
+        const PART: usize = 1536 * 1024;
+        let data: Vec<u8> = (0..3 * PART as u32 - 7).map(|i| (i ^ (i >> 11)) as u8).collect();
+        let parts: Vec<Bytes> = data.chunks(PART).map(Bytes::copy_from_slice).collect();
+        let pool = Pool::new(0);
+        let mut chain = Chain::from(Midstate::default());
+        let watch = chain.watch();
+        let ahead = |n: usize| Ahead { start: (n * PART) as u64, hashed: watch.clone() };
+        let chunks = |part: &Bytes| -> Vec<Result<Bytes, String>> {
+            part.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect()
+        };
+
+        // Part 1's first half arrives, then part 0 is taken and hashed, then the second half arrives.
+        let mut one_first = chunks(&parts[1]);
+        let one_rest = one_first.split_off(12);
+        let (half_in, half_seen) = tokio::sync::oneshot::channel::<()>();
+        let (go_on, wait) = tokio::sync::oneshot::channel::<()>();
+        let body = Box::pin(
+            futures_util::stream::iter(one_first)
+                .chain(futures_util::stream::once(async move {
+                    half_in.send(()).unwrap();
+                    wait.await.unwrap();
+                    Err::<Bytes, String>("marker".into())
+                }))
+                .filter(|c| std::future::ready(c.is_ok()))
+                .chain(futures_util::stream::iter(one_rest)),
+        );
+        let one_ahead = ahead(1);
+        let one = tokio::spawn({
+            let pool = pool.clone();
+            async move { read_exactly(body, PART as u64, None, &pool, &one_ahead).await }
+        });
+        half_seen.await.unwrap();
+        let zero = futures_util::stream::iter(chunks(&parts[0]));
+        let (zero, head) = read_exactly(zero, PART as u64, None, &pool, &ahead(0)).await.unwrap();
+        assert!(head.as_ref().is_some_and(|h| h.len > 0), "part 0 is hashed as it arrives");
+        chain.add(zero, head).await.unwrap();
+        go_on.send(()).unwrap();
+        let (one, head) = one.await.unwrap().unwrap();
+        let caught_up = head.as_ref().map(|h| h.len).unwrap_or(0);
+        assert!(caught_up > 12 * 64 * 1024, "part 1 caught up with the digest: {caught_up} bytes hashed");
+        chain.add(one, head);
+
+        // Part 2 arrives damaged: what it hashed as it arrived goes with it.
+        let two = futures_util::stream::iter(chunks(&parts[2]));
+        let damaged = read_exactly(two, parts[2].len() as u64, Some(1), &pool, &ahead(2)).await;
+        assert!(damaged.is_err());
+        let two = futures_util::stream::iter(chunks(&parts[2]));
+        let (two, head) = read_exactly(two, parts[2].len() as u64, None, &pool, &ahead(2)).await.unwrap();
+        let after = chain.add(two, head).await.unwrap();
+        assert_eq!(after.finish(), hex::encode(sha2::Sha256::digest(&data)));
+    }
 
     #[test]
     fn a_digest_put_down_and_picked_up_is_sha256() {

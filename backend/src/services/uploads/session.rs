@@ -49,6 +49,8 @@ pub(super) struct Session {
     pub(super) progress: Arc<tokio::sync::Mutex<Progress>>,
     /// Changes when the session takes a part or closes: a part sent ahead waits on it for its turn.
     pub(super) turn: tokio::sync::watch::Sender<u32>,
+    /// How far the file's digest has got (`Progress::digest`'s).
+    pub(super) hashed: tokio::sync::watch::Receiver<Midstate>,
 }
 
 pub(super) struct Progress {
@@ -95,6 +97,7 @@ impl Session {
         };
         Ok(Self {
             turn: tokio::sync::watch::Sender::new(progress.next_part),
+            hashed: progress.digest.watch(),
             touched_ms: AtomicI64::new(row.touched_ms),
             row,
             key,
