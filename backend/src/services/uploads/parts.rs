@@ -113,8 +113,10 @@ pub(super) struct Chain {
     hashed: Arc<tokio::sync::watch::Sender<Midstate>>,
 }
 
-/// What a part's receiver hashed of it as it arrived: the file's digest after the part's first `len` bytes.
+/// What a part's receiver hashed of it as it arrived: the file's digest after the part's first `len` bytes,
+/// hashed from `from`.
 pub(super) struct Head {
+    from: Midstate,
     state: Midstate,
     len: usize,
 }
@@ -145,14 +147,15 @@ impl Chain {
         let before = self.last.take();
         let hashed = self.hashed.clone();
         self.last = Some(tokio::spawn(async move {
-            // A head was hashed from the state its predecessor published: that one is done already.
+            // A head was hashed from the state its predecessor published: that one is done already. (A head
+            // from any other state would be a bug; it is not trusted.)
             let after_before = match before {
                 Some(h) => h.await.map_err(|e| e.to_string())??,
                 None => hashed.borrow().clone(),
             };
             let (mut state, skip) = match head {
-                Some(Head { state, len }) => (state, len),
-                None => (after_before, 0),
+                Some(Head { from, state, len }) if from == after_before => (state, len),
+                _ => (after_before, 0),
             };
             let rest = past(&part, skip);
             let state = if rest.iter().map(Bytes::len).sum::<usize>() <= INLINE {
@@ -201,7 +204,7 @@ fn keep_up(head: &mut Option<Head>, part: &[u8], ahead: &Ahead, last: bool) {
             if at.bytes() != ahead.start {
                 return;
             }
-            head.insert(Head { state: at.clone(), len: 0 })
+            head.insert(Head { from: at.clone(), state: at.clone(), len: 0 })
         }
     };
     if part.len() - h.len >= STEP_MIN || (last && part.len() > h.len) {
@@ -261,14 +264,15 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{read_exactly, Ahead, Chain, Midstate};
+    use super::{read_exactly, Ahead, Chain, Head, Midstate};
     use crate::artifacts::aligned::Pool;
     use bytes::Bytes;
     use futures_util::StreamExt;
     use sha2::Digest;
 
     /// Part 1 starts arriving before part 0 is hashed, catches up with the digest once it is, and hashes the rest
-    /// as it arrives; a damaged part hashed as it arrived leaves the digest as it was.
+    /// as it arrives; a damaged part hashed as it arrived leaves the digest as it was, and so does a head hashed
+    /// from the wrong state.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_part_arriving_after_its_predecessor_is_hashed_as_it_arrives() {
         const PART: usize = 1536 * 1024;
@@ -318,8 +322,10 @@ mod tests {
         let damaged = read_exactly(two, parts[2].len() as u64, Some(1), &pool, &ahead(2)).await;
         assert!(damaged.is_err());
         let two = futures_util::stream::iter(chunks(&parts[2]));
-        let (two, head) = read_exactly(two, parts[2].len() as u64, None, &pool, &ahead(2)).await.unwrap();
-        let after = chain.add(two, head).await.unwrap();
+        let (two, _) = read_exactly(two, parts[2].len() as u64, None, &pool, &ahead(2)).await.unwrap();
+        // A head hashed from any state but the one before the part is not trusted.
+        let stray = Head { from: Midstate::default(), state: Midstate::default(), len: 4096 };
+        let after = chain.add(two, Some(stray)).await.unwrap();
         assert_eq!(after.finish(), hex::encode(sha2::Sha256::digest(&data)));
     }
 
