@@ -279,3 +279,21 @@ async fn a_file_changed_while_uploading_is_reported() {
     let err = uploading.await.unwrap().expect_err("a changed file was reported as uploaded");
     assert!(err.contains("changed while it was uploading"), "{err}");
 }
+
+/// A file cut short while its parts are read is reported as such, and nothing appears at its path.
+#[tokio::test]
+async fn a_file_cut_short_while_uploading_is_reported() {
+    let app = TestApp::sqlite().await;
+    app.state.uploads.set_part_size(64 * 1024);
+    let (ann, run) = ann_with_a_run(&app).await;
+    let dir = temp_dir();
+    let local = dir.path().join("shrinking.bin");
+    let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
+    std::fs::write(&local, data(size)).unwrap();
+    let uploading = uploading_past(&app, &ann, &run, &local, "artifacts/shrinking.bin", 64 * 1024).await;
+    std::fs::OpenOptions::new().write(true).open(&local).unwrap().set_len(256 * 1024).unwrap();
+    let err = uploading.await.unwrap().expect_err("a file cut short was reported as uploaded");
+    assert!(err.contains("became shorter while it was uploading"), "{err}");
+    let path = format!("{}/artifacts/artifacts/shrinking.bin", base(&run));
+    assert_eq!(app.get(&path).bearer(&ann.token).send().await.status, 404, "a file cut short appeared");
+}

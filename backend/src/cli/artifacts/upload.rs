@@ -209,14 +209,19 @@ fn read_part(path: &Path, (at, len): (u64, u64)) -> ReadPart {
         let fail = |e: std::io::Error| format!("{}: {e}", path.display());
         let mut f = std::fs::File::open(&path).map_err(fail)?;
         f.seek(std::io::SeekFrom::Start(at)).map_err(fail)?;
-        // Read into capacity, not zeroed memory: zeroing a part cost as much as reading it.
+        // Read into capacity, not zeroed memory: zeroing a part cost as much as reading it. Each MiB's CRC is
+        // taken as soon as it is read, while it is in the cache.
         let mut buf = Vec::with_capacity(len as usize);
-        f.take(len).read_to_end(&mut buf).map_err(fail)?;
-        if buf.len() as u64 != len {
-            return Err("the file became shorter while it was uploading".to_string());
+        let mut crc = crc32fast::Hasher::new();
+        while (buf.len() as u64) < len {
+            let was = buf.len();
+            let step = (len - was as u64).min(1 << 20);
+            if (&mut f).take(step).read_to_end(&mut buf).map_err(fail)? == 0 {
+                return Err("the file became shorter while it was uploading".to_string());
+            }
+            crc.update(&buf[was..]);
         }
-        let crc = crc32fast::hash(&buf);
-        Ok((Bytes::from(buf), crc))
+        Ok((Bytes::from(buf), crc.finalize()))
     })
 }
 
