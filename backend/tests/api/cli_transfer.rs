@@ -262,37 +262,44 @@ async fn unreachable_peers_are_named_with_the_fix() {
     assert!(r.message().contains("AWS_SECRET_ACCESS_KEY"), "{}", r.json);
 }
 
-/// A file written to while it uploads in parts is reported: the server's digest is then of neither version.
-#[tokio::test]
-async fn a_file_changed_while_uploading_is_reported() {
+/// Uploads a file in parts (as `name`) and lets `change` touch it once the first part is on its way; the app,
+/// its user and run, and the CLI's error.
+async fn changed_midway(
+    name: &str,
+    change: impl FnOnce(&Path, usize),
+) -> (TestApp, TestUser, String, String) {
     let app = TestApp::sqlite().await;
     app.state.uploads.set_part_size(64 * 1024);
     let (ann, run) = ann_with_a_run(&app).await;
     let dir = temp_dir();
-    let local = dir.path().join("growing.bin");
+    let local = dir.path().join(name);
     let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
     std::fs::write(&local, data(size)).unwrap();
-    let uploading = uploading_past(&app, &ann, &run, &local, "artifacts/growing.bin", 64 * 1024).await;
-    // Another writer rewrites the file (same size, other bytes, a later time).
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    std::fs::write(&local, data(size).iter().map(|b| b ^ 0xff).collect::<Vec<_>>()).unwrap();
-    let err = uploading.await.unwrap().expect_err("a changed file was reported as uploaded");
+    let uploading = uploading_past(&app, &ann, &run, &local, &format!("artifacts/{name}"), 64 * 1024).await;
+    change(&local, size);
+    let err = uploading.await.unwrap().expect_err("a file changed midway was reported as uploaded");
+    (app, ann, run, err)
+}
+
+/// A file written to while it uploads in parts is reported: the server's digest is then of neither version.
+#[tokio::test]
+async fn a_file_changed_while_uploading_is_reported() {
+    let (_, _, _, err) = changed_midway("growing.bin", |local, size| {
+        // Another writer rewrites the file (same size, other bytes, a later time).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(local, data(size).iter().map(|b| b ^ 0xff).collect::<Vec<_>>()).unwrap();
+    })
+    .await;
     assert!(err.contains("changed while it was uploading"), "{err}");
 }
 
 /// A file cut short while its parts are read is reported as such, and nothing appears at its path.
 #[tokio::test]
 async fn a_file_cut_short_while_uploading_is_reported() {
-    let app = TestApp::sqlite().await;
-    app.state.uploads.set_part_size(64 * 1024);
-    let (ann, run) = ann_with_a_run(&app).await;
-    let dir = temp_dir();
-    let local = dir.path().join("shrinking.bin");
-    let size = backend::cli::artifacts::ONE_REQUEST_MAX as usize + 300_001;
-    std::fs::write(&local, data(size)).unwrap();
-    let uploading = uploading_past(&app, &ann, &run, &local, "artifacts/shrinking.bin", 64 * 1024).await;
-    std::fs::OpenOptions::new().write(true).open(&local).unwrap().set_len(256 * 1024).unwrap();
-    let err = uploading.await.unwrap().expect_err("a file cut short was reported as uploaded");
+    let (app, ann, run, err) = changed_midway("shrinking.bin", |local, _| {
+        std::fs::OpenOptions::new().write(true).open(local).unwrap().set_len(256 * 1024).unwrap();
+    })
+    .await;
     assert!(err.contains("became shorter while it was uploading"), "{err}");
     let path = format!("{}/artifacts/artifacts/shrinking.bin", base(&run));
     assert_eq!(app.get(&path).bearer(&ann.token).send().await.status, 404, "a file cut short appeared");
