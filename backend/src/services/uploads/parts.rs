@@ -63,7 +63,7 @@ impl Midstate {
 
     /// The digest, as hex.
     pub(super) fn finish(mut self) -> String {
-        let bits = (self.len + self.tail.len() as u64) * 8;
+        let bits = self.bytes() * 8;
         let mut last = std::mem::take(&mut self.tail);
         last.push(0x80);
         while last.len() % 64 != 56 {
