@@ -32,7 +32,7 @@ pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
 
 /// The whole HTTP service.
 pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
-    let web = state.web.clone();
+    let (web, ingest) = (state.web.clone(), state.ingest.clone());
     let routes = generate_route_list(App);
     let ui = UiState { app: state.clone(), leptos: leptos.clone() };
     // Static files are routed before the UI: `/pkg/x.js` would otherwise match `/{owner}/{project}`. The site
@@ -59,7 +59,7 @@ pub fn router(state: AppState, store: &Store, leptos: LeptosOptions) -> Router {
         .merge(backend::api::router())
         .fallback(leptos_axum::file_and_error_handler::<UiState, _>(shell))
         .with_state(ui);
-    backend::server::finish(router, store, &web)
+    backend::server::finish(router, store, &web, &ingest)
 }
 
 const LAYOUT_LOG_TARGETS: &[&str] = &[
@@ -109,9 +109,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tokio::spawn(backend::services::tracking::chunks::backfill(state.db.clone()));
     state.web = std::sync::Arc::new(args.web_policy(addr, &public_url));
     state.streams.set_per_user(args.max_streams_per_user);
+    // With `disk`, batches wait for the database's disk and no journal is kept (the default writers, dropped
+    // here, still write what an earlier process left in theirs).
     if args.metrics_durability != backend::config::MetricsDurability::default() {
-        state.ingest =
-            backend::services::tracking::ingest::Ingest::start(state.db.clone(), args.metrics_durability);
+        state.ingest = backend::services::tracking::ingest::Ingest::start(
+            state.db.clone(),
+            args.metrics_durability,
+            None,
+        );
     }
     state.artifacts.set_quota(backend::artifacts::Quota {
         bytes: args.artifact_quota_bytes,

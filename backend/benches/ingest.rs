@@ -188,7 +188,7 @@ fn myelin(name: &str, url: Option<String>) -> Target {
             // `MYELIN_METRICS_DURABILITY=disk`: every batch's commit waits for the disk (`myelin serve`'s flag).
             if std::env::var("MYELIN_METRICS_DURABILITY").as_deref() == Ok("disk") {
                 use backend::services::tracking::ingest::{Durability, Ingest};
-                state.ingest = Ingest::start(state.db.clone(), Durability::Disk);
+                state.ingest = Ingest::start(state.db.clone(), Durability::Disk, None);
             }
             let user = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
             let u =

@@ -94,9 +94,11 @@ pub struct ServeArgs {
     pub init_image: String,
     /// When a batch of logged metrics is acknowledged. `process`: once it survives Myelin's own crash or
     /// restart; a crash of the operating system (or of PostgreSQL itself) may lose the last moments of metrics
-    /// (on PostgreSQL at most ~0.6 s: `synchronous_commit = off`; on SQLite the durability every write has in
-    /// its WAL with `synchronous = NORMAL`). `disk`: once it is on disk, which costs PostgreSQL a WAL flush per
-    /// batch (~0.15 ms here). Runs, params, artifacts and everything else are written to disk either way.
+    /// (on PostgreSQL at most ~0.6 s: batches are appended to a journal in the data dir, flushed every 0.2 s,
+    /// and written to the database just after their answer, with `synchronous_commit = off`; on SQLite the
+    /// durability every write has in its WAL with `synchronous = NORMAL`). `disk`: once it is on disk, which
+    /// costs PostgreSQL a WAL flush per batch (~0.15 ms here), and no journal is kept. Runs, params,
+    /// artifacts and everything else are written to disk either way.
     #[arg(long, env = "MYELIN_METRICS_DURABILITY", value_enum, default_value_t = MetricsDurability::Process)]
     pub metrics_durability: MetricsDurability,
     /// Serve the site (pkg/ with the wasm bundle, CSS, favicon) from this directory instead of the one built into

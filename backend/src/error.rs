@@ -55,7 +55,8 @@ pub enum Error {
     /// The pre-flight check: no node of the cluster could ever take the run (`force` queues it anyway).
     #[error("no node could ever run this: {message}; fix the spec, or submit with force to queue it anyway")]
     Unplaceable { code: &'static str, message: String },
-    /// The artifact store cannot be reached or refuses the server (the message names the fix).
+    /// The artifact store cannot be reached or refuses the server, or the tracking writer cannot take a batch
+    /// (the message names the fix).
     #[error("{0}")]
     StoreUnavailable(String),
     #[error("database error")]

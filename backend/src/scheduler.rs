@@ -25,11 +25,15 @@ pub fn spawn(
     exec: Executor,
     wake: Arc<Notify>,
     connections: Arc<spec::catalog::Catalog>,
+    ingest: crate::services::tracking::ingest::Ingest,
 ) {
     let mut nudged = crate::store::nudges();
     tokio::spawn(async move {
         loop {
             nudged.mark_unchanged();
+            // Pipelines read what runs logged (outputs, metrics for early stopping and tuners): every batch
+            // answered so far is in the database first.
+            ingest.settled().await;
             if let Err(e) = crate::services::pipelines::drive(&db, &exec, &connections).await {
                 tracing::warn!(error = ?e, "pipeline pass failed; retrying");
             }

@@ -5,6 +5,7 @@ use axum::Router;
 
 use crate::auth::{csrf, session::Store};
 use crate::error::Result;
+use crate::services::tracking::ingest::Ingest;
 use crate::state::AppState;
 
 /// Connects the database (migrating it), and prepares the session store on the same pool.
@@ -52,9 +53,15 @@ pub async fn prepare_with(
 }
 
 /// Wraps a complete router with sessions, CSRF protection, the allowed hosts and security headers.
-pub fn finish(router: Router, store: &Store, web: &std::sync::Arc<crate::auth::web::WebPolicy>) -> Router {
+pub fn finish(
+    router: Router,
+    store: &Store,
+    web: &std::sync::Arc<crate::auth::web::WebPolicy>,
+    ingest: &Ingest,
+) -> Router {
     use crate::auth::web;
     router
+        .layer(middleware::from_fn_with_state(ingest.clone(), settled))
         .layer(middleware::from_fn(csrf::protect))
         .layer(store.layer(web.secure_cookies))
         .layer(middleware::from_fn_with_state(web.clone(), web::check_host))
@@ -63,8 +70,30 @@ pub fn finish(router: Router, store: &Store, web: &std::sync::Arc<crate::auth::w
 
 /// The API alone (tests, headless deployments).
 pub fn api_only(state: AppState, store: &Store) -> Router {
-    let web = state.web.clone();
-    finish(crate::api::router().with_state(state), store, &web)
+    let (web, ingest) = (state.web.clone(), state.ingest.clone());
+    finish(crate::api::router().with_state(state), store, &web, &ingest)
+}
+
+/// Every request but one that logs metrics sees every batch of metrics answered before it arrived: journaled
+/// batches are written to the database just after their answer (`Ingest::settled`, at most one group's wait).
+async fn settled(
+    axum::extract::State(ingest): axum::extract::State<Ingest>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if !logs_metrics(&req) {
+        ingest.settled().await;
+    }
+    next.run(req).await
+}
+
+/// MLflow's `log-batch` and `log-metric`, and Myelin's own tracking endpoint.
+fn logs_metrics(req: &axum::extract::Request) -> bool {
+    let path = req.uri().path();
+    req.method() == axum::http::Method::POST
+        && (path.ends_with("/runs/log-batch")
+            || path.ends_with("/runs/log-metric")
+            || (path.starts_with("/api/v1/projects/") && path.ends_with("/tracking")))
 }
 
 /// The server's listener: every accepted connection sends at once (`TCP_NODELAY`). With Nagle's algorithm a

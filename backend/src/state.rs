@@ -11,6 +11,9 @@ use crate::auth::limit::{LoginLimiter, StreamLimit};
 use crate::auth::web::WebPolicy;
 use crate::executor::{Executor, LocalExecutor};
 
+/// The tracking writers' journals, under the data dir (`services::tracking::ingest::journal`).
+pub const JOURNAL_DIR: &str = "tracking-journal";
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -47,6 +50,7 @@ impl AppState {
     ) -> Self {
         let web = Arc::new(WebPolicy::for_server(None, &public_url, &[], secure_cookies));
         let public: Arc<str> = Arc::from(public_url.as_str());
+        let journal = data_dir.join(JOURNAL_DIR);
         let executor = Executor::Local(Arc::new(LocalExecutor::new(
             db.clone(),
             data_dir,
@@ -54,7 +58,11 @@ impl AppState {
             artifacts.clone(),
         )));
         Self {
-            ingest: crate::services::tracking::ingest::Ingest::start(db.clone(), Default::default()),
+            ingest: crate::services::tracking::ingest::Ingest::start(
+                db.clone(),
+                Default::default(),
+                Some(&journal),
+            ),
             uploads: Arc::new(crate::services::uploads::Uploads::new(db.clone(), artifacts.clone())),
             db,
             limiter: Arc::new(LoginLimiter::default()),
@@ -96,6 +104,7 @@ impl AppState {
             self.executor.clone(),
             self.wake.clone(),
             self.connections.clone(),
+            self.ingest.clone(),
         );
     }
 }

@@ -23,6 +23,7 @@ mod m0018_upload_sessions;
 mod m0019_chunk_compression;
 mod m0020_upload_parts;
 mod m0021_cheaper_metric_writes;
+mod m0022_tracking_journal;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_chunk_compression::Migration),
             Box::new(m0020_upload_parts::Migration),
             Box::new(m0021_cheaper_metric_writes::Migration),
+            Box::new(m0022_tracking_journal::Migration),
         ]
     }
 }

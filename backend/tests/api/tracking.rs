@@ -320,6 +320,8 @@ async fn many_small_writes_are_compacted_and_read_back_exactly(app: TestApp) {
         let body = json!({"run_id": hex(&id), "key": "loss", "value": (step as f64).sqrt(), "timestamp": 1000 + step, "step": step});
         let r = app.post("/api/2.0/mlflow/runs/log-metric").bearer(&ann.token).json(body).send().await;
         assert_eq!(r.status, 200);
+        // Each write in the database on its own (PostgreSQL gathers the writes behind its journal).
+        assert!(app.state.ingest.settled().await);
     }
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
     let chunks = backend::entities::metric_chunk::Entity::find()

@@ -4,12 +4,19 @@
 //! write lock with itself (a contended lock waits in SQLite's busy handler, milliseconds at a time), and each
 //! database commits once per group instead of once per batch.
 //!
+//! On PostgreSQL (by default) a group of metric batches is answered once appended to the shard's journal, and
+//! written to the database just after, by a task of its own (`journal`, `behind`); every read waits for what
+//! was answered before it (`Ingest::settled`). A round trip to PostgreSQL was half of a batch's time.
+//!
 //! A group that fails is written again batch by batch, so one batch's refusal (a param logged with another
 //! value) is that batch's answer alone. A group whose write panics is refused, and the writer goes on: one
 //! bug must not stop every run's logging.
 
 use std::collections::{HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 
@@ -17,6 +24,8 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+mod behind;
+pub mod journal;
 mod postgres;
 mod sqlite;
 
@@ -43,11 +52,14 @@ const MERGE_KEYS: usize = 64;
 /// group's statement costs ~40 µs a key there, and with 8 clients the other core stood idle.
 const PG_WRITERS: usize = 2;
 
+/// How long a logger waits for the writer to take and answer its batch (PostgreSQL out of reach).
+const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
 /// When a batch is acknowledged (`--metrics-durability`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Durability {
-    /// Once it survives Myelin's crash or restart (PostgreSQL: `synchronous_commit = off`; SQLite:
-    /// `synchronous = NORMAL`).
+    /// Once it survives Myelin's crash or restart (PostgreSQL: appended to the server's tracking journal, and
+    /// written behind the answer, `journal`; SQLite: `synchronous = NORMAL`).
     #[default]
     Process,
     /// Once it is on disk (PostgreSQL: `synchronous_commit = on`; SQLite: `synchronous = FULL`).
@@ -60,26 +72,40 @@ pub struct Ingest {
     db: DatabaseConnection,
     /// One writer's queue per shard (SQLite: one; it has a single write lock).
     tx: Vec<mpsc::Sender<Job>>,
+    /// Each journaled shard's progress (PostgreSQL with a journal), which reads wait for.
+    progress: Vec<Arc<behind::Progress>>,
 }
 
 impl Ingest {
-    /// Starts the writers on the current runtime; they stop when the last handle is dropped.
-    pub fn start(db: DatabaseConnection, durability: Durability) -> Self {
+    /// Starts the writers on the current runtime; they stop when the last handle is dropped. On PostgreSQL with
+    /// `Durability::Process`, `journal` is the directory of the writers' journals (`journal`): batches there are
+    /// acknowledged once appended, and what an earlier process left in them is written first.
+    pub fn start(db: DatabaseConnection, durability: Durability, journal: Option<&Path>) -> Self {
         let mut fast: Vec<Option<Fast>> = match sqlite::Fast::open(&db, durability) {
             Some(f) => vec![Some(Fast::Sqlite(f))],
-            None => match postgres::Fast::open(&db, durability) {
+            None => match postgres::Fast::open(&db, durability, None) {
                 Some(_) => (0..PG_WRITERS)
-                    .map(|_| postgres::Fast::open(&db, durability).map(Fast::Postgres))
+                    .map(|_| postgres::Fast::open(&db, durability, None).map(Fast::Postgres))
                     .collect(),
                 None => vec![None],
             },
         };
         let compactor = matches!(fast[0], Some(Fast::Postgres(_)))
             .then(|| Compactor::start(postgres::merge_connection(&db)));
+        let journal = journal.filter(|_| compactor.is_some() && durability == Durability::Process);
+        let mut progress = Vec::new();
         let tx = fast
             .drain(..)
-            .map(|fast| {
+            .enumerate()
+            .map(|(shard, fast)| {
                 let (tx, rx) = mpsc::channel(QUEUE);
+                let journaled = journal.and_then(|dir| {
+                    let j = behind::Journaled::start(&db, durability, dir, shard, compactor.clone()?);
+                    if let Some(j) = &j {
+                        progress.push(j.progress.clone());
+                    }
+                    j
+                });
                 let writer = Writer {
                     db: db.clone(),
                     fast,
@@ -88,12 +114,25 @@ impl Ingest {
                     due: VecDeque::new(),
                     queued: HashSet::new(),
                     compactor: compactor.clone(),
+                    journal: journaled,
                 };
                 tokio::spawn(writer.run());
                 tx
             })
             .collect();
-        Self { db, tx }
+        Self { db, tx, progress }
+    }
+
+    /// Waits until every batch acknowledged before the call can be read (journaled batches are written just
+    /// after their answer), for at most `behind::SETTLE_WITHIN` (the database out of reach); returns whether
+    /// they can. Every request but a logging one waits for this (`server::finish`), and so does the pipelines'
+    /// pass.
+    pub async fn settled(&self) -> bool {
+        let mut all = true;
+        for p in &self.progress {
+            all &= p.is_settled() || p.settled().await;
+        }
+        all
     }
 
     /// Checks and records one batch for `r`; returns once it is committed.
@@ -112,8 +151,13 @@ impl Ingest {
         let stopped = || Error::Internal("the tracking writer failed to write this batch".into());
         let git = crate::services::lineage::sources::git_tags(&batch.tags);
         let shard = &self.tx[(r.id.as_u128() % self.tx.len() as u128) as usize];
-        shard.send(Job { batch, done }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())??;
+        let answered = async {
+            shard.send(Job { batch, done }).await.map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        };
+        tokio::time::timeout(ANSWER_WITHIN, answered).await.map_err(|_| {
+            Error::StoreUnavailable("the tracking store did not take this batch in time; try again".into())
+        })??;
         super::logged(&self.db, *r, git).await
     }
 }
@@ -136,10 +180,15 @@ struct Writer {
     queued: HashSet<(Uuid, MetricKey)>,
     /// PostgreSQL's merges, on a task of their own (`Compactor`); SQLite merges in this loop.
     compactor: Option<Compactor>,
+    /// The shard's journal, where it has one.
+    journal: Option<behind::Journaled>,
 }
 
 impl Writer {
     async fn run(mut self) {
+        if let Some(j) = &mut self.journal {
+            j.resume(&self.db).await;
+        }
         loop {
             let first = match self.held.take() {
                 Some(job) => job,
@@ -152,7 +201,7 @@ impl Writer {
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 },
-                None => match self.rx.recv().await {
+                None => match self.next().await {
                     Some(job) => job,
                     None => break,
                 },
@@ -172,6 +221,19 @@ impl Writer {
         }
     }
 
+    /// The next job; a journal appended to since its last flush is flushed once idle for `journal::SYNC_EVERY`.
+    async fn next(&mut self) -> Option<Job> {
+        loop {
+            let Some(j) = self.journal.as_mut().filter(|j| j.journal.unsynced()) else {
+                return self.rx.recv().await;
+            };
+            tokio::select! {
+                job = self.rx.recv() => return job,
+                _ = tokio::time::sleep(journal::SYNC_EVERY) => j.sync_if_due(),
+            }
+        }
+    }
+
     /// `first` and whatever else is already waiting, up to `GROUP_POINTS` points.
     fn group(&mut self, first: Job) -> Vec<Job> {
         let mut points = first.batch.metrics.len();
@@ -188,6 +250,13 @@ impl Writer {
     }
 
     async fn write(&mut self, group: Vec<Job>) {
+        if let Some(j) = &mut self.journal {
+            if group.iter().all(|job| job.batch.params.is_empty() && job.batch.tags.is_empty()) {
+                return j.take(group).await;
+            }
+            // Params and tags are written in place, after every journaled batch before them.
+            j.progress.settled().await;
+        }
         let batches: Vec<&Batch> = group.iter().map(|j| &j.batch).collect();
         match self.commit(&batches).await {
             Ok(due) => {
@@ -223,7 +292,7 @@ impl Writer {
                             return Ok(due);
                         }
                     }
-                    Some(Fast::Postgres(fast)) => return fast.write(&by_key).await,
+                    Some(Fast::Postgres(fast)) => return fast.write(&by_key, 0).await,
                     None => {}
                 }
             }

@@ -10,9 +10,11 @@
 //! socket): the next group takes a fresh one from the pool.
 //!
 //! Its commits wait for the disk only with `--metrics-durability disk`. By default (`process`) they do not
-//! (`synchronous_commit = off`: ~0.15 ms of a batch's 0.34 ms here): a batch then survives Myelin's crash or
-//! restart, as every write does on SQLite with `synchronous = NORMAL`, and PostgreSQL's or the machine's crash
-//! loses at most its last ~0.6 s of metrics (3 × `wal_writer_delay`), never a part of a batch.
+//! (`synchronous_commit = off`: ~0.15 ms of a batch's 0.34 ms here), and the statement runs behind the
+//! batches' answers (`behind`): a batch is answered once in the server's journal (`journal`), where it survives
+//! Myelin's crash or restart, as every write does on SQLite with `synchronous = NORMAL`; PostgreSQL's or the
+//! machine's crash loses at most its last ~0.6 s of metrics (3 × `wal_writer_delay`), never a part of a batch.
+//! The statement then also moves the journal's mark, so that a batch is written once.
 
 use sea_orm::sqlx::{pool::PoolConnection, PgPool, Postgres, Row};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
@@ -26,11 +28,17 @@ pub(super) struct Fast {
     conn: Option<PoolConnection<Postgres>>,
     /// The statement (built once).
     sql: String,
+    /// The journal's writer whose mark the statement moves (`journal`), when batches come through one.
+    writer: Option<String>,
 }
 
 impl Fast {
     /// `None` unless the server's database is PostgreSQL.
-    pub(super) fn open(db: &DatabaseConnection, durability: super::Durability) -> Option<Self> {
+    pub(super) fn open(
+        db: &DatabaseConnection,
+        durability: super::Durability,
+        writer: Option<String>,
+    ) -> Option<Self> {
         if db.get_database_backend() != DbBackend::Postgres {
             return None;
         }
@@ -38,19 +46,25 @@ impl Fast {
             super::Durability::Disk => db.get_postgres_connection_pool().clone(),
             super::Durability::Process => unsynced(db),
         };
+        // With a journal, the same statement moves the writer's mark: the points and the mark commit together.
+        let mark = match writer {
+            Some(_) => format!(", mark AS ({})", mark_sql("$15", "$16")),
+            None => String::new(),
+        };
         let sql = format!(
             "WITH chunks AS (INSERT INTO metric_chunks (run_id, key, n, first_step, last_step, data) \
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[], $5::int8[], $6::bytea[])) {}",
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[], $5::int8[], $6::bytea[])){mark} {}",
             latest::upsert_from(
                 "SELECT r, k, s, t, v, mn, mx, c, 1 FROM unnest($7::uuid[], $8::text[], $9::int8[], $10::int8[], \
                  $11::float8[], $12::float8[], $13::float8[], $14::int8[]) AS u(r, k, s, t, v, mn, mx, c)"
             )
         );
-        Some(Self { pool, conn: None, sql })
+        Some(Self { pool, conn: None, sql, writer })
     }
 
-    /// Writes the points in one statement; returns the keys due for compaction.
-    pub(super) async fn write(&mut self, by_key: &ByKey<'_>) -> Result<Vec<(Uuid, MetricKey)>> {
+    /// Writes the points in one statement, and with a journal moves its writer's mark to `seq`; returns the
+    /// keys due for compaction.
+    pub(super) async fn write(&mut self, by_key: &ByKey<'_>, seq: u64) -> Result<Vec<(Uuid, MetricKey)>> {
         let n = by_key.len();
         let (mut runs, mut keys, mut counts) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -81,6 +95,10 @@ impl Fast {
             .bind(latest.iter().map(|r| r.min).collect::<Vec<_>>())
             .bind(latest.iter().map(|r| r.max).collect::<Vec<_>>())
             .bind(latest.iter().map(|r| r.count).collect::<Vec<_>>());
+        let q = match &self.writer {
+            Some(w) => q.bind(w.as_str()).bind(seq as i64),
+            None => q,
+        };
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => self.conn.insert(self.pool.acquire().await.map_err(db_error)?),
@@ -122,6 +140,38 @@ fn unsynced(db: &DatabaseConnection) -> PgPool {
     sea_orm::sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(options)
 }
 
+/// Moves a journal writer's mark to a sequence number (never back), with the two given placeholders.
+pub(super) fn mark_sql(writer: &str, seq: &str) -> String {
+    format!(
+        "INSERT INTO tracking_journal_marks AS m (writer, seq) VALUES ({writer}, {seq}) \
+         ON CONFLICT (writer) DO UPDATE SET seq = GREATEST(m.seq, excluded.seq)"
+    )
+}
+
+/// The last sequence number of `writer`'s journal the database has (0: none yet).
+pub(super) async fn mark(db: &DatabaseConnection, writer: &str) -> Result<u64> {
+    let row = sea_orm::sqlx::query("SELECT seq FROM tracking_journal_marks WHERE writer = $1")
+        .bind(writer)
+        .fetch_optional(db.get_postgres_connection_pool())
+        .await
+        .map_err(db_error)?;
+    Ok(row.map(|r| r.get::<i64, _>(0)).unwrap_or(0).max(0) as u64)
+}
+
+/// Moves `writer`'s mark alone (after a batch the database refused, so that it is not written again).
+pub(super) async fn set_mark<C: ConnectionTrait>(db: &C, writer: &str, seq: u64) -> Result<()> {
+    let sql = mark_sql("$1", "$2");
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [writer.into(), (seq as i64).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Keeps the database's own error, so that the writer can tell a refusal from a lost connection
+/// (`behind::transient`).
 fn db_error(e: sea_orm::sqlx::Error) -> Error {
-    Error::Internal(format!("writing metrics: {e}"))
+    Error::Db(sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)))
 }
