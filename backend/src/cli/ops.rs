@@ -244,7 +244,10 @@ pub async fn run(cmd: OpsCommand) -> Result<i32, String> {
             let project = project_path(&client, &project).await?;
             let r: RunDetail =
                 client.call(Method::POST, &format!("/projects/{project}/runs/{uuid}/approve"), None).await?;
-            println!("{} {} ({})", uuid, r.summary.status, r.status_message.unwrap_or_default());
+            // Who approved it, from its history: the scheduler may already have taken it further.
+            let by = r.timeline.iter().rev().find(|e| e.reason.as_deref() == Some("Approved"));
+            let by = by.and_then(|e| e.message.clone()).or(r.status_message).unwrap_or_default();
+            println!("{} {} ({by})", uuid, r.summary.status);
         }
         OpsCommand::Compare { uuids, project, all, output } => {
             let project = project_path(&client, &project).await?;

@@ -195,10 +195,12 @@ pub async fn approve(db: &DatabaseConnection, a: &ProjectAccess, id: Uuid) -> Re
     }
     event(&txn, id, to, Some("Approved"), Some(&by)).await?;
     txn.commit().await?;
+    // The answer is the run as approved, read before the scheduler is woken to take it further.
+    let approved = get(db, a, id).await?;
     crate::store::nudge();
     let detail = serde_json::json!({"run": id.to_string(), "name": r.name});
     crate::services::audit::record(db, &a.actor, "run.approve", &a.path(), detail, None).await;
-    get(db, a, id).await
+    Ok(approved)
 }
 
 /// A run row with what its compiled answer decides: the stored spec, its image, retries and timeout.
