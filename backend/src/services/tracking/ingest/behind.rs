@@ -112,13 +112,12 @@ impl Behind {
 
     /// One write, tried again while the database is out of reach; `Err` is the database's refusal.
     async fn retrying(&mut self, batches: &[&Batch], seq: u64) -> Result<()> {
-        let mut pause = Duration::from_millis(50);
+        let mut pause = Pause::default();
         loop {
             match self.write(batches, seq).await {
                 Err(e) if transient(&e) => {
                     tracing::warn!(error = ?e, "writing journaled metrics failed; trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    pause.wait().await;
                 }
                 done => return done,
             }
@@ -143,11 +142,10 @@ impl Behind {
 
     async fn refused(&mut self, b: &Batch, seq: u64, e: Error) {
         tracing::warn!(error = ?e, run = %b.run.simple(), points = b.metrics.len(), "the database refused a journaled batch of metrics; it is dropped");
-        let mut pause = Duration::from_millis(50);
+        let mut pause = Pause::default();
         while let Err(e) = postgres::set_mark(&self.db, &self.writer, seq).await {
             tracing::warn!(error = ?e, "moving the tracking journal's mark failed; trying again");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
+            pause.wait().await;
         }
     }
 }
@@ -197,14 +195,13 @@ impl Journaled {
 
     /// Numbers after what the database has, and hands over what an earlier process left unwritten.
     pub async fn resume(&mut self, db: &DatabaseConnection) {
-        let mut pause = Duration::from_millis(50);
+        let mut pause = Pause::default();
         let mark = loop {
             match postgres::mark(db, &self.writer).await {
                 Ok(m) => break m,
                 Err(e) => {
                     tracing::warn!(error = ?e, "reading the tracking journal's mark failed; trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    pause.wait().await;
                 }
             }
         };
@@ -256,6 +253,22 @@ impl Journaled {
                 }
             });
         }
+    }
+}
+
+/// The wait before trying the database again: 50 ms, doubling up to 5 s.
+struct Pause(Duration);
+
+impl Default for Pause {
+    fn default() -> Self {
+        Self(Duration::from_millis(50))
+    }
+}
+
+impl Pause {
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
     }
 }
 
